@@ -1,0 +1,1 @@
+//! Model and GPU presets shipped in `models/`. Being written.
