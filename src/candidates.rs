@@ -1,0 +1,202 @@
+//! Candidates per phase: every valid layout × per-instance batch, scored by the cost model, with
+//! the reason each rejected one was dropped (DESIGN.md §5; reasons grouped like pubgrub's
+//! "no solution" report, STYLE.md 6).
+
+use crate::cost::{self, Figures};
+use crate::layout::{self, Layout, Limits, Phase};
+use crate::task::Task;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A feasible layout with its per-instance batch and figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Candidate {
+    pub phase: Phase,
+    pub layout: Layout,
+    /// Sequences one instance holds.
+    pub batch: u64,
+    /// Instances needed to hold the task's batch B: `ceil(B / batch)`.
+    pub cover_instances: u64,
+    pub figures: Figures,
+    /// Tokens/s per GPU of the phase when `cover_instances` instances share B sequences
+    /// (`= instance tokens/s per GPU × B / (cover_instances × batch)`).
+    pub cover_tokens_per_s_per_gpu: f64,
+}
+
+impl Candidate {
+    pub fn gpus_per_instance(&self) -> u64 {
+        self.layout.gpus_per_instance()
+    }
+    /// Readable id used for LP variable names: `tp4_pp1_sp1_dp8_ep32_etp1_b16`.
+    pub fn id(&self) -> String {
+        format!("{}_b{}", self.layout.id(), self.batch)
+    }
+}
+
+/// Why candidates were rejected, in the order the checks run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// Attention-DP ranks without a sequence.
+    Balance,
+    Memory,
+    Ttft,
+    Tpot,
+    ThroughputPerGpu,
+}
+
+impl Limit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::Balance => "balance",
+            Limit::Memory => "memory per GPU",
+            Limit::Ttft => "TTFT",
+            Limit::Tpot => "TPOT",
+            Limit::ThroughputPerGpu => "throughput per GPU",
+        }
+    }
+}
+
+/// Rejected candidates of one kind: how many, one example, and the best value any of them reached.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Rejections {
+    pub count: u64,
+    pub example: String,
+    /// Best value reached among candidates that passed every earlier check (bytes, s, tokens/s).
+    pub best: f64,
+}
+
+/// All candidates of a phase.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseCandidates {
+    pub phase: Phase,
+    pub layouts: u64,
+    pub evaluated: u64,
+    pub feasible: Vec<Candidate>,
+    pub rejected: BTreeMap<Limit, Rejections>,
+}
+
+/// Per-instance batch sizes considered for a task batch `b_total`: the balanced loads
+/// `ceil(B/n)` for n = 1..=32 instances and geometrically spaced n beyond (bounded count).
+pub fn batch_options(b_total: u64) -> Vec<u64> {
+    let mut ns: Vec<u64> = (1..=32.min(b_total)).collect();
+    let mut n = 32.0f64;
+    while (n as u64) < b_total {
+        n *= 1.25;
+        ns.push((n as u64).min(b_total));
+    }
+    let mut bs: Vec<u64> = ns.into_iter().map(|n| b_total.div_ceil(n)).collect();
+    bs.sort_unstable();
+    bs.dedup();
+    bs
+}
+
+fn reject(map: &mut BTreeMap<Limit, Rejections>, limit: Limit, example: String, value: f64, higher_is_better: bool) {
+    let e = map.entry(limit).or_insert(Rejections {
+        count: 0,
+        example,
+        best: if higher_is_better { f64::NEG_INFINITY } else { f64::INFINITY },
+    });
+    e.count += 1;
+    e.best = if higher_is_better { e.best.max(value) } else { e.best.min(value) };
+}
+
+/// Score one layout/batch and check it against the task; `Err` carries the failed limit,
+/// the value reached and a sentence.
+pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, (Limit, f64, String)> {
+    let b_total = task.workload.batch;
+    if batch < layout.attention_dp {
+        return Err((
+            Limit::Balance,
+            batch as f64,
+            format!("{layout} b={batch}: attention-DP {} > {batch} sequences, idle ranks", layout.attention_dp),
+        ));
+    }
+    let figures = cost::evaluate(task, phase, layout, batch);
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    if !figures.memory.fits() {
+        return Err((
+            Limit::Memory,
+            figures.memory.total_bytes,
+            format!(
+                "{layout} b={batch}: {:.1} GiB/GPU > {:.1} GiB",
+                gib(figures.memory.total_bytes),
+                gib(figures.memory.capacity_bytes)
+            ),
+        ));
+    }
+    let req = &task.requirements;
+    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s) {
+        if t > limit {
+            return Err((Limit::Ttft, t, format!("{layout} b={batch}: TTFT {t:.3} s > {limit} s")));
+        }
+    }
+    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s) {
+        if t > limit {
+            return Err((Limit::Tpot, t, format!("{layout} b={batch}: TPOT {:.2} ms > {:.2} ms", t * 1e3, limit * 1e3)));
+        }
+    }
+    let cover_instances = b_total.div_ceil(batch);
+    let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
+    if let Some(min) = req.throughput_per_gpu_tokens_per_s {
+        // With a budget or rate, instances run full; without, they share B.
+        let reached = if task.hardware.gpu_budget.is_some() || req.request_rate_per_s.is_some() {
+            figures.throughput_tokens_per_s_per_gpu
+        } else {
+            cover
+        };
+        if reached < min {
+            return Err((
+                Limit::ThroughputPerGpu,
+                reached,
+                format!("{layout} b={batch}: {reached:.0} tokens/s/GPU < {min:.0}"),
+            ));
+        }
+    }
+    Ok(Candidate { phase, layout: *layout, batch, cover_instances, figures, cover_tokens_per_s_per_gpu: cover })
+}
+
+/// Enumerate and score every candidate of a phase.
+pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
+    let limits = Limits::for_budget(task.hardware.gpu_budget);
+    let layouts = layout::enumerate(&task.model, phase, &limits);
+    let batches = batch_options(task.workload.batch);
+    let mut feasible = Vec::new();
+    let mut rejected = BTreeMap::new();
+    let mut evaluated = 0;
+    for l in &layouts {
+        for &b in &batches {
+            evaluated += 1;
+            match check(task, phase, l, b) {
+                Ok(c) => feasible.push(c),
+                Err((limit, value, why)) => {
+                    let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
+                    reject(&mut rejected, limit, why, value, higher_better);
+                    // Memory, TTFT and TPOT only grow with the batch: larger batches fail too.
+                    if matches!(limit, Limit::Memory | Limit::Ttft | Limit::Tpot) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    PhaseCandidates { phase, layouts: layouts.len() as u64, evaluated, feasible, rejected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_options_are_balanced_loads() {
+        for total in [1u64, 7, 128, 1000, 100_000] {
+            let bs = batch_options(total);
+            assert!(bs.contains(&total) && bs.contains(&1));
+            assert!(bs.len() <= 64, "{total}: {}", bs.len());
+            for b in bs {
+                let n = total.div_ceil(b);
+                assert!(n * b >= total && (n - 1) * b < total);
+            }
+        }
+    }
+}

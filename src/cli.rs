@@ -1,0 +1,95 @@
+//! Command-line interface: argument definitions and one function per command.
+
+use crate::error::{Error, Result};
+use crate::ilp::formulation::Mode;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// pdplan plans LLM inference deployments with prefill and decode on separate GPU pools.
+///
+/// It reads a task file (Markdown deployment condition or JSON), chooses for each phase the
+/// parallel strategy (TP, PP, SP, attention-DP, EP, expert-TP, replicas) and the GPU count with an
+/// integer linear program, and writes one deployment plan per phase.
+///
+/// Exit codes: 0 success, 1 internal error, 2 bad input or usage, 3 infeasible, 4 output error.
+#[derive(Parser, Debug)]
+#[command(name = "pdplan", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Plan both phases of a task and write DIR/prefill.json, DIR/decode.json, DIR/submission.json.
+    Solve(SolveArgs),
+    /// Print the normalized JSON of a task file (Markdown or JSON), to convert or inspect it.
+    Task {
+        /// Task file (Markdown deployment condition or JSON).
+        file: PathBuf,
+    },
+    /// List the model and GPU presets shipped in models/.
+    Presets,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SolveArgs {
+    /// Task file (Markdown deployment condition or JSON).
+    pub task: PathBuf,
+    /// Output folder for prefill.json, decode.json and submission.json (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// GPU budget for the whole deployment (GPUs); overrides the task's `GPUs` line.
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u64>,
+    /// Target request rate for the whole deployment (requests/s); overrides the task.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
+}
+
+/// Run a parsed command line; returns the process exit code for outcomes that are not errors.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Solve(args) => solve(args),
+        Command::Task { file } => {
+            let r = crate::read_task(&file)?;
+            let v = serde_json::to_value(&r.task).map_err(|e| Error::Internal(e.to_string()))?;
+            print!("{}", crate::output::json_string(&v));
+            for w in &r.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(0)
+        }
+        Command::Presets => {
+            print!("{}", crate::presets::listing());
+            Ok(0)
+        }
+    }
+}
+
+fn solve(args: SolveArgs) -> Result<i32> {
+    let mut r = crate::read_task(&args.task)?;
+    if let Some(g) = args.gpus {
+        if g == 0 {
+            return Err(Error::Usage("--gpus must be at least 1".into()));
+        }
+        r.task.hardware.gpu_budget = Some(g);
+    }
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(Error::Usage("--rate must be a positive number of requests/s".into()));
+        }
+        r.task.requirements.request_rate_per_s = Some(rate);
+    }
+    for w in &r.warnings {
+        log::warn!("{w}");
+    }
+    let mode = Mode::of(&r.task);
+    let solution = crate::solve(&r, Some(mode))?;
+    let written = crate::write_solution(&args.out, &solution)?;
+    print!("{}", crate::summary::text(&solution.deployment, &solution.plans));
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(0)
+}
