@@ -91,49 +91,70 @@ pub fn batch_options(b_total: u64) -> Vec<u64> {
     bs
 }
 
-fn reject(map: &mut BTreeMap<Limit, Rejections>, limit: Limit, example: String, value: f64, higher_is_better: bool) {
-    let e = map.entry(limit).or_insert(Rejections {
+fn reject(
+    map: &mut BTreeMap<Limit, Rejections>,
+    limit: Limit,
+    example: impl FnOnce() -> String,
+    value: f64,
+    higher_is_better: bool,
+) {
+    let e = map.entry(limit).or_insert_with(|| Rejections {
         count: 0,
-        example,
+        example: example(),
         best: if higher_is_better { f64::NEG_INFINITY } else { f64::INFINITY },
     });
     e.count += 1;
     e.best = if higher_is_better { e.best.max(value) } else { e.best.min(value) };
 }
 
-/// Score one layout/batch and check it against the task; `Err` carries the failed limit,
-/// the value reached and a sentence.
-pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, (Limit, f64, String)> {
+/// A failed check: the limit and the value the candidate reached (bytes, s, tokens/s).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Failed {
+    pub limit: Limit,
+    pub value: f64,
+}
+
+impl Failed {
+    /// The failure in words, e.g. `TP1 PP1 ... b=128: 92.3 GiB/GPU > 59.6 GiB`.
+    pub fn text(&self, task: &Task, layout: &Layout, batch: u64) -> String {
+        let gib = |b: f64| b / (1u64 << 30) as f64;
+        let req = &task.requirements;
+        let v = self.value;
+        let what = match self.limit {
+            Limit::Balance => format!("attention-DP {} > {batch} sequences, idle ranks", layout.attention_dp),
+            Limit::Memory => format!("{:.1} GiB/GPU > {:.1} GiB", gib(v), gib(task.hardware.memory_bytes)),
+            Limit::Ttft => format!("TTFT {v:.3} s > {} s", req.ttft_s.unwrap_or(f64::NAN)),
+            Limit::Tpot => format!("TPOT {:.2} ms > {:.2} ms", v * 1e3, req.tpot_s.unwrap_or(f64::NAN) * 1e3),
+            Limit::ThroughputPerGpu => format!(
+                "{v:.0} tokens/s/GPU < {:.0}",
+                req.throughput_per_gpu_tokens_per_s.unwrap_or(f64::NAN)
+            ),
+        };
+        format!("{layout} b={batch}: {what}")
+    }
+}
+
+/// Score one layout/batch and check it against the task (memory first: it is cheap).
+pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, Failed> {
+    let fail = |limit, value| Err(Failed { limit, value });
     let b_total = task.workload.batch;
     if batch < layout.attention_dp {
-        return Err((
-            Limit::Balance,
-            batch as f64,
-            format!("{layout} b={batch}: attention-DP {} > {batch} sequences, idle ranks", layout.attention_dp),
-        ));
+        return fail(Limit::Balance, batch as f64);
+    }
+    let memory = cost::memory::per_gpu(task, phase, layout, batch);
+    if !memory.fits() {
+        return fail(Limit::Memory, memory.total_bytes);
     }
     let figures = cost::evaluate(task, phase, layout, batch);
-    let gib = |b: f64| b / (1u64 << 30) as f64;
-    if !figures.memory.fits() {
-        return Err((
-            Limit::Memory,
-            figures.memory.total_bytes,
-            format!(
-                "{layout} b={batch}: {:.1} GiB/GPU > {:.1} GiB",
-                gib(figures.memory.total_bytes),
-                gib(figures.memory.capacity_bytes)
-            ),
-        ));
-    }
     let req = &task.requirements;
     if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s) {
         if t > limit {
-            return Err((Limit::Ttft, t, format!("{layout} b={batch}: TTFT {t:.3} s > {limit} s")));
+            return fail(Limit::Ttft, t);
         }
     }
     if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s) {
         if t > limit {
-            return Err((Limit::Tpot, t, format!("{layout} b={batch}: TPOT {:.2} ms > {:.2} ms", t * 1e3, limit * 1e3)));
+            return fail(Limit::Tpot, t);
         }
     }
     let cover_instances = b_total.div_ceil(batch);
@@ -146,11 +167,7 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
             cover
         };
         if reached < min {
-            return Err((
-                Limit::ThroughputPerGpu,
-                reached,
-                format!("{layout} b={batch}: {reached:.0} tokens/s/GPU < {min:.0}"),
-            ));
+            return fail(Limit::ThroughputPerGpu, reached);
         }
     }
     Ok(Candidate { phase, layout: *layout, batch, cover_instances, figures, cover_tokens_per_s_per_gpu: cover })
@@ -169,9 +186,10 @@ pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
             evaluated += 1;
             match check(task, phase, l, b) {
                 Ok(c) => feasible.push(c),
-                Err((limit, value, why)) => {
+                Err(why) => {
+                    let limit = why.limit;
                     let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
-                    reject(&mut rejected, limit, why, value, higher_better);
+                    reject(&mut rejected, limit, || why.text(task, l, b), why.value, higher_better);
                     // Memory, TTFT and TPOT only grow with the batch: larger batches fail too.
                     if matches!(limit, Limit::Memory | Limit::Ttft | Limit::Tpot) {
                         break;

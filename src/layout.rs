@@ -246,7 +246,11 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
         }
         Some(moe) => {
             for ep in divisors(moe.experts, max_w) {
-                for etp in divisors(moe.expert_intermediate_size, max_w / ep) {
+                // expert-TP over powers of two only (what engines shard experts by).
+                for etp in powers_of_two(max_w / ep) {
+                    if moe.expert_intermediate_size % etp != 0 {
+                        continue;
+                    }
                     widths.push((ep * etp, ep, etp));
                 }
             }

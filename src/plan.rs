@@ -174,7 +174,8 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
     let task = &r.task;
     let c = &input.choice.candidate;
     let l = &c.layout;
-    let f = &c.figures;
+    let full = crate::cost::with_max_length(task, input.phase, l, c.batch, c.figures.clone());
+    let f = &full;
     let replicas = input.choice.instances;
     let mapping = Mapping::build(&task.model, l, c.batch);
     let w = l.width();

@@ -157,7 +157,9 @@ pub fn per_gpu(task: &Task, phase: Phase, l: &Layout, batch: u64) -> MemoryBreak
     };
     let even_split = params::total_params(m) * wbytes / l.gpus_per_instance() as f64;
     let mut worst: Option<MemoryBreakdown> = None;
-    for s in stage_shapes(m, l.pp) {
+    let mut shapes = stage_shapes(m, l.pp);
+    shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head, s.embedding));
+    for s in shapes {
         let weights = (stage_weight_params(m, l, &s) * wbytes).max(even_split);
         let kv = s.layers() as f64 * seqs * kv_tokens * kv_layer;
         let act = activation_bytes(task, l, tokens, logits_tokens, s.lm_head);

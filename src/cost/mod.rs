@@ -41,6 +41,16 @@ pub struct Figures {
     pub breakdown: StepBreakdown,
 }
 
+/// The same figures with the TTFT at the maximum length filled in (prefill; for reports).
+pub fn with_max_length(task: &Task, phase: Phase, layout: &Layout, batch: u64, mut f: Figures) -> Figures {
+    if phase == Phase::Prefill && f.ttft_at_max_length_s.is_none() {
+        let mut at_max = task.clone();
+        at_max.workload.input_len = Some(task.workload.max_len);
+        f.ttft_at_max_length_s = evaluate(&at_max, phase, layout, batch).ttft_s;
+    }
+    f
+}
+
 /// Sequences per attention-DP rank (the most loaded rank).
 pub fn sequences_per_rank(layout: &Layout, batch: u64) -> u64 {
     batch.div_ceil(layout.attention_dp)
@@ -69,14 +79,15 @@ pub fn evaluate(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figur
             };
             let isl = wl.ttft_input_len();
             let (ttft, breakdown) = at(isl);
-            let (ttft_max, _) = at(wl.max_len);
+            // The TTFT at the maximum length is only reported; `with_max_length` fills it.
+            let ttft_max = if isl == wl.max_len { Some(ttft) } else { None };
             let tokens = batch as f64 * isl as f64;
             let throughput = tokens / ttft;
             let _ = model;
             Figures {
                 memory,
                 ttft_s: Some(ttft),
-                ttft_at_max_length_s: Some(ttft_max),
+                ttft_at_max_length_s: ttft_max,
                 tpot_s: None,
                 tpot_mean_s: None,
                 micro_batches: m,

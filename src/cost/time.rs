@@ -65,7 +65,10 @@ impl Roofline {
 /// Time of the slowest stage of `layout` for a micro-batch of `seqs` sequences per attention
 /// rank, at input length `len` (prefill) or context `len` (decode).
 pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) -> StepBreakdown {
-    stage_shapes(&task.model, l.pp)
+    let mut shapes = stage_shapes(&task.model, l.pp);
+    // Stages with the same layers and LM-head placement take the same time: evaluate each once.
+    shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head));
+    shapes
         .iter()
         .map(|s| one_stage(task, phase, l, seqs, len, s))
         .fold(StepBreakdown::default(), |worst, b| {

@@ -150,7 +150,12 @@ fn choice(f: &Formulation, s: &solver::Solved, phase: usize, cands: &[Candidate]
 /// Plan both phases of a task.
 pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
     let start = Instant::now();
-    let all = [candidates::generate(task, Phase::Prefill), candidates::generate(task, Phase::Decode)];
+    // The two phases are independent: enumerate them on two threads.
+    let all = std::thread::scope(|s| {
+        let prefill = s.spawn(|| candidates::generate(task, Phase::Prefill));
+        let decode = candidates::generate(task, Phase::Decode);
+        [prefill.join().expect("candidate thread panicked"), decode]
+    });
     for pc in &all {
         if pc.feasible.is_empty() {
             return Err(infeasible_phase(task, pc));
@@ -161,6 +166,7 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
     let mut solves = 0;
     let mut solve_time = 0.0;
     let primary = formulation::build(task, mode, &Stage::Primary, cands);
+    let primary_model = primary.model.clone();
     let first = run(&primary, &mut solves, &mut solve_time)?.ok_or_else(|| budget_infeasible(task, mode, cands))?;
     let (final_f, final_s) = match mode {
         Mode::Rate { .. } => (primary, first.clone()),
@@ -218,7 +224,6 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
         solves,
     };
     let _ = solve_time;
-    let primary_model = formulation::build(task, mode, &Stage::Primary, cands).model;
     Ok(Deployment {
         mode,
         prefill,

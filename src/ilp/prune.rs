@@ -29,9 +29,10 @@ pub fn prune(mode: Mode, cands: &[Candidate]) -> Vec<Candidate> {
     let dominates = |d: (f64, f64, f64), c: (f64, f64, f64)| d.0 >= c.0 && d.1 <= c.1 && d.2 >= c.2;
     // Sort by the first key descending so that a dominator comes before what it dominates
     // (ties keep original order); then sweep against the kept set.
+    let keys: Vec<(f64, f64, f64)> = cands.iter().map(key).collect();
     let mut order: Vec<usize> = (0..cands.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ka, kb) = (key(&cands[a]), key(&cands[b]));
+    order.sort_unstable_by(|&a, &b| {
+        let (ka, kb) = (keys[a], keys[b]);
         kb.0.total_cmp(&ka.0)
             .then(ka.1.total_cmp(&kb.1))
             .then(kb.2.total_cmp(&ka.2))
@@ -39,8 +40,7 @@ pub fn prune(mode: Mode, cands: &[Candidate]) -> Vec<Candidate> {
     });
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
-        let k = key(&cands[i]);
-        if !kept.iter().any(|&j| dominates(key(&cands[j]), k)) {
+        if !kept.iter().any(|&j| dominates(keys[j], keys[i])) {
             kept.push(i);
         }
     }

@@ -1,0 +1,100 @@
+//! Tasks built by hand, independent of the parser, for optimizer and cost tests.
+#![allow(dead_code)]
+
+use pdplan::task::*;
+
+pub fn hardware(budget: Option<u64>) -> Hardware {
+    Hardware {
+        preset: None,
+        gpu_budget: budget,
+        peak_flops_per_s: 400e12,
+        mfu: 0.6,
+        hbm_bytes_per_s: 1.8e12,
+        bandwidth_utilization: 0.8,
+        memory_bytes: 64e9,
+        gpus_per_node: 8,
+        intra_node_bytes_per_s: 450e9,
+        inter_node_bytes_per_s: 50e9,
+    }
+}
+
+/// The shipped Qwen3-235B task (shapes as the task file states them).
+pub fn qwen3_task() -> Task {
+    Task {
+        name: None,
+        hardware: hardware(None),
+        model: Model {
+            name: Some("Qwen3-235B".into()),
+            preset: None,
+            hf_config: None,
+            declared_params: Some(235e9),
+            layers: 94,
+            hidden_size: 4096,
+            heads: 64,
+            head_dim: 64,
+            kv_heads: 4,
+            attention: AttentionKind::Gqa,
+            mla: None,
+            ffn_intermediate_size: 0,
+            gated_ffn: true,
+            moe: Some(Moe {
+                experts: 128,
+                top_k: 8,
+                expert_intermediate_size: 1536,
+                shared_experts: 0,
+                shared_expert_intermediate_size: 1536,
+                dense_layers: 0,
+            }),
+            vocab_size: 151936,
+            tied_embeddings: false,
+            dtype: Dtype::Fp8,
+            kv_cache_dtype: Dtype::Bf16,
+        },
+        workload: Workload { batch: 128, input_len: Some(2048), output_len: Some(2048), min_len: 128, max_len: 10240 },
+        requirements: Requirements { ttft_s: Some(30.0), ..Default::default() },
+        strategy: None,
+        cost: CostParams::default(),
+    }
+}
+
+/// A small dense GQA model, for fast exhaustive checks.
+pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
+    Task {
+        name: None,
+        hardware: hardware(budget),
+        model: Model {
+            name: None,
+            preset: None,
+            hf_config: None,
+            declared_params: None,
+            layers: 8,
+            hidden_size: 1024,
+            heads: 8,
+            head_dim: 128,
+            kv_heads: 2,
+            attention: AttentionKind::Gqa,
+            mla: None,
+            ffn_intermediate_size: 4096,
+            gated_ffn: true,
+            moe: None,
+            vocab_size: 32000,
+            tied_embeddings: false,
+            dtype: Dtype::Bf16,
+            kv_cache_dtype: Dtype::Bf16,
+        },
+        workload: Workload { batch, input_len: Some(1024), output_len: Some(256), min_len: 128, max_len: 2048 },
+        requirements: Requirements { ttft_s: Some(5.0), tpot_s: Some(0.05), ..Default::default() },
+        strategy: None,
+        cost: CostParams::default(),
+    }
+}
+
+pub fn resolved(task: Task) -> pdplan::resolve::Resolved {
+    pdplan::resolve::Resolved {
+        task,
+        source: "<built in test>".into(),
+        fields: vec![],
+        assumptions: vec![],
+        warnings: vec![],
+    }
+}
