@@ -101,10 +101,18 @@ fn reject(
     let e = map.entry(limit).or_insert_with(|| Rejections {
         count: 0,
         example: example(),
-        best: if higher_is_better { f64::NEG_INFINITY } else { f64::INFINITY },
+        best: if higher_is_better {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        },
     });
     e.count += 1;
-    e.best = if higher_is_better { e.best.max(value) } else { e.best.min(value) };
+    e.best = if higher_is_better {
+        e.best.max(value)
+    } else {
+        e.best.min(value)
+    };
 }
 
 /// A failed check: the limit and the value the candidate reached (bytes, s, tokens/s).
@@ -121,10 +129,21 @@ impl Failed {
         let req = &task.requirements;
         let v = self.value;
         let what = match self.limit {
-            Limit::Balance => format!("attention-DP {} > {batch} sequences, idle ranks", layout.attention_dp),
-            Limit::Memory => format!("{:.1} GiB/GPU > {:.1} GiB", gib(v), gib(task.hardware.memory_bytes)),
+            Limit::Balance => format!(
+                "attention-DP {} > {batch} sequences, idle ranks",
+                layout.attention_dp
+            ),
+            Limit::Memory => format!(
+                "{:.1} GiB/GPU > {:.1} GiB",
+                gib(v),
+                gib(task.hardware.memory_bytes)
+            ),
             Limit::Ttft => format!("TTFT {v:.3} s > {} s", req.ttft_s.unwrap_or(f64::NAN)),
-            Limit::Tpot => format!("TPOT {:.2} ms > {:.2} ms", v * 1e3, req.tpot_s.unwrap_or(f64::NAN) * 1e3),
+            Limit::Tpot => format!(
+                "TPOT {:.2} ms > {:.2} ms",
+                v * 1e3,
+                req.tpot_s.unwrap_or(f64::NAN) * 1e3
+            ),
             Limit::ThroughputPerGpu => format!(
                 "{v:.0} tokens/s/GPU < {:.0}",
                 req.throughput_per_gpu_tokens_per_s.unwrap_or(f64::NAN)
@@ -170,7 +189,14 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
             return fail(Limit::ThroughputPerGpu, reached);
         }
     }
-    Ok(Candidate { phase, layout: *layout, batch, cover_instances, figures, cover_tokens_per_s_per_gpu: cover })
+    Ok(Candidate {
+        phase,
+        layout: *layout,
+        batch,
+        cover_instances,
+        figures,
+        cover_tokens_per_s_per_gpu: cover,
+    })
 }
 
 /// Enumerate and score every candidate of a phase.
@@ -189,7 +215,13 @@ pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
                 Err(why) => {
                     let limit = why.limit;
                     let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
-                    reject(&mut rejected, limit, || why.text(task, l, b), why.value, higher_better);
+                    reject(
+                        &mut rejected,
+                        limit,
+                        || why.text(task, l, b),
+                        why.value,
+                        higher_better,
+                    );
                     // Memory, TTFT and TPOT only grow with the batch: larger batches fail too.
                     if matches!(limit, Limit::Memory | Limit::Ttft | Limit::Tpot) {
                         break;
@@ -198,7 +230,13 @@ pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
             }
         }
     }
-    PhaseCandidates { phase, layouts: layouts.len() as u64, evaluated, feasible, rejected }
+    PhaseCandidates {
+        phase,
+        layouts: layouts.len() as u64,
+        evaluated,
+        feasible,
+        rejected,
+    }
 }
 
 #[cfg(test)]

@@ -77,7 +77,9 @@ fn solve(args: SolveArgs) -> Result<i32> {
     }
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::Usage("--rate must be a positive number of requests/s".into()));
+            return Err(Error::Usage(
+                "--rate must be a positive number of requests/s".into(),
+            ));
         }
         r.task.requirements.request_rate_per_s = Some(rate);
     }

@@ -24,15 +24,28 @@ pub mod exit {
 pub enum Error {
     /// A task file line that could not be understood.
     #[error("{path}:{line}: field `{field}`: {message}")]
-    Parse { path: String, line: usize, field: String, message: String },
+    Parse {
+        path: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
 
     /// A required field absent from the task.
     #[error("{path}: missing field `{field}`: {message}")]
-    Missing { path: String, field: String, message: String },
+    Missing {
+        path: String,
+        field: String,
+        message: String,
+    },
 
     /// A value present but not acceptable (out of range, contradictory).
     #[error("{path}: field `{field}`: {message}")]
-    Invalid { path: String, field: String, message: String },
+    Invalid {
+        path: String,
+        field: String,
+        message: String,
+    },
 
     /// JSON task that does not match the task format.
     #[error("{path}: {message}")]
@@ -40,7 +53,12 @@ pub enum Error {
 
     /// A preset name that does not exist.
     #[error("{path}: unknown {kind} preset `{name}`; known presets: {known}")]
-    UnknownPreset { path: String, kind: &'static str, name: String, known: String },
+    UnknownPreset {
+        path: String,
+        kind: &'static str,
+        name: String,
+        known: String,
+    },
 
     /// A file that could not be read.
     #[error("cannot read {path}: {source}")]
@@ -52,7 +70,11 @@ pub enum Error {
 
     /// No plan meets the requirements: the binding limit and the best value reachable.
     #[error("infeasible ({phase}): {binding}")]
-    Infeasible { phase: String, binding: String, report: String },
+    Infeasible {
+        phase: String,
+        binding: String,
+        report: String,
+    },
 
     /// Command-line usage the options cannot express (e.g. conflicting flags).
     #[error("{0}")]

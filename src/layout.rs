@@ -130,12 +130,12 @@ pub fn validate(model: &Model, phase: Phase, l: &Layout) -> Result<(), String> {
         ));
     }
     if model.heads % l.tp != 0 {
-        return Err(format!("tp={} does not divide the {} query heads", l.tp, model.heads));
+        return Err(format!(
+            "tp={} does not divide the {} query heads",
+            l.tp, model.heads
+        ));
     }
-    if model.attention != AttentionKind::Mla
-        && model.kv_heads % l.tp != 0
-        && l.tp % model.kv_heads != 0
-    {
+    if model.attention != AttentionKind::Mla && model.kv_heads % l.tp != 0 && l.tp % model.kv_heads != 0 {
         return Err(format!(
             "tp={} neither divides nor is a multiple of the {} KV heads",
             l.tp, model.kv_heads
@@ -274,7 +274,14 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
                     if model.moe.is_none() && !attention_dp.is_power_of_two() {
                         continue;
                     }
-                    let l = Layout { tp, pp, sp, attention_dp, ep, expert_tp: etp };
+                    let l = Layout {
+                        tp,
+                        pp,
+                        sp,
+                        attention_dp,
+                        ep,
+                        expert_tp: etp,
+                    };
                     if validate(model, phase, &l).is_ok() {
                         out.push(l);
                     }

@@ -65,7 +65,11 @@ pub fn solve(task: &Resolved, mode: Option<Mode>) -> Result<Solution> {
                 .filter(|c| c["passed"] != true)
                 .map(|c| format!("{}: {}", c["name"], c["detail"]))
                 .collect();
-            return Err(Error::Internal(format!("{} plan fails its checks: {}", p["phase"], failed.join("; "))));
+            return Err(Error::Internal(format!(
+                "{} plan fails its checks: {}",
+                p["phase"],
+                failed.join("; ")
+            )));
         }
     }
     Ok(Solution { deployment, plans })
@@ -75,7 +79,8 @@ pub fn solve(task: &Resolved, mode: Option<Mode>) -> Result<Solution> {
 pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
     let prefill = dir.join("prefill.json");
     let decode = dir.join("decode.json");
-    let submission = json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
+    let submission =
+        json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
     output::write_files(
         dir,
         &[

@@ -102,7 +102,11 @@ impl Mapping {
                 });
             }
         }
-        Mapping { stages, gpus, sequences_per_rank }
+        Mapping {
+            stages,
+            gpus,
+            sequences_per_rank,
+        }
     }
 
     pub fn distinct_gpus(&self) -> u64 {
@@ -147,10 +151,17 @@ impl Mapping {
         out.push((
             "every_layer_placed_once".to_string(),
             contiguous && covered == model.layers,
-            format!("{} stages cover layers 0..{} contiguously", self.stages.len(), covered),
+            format!(
+                "{} stages cover layers 0..{} contiguously",
+                self.stages.len(),
+                covered
+            ),
         ));
-        let sizes: Vec<u64> =
-            self.stages.iter().map(|s| s.last_layer - s.first_layer + 1).collect();
+        let sizes: Vec<u64> = self
+            .stages
+            .iter()
+            .map(|s| s.last_layer - s.first_layer + 1)
+            .collect();
         let spread = sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0);
         out.push((
             "stage_balance".to_string(),

@@ -26,5 +26,7 @@ pub struct ParsedTask {
 /// Parse a Markdown task. `path` is only used in messages.
 pub fn parse_markdown(path: &str, text: &str) -> Result<ParsedTask> {
     let _ = (path, text);
-    Err(crate::error::Error::Internal("markdown parser not written yet".into()))
+    Err(crate::error::Error::Internal(
+        "markdown parser not written yet".into(),
+    ))
 }

@@ -16,15 +16,26 @@ pub fn json_string(v: &Value) -> String {
 
 /// Write `contents` to `path` via a temporary file and a rename.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let err = |source| Error::Write { path: path.to_path_buf(), source };
+    let err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut f = fs::File::create(&tmp).map_err(err)?;
-    f.write_all(contents.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        err(e)
-    })?;
+    f.write_all(contents.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            err(e)
+        })?;
     fs::rename(&tmp, path).map_err(|e| {
         let _ = fs::remove_file(&tmp);
         err(e)
@@ -34,7 +45,10 @@ pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
 /// Write a set of files into `dir` (created if needed). All contents are prepared before the
 /// first write; each file is replaced atomically.
 pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_path_buf(), source })?;
+    fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut written = Vec::new();
     for (name, contents) in files {
         let p = dir.join(name);

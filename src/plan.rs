@@ -123,13 +123,27 @@ fn check(name: &str, passed: bool, detail: String) -> Value {
 fn launch(task: &Task, c: &PhaseChoice) -> Value {
     let l = &c.candidate.layout;
     let w = l.width();
-    let model = task.model.name.clone().or(task.model.preset.clone()).unwrap_or_else(|| "MODEL".into());
+    let model = task
+        .model
+        .name
+        .clone()
+        .or(task.model.preset.clone())
+        .unwrap_or_else(|| "MODEL".into());
     let moe = task.model.is_moe();
     let vllm = if l.sp > 1 {
-        "not expressible: vLLM serve has no context parallelism for prefill; use TensorRT-LLM cp_size".to_string()
+        "not expressible: vLLM serve has no context parallelism for prefill; use TensorRT-LLM cp_size"
+            .to_string()
     } else if !moe || l.expert_tp == w || l.ep == w {
-        let ep = if moe && l.ep == w && w > 1 { " --enable-expert-parallel" } else { "" };
-        let dp = if l.attention_dp > 1 { format!(" --data-parallel-size {}", l.attention_dp) } else { String::new() };
+        let ep = if moe && l.ep == w && w > 1 {
+            " --enable-expert-parallel"
+        } else {
+            ""
+        };
+        let dp = if l.attention_dp > 1 {
+            format!(" --data-parallel-size {}", l.attention_dp)
+        } else {
+            String::new()
+        };
         format!(
             "vllm serve {model} --tensor-parallel-size {} --pipeline-parallel-size {}{dp}{ep}  # × {} replicas",
             l.tp, l.pp, c.instances
@@ -143,10 +157,25 @@ fn launch(task: &Task, c: &PhaseChoice) -> Value {
     let sglang = if l.sp > 1 {
         "not expressible: SGLang has no context-parallel prefill for this model class".to_string()
     } else {
-        let dp = if l.attention_dp > 1 { format!(" --dp {} --enable-dp-attention", l.attention_dp) } else { String::new() };
-        let ep = if moe && l.ep > 1 { format!(" --ep-size {}", l.ep) } else { String::new() };
-        let pp = if l.pp > 1 { format!(" --pp-size {}", l.pp) } else { String::new() };
-        format!("python -m sglang.launch_server --model-path {model} --tp {w}{dp}{ep}{pp}  # × {} replicas", c.instances)
+        let dp = if l.attention_dp > 1 {
+            format!(" --dp {} --enable-dp-attention", l.attention_dp)
+        } else {
+            String::new()
+        };
+        let ep = if moe && l.ep > 1 {
+            format!(" --ep-size {}", l.ep)
+        } else {
+            String::new()
+        };
+        let pp = if l.pp > 1 {
+            format!(" --pp-size {}", l.pp)
+        } else {
+            String::new()
+        };
+        format!(
+            "python -m sglang.launch_server --model-path {model} --tp {w}{dp}{ep}{pp}  # × {} replicas",
+            c.instances
+        )
     };
     let trtllm = format!(
         "tp_size={w} pp_size={} cp_size={} moe_ep_size={} moe_tp_size={} enable_attention_dp={}",
@@ -198,13 +227,20 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         checks.push(check(
             "moe_width",
             l.ep * l.expert_tp == w,
-            format!("ep × expert_tp = {} × {} = {} = W", l.ep, l.expert_tp, l.ep * l.expert_tp),
+            format!(
+                "ep × expert_tp = {} × {} = {} = W",
+                l.ep,
+                l.expert_tp,
+                l.ep * l.expert_tp
+            ),
         ));
     }
     checks.push(check(
         "divisibility",
         validate(&task.model, input.phase, l).is_ok(),
-        validate(&task.model, input.phase, l).err().unwrap_or_else(|| "heads, KV heads, experts, layers divide as required".into()),
+        validate(&task.model, input.phase, l)
+            .err()
+            .unwrap_or_else(|| "heads, KV heads, experts, layers divide as required".into()),
     ));
     checks.push(check(
         "memory_fits",
@@ -220,7 +256,10 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
     checks.push(check(
         "batch_held",
         held >= task.workload.batch,
-        format!("{replicas} instances × {} sequences = {held} ≥ batch {}", c.batch, task.workload.batch),
+        format!(
+            "{replicas} instances × {} sequences = {held} ≥ batch {}",
+            c.batch, task.workload.batch
+        ),
     ));
 
     let req = &task.requirements;
@@ -228,12 +267,18 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
     match input.phase {
         Phase::Prefill => {
             if let (Some(limit), Some(t)) = (req.ttft_s, f.ttft_s) {
-                requirements.insert("ttft_s".into(), json!({"required": limit, "achieved": t, "met": t <= limit}));
+                requirements.insert(
+                    "ttft_s".into(),
+                    json!({"required": limit, "achieved": t, "met": t <= limit}),
+                );
             }
         }
         Phase::Decode => {
             if let (Some(limit), Some(t)) = (req.tpot_s, f.tpot_s) {
-                requirements.insert("tpot_s".into(), json!({"required": limit, "achieved": t, "met": t <= limit}));
+                requirements.insert(
+                    "tpot_s".into(),
+                    json!({"required": limit, "achieved": t, "met": t <= limit}),
+                );
             }
         }
     }
@@ -274,7 +319,7 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         }),
         None => json!({}),
     };
-    json!({
+    let mut plan = json!({
         "schema_version": 1,
         "phase": input.phase.name(),
         "task": task_echo(r),
@@ -340,7 +385,12 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         "launch": launch(task, input.choice),
         "deployment": input.deployment,
         "solver": input.solver,
-    })
+    });
+    // Figures that do not apply to the phase are left out rather than written as null.
+    if let Some(perf) = plan["performance"].as_object_mut() {
+        perf.retain(|_, v| !v.is_null());
+    }
+    plan
 }
 
 /// Both phase plans of an optimized deployment.
@@ -364,12 +414,20 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
     Phase::BOTH.map(|p| {
         phase_plan(
             r,
-            &PhaseInput { phase: p, choice: d.phase(p), counting, solver: &d.solver, deployment: deployment.clone() },
+            &PhaseInput {
+                phase: p,
+                choice: d.phase(p),
+                counting,
+                solver: &d.solver,
+                deployment: deployment.clone(),
+            },
         )
     })
 }
 
 /// Every check of a plan passed.
 pub fn all_checks_pass(plan: &Value) -> bool {
-    plan["checks"].as_array().is_some_and(|cs| cs.iter().all(|c| c["passed"] == true))
+    plan["checks"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().all(|c| c["passed"] == true))
 }

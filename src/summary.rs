@@ -16,9 +16,21 @@ pub fn phase_text(plan: &Value) -> String {
     let _ = writeln!(
         s,
         "{phase}: TP{} PP{} SP{} attention-DP{} EP{} expert-TP{} × {} replicas, {} sequences per instance",
-        st["tp"], st["pp"], st["sp"], st["attention_dp"], st["ep"], st["expert_tp"], st["replicas"], st["batch_per_instance"]
+        st["tp"],
+        st["pp"],
+        st["sp"],
+        st["attention_dp"],
+        st["ep"],
+        st["expert_tp"],
+        st["replicas"],
+        st["batch_per_instance"]
     );
-    let _ = writeln!(s, "  GPUs: {}  ({})", plan["gpus"]["total"], plan["gpus"]["formula"].as_str().unwrap_or(""));
+    let _ = writeln!(
+        s,
+        "  GPUs: {}  ({})",
+        plan["gpus"]["total"],
+        plan["gpus"]["formula"].as_str().unwrap_or("")
+    );
     let m = &plan["memory"]["per_gpu"];
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let _ = writeln!(

@@ -434,6 +434,7 @@ impl Workload {
     }
     /// Tokens of KV cache reserved per sequence: every sequence may reach the maximum length.
     pub fn kv_tokens_per_sequence(&self) -> u64 {
-        self.max_len.max(self.input_len.unwrap_or(0) + self.output_len.unwrap_or(0))
+        self.max_len
+            .max(self.input_len.unwrap_or(0) + self.output_len.unwrap_or(0))
     }
 }

@@ -86,9 +86,7 @@ pub fn stage_weight_params(model: &Model, l: &Layout, s: &StageShape) -> f64 {
         let shared =
             moe.shared_experts as f64 * params::ffn_params(model, moe.shared_expert_intermediate_size);
         p += s.moe_layers as f64
-            * (experts_here * params::expert_params(model) / l.expert_tp as f64
-                + router
-                + shared / tp);
+            * (experts_here * params::expert_params(model) / l.expert_tp as f64 + router + shared / tp);
     }
     if s.embedding {
         p += params::embedding_params(model) / tp;
@@ -133,7 +131,11 @@ fn activation_bytes(task: &Task, l: &Layout, tokens: f64, logits_tokens: f64, lm
             * task.cost.moe_imbalance
     });
     let per_token = 2.0 * d + qkv + dense.max(experts);
-    let logits = if lm { logits_tokens * m.vocab_size as f64 / l.tp as f64 * 4.0 } else { 0.0 };
+    let logits = if lm {
+        logits_tokens * m.vocab_size as f64 / l.tp as f64 * 4.0
+    } else {
+        0.0
+    };
     tokens * per_token * task.cost.activation_bytes + logits
 }
 

@@ -44,7 +44,9 @@ pub fn ffn_params(m: &Model, inter: u64) -> f64 {
 
 /// Parameters of one routed expert.
 pub fn expert_params(m: &Model) -> f64 {
-    m.moe.as_ref().map_or(0.0, |moe| ffn_params(m, moe.expert_intermediate_size))
+    m.moe
+        .as_ref()
+        .map_or(0.0, |moe| ffn_params(m, moe.expert_intermediate_size))
 }
 
 /// Parameters of the router and shared experts of one MoE layer (replicated with attention).

@@ -72,18 +72,15 @@ pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) ->
         .iter()
         .map(|s| one_stage(task, phase, l, seqs, len, s))
         .fold(StepBreakdown::default(), |worst, b| {
-            if b.stage_time_s > worst.stage_time_s { b } else { worst }
+            if b.stage_time_s > worst.stage_time_s {
+                b
+            } else {
+                worst
+            }
         })
 }
 
-fn one_stage(
-    task: &Task,
-    phase: Phase,
-    l: &Layout,
-    seqs: u64,
-    len: u64,
-    s: &StageShape,
-) -> StepBreakdown {
+fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &StageShape) -> StepBreakdown {
     let m = &task.model;
     let hw = &task.hardware;
     let act = task.cost.activation_bytes;
@@ -99,7 +96,11 @@ fn one_stage(
     let d = m.hidden_size as f64;
     let decode = phase == Phase::Decode;
     // Distinct query tokens on this GPU (TP ranks share tokens; SP splits the sequence).
-    let tokens = if decode { seqs_f } else { seqs_f * len.div_ceil(l.sp) as f64 };
+    let tokens = if decode {
+        seqs_f
+    } else {
+        seqs_f * len.div_ceil(l.sp) as f64
+    };
     // Distinct tokens in the whole stage.
     let stage_tokens = tokens * (l.sp * l.attention_dp) as f64;
     let (dqk, dv) = params::attention_dims(m, decode);
@@ -111,7 +112,10 @@ fn one_stage(
     let proj = r.op(2.0 * tokens * attn_p, attn_p * wbytes + tokens * 4.0 * d * act);
     let core = if decode {
         let ctx = len as f64;
-        r.op(seqs_f * 2.0 * heads_gpu * (dqk + dv) * ctx, seqs_f * ctx * kv_layer)
+        r.op(
+            seqs_f * 2.0 * heads_gpu * (dqk + dv) * ctx,
+            seqs_f * ctx * kv_layer,
+        )
     } else {
         let s_len = len as f64;
         let flops = seqs_f * heads_gpu * (dqk + dv) * s_len * s_len / l.sp as f64;
@@ -147,9 +151,8 @@ fn one_stage(
             2.0 * busiest * expert_p,
             active_local * expert_p * wbytes + busiest * 2.0 * d * act,
         );
-        let shared_p = moe.shared_experts as f64
-            * params::ffn_params(m, moe.shared_expert_intermediate_size)
-            / tp;
+        let shared_p =
+            moe.shared_experts as f64 * params::ffn_params(m, moe.shared_expert_intermediate_size) / tp;
         let shared = if shared_p > 0.0 {
             r.op(2.0 * tokens * shared_p, shared_p * wbytes)
         } else {
@@ -162,8 +165,7 @@ fn one_stage(
             let copies = assignments * l.expert_tp as f64 / w as f64 * task.cost.moe_imbalance;
             let dispatch_bytes = copies * d * m.dtype.bytes().min(act);
             let combine_bytes = copies * d * act;
-            a2a = comm::all_to_all_s(hw, w, dispatch_bytes)
-                + comm::all_to_all_s(hw, w, combine_bytes);
+            a2a = comm::all_to_all_s(hw, w, dispatch_bytes) + comm::all_to_all_s(hw, w, combine_bytes);
         }
     }
 
@@ -221,5 +223,9 @@ fn one_stage(
 /// each kind to the stage total.
 fn compute_share(r: &Roofline, operators: f64) -> f64 {
     let sum = r.compute + r.memory;
-    if sum <= 0.0 { 0.0 } else { operators * r.compute / sum }
+    if sum <= 0.0 {
+        0.0
+    } else {
+        operators * r.compute / sum
+    }
 }

@@ -88,7 +88,12 @@ fn add_phase_vars(m: &mut Model, mode: Mode, phase: Phase, cands: &[Candidate]) 
     for c in cands {
         let id = c.id();
         x.push(m.add_var(format!("x_{}_{}", phase.name(), id), VarKind::Binary, 0.0, 1.0));
-        n.push(m.add_var(format!("n_{}_{}", phase.name(), id), VarKind::Integer, 0.0, max_instances(mode, c)));
+        n.push(m.add_var(
+            format!("n_{}_{}", phase.name(), id),
+            VarKind::Integer,
+            0.0,
+            max_instances(mode, c),
+        ));
     }
     PhaseVars { phase, x, n }
 }
@@ -96,7 +101,13 @@ fn add_phase_vars(m: &mut Model, mode: Mode, phase: Phase, cands: &[Candidate]) 
 /// `one_layout_p`: exactly one layout per phase.
 fn one_layout(m: &mut Model, v: &PhaseVars) {
     let terms = v.x.iter().map(|&x| (x, 1.0)).collect();
-    m.add_row("one_layout", format!("one_layout_{}", v.phase.name()), terms, Cmp::Eq, 1.0);
+    m.add_row(
+        "one_layout",
+        format!("one_layout_{}", v.phase.name()),
+        terms,
+        Cmp::Eq,
+        1.0,
+    );
 }
 
 /// `link_p_c`: instances only of the chosen layout (`n ≤ M·x`, M = the variable's upper bound).
@@ -115,8 +126,18 @@ fn link(m: &mut Model, v: &PhaseVars, cands: &[Candidate]) {
 
 /// `cover_p`: the instances hold the whole batch B at once.
 fn cover(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
-    let terms = cands.iter().enumerate().map(|(i, c)| (v.n[i], c.batch as f64)).collect();
-    m.add_row("cover", format!("cover_{}", v.phase.name()), terms, Cmp::Ge, batch as f64);
+    let terms = cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (v.n[i], c.batch as f64))
+        .collect();
+    m.add_row(
+        "cover",
+        format!("cover_{}", v.phase.name()),
+        terms,
+        Cmp::Ge,
+        batch as f64,
+    );
 }
 
 /// `balance_p` (no-limit mode): no instance beyond those needed, so B splits evenly —
@@ -127,13 +148,29 @@ fn balance(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
         terms.push((v.n[i], c.batch as f64));
         terms.push((v.x[i], -(c.batch as f64 - 1.0)));
     }
-    m.add_row("balance", format!("balance_{}", v.phase.name()), terms, Cmp::Le, batch as f64);
+    m.add_row(
+        "balance",
+        format!("balance_{}", v.phase.name()),
+        terms,
+        Cmp::Le,
+        batch as f64,
+    );
 }
 
 /// `memory_p`: the most loaded GPU fits (GiB).
 fn memory(m: &mut Model, v: &PhaseVars, cands: &[Candidate], capacity_bytes: f64) {
-    let terms = cands.iter().enumerate().map(|(i, c)| (v.x[i], c.figures.memory.total_bytes / GIB)).collect();
-    m.add_row("memory", format!("memory_{}", v.phase.name()), terms, Cmp::Le, capacity_bytes / GIB);
+    let terms = cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (v.x[i], c.figures.memory.total_bytes / GIB))
+        .collect();
+    m.add_row(
+        "memory",
+        format!("memory_{}", v.phase.name()),
+        terms,
+        Cmp::Le,
+        capacity_bytes / GIB,
+    );
 }
 
 /// `ttft_prefill` (s) and `tpot_decode` (ms) requirement rows.
@@ -141,14 +178,21 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[Candidate], task: &Task) {
     match v.phase {
         Phase::Prefill => {
             if let Some(limit) = task.requirements.ttft_s {
-                let terms = cands.iter().enumerate().map(|(i, c)| (v.x[i], c.figures.ttft_s.unwrap_or(0.0))).collect();
+                let terms = cands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (v.x[i], c.figures.ttft_s.unwrap_or(0.0)))
+                    .collect();
                 m.add_row("ttft", "ttft_prefill".into(), terms, Cmp::Le, limit);
             }
         }
         Phase::Decode => {
             if let Some(limit) = task.requirements.tpot_s {
-                let terms =
-                    cands.iter().enumerate().map(|(i, c)| (v.x[i], c.figures.tpot_s.unwrap_or(0.0) * 1e3)).collect();
+                let terms = cands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (v.x[i], c.figures.tpot_s.unwrap_or(0.0) * 1e3))
+                    .collect();
                 m.add_row("tpot", "tpot_decode".into(), terms, Cmp::Le, limit * 1e3);
             }
         }
@@ -166,8 +210,18 @@ fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
 fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[Candidate], task: &Task) {
     if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
-        let terms = cands.iter().enumerate().map(|(i, c)| (v.x[i], per_gpu_k(mode, c))).collect();
-        m.add_row("throughput_per_gpu", format!("throughput_per_gpu_{}", v.phase.name()), terms, Cmp::Ge, min / KTOK);
+        let terms = cands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (v.x[i], per_gpu_k(mode, c)))
+            .collect();
+        m.add_row(
+            "throughput_per_gpu",
+            format!("throughput_per_gpu_{}", v.phase.name()),
+            terms,
+            Cmp::Ge,
+            min / KTOK,
+        );
     }
 }
 
@@ -188,11 +242,14 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
         (Mode::Budget { .. }, Stage::Primary) => (Sense::Maximize, "max sustained request rate (requests/s)"),
         _ => (Sense::Minimize, "min total GPUs"),
     };
-    let name = format!("pdplan_{}", match mode {
-        Mode::NoLimit => "no_limit",
-        Mode::Budget { .. } => "gpu_budget",
-        Mode::Rate { .. } => "target_rate",
-    });
+    let name = format!(
+        "pdplan_{}",
+        match mode {
+            Mode::NoLimit => "no_limit",
+            Mode::Budget { .. } => "gpu_budget",
+            Mode::Rate { .. } => "target_rate",
+        }
+    );
     let mut m = Model::new(&name, sense, what);
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
@@ -216,24 +273,51 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
         match mode {
             Mode::Budget { .. } => {
                 let mut terms = vec![(rate.expect("budget mode has a rate variable"), 1.0)];
-                terms.extend(cs.iter().enumerate().map(|(i, c)| (v.n[i], -c.figures.rate_requests_per_s)));
-                m.add_row("rate_match", format!("rate_{}", v.phase.name()), terms, Cmp::Le, 0.0);
+                terms.extend(
+                    cs.iter()
+                        .enumerate()
+                        .map(|(i, c)| (v.n[i], -c.figures.rate_requests_per_s)),
+                );
+                m.add_row(
+                    "rate_match",
+                    format!("rate_{}", v.phase.name()),
+                    terms,
+                    Cmp::Le,
+                    0.0,
+                );
             }
             Mode::Rate { rate } => {
-                let terms = cs.iter().enumerate().map(|(i, c)| (v.n[i], c.figures.rate_requests_per_s)).collect();
-                m.add_row("rate_match", format!("rate_{}", v.phase.name()), terms, Cmp::Ge, rate);
+                let terms = cs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (v.n[i], c.figures.rate_requests_per_s))
+                    .collect();
+                m.add_row(
+                    "rate_match",
+                    format!("rate_{}", v.phase.name()),
+                    terms,
+                    Cmp::Ge,
+                    rate,
+                );
             }
             Mode::NoLimit => {}
         }
     }
     if let Mode::Budget { gpus } = mode {
-        m.add_row("gpu_budget", "gpu_budget".into(), gpu_terms(&phases, &cands), Cmp::Le, gpus as f64);
+        m.add_row(
+            "gpu_budget",
+            "gpu_budget".into(),
+            gpu_terms(&phases, &cands),
+            Cmp::Le,
+            gpus as f64,
+        );
     }
     // Objective and the floors of a second solve.
     match (mode, stage) {
         (Mode::NoLimit, Stage::Primary) => {
             for (v, cs) in phases.iter().zip(cands) {
-                m.objective.extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], tokens_per_gpu_k(c))));
+                m.objective
+                    .extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], tokens_per_gpu_k(c))));
             }
         }
         (Mode::Budget { .. }, Stage::Primary) => m.objective = vec![(rate.expect("rate var"), 1.0)],
@@ -243,7 +327,11 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
         match mode {
             Mode::NoLimit => {
                 for ((v, cs), &floor) in phases.iter().zip(cands).zip(floors) {
-                    let terms = cs.iter().enumerate().map(|(i, c)| (v.x[i], tokens_per_gpu_k(c))).collect();
+                    let terms = cs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (v.x[i], tokens_per_gpu_k(c)))
+                        .collect();
                     m.add_row(
                         "objective_floor",
                         format!("objective_floor_{}", v.phase.name()),
@@ -266,5 +354,9 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
             Mode::Rate { .. } => {}
         }
     }
-    Formulation { model: m, phases, rate }
+    Formulation {
+        model: m,
+        phases,
+        rate,
+    }
 }

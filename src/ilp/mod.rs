@@ -88,7 +88,12 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
         pc.phase, pc.evaluated
     );
     for (limit, r) in &pc.rejected {
-        report.push_str(&format!("  {:>5} rejected by {} (e.g. {})\n", r.count, limit.name(), r.example));
+        report.push_str(&format!(
+            "  {:>5} rejected by {} (e.g. {})\n",
+            r.count,
+            limit.name(),
+            r.example
+        ));
     }
     let binding_text = match binding {
         None => "no valid layout for this model (check heads, KV heads, experts)".to_string(),
@@ -113,13 +118,19 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                 Limit::ThroughputPerGpu => format!(
                     "throughput per GPU: the best reachable is {:.0} tokens/s/GPU < required {:.0}",
                     r.best,
-                    task.requirements.throughput_per_gpu_tokens_per_s.unwrap_or(f64::NAN)
+                    task.requirements
+                        .throughput_per_gpu_tokens_per_s
+                        .unwrap_or(f64::NAN)
                 ),
                 Limit::Balance => "balance: every layout leaves attention-DP ranks idle".to_string(),
             }
         }
     };
-    Error::Infeasible { phase: pc.phase.to_string(), binding: binding_text, report }
+    Error::Infeasible {
+        phase: pc.phase.to_string(),
+        binding: binding_text,
+        report,
+    }
 }
 
 fn run(f: &Formulation, solves: &mut u64, time: &mut f64) -> Result<Option<solver::Solved>> {
@@ -127,9 +138,9 @@ fn run(f: &Formulation, solves: &mut u64, time: &mut f64) -> Result<Option<solve
     match solver::solve(&f.model, TIME_LIMIT_S) {
         Ok(s) => {
             *time += s.solve_time_s;
-            f.model
-                .verify(&s.values)
-                .map_err(|e| Error::Internal(format!("solver answer fails the model {}: {e}", f.model.name)))?;
+            f.model.verify(&s.values).map_err(|e| {
+                Error::Internal(format!("solver answer fails the model {}: {e}", f.model.name))
+            })?;
             Ok(Some(s))
         }
         Err(solver::Failure::Infeasible) => Ok(None),
@@ -139,12 +150,14 @@ fn run(f: &Formulation, solves: &mut u64, time: &mut f64) -> Result<Option<solve
 
 fn choice(f: &Formulation, s: &solver::Solved, phase: usize, cands: &[Candidate]) -> Result<PhaseChoice> {
     let v = &f.phases[phase];
-    let i = v
-        .x
-        .iter()
-        .position(|&x| s.values[x] > 0.5)
-        .ok_or_else(|| Error::Internal("no layout chosen".into()))?;
-    Ok(PhaseChoice { candidate: cands[i].clone(), instances: s.values[v.n[i]].round() as u64 })
+    let i =
+        v.x.iter()
+            .position(|&x| s.values[x] > 0.5)
+            .ok_or_else(|| Error::Internal("no layout chosen".into()))?;
+    Ok(PhaseChoice {
+        candidate: cands[i].clone(),
+        instances: s.values[v.n[i]].round() as u64,
+    })
 }
 
 /// Plan both phases of a task.
@@ -161,13 +174,17 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
             return Err(infeasible_phase(task, pc));
         }
     }
-    let pruned = [prune::prune(mode, &all[0].feasible), prune::prune(mode, &all[1].feasible)];
+    let pruned = [
+        prune::prune(mode, &all[0].feasible),
+        prune::prune(mode, &all[1].feasible),
+    ];
     let cands = [pruned[0].as_slice(), pruned[1].as_slice()];
     let mut solves = 0;
     let mut solve_time = 0.0;
     let primary = formulation::build(task, mode, &Stage::Primary, cands);
     let primary_model = primary.model.clone();
-    let first = run(&primary, &mut solves, &mut solve_time)?.ok_or_else(|| budget_infeasible(task, mode, cands))?;
+    let first =
+        run(&primary, &mut solves, &mut solve_time)?.ok_or_else(|| budget_infeasible(task, mode, cands))?;
     let (final_f, final_s) = match mode {
         Mode::Rate { .. } => (primary, first.clone()),
         _ => {
@@ -185,8 +202,9 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
                 _ => vec![first.objective],
             };
             let second = formulation::build(task, mode, &Stage::FewestGpus { floors }, cands);
-            let s = run(&second, &mut solves, &mut solve_time)?
-                .ok_or_else(|| Error::Internal("second solve infeasible although the first had a solution".into()))?;
+            let s = run(&second, &mut solves, &mut solve_time)?.ok_or_else(|| {
+                Error::Internal("second solve infeasible although the first had a solution".into())
+            })?;
             (second, s)
         }
     };
@@ -207,11 +225,17 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
         .min(decode.instances as f64 * decode.candidate.figures.rate_requests_per_s);
     let objective_text = match mode {
         Mode::NoLimit => "max tokens/s per GPU of each phase, then min GPUs (lexicographic, two solves)",
-        Mode::Budget { .. } => "max sustained request rate within the GPU budget, then min GPUs (lexicographic, two solves)",
+        Mode::Budget { .. } => {
+            "max sustained request rate within the GPU budget, then min GPUs (lexicographic, two solves)"
+        }
         Mode::Rate { .. } => "min GPUs sustaining the target request rate",
     };
     let gap = first.gap.max(final_s.gap);
-    let status = if gap == 0.0 { "optimal".to_string() } else { final_s.status.clone() };
+    let status = if gap == 0.0 {
+        "optimal".to_string()
+    } else {
+        final_s.status.clone()
+    };
     let solver = SolverReport {
         status,
         objective: objective_text.to_string(),
@@ -240,7 +264,10 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
 /// Both phases have feasible layouts but no combination fits the budget / reaches the rate.
 fn budget_infeasible(task: &Task, mode: Mode, cands: [&[Candidate]; 2]) -> Error {
     let min_gpus = |cs: &[Candidate]| {
-        cs.iter().map(|c| c.cover_instances * c.gpus_per_instance()).min().unwrap_or(0)
+        cs.iter()
+            .map(|c| c.cover_instances * c.gpus_per_instance())
+            .min()
+            .unwrap_or(0)
     };
     let need = min_gpus(cands[0]) + min_gpus(cands[1]);
     let binding = match mode {
@@ -250,5 +277,9 @@ fn budget_infeasible(task: &Task, mode: Mode, cands: [&[Candidate]; 2]) -> Error
         ),
         _ => "no combination of layouts meets the rows of the model".to_string(),
     };
-    Error::Infeasible { phase: "deployment".into(), binding, report: String::new() }
+    Error::Infeasible {
+        phase: "deployment".into(),
+        binding,
+        report: String::new(),
+    }
 }

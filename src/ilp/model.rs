@@ -83,12 +83,23 @@ impl Model {
     }
 
     pub fn add_var(&mut self, name: String, kind: VarKind, lower: f64, upper: f64) -> usize {
-        self.vars.push(Var { name, kind, lower, upper });
+        self.vars.push(Var {
+            name,
+            kind,
+            lower,
+            upper,
+        });
         self.vars.len() - 1
     }
 
     pub fn add_row(&mut self, family: &str, name: String, terms: Vec<(usize, f64)>, cmp: Cmp, rhs: f64) {
-        self.rows.push(Row { name, family: family.to_string(), terms, cmp, rhs });
+        self.rows.push(Row {
+            name,
+            family: family.to_string(),
+            terms,
+            cmp,
+            rhs,
+        });
     }
 
     pub fn var_index(&self, name: &str) -> Option<usize> {
@@ -103,7 +114,11 @@ impl Model {
     pub fn verify(&self, values: &[f64]) -> Result<(), String> {
         let mut bad = Vec::new();
         if values.len() != self.vars.len() {
-            return Err(format!("{} values for {} variables", values.len(), self.vars.len()));
+            return Err(format!(
+                "{} values for {} variables",
+                values.len(),
+                self.vars.len()
+            ));
         }
         for (v, &x) in self.vars.iter().zip(values) {
             if !x.is_finite() || x < v.lower - TOL || x > v.upper + TOL {
@@ -122,10 +137,19 @@ impl Model {
                 Cmp::Eq => (lhs - r.rhs).abs() <= tol,
             };
             if !ok {
-                bad.push(format!("row {}: {lhs} {} {} violated", r.name, r.cmp.symbol(), r.rhs));
+                bad.push(format!(
+                    "row {}: {lhs} {} {} violated",
+                    r.name,
+                    r.cmp.symbol(),
+                    r.rhs
+                ));
             }
         }
-        if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad.join("; "))
+        }
     }
 
     /// The model in CPLEX LP format (readable by CBC, GLPK `--cpxlp`, HiGHS, CPLEX, Gurobi).
@@ -140,7 +164,14 @@ impl Model {
         let _ = writeln!(s, " obj: {}", self.expr(&self.objective));
         s.push_str("Subject To\n");
         for r in &self.rows {
-            let _ = writeln!(s, " {}: {} {} {}", r.name, self.expr(&r.terms), r.cmp.symbol(), num(r.rhs));
+            let _ = writeln!(
+                s,
+                " {}: {} {} {}",
+                r.name,
+                self.expr(&r.terms),
+                r.cmp.symbol(),
+                num(r.rhs)
+            );
         }
         s.push_str("Bounds\n");
         for v in &self.vars {
@@ -154,7 +185,11 @@ impl Model {
             }
         }
         let list = |kind: VarKind| -> Vec<&str> {
-            self.vars.iter().filter(|v| v.kind == kind).map(|v| v.name.as_str()).collect()
+            self.vars
+                .iter()
+                .filter(|v| v.kind == kind)
+                .map(|v| v.name.as_str())
+                .collect()
         };
         let generals = list(VarKind::Integer);
         if !generals.is_empty() {
@@ -181,11 +216,23 @@ impl Model {
         }
         let mut out = String::new();
         for (i, &(v, c)) in terms.iter().enumerate() {
-            let sign = if c < 0.0 { "-" } else if i > 0 { "+" } else { "" };
+            let sign = if c < 0.0 {
+                "-"
+            } else if i > 0 {
+                "+"
+            } else {
+                ""
+            };
             if !out.is_empty() {
                 out.push(' ');
             }
-            let _ = write!(out, "{sign}{}{} {}", if sign.is_empty() { "" } else { " " }, num(c.abs()), self.vars[v].name);
+            let _ = write!(
+                out,
+                "{sign}{}{} {}",
+                if sign.is_empty() { "" } else { " " },
+                num(c.abs()),
+                self.vars[v].name
+            );
         }
         out
     }

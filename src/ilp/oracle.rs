@@ -74,10 +74,17 @@ pub fn exhaustive(mode: Mode, batch: u64, prefill: &[Candidate], decode: &[Candi
                         let g = np2 * gp + nd2 * gd;
                         let take = match &best {
                             None => true,
-                            Some(b) => better(rate, b.objective) || (!better(b.objective, rate) && g < b.gpus),
+                            Some(b) => {
+                                better(rate, b.objective) || (!better(b.objective, rate) && g < b.gpus)
+                            }
                         };
                         if take {
-                            best = Some(Best { prefill: (pi, np2), decode: (di, nd2), objective: rate, gpus: g });
+                            best = Some(Best {
+                                prefill: (pi, np2),
+                                decode: (di, nd2),
+                                objective: rate,
+                                gpus: g,
+                            });
                         }
                     }
                 }
@@ -94,7 +101,12 @@ pub fn exhaustive(mode: Mode, batch: u64, prefill: &[Candidate], decode: &[Candi
                         .max(batch.div_ceil(d.batch));
                     let g = np * p.gpus_per_instance() + nd * d.gpus_per_instance();
                     if best.as_ref().is_none_or(|b| g < b.gpus) {
-                        best = Some(Best { prefill: (pi, np), decode: (di, nd), objective: g as f64, gpus: g });
+                        best = Some(Best {
+                            prefill: (pi, np),
+                            decode: (di, nd),
+                            objective: g as f64,
+                            gpus: g,
+                        });
                     }
                 }
             }

@@ -42,9 +42,7 @@ pub fn solve(model: &Model, time_limit_s: f64) -> Result<Solved, Failure> {
             vars.add(def.name(v.name.clone()))
         })
         .collect();
-    let expr = |terms: &[(usize, f64)]| -> Expression {
-        terms.iter().map(|&(v, c)| c * handles[v]).sum()
-    };
+    let expr = |terms: &[(usize, f64)]| -> Expression { terms.iter().map(|&(v, c)| c * handles[v]).sum() };
     let objective = expr(&model.objective);
     let unsolved = match model.sense {
         Sense::Maximize => vars.maximise(objective),
@@ -68,8 +66,16 @@ pub fn solve(model: &Model, time_limit_s: f64) -> Result<Solved, Failure> {
     let values: Vec<f64> = handles.iter().map(|&h| solution.value(h)).collect();
     let inner = solution.into_inner();
     let optimal = inner.status() == microlp::SolutionStatus::Optimal;
-    let gap = if optimal { 0.0 } else { inner.gap().unwrap_or(f64::INFINITY) };
-    let status = if optimal { "optimal".to_string() } else { format!("time limit (gap {gap:.3e})") };
+    let gap = if optimal {
+        0.0
+    } else {
+        inner.gap().unwrap_or(f64::INFINITY)
+    };
+    let status = if optimal {
+        "optimal".to_string()
+    } else {
+        format!("time limit (gap {gap:.3e})")
+    };
     Ok(Solved {
         objective: model.objective_value(&values),
         values,

@@ -50,8 +50,17 @@ pub fn qwen3_task() -> Task {
             dtype: Dtype::Fp8,
             kv_cache_dtype: Dtype::Bf16,
         },
-        workload: Workload { batch: 128, input_len: Some(2048), output_len: Some(2048), min_len: 128, max_len: 10240 },
-        requirements: Requirements { ttft_s: Some(30.0), ..Default::default() },
+        workload: Workload {
+            batch: 128,
+            input_len: Some(2048),
+            output_len: Some(2048),
+            min_len: 128,
+            max_len: 10240,
+        },
+        requirements: Requirements {
+            ttft_s: Some(30.0),
+            ..Default::default()
+        },
         strategy: None,
         cost: CostParams::default(),
     }
@@ -82,8 +91,18 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
             dtype: Dtype::Bf16,
             kv_cache_dtype: Dtype::Bf16,
         },
-        workload: Workload { batch, input_len: Some(1024), output_len: Some(256), min_len: 128, max_len: 2048 },
-        requirements: Requirements { ttft_s: Some(5.0), tpot_s: Some(0.05), ..Default::default() },
+        workload: Workload {
+            batch,
+            input_len: Some(1024),
+            output_len: Some(256),
+            min_len: 128,
+            max_len: 2048,
+        },
+        requirements: Requirements {
+            ttft_s: Some(5.0),
+            tpot_s: Some(0.05),
+            ..Default::default()
+        },
         strategy: None,
         cost: CostParams::default(),
     }

@@ -1,0 +1,125 @@
+//! Plans are deployable: schema-valid, memory fits, every expert placed, batch held, GPU count
+//! equals the mapping, requirements met, output deterministic.
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The schema file of the contract: `../shared/schema` when present, else the vendored copy.
+pub fn schema() -> Value {
+    let shared = root().join("../shared/schema/plan.schema.json");
+    let path = if shared.exists() {
+        shared
+    } else {
+        root().join("fixtures/plan.schema.json")
+    };
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub fn assert_valid(plan: &Value) {
+    let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(plan)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "plan violates the schema: {errors:#?}");
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn assert_deployable(plan: &Value, batch: u64) {
+    assert_valid(plan);
+    for c in plan["checks"].as_array().unwrap() {
+        assert_eq!(c["passed"], true, "check failed: {c}");
+    }
+    let s = &plan["strategy"];
+    let w = s["tp"].as_u64().unwrap() * s["sp"].as_u64().unwrap() * s["attention_dp"].as_u64().unwrap();
+    assert_eq!(plan["gpus"]["per_stage"].as_u64().unwrap(), w);
+    let per_instance = s["pp"].as_u64().unwrap() * w;
+    assert_eq!(plan["gpus"]["per_instance"].as_u64().unwrap(), per_instance);
+    assert_eq!(plan["mapping"]["distinct_gpus"].as_u64().unwrap(), per_instance);
+    assert_eq!(
+        plan["gpus"]["total"].as_u64().unwrap(),
+        per_instance * s["replicas"].as_u64().unwrap()
+    );
+    let m = &plan["memory"];
+    assert!(f(&m["per_gpu"]["total_bytes"]) <= f(&m["capacity_bytes"]));
+    let held = s["replicas"].as_u64().unwrap() * s["batch_per_instance"].as_u64().unwrap();
+    assert!(held >= batch, "holds {held} of {batch} sequences");
+}
+
+#[test]
+fn qwen3_plans_are_deployable() {
+    let r = common::resolved(common::qwen3_task());
+    let s = pdplan::solve(&r, None).unwrap();
+    for plan in &s.plans {
+        assert_deployable(plan, 128);
+        assert!(f(&plan["memory"]["capacity_bytes"]) == 64e9);
+        // Every expert of every layer is placed.
+        let e = &plan["mapping"]["experts"];
+        assert_eq!(
+            e["experts_per_gpu"].as_u64().unwrap() * plan["strategy"]["ep"].as_u64().unwrap(),
+            128
+        );
+    }
+    assert!(f(&s.plans[0]["performance"]["ttft_s"]) <= 30.0);
+}
+
+#[test]
+fn fixtures_solve_or_explain() {
+    let dir = root().join("fixtures/tasks");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("given-strategy") {
+            continue;
+        }
+        let result = pdplan::read_task(&path).and_then(|r| pdplan::solve(&r, None).map(|s| (r, s)));
+        match result {
+            Ok((r, s)) => {
+                for plan in &s.plans {
+                    assert_deployable(plan, r.task.workload.batch);
+                }
+                assert!(
+                    !name.starts_with("malformed") && !name.starts_with("infeasible"),
+                    "{name} should fail"
+                );
+            }
+            Err(e) => {
+                let expected = if name.starts_with("malformed") {
+                    pdplan::error::exit::BAD_INPUT
+                } else if name.starts_with("infeasible") {
+                    pdplan::error::exit::INFEASIBLE
+                } else {
+                    panic!("{name}: {e}")
+                };
+                assert_eq!(e.exit_code(), expected, "{name}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn same_task_same_bytes() {
+    let r = common::resolved(common::qwen3_task());
+    let a = pdplan::solve(&r, None).unwrap();
+    let b = pdplan::solve(&r, None).unwrap();
+    for i in 0..2 {
+        let mut pa = a.plans[i].clone();
+        let mut pb = b.plans[i].clone();
+        // Solve time is the one field that measures the machine, not the plan.
+        for p in [&mut pa, &mut pb] {
+            p["solver"]["solve_time_s"] = Value::Null;
+        }
+        assert_eq!(pdplan::output::json_string(&pa), pdplan::output::json_string(&pb));
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: &Path) {}
