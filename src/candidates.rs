@@ -166,15 +166,15 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
     }
     let figures = cost::evaluate(task, phase, layout, batch);
     let req = &task.requirements;
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s) {
-        if t > limit {
-            return fail(Limit::Ttft, t);
-        }
+    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
+        && t > limit
+    {
+        return fail(Limit::Ttft, t);
     }
-    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s) {
-        if t > limit {
-            return fail(Limit::Tpot, t);
-        }
+    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
+        && t > limit
+    {
+        return fail(Limit::Tpot, t);
     }
     let cover_instances = b_total.div_ceil(batch);
     let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;

@@ -129,19 +129,22 @@ pub fn validate(model: &Model, phase: Phase, l: &Layout) -> Result<(), String> {
             l.sp
         ));
     }
-    if model.heads % l.tp != 0 {
+    if !model.heads.is_multiple_of(l.tp) {
         return Err(format!(
             "tp={} does not divide the {} query heads",
             l.tp, model.heads
         ));
     }
-    if model.attention != AttentionKind::Mla && model.kv_heads % l.tp != 0 && l.tp % model.kv_heads != 0 {
+    if model.attention != AttentionKind::Mla
+        && !model.kv_heads.is_multiple_of(l.tp)
+        && !l.tp.is_multiple_of(model.kv_heads)
+    {
         return Err(format!(
             "tp={} neither divides nor is a multiple of the {} KV heads",
             l.tp, model.kv_heads
         ));
     }
-    if model.dense_ffn_layers() > 0 && model.ffn_intermediate_size % l.tp != 0 {
+    if model.dense_ffn_layers() > 0 && !model.ffn_intermediate_size.is_multiple_of(l.tp) {
         return Err(format!(
             "tp={} does not divide the dense FFN size {}",
             l.tp, model.ffn_intermediate_size
@@ -207,7 +210,7 @@ pub fn stage_layers(layers: u64, pp: u64) -> Vec<(u64, u64)> {
 }
 
 fn divisors(n: u64, max: u64) -> Vec<u64> {
-    (1..=n.min(max)).filter(|d| n % d == 0).collect()
+    (1..=n.min(max)).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
 fn powers_of_two(max: u64) -> Vec<u64> {

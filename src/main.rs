@@ -20,10 +20,10 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            if let Error::Infeasible { report, .. } = &e {
-                if !report.is_empty() {
-                    eprint!("{report}");
-                }
+            if let Error::Infeasible { report, .. } = &e
+                && !report.is_empty()
+            {
+                eprint!("{report}");
             }
             e.exit_code()
         }

@@ -179,7 +179,7 @@ impl Mapping {
             });
         out.push((
             "every_head_placed".to_string(),
-            heads_ok && model.heads % l.tp == 0,
+            heads_ok && model.heads.is_multiple_of(l.tp),
             format!(
                 "{} query heads / tp {} = {} per GPU",
                 model.heads,
