@@ -1,5 +1,6 @@
 //! pdplan: plans prefill/decode-disaggregated LLM inference deployments.
 pub mod error;
+pub mod hf_config;
 pub mod load;
 pub mod markdown;
 pub mod presets;
