@@ -195,16 +195,16 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
             }
             dense_layers = Some(dense_layers.unwrap_or(0).max(n));
         }
-        if let Some(step) = c.decoder_sparse_step.filter(|&s| s > 1) {
-            if let Some(layers) = c.num_hidden_layers {
-                let sparse = layers / step;
-                let dense = layers - sparse;
-                notes.push(format!(
-                    "config.json: decoder_sparse_step {step} (every {step}th layer is MoE); \
+        if let Some(step) = c.decoder_sparse_step.filter(|&s| s > 1)
+            && let Some(layers) = c.num_hidden_layers
+        {
+            let sparse = layers / step;
+            let dense = layers - sparse;
+            notes.push(format!(
+                "config.json: decoder_sparse_step {step} (every {step}th layer is MoE); \
                      counted as {dense} dense layers (placement approximated)"
-                ));
-                dense_layers = Some(dense_layers.unwrap_or(0).max(dense));
-            }
+            ));
+            dense_layers = Some(dense_layers.unwrap_or(0).max(dense));
         }
         let (shared, shared_size) = match (c.n_shared_experts, c.shared_expert_intermediate_size) {
             (Some(n), Some(s)) => (Some(n), Some(s)),
