@@ -868,6 +868,11 @@ fn build_model(
         false
     });
     let vocab_size = match m.vocab_size {
+        // 0 is the resolved form of "not given" and must load back.
+        Some(0) => {
+            ctx.assume("vocabulary size 0: embeddings and LM head are not counted");
+            0
+        }
         Some(v) => ctx.check_u64("model.vocab_size", v, limits::VOCAB)?,
         None => {
             ctx.assume(
