@@ -184,6 +184,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// `file:line` when the field came from a Markdown line, else the file.
+    fn path_at(&self, field: &str) -> String {
+        match self.field_read(field) {
+            Some(f) if f.line > 0 => format!("{}:{}", self.source, f.line),
+            _ => self.source.to_string(),
+        }
+    }
+
     /// Where a model value came from, for messages.
     fn model_at(&self, key: &str) -> String {
         match self.model_origin.get(key) {
@@ -223,7 +231,12 @@ impl Ctx<'_> {
         } else {
             self.at_line(field)
         };
-        let at = at.trim_start().to_string();
+        // " (line 12, `Label`)" -> "line 12 (`Label`)"; " (from preset X)" -> "from preset X".
+        let at = at.trim().trim_start_matches('(').trim_end_matches(')');
+        let at = match at.split_once(", ") {
+            Some((line, label)) if line.starts_with("line ") => format!("{line} ({label})"),
+            _ => at.to_string(),
+        };
         Error::Invalid {
             path: self.source.to_string(),
             field: field.to_string(),
@@ -264,6 +277,8 @@ impl Ctx<'_> {
     }
 
     /// A positive number within a plausible range; outside it, the unit is probably wrong.
+    /// `scales` are the units a person may have meant (`(1e9, "GB")`); the hint names the one
+    /// that brings the value into range.
     fn check_range(
         &self,
         field: &str,
@@ -271,10 +286,21 @@ impl Ctx<'_> {
         lo: f64,
         hi: f64,
         unit: &str,
-        hint: &str,
+        scales: &[(f64, &str)],
     ) -> Result<f64> {
         self.check_f64(field, v)?;
         if v < lo || v > hi {
+            let hint = scales
+                .iter()
+                .find(|(scale, _)| (lo..=hi).contains(&(v * scale)))
+                .map(|(scale, name)| {
+                    format!(
+                        "did you mean {} {name} (= {} {unit})?",
+                        fmt_f64(v),
+                        fmt_f64(v * scale)
+                    )
+                })
+                .unwrap_or_else(|| format!("give the value in {unit}"));
             return Err(self.invalid(
                 field,
                 format!(
@@ -425,18 +451,18 @@ fn unflatten(map: &BTreeMap<String, Value>) -> std::result::Result<RawModel, ser
 
 fn lookup_model_preset(ctx: &Ctx, name: &str) -> Result<&'static ModelPreset> {
     presets::model_preset(name).ok_or_else(|| Error::UnknownPreset {
-        path: ctx.source.to_string(),
+        path: ctx.path_at("model.preset"),
         kind: "model",
-        name: format!("{name}{}", ctx.at_line("model.preset")),
+        name: name.to_string(),
         known: presets::model_names().join(", "),
     })
 }
 
 fn lookup_gpu_preset(ctx: &Ctx, name: &str) -> Result<&'static GpuPreset> {
     presets::gpu_preset(name).ok_or_else(|| Error::UnknownPreset {
-        path: ctx.source.to_string(),
+        path: ctx.path_at("hardware.preset"),
         kind: "GPU",
-        name: format!("{name}{}", ctx.at_line("hardware.preset")),
+        name: name.to_string(),
         known: presets::gpu_names().join(", "),
     })
 }
@@ -579,7 +605,7 @@ fn build_model(
             1e6,
             1e15,
             "parameters",
-            "write it as e.g. 235e9 (\"235B\")",
+            &[(1e9, "B (billion)"), (1e6, "M (million)")],
         )?),
         None => None,
     };
@@ -1106,7 +1132,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         1e12,
         1e18,
         "FLOP/s",
-        "did you mean TFLOPS (400 TFLOPS = 4e14)?",
+        &[(1e12, "TFLOPS"), (1e15, "PFLOPS")],
     )?;
     let hbm = ctx.check_range(
         "hardware.hbm_bytes_per_s",
@@ -1114,7 +1140,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         1e10,
         1e15,
         "B/s",
-        "did you mean GB/s or TB/s (1.8 TB/s = 1.8e12)?",
+        &[(1e12, "TB/s"), (1e9, "GB/s")],
     )?;
     let memory = ctx.check_range(
         "hardware.memory_bytes",
@@ -1122,7 +1148,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         1e9,
         100e12,
         "bytes",
-        "did you mean GB (64 GB = 64e9)?",
+        &[(1e9, "GB"), (1e12, "TB")],
     )?;
     let mfu = ctx.check_fraction("hardware.mfu", mfu)?;
     let bw_util = ctx.check_fraction("hardware.bandwidth_utilization", bw_util)?;
@@ -1132,7 +1158,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         1e8,
         1e14,
         "B/s",
-        "did you mean GB/s (450 GB/s = 450e9)?",
+        &[(1e9, "GB/s"), (1e12, "TB/s")],
     )?;
     let inter = ctx.check_range(
         "hardware.inter_node_bytes_per_s",
@@ -1140,7 +1166,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         1e8,
         1e14,
         "B/s",
-        "did you mean GB/s (50 GB/s = 50e9)?",
+        &[(1e9, "GB/s"), (1e12, "TB/s")],
     )?;
     let gpus_per_node = ctx.check_u64(
         "hardware.gpus_per_node",

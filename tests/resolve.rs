@@ -704,7 +704,7 @@ fn implausible_units_are_errors() {
             |h| h.memory_bytes = Some(64.0),
             "hardware.memory_bytes",
             "line 11",
-            "did you mean GB",
+            "did you mean 64 GB (= 6.4e10 bytes)",
         ),
         (
             |h| h.memory_bytes = Some(2e14),
@@ -715,8 +715,8 @@ fn implausible_units_are_errors() {
         (
             |h| h.peak_flops_per_s = Some(400.0),
             "hardware.peak_flops_per_s",
-            "line 7",
-            "TFLOPS",
+            "line 7 (`Single-card computing power`)",
+            "did you mean 400 TFLOPS",
         ),
         (
             |h| h.hbm_bytes_per_s = Some(1.8),
@@ -1068,4 +1068,31 @@ fn a_name_alone_fills_nothing() {
     let r = resolve(SEED, p).unwrap();
     assert_eq!(r.task.model.vocab_size, 0);
     assert!(has(&r.assumptions, &["vocabulary size not given"]));
+}
+
+#[test]
+fn errors_on_preset_values_say_where_they_came_from() {
+    let mut raw = preset_task("deepseek-v3", "h800");
+    raw.model.layers = Some(3);
+    let err = resolve("t.json", json_task(raw)).unwrap_err();
+    let (field, msg) = invalid(&err);
+    assert_eq!(field, "model.moe.dense_layers");
+    assert!(
+        msg.starts_with("from model preset DeepSeek-V3: 3 dense layers"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_preset_in_markdown_names_the_line() {
+    let mut p = seed_qwen3();
+    p.raw.hardware.preset = Some("H300".into());
+    p.fields
+        .push(fr(12, "GPU model", "H300", "hardware.preset"));
+    let err = resolve(SEED, p).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{SEED}:12: unknown GPU preset `H300`")),
+        "{err}"
+    );
 }
