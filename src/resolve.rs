@@ -11,6 +11,30 @@
 //! preset without naming it fills nothing but warns on each shape value that differs from the
 //! published model. Every number is checked (finite, positive, within sane bounds) and errors
 //! name the field and, for Markdown tasks, the line it came from or the line to add.
+//!
+//! Defaults (each one used is stated in [`Resolved::assumptions`]):
+//!
+//! | field | default |
+//! |---|---|
+//! | `hardware.gpus_per_node` | 8 (HGX/DGX-class) |
+//! | `hardware.intra_node_bytes_per_s` | 450e9 (NVLink4: 900 GB/s bidirectional) |
+//! | `hardware.inter_node_bytes_per_s` | 50e9 (one 400 Gb/s NIC per GPU) |
+//! | `hardware.mfu` / `bandwidth_utilization` | GPU preset, else 0.5 / 0.8 |
+//! | `hardware.peak_flops_per_s` | GPU preset column for the model dtype (see [`GpuPreset::peak_for`]) |
+//! | `model.dtype` | bf16 |
+//! | `model.kv_cache_dtype` | bf16 for bf16/fp8/int8/int4 weights, = dtype for fp16/fp32 |
+//! | `model.kv_heads` | = heads (MHA; MLA) — an error when the task names GQA |
+//! | `model.attention` | MLA if `mla` given, GQA if kv_heads < heads, else MHA |
+//! | `model.head_dim` | MLA: qk_nope + qk_rope; else hidden / heads |
+//! | `model.gated_ffn` / `tied_embeddings` | true (SwiGLU) / false |
+//! | `model.vocab_size` | 0 (embeddings and LM head not counted) |
+//! | `model.ffn_intermediate_size` | 0 when every layer is MoE |
+//! | `model.moe.top_k` | 2 (also a warning) |
+//! | `model.moe.shared_experts` / `dense_layers` | 0 / 0 |
+//! | `model.moe.shared_expert_intermediate_size` | = expert intermediate size |
+//! | `workload.max_len` | input + output, else input |
+//! | `workload.min_len` | input length, else max_len |
+//! | `cost.*` | [`CostParams::default`] |
 
 use crate::error::{Error, Result};
 use crate::hf_config::read_hf_config;
@@ -758,7 +782,7 @@ fn build_model(
     // FFN and MoE.
     let raw_moe = m.moe.clone().unwrap_or_default();
     let moe_given = raw_moe != Default::default();
-    let moe = if raw_moe.experts.is_some() || moe_given {
+    let moe = if moe_given {
         let experts = raw_moe.experts.ok_or_else(|| {
             ctx.missing(
                 "model.moe.experts",
