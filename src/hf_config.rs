@@ -145,10 +145,10 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
             v_head_dim: need(c.v_head_dim, "v_head_dim")?,
         };
         if m.head_dim.is_none() {
-            m.head_dim = Some(mla.qk_nope_head_dim + mla.qk_rope_head_dim);
+            m.head_dim = Some(mla.qk_nope_head_dim.saturating_add(mla.qk_rope_head_dim));
             notes.push(format!(
                 "config.json: MLA head_dim taken as qk_nope_head_dim + qk_rope_head_dim = {}",
-                mla.qk_nope_head_dim + mla.qk_rope_head_dim
+                mla.qk_nope_head_dim.saturating_add(mla.qk_rope_head_dim)
             ));
         }
         if c.q_lora_rank.is_none() {
