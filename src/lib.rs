@@ -5,3 +5,4 @@ pub mod markdown;
 pub mod presets;
 pub mod resolve;
 pub mod task;
+pub mod units;
