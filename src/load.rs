@@ -71,8 +71,15 @@ pub fn parse_json(path: &str, text: &str) -> Result<ParsedTask> {
             message: format!("line {line}, column {column}{key}: {msg}"),
         }
     };
-    let raw: RawTask =
-        serde_json::from_str(text).map_err(|e| json_err(e.line(), e.column(), e.to_string()))?;
+    let raw: RawTask = serde_json::from_str(text).map_err(|e| {
+        // serde_json appends ` at line L column C`; the position is already in front.
+        let msg = e.to_string();
+        let msg = msg
+            .rfind(" at line ")
+            .map_or(msg.as_str(), |i| &msg[..i])
+            .to_string();
+        json_err(e.line(), e.column(), msg)
+    })?;
     let value = serde_json::to_value(&raw)
         .map_err(|e| Error::Internal(format!("a RawTask did not serialize to JSON: {e}")))?;
     let mut fields = Vec::new();

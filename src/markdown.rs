@@ -620,6 +620,12 @@ impl<'a> Parser<'a> {
             if cells.iter().all(|c| c.chars().all(|ch| "-: ".contains(ch))) {
                 return Ok(()); // table separator
             }
+            let header = cells.len() == 2
+                && matches!(norm(cells[1]).trim(), "value" | "values" | "setting")
+                && classify(&Label(&norm(cells[0]))).is_none();
+            if header {
+                return Ok(()); // table header `| Field | Value |`
+            }
             if cells.len() >= 2 {
                 return self.field(n, t, cells[0], &cells[1..].join(" "));
             }
@@ -1303,22 +1309,33 @@ impl<'a> Parser<'a> {
             self.raw.model.kv_cache_dtype = Some(first);
             return Ok(());
         }
-        self.raw.model.dtype = Some(first);
-        let lower = v.to_lowercase();
-        let kv_at = lower.find("kv");
-        let second = found
-            .iter()
-            .skip(1)
-            .find(|(at, d)| *d != first && kv_at.is_some_and(|k| *at > k));
-        if let Some(&(_, kv)) = second {
+        // `BF16 weights, FP8 KV cache`: a clause that mentions KV names the KV-cache format.
+        let mut weights = None;
+        let mut kv = None;
+        for clause in v.split([',', ';', '(', ')']) {
+            let Some(&(_, d)) = units::dtypes(clause).first() else {
+                continue;
+            };
+            if units::words(clause)
+                .iter()
+                .any(|w| w == "kv" || w == "cache")
+            {
+                kv = kv.or(Some(d));
+            } else {
+                weights = weights.or(Some(d));
+            }
+        }
+        let weights = weights.unwrap_or(first);
+        self.raw.model.dtype = Some(weights);
+        if let Some(kv) = kv {
             self.echo(n, label, v, "model.kv_cache_dtype");
             self.raw.model.kv_cache_dtype = Some(kv);
-        } else if found.iter().any(|(_, d)| *d != first) {
+        } else if found.iter().any(|(_, d)| *d != weights) {
             self.warn(
                 n,
                 format!(
                     "several precisions in `{v}`; {} is used for the weights",
-                    first.name()
+                    weights.name()
                 ),
             );
         }
