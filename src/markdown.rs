@@ -705,13 +705,13 @@ impl<'a> Parser<'a> {
             );
             return Ok(());
         }
+        if value.trim().is_empty()
+            && let Some(sec) = section_of(&lab)
+        {
+            self.section = sec; // `Model Configuration:` used as a heading
+            return Ok(());
+        }
         let Some(key) = classify(&lab) else {
-            if value.trim().is_empty()
-                && let Some(sec) = section_of(&lab)
-            {
-                self.section = sec;
-                return Ok(());
-            }
             self.warn(n, format!("unrecognized line `{}` (ignored)", line.trim()));
             return Ok(());
         };
@@ -1347,7 +1347,7 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         const EXP: &str = "a length in tokens such as `2048`";
-        let (f, _, _) = self.first(n, field, v, EXP)?;
+        let f = self.first(n, field, v, EXP)?;
         let (x, note) = self.conv(n, field, units::tokens_len(&f, &v[f.end..], EXP))?;
         if let Some(note) = note {
             self.warn(n, format!("`{field}`: {note}"));
@@ -1368,7 +1368,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The first number of `v`, after the NaN / inf / negative checks.
-    fn first(&self, n: usize, field: &str, v: &str, expected: &str) -> Result<(Found, (), ())> {
+    fn first(&self, n: usize, field: &str, v: &str, expected: &str) -> Result<Found> {
         if let Some(m) = units::words(v)
             .iter()
             .find(|w| matches!(w.as_str(), "nan" | "inf" | "infinity"))
@@ -1387,7 +1387,7 @@ impl<'a> Parser<'a> {
             ));
         };
         self.conv(n, field, units::whole(&f, expected).map(|_| ()))?;
-        Ok((f, (), ()))
+        Ok(f)
     }
 
     /// `[128, 10240]`, `128 ~ 10240 tokens`, `128-10240`, `up to 10240`, or one number (both ends).

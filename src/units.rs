@@ -371,7 +371,7 @@ pub fn bytes_per_s(text: &str) -> UnitResult<f64> {
         let amount = per.iter().find_map(|s| u.strip_suffix(s))?;
         let k = byte_unit(amount)?;
         // Case rule: an uppercase prefix followed by a lowercase `b` means bits (Gbps, Tb/s).
-        let orig_amount = &orig[..amount.len()];
+        let orig_amount = orig.get(..amount.len()).unwrap_or("");
         let bits_by_case = orig_amount.chars().any(|c| c.is_uppercase())
             && orig_amount.ends_with('b')
             && !amount.ends_with("bytes")

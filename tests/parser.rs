@@ -767,6 +767,14 @@ fn random_input_never_panics() {
         ".",
         "{",
         "\"",
+        "İB/s",
+        "ẞ",
+        "µs",
+        "Model Configuration",
+        "(",
+        ")",
+        " x ",
+        " ",
     ];
     let mut s: u64 = 0x9e3779b97f4a7c15;
     for _ in 0..20_000 {
