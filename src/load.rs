@@ -189,11 +189,7 @@ fn key_path_at(text: &str, line: usize, column: usize) -> String {
         i += 1;
     }
     // An unknown key is reported right after the key, before its `:`.
-    let mut parts: Vec<String> = stack
-        .into_iter()
-        .flatten()
-        .filter(|k| !k.is_empty())
-        .collect();
+    let mut parts: Vec<String> = stack.into_iter().flatten().filter(|k| !k.is_empty()).collect();
     parts.extend(pending_key);
     parts.join(".")
 }
@@ -210,9 +206,6 @@ mod tests {
         assert!(e.contains("line 3"), "{e}");
         let t = "{\"model\": {\"layers\": 4, \"colour\": 3}}";
         let e = parse_json("t.json", t).unwrap_err().to_string();
-        assert!(
-            e.contains("model.colour") && e.contains("unknown field"),
-            "{e}"
-        );
+        assert!(e.contains("model.colour") && e.contains("unknown field"), "{e}");
     }
 }

@@ -11,7 +11,7 @@
 //! The parser only reads what is there: no defaults, no completeness or plausibility checks
 //! (that is [`crate::resolve`]). What it guarantees:
 //! * every field it sets is echoed in [`ParsedTask::fields`] with its line, label and text
-//!   (a line that sets several fields is echoed once per field); a value `None` / `N/A` leaves
+//!   (a line that sets several fields is echoed once per field); a value `None` / `N/A` / empty leaves
 //!   the field unset and is echoed too;
 //! * every line it does not understand is a warning naming the line number and its text;
 //! * a field given twice is a warning naming both lines; the later value is used;
@@ -229,12 +229,7 @@ fn section_of(l: &Label) -> Option<Section> {
         Section::Baseline
     } else if l.pre("parallel") || l.has("strategy") {
         Section::Strategy
-    } else if l.any(&[
-        "environment",
-        "hardware",
-        "cluster",
-        "environment condition",
-    ]) {
+    } else if l.any(&["environment", "hardware", "cluster", "environment condition"]) {
         Section::Env
     } else if l.has("model") {
         Section::Model
@@ -290,19 +285,11 @@ fn classify(l: &Label) -> Option<Key> {
         Throughput
     } else if l.has("kv") && l.any(&["precision", "dtype", "data type", "format", "quantization"]) {
         KvDtype
-    } else if l.any(&[
-        "precision",
-        "dtype",
-        "data type",
-        "quantization",
-        "torch dtype",
-    ]) {
+    } else if l.any(&["precision", "dtype", "data type", "quantization", "torch dtype"]) {
         Dtype
     } else if l.pre("expert tensor parallel") || l.any(&["expert tp", "etp", "moe tp"]) {
         Etp
-    } else if l.pre("attention data parallel")
-        || l.any(&["attention dp", "attn dp", "dp attention", "adp"])
-    {
+    } else if l.pre("attention data parallel") || l.any(&["attention dp", "attn dp", "dp attention", "adp"]) {
         AttnDp
     } else if l.pre("tensor parallel") || l.has("tp") {
         Tp
@@ -322,8 +309,7 @@ fn classify(l: &Label) -> Option<Key> {
         "number of instances",
     ]) {
         Replicas
-    } else if (gpu_word || l.has("hardware"))
-        && l.any(&["model", "type", "preset", "name", "kind", "sku"])
+    } else if (gpu_word || l.has("hardware")) && l.any(&["model", "type", "preset", "name", "kind", "sku"])
         || l.any(&["accelerator", "accelerator type"])
     {
         HwPreset
@@ -343,13 +329,10 @@ fn classify(l: &Label) -> Option<Key> {
         ])
     {
         InterBw
-    } else if l.has("bandwidth") && l.any(&["utilization", "utilisation", "efficiency"])
-        || l.has("mbu")
-    {
+    } else if l.has("bandwidth") && l.any(&["utilization", "utilisation", "efficiency"]) || l.has("mbu") {
         BwUtil
     } else if l.has("mfu")
-        || l.any(&["compute", "computing", "flops"])
-            && l.any(&["utilization", "utilisation", "efficiency"])
+        || l.any(&["compute", "computing", "flops"]) && l.any(&["utilization", "utilisation", "efficiency"])
     {
         Mfu
     } else if l.has("bandwidth") {
@@ -398,9 +381,7 @@ fn classify(l: &Label) -> Option<Key> {
         Params
     } else if l.has("dense") && l.pre("layer") || l.has("first k dense") {
         DenseLayers
-    } else if l.pre("shared expert")
-        && l.any(&["hidden", "intermediate", "size", "dim", "dimension"])
-    {
+    } else if l.pre("shared expert") && l.any(&["hidden", "intermediate", "size", "dim", "dimension"]) {
         SharedExpertInter
     } else if l.pre("shared expert") {
         SharedExperts
@@ -530,10 +511,7 @@ fn clean_name(v: &str) -> String {
 }
 
 fn first_word_after(text: &str, from: usize) -> String {
-    units::words(&text[from..])
-        .into_iter()
-        .next()
-        .unwrap_or_default()
+    units::words(&text[from..]).into_iter().next().unwrap_or_default()
 }
 
 fn last_word_before(text: &str, to: usize) -> String {
@@ -579,9 +557,7 @@ impl<'a> Parser<'a> {
         {
             self.warn(
                 line,
-                format!(
-                    "`{field}` was already given at line {prev}; the value at line {line} is used"
-                ),
+                format!("`{field}` was already given at line {prev}; the value at line {line} is used"),
             );
         }
         self.fields.push(FieldRead {
@@ -612,11 +588,7 @@ impl<'a> Parser<'a> {
             return self.heading(n, t, h.trim_start_matches('#'));
         }
         if let Some(row) = t.strip_prefix('|') {
-            let cells: Vec<&str> = row
-                .split('|')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect();
+            let cells: Vec<&str> = row.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
             if cells.iter().all(|c| c.chars().all(|ch| "-: ".contains(ch))) {
                 return Ok(()); // table separator
             }
@@ -682,10 +654,7 @@ impl<'a> Parser<'a> {
                 self.section = Section::Other;
                 self.warn(
                     n,
-                    format!(
-                        "unknown section `{}`; its lines are read as usual",
-                        name.trim()
-                    ),
+                    format!("unknown section `{}`; its lines are read as usual", name.trim()),
                 );
             }
         }
@@ -823,21 +792,21 @@ impl<'a> Parser<'a> {
                 .hardware
                 .memory_bytes =
                 x),
-            GpusPerNode => int!(
-                "hardware.gpus_per_node",
-                "a GPU count such as `8`",
-                |s, x| s.raw.hardware.gpus_per_node = x
-            ),
-            IntraBw => real!(
-                "hardware.intra_node_bytes_per_s",
-                units::bytes_per_s,
-                |s, x| s.raw.hardware.intra_node_bytes_per_s = x
-            ),
-            InterBw => real!(
-                "hardware.inter_node_bytes_per_s",
-                units::bytes_per_s,
-                |s, x| s.raw.hardware.inter_node_bytes_per_s = x
-            ),
+            GpusPerNode => int!("hardware.gpus_per_node", "a GPU count such as `8`", |s, x| s
+                .raw
+                .hardware
+                .gpus_per_node =
+                x),
+            IntraBw => real!("hardware.intra_node_bytes_per_s", units::bytes_per_s, |s, x| s
+                .raw
+                .hardware
+                .intra_node_bytes_per_s =
+                x),
+            InterBw => real!("hardware.inter_node_bytes_per_s", units::bytes_per_s, |s, x| s
+                .raw
+                .hardware
+                .inter_node_bytes_per_s =
+                x),
             TaskName => name!("name", |s, x| s.raw.name = x),
             ModelName => name!("model.name", |s, x| s.raw.model.name = x),
             ModelPreset => name!("model.preset", |s, x| s.raw.model.preset = x),
@@ -855,31 +824,28 @@ impl<'a> Parser<'a> {
                         return Err(self.err(
                             n,
                             "model.attention",
-                            format!(
-                                "expected an attention kind (MHA, GQA, MQA or MLA), found `{v}`"
-                            ),
+                            format!("expected an attention kind (MHA, GQA, MQA or MLA), found `{v}`"),
                         ));
                     }
                 }
             }
             Dtype => self.dtype(n, label, v, false)?,
             KvDtype => self.dtype(n, label, v, true)?,
-            Hidden => int!(
-                "model.hidden_size",
-                "a hidden size such as `4096`",
-                |s, x| s.raw.model.hidden_size = x
-            ),
+            Hidden => int!("model.hidden_size", "a hidden size such as `4096`", |s, x| s
+                .raw
+                .model
+                .hidden_size =
+                x),
             AttnDims => self.attn_dims(n, label, v)?,
             Heads => int!("model.heads", "a head count such as `64`", |s, x| s
                 .raw
                 .model
-                .heads =
+                .heads = x),
+            HeadDim => int!("model.head_dim", "a head dimension such as `128`", |s, x| s
+                .raw
+                .model
+                .head_dim =
                 x),
-            HeadDim => int!(
-                "model.head_dim",
-                "a head dimension such as `128`",
-                |s, x| s.raw.model.head_dim = x
-            ),
             KvHeads => int!("model.kv_heads", "a KV head count such as `4`", |s, x| s
                 .raw
                 .model
@@ -920,21 +886,19 @@ impl<'a> Parser<'a> {
                 .moe()
                 .top_k =
                 x),
-            Experts => int!(
-                "model.moe.experts",
-                "an expert count such as `128`",
-                |s, x| s.moe().experts = x
-            ),
+            Experts => int!("model.moe.experts", "an expert count such as `128`", |s, x| s
+                .moe()
+                .experts =
+                x),
             SharedExperts => int!(
                 "model.moe.shared_experts",
                 "an expert count such as `1`",
                 |s, x| s.moe().shared_experts = x
             ),
-            DenseLayers => int!(
-                "model.moe.dense_layers",
-                "a layer count such as `3`",
-                |s, x| s.moe().dense_layers = x
-            ),
+            DenseLayers => int!("model.moe.dense_layers", "a layer count such as `3`", |s, x| s
+                .moe()
+                .dense_layers =
+                x),
             Vocab => int!(
                 "model.vocab_size",
                 "a vocabulary size such as `151936`",
@@ -963,13 +927,11 @@ impl<'a> Parser<'a> {
             Ttft => real!("requirements.ttft_s", units::seconds, |s, x| s
                 .raw
                 .requirements
-                .ttft_s =
-                x),
+                .ttft_s = x),
             Tpot => real!("requirements.tpot_s", units::seconds, |s, x| s
                 .raw
                 .requirements
-                .tpot_s =
-                x),
+                .tpot_s = x),
             Throughput => real!(
                 "requirements.throughput_per_gpu_tokens_per_s",
                 units::tokens_per_s,
@@ -986,9 +948,7 @@ impl<'a> Parser<'a> {
             Pp => self.degree(n, label, v, "strategy.pp", |g, x| g.pp = x)?,
             Sp => self.degree(n, label, v, "strategy.sp", |g, x| g.sp = x)?,
             Dp => self.degree(n, label, v, "strategy.dp", |g, x| g.dp = x)?,
-            AttnDp => self.degree(n, label, v, "strategy.attention_dp", |g, x| {
-                g.attention_dp = x
-            })?,
+            AttnDp => self.degree(n, label, v, "strategy.attention_dp", |g, x| g.attention_dp = x)?,
             Ep => self.degree(n, label, v, "strategy.ep", |g, x| g.ep = x)?,
             Etp => self.degree(n, label, v, "strategy.expert_tp", |g, x| g.expert_tp = x)?,
             Replicas => self.degree(n, label, v, "strategy.replicas", |g, x| g.replicas = x)?,
@@ -1018,18 +978,13 @@ impl<'a> Parser<'a> {
                 self.raw.hardware.gpu_budget = None;
                 return Ok(());
             }
-            let r = units::count(
-                v,
-                "a GPU count such as `64` or `Ample GPU resources, no limits`",
-            );
+            let r = units::count(v, "a GPU count such as `64` or `Ample GPU resources, no limits`");
             self.conv(n, FIELD, r)?;
         }
         if unlimited {
             self.warn(
                 n,
-                format!(
-                    "`{v}` says there is no limit; the number in it is not used as a GPU budget"
-                ),
+                format!("`{v}` says there is no limit; the number in it is not used as a GPU budget"),
             );
             self.echo(n, label, v, FIELD);
             self.raw.hardware.gpu_budget = None;
@@ -1083,11 +1038,7 @@ impl<'a> Parser<'a> {
                 .take_while(|c| c.is_ascii_digit())
                 .collect();
             if digits.is_empty() || units::words(v).iter().any(|w| w == "nan" || w == "inf") {
-                return Err(self.err(
-                    n,
-                    field,
-                    format!("no number found in `{v}`; expected {EXP}"),
-                ));
+                return Err(self.err(n, field, format!("no number found in `{v}`; expected {EXP}")));
             }
             self.count(n, field, &digits, EXP)?
         } else {
@@ -1111,12 +1062,7 @@ impl<'a> Parser<'a> {
                 self.raw.model.kv_heads = Some(1);
             }
             AttentionKind::Gqa
-        } else if t.any(&[
-            "mha",
-            "multi head attention",
-            "multihead attention",
-            "multi head",
-        ]) {
+        } else if t.any(&["mha", "multi head attention", "multihead attention", "multi head"]) {
             AttentionKind::Mha
         } else {
             return None;
@@ -1159,10 +1105,7 @@ impl<'a> Parser<'a> {
                 None
             };
             let Some(field) = what else {
-                self.warn(
-                    n,
-                    format!("number {} in `{v}` not understood (ignored)", f.value),
-                );
+                self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
                 continue;
             };
             let x = self.conv(n, field, units::whole(f, "a whole number"))?;
@@ -1182,14 +1125,7 @@ impl<'a> Parser<'a> {
         let l = norm(v);
         let t = Label(&l);
         let moe = t.any(&["moe", "mixture of experts", "experts", "expert"]);
-        let dense = t.any(&[
-            "mlp",
-            "ffn",
-            "dense",
-            "feed forward",
-            "feedforward",
-            "swiglu",
-        ]);
+        let dense = t.any(&["mlp", "ffn", "dense", "feed forward", "feedforward", "swiglu"]);
         if moe || dense {
             read_any = true;
             self.echo(n, label, v, "model.moe");
@@ -1261,10 +1197,7 @@ impl<'a> Parser<'a> {
             } else if dim.is_none() {
                 dim = Some(f);
             } else {
-                self.warn(
-                    n,
-                    format!("number {} in `{v}` not understood (ignored)", f.value),
-                );
+                self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
             }
         }
         const EXP: &str = "a whole number of heads or dimensions";
@@ -1299,9 +1232,7 @@ impl<'a> Parser<'a> {
             return Err(self.err(
                 n,
                 first_field,
-                format!(
-                    "expected a precision such as FP8, FP16, BF16, FP32, INT8 or INT4, found `{v}`"
-                ),
+                format!("expected a precision such as FP8, FP16, BF16, FP32, INT8 or INT4, found `{v}`"),
             ));
         };
         self.echo(n, label, v, first_field);
@@ -1316,10 +1247,7 @@ impl<'a> Parser<'a> {
             let Some(&(_, d)) = units::dtypes(clause).first() else {
                 continue;
             };
-            if units::words(clause)
-                .iter()
-                .any(|w| w == "kv" || w == "cache")
-            {
+            if units::words(clause).iter().any(|w| w == "kv" || w == "cache") {
                 kv = kv.or(Some(d));
             } else {
                 weights = weights.or(Some(d));
@@ -1380,11 +1308,7 @@ impl<'a> Parser<'a> {
             ));
         }
         let Some(f) = units::numbers(v, false).into_iter().next() else {
-            return Err(self.err(
-                n,
-                field,
-                format!("no number found in `{v}`; expected {expected}"),
-            ));
+            return Err(self.err(n, field, format!("no number found in `{v}`; expected {expected}")));
         };
         self.conv(n, field, units::whole(&f, expected).map(|_| ()))?;
         Ok(f)
@@ -1412,10 +1336,7 @@ impl<'a> Parser<'a> {
             vals.push(x);
         }
         for f in nums.iter().skip(2) {
-            self.warn(
-                n,
-                format!("number {} in `{v}` not understood (ignored)", f.value),
-            );
+            self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
         }
         let lower = v.to_lowercase();
         let upper_only = ["up to", "at most", "max", "maximum", "≤", "<="]
@@ -1478,12 +1399,7 @@ impl<'a> Parser<'a> {
                 }
             };
             if is_moe {
-                self.echo(
-                    p.line,
-                    &p.label,
-                    &p.text,
-                    "model.moe.expert_intermediate_size",
-                );
+                self.echo(p.line, &p.label, &p.text, "model.moe.expert_intermediate_size");
                 self.moe().expert_intermediate_size = Some(p.value);
             } else {
                 self.echo(p.line, &p.label, &p.text, "model.ffn_intermediate_size");

@@ -49,8 +49,7 @@ pub fn numbers(text: &str, groups: bool) -> Vec<Found> {
     let mut i = 0;
     while i < n {
         let c = chars[i].1;
-        let starts_digit =
-            c.is_ascii_digit() || (c == '.' && i + 1 < n && chars[i + 1].1.is_ascii_digit());
+        let starts_digit = c.is_ascii_digit() || (c == '.' && i + 1 < n && chars[i + 1].1.is_ascii_digit());
         if !starts_digit {
             i += 1;
             continue;
@@ -245,10 +244,7 @@ fn unit_tokens(rest: &str) -> Vec<String> {
 
 /// Longest prefix of the unit tokens (joined without spaces) that `lookup` knows.
 /// Returns the factor and the unit text matched (original case).
-fn match_unit(
-    toks: &[String],
-    lookup: impl Fn(&str, &str) -> Option<f64>,
-) -> Option<(f64, String)> {
+fn match_unit(toks: &[String], lookup: impl Fn(&str, &str) -> Option<f64>) -> Option<(f64, String)> {
     for k in (1..=toks.len().min(6)).rev() {
         let joined: String = toks[..k].concat();
         if let Some(f) = lookup(&joined.to_lowercase(), &joined) {
@@ -469,11 +465,7 @@ pub fn fraction(text: &str) -> UnitResult<(f64, Option<String>)> {
         None if f.value <= 1.0 => Ok((f.value, None)),
         None => Ok((
             f.value / 100.0,
-            Some(format!(
-                "`{}` has no `%`; read as {}%",
-                text.trim(),
-                f.value
-            )),
+            Some(format!("`{}` has no `%`; read as {}%", text.trim(), f.value)),
         )),
         Some(_) => Err(format!(
             "unit `{}` does not fit; expected {EXP}",
@@ -519,10 +511,7 @@ pub fn count(text: &str, expected: &str) -> UnitResult<u64> {
 pub fn whole(f: &Found, expected: &str) -> UnitResult<u64> {
     check_number(f, expected)?;
     if f.value.fract() != 0.0 {
-        return Err(format!(
-            "{} is not a whole number; expected {expected}",
-            f.value
-        ));
+        return Err(format!("{} is not a whole number; expected {expected}", f.value));
     }
     if f.value > 9.0e15 {
         return Err(format!("{} is too large; expected {expected}", f.value));
@@ -544,10 +533,7 @@ pub fn tokens_len(f: &Found, rest: &str, expected: &str) -> UnitResult<(u64, Opt
                 ..*f
             };
             let n = whole(&found, expected)?;
-            Ok((
-                n,
-                Some(format!("`{}k` read as {n} tokens (k = 1024)", f.value)),
-            ))
+            Ok((n, Some(format!("`{}k` read as {n} tokens (k = 1024)", f.value))))
         }
         Some("m") => Err(format!(
             "`{}M` tokens is not a sequence length; expected {expected}",
@@ -634,11 +620,7 @@ mod tests {
         assert!(close(flops("989 TFLOP/s (dense)").unwrap(), 9.89e14));
         assert!(close(flops("4e14").unwrap(), 4e14));
         assert!(flops("400").is_err());
-        assert!(
-            flops("400 GB")
-                .unwrap_err()
-                .contains("expected a compute rate")
-        );
+        assert!(flops("400 GB").unwrap_err().contains("expected a compute rate"));
         assert!(flops("NaN").unwrap_err().contains("finite"));
         assert!(flops("-400 TFLOPS").unwrap_err().contains("negative"));
     }
@@ -668,11 +650,7 @@ mod tests {
         assert!(close(bytes_per_s("400 Gbit/s").unwrap(), 50e9));
         assert!(close(bytes_per_s("50 GB/s per GPU").unwrap(), 50e9));
         assert!(close(bytes_per_s("900 GB per second").unwrap(), 900e9));
-        assert!(
-            bytes_per_s("64GB")
-                .unwrap_err()
-                .contains("expected a bandwidth")
-        );
+        assert!(bytes_per_s("64GB").unwrap_err().contains("expected a bandwidth"));
     }
 
     #[test]
@@ -702,10 +680,7 @@ mod tests {
         assert!(close(requests_per_s("10 req/s").unwrap(), 10.0));
         assert!(close(requests_per_s("600 requests/min").unwrap(), 10.0));
         assert!(close(requests_per_s("10 QPS").unwrap(), 10.0));
-        assert!(close(
-            requests_per_s("10 requests per second").unwrap(),
-            10.0
-        ));
+        assert!(close(requests_per_s("10 requests per second").unwrap(), 10.0));
     }
 
     #[test]
@@ -720,17 +695,10 @@ mod tests {
         assert!(close(params("1.5T").unwrap(), 1.5e12));
         assert!(close(params("7e9").unwrap(), 7e9));
         assert!(close(params("7 billion parameters").unwrap(), 7e9));
-        assert_eq!(
-            count("Each batch consists of 128 sequences.", "x").unwrap(),
-            128
-        );
+        assert_eq!(count("Each batch consists of 128 sequences.", "x").unwrap(), 128);
         assert_eq!(count("4,096", "x").unwrap(), 4096);
         assert!(count("12.5", "x").unwrap_err().contains("whole number"));
-        assert!(
-            count("abc", "a count")
-                .unwrap_err()
-                .contains("expected a count")
-        );
+        assert!(count("abc", "a count").unwrap_err().contains("expected a count"));
     }
 
     #[test]
@@ -741,10 +709,7 @@ mod tests {
         assert!(!is_none_text("None of 30s"));
         let d: Vec<Dtype> = dtypes("FP8").into_iter().map(|x| x.1).collect();
         assert_eq!(d, vec![Dtype::Fp8]);
-        let d: Vec<Dtype> = dtypes("BF16 weights, fp8 KV")
-            .into_iter()
-            .map(|x| x.1)
-            .collect();
+        let d: Vec<Dtype> = dtypes("BF16 weights, fp8 KV").into_iter().map(|x| x.1).collect();
         assert_eq!(d, vec![Dtype::Bf16, Dtype::Fp8]);
         let d: Vec<Dtype> = dtypes("bfloat16").into_iter().map(|x| x.1).collect();
         assert_eq!(d, vec![Dtype::Bf16]);

@@ -11,10 +11,7 @@ fn shared_tasks() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "note: {} not found; shipped-task tests skipped",
-            dir.display()
-        );
+        eprintln!("note: {} not found; shipped-task tests skipped", dir.display());
         None
     }
 }
@@ -42,10 +39,7 @@ fn md_err(text: &str) -> Error {
 fn parse_err(e: &Error) -> (usize, &str, &str) {
     match e {
         Error::Parse {
-            line,
-            field,
-            message,
-            ..
+            line, field, message, ..
         } => (*line, field.as_str(), message.as_str()),
         other => panic!("expected Error::Parse, got {other:?}"),
     }
@@ -110,11 +104,7 @@ fn every_shipped_task_parses_without_warnings() {
         }
         let p = load(&path);
         assert!(p.warnings.is_empty(), "{name}: {:?}", p.warnings);
-        assert!(
-            p.fields.len() >= 20,
-            "{name}: only {} fields",
-            p.fields.len()
-        );
+        assert!(p.fields.len() >= 20, "{name}: only {} fields", p.fields.len());
         // Every non-blank, non-structure line was read into at least one field.
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, line) in text.lines().enumerate() {
@@ -320,10 +310,7 @@ fn variant_dense_gqa_with_budget() {
         (t.model.heads, t.model.head_dim, t.model.kv_heads),
         (Some(64), Some(128), Some(8))
     );
-    assert_eq!(
-        (t.workload.min_len, t.workload.max_len),
-        (Some(128), Some(8192))
-    ); // `128-8192`
+    assert_eq!((t.workload.min_len, t.workload.max_len), (Some(128), Some(8192))); // `128-8192`
     assert!(close(t.requirements.tpot_s, 0.05));
     assert_eq!(t.requirements.throughput_per_gpu_tokens_per_s, None);
     assert_eq!(
@@ -358,10 +345,7 @@ fn variant_mla_moe_and_baseline() {
     assert!(close(p.raw.requirements.ttft_s, 2.0));
     // Baseline lines are read, reported, and not applied.
     assert_eq!(p.raw.strategy, None);
-    assert_eq!(
-        p.warnings.iter().filter(|w| w.contains("Baseline")).count(),
-        2
-    );
+    assert_eq!(p.warnings.iter().filter(|w| w.contains("Baseline")).count(), 2);
 }
 
 #[test]
@@ -435,10 +419,7 @@ fn json_tasks() {
             &["line 3", "workload.batch", "invalid type"][..],
         ),
         ("bad-syntax.json", &["line 4", "trailing comma"][..]),
-        (
-            "bad-negative.json",
-            &["hardware.memory_bytes", "negative"][..],
-        ),
+        ("bad-negative.json", &["hardware.memory_bytes", "negative"][..]),
     ];
     for (name, needles) in cases {
         let e = load_task(&fixture(name)).unwrap_err();
@@ -495,10 +476,7 @@ fn no_fence_npus_budget_and_unit_spellings() {
     assert!(close(t.hardware.hbm_bytes_per_s, 450e9));
     assert!(close(t.hardware.memory_bytes, 64e6)); // plausibility is resolve's job
     assert!(close(t.requirements.ttft_s, 0.5));
-    assert!(close(
-        t.requirements.throughput_per_gpu_tokens_per_s,
-        4000.0
-    ));
+    assert!(close(t.requirements.throughput_per_gpu_tokens_per_s, 4000.0));
     assert!(close(t.requirements.request_rate_per_s, 10.0));
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
@@ -512,13 +490,9 @@ fn ffn_hidden_size_is_decided_by_a_later_layers_line() {
         Some(768)
     );
     assert_eq!(moe.raw.model.ffn_intermediate_size, None);
-    assert_eq!(
-        field_lines(&moe, "model.moe.expert_intermediate_size"),
-        vec![1]
-    );
-    let dense = md(
-        "* **Hidden size of MOE**: The hidden is of MOE is 768\n* **Layers**: 48-layer, MHA + MLP\n",
-    );
+    assert_eq!(field_lines(&moe, "model.moe.expert_intermediate_size"), vec![1]);
+    let dense =
+        md("* **Hidden size of MOE**: The hidden is of MOE is 768\n* **Layers**: 48-layer, MHA + MLP\n");
     assert_eq!(dense.raw.model.ffn_intermediate_size, Some(768));
     assert_eq!(dense.raw.model.moe, None);
     // No Layers line: decided by the text, with a warning.
@@ -543,10 +517,7 @@ fn ranges_and_lengths() {
     let e = md_err("\n* **Sequence Length**: [10240, 128]\n");
     let (line, _, msg) = parse_err(&e);
     assert_eq!(line, 2);
-    assert!(
-        msg.contains("minimum length must be ≤ the maximum"),
-        "{msg}"
-    );
+    assert!(msg.contains("minimum length must be ≤ the maximum"), "{msg}");
     for bad in ["[-128, 10240]", "NaN", "[128, inf]", "long"] {
         let e = md_err(&format!("* **Sequence Length**: {bad}\n"));
         assert_eq!(parse_err(&e).0, 1, "{bad}");
@@ -623,8 +594,7 @@ fn unknown_lines_duplicates_and_none() {
         "{w:?}"
     );
     assert!(
-        w.iter()
-            .any(|w| w.starts_with("line 7:") && w.contains("line 4")),
+        w.iter().any(|w| w.starts_with("line 7:") && w.contains("line 4")),
         "{w:?}"
     );
     assert!(
