@@ -32,6 +32,7 @@ pub mod presets;
 pub mod resolve;
 pub mod summary;
 pub mod task;
+pub mod units;
 
 use error::{Error, Result};
 use ilp::Deployment;
