@@ -82,7 +82,7 @@ pub fn batch_options(b_total: u64) -> Vec<u64> {
     let mut ns: Vec<u64> = (1..=32.min(b_total)).collect();
     let mut n = 32.0f64;
     while (n as u64) < b_total {
-        n *= 1.25;
+        n *= 1.3;
         ns.push((n as u64).min(b_total));
     }
     let mut bs: Vec<u64> = ns.into_iter().map(|n| b_total.div_ceil(n)).collect();

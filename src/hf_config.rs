@@ -259,37 +259,30 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
 
     // Precision: the quantization method wins over the compute dtype.
     let quant = c.quantization_config.unwrap_or_default();
-    let qm = quant
-        .quant_method
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let quant_dtype =
-        if qm.contains("fp8") || quant.fmt.as_deref().is_some_and(|f| f.contains("e4m3")) {
-            Some(Dtype::Fp8)
-        } else if !qm.is_empty() {
-            match quant.bits {
-                Some(4) => Some(Dtype::Int4),
-                Some(8) => Some(Dtype::Int8),
-                _ => {
-                    notes.push(format!(
-                        "config.json: quantization method `{qm}` not understood; precision taken \
+    let qm = quant.quant_method.as_deref().unwrap_or("").to_ascii_lowercase();
+    let quant_dtype = if qm.contains("fp8") || quant.fmt.as_deref().is_some_and(|f| f.contains("e4m3")) {
+        Some(Dtype::Fp8)
+    } else if !qm.is_empty() {
+        match quant.bits {
+            Some(4) => Some(Dtype::Int4),
+            Some(8) => Some(Dtype::Int8),
+            _ => {
+                notes.push(format!(
+                    "config.json: quantization method `{qm}` not understood; precision taken \
                      from torch_dtype"
-                    ));
-                    None
-                }
+                ));
+                None
             }
-        } else {
-            None
-        };
+        }
+    } else {
+        None
+    };
     let declared_dtype = c.torch_dtype.as_deref().or(c.dtype.as_deref());
     m.dtype = quant_dtype.or_else(|| declared_dtype.and_then(torch_dtype));
     if m.dtype.is_none()
         && let Some(d) = declared_dtype
     {
-        notes.push(format!(
-            "config.json: torch_dtype `{d}` not understood; ignored"
-        ));
+        notes.push(format!("config.json: torch_dtype `{d}` not understood; ignored"));
     }
     if let Some(n) = c.num_nextn_predict_layers.filter(|&n| n > 0) {
         notes.push(format!(

@@ -142,22 +142,13 @@ const MODEL_FILES: &[(&str, &str)] = &[
         include_str!("../models/qwen3-235b-a22b.json"),
     ),
     ("qwen3-32b.json", include_str!("../models/qwen3-32b.json")),
-    (
-        "deepseek-v3.json",
-        include_str!("../models/deepseek-v3.json"),
-    ),
-    (
-        "llama-3.1-70b.json",
-        include_str!("../models/llama-3.1-70b.json"),
-    ),
+    ("deepseek-v3.json", include_str!("../models/deepseek-v3.json")),
+    ("llama-3.1-70b.json", include_str!("../models/llama-3.1-70b.json")),
     (
         "llama-3.1-405b.json",
         include_str!("../models/llama-3.1-405b.json"),
     ),
-    (
-        "mixtral-8x7b.json",
-        include_str!("../models/mixtral-8x7b.json"),
-    ),
+    ("mixtral-8x7b.json", include_str!("../models/mixtral-8x7b.json")),
 ];
 
 const GPU_FILES: &[(&str, &str)] = &[
@@ -167,10 +158,7 @@ const GPU_FILES: &[(&str, &str)] = &[
     ("a100-80g.json", include_str!("../models/a100-80g.json")),
     ("h20.json", include_str!("../models/h20.json")),
     ("b200.json", include_str!("../models/b200.json")),
-    (
-        "ascend-910b.json",
-        include_str!("../models/ascend-910b.json"),
-    ),
+    ("ascend-910b.json", include_str!("../models/ascend-910b.json")),
 ];
 
 /// Lookup key: lowercase, without `-`, `_` and whitespace.
@@ -245,7 +233,8 @@ pub fn gpu_names() -> Vec<&'static str> {
 /// Human listing of every preset (`pdplan presets`).
 pub fn listing() -> String {
     use std::fmt::Write;
-    let mut s = String::from("GPU presets (peak dense FLOP/s, HBM, memory, node, links per GPU one direction):\n");
+    let mut s =
+        String::from("GPU presets (peak dense FLOP/s, HBM, memory, node, links per GPU one direction):\n");
     for g in gpus() {
         let p = &g.peak_flops_per_s;
         let fp8 = p.fp8.map_or("-".to_string(), |f| format!("{:.0}", f / 1e12));
@@ -268,7 +257,11 @@ pub fn listing() -> String {
     for m in models() {
         let r = &m.model;
         let moe = r.moe.as_ref().map_or("dense".to_string(), |x| {
-            format!("MoE {} experts top-{}", x.experts.unwrap_or(0), x.top_k.unwrap_or(0))
+            format!(
+                "MoE {} experts top-{}",
+                x.experts.unwrap_or(0),
+                x.top_k.unwrap_or(0)
+            )
         });
         let _ = writeln!(
             s,

@@ -41,8 +41,8 @@ use crate::hf_config::read_hf_config;
 use crate::markdown::{FieldRead, ParsedTask};
 use crate::presets::{self, GpuPreset, ModelPreset};
 use crate::task::{
-    AttentionKind, CostParams, Dtype, GivenStrategy, Hardware, Model, Moe, RawHardware, RawModel,
-    RawTask, RawWorkload, Requirements, Task, Workload,
+    AttentionKind, CostParams, Dtype, GivenStrategy, Hardware, Model, Moe, RawHardware, RawModel, RawTask,
+    RawWorkload, Requirements, Task, Workload,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -365,8 +365,7 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         warnings,
     } = parsed;
     let lower = source.to_ascii_lowercase();
-    let markdown =
-        !lower.ends_with(".json") && (fields.iter().any(|f| f.line > 0) || lower.ends_with(".md"));
+    let markdown = !lower.ends_with(".json") && (fields.iter().any(|f| f.line > 0) || lower.ends_with(".md"));
     let mut ctx = Ctx {
         source,
         fields: &fields,
@@ -560,10 +559,7 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
             }
         }
         if !filled.is_empty() {
-            ctx.assume(format!(
-                "model values taken from {what}: {}",
-                filled.join(", ")
-            ));
+            ctx.assume(format!("model values taken from {what}: {}", filled.join(", ")));
         }
     }
 
@@ -687,9 +683,7 @@ fn build_model(
                     "MLA: KV heads = query heads = {heads} (the latent is shared by all heads)"
                 ));
             } else {
-                ctx.assume(format!(
-                    "multi-head attention: KV heads = query heads = {heads}"
-                ));
+                ctx.assume(format!("multi-head attention: KV heads = query heads = {heads}"));
             }
             heads
         }
@@ -724,11 +718,7 @@ fn build_model(
             };
             ctx.assume(format!(
                 "attention kind {} (from {kv_heads} KV heads for {heads} query heads)",
-                if kind == AttentionKind::Gqa {
-                    "GQA"
-                } else {
-                    "MHA"
-                }
+                if kind == AttentionKind::Gqa { "GQA" } else { "MHA" }
             ));
             kind
         }
@@ -738,9 +728,7 @@ fn build_model(
     let head_dim = match m.head_dim {
         Some(d) => {
             let d = ctx.check_u64("model.head_dim", d, limits::HEAD_DIM)?;
-            if mla.is_none()
-                && heads * d != hidden
-                && ctx.model_origin.get("head_dim") == Some(&Origin::Task)
+            if mla.is_none() && heads * d != hidden && ctx.model_origin.get("head_dim") == Some(&Origin::Task)
             {
                 ctx.warn(format!(
                     "head_dim: {heads} heads x {d} = {} differs from hidden size {hidden}{}; \
@@ -797,11 +785,7 @@ fn build_model(
                 "intermediate size of one expert",
             )
         })?;
-        let size = ctx.check_u64(
-            "model.moe.expert_intermediate_size",
-            size,
-            limits::INTERMEDIATE,
-        )?;
+        let size = ctx.check_u64("model.moe.expert_intermediate_size", size, limits::INTERMEDIATE)?;
         let top_k = match raw_moe.top_k {
             Some(k) => ctx.check_u64("model.moe.top_k", k, limits::EXPERTS)?,
             None => {
@@ -828,9 +812,7 @@ fn build_model(
         let shared = match raw_moe.shared_experts {
             Some(s) => {
                 if s > limits::EXPERTS {
-                    return Err(
-                        ctx.invalid("model.moe.shared_experts", "above the supported maximum")
-                    );
+                    return Err(ctx.invalid("model.moe.shared_experts", "above the supported maximum"));
                 }
                 s
             }
@@ -1036,8 +1018,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
             ctx.assume(note.clone());
         }
     }
-    let peak =
-        peak.ok_or_else(|| ctx.missing("hardware.peak_flops_per_s", "peak FLOP/s of one GPU"))?;
+    let peak = peak.ok_or_else(|| ctx.missing("hardware.peak_flops_per_s", "peak FLOP/s of one GPU"))?;
     let hbm = pick(
         ctx,
         "hbm_bytes_per_s",
@@ -1192,11 +1173,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         "B/s",
         &[(1e9, "GB/s"), (1e12, "TB/s")],
     )?;
-    let gpus_per_node = ctx.check_u64(
-        "hardware.gpus_per_node",
-        gpus_per_node,
-        limits::GPUS_PER_NODE,
-    )?;
+    let gpus_per_node = ctx.check_u64("hardware.gpus_per_node", gpus_per_node, limits::GPUS_PER_NODE)?;
 
     Ok(Hardware {
         preset: preset.map(|p| p.name.clone()),
@@ -1248,19 +1225,14 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
             i
         }
         (None, None, _) => {
-            return Err(ctx.missing(
-                "workload.max_len",
-                "sequence length (a range or an input length)",
-            ));
+            return Err(ctx.missing("workload.max_len", "sequence length (a range or an input length)"));
         }
     };
     let min_len = match w.min_len {
         Some(m) => ctx.check_u64("workload.min_len", m, limits::TOKENS)?,
         None => {
             let m = input_len.unwrap_or(max_len).min(max_len);
-            ctx.assume(format!(
-                "minimum length = {m} tokens (no length range given)"
-            ));
+            ctx.assume(format!("minimum length = {m} tokens (no length range given)"));
             m
         }
     };
@@ -1366,17 +1338,11 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::task::RawCostParams>) -> Resul
         d.comm_overlap
     });
     let chunk = r.prefill_chunk_tokens.unwrap_or_else(|| {
-        defaulted.push(format!(
-            "prefill chunk {} tokens per GPU",
-            d.prefill_chunk_tokens
-        ));
+        defaulted.push(format!("prefill chunk {} tokens per GPU", d.prefill_chunk_tokens));
         d.prefill_chunk_tokens
     });
     let act = r.activation_bytes.unwrap_or_else(|| {
-        defaulted.push(format!(
-            "{} bytes per activation element",
-            d.activation_bytes
-        ));
+        defaulted.push(format!("{} bytes per activation element", d.activation_bytes));
         d.activation_bytes
     });
     if !defaulted.is_empty() {
@@ -1386,10 +1352,7 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::task::RawCostParams>) -> Resul
         return Err(ctx.invalid("cost.reserve_fraction", "must be in [0, 1)"));
     }
     if !imbalance.is_finite() || !(1.0..=1000.0).contains(&imbalance) {
-        return Err(ctx.invalid(
-            "cost.moe_imbalance",
-            "must be at least 1 (1 = perfect balance)",
-        ));
+        return Err(ctx.invalid("cost.moe_imbalance", "must be at least 1 (1 = perfect balance)"));
     }
     if !overlap.is_finite() || !(0.0..=1.0).contains(&overlap) {
         return Err(ctx.invalid("cost.comm_overlap", "must be in [0, 1]"));

@@ -59,8 +59,7 @@ fn param_count(m: &Model) -> f64 {
                 h * heads * qk
             };
             let kv_down = h * (mla.kv_lora_rank + mla.qk_rope_head_dim) as f64;
-            let kv_up =
-                mla.kv_lora_rank as f64 * heads * (mla.qk_nope_head_dim + mla.v_head_dim) as f64;
+            let kv_up = mla.kv_lora_rank as f64 * heads * (mla.qk_nope_head_dim + mla.v_head_dim) as f64;
             let o = heads * mla.v_head_dim as f64 * h;
             q + kv_down + kv_up + o
         }
@@ -78,10 +77,7 @@ fn param_count(m: &Model) -> f64 {
             + h * e.experts as f64
     });
     let emb = m.vocab_size as f64 * h * if m.tied_embeddings { 1.0 } else { 2.0 };
-    m.layers as f64 * attn
-        + m.dense_ffn_layers() as f64 * dense_ffn
-        + m.moe_layers() as f64 * moe_layer
-        + emb
+    m.layers as f64 * attn + m.dense_ffn_layers() as f64 * dense_ffn + m.moe_layers() as f64 * moe_layer + emb
 }
 
 #[test]
@@ -121,11 +117,7 @@ fn all_embedded_presets_parse_and_are_listed() {
         assert!(!g.source.is_empty(), "{}", g.name);
         assert!(g.mfu > 0.0 && g.mfu <= 1.0, "{}", g.name);
         assert!(g.bandwidth_utilization > 0.0 && g.bandwidth_utilization <= 1.0);
-        assert!(
-            g.intra_node_bytes_per_s > g.inter_node_bytes_per_s,
-            "{}",
-            g.name
-        );
+        assert!(g.intra_node_bytes_per_s > g.inter_node_bytes_per_s, "{}", g.name);
         assert!(g.peak_flops_per_s.bf16 >= 1e14 && g.peak_flops_per_s.bf16 <= 1e16);
         assert!(g.memory_bytes >= 1e10 && g.hbm_bytes_per_s >= 1e12);
         assert_eq!(g.gpus_per_node, 8, "{}", g.name);
@@ -137,19 +129,13 @@ fn names_are_unique_across_presets_and_aliases() {
     let mut seen = std::collections::HashSet::new();
     for p in presets::models() {
         for n in std::iter::once(&p.name).chain(&p.aliases) {
-            assert!(
-                seen.insert(presets::normalize(n)),
-                "model name {n} used twice"
-            );
+            assert!(seen.insert(presets::normalize(n)), "model name {n} used twice");
         }
     }
     let mut seen = std::collections::HashSet::new();
     for g in presets::gpus() {
         for n in std::iter::once(&g.name).chain(&g.aliases) {
-            assert!(
-                seen.insert(presets::normalize(n)),
-                "GPU name {n} used twice"
-            );
+            assert!(seen.insert(presets::normalize(n)), "GPU name {n} used twice");
         }
     }
 }
@@ -157,11 +143,7 @@ fn names_are_unique_across_presets_and_aliases() {
 #[test]
 fn lookup_ignores_case_dashes_underscores_spaces() {
     for n in ["h100", "H100-SXM", "h100_sxm", "H100 SXM", "  H100sxm "] {
-        assert_eq!(
-            gpu_preset(n).map(|g| g.name.as_str()),
-            Some("H100-SXM"),
-            "{n}"
-        );
+        assert_eq!(gpu_preset(n).map(|g| g.name.as_str()), Some("H100-SXM"), "{n}");
     }
     for n in [
         "qwen3-235b",
@@ -179,10 +161,7 @@ fn lookup_ignores_case_dashes_underscores_spaces() {
         model_preset("deepseek-ai/DeepSeek-V3").unwrap().name,
         "DeepSeek-V3"
     );
-    assert_eq!(
-        model_preset("llama-3.1-405b").unwrap().name,
-        "Llama-3.1-405B"
-    );
+    assert_eq!(model_preset("llama-3.1-405b").unwrap().name, "Llama-3.1-405B");
     assert_eq!(gpu_preset("ascend 910b").unwrap().name, "Ascend-910B");
     assert_eq!(gpu_preset("a100").unwrap().name, "A100-80G");
     assert!(gpu_preset("h300").is_none());
@@ -228,10 +207,7 @@ fn gpu_datasheet_figures() {
     assert_eq!(a100.hbm_bytes_per_s, 2.039e12);
     let ascend = gpu_preset("910b").unwrap();
     assert_eq!(ascend.peak_flops_per_s.fp8, None, "910B has no FP8");
-    assert_eq!(
-        (ascend.memory_bytes, ascend.hbm_bytes_per_s),
-        (64e9, 1.6e12)
-    );
+    assert_eq!((ascend.memory_bytes, ascend.hbm_bytes_per_s), (64e9, 1.6e12));
 }
 
 #[test]
@@ -261,10 +237,7 @@ fn model_presets_add_up_to_their_published_parameter_counts() {
             preset: Some(p.name.clone()),
             ..Default::default()
         });
-        let declared = p
-            .model
-            .declared_params
-            .expect("every preset declares its size");
+        let declared = p.model.declared_params.expect("every preset declares its size");
         let derived = param_count(&m);
         let err = (derived - declared).abs() / declared;
         assert!(
@@ -343,11 +316,7 @@ fn hf_configs_resolve_to_the_same_shape_as_the_presets() {
             preset: Some(preset.into()),
             ..Default::default()
         });
-        assert_eq!(
-            shape_only(from_hf),
-            shape_only(from_preset),
-            "{file} vs {preset}"
-        );
+        assert_eq!(shape_only(from_hf), shape_only(from_preset), "{file} vs {preset}");
     }
 }
 
@@ -400,11 +369,7 @@ fn hf_deepseek_mla_and_fp8() {
     );
     assert_eq!(moe.shared_expert_intermediate_size, Some(2048));
     assert_eq!(m.ffn_intermediate_size, Some(18432));
-    assert!(
-        hf.notes
-            .iter()
-            .any(|n| n.contains("multi-token-prediction"))
-    );
+    assert!(hf.notes.iter().any(|n| n.contains("multi-token-prediction")));
 }
 
 #[test]
@@ -420,10 +385,7 @@ fn hf_mixtral_intermediate_size_is_the_expert_size() {
         preset: Some("mixtral".into()),
         ..Default::default()
     });
-    assert_eq!(
-        from_hf.moe.as_ref().unwrap().expert_intermediate_size,
-        14336
-    );
+    assert_eq!(from_hf.moe.as_ref().unwrap().expert_intermediate_size, 14336);
     assert_eq!(from_hf.ffn_intermediate_size, 0);
     assert_eq!(shape_only(from_hf), shape_only(preset));
 }

@@ -8,12 +8,7 @@ use pdplan::task::*;
 use std::path::Path;
 
 /// (edit, expected field, expected line, expected text)
-type HwCase = (
-    fn(&mut RawHardware),
-    &'static str,
-    &'static str,
-    &'static str,
-);
+type HwCase = (fn(&mut RawHardware), &'static str, &'static str, &'static str);
 /// (edit, expected field, expected text)
 type TaskCase = (fn(&mut RawTask), &'static str, &'static str);
 
@@ -324,10 +319,7 @@ fn seed_qwen3_resolves_with_its_values() {
         ),
         "{w:#?}"
     );
-    assert!(
-        !has(w, &["dtype"]),
-        "precision is a deployment choice: {w:#?}"
-    );
+    assert!(!has(w, &["dtype"]), "precision is a deployment choice: {w:#?}");
     assert!(
         !has(w, &["layers:"]),
         "layers agree with the published model: {w:#?}"
@@ -360,8 +352,8 @@ fn seed_qwen3_equals_its_json_form() {
 fn every_preset_round_trips() {
     for m in presets::model_names() {
         for g in presets::gpu_names() {
-            let r = resolve("t.json", json_task(preset_task(m, g)))
-                .unwrap_or_else(|e| panic!("{m} on {g}: {e}"));
+            let r =
+                resolve("t.json", json_task(preset_task(m, g))).unwrap_or_else(|e| panic!("{m} on {g}: {e}"));
             assert_eq!(r.task.model.preset.as_deref(), Some(m));
             assert_eq!(r.task.hardware.preset.as_deref(), Some(g));
             assert!(
@@ -385,10 +377,7 @@ fn gpu_preset_fills_hardware_with_the_dtype_peak() {
         (h.intra_node_bytes_per_s, h.inter_node_bytes_per_s),
         (200e9, 50e9)
     );
-    assert_eq!(
-        (h.mfu, h.bandwidth_utilization, h.gpus_per_node),
-        (0.5, 0.8, 8)
-    );
+    assert_eq!((h.mfu, h.bandwidth_utilization, h.gpus_per_node), (0.5, 0.8, 8));
     assert!(
         has(&r.assumptions, &["H800 dense fp8 peak"]),
         "{:#?}",
@@ -602,10 +591,7 @@ fn defaults_for_the_small_moe_seed() {
         "Markdown source: says which line to add"
     );
     assert!(has(&r.assumptions, &["KV heads = query heads = 16"]));
-    assert!(has(
-        &r.assumptions,
-        &["vocabulary size not given", "not counted"]
-    ));
+    assert!(has(&r.assumptions, &["vocabulary size not given", "not counted"]));
     assert!(has(&r.assumptions, &["no output length given"]));
     assert_eq!(r.task.workload.input_len, None);
     assert_round_trip("moe10b.json", &r);
@@ -637,10 +623,7 @@ fn defaults_for_a_bare_dense_task() {
     };
     let r = resolve("d.json", json_task(raw)).unwrap();
     let t = &r.task;
-    assert_eq!(
-        (t.hardware.mfu, t.hardware.bandwidth_utilization),
-        (0.5, 0.8)
-    );
+    assert_eq!((t.hardware.mfu, t.hardware.bandwidth_utilization), (0.5, 0.8));
     assert_eq!(t.model.head_dim, 32);
     assert_eq!(
         (t.model.dtype, t.model.kv_cache_dtype),
@@ -771,16 +754,8 @@ fn missing_fields_say_what_to_add() {
             "model.hidden_size",
             "Token Dimension",
         ),
-        (
-            |t| t.model.heads = None,
-            "model.heads",
-            "Dimension of Attention",
-        ),
-        (
-            |t| t.model.kv_heads = None,
-            "model.kv_heads",
-            "GQA kv heads",
-        ),
+        (|t| t.model.heads = None, "model.heads", "Dimension of Attention"),
+        (|t| t.model.kv_heads = None, "model.kv_heads", "GQA kv heads"),
         (
             |t| t.model.moe.as_mut().unwrap().experts = None,
             "model.moe.experts",
@@ -822,10 +797,7 @@ fn missing_fields_say_what_to_add() {
         output_len: Some(10),
         ..Default::default()
     };
-    assert_eq!(
-        missing(&resolve(SEED, p).unwrap_err()).0,
-        "workload.max_len"
-    );
+    assert_eq!(missing(&resolve(SEED, p).unwrap_err()).0, "workload.max_len");
 
     // Dense model without an FFN size.
     let mut p = seed_qwen3();
@@ -855,11 +827,7 @@ fn missing_fields_say_what_to_add() {
 #[test]
 fn inconsistent_values_are_errors() {
     let cases: [TaskCase; 14] = [
-        (
-            |t| t.model.kv_heads = Some(5),
-            "model.kv_heads",
-            "not a multiple",
-        ),
+        (|t| t.model.kv_heads = Some(5), "model.kv_heads", "not a multiple"),
         (
             |t| t.model.kv_heads = Some(128),
             "model.kv_heads",
@@ -875,16 +843,8 @@ fn inconsistent_values_are_errors() {
             "workload.input_len",
             "above the maximum",
         ),
-        (
-            |t| t.model.layers = Some(20_000),
-            "model.layers",
-            "maximum 10000",
-        ),
-        (
-            |t| t.model.layers = Some(0),
-            "model.layers",
-            "greater than 0",
-        ),
+        (|t| t.model.layers = Some(20_000), "model.layers", "maximum 10000"),
+        (|t| t.model.layers = Some(0), "model.layers", "greater than 0"),
         (
             |t| t.model.moe.as_mut().unwrap().experts = Some(1_000_000),
             "model.moe.experts",
@@ -900,11 +860,7 @@ fn inconsistent_values_are_errors() {
             "model.moe.dense_layers",
             "no MoE layer",
         ),
-        (
-            |t| t.workload.batch = Some(0),
-            "workload.batch",
-            "greater than 0",
-        ),
+        (|t| t.workload.batch = Some(0), "workload.batch", "greater than 0"),
         (
             |t| t.workload.batch = Some(20_000_000),
             "workload.batch",
@@ -938,18 +894,10 @@ fn inconsistent_values_are_errors() {
     // Errors on values from a Markdown line carry the line number.
     let mut p = seed_qwen3();
     p.raw.model.kv_heads = Some(5);
-    assert!(
-        invalid(&resolve(SEED, p).unwrap_err())
-            .1
-            .contains("line 26")
-    );
+    assert!(invalid(&resolve(SEED, p).unwrap_err()).1.contains("line 26"));
     let mut p = seed_qwen3();
     p.raw.workload.min_len = Some(20000);
-    assert!(
-        invalid(&resolve(SEED, p).unwrap_err())
-            .1
-            .contains("line 33")
-    );
+    assert!(invalid(&resolve(SEED, p).unwrap_err()).1.contains("line 33"));
 
     // MHA declared but fewer KV heads.
     let mut p = seed_qwen3();
@@ -968,10 +916,7 @@ fn inconsistent_values_are_errors() {
         moe_imbalance: Some(0.5),
         ..Default::default()
     });
-    assert_eq!(
-        invalid(&resolve(SEED, p).unwrap_err()).0,
-        "cost.moe_imbalance"
-    );
+    assert_eq!(invalid(&resolve(SEED, p).unwrap_err()).0, "cost.moe_imbalance");
 }
 
 #[test]
@@ -983,10 +928,7 @@ fn hidden_heads_mismatch_is_only_a_warning() {
     assert!(
         has(
             &r.warnings,
-            &[
-                "64 heads x 128 = 8192 differs from hidden size 4096",
-                "line 22"
-            ]
+            &["64 heads x 128 = 8192 differs from hidden size 4096", "line 22"]
         ),
         "{:#?}",
         r.warnings
@@ -1087,8 +1029,7 @@ fn errors_on_preset_values_say_where_they_came_from() {
 fn unknown_preset_in_markdown_names_the_line() {
     let mut p = seed_qwen3();
     p.raw.hardware.preset = Some("H300".into());
-    p.fields
-        .push(fr(12, "GPU model", "H300", "hardware.preset"));
+    p.fields.push(fr(12, "GPU model", "H300", "hardware.preset"));
     let err = resolve(SEED, p).unwrap_err();
     assert!(
         err.to_string()

@@ -1,7 +1,8 @@
-//! Command-line interface: argument definitions and one function per command.
+//! Command-line interface: argument definitions here, one file per command.
+
+mod solve;
 
 use crate::error::{Error, Result};
-use crate::ilp::formulation::Mode;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -50,7 +51,7 @@ pub struct SolveArgs {
 /// Run a parsed command line; returns the process exit code for outcomes that are not errors.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Solve(args) => solve(args),
+        Command::Solve(args) => solve::run(args),
         Command::Task { file } => {
             let r = crate::read_task(&file)?;
             let v = serde_json::to_value(&r.task).map_err(|e| Error::Internal(e.to_string()))?;
@@ -65,33 +66,4 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
-}
-
-fn solve(args: SolveArgs) -> Result<i32> {
-    let mut r = crate::read_task(&args.task)?;
-    if let Some(g) = args.gpus {
-        if g == 0 {
-            return Err(Error::Usage("--gpus must be at least 1".into()));
-        }
-        r.task.hardware.gpu_budget = Some(g);
-    }
-    if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::Usage(
-                "--rate must be a positive number of requests/s".into(),
-            ));
-        }
-        r.task.requirements.request_rate_per_s = Some(rate);
-    }
-    for w in &r.warnings {
-        log::warn!("{w}");
-    }
-    let mode = Mode::of(&r.task);
-    let solution = crate::solve(&r, Some(mode))?;
-    let written = crate::write_solution(&args.out, &solution)?;
-    print!("{}", crate::summary::text(&solution.deployment, &solution.plans));
-    for p in written {
-        println!("wrote {}", p.display());
-    }
-    Ok(0)
 }
