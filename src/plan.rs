@@ -193,6 +193,8 @@ pub struct PhaseInput<'a> {
     pub phase: Phase,
     pub choice: &'a PhaseChoice,
     pub counting: Counting,
+    /// The phase must hold the task's batch at once (see `ilp::formulation::holds_batch`).
+    pub holds_batch: bool,
     pub solver: &'a SolverReport,
     /// Deployment-level facts (both phases), echoed in each file.
     pub deployment: Value,
@@ -253,14 +255,16 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         ),
     ));
     let held = replicas * c.batch;
-    checks.push(check(
-        "batch_held",
-        held >= task.workload.batch,
-        format!(
-            "{replicas} instances × {} sequences = {held} ≥ batch {}",
-            c.batch, task.workload.batch
-        ),
-    ));
+    if input.holds_batch {
+        checks.push(check(
+            "batch_held",
+            held >= task.workload.batch,
+            format!(
+                "{replicas} instances × {} sequences = {held} ≥ batch {}",
+                c.batch, task.workload.batch
+            ),
+        ));
+    }
 
     let req = &task.requirements;
     let mut requirements = serde_json::Map::new();
@@ -292,10 +296,12 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         "memory_bytes".into(),
         json!({"required": f.memory.capacity_bytes, "achieved": f.memory.total_bytes, "met": f.memory.fits()}),
     );
-    requirements.insert(
-        "batch_sequences".into(),
-        json!({"required": task.workload.batch, "achieved": held, "met": held >= task.workload.batch}),
-    );
+    if input.holds_batch {
+        requirements.insert(
+            "batch_sequences".into(),
+            json!({"required": task.workload.batch, "achieved": held, "met": held >= task.workload.batch}),
+        );
+    }
     for (name, v) in &requirements {
         checks.push(check(
             &format!("requirement_{name}"),
@@ -418,6 +424,7 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
                 phase: p,
                 choice: d.phase(p),
                 counting,
+                holds_batch: crate::ilp::formulation::holds_batch(d.mode, p),
                 solver: &d.solver,
                 deployment: deployment.clone(),
             },

@@ -124,6 +124,14 @@ fn link(m: &mut Model, v: &PhaseVars, cands: &[Candidate]) {
     }
 }
 
+/// Whether a phase must hold the task's batch B at once. Without a GPU limit each phase serves
+/// the batch (DESIGN.md §3 mode 1). With a budget or a target rate the batch is the concurrency
+/// of generation: the decode pool keeps B sequences' KV cache; prefill instances are sized by the
+/// rate they must match (a request is prefilled once, then handed over).
+pub fn holds_batch(mode: Mode, phase: Phase) -> bool {
+    mode == Mode::NoLimit || phase == Phase::Decode
+}
+
 /// `cover_p`: the instances hold the whole batch B at once.
 fn cover(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
     let terms = cands
@@ -263,7 +271,9 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
     for (v, cs) in phases.iter().zip(cands) {
         one_layout(&mut m, v);
         link(&mut m, v, cs);
-        cover(&mut m, v, cs, task.workload.batch);
+        if holds_batch(mode, v.phase) {
+            cover(&mut m, v, cs, task.workload.batch);
+        }
         if mode == Mode::NoLimit {
             balance(&mut m, v, cs, task.workload.batch);
         }

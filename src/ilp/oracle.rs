@@ -3,8 +3,9 @@
 //! It shares nothing with the ILP but the candidate list: it walks every layout pair and every
 //! instance count, so it is slow on large budgets and used by tests, baselines and the bench.
 
-use super::formulation::{KTOK, Mode, tokens_per_gpu_k};
+use super::formulation::{KTOK, Mode, holds_batch, tokens_per_gpu_k};
 use crate::candidates::Candidate;
+use crate::layout::Phase;
 
 /// The best deployment found by enumeration: `(prefill index, instances, decode index,
 /// instances)`, the primary objective value (as in the ILP) and the total GPUs.
@@ -55,7 +56,11 @@ pub fn exhaustive(mode: Mode, batch: u64, prefill: &[Candidate], decode: &[Candi
             for (pi, p) in prefill.iter().enumerate() {
                 for (di, d) in decode.iter().enumerate() {
                     let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
-                    let np_min = batch.div_ceil(p.batch);
+                    let np_min = if holds_batch(mode, Phase::Prefill) {
+                        batch.div_ceil(p.batch)
+                    } else {
+                        1
+                    };
                     let nd_min = batch.div_ceil(d.batch);
                     if np_min * gp + nd_min * gd > budget {
                         continue;
@@ -95,8 +100,13 @@ pub fn exhaustive(mode: Mode, batch: u64, prefill: &[Candidate], decode: &[Candi
             let mut best: Option<Best> = None;
             for (pi, p) in prefill.iter().enumerate() {
                 for (di, d) in decode.iter().enumerate() {
-                    let np = ((rate / p.figures.rate_requests_per_s * (1.0 - REL)).ceil() as u64)
-                        .max(batch.div_ceil(p.batch));
+                    let np = ((rate / p.figures.rate_requests_per_s * (1.0 - REL)).ceil() as u64).max(
+                        if holds_batch(mode, Phase::Prefill) {
+                            batch.div_ceil(p.batch)
+                        } else {
+                            1
+                        },
+                    );
                     let nd = ((rate / d.figures.rate_requests_per_s * (1.0 - REL)).ceil() as u64)
                         .max(batch.div_ceil(d.batch));
                     let g = np * p.gpus_per_instance() + nd * d.gpus_per_instance();
