@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions here, one file per command.
 
+mod calibrate;
 mod solve;
 
 use crate::error::{Error, Result};
@@ -31,6 +32,12 @@ pub enum Command {
     },
     /// List the model and GPU presets shipped in models/.
     Presets,
+    /// Print the cost model's predictions against published measurements (relative error).
+    Calibrate {
+        /// Print the rows, settings, sources and errors as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +68,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Calibrate { json } => calibrate::run(json),
         Command::Presets => {
             print!("{}", crate::presets::listing());
             Ok(0)
