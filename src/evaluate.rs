@@ -154,7 +154,14 @@ pub fn readings(task: &Task, phase: Phase, g: &GivenStrategy) -> Vec<Reading> {
     }
     // Nearest first: fewest changed degrees, then the smallest moves (Σ |log2(new / stated)|, so
     // TP16 → 8 is nearer than PP4 → 1), then fewer GPUs, then layout order.
-    let key = |r: &Reading| (r.changes.len(), (1000.0 * moves(&g_for(phase, g), r)).round() as u64, r.gpus(), r.layout);
+    let key = |r: &Reading| {
+        (
+            r.changes.len(),
+            (1000.0 * moves(&g_for(phase, g), r)).round() as u64,
+            r.gpus(),
+            r.layout,
+        )
+    };
     out.sort_by_key(key);
     out
 }
@@ -203,13 +210,19 @@ pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
             out.push(format!(
                 "TP × DP × PP{} = {tp} × {dp} × {pp}{} = {product} GPUs, but the strategy states {gpus} GPUs",
                 if sp > 1 { " × SP" } else { "" },
-                if sp > 1 { format!(" × {sp}") } else { String::new() },
+                if sp > 1 {
+                    format!(" × {sp}")
+                } else {
+                    String::new()
+                },
             ));
         }
     }
     if let Some(gpus) = g.gpus {
-        if gpus % pp != 0 {
-            out.push(format!("{gpus} GPUs do not split into PP{pp} equal pipeline stages"));
+        if !gpus.is_multiple_of(pp) {
+            out.push(format!(
+                "{gpus} GPUs do not split into PP{pp} equal pipeline stages"
+            ));
         } else {
             let stage = gpus / pp;
             let replicas = g.replicas.unwrap_or(1);
@@ -236,7 +249,7 @@ pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
             if attn != w {
                 let mut options = Vec::new();
                 for t in [tp, w / (sp * dp).max(1)] {
-                    if t >= 1 && w % (t * sp) == 0 && m.heads % t == 0 {
+                    if t >= 1 && w.is_multiple_of(t * sp) && m.heads.is_multiple_of(t) {
                         let a = w / (t * sp);
                         options.push(format!("TP{t} × attention-DP{a}"));
                     }
@@ -253,7 +266,7 @@ pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
             }
         }
     }
-    if m.attention != AttentionKind::Mla && tp > m.kv_heads && tp % m.kv_heads == 0 {
+    if m.attention != AttentionKind::Mla && tp > m.kv_heads && tp.is_multiple_of(m.kv_heads) {
         out.push(format!(
             "TP{tp} > {} KV heads: every KV head is stored on {} GPUs (KV cache ×{} per GPU compared with TP{})",
             m.kv_heads,
@@ -319,7 +332,10 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
     let task = &r.task;
     let l = &reading.layout;
     let b_total = task.workload.batch;
-    let batch = g.batch.unwrap_or_else(|| b_total.div_ceil(reading.replicas)).max(1);
+    let batch = g
+        .batch
+        .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
+        .max(1);
     let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
     let cover_instances = b_total.div_ceil(batch);
     let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
@@ -572,7 +588,11 @@ pub fn summary(e: &Evaluation) -> String {
             format!(
                 "nearest consistent readings ({} change{} each)",
                 p.results[0].reading.changes.len(),
-                if p.results[0].reading.changes.len() == 1 { "" } else { "s" }
+                if p.results[0].reading.changes.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             )
         };
         s.push_str(&format!("  evaluated {label}:\n"));

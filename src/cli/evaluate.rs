@@ -36,7 +36,9 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
         flags.batch,
     ];
     if degrees.iter().flatten().any(|&d| d == 0) {
-        return Err(Error::Usage("every degree, GPU count and batch must be at least 1".into()));
+        return Err(Error::Usage(
+            "every degree, GPU count and batch must be at least 1".into(),
+        ));
     }
     let phases: Vec<Phase> = match args.phase.as_deref() {
         None => Phase::BOTH.to_vec(),
@@ -54,7 +56,11 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
         let plans: Vec<(Phase, String)> = e
             .phases
             .iter()
-            .filter_map(|p| p.results.first().map(|x| (p.phase, crate::output::json_string(&x.plan))))
+            .filter_map(|p| {
+                p.results
+                    .first()
+                    .map(|x| (p.phase, crate::output::json_string(&x.plan)))
+            })
             .collect();
         if args.phase.is_some() {
             if let Some((_, text)) = plans.first() {
@@ -64,7 +70,16 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
         } else {
             let files: Vec<(&str, String)> = plans
                 .iter()
-                .map(|(p, text)| (if *p == Phase::Prefill { "prefill.json" } else { "decode.json" }, text.clone()))
+                .map(|(p, text)| {
+                    (
+                        if *p == Phase::Prefill {
+                            "prefill.json"
+                        } else {
+                            "decode.json"
+                        },
+                        text.clone(),
+                    )
+                })
                 .collect();
             for p in crate::output::write_files(out, &files)? {
                 println!("wrote {}", p.display());
