@@ -20,6 +20,7 @@ pub mod candidates;
 pub mod cli;
 pub mod cost;
 pub mod error;
+pub mod evaluate;
 pub mod hf_config;
 pub mod ilp;
 pub mod layout;

@@ -1345,6 +1345,13 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::task::RawCostParams>) -> Resul
         defaulted.push(format!("{} bytes per activation element", d.activation_bytes));
         d.activation_bytes
     });
+    let net = r.network_utilization.unwrap_or_else(|| {
+        defaulted.push(format!("network utilization {}", d.network_utilization));
+        d.network_utilization
+    });
+    if !net.is_finite() || net <= 0.0 || net > 1.0 {
+        return Err(ctx.invalid("cost.network_utilization", "must be in (0, 1]"));
+    }
     if !defaulted.is_empty() {
         ctx.assume(format!("cost-model defaults: {}", defaulted.join("; ")));
     }
@@ -1367,5 +1374,6 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::task::RawCostParams>) -> Resul
         comm_overlap: overlap,
         prefill_chunk_tokens: chunk,
         activation_bytes: act,
+        network_utilization: net,
     })
 }

@@ -209,6 +209,8 @@ pub struct RawCostParams {
     pub prefill_chunk_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_utilization: Option<f64>,
 }
 
 /// Attention variant.
@@ -376,6 +378,16 @@ pub struct CostParams {
     pub prefill_chunk_tokens: u64,
     /// Bytes per activation element. Default 2 (BF16 activations).
     pub activation_bytes: f64,
+    /// Achieved fraction of the nominal NVLink / NIC bandwidth on large messages, 0 < u <= 1.
+    /// Default 0.8: nccl-tests all-reduce bus bandwidth on DGX H100 is ~360–390 GB/s of 450;
+    /// DeepEP reports 39–46 GB/s of a 50 GB/s (400 Gb/s) RDMA NIC and ~155 GB/s of H800's
+    /// ~160 GB/s achievable NVLink (DeepEP README).
+    #[serde(default = "default_network_utilization")]
+    pub network_utilization: f64,
+}
+
+fn default_network_utilization() -> f64 {
+    CostParams::default().network_utilization
 }
 
 impl Default for CostParams {
@@ -386,6 +398,7 @@ impl Default for CostParams {
             comm_overlap: 0.0,
             prefill_chunk_tokens: 16384,
             activation_bytes: 2.0,
+            network_utilization: 0.8,
         }
     }
 }

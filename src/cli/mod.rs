@@ -1,5 +1,7 @@
 //! Command-line interface: argument definitions here, one file per command.
 
+mod calibrate;
+mod evaluate;
 mod solve;
 
 use crate::error::{Error, Result};
@@ -31,6 +33,14 @@ pub enum Command {
     },
     /// List the model and GPU presets shipped in models/.
     Presets,
+    /// Evaluate one given strategy (the task's Parallelism Strategy section and/or flags).
+    Evaluate(EvaluateArgs),
+    /// Print the cost model's predictions against published measurements (relative error).
+    Calibrate {
+        /// Print the rows, settings, sources and errors as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -48,6 +58,41 @@ pub struct SolveArgs {
     pub rate: Option<f64>,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct EvaluateArgs {
+    /// Task file (Markdown deployment condition or JSON).
+    pub task: PathBuf,
+    /// Evaluate one phase only (`prefill` or `decode`); both when absent.
+    #[arg(long)]
+    pub phase: Option<String>,
+    /// Plan JSON: with --phase the file to write; without, a folder for prefill.json and decode.json.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Total GPUs of the phase (overrides the strategy's GPU line).
+    #[arg(long)]
+    pub gpus: Option<u64>,
+    #[arg(long)]
+    pub tp: Option<u64>,
+    #[arg(long)]
+    pub pp: Option<u64>,
+    #[arg(long)]
+    pub sp: Option<u64>,
+    /// "Data parallelism" as engineers write it: attention-DP, replicas, or their product.
+    #[arg(long)]
+    pub dp: Option<u64>,
+    #[arg(long)]
+    pub attention_dp: Option<u64>,
+    #[arg(long)]
+    pub ep: Option<u64>,
+    #[arg(long)]
+    pub expert_tp: Option<u64>,
+    #[arg(long)]
+    pub replicas: Option<u64>,
+    /// Sequences per instance (default: the task's batch split over the replicas).
+    #[arg(long)]
+    pub batch: Option<u64>,
+}
+
 /// Run a parsed command line; returns the process exit code for outcomes that are not errors.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -61,6 +106,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Calibrate { json } => calibrate::run(json),
         Command::Presets => {
             print!("{}", crate::presets::listing());
             Ok(0)

@@ -81,7 +81,7 @@ pub fn stage_weight_params(model: &Model, l: &Layout, s: &StageShape) -> f64 {
     let mut p = s.layers() as f64 * params::attention_params(model) / tp
         + s.dense_layers as f64 * params::ffn_params(model, model.ffn_intermediate_size) / tp;
     if let Some(moe) = &model.moe {
-        let experts_here = (moe.experts / l.ep) as f64;
+        let experts_here = moe.experts.div_ceil(l.ep) as f64;
         let router = model.hidden_size as f64 * moe.experts as f64;
         let shared =
             moe.shared_experts as f64 * params::ffn_params(model, moe.shared_expert_intermediate_size);

@@ -6,6 +6,7 @@
 //! "Roofline", CACM 2009; applied to LLM inference as in Yuan et al., "LLM Inference Unveiled:
 //! Survey and Roofline Model Insights", 2024) — plus communication that is not overlapped.
 
+pub mod calibration;
 pub mod comm;
 pub mod memory;
 pub mod params;
