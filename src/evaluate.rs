@@ -367,6 +367,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             phase,
             choice: &choice,
             counting: Counting::SharedBatch,
+            holds_batch: true,
             solver: &solver,
             deployment: json!({
                 "mode": "evaluate",
