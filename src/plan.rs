@@ -98,7 +98,7 @@ pub fn assumptions(r: &Resolved) -> Vec<String> {
         let ratio = declared / derived;
         if !(0.9..=1.1).contains(&ratio) {
             out.push(format!(
-                "conflict: declared {:.3} B parameters but the layer shapes add up to {:.3} B; memory uses the larger figure (weights scaled ×{:.3}), compute uses the shapes",
+                "conflict: declared {:.3} B parameters but the layer shapes add up to {:.3} B; memory, weight reads and matmul FLOPs use the larger figure (every weight matrix scaled ×{:.3}); attention scores and KV cache follow the shapes",
                 declared / 1e9,
                 derived / 1e9,
                 params::weight_scale(&t.model)

@@ -161,7 +161,12 @@ fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &Sta
     net.inter_node_bytes_per_s *= task.cost.network_utilization;
     let hw = &net;
     let act = task.cost.activation_bytes;
-    let wbytes = m.dtype.bytes() * params::weight_scale(m);
+    let wbytes = m.dtype.bytes();
+    // When the declared parameter count exceeds what the shapes add up to, every weight matrix
+    // is taken as that much larger, for the bytes it reads and the FLOPs it costs alike
+    // (DESIGN.md §1.4: use the figure that is safe; a plan sized on the smaller figure would miss
+    // its latency if the declared size is the true one). 1 for consistent tasks.
+    let scale = params::weight_scale(m);
     let mut r = Roofline {
         flops_per_s: task.hardware.peak_flops_per_s * task.hardware.mfu,
         bytes_per_s: task.hardware.hbm_bytes_per_s * task.hardware.bandwidth_utilization,
@@ -196,7 +201,7 @@ fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &Sta
     };
 
     // --- one attention block: projections, then the core ---
-    let attn_p = params::attention_params(m) / tp;
+    let attn_p = scale * params::attention_params(m) / tp;
     let proj = r.op(2.0 * tokens * attn_p, attn_p * wbytes + tokens * 4.0 * d * act);
     layer.attention_core = if decode {
         let ctx = len as f64;
@@ -214,7 +219,7 @@ fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &Sta
     let norms = r.op(0.0, tokens * ELEMENTWISE_ELEMS * d * act);
 
     // --- dense FFN layer (SwiGLU: the activation reads gate and up, writes one) ---
-    let ffn_p = params::ffn_params(m, m.ffn_intermediate_size) / tp;
+    let ffn_p = scale * params::ffn_params(m, m.ffn_intermediate_size) / tp;
     if s.dense_layers > 0 {
         layer.dense_ffn = r.op(2.0 * tokens * ffn_p, ffn_p * wbytes + tokens * 2.0 * d * act);
         let inter = m.ffn_intermediate_size as f64 / tp;
@@ -226,7 +231,7 @@ fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &Sta
         let e = moe.experts as f64;
         let k = moe.top_k as f64;
         let local = e / l.ep as f64;
-        let expert_p = params::expert_params(m) / l.expert_tp as f64;
+        let expert_p = scale * params::expert_params(m) / l.expert_tp as f64;
         let assignments = stage_tokens * k;
         // Expert-token pairs computed by the busiest GPU.
         let busiest = assignments / l.ep as f64 * task.cost.moe_imbalance;
@@ -241,7 +246,8 @@ fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &Sta
             active_local * expert_p * wbytes + busiest * 2.0 * d * act,
         );
         let shared_p =
-            moe.shared_experts as f64 * params::ffn_params(m, moe.shared_expert_intermediate_size) / tp;
+            scale * moe.shared_experts as f64 * params::ffn_params(m, moe.shared_expert_intermediate_size)
+                / tp;
         let shared = if shared_p > 0.0 {
             r.op(2.0 * tokens * shared_p, shared_p * wbytes)
         } else {
@@ -297,7 +303,7 @@ fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &Sta
 
     // --- LM head on the last stage: prefill needs logits of the last token only ---
     if s.lm_head && m.vocab_size > 0 {
-        let lm_p = params::lm_head_params(m) / tp;
+        let lm_p = scale * params::lm_head_params(m) / tp;
         let rows = seqs_f;
         operators += r.op(2.0 * rows * lm_p, lm_p * wbytes);
     }
