@@ -9,7 +9,7 @@
 //! | `fit-then-replicate` | the smallest TP (≤ GPUs per node), then PP, whose weights + KV of one maximum-length sequence fit; experts split by TP as vLLM does without `--enable-expert-parallel`; the largest per-instance batch that fits; replicas to hold / serve the workload |
 //! | `same-layout-both-phases` | the best single layout (degrees) used for prefill and decode alike, no disaggregation of strategies; per-phase batch and replicas free |
 //! | `expert-per-gpu` | MoE only: one expert per GPU, EP = GPUs of the instance = experts, no expert-TP, PP 1; the attention split (TP × SP × attention-DP) and the batch free |
-//! | `enumerate-and-ratio` | AIConfigurator's method: per phase the best tokens/s per GPU under the SLA from TP ∈ {1,2,4,8}, PP 1 (MoE: attention-DP ∈ {1..32}, EP = TP × attention-DP); then the prefill:decode worker ratio x:y ≤ 32:32 with the best requests/s per GPU, deployed in whole x:y blocks |
+//! | `enumerate-and-ratio` | AIConfigurator's method: per phase the best tokens/s per GPU under the SLA from TP ∈ {1,2,4,8}, PP 1 (MoE: attention-DP ∈ {1..32}, EP = TP × attention-DP); then the prefill:decode worker ratio x:y ≤ 32:32, deployed in whole blocks: no limit, the ratio with the most requests/s per GPU, as many blocks as hold the batch; budget, the x:y and block count with the most requests/s within it; target rate, the fewest GPUs reaching it |
 //!
 //! A baseline may give a plan that misses a requirement (memory, TTFT, TPOT, throughput per GPU,
 //! the batch, the budget, the rate): the misses are reported with the plan, never hidden.
@@ -381,6 +381,9 @@ fn feasible_of(task: &Task, phase: Phase, layouts: &[Layout]) -> (Vec<Candidate>
     (ok, rejected)
 }
 
+/// Pairs of candidates the exhaustive baseline walks without pruning.
+const MAX_PAIRS: u128 = 4_000_000;
+
 fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
     let all = Phase::BOTH.map(|p| candidates::generate(task, p));
     for pc in &all {
@@ -389,12 +392,29 @@ fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
             return (Outcome::NoPlan { reason }, String::new());
         }
     }
-    let note = format!(
-        "{} × {} feasible candidates enumerated",
-        all[0].feasible.len(),
-        all[1].feasible.len()
-    );
-    match best_of(task, mode, &all[0].feasible, &all[1].feasible) {
+    let (p, d) = (&all[0].feasible, &all[1].feasible);
+    // The budget and rate modes walk every pair; beyond this many pairs, drop dominated
+    // candidates first (the ILP's pruning, which keeps the optimum and its tie-break).
+    let pairs = p.len() as u128 * d.len() as u128;
+    let pruned;
+    let (p, d, note) = if mode != Mode::NoLimit && pairs > MAX_PAIRS {
+        pruned = [ilp::prune::prune(mode, p), ilp::prune::prune(mode, d)];
+        let note = format!(
+            "{} × {} feasible candidates, {} × {} after dominance pruning, enumerated",
+            p.len(),
+            d.len(),
+            pruned[0].len(),
+            pruned[1].len()
+        );
+        (&pruned[0], &pruned[1], note)
+    } else {
+        (
+            p,
+            d,
+            format!("{} × {} feasible candidates enumerated", p.len(), d.len()),
+        )
+    };
+    match best_of(task, mode, p, d) {
         Some(o) => (o, note),
         None => (
             Outcome::NoPlan {
@@ -618,39 +638,46 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
     let (d, p) = (picked.pop().expect("decode"), picked.pop().expect("prefill"));
     let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
     let (rp, rd) = (p.figures.rate_requests_per_s, d.figures.rate_requests_per_s);
-    // The x:y ratio with the most requests/s per GPU (ties: the smaller block).
-    let cap = match mode {
-        Mode::Budget { gpus } => gpus,
-        _ => u64::MAX,
-    };
-    let mut ratio: Option<(u64, u64, f64)> = None;
+    // Blocks of x prefill and y decode workers (x, y ≤ 32), deployed k times: k holds the batch
+    // (no limit), fills the budget, or is the fewest reaching the rate.
+    let mut best: Option<(u64, u64, u64, Score, bool)> = None;
     for x in 1..=MAX_WORKERS {
         for y in 1..=MAX_WORKERS {
-            let g = x * gp + y * gd;
-            if g > cap {
-                continue;
+            let block = x * gp + y * gd;
+            let block_rate = (x as f64 * rp).min(y as f64 * rd);
+            let hold = b_total.div_ceil(x * p.batch).max(b_total.div_ceil(y * d.batch));
+            let k = match mode {
+                Mode::NoLimit => hold,
+                Mode::Budget { gpus } if block > gpus => continue,
+                Mode::Budget { gpus } => gpus / block,
+                Mode::Rate { rate } => ((rate / block_rate * (1.0 - REL)).ceil() as u64).max(hold),
+            };
+            let holds = k >= hold;
+            let pc = PhaseChoice {
+                candidate: p.clone(),
+                instances: k * x,
+            };
+            let dc = PhaseChoice {
+                candidate: d.clone(),
+                instances: k * y,
+            };
+            // No limit: AIConfigurator's pick, the most requests/s per GPU of the block.
+            let mut sc = score(task, mode, &pc, &dc);
+            if mode == Mode::NoLimit {
+                sc.objective = block_rate / block as f64;
             }
-            let v = (x as f64 * rp).min(y as f64 * rd) / g as f64;
-            if ratio.is_none_or(|(_, _, bv)| v > bv * (1.0 + REL)) {
-                ratio = Some((x, y, v));
+            let take = match &best {
+                None => true,
+                Some((.., bs, bh)) => (holds && !bh) || (holds == *bh && better(mode, &sc, bs)),
+            };
+            if take {
+                best = Some((x, y, k, sc, holds));
             }
         }
     }
-    let Some((x, y, _)) = ratio else {
-        let reason = format!(
-            "one prefill ({gp} GPUs) and one decode ({gd} GPUs) worker exceed the budget of {cap} GPUs"
-        );
+    let Some((x, y, k, ..)) = best else {
+        let reason = format!("one prefill ({gp} GPUs) and one decode ({gd} GPUs) worker exceed the budget");
         return (Outcome::NoPlan { reason }, String::new());
-    };
-    // Whole x:y blocks: enough to hold the batch (and reach the rate), or as many as the budget takes.
-    let hold = b_total.div_ceil(x * p.batch).max(b_total.div_ceil(y * d.batch));
-    let k = match mode {
-        Mode::NoLimit => hold,
-        Mode::Budget { gpus } => gpus / (x * gp + y * gd),
-        Mode::Rate { rate } => {
-            let block = (x as f64 * rp).min(y as f64 * rd);
-            ((rate / block * (1.0 - REL)).ceil() as u64).max(hold)
-        }
     };
     let note = format!(
         "prefill {} b={}, decode {} b={}; ratio {x}:{y} × {k} blocks",

@@ -21,9 +21,21 @@ pub struct Row {
     /// pdplan's gain over this row (≥ 1 means pdplan is at least as good); only for rows that
     /// meet every requirement while pdplan has a plan.
     pub gain: Option<f64>,
+    /// GPUs pdplan uses fewer than this row (negative: more), when both have plans.
+    pub gpus_saved: Option<i64>,
 }
 
 impl Row {
+    /// The gain in words: `×1.234`, with the GPUs saved when any.
+    pub fn gain_text(&self) -> String {
+        match (self.gain, self.gpus_saved) {
+            (Some(g), Some(d)) if d > 0 => format!("×{g:.3}, {d} fewer GPUs"),
+            (Some(g), Some(d)) if d < 0 => format!("×{g:.3}, {} more GPUs", -d),
+            (Some(g), _) => format!("×{g:.3}"),
+            _ => "-".into(),
+        }
+    }
+
     /// `met`, `requirements not met`, `no plan`, `not applicable`.
     pub fn status(&self) -> &'static str {
         match &self.outcome {
@@ -55,6 +67,8 @@ pub struct BestBaseline {
     pub name: String,
     pub objective: f64,
     pub gain: Option<f64>,
+    /// pdplan's gain in words (with the GPUs saved).
+    pub gain_text: String,
 }
 
 impl Comparison {
@@ -83,6 +97,7 @@ impl Comparison {
             name: r.name.clone(),
             objective: s.objective,
             gain: r.gain,
+            gain_text: r.gain_text(),
         })
     }
 
@@ -136,6 +151,7 @@ pub fn compare(
         note: String::new(),
         time_s: pdplan_time_s,
         gain: None,
+        gpus_saved: None,
     }];
     for b in baselines::run_all(task, mode) {
         rows.push(row_of(mode, b, our_score.as_ref()));
@@ -153,6 +169,10 @@ fn row_of(mode: Mode, b: BaselineResult, ours: Option<&Score>) -> Row {
         (Some(o), Some(t)) => Some(baselines::gain(mode, o, t)),
         _ => None,
     };
+    let gpus_saved = match (ours, &b.outcome) {
+        (Some(o), Outcome::Plan { score, .. }) => Some(score.gpus as i64 - o.gpus as i64),
+        _ => None,
+    };
     Row {
         name: b.baseline.name().into(),
         rule: b.rule.into(),
@@ -160,6 +180,7 @@ fn row_of(mode: Mode, b: BaselineResult, ours: Option<&Score>) -> Row {
         note: b.note,
         time_s: b.time_s,
         gain,
+        gpus_saved,
     }
 }
 
@@ -220,7 +241,7 @@ pub fn table(c: &Comparison) -> String {
                     opt(score.tpot_s, 1e3, 2),
                     score.request_rate_per_s,
                     objective_text(c.mode, score.objective),
-                    r.gain.map_or("-".into(), |g| format!("×{g:.3}")),
+                    r.gain_text(),
                     r.time_s
                 );
             }
@@ -242,7 +263,7 @@ pub fn table(c: &Comparison) -> String {
             "Best heuristic baseline: {} ({}); pdplan gain {}.\n",
             b.name,
             objective_text(c.mode, b.objective),
-            b.gain.map_or("-".into(), |g| format!("×{g:.3}"))
+            b.gain_text
         );
     } else {
         let _ = writeln!(s, "No heuristic baseline meets every requirement.\n");
@@ -288,6 +309,7 @@ pub fn to_json(c: &Comparison) -> Value {
                 "note": r.note,
                 "time_s": r.time_s,
                 "pdplan_gain": r.gain,
+                "pdplan_gpus_saved": r.gpus_saved,
             });
             match &r.outcome {
                 Outcome::Plan { plan, score, misses } => {
@@ -305,7 +327,7 @@ pub fn to_json(c: &Comparison) -> Value {
         .collect();
     let best = c
         .best_heuristic()
-        .map(|b| json!({"name": b.name, "objective": b.objective, "pdplan_gain": b.gain}));
+        .map(|b| json!({"name": b.name, "objective": b.objective, "pdplan_gain": b.gain, "pdplan_gain_text": b.gain_text}));
     json!({
         "task": c.task,
         "mode": c.mode,

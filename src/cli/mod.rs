@@ -67,6 +67,12 @@ pub struct CompareArgs {
     /// Folder for compare.json and compare.md (created if missing).
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// GPU budget for the whole deployment (GPUs); overrides the task's `GPUs` line.
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u64>,
+    /// Target request rate for the whole deployment (requests/s); overrides the task.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
