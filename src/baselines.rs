@@ -186,7 +186,7 @@ pub fn gain(mode: Mode, ours: &Score, theirs: &Score) -> f64 {
 pub enum Outcome {
     /// A plan; `misses` lists each requirement it does not meet (empty: all met).
     Plan {
-        plan: Plan,
+        plan: Box<Plan>,
         score: Score,
         misses: Vec<String>,
     },
@@ -312,7 +312,11 @@ fn plan_outcome(
     let score = score(task, mode, &plan.prefill, &plan.decode);
     let mut misses: Vec<String> = [p.1, d.1].into_iter().flatten().collect();
     misses.extend(deployment_misses(task, mode, &plan, &score));
-    Outcome::Plan { plan, score, misses }
+    Outcome::Plan {
+        plan: Box::new(plan),
+        score,
+        misses,
+    }
 }
 
 /// Instance counts for one fixed candidate per phase, chosen the way the optimizer would

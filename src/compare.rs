@@ -134,7 +134,7 @@ pub fn compare(
             };
             let score = baselines::score(task, mode, &plan.prefill, &plan.decode);
             Outcome::Plan {
-                plan,
+                plan: Box::new(plan),
                 score,
                 misses: Vec::new(),
             }
