@@ -130,6 +130,10 @@ pub struct CompareRow {
     pub best_baseline: Option<String>,
     pub best_baseline_objective: Option<f64>,
     pub gain: Option<f64>,
+    /// GPUs pdplan uses fewer than the best heuristic baseline.
+    pub gpus_saved: Option<i64>,
+    /// The gain in words (`×1.041, 16 fewer GPUs`).
+    pub gain_text: String,
     /// Baselines (meeting every requirement) that beat pdplan: should be empty.
     pub beaten_by: Vec<String>,
 }
@@ -407,7 +411,9 @@ pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
                 res.compare = Some(CompareRow {
                     best_baseline: best.as_ref().map(|b| b.name.clone()),
                     best_baseline_objective: best.as_ref().map(|b| b.objective),
-                    gain: best.and_then(|b| b.gain),
+                    gain: best.as_ref().and_then(|b| b.gain),
+                    gpus_saved: best.as_ref().and_then(|b| b.gpus_saved),
+                    gain_text: best.map_or("-".into(), |b| b.gain_text),
                     beaten_by: c.beaten_by().iter().map(|r| r.name.clone()).collect(),
                 });
             }
@@ -584,6 +590,7 @@ pub fn summary_csv(report: &Report) -> String {
                 "best_baseline",
                 "best_baseline_objective",
                 "gain_over_best_baseline",
+                "gpus_saved_over_best_baseline",
                 "baselines_better_than_pdplan",
             ]
             .iter()
@@ -621,6 +628,8 @@ pub fn summary_csv(report: &Report) -> String {
                 c.and_then(|c| c.best_baseline.clone()).unwrap_or_default(),
                 num(c.and_then(|c| c.best_baseline_objective)),
                 num(c.and_then(|c| c.gain)),
+                c.and_then(|c| c.gpus_saved)
+                    .map_or(String::new(), |g| g.to_string()),
                 c.map(|c| c.beaten_by.join(" ")).unwrap_or_default(),
             ]);
         }
@@ -730,7 +739,7 @@ pub fn summary_md(report: &Report) -> String {
                     (None, Status::Solved) => "none meets the requirements".into(),
                     _ => "-".into(),
                 },
-                c.and_then(|c| c.gain).map_or("-".into(), |g| format!("×{g:.3}"))
+                c.map_or("-".into(), |c| c.gain_text.clone())
             );
         }
         let _ = writeln!(s, "{line}");

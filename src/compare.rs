@@ -67,6 +67,8 @@ pub struct BestBaseline {
     pub name: String,
     pub objective: f64,
     pub gain: Option<f64>,
+    /// GPUs pdplan uses fewer than this baseline.
+    pub gpus_saved: Option<i64>,
     /// pdplan's gain in words (with the GPUs saved).
     pub gain_text: String,
 }
@@ -97,6 +99,7 @@ impl Comparison {
             name: r.name.clone(),
             objective: s.objective,
             gain: r.gain,
+            gpus_saved: r.gpus_saved,
             gain_text: r.gain_text(),
         })
     }
