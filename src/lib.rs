@@ -16,8 +16,11 @@
 //! defaults) → [`layout`] (parallel degrees, GPU count) → [`cost`] (memory, latency) →
 //! [`candidates`] → [`ilp`] (formulation, solve, verify) → [`plan`] (JSON) → [`output`].
 
+pub mod baselines;
+pub mod batch;
 pub mod candidates;
 pub mod cli;
+pub mod compare;
 pub mod cost;
 pub mod error;
 pub mod evaluate;

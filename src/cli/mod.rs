@@ -1,6 +1,8 @@
 //! Command-line interface: argument definitions here, one file per command.
 
+mod batch;
 mod calibrate;
+mod compare;
 mod evaluate;
 mod solve;
 
@@ -41,6 +43,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Solve many task files (files and folders) into DIR/<task>/, with DIR/summary.csv and
+    /// DIR/summary.md. Exit code: 0 if every task was solved, else the worst failure kind
+    /// (1 internal > 4 output > 2 bad input > 3 infeasible); 130 if interrupted.
+    Batch(BatchArgs),
+    /// Compare pdplan's plan with the heuristic baselines (table; DIR/compare.json with --out).
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BatchArgs {
+    /// Task files and folders (folders are walked; .md and .json task files are solved).
+    #[arg(required = true, value_name = "INPUTS")]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder: one sub-folder per task, summary.csv, summary.md.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also run the baselines and add pdplan's gain over the best one to the summary.
+    #[arg(long)]
+    pub compare: bool,
+    /// No progress bar and no log lines (the exit code and the summary files tell the outcome).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Tasks solved at once (default: the available cores).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Task file (Markdown deployment condition or JSON).
+    pub task: PathBuf,
+    /// Folder for compare.json and compare.md (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// GPU budget for the whole deployment (GPUs); overrides the task's `GPUs` line.
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u64>,
+    /// Target request rate for the whole deployment (requests/s); overrides the task.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -108,6 +150,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Evaluate(args) => evaluate::run(args),
         Command::Calibrate { json } => calibrate::run(json),
+        Command::Batch(args) => batch::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Presets => {
             print!("{}", crate::presets::listing());
             Ok(0)
