@@ -272,7 +272,7 @@ fn deployment_misses(task: &Task, mode: Mode, plan: &Plan, score: &Score) -> Vec
     let b = task.workload.batch;
     for c in [&plan.prefill, &plan.decode] {
         let held = c.instances * c.candidate.batch;
-        if held < b {
+        if ilp::formulation::holds_batch(mode, c.candidate.phase) && held < b {
             out.push(format!(
                 "{}: {} instances × {} sequences = {held} < batch {b}",
                 c.candidate.phase, c.instances, c.candidate.batch
@@ -484,8 +484,14 @@ fn fit_then_replicate(task: &Task, mode: Mode) -> (Outcome, String) {
     match instances_for(task, mode, &p.0, &d.0) {
         Some((np, nd)) => (plan_outcome(task, mode, (p.0, p.1, np), (d.0, d.1, nd)), note),
         None => {
-            let need = task.workload.batch.div_ceil(p.0.batch) * p.0.gpus_per_instance()
-                + task.workload.batch.div_ceil(d.0.batch) * d.0.gpus_per_instance();
+            let instances = |c: &Candidate| {
+                if ilp::formulation::holds_batch(mode, c.phase) {
+                    task.workload.batch.div_ceil(c.batch)
+                } else {
+                    1
+                }
+            };
+            let need = instances(&p.0) * p.0.gpus_per_instance() + instances(&d.0) * d.0.gpus_per_instance();
             let reason = format!("holding the batch needs {need} GPUs, more than the budget");
             (Outcome::NoPlan { reason }, note)
         }
