@@ -124,11 +124,14 @@ fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str> {
             line,
             field: "(file)".into(),
             message: format!(
-                "{what} at byte {offset}: this is not a text task file; expected a Markdown or JSON \
-                 task in UTF-8"
+                "{what} at byte {offset}: expected a Markdown or JSON task in UTF-8 text; if this \
+                 is the task, save the file as UTF-8"
             ),
         }
     };
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(bad(0, "UTF-16 text (byte-order mark)"));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| bad(e.valid_up_to(), "invalid UTF-8"))?;
     if let Some(i) = bytes.iter().position(|&b| b == 0) {
         return Err(bad(i, "a NUL byte"));

@@ -362,10 +362,16 @@ impl Ctx<'_> {
 
     fn check_u64(&self, field: &str, v: u64, max: u64) -> Result<u64> {
         if v == 0 {
-            return Err(self.invalid(field, "must be greater than 0"));
+            return Err(self.invalid(field, "is 0; must be greater than 0: give a value of at least 1"));
         }
         if v > max {
-            return Err(self.invalid(field, format!("{v} is above the supported maximum {max}")));
+            return Err(self.invalid(
+                field,
+                format!(
+                    "{v} is above the supported maximum {max}; check the number (pdplan refuses \
+                     sizes that would make its search unbounded)"
+                ),
+            ));
         }
         Ok(v)
     }

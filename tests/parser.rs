@@ -447,7 +447,7 @@ fn missing_file_and_binary_garbage() {
     .unwrap();
     let e = load_task(&bin).unwrap_err();
     assert!(matches!(e, Error::Parse { line: 1, .. }), "{e:?}");
-    assert!(e.to_string().contains("not a text task file"));
+    assert!(e.to_string().contains("UTF-8 text"));
     let nul = dir.join("nul.md");
     std::fs::write(&nul, b"* **GPUs**: 8\n\0\0\0").unwrap();
     assert!(matches!(
