@@ -37,7 +37,7 @@
 //! | `cost.*` | [`CostParams::default`] |
 
 use crate::error::{Error, Result};
-use crate::hf_config::read_hf_config;
+use crate::hf_config::parse_hf_config;
 use crate::markdown::{FieldRead, ParsedTask};
 use crate::presets::{self, GpuPreset, ModelPreset};
 use crate::task::{
@@ -621,7 +621,14 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
         Some(p) => {
             let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
             let path = base.join(p);
-            let hf = read_hf_config(&path)?;
+            // Read with the task-file size cap: a wrong path (a folder, `/dev/zero`, a weights
+            // file) is an error, never a hang or an out-of-memory.
+            let bytes = crate::load::read_limited(&path, crate::load::MAX_TASK_BYTES)?;
+            let text = String::from_utf8(bytes).map_err(|e| Error::Read {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            })?;
+            let hf = parse_hf_config(&path.display().to_string(), &text)?;
             let shown = format!("config.json {}", path.display());
             for n in &hf.notes {
                 ctx.assume(n.clone());

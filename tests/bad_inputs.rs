@@ -550,6 +550,21 @@ bad!(
     ]
 );
 
+bad!(
+    hf_config_that_does_not_exist,
+    "t.md",
+    edit("name**: Qwen3-235B", "HF config**: no/such/config.json"),
+    BAD_INPUT,
+    ["no/such/config.json", "check the path"]
+);
+bad!(
+    hf_config_that_never_ends,
+    "t.md",
+    edit("name**: Qwen3-235B", "HF config**: /dev/zero"),
+    BAD_INPUT,
+    ["/dev/zero", "larger than 16 MiB"]
+);
+
 // --- contradictions and infeasibility ----------------------------------------------------------
 
 bad!(
