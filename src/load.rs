@@ -71,13 +71,9 @@ pub fn parse_task_text(path: &str, text: &str) -> Result<ParsedTask> {
     }
 }
 
-/// `[` followed by what JSON allows next (not a Markdown link `[text](url)` or `[x] item`).
+/// A JSON array (`[{...}]`), not a Markdown line that starts with `[` (`[TOC]`, a link).
 fn looks_like_json_array(t: &str) -> bool {
-    let rest = t[1..].trim_start();
-    rest.is_empty()
-        || rest.starts_with(['{', '[', ']', '"', '-'])
-        || rest.starts_with(|c: char| c.is_ascii_digit())
-        || ["true", "false", "null"].iter().any(|w| rest.starts_with(w))
+    matches!(serde_json::from_str::<Value>(t), Ok(Value::Array(_)))
 }
 
 /// What to change for a serde_json error message.

@@ -818,3 +818,18 @@ proptest::proptest! {
         assert_markdown_task_round_trips("edited.md", &lines.join("\n"));
     }
 }
+
+#[test]
+fn markdown_starting_with_a_bracket_is_not_json() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/tasks/dense-10b.md"
+    ))
+    .unwrap();
+    for head in ["[TOC]\n", "[1] see the notes\n", "[link](http://x)\n"] {
+        let p = parse_task_text("t.md", &format!("{head}{text}")).unwrap_or_else(|e| panic!("{head}: {e}"));
+        assert!(p.fields.iter().any(|f| f.field == "workload.batch"), "{head}");
+    }
+    let e = parse_task_text("t.json", "[{\"workload\": {}}]").unwrap_err();
+    assert!(e.to_string().contains("JSON array"), "{e}");
+}
