@@ -61,11 +61,11 @@ pub enum Error {
     },
 
     /// A file that could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {source}{}", read_hint(.source))]
     Read { path: PathBuf, source: std::io::Error },
 
     /// A file or folder that could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {source}{}", write_hint(.source))]
     Write { path: PathBuf, source: std::io::Error },
 
     /// No plan meets the requirements: the binding limit and the best value reachable.
@@ -83,6 +83,34 @@ pub enum Error {
     /// A bug: something pdplan guarantees did not hold.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What to change when a file cannot be read.
+fn read_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "; check the path (a relative path starts at the current folder)",
+        K::PermissionDenied => "; the file is not readable by this user",
+        K::NotADirectory => "; a part of the path is a file, not a folder",
+        K::InvalidData => "; expected a UTF-8 text file",
+        _ => "",
+    }
+}
+
+/// What to change when a file or folder cannot be written.
+fn write_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotADirectory | K::AlreadyExists => {
+            "; a part of the path is a regular file: choose another output folder (--out)"
+        }
+        K::IsADirectory => "; a folder is in the way of the file: remove it or choose another --out",
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            "; the folder is not writable: choose another output folder (--out)"
+        }
+        K::StorageFull | K::QuotaExceeded => "; the disk is full: free space or choose another --out",
+        _ => "",
+    }
 }
 
 impl Error {

@@ -15,24 +15,99 @@ use crate::task::RawTask;
 use serde_json::Value;
 use std::path::Path;
 
+/// Largest task file read (a task is a few KB; this stops `/dev/zero` or a wrong file early).
+pub const MAX_TASK_BYTES: u64 = 16 << 20;
+
 /// Read and parse a task file (Markdown or JSON).
 pub fn load_task(path: &Path) -> Result<ParsedTask> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_limited(path, MAX_TASK_BYTES)?;
     let name = path.display().to_string();
     let text = decode(&name, &bytes)?;
     parse_task_text(&name, text)
 }
 
+/// The bytes of a file of at most `max` bytes; a folder, a missing file or a larger file is
+/// [`Error::Read`] saying so.
+pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let err = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(err(std::io::Error::other(
+            "this is a folder; expected a task file (Markdown or JSON)",
+        )));
+    }
+    let f = std::fs::File::open(path).map_err(err)?;
+    let mut bytes = Vec::new();
+    f.take(max + 1).read_to_end(&mut bytes).map_err(err)?;
+    if bytes.len() as u64 > max {
+        return Err(err(std::io::Error::other(format!(
+            "the file is larger than {} MiB; a task file is a few KB: is this the right file?",
+            max >> 20
+        ))));
+    }
+    Ok(bytes)
+}
+
 /// Parse task text already in memory; `path` is only used in messages.
 pub fn parse_task_text(path: &str, text: &str) -> Result<ParsedTask> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if body.trim_start().starts_with('{') {
+    let start = body.trim_start();
+    if start.starts_with('[') && looks_like_json_array(start) {
+        return Err(Error::Json {
+            path: path.to_string(),
+            message: "the file is a JSON array; a JSON task is one object `{\"hardware\": {...}, \
+                      \"model\": {...}, \"workload\": {...}, \"requirements\": {...}}` (see \
+                      `pdplan task FILE` for the form)"
+                .into(),
+        });
+    }
+    if start.starts_with('{') {
         parse_json(path, body)
     } else {
         parse_markdown(path, body)
+    }
+}
+
+/// A JSON array (`[{...}]`), not a Markdown line that starts with `[` (`[TOC]`, a link).
+fn looks_like_json_array(t: &str) -> bool {
+    matches!(serde_json::from_str::<Value>(t), Ok(Value::Array(_)))
+}
+
+/// What to change for a serde_json error message.
+fn json_hint(msg: &str) -> &'static str {
+    if msg.starts_with("unknown field") {
+        "remove the key or correct its spelling"
+    } else if msg.starts_with("unknown variant") {
+        "use one of the values listed"
+    } else if msg.starts_with("invalid value: integer `-") {
+        "write a whole number greater than 0, without a minus sign"
+    } else if msg.contains("expected u64") {
+        "write a whole number without quotes or unit (the unit is in the key name)"
+    } else if msg.contains("expected f64") {
+        "write a number without quotes or unit, in the SI unit of the key name (`memory_bytes`: \
+         bytes, `ttft_s`: seconds)"
+    } else if msg.contains("expected a boolean") {
+        "write true or false"
+    } else if msg.contains("expected a string") {
+        "write the value in double quotes"
+    } else if msg.starts_with("EOF while parsing") {
+        "the file ends early: a closing `}` or `]` is missing, or the file was cut off"
+    } else if msg.starts_with("trailing comma") {
+        "remove the comma before the closing bracket"
+    } else if msg.starts_with("expected value") {
+        "a JSON value is a number, a string in double quotes, true, false, null, an object or an \
+         array (no NaN, Infinity, comments or unquoted words)"
+    } else if msg.starts_with("trailing characters") {
+        "the task object ends before this point: remove what follows its closing `}`"
+    } else if msg.starts_with("key must be a string") {
+        "write keys in double quotes"
+    } else if msg.contains("recursion limit") {
+        "the JSON is nested too deeply to be a task"
+    } else {
+        "see `pdplan task FILE` on a working task for the expected form"
     }
 }
 
@@ -45,11 +120,14 @@ fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str> {
             line,
             field: "(file)".into(),
             message: format!(
-                "{what} at byte {offset}: this is not a text task file; expected a Markdown or JSON \
-                 task in UTF-8"
+                "{what} at byte {offset}: expected a Markdown or JSON task in UTF-8 text; if this \
+                 is the task, save the file as UTF-8"
             ),
         }
     };
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(bad(0, "UTF-16 text (byte-order mark)"));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| bad(e.valid_up_to(), "invalid UTF-8"))?;
     if let Some(i) = bytes.iter().position(|&b| b == 0) {
         return Err(bad(i, "a NUL byte"));
@@ -64,11 +142,12 @@ pub fn parse_json(path: &str, text: &str) -> Result<ParsedTask> {
         let key = if at.is_empty() {
             String::new()
         } else {
-            format!(" at `{at}`")
+            format!(", field `{at}`")
         };
+        let hint = json_hint(&msg);
         Error::Json {
             path: path.to_string(),
-            message: format!("line {line}, column {column}{key}: {msg}"),
+            message: format!("line {line}, column {column}{key}: {msg}; {hint}"),
         }
     };
     let raw: RawTask = serde_json::from_str(text).map_err(|e| {
@@ -84,22 +163,38 @@ pub fn parse_json(path: &str, text: &str) -> Result<ParsedTask> {
         .map_err(|e| Error::Internal(format!("a RawTask did not serialize to JSON: {e}")))?;
     let mut fields = Vec::new();
     flatten(&value, "", &mut fields);
-    for f in &fields {
-        if f.text.starts_with('-') {
-            return Err(Error::Json {
-                path: path.to_string(),
-                message: format!(
-                    "`{}` is {}; expected a number that is not negative",
-                    f.field, f.text
-                ),
-            });
-        }
+    if let Some((field, number)) = first_negative(&value, "") {
+        return Err(Error::Json {
+            path: path.to_string(),
+            message: format!(
+                "field `{field}` is {number}; expected a number that is not negative: remove the \
+                 minus sign"
+            ),
+        });
     }
     Ok(ParsedTask {
         raw,
         fields,
         warnings: Vec::new(),
     })
+}
+
+/// The first negative number in `v` (strings such as a model name are not numbers).
+fn first_negative(v: &Value, prefix: &str) -> Option<(String, String)> {
+    match v {
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let p = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            first_negative(x, &p)
+        }),
+        Value::Number(n) if n.as_f64().is_some_and(|x| x.is_sign_negative()) => {
+            Some((prefix.to_string(), n.to_string()))
+        }
+        _ => None,
+    }
 }
 
 /// Echo every leaf of the serialized task as a field read at line 0.

@@ -8,6 +8,7 @@ fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format_timestamp(None)
         .init();
+    std::panic::set_hook(Box::new(panic_hook));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -29,4 +30,31 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// No panic reaches the user as a Rust panic message: a failed write to stdout (a closed pipe, a
+/// full disk) is an output error (exit 4); anything else is a bug, reported as an internal error
+/// (exit 1) with where it happened. `RUST_BACKTRACE=1` adds the backtrace for developers.
+fn panic_hook(info: &std::panic::PanicHookInfo) {
+    let msg = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    if let Some(rest) = msg.strip_prefix("failed printing to stdout: ") {
+        if !rest.contains("Broken pipe") {
+            eprintln!("error: cannot write to standard output: {rest}");
+        }
+        std::process::exit(exit::OUTPUT);
+    }
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    eprintln!("error: internal error (a bug in pdplan, please report it with the task file): {msg}{at}");
+    if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+        eprintln!("{}", std::backtrace::Backtrace::force_capture());
+    }
+    std::process::exit(exit::INTERNAL);
 }

@@ -37,7 +37,7 @@
 //! | `cost.*` | [`CostParams::default`] |
 
 use crate::error::{Error, Result};
-use crate::hf_config::read_hf_config;
+use crate::hf_config::parse_hf_config;
 use crate::markdown::{FieldRead, ParsedTask};
 use crate::presets::{self, GpuPreset, ModelPreset};
 use crate::task::{
@@ -159,10 +159,90 @@ fn md_hint(field: &str) -> Option<&'static str> {
 }
 
 fn fmt_f64(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
-        format!("{v:e}")
+    if v.is_finite() && v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+        // At most 10 significant digits: `1e39`, not `1.0000000000000001e39`.
+        let s = format!("{v:.9e}");
+        match s.split_once('e') {
+            Some((m, e)) if m.contains('.') => {
+                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+            }
+            _ => s,
+        }
     } else {
         format!("{v}")
+    }
+}
+
+/// `m` (in [1, 1000)) with at most 4 significant digits: `64`, `1.8`, `3.352`.
+fn fmt_sig(m: f64) -> String {
+    let decimals = (3 - m.abs().log10().floor() as i32).clamp(0, 3) as usize;
+    let s = format!("{m:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A quantity with SI prefixes, for plausibility messages (`64 MB`, `400 GFLOPS`).
+#[derive(Clone, Copy, Debug)]
+enum Qty {
+    Flops,
+    Bytes,
+    BytesPerS,
+    Params,
+}
+
+impl Qty {
+    /// The SI unit the task stores.
+    fn unit(self) -> &'static str {
+        match self {
+            Qty::Flops => "FLOP/s",
+            Qty::Bytes => "bytes",
+            Qty::BytesPerS => "bytes/s",
+            Qty::Params => "parameters",
+        }
+    }
+
+    /// Names of 1000^0 .. 1000^6 of the unit.
+    fn names(self) -> [&'static str; 7] {
+        match self {
+            Qty::Flops => [
+                "FLOP/s", "KFLOPS", "MFLOPS", "GFLOPS", "TFLOPS", "PFLOPS", "EFLOPS",
+            ],
+            Qty::Bytes => ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"],
+            Qty::BytesPerS => ["bytes/s", "KB/s", "MB/s", "GB/s", "TB/s", "PB/s", "EB/s"],
+            Qty::Params => [
+                "parameters",
+                "K parameters",
+                "M parameters",
+                "B parameters",
+                "T parameters",
+                "P parameters",
+                "E parameters",
+            ],
+        }
+    }
+
+    /// Multipliers a slip of the unit or of the prefix may explain, most likely first.
+    fn slips(self) -> &'static [f64] {
+        match self {
+            Qty::Params => &[1e9, 1e6, 1e12, 1e3],
+            _ => &[1e3, 1e-3, 1e6, 1e-6, 1e9, 1e-9, 1e12, 1e-12],
+        }
+    }
+
+    /// `6.4e7` bytes → `64 MB`.
+    fn human(self, v: f64) -> String {
+        if !v.is_finite() || v <= 0.0 {
+            return format!("{} {}", fmt_f64(v), self.unit());
+        }
+        let p = ((v.log10() / 3.0).floor() as i32).clamp(0, 6);
+        let m = v / 1000f64.powi(p);
+        if m >= 1000.0 || m < 1.0 && p == 0 && v < 1.0 {
+            return format!("{} {}", fmt_f64(v), self.unit());
+        }
+        format!("{} {}", fmt_sig(m), self.names()[p as usize])
     }
 }
 
@@ -282,10 +362,16 @@ impl Ctx<'_> {
 
     fn check_u64(&self, field: &str, v: u64, max: u64) -> Result<u64> {
         if v == 0 {
-            return Err(self.invalid(field, "must be greater than 0"));
+            return Err(self.invalid(field, "is 0; must be greater than 0: give a value of at least 1"));
         }
         if v > max {
-            return Err(self.invalid(field, format!("{v} is above the supported maximum {max}")));
+            return Err(self.invalid(
+                field,
+                format!(
+                    "{v} is above the supported maximum {max}; check the number (pdplan refuses \
+                     sizes that would make its search unbounded)"
+                ),
+            ));
         }
         Ok(v)
     }
@@ -300,38 +386,38 @@ impl Ctx<'_> {
         Ok(v)
     }
 
-    /// A positive number within a plausible range; outside it, the unit is probably wrong.
-    /// `scales` are the units a person may have meant (`(1e9, "GB")`); the hint names the one
-    /// that brings the value into range.
-    fn check_range(
-        &self,
-        field: &str,
-        v: f64,
-        lo: f64,
-        hi: f64,
-        unit: &str,
-        scales: &[(f64, &str)],
-    ) -> Result<f64> {
+    /// A positive number within a plausible range for `what`; outside it, the unit is probably
+    /// wrong. The message quotes the line as written, shows the value with its prefix (`64 MB`)
+    /// and, when a slip of the prefix explains it, the value that was probably meant.
+    fn check_range(&self, field: &str, v: f64, lo: f64, hi: f64, qty: Qty, what: &str) -> Result<f64> {
         self.check_f64(field, v)?;
         if v < lo || v > hi {
-            let hint = scales
+            let unit = qty.unit();
+            let written = match self.field_read(field) {
+                Some(f) if f.line > 0 => format!("`{}` = {}", f.text.trim(), qty.human(v)),
+                _ if qty.human(v) == format!("{} {unit}", fmt_f64(v)) => qty.human(v),
+                _ => format!("{} (= {} {unit})", qty.human(v), fmt_f64(v)),
+            };
+            let hint = qty
+                .slips()
                 .iter()
-                .find(|(scale, _)| (lo..=hi).contains(&(v * scale)))
-                .map(|(scale, name)| {
-                    format!(
-                        "did you mean {} {name} (= {} {unit})?",
-                        fmt_f64(v),
-                        fmt_f64(v * scale)
-                    )
+                .map(|k| v * k)
+                .find(|x| (lo..=hi).contains(x))
+                .map(|x| {
+                    let how = if self.markdown {
+                        "correct the number or its unit on that line".to_string()
+                    } else {
+                        format!("JSON values are in {unit}: write {}", fmt_f64(x))
+                    };
+                    format!("did you mean {} (= {} {unit})? {how}", qty.human(x), fmt_f64(x))
                 })
-                .unwrap_or_else(|| format!("give the value in {unit}"));
+                .unwrap_or_else(|| "check the number and its unit".to_string());
             return Err(self.invalid(
                 field,
                 format!(
-                    "{} {unit} is implausible (expected {} .. {} {unit}); {hint}",
-                    fmt_f64(v),
-                    fmt_f64(lo),
-                    fmt_f64(hi)
+                    "{written} is implausible for {what} (expected {} .. {}); {hint}",
+                    qty.human(lo),
+                    qty.human(hi)
                 ),
             ));
         }
@@ -385,6 +471,7 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
     } = raw;
 
     let model = resolve_model(&mut ctx, model)?;
+    check_declared_params(&mut ctx, &model);
     let hardware = resolve_hardware(&mut ctx, hardware, model.dtype)?;
     let workload = resolve_workload(&mut ctx, workload)?;
     let requirements = check_requirements(&ctx, requirements)?;
@@ -393,6 +480,22 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         None => None,
     };
     let cost = resolve_cost(&mut ctx, cost)?;
+    // A Markdown file read line by line with no requirement at all (not even `None`) has lost its
+    // `Basic Performance Requirements` section; a given strategy may be evaluated without one.
+    let from_lines = fields.iter().any(|f| f.line > 0);
+    let no_requirement = requirements == Requirements::default()
+        && !fields.iter().any(|f| f.field.starts_with("requirements."));
+    if ctx.markdown && from_lines && no_requirement && strategy.is_none() {
+        return Err(Error::Missing {
+            path: source.to_string(),
+            field: "requirements".into(),
+            message: "no performance requirement found (is the section `Basic Performance \
+                      Requirements` missing?); add a line such as `* **The time to the first \
+                      token(TTFT)**: 30s` or `* **Time per output token(TPOT)**: 50ms`, or write \
+                      `None` as its value to plan without that limit"
+                .into(),
+        });
+    }
 
     let task = Task {
         name,
@@ -415,6 +518,25 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         assumptions,
         warnings,
     })
+}
+
+/// A declared parameter count far from what the layer shapes add up to is a conflict: reported as
+/// a warning here (the plan states it as an assumption, and memory uses the larger figure).
+fn check_declared_params(ctx: &mut Ctx, model: &Model) {
+    let Some(declared) = model.declared_params else {
+        return;
+    };
+    let derived = crate::cost::params::total_params(model);
+    if derived > 0.0 && !(0.9..=1.1).contains(&(declared / derived)) {
+        ctx.warn(format!(
+            "declared_params: the task declares {}{}, but the layer shapes add up to {}; memory \
+             uses the larger figure, compute uses the shapes. Check the parameter count and the \
+             shape lines (layers, hidden size, heads, FFN / expert sizes)",
+            Qty::Params.human(declared),
+            ctx.at_line("model.declared_params"),
+            Qty::Params.human(derived)
+        ));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,7 +621,14 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
         Some(p) => {
             let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
             let path = base.join(p);
-            let hf = read_hf_config(&path)?;
+            // Read with the task-file size cap: a wrong path (a folder, `/dev/zero`, a weights
+            // file) is an error, never a hang or an out-of-memory.
+            let bytes = crate::load::read_limited(&path, crate::load::MAX_TASK_BYTES)?;
+            let text = String::from_utf8(bytes).map_err(|e| Error::Read {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            })?;
+            let hf = parse_hf_config(&path.display().to_string(), &text)?;
             let shown = format!("config.json {}", path.display());
             for n in &hf.notes {
                 ctx.assume(n.clone());
@@ -624,8 +753,8 @@ fn build_model(
             p,
             1e6,
             1e15,
-            "parameters",
-            &[(1e9, "B (billion)"), (1e6, "M (million)")],
+            Qty::Params,
+            "a model's parameter count",
         )?),
         None => None,
     };
@@ -1136,24 +1265,24 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         peak,
         1e12,
         1e18,
-        "FLOP/s",
-        &[(1e12, "TFLOPS"), (1e15, "PFLOPS")],
+        Qty::Flops,
+        "the peak compute of one GPU",
     )?;
     let hbm = ctx.check_range(
         "hardware.hbm_bytes_per_s",
         hbm,
         1e10,
         1e15,
-        "B/s",
-        &[(1e12, "TB/s"), (1e9, "GB/s")],
+        Qty::BytesPerS,
+        "the HBM bandwidth of one GPU",
     )?;
     let memory = ctx.check_range(
         "hardware.memory_bytes",
         memory,
         1e9,
         100e12,
-        "bytes",
-        &[(1e9, "GB"), (1e12, "TB")],
+        Qty::Bytes,
+        "the memory of one GPU",
     )?;
     let mfu = ctx.check_fraction("hardware.mfu", mfu)?;
     let bw_util = ctx.check_fraction("hardware.bandwidth_utilization", bw_util)?;
@@ -1162,16 +1291,16 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
         intra,
         1e8,
         1e14,
-        "B/s",
-        &[(1e9, "GB/s"), (1e12, "TB/s")],
+        Qty::BytesPerS,
+        "a per-GPU link bandwidth",
     )?;
     let inter = ctx.check_range(
         "hardware.inter_node_bytes_per_s",
         inter,
         1e8,
         1e14,
-        "B/s",
-        &[(1e9, "GB/s"), (1e12, "TB/s")],
+        Qty::BytesPerS,
+        "a per-GPU link bandwidth",
     )?;
     let gpus_per_node = ctx.check_u64("hardware.gpus_per_node", gpus_per_node, limits::GPUS_PER_NODE)?;
 
