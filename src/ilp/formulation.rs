@@ -2,7 +2,9 @@
 //!
 //! Variables, per phase `p` and candidate `c` (a layout with a per-instance batch):
 //! `x_p_c ∈ {0,1}` (the phase uses this layout) and `n_p_c ∈ ℤ≥0` (its instance count);
-//! in the budget mode also `rate ≥ 0` (requests/s the deployment sustains).
+//! in the budget mode and under the `total` objective also `rate ≥ 0` (requests/s the
+//! deployment sustains). A lexicographic objective is two models: [`Stage::Primary`], then
+//! [`Stage::Secondary`] with the primary optimum held by an `objective_floor` row.
 //! Units of coefficients are kept near unity: GiB, seconds, milliseconds, thousands of tokens/s.
 
 use super::model::{Cmp, Model, Sense, VarKind};
@@ -11,15 +13,15 @@ use crate::layout::Phase;
 use crate::task::Task;
 use serde::Serialize;
 
-/// What the deployment optimizes (DESIGN.md §3).
+/// Which limit the deployment works under (DESIGN.md §3), from the task or the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// Each phase holds the batch; max tokens/s per GPU, then fewest GPUs.
+    /// Each phase holds the batch B; default objective: max tokens/s per GPU, then fewest GPUs.
     NoLimit,
-    /// At most `gpus` GPUs; max sustained request rate, then fewest GPUs.
+    /// At most `gpus` GPUs; default objective: max sustained request rate, then fewest GPUs.
     Budget { gpus: u64 },
-    /// Sustain `rate` requests/s with the fewest GPUs.
+    /// Sustain `rate` requests/s; default objective: fewest GPUs, then max tokens/s per GPU.
     Rate { rate: f64 },
 }
 
@@ -33,16 +35,94 @@ impl Mode {
     }
 }
 
+/// What the deployment optimizes: a lexicographic pair of criteria, solved as two ILPs (the
+/// primary optimum is then held as a floor while the secondary criterion is optimized).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// Max Σ over the two phases of tokens/s per GPU (prefill input tokens/s per prefill GPU +
+    /// decode output tokens/s per decode GPU), then fewest GPUs.
+    PerGpu,
+    /// Fewest GPUs meeting every requirement (hold B; sustain the rate in the rate mode), then
+    /// max Σ tokens/s per GPU.
+    MinGpus,
+    /// Max sustained request rate of the whole deployment (requests/s, the smaller of the two
+    /// phases' capacities), then fewest GPUs. Not in the rate mode (the rate is given).
+    Total,
+}
+
+/// One criterion of an objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criterion {
+    /// Σ over phases of tokens/s per GPU, thousands (maximized).
+    TokensPerGpu,
+    /// Total GPUs (minimized).
+    Gpus,
+    /// Sustained request rate, requests/s (maximized).
+    Rate,
+}
+
+impl Criterion {
+    pub fn sense(self) -> Sense {
+        match self {
+            Criterion::Gpus => Sense::Minimize,
+            _ => Sense::Maximize,
+        }
+    }
+    pub fn words(self) -> &'static str {
+        match self {
+            Criterion::TokensPerGpu => "max Σ phase tokens/s per GPU (thousands)",
+            Criterion::Gpus => "min total GPUs",
+            Criterion::Rate => "max sustained request rate (requests/s)",
+        }
+    }
+}
+
+impl Objective {
+    /// The objective a mode uses when none is given (DESIGN.md §3).
+    pub fn default_for(mode: Mode) -> Objective {
+        match mode {
+            Mode::NoLimit => Objective::PerGpu,
+            Mode::Budget { .. } => Objective::Total,
+            Mode::Rate { .. } => Objective::MinGpus,
+        }
+    }
+    /// `(primary, secondary)` criteria.
+    pub fn criteria(self) -> (Criterion, Criterion) {
+        match self {
+            Objective::PerGpu => (Criterion::TokensPerGpu, Criterion::Gpus),
+            Objective::MinGpus => (Criterion::Gpus, Criterion::TokensPerGpu),
+            Objective::Total => (Criterion::Rate, Criterion::Gpus),
+        }
+    }
+    /// Whether the objective is defined in a mode; `Err` says why not.
+    pub fn check(self, mode: Mode) -> Result<(), String> {
+        match (self, mode) {
+            (Objective::Total, Mode::Rate { rate }) => Err(format!(
+                "--objective total maximizes the request rate, but the rate mode fixes it at {rate} requests/s; \
+                 use min-gpus or per-gpu, or give a GPU budget (--gpus) without a target rate"
+            )),
+            _ => Ok(()),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::PerGpu => "per-gpu",
+            Objective::MinGpus => "min-gpus",
+            Objective::Total => "total",
+        }
+    }
+}
+
 /// Which solve of a lexicographic pair.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Stage {
-    /// The primary objective.
+    /// The primary criterion.
     Primary,
-    /// Fewest GPUs with the primary objective held at its optimum: per-phase floors on tokens/s
-    /// per GPU (no-limit mode) or a floor on the rate (budget mode).
-    FewestGpus { floors: Vec<f64> },
-    /// Fewest GPUs with no floor (the "fewest GPUs" alternative of the no-limit mode).
-    FewestGpusOnly,
+    /// The secondary criterion, with the primary held at `floor` (its optimum, relative slack
+    /// [`FLOOR_SLACK`]).
+    Secondary { floor: f64 },
 }
 
 pub const GIB: f64 = (1u64 << 30) as f64;
@@ -68,6 +148,17 @@ pub struct Formulation {
 /// Objective coefficient of a candidate in the no-limit mode: its phase tokens/s per GPU (k).
 pub fn tokens_per_gpu_k(c: &Candidate) -> f64 {
     c.cover_tokens_per_s_per_gpu / KTOK
+}
+
+/// Requests/s a phase sustains when `cover_instances` instances of the candidate share B
+/// (no-limit mode): `rate × B / batch`, consistent with [`Candidate::cover_tokens_per_s_per_gpu`].
+pub fn cover_rate(c: &Candidate) -> f64 {
+    let full = c.figures.throughput_tokens_per_s_per_gpu;
+    if full > 0.0 {
+        c.cover_instances as f64 * c.figures.rate_requests_per_s * (c.cover_tokens_per_s_per_gpu / full)
+    } else {
+        0.0
+    }
 }
 
 /// Largest useful instance count of a candidate.
@@ -199,8 +290,9 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[Candidate], task: &Task) {
     }
 }
 
-/// Per-GPU throughput of a candidate as the mode counts it (k tokens/s/GPU).
-fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
+/// Per-GPU throughput of a candidate as the mode counts it (k tokens/s/GPU): in the no-limit
+/// mode instances share B, in the budget and rate modes they run full.
+pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
     match mode {
         Mode::NoLimit => tokens_per_gpu_k(c),
         _ => c.figures.throughput_tokens_per_s_per_gpu / KTOK,
@@ -235,31 +327,135 @@ fn gpu_terms(phases: &[PhaseVars], cands: &[&[Candidate]]) -> Vec<(usize, f64)> 
     terms
 }
 
-/// Build the model for a mode and stage. `cands[0]` are prefill, `cands[1]` decode candidates.
-pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -> Formulation {
-    let (sense, what) = match (mode, stage) {
-        (Mode::NoLimit, Stage::Primary) => (Sense::Maximize, "max Σ phase tokens/s per GPU (thousands)"),
-        (Mode::Budget { .. }, Stage::Primary) => (Sense::Maximize, "max sustained request rate (requests/s)"),
-        _ => (Sense::Minimize, "min total GPUs"),
+fn per_gpu_terms(mode: Mode, phases: &[PhaseVars], cands: &[&[Candidate]]) -> Vec<(usize, f64)> {
+    let mut terms = Vec::new();
+    for (v, cs) in phases.iter().zip(cands) {
+        terms.extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], per_gpu_k(mode, c))));
+    }
+    terms
+}
+
+/// `rate_p`: the deployment's rate is at most what each phase sustains (rate matching between
+/// prefill and decode capacity). Budget mode: `rate ≤ Σ n·rate_c`; no-limit mode (objective
+/// `total`): `rate ≤ Σ x·cover_rate_c` (the instances share B).
+fn rate_cap(m: &mut Model, mode: Mode, rate: usize, v: &PhaseVars, cands: &[Candidate]) {
+    let mut terms = vec![(rate, 1.0)];
+    for (i, c) in cands.iter().enumerate() {
+        terms.push(match mode {
+            Mode::NoLimit => (v.x[i], -cover_rate(c)),
+            _ => (v.n[i], -c.figures.rate_requests_per_s),
+        });
+    }
+    m.add_row(
+        "rate_match",
+        format!("rate_{}", v.phase.name()),
+        terms,
+        Cmp::Le,
+        0.0,
+    );
+}
+
+/// `rate_p` (rate mode): each phase sustains the target rate.
+fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[Candidate], rate: f64) {
+    let terms = cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (v.n[i], c.figures.rate_requests_per_s))
+        .collect();
+    m.add_row(
+        "rate_match",
+        format!("rate_{}", v.phase.name()),
+        terms,
+        Cmp::Ge,
+        rate,
+    );
+}
+
+/// `gpu_budget`: both phases together use at most the budget.
+fn gpu_budget(m: &mut Model, phases: &[PhaseVars], cands: &[&[Candidate]], gpus: u64) {
+    m.add_row(
+        "gpu_budget",
+        "gpu_budget".into(),
+        gpu_terms(phases, cands),
+        Cmp::Le,
+        gpus as f64,
+    );
+}
+
+/// The terms of a criterion.
+fn criterion_terms(
+    mode: Mode,
+    c: Criterion,
+    phases: &[PhaseVars],
+    rate: Option<usize>,
+    cands: &[&[Candidate]],
+) -> Vec<(usize, f64)> {
+    match c {
+        Criterion::TokensPerGpu => per_gpu_terms(mode, phases, cands),
+        Criterion::Gpus => gpu_terms(phases, cands),
+        Criterion::Rate => vec![(rate.expect("a rate criterion has a rate variable"), 1.0)],
+    }
+}
+
+/// `objective_floor` (second solve): the primary criterion held at its optimum.
+fn objective_floor(m: &mut Model, primary: Criterion, terms: Vec<(usize, f64)>, floor: f64) {
+    let slack = FLOOR_SLACK * floor.abs().max(1.0);
+    let (cmp, rhs) = match primary.sense() {
+        Sense::Maximize => (Cmp::Ge, floor - slack),
+        Sense::Minimize => (Cmp::Le, floor + slack),
+    };
+    let name = match primary {
+        Criterion::TokensPerGpu => "objective_floor_tokens_per_gpu",
+        Criterion::Gpus => "objective_floor_gpus",
+        Criterion::Rate => "objective_floor_rate",
+    };
+    m.add_row("objective_floor", name.into(), terms, cmp, rhs);
+}
+
+/// Whether the model has a `rate` variable: the budget mode (rate matching) and the `total`
+/// objective.
+fn has_rate_var(mode: Mode, objective: Objective) -> bool {
+    match mode {
+        Mode::Budget { .. } => true,
+        Mode::NoLimit => objective == Objective::Total,
+        Mode::Rate { .. } => false,
+    }
+}
+
+/// Build the model of one solve. `cands[0]` are prefill, `cands[1]` decode candidates.
+pub fn build(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    stage: Stage,
+    cands: [&[Candidate]; 2],
+) -> Formulation {
+    let (primary, secondary) = objective.criteria();
+    let criterion = match stage {
+        Stage::Primary => primary,
+        Stage::Secondary { .. } => secondary,
+    };
+    let mode_name = match mode {
+        Mode::NoLimit => "no_limit",
+        Mode::Budget { .. } => "gpu_budget",
+        Mode::Rate { .. } => "target_rate",
+    };
+    let stage_name = match stage {
+        Stage::Primary => "primary",
+        Stage::Secondary { .. } => "secondary",
     };
     let name = format!(
-        "pdplan_{}",
-        match mode {
-            Mode::NoLimit => "no_limit",
-            Mode::Budget { .. } => "gpu_budget",
-            Mode::Rate { .. } => "target_rate",
-        }
+        "pdplan_{mode_name}_{}_{stage_name}",
+        objective.name().replace('-', "_")
     );
-    let mut m = Model::new(&name, sense, what);
+    let mut m = Model::new(&name, criterion.sense(), criterion.words());
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
         .zip(cands)
         .map(|(&p, cs)| add_phase_vars(&mut m, mode, p, cs))
         .collect();
-    let rate = match mode {
-        Mode::Budget { .. } => Some(m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY)),
-        _ => None,
-    };
+    let rate = has_rate_var(mode, objective)
+        .then(|| m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY));
     for (v, cs) in phases.iter().zip(cands) {
         one_layout(&mut m, v);
         link(&mut m, v, cs);
@@ -270,89 +466,19 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
         memory(&mut m, v, cs, task.hardware.memory_bytes);
         latency(&mut m, v, cs, task);
         throughput_per_gpu(&mut m, mode, v, cs, task);
-        match mode {
-            Mode::Budget { .. } => {
-                let mut terms = vec![(rate.expect("budget mode has a rate variable"), 1.0)];
-                terms.extend(
-                    cs.iter()
-                        .enumerate()
-                        .map(|(i, c)| (v.n[i], -c.figures.rate_requests_per_s)),
-                );
-                m.add_row(
-                    "rate_match",
-                    format!("rate_{}", v.phase.name()),
-                    terms,
-                    Cmp::Le,
-                    0.0,
-                );
-            }
-            Mode::Rate { rate } => {
-                let terms = cs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (v.n[i], c.figures.rate_requests_per_s))
-                    .collect();
-                m.add_row(
-                    "rate_match",
-                    format!("rate_{}", v.phase.name()),
-                    terms,
-                    Cmp::Ge,
-                    rate,
-                );
-            }
-            Mode::NoLimit => {}
+        match (mode, rate) {
+            (Mode::Rate { rate }, _) => rate_target(&mut m, v, cs, rate),
+            (_, Some(r)) => rate_cap(&mut m, mode, r, v, cs),
+            _ => {}
         }
     }
     if let Mode::Budget { gpus } = mode {
-        m.add_row(
-            "gpu_budget",
-            "gpu_budget".into(),
-            gpu_terms(&phases, &cands),
-            Cmp::Le,
-            gpus as f64,
-        );
+        gpu_budget(&mut m, &phases, &cands, gpus);
     }
-    // Objective and the floors of a second solve.
-    match (mode, stage) {
-        (Mode::NoLimit, Stage::Primary) => {
-            for (v, cs) in phases.iter().zip(cands) {
-                m.objective
-                    .extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], tokens_per_gpu_k(c))));
-            }
-        }
-        (Mode::Budget { .. }, Stage::Primary) => m.objective = vec![(rate.expect("rate var"), 1.0)],
-        _ => m.objective = gpu_terms(&phases, &cands),
-    }
-    if let Stage::FewestGpus { floors } = stage {
-        match mode {
-            Mode::NoLimit => {
-                for ((v, cs), &floor) in phases.iter().zip(cands).zip(floors) {
-                    let terms = cs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (v.x[i], tokens_per_gpu_k(c)))
-                        .collect();
-                    m.add_row(
-                        "objective_floor",
-                        format!("objective_floor_{}", v.phase.name()),
-                        terms,
-                        Cmp::Ge,
-                        floor - FLOOR_SLACK * floor.abs().max(1.0),
-                    );
-                }
-            }
-            Mode::Budget { .. } => {
-                let floor = floors[0];
-                m.add_row(
-                    "objective_floor",
-                    "objective_floor_rate".into(),
-                    vec![(rate.expect("rate var"), 1.0)],
-                    Cmp::Ge,
-                    floor - FLOOR_SLACK * floor.abs().max(1.0),
-                );
-            }
-            Mode::Rate { .. } => {}
-        }
+    m.objective = criterion_terms(mode, criterion, &phases, rate, &cands);
+    if let Stage::Secondary { floor } = stage {
+        let terms = criterion_terms(mode, primary, &phases, rate, &cands);
+        objective_floor(&mut m, primary, terms, floor);
     }
     Formulation {
         model: m,
