@@ -169,10 +169,14 @@ fn cbc_confirms_every_fixture_and_objective() {
 #[test]
 fn lp_text_is_well_formed() {
     let r = common::resolved(common::small_dense(8, Some(16)));
-    let d = ilp::optimize(&r.task, Mode::Budget { gpus: 16 }).expect("feasible");
+    // min-gpus keeps instance-count variables (Generals, link rows); total enumerates counts.
+    let d = ilp::optimize_with(&r.task, Mode::Budget { gpus: 16 }, Objective::MinGpus).expect("feasible");
     let lp = d.primary_model.to_lp_string();
+    let total = ilp::optimize(&r.task, Mode::Budget { gpus: 16 }).expect("feasible");
+    let total_lp = total.primary_model.to_lp_string();
+    assert!(total_lp.contains("_n1 ") && total_lp.contains("rate_decode:") && !total_lp.contains("Generals"));
     for section in [
-        "Maximize\n",
+        "Minimize\n",
         "Subject To\n",
         "Bounds\n",
         "Generals\n",
@@ -214,5 +218,5 @@ fn lp_text_is_well_formed() {
     }
     // Same model, same bytes.
     let again = ilp::optimize(&r.task, Mode::Budget { gpus: 16 }).expect("feasible");
-    assert_eq!(lp, again.primary_model.to_lp_string());
+    assert_eq!(total_lp, again.primary_model.to_lp_string());
 }

@@ -7,14 +7,15 @@ use pdplan::error::exit;
 use pdplan::ilp::formulation::{self, Mode, Objective, Stage};
 use pdplan::ilp::{self, solver};
 
-fn solved_budget_model() -> (formulation::Formulation, solver::Solved) {
+/// A budget-mode model with instance-count variables (objective `min-gpus`) and the solved
+/// no-limit model under `total` (it has the rate variable and rate-matching rows).
+fn solved(mode: Mode, objective: Objective) -> (formulation::Formulation, solver::Solved) {
     let t = common::small_dense(8, Some(16));
-    let mode = Mode::Budget { gpus: 16 };
-    let cands = ilp::candidates_for(&t, mode, Objective::Total);
+    let cands = ilp::candidates_for(&t, mode, objective);
     let f = formulation::build(
         &t,
         mode,
-        Objective::Total,
+        objective,
         Stage::Primary,
         [&cands[0].feasible, &cands[1].feasible],
     );
@@ -30,7 +31,7 @@ fn rejected(f: &formulation::Formulation, s: &solver::Solved, what: &str) -> Str
 
 #[test]
 fn a_true_answer_is_accepted_and_its_objective_recomputed() {
-    let (f, s) = solved_budget_model();
+    let (f, s) = solved(Mode::Budget { gpus: 16 }, Objective::Total);
     ilp::accept(&f.model, &s).expect("microlp's answer satisfies the model");
     assert!((f.model.objective_value(&s.values) - s.objective).abs() < 1e-9 * s.objective.abs().max(1.0));
     assert!(s.objective > 0.0);
@@ -38,7 +39,7 @@ fn a_true_answer_is_accepted_and_its_objective_recomputed() {
 
 #[test]
 fn corrupted_answers_are_internal_errors() {
-    let (f, s) = solved_budget_model();
+    let (f, s) = solved(Mode::Budget { gpus: 16 }, Objective::MinGpus);
     let chosen = f.phases[0]
         .x
         .iter()
@@ -78,8 +79,7 @@ fn corrupted_answers_are_internal_errors() {
     // A rate the phases cannot sustain (rate-matching rows).
     let mut c = s.clone();
     let r = f.rate.expect("budget mode has a rate");
-    c.values[r] *= 1.5;
-    c.objective = c.values[r];
+    c.values[r] = c.values[r] * 1.5 + 1.0;
     assert!(rejected(&f, &c, "rate too high").contains("rate_"));
 
     // A wrong objective claim with feasible values.
@@ -92,8 +92,24 @@ fn corrupted_answers_are_internal_errors() {
     c.values[ni] = -1.0;
     assert!(rejected(&f, &c, "negative").contains("outside"));
     let mut c = s.clone();
-    c.values[r] = f64::NAN;
+    c.values[ni] = f64::NAN;
     rejected(&f, &c, "NaN");
+
+    // The fixed-count form (budget mode, objective total): two columns of one phase at once.
+    let (g, t) = solved(Mode::Budget { gpus: 16 }, Objective::Total);
+    ilp::accept(&g.model, &t).expect("true answer");
+    let on: Vec<usize> = g.phases[1]
+        .x
+        .iter()
+        .copied()
+        .filter(|&x| t.values[x] < 0.5)
+        .collect();
+    let mut c = t.clone();
+    c.values[on[0]] = 1.0;
+    assert!(rejected(&g, &c, "second column").contains("one_layout_decode"));
+    let mut c = t;
+    c.objective += 0.5;
+    assert!(rejected(&g, &c, "objective claim").contains("claims objective"));
 
     // Wrong number of values.
     let mut c = s;

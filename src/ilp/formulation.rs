@@ -131,11 +131,34 @@ pub const KTOK: f64 = 1e3;
 /// Relative slack on the floors of the second solve (numerical calm, not a change of optimum).
 pub const FLOOR_SLACK: f64 = 1e-9;
 
-/// Variable handles of one phase.
+/// Variable handles of one phase, one entry per column of the model. A column is a candidate
+/// with an instance-count variable `n` (`count[i] = None`), or — in the budget mode under the
+/// `total` objective — a candidate with a fixed instance count `k` (`count[i] = Some(k)`, its
+/// `n` is then `k·x`, and `n[i]` is the index of `x` scaled by `k`).
 pub struct PhaseVars {
     pub phase: Phase,
     pub x: Vec<usize>,
     pub n: Vec<usize>,
+    pub count: Vec<Option<u64>>,
+    /// The candidate of each column (index into the phase's candidate list).
+    pub cand: Vec<usize>,
+}
+
+impl PhaseVars {
+    /// The term `coef · n` of column `i`.
+    fn nt(&self, i: usize, coef: f64) -> (usize, f64) {
+        match self.count[i] {
+            None => (self.n[i], coef),
+            Some(k) => (self.x[i], coef * k as f64),
+        }
+    }
+    /// Instances of column `i` in a solution.
+    pub fn instances(&self, i: usize, values: &[f64]) -> u64 {
+        match self.count[i] {
+            None => values[self.n[i]].round() as u64,
+            Some(k) => k * values[self.x[i]].round() as u64,
+        }
+    }
 }
 
 /// The built model and where its variables are.
@@ -161,32 +184,118 @@ pub fn cover_rate(c: &Candidate) -> f64 {
     }
 }
 
-/// Largest useful instance count of a candidate.
-fn max_instances(mode: Mode, c: &Candidate) -> f64 {
+/// Largest useful instance count of a candidate (the big-M of its `link` row, kept tight:
+/// microlp's branch and bound stalls on loose big-M knapsacks). In the budget mode the other
+/// phase needs at least `other_min_gpus`, so this phase has at most `budget − other_min_gpus`.
+fn max_instances(mode: Mode, c: &Candidate, other_min_gpus: u64) -> f64 {
     let g = c.gpus_per_instance();
     match mode {
         Mode::NoLimit => c.cover_instances as f64,
-        Mode::Budget { gpus } => (gpus / g) as f64,
+        Mode::Budget { gpus } => (gpus.saturating_sub(other_min_gpus) / g) as f64,
         Mode::Rate { rate } => {
             ((rate / c.figures.rate_requests_per_s).ceil() as u64).max(c.cover_instances) as f64
         }
     }
 }
 
-fn add_phase_vars(m: &mut Model, mode: Mode, phase: Phase, cands: &[Candidate]) -> PhaseVars {
-    let mut x = Vec::new();
-    let mut n = Vec::new();
-    for c in cands {
-        let id = c.id();
-        x.push(m.add_var(format!("x_{}_{}", phase.name(), id), VarKind::Binary, 0.0, 1.0));
-        n.push(m.add_var(
-            format!("n_{}_{}", phase.name(), id),
-            VarKind::Integer,
-            0.0,
-            max_instances(mode, c),
-        ));
+/// Fewest GPUs a phase can hold B with.
+fn min_gpus(cands: &[Candidate]) -> u64 {
+    cands
+        .iter()
+        .map(|c| c.cover_instances * c.gpus_per_instance())
+        .min()
+        .unwrap_or(0)
+}
+
+/// Above this many (candidate, count) columns the count-variable form is used instead: microlp's
+/// time on the enumerated form grows faster than linearly in columns (≈ 0.4 s at 600 columns,
+/// over 10 s at 1,500 on a 2-core VM), while the count-variable form does well on large budgets.
+pub const MAX_FIXED_COUNT_COLUMNS: usize = 600;
+
+/// Columns of a phase: every candidate with a count variable, or (budget mode, `total`
+/// objective) the Pareto front of (candidate, instance count) pairs by (GPUs ↓, request rate ↑).
+///
+/// Why the second form: with a count variable the rate rows are a big-M knapsack and microlp's
+/// branch and bound stalls from ~128 GPUs on (no feasible point within 10 s on the Llama budget
+/// fixture). Enumerating counts makes each phase a multiple-choice row whose LP relaxation is
+/// tight; a pair dominated on (GPUs, rate) by another of the same phase is never needed, since
+/// every other row of the model is per candidate and holds for all of them, so the front keeps
+/// the optimum (value and tie-break). It has at most one column per GPU count.
+fn columns(
+    mode: Mode,
+    fixed_counts: bool,
+    cands: &[Candidate],
+    other_min_gpus: u64,
+) -> Vec<(usize, Option<u64>)> {
+    if !fixed_counts {
+        return (0..cands.len()).map(|i| (i, None)).collect();
     }
-    PhaseVars { phase, x, n }
+    let mut pts: Vec<(u64, f64, usize, u64)> = Vec::new();
+    for (i, c) in cands.iter().enumerate() {
+        let max = max_instances(mode, c, other_min_gpus) as u64;
+        for k in c.cover_instances..=max {
+            pts.push((
+                k * c.gpus_per_instance(),
+                k as f64 * c.figures.rate_requests_per_s,
+                i,
+                k,
+            ));
+        }
+    }
+    // Fewest GPUs first, then highest rate, then enumeration order; keep strict rate increases.
+    pts.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.total_cmp(&a.1))
+            .then((a.2, a.3).cmp(&(b.2, b.3)))
+    });
+    let mut best = f64::NEG_INFINITY;
+    let mut keep: Vec<(usize, Option<u64>)> = Vec::new();
+    for (_, rate, i, k) in pts {
+        if rate > best {
+            best = rate;
+            keep.push((i, Some(k)));
+        }
+    }
+    keep.sort_unstable();
+    keep
+}
+
+fn add_phase_vars(
+    m: &mut Model,
+    mode: Mode,
+    phase: Phase,
+    cands: &[Candidate],
+    cols: &[(usize, Option<u64>)],
+    other_min_gpus: u64,
+) -> PhaseVars {
+    let mut v = PhaseVars {
+        phase,
+        x: Vec::new(),
+        n: Vec::new(),
+        count: Vec::new(),
+        cand: Vec::new(),
+    };
+    for &(i, count) in cols {
+        let c = &cands[i];
+        let id = match count {
+            None => c.id(),
+            Some(k) => format!("{}_n{k}", c.id()),
+        };
+        let x = m.add_var(format!("x_{}_{}", phase.name(), id), VarKind::Binary, 0.0, 1.0);
+        v.x.push(x);
+        v.n.push(match count {
+            None => m.add_var(
+                format!("n_{}_{}", phase.name(), id),
+                VarKind::Integer,
+                0.0,
+                max_instances(mode, c, other_min_gpus),
+            ),
+            Some(_) => x,
+        });
+        v.count.push(count);
+        v.cand.push(i);
+    }
+    v
 }
 
 /// `one_layout_p`: exactly one layout per phase.
@@ -202,8 +311,11 @@ fn one_layout(m: &mut Model, v: &PhaseVars) {
 }
 
 /// `link_p_c`: instances only of the chosen layout (`n ≤ M·x`, M = the variable's upper bound).
-fn link(m: &mut Model, v: &PhaseVars, cands: &[Candidate]) {
+fn link(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
     for (i, c) in cands.iter().enumerate() {
+        if v.count[i].is_some() {
+            continue;
+        }
         let big_m = m.vars[v.n[i]].upper;
         m.add_row(
             "link",
@@ -215,12 +327,29 @@ fn link(m: &mut Model, v: &PhaseVars, cands: &[Candidate]) {
     }
 }
 
+/// `cover_p_c`: the chosen layout has at least `ceil(B / batch)` instances (`n ≥ cover·x`). Implied
+/// by `cover_p` with one layout per phase, but a much tighter LP relaxation for the solver.
+fn cover_each(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
+    for (i, c) in cands.iter().enumerate() {
+        if v.count[i].is_some() {
+            continue;
+        }
+        m.add_row(
+            "cover",
+            format!("cover_{}_{}", v.phase.name(), c.id()),
+            vec![(v.n[i], 1.0), (v.x[i], -(c.cover_instances as f64))],
+            Cmp::Ge,
+            0.0,
+        );
+    }
+}
+
 /// `cover_p`: the instances hold the whole batch B at once.
-fn cover(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
+fn cover(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], batch: u64) {
     let terms = cands
         .iter()
         .enumerate()
-        .map(|(i, c)| (v.n[i], c.batch as f64))
+        .map(|(i, c)| v.nt(i, c.batch as f64))
         .collect();
     m.add_row(
         "cover",
@@ -233,10 +362,10 @@ fn cover(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
 
 /// `balance_p` (no-limit mode): no instance beyond those needed, so B splits evenly —
 /// `Σ b·n − Σ (b − 1)·x ≤ B`, i.e. `(n − 1)·b < B` for the chosen layout.
-fn balance(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
+fn balance(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], batch: u64) {
     let mut terms = Vec::new();
     for (i, c) in cands.iter().enumerate() {
-        terms.push((v.n[i], c.batch as f64));
+        terms.push(v.nt(i, c.batch as f64));
         terms.push((v.x[i], -(c.batch as f64 - 1.0)));
     }
     m.add_row(
@@ -249,7 +378,7 @@ fn balance(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
 }
 
 /// `memory_p`: the most loaded GPU fits (GiB).
-fn memory(m: &mut Model, v: &PhaseVars, cands: &[Candidate], capacity_bytes: f64) {
+fn memory(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], capacity_bytes: f64) {
     let terms = cands
         .iter()
         .enumerate()
@@ -265,7 +394,7 @@ fn memory(m: &mut Model, v: &PhaseVars, cands: &[Candidate], capacity_bytes: f64
 }
 
 /// `ttft_prefill` (s) and `tpot_decode` (ms) requirement rows.
-fn latency(m: &mut Model, v: &PhaseVars, cands: &[Candidate], task: &Task) {
+fn latency(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
     match v.phase {
         Phase::Prefill => {
             if let Some(limit) = task.requirements.ttft_s {
@@ -300,7 +429,7 @@ pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
 }
 
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
-fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[Candidate], task: &Task) {
+fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
     if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
         let terms = cands
             .iter()
@@ -317,17 +446,17 @@ fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[Candida
     }
 }
 
-fn gpu_terms(phases: &[PhaseVars], cands: &[&[Candidate]]) -> Vec<(usize, f64)> {
+fn gpu_terms(phases: &[PhaseVars], cands: &[Vec<&Candidate>]) -> Vec<(usize, f64)> {
     let mut terms = Vec::new();
     for (v, cs) in phases.iter().zip(cands) {
         for (i, c) in cs.iter().enumerate() {
-            terms.push((v.n[i], c.gpus_per_instance() as f64));
+            terms.push(v.nt(i, c.gpus_per_instance() as f64));
         }
     }
     terms
 }
 
-fn per_gpu_terms(mode: Mode, phases: &[PhaseVars], cands: &[&[Candidate]]) -> Vec<(usize, f64)> {
+fn per_gpu_terms(mode: Mode, phases: &[PhaseVars], cands: &[Vec<&Candidate>]) -> Vec<(usize, f64)> {
     let mut terms = Vec::new();
     for (v, cs) in phases.iter().zip(cands) {
         terms.extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], per_gpu_k(mode, c))));
@@ -338,12 +467,12 @@ fn per_gpu_terms(mode: Mode, phases: &[PhaseVars], cands: &[&[Candidate]]) -> Ve
 /// `rate_p`: the deployment's rate is at most what each phase sustains (rate matching between
 /// prefill and decode capacity). Budget mode: `rate ≤ Σ n·rate_c`; no-limit mode (objective
 /// `total`): `rate ≤ Σ x·cover_rate_c` (the instances share B).
-fn rate_cap(m: &mut Model, mode: Mode, rate: usize, v: &PhaseVars, cands: &[Candidate]) {
+fn rate_cap(m: &mut Model, mode: Mode, rate: usize, v: &PhaseVars, cands: &[&Candidate]) {
     let mut terms = vec![(rate, 1.0)];
     for (i, c) in cands.iter().enumerate() {
         terms.push(match mode {
             Mode::NoLimit => (v.x[i], -cover_rate(c)),
-            _ => (v.n[i], -c.figures.rate_requests_per_s),
+            _ => v.nt(i, -c.figures.rate_requests_per_s),
         });
     }
     m.add_row(
@@ -356,11 +485,11 @@ fn rate_cap(m: &mut Model, mode: Mode, rate: usize, v: &PhaseVars, cands: &[Cand
 }
 
 /// `rate_p` (rate mode): each phase sustains the target rate.
-fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[Candidate], rate: f64) {
+fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], rate: f64) {
     let terms = cands
         .iter()
         .enumerate()
-        .map(|(i, c)| (v.n[i], c.figures.rate_requests_per_s))
+        .map(|(i, c)| v.nt(i, c.figures.rate_requests_per_s))
         .collect();
     m.add_row(
         "rate_match",
@@ -372,7 +501,7 @@ fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[Candidate], rate: f64) {
 }
 
 /// `gpu_budget`: both phases together use at most the budget.
-fn gpu_budget(m: &mut Model, phases: &[PhaseVars], cands: &[&[Candidate]], gpus: u64) {
+fn gpu_budget(m: &mut Model, phases: &[PhaseVars], cands: &[Vec<&Candidate>], gpus: u64) {
     m.add_row(
         "gpu_budget",
         "gpu_budget".into(),
@@ -388,7 +517,7 @@ fn criterion_terms(
     c: Criterion,
     phases: &[PhaseVars],
     rate: Option<usize>,
-    cands: &[&[Candidate]],
+    cands: &[Vec<&Candidate>],
 ) -> Vec<(usize, f64)> {
     match c {
         Criterion::TokensPerGpu => per_gpu_terms(mode, phases, cands),
@@ -449,17 +578,37 @@ pub fn build(
         objective.name().replace('-', "_")
     );
     let mut m = Model::new(&name, criterion.sense(), criterion.words());
+    let fewest = [min_gpus(cands[0]), min_gpus(cands[1])];
+    let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
+    let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
+        .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
+        .collect();
+    if cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
+        cols = (0..2)
+            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+            .collect();
+    }
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
         .zip(cands)
-        .map(|(&p, cs)| add_phase_vars(&mut m, mode, p, cs))
+        .enumerate()
+        .map(|(i, (&p, cs))| add_phase_vars(&mut m, mode, p, cs, &cols[i], fewest[1 - i]))
+        .collect();
+    // The candidate of every column, per phase.
+    let cands: Vec<Vec<&Candidate>> = phases
+        .iter()
+        .zip(cands)
+        .map(|(v, cs)| v.cand.iter().map(|&i| &cs[i]).collect())
         .collect();
     let rate = has_rate_var(mode, objective)
         .then(|| m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY));
-    for (v, cs) in phases.iter().zip(cands) {
+    for (v, cs) in phases.iter().zip(&cands) {
         one_layout(&mut m, v);
         link(&mut m, v, cs);
         cover(&mut m, v, cs, task.workload.batch);
+        if mode != Mode::NoLimit {
+            cover_each(&mut m, v, cs);
+        }
         if mode == Mode::NoLimit {
             balance(&mut m, v, cs, task.workload.batch);
         }

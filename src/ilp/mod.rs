@@ -218,8 +218,8 @@ fn choice(f: &Formulation, s: &solver::Solved, phase: usize, cands: &[Candidate]
             .position(|&x| s.values[x] > 0.5)
             .ok_or_else(|| Error::Internal("no layout chosen".into()))?;
     Ok(PhaseChoice {
-        candidate: cands[i].clone(),
-        instances: s.values[v.n[i]].round() as u64,
+        candidate: cands[v.cand[i]].clone(),
+        instances: v.instances(i, &s.values),
     })
 }
 
@@ -374,6 +374,9 @@ fn check_against_oracle(
     lex: &Lexicographic,
 ) -> Result<String> {
     let work = oracle_work(mode, objective, cands);
+    if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
+        return Ok("skipped (a solve stopped at the time limit; see status and gap)".into());
+    }
     if work > ORACLE_CHECK_MAX_WORK {
         return Ok(format!("skipped ({work} combinations > {ORACLE_CHECK_MAX_WORK})"));
     }
