@@ -179,15 +179,16 @@ fn task_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// ILP time on growing subsets of the unpruned candidates of a budget task.
-fn scaling(task: &Task, runs: usize) {
+fn scaling(task: &Task, objective: Objective, runs: usize) {
     let mode = Mode::of(task);
     let all = [
         candidates::generate(task, Phase::Prefill).feasible,
         candidates::generate(task, Phase::Decode).feasible,
     ];
     println!(
-        "\nILP solve time vs candidates in the model ({}; {} + {} feasible candidates, evenly spaced subsets, no pruning):",
+        "\nILP solve time vs candidates in the model ({}, objective {}; {} + {} feasible candidates, evenly spaced subsets, no pruning):",
         mode_name(mode),
+        objective.name(),
         all[0].len(),
         all[1].len()
     );
@@ -204,7 +205,6 @@ fn scaling(task: &Task, runs: usize) {
         };
         let (p, d) = (take(&all[0]), take(&all[1]));
         let n = p.len() + d.len();
-        let objective = Objective::default_for(mode);
         let (t, res) = time(runs, || -> std::result::Result<(usize, usize, String), String> {
             let f =
                 ilp::formulation::build(task, mode, objective, ilp::formulation::Stage::Primary, [&p, &d]);
@@ -287,7 +287,12 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         .find(|p| p.to_string_lossy().contains("budget"))
         && let Ok(r) = crate::read_task(&path)
     {
-        scaling(&r.task, runs);
+        // Count variables (min-gpus) and enumerated counts (total) at two budgets.
+        scaling(&r.task, Objective::MinGpus, runs);
+        let mut t = r.task.clone();
+        t.hardware.gpu_budget = Some(512);
+        scaling(&t, Objective::Total, runs);
+        scaling(&t, Objective::MinGpus, runs);
     }
     Ok(0)
 }
