@@ -321,19 +321,14 @@ fn plan_outcome(
 
 /// Instance counts for one fixed candidate per phase, chosen the way the optimizer would
 /// (oracle over two singletons); `None` when even the fewest instances exceed the budget.
-fn instances_for(task: &Task, mode: Mode, p: &Candidate, d: &Candidate) -> Option<(u64, u64)> {
-    oracle::exhaustive(
-        mode,
-        task.workload.batch,
-        std::slice::from_ref(p),
-        std::slice::from_ref(d),
-    )
-    .map(|b| (b.prefill.1, b.decode.1))
+fn instances_for(mode: Mode, p: &Candidate, d: &Candidate) -> Option<(u64, u64)> {
+    oracle::exhaustive(mode, std::slice::from_ref(p), std::slice::from_ref(d))
+        .map(|b| (b.prefill.1, b.decode.1))
 }
 
 /// The oracle over candidate lists; the plan it picks (all its candidates are feasible).
 fn best_of(task: &Task, mode: Mode, p: &[Candidate], d: &[Candidate]) -> Option<Outcome> {
-    let best = oracle::exhaustive(mode, task.workload.batch, p, d)?;
+    let best = oracle::exhaustive(mode, p, d)?;
     let (pi, np) = best.prefill;
     let (di, nd) = best.decode;
     Some(plan_outcome(
@@ -402,7 +397,11 @@ fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
     let pairs = p.len() as u128 * d.len() as u128;
     let pruned;
     let (p, d, note) = if mode != Mode::NoLimit && pairs > MAX_PAIRS {
-        pruned = [ilp::prune::prune(mode, p), ilp::prune::prune(mode, d)];
+        let objective = ilp::formulation::Objective::default_for(mode);
+        pruned = [
+            ilp::prune::prune(mode, objective, p),
+            ilp::prune::prune(mode, objective, d),
+        ];
         let note = format!(
             "{} × {} feasible candidates, {} × {} after dominance pruning, enumerated",
             p.len(),
@@ -481,7 +480,7 @@ fn fit_then_replicate(task: &Task, mode: Mode) -> (Outcome, String) {
         "prefill {} b={}, decode {} b={}",
         p.0.layout, p.0.batch, d.0.layout, d.0.batch
     );
-    match instances_for(task, mode, &p.0, &d.0) {
+    match instances_for(mode, &p.0, &d.0) {
         Some((np, nd)) => (plan_outcome(task, mode, (p.0, p.1, np), (d.0, d.1, nd)), note),
         None => {
             let instances = |c: &Candidate| {

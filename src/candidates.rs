@@ -72,7 +72,11 @@ pub struct PhaseCandidates {
     pub phase: Phase,
     pub layouts: u64,
     pub evaluated: u64,
+    /// Feasible candidates kept: all of them ([`generate`]) or those that may be optimal
+    /// ([`generate_for`]).
     pub feasible: Vec<Candidate>,
+    /// Feasible candidates seen, kept or not.
+    pub feasible_seen: u64,
     pub rejected: BTreeMap<Limit, Rejections>,
 }
 
@@ -160,11 +164,12 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
     if batch < layout.attention_dp {
         return fail(Limit::Balance, batch as f64);
     }
-    let memory = cost::memory::per_gpu(task, phase, layout, batch);
-    if !memory.fits() {
-        return fail(Limit::Memory, memory.total_bytes);
-    }
+    // `evaluate` computes the memory too; a memory failure costs one evaluation per layout
+    // (larger batches are skipped), a pass saves a second memory computation.
     let figures = cost::evaluate(task, phase, layout, batch);
+    if !figures.memory.fits() {
+        return fail(Limit::Memory, figures.memory.total_bytes);
+    }
     let req = &task.requirements;
     if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
         && t > limit
@@ -199,19 +204,47 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
     })
 }
 
-/// Enumerate and score every candidate of a phase.
+/// Enumerate and score every candidate of a phase; every feasible one is kept.
 pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
+    let mut feasible = Vec::new();
+    let mut pc = scan(task, phase, |c| feasible.push(c));
+    pc.feasible = feasible;
+    pc
+}
+
+/// Enumerate and score every candidate of a phase, keeping only those that may be optimal in
+/// `mode` under `objective` (the online Pareto front of [`crate::ilp::prune`]): the ILP optimum over them equals
+/// the optimum over [`generate`]'s list, and memory stays proportional to the front.
+pub fn generate_for(
+    task: &Task,
+    phase: Phase,
+    mode: crate::ilp::formulation::Mode,
+    objective: crate::ilp::formulation::Objective,
+) -> PhaseCandidates {
+    let min = task.requirements.throughput_per_gpu_tokens_per_s;
+    let mut front = crate::ilp::prune::Front::new(mode, objective, min);
+    let mut pc = scan(task, phase, |c| front.offer(c));
+    pc.feasible = front.into_candidates();
+    pc
+}
+
+/// Walk every layout × batch of a phase in a fixed order (layouts sorted, batches ascending),
+/// hand each feasible candidate to `keep` and tally the rejected ones.
+fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCandidates {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
     let layouts = layout::enumerate(&task.model, phase, &limits);
     let batches = batch_options(task.workload.batch);
-    let mut feasible = Vec::new();
     let mut rejected = BTreeMap::new();
     let mut evaluated = 0;
+    let mut feasible_seen = 0;
     for l in &layouts {
         for &b in &batches {
             evaluated += 1;
             match check(task, phase, l, b) {
-                Ok(c) => feasible.push(c),
+                Ok(c) => {
+                    feasible_seen += 1;
+                    keep(c);
+                }
                 Err(why) => {
                     let limit = why.limit;
                     let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
@@ -234,7 +267,8 @@ pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
         phase,
         layouts: layouts.len() as u64,
         evaluated,
-        feasible,
+        feasible: Vec::new(),
+        feasible_seen,
         rejected,
     }
 }

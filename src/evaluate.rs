@@ -353,13 +353,23 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
     let solver = SolverReport {
         status: "evaluated".into(),
         objective: "none: a given strategy is evaluated, not optimized".into(),
+        objective_kind: crate::ilp::formulation::Objective::PerGpu,
         objective_value: cover,
+        primary_value: cover,
+        secondary_value: (choice.gpus()) as f64,
         gap: 0.0,
         solve_time_s: 0.0,
+        enumeration_time_s: 0.0,
+        ilp_time_s: 0.0,
+        time_limit_s: 0.0,
         candidates: 1,
         feasible: 0,
         in_model: 0,
+        variables: 0,
+        rows: 0,
         solves: 0,
+        verified: false,
+        oracle_check: "not applicable: a given strategy is evaluated, not optimized".into(),
     };
     let plan = plan::phase_plan(
         r,

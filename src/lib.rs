@@ -59,8 +59,18 @@ pub struct Solution {
 
 /// Plan both phases; `mode` overrides the mode the task implies.
 pub fn solve(task: &Resolved, mode: Option<Mode>) -> Result<Solution> {
+    solve_with(task, mode, None)
+}
+
+/// Plan both phases; `mode` and `objective` override what the task implies.
+pub fn solve_with(
+    task: &Resolved,
+    mode: Option<Mode>,
+    objective: Option<ilp::formulation::Objective>,
+) -> Result<Solution> {
     let mode = mode.unwrap_or_else(|| Mode::of(&task.task));
-    let deployment = ilp::optimize(&task.task, mode)?;
+    let objective = objective.unwrap_or_else(|| ilp::formulation::Objective::default_for(mode));
+    let deployment = ilp::optimize_with(&task.task, mode, objective)?;
     let plans = plan::deployment_plans(task, &deployment);
     for p in &plans {
         if !plan::all_checks_pass(p) {

@@ -1,9 +1,11 @@
 //! Command-line interface: argument definitions here, one file per command.
 
 mod batch;
+mod bench;
 mod calibrate;
 mod compare;
 mod evaluate;
+mod export_lp;
 mod solve;
 
 use crate::error::{Error, Result};
@@ -49,6 +51,15 @@ pub enum Command {
     Batch(BatchArgs),
     /// Compare pdplan's plan with the heuristic baselines (table; DIR/compare.json with --out).
     Compare(CompareArgs),
+    /// Write the ILP of a task as a CPLEX LP file (readable by CBC, GLPK, HiGHS, CPLEX, Gurobi).
+    ///
+    /// Both models of the lexicographic pair are written: FILE holds the primary model, and
+    /// FILE with `.secondary` before the extension the second solve (primary optimum held by the
+    /// `objective_floor` row). Rows are named by family: one_layout, link, cover, balance,
+    /// memory, ttft, tpot, throughput_per_gpu, rate_match, gpu_budget, objective_floor.
+    ExportLp(ExportLpArgs),
+    /// Time `solve` against exhaustive enumeration on every fixture and on GPU budgets 8..4096.
+    Bench(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -85,6 +96,55 @@ pub struct CompareArgs {
     pub rate: Option<f64>,
 }
 
+/// Mode and objective overrides shared by `solve` and `export-lp`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GoalArgs {
+    /// GPU budget for the whole deployment (GPUs); overrides the task's `GPUs` line and switches
+    /// to the budget mode.
+    #[arg(long, value_name = "N")]
+    pub gpus: Option<u64>,
+    /// Target request rate for the whole deployment (requests/s); overrides the task and switches
+    /// to the rate mode.
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
+    /// What to optimize (default: per-gpu without a GPU limit, total with a budget, min-gpus with
+    /// a target rate).
+    ///
+    /// per-gpu: max Σ over the two phases of tokens/s per GPU (prefill input tokens/s per prefill
+    /// GPU + decode output tokens/s per decode GPU), then the fewest GPUs.
+    /// min-gpus: the fewest GPUs (total of both phases) meeting every requirement, then max
+    /// tokens/s per GPU.
+    /// total: max sustained request rate of the deployment (requests/s; prefill and decode
+    /// capacities matched: the smaller one counts), then the fewest GPUs; not with --rate.
+    /// Each is two ILP solves, the first optimum held while the second is optimized.
+    #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
+    pub objective: Option<crate::ilp::formulation::Objective>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportLpArgs {
+    /// Task file (Markdown deployment condition or JSON).
+    pub task: PathBuf,
+    /// LP file to write (`-` for stdout: the primary model only).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub goal: GoalArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Folder of task files to time (default: fixtures/tasks of the source tree).
+    #[arg(long, value_name = "DIR")]
+    pub tasks: Option<PathBuf>,
+    /// Runs per measurement; the median is reported.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub runs: usize,
+    /// Skip exhaustive enumeration when it would walk more than this many combinations.
+    #[arg(long, default_value_t = 200_000_000, value_name = "N")]
+    pub max_oracle_work: u64,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct SolveArgs {
     /// Task file (Markdown deployment condition or JSON).
@@ -92,12 +152,19 @@ pub struct SolveArgs {
     /// Output folder for prefill.json, decode.json and submission.json (created if missing).
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
-    /// GPU budget for the whole deployment (GPUs); overrides the task's `GPUs` line.
-    #[arg(long, value_name = "N")]
-    pub gpus: Option<u64>,
-    /// Target request rate for the whole deployment (requests/s); overrides the task.
-    #[arg(long, value_name = "REQ_PER_S")]
-    pub rate: Option<f64>,
+    #[command(flatten)]
+    pub goal: GoalArgs,
+    /// Instead of one plan: for every GPU budget from the smallest feasible up to --max-gpus,
+    /// the best sustained request rate (table on stdout, DIR/frontier.json).
+    #[arg(long)]
+    pub frontier: bool,
+    /// Largest budget of --frontier (default: the task's budget, else 4 × the smallest feasible).
+    #[arg(long, value_name = "N", requires = "frontier")]
+    pub max_gpus: Option<u64>,
+    /// Also write the solved ILP as a CPLEX LP file (primary model; the second solve next to it
+    /// with `.secondary` before the extension).
+    #[arg(long, value_name = "FILE")]
+    pub export_lp: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -156,5 +223,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             print!("{}", crate::presets::listing());
             Ok(0)
         }
+        Command::ExportLp(args) => export_lp::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

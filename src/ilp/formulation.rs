@@ -2,7 +2,9 @@
 //!
 //! Variables, per phase `p` and candidate `c` (a layout with a per-instance batch):
 //! `x_p_c ∈ {0,1}` (the phase uses this layout) and `n_p_c ∈ ℤ≥0` (its instance count);
-//! in the budget mode also `rate ≥ 0` (requests/s the deployment sustains).
+//! in the budget mode and under the `total` objective also `rate ≥ 0` (requests/s the
+//! deployment sustains). A lexicographic objective is two models: [`Stage::Primary`], then
+//! [`Stage::Secondary`] with the primary optimum held by an `objective_floor` row.
 //! Units of coefficients are kept near unity: GiB, seconds, milliseconds, thousands of tokens/s.
 
 use super::model::{Cmp, Model, Sense, VarKind};
@@ -11,15 +13,15 @@ use crate::layout::Phase;
 use crate::task::Task;
 use serde::Serialize;
 
-/// What the deployment optimizes (DESIGN.md §3).
+/// Which limit the deployment works under (DESIGN.md §3), from the task or the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// Each phase holds the batch; max tokens/s per GPU, then fewest GPUs.
+    /// Each phase holds the batch B; default objective: max tokens/s per GPU, then fewest GPUs.
     NoLimit,
-    /// At most `gpus` GPUs; max sustained request rate, then fewest GPUs.
+    /// At most `gpus` GPUs; default objective: max sustained request rate, then fewest GPUs.
     Budget { gpus: u64 },
-    /// Sustain `rate` requests/s with the fewest GPUs.
+    /// Sustain `rate` requests/s; default objective: fewest GPUs, then max tokens/s per GPU.
     Rate { rate: f64 },
 }
 
@@ -33,16 +35,94 @@ impl Mode {
     }
 }
 
+/// What the deployment optimizes: a lexicographic pair of criteria, solved as two ILPs (the
+/// primary optimum is then held as a floor while the secondary criterion is optimized).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// Max Σ over the two phases of tokens/s per GPU (prefill input tokens/s per prefill GPU +
+    /// decode output tokens/s per decode GPU), then fewest GPUs.
+    PerGpu,
+    /// Fewest GPUs meeting every requirement (hold B; sustain the rate in the rate mode), then
+    /// max Σ tokens/s per GPU.
+    MinGpus,
+    /// Max sustained request rate of the whole deployment (requests/s, the smaller of the two
+    /// phases' capacities), then fewest GPUs. Not in the rate mode (the rate is given).
+    Total,
+}
+
+/// One criterion of an objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criterion {
+    /// Σ over phases of tokens/s per GPU, thousands (maximized).
+    TokensPerGpu,
+    /// Total GPUs (minimized).
+    Gpus,
+    /// Sustained request rate, requests/s (maximized).
+    Rate,
+}
+
+impl Criterion {
+    pub fn sense(self) -> Sense {
+        match self {
+            Criterion::Gpus => Sense::Minimize,
+            _ => Sense::Maximize,
+        }
+    }
+    pub fn words(self) -> &'static str {
+        match self {
+            Criterion::TokensPerGpu => "max Σ phase tokens/s per GPU (thousands)",
+            Criterion::Gpus => "min total GPUs",
+            Criterion::Rate => "max sustained request rate (requests/s)",
+        }
+    }
+}
+
+impl Objective {
+    /// The objective a mode uses when none is given (DESIGN.md §3).
+    pub fn default_for(mode: Mode) -> Objective {
+        match mode {
+            Mode::NoLimit => Objective::PerGpu,
+            Mode::Budget { .. } => Objective::Total,
+            Mode::Rate { .. } => Objective::MinGpus,
+        }
+    }
+    /// `(primary, secondary)` criteria.
+    pub fn criteria(self) -> (Criterion, Criterion) {
+        match self {
+            Objective::PerGpu => (Criterion::TokensPerGpu, Criterion::Gpus),
+            Objective::MinGpus => (Criterion::Gpus, Criterion::TokensPerGpu),
+            Objective::Total => (Criterion::Rate, Criterion::Gpus),
+        }
+    }
+    /// Whether the objective is defined in a mode; `Err` says why not.
+    pub fn check(self, mode: Mode) -> Result<(), String> {
+        match (self, mode) {
+            (Objective::Total, Mode::Rate { rate }) => Err(format!(
+                "--objective total maximizes the request rate, but the rate mode fixes it at {rate} requests/s; \
+                 use min-gpus or per-gpu, or give a GPU budget (--gpus) without a target rate"
+            )),
+            _ => Ok(()),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::PerGpu => "per-gpu",
+            Objective::MinGpus => "min-gpus",
+            Objective::Total => "total",
+        }
+    }
+}
+
 /// Which solve of a lexicographic pair.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Stage {
-    /// The primary objective.
+    /// The primary criterion.
     Primary,
-    /// Fewest GPUs with the primary objective held at its optimum: per-phase floors on tokens/s
-    /// per GPU (no-limit mode) or a floor on the rate (budget mode).
-    FewestGpus { floors: Vec<f64> },
-    /// Fewest GPUs with no floor (the "fewest GPUs" alternative of the no-limit mode).
-    FewestGpusOnly,
+    /// The secondary criterion, with the primary held at `floor` (its optimum, relative slack
+    /// [`FLOOR_SLACK`]).
+    Secondary { floor: f64 },
 }
 
 pub const GIB: f64 = (1u64 << 30) as f64;
@@ -51,11 +131,34 @@ pub const KTOK: f64 = 1e3;
 /// Relative slack on the floors of the second solve (numerical calm, not a change of optimum).
 pub const FLOOR_SLACK: f64 = 1e-9;
 
-/// Variable handles of one phase.
+/// Variable handles of one phase, one entry per column of the model. A column is a candidate
+/// with an instance-count variable `n` (`count[i] = None`), or — in the budget mode under the
+/// `total` objective — a candidate with a fixed instance count `k` (`count[i] = Some(k)`, its
+/// `n` is then `k·x`, and `n[i]` is the index of `x` scaled by `k`).
 pub struct PhaseVars {
     pub phase: Phase,
     pub x: Vec<usize>,
     pub n: Vec<usize>,
+    pub count: Vec<Option<u64>>,
+    /// The candidate of each column (index into the phase's candidate list).
+    pub cand: Vec<usize>,
+}
+
+impl PhaseVars {
+    /// The term `coef · n` of column `i`.
+    fn nt(&self, i: usize, coef: f64) -> (usize, f64) {
+        match self.count[i] {
+            None => (self.n[i], coef),
+            Some(k) => (self.x[i], coef * k as f64),
+        }
+    }
+    /// Instances of column `i` in a solution.
+    pub fn instances(&self, i: usize, values: &[f64]) -> u64 {
+        match self.count[i] {
+            None => values[self.n[i]].round() as u64,
+            Some(k) => k * values[self.x[i]].round() as u64,
+        }
+    }
 }
 
 /// The built model and where its variables are.
@@ -70,32 +173,139 @@ pub fn tokens_per_gpu_k(c: &Candidate) -> f64 {
     c.cover_tokens_per_s_per_gpu / KTOK
 }
 
-/// Largest useful instance count of a candidate.
-fn max_instances(mode: Mode, c: &Candidate) -> f64 {
+/// Requests/s a phase sustains when `cover_instances` instances of the candidate share B
+/// (no-limit mode): `rate × B / batch`, consistent with [`Candidate::cover_tokens_per_s_per_gpu`].
+pub fn cover_rate(c: &Candidate) -> f64 {
+    let full = c.figures.throughput_tokens_per_s_per_gpu;
+    if full > 0.0 {
+        c.cover_instances as f64 * c.figures.rate_requests_per_s * (c.cover_tokens_per_s_per_gpu / full)
+    } else {
+        0.0
+    }
+}
+
+/// Largest useful instance count of a candidate (the big-M of its `link` row, kept tight:
+/// microlp's branch and bound stalls on loose big-M knapsacks). In the budget mode the other
+/// phase needs at least `other_min_gpus`, so this phase has at most `budget − other_min_gpus`.
+fn max_instances(mode: Mode, c: &Candidate, other_min_gpus: u64) -> f64 {
     let g = c.gpus_per_instance();
     match mode {
         Mode::NoLimit => c.cover_instances as f64,
-        Mode::Budget { gpus } => (gpus / g) as f64,
+        Mode::Budget { gpus } => (gpus.saturating_sub(other_min_gpus) / g) as f64,
         Mode::Rate { rate } => {
-            ((rate / c.figures.rate_requests_per_s).ceil() as u64).max(c.cover_instances) as f64
+            ((rate / c.figures.rate_requests_per_s).ceil() as u64).max(min_instances(mode, c)) as f64
         }
     }
 }
 
-fn add_phase_vars(m: &mut Model, mode: Mode, phase: Phase, cands: &[Candidate]) -> PhaseVars {
-    let mut x = Vec::new();
-    let mut n = Vec::new();
-    for c in cands {
-        let id = c.id();
-        x.push(m.add_var(format!("x_{}_{}", phase.name(), id), VarKind::Binary, 0.0, 1.0));
-        n.push(m.add_var(
-            format!("n_{}_{}", phase.name(), id),
-            VarKind::Integer,
-            0.0,
-            max_instances(mode, c),
-        ));
+/// Fewest instances of a candidate: enough to hold B when the phase must (see [`holds_batch`]),
+/// else one.
+pub fn min_instances(mode: Mode, c: &Candidate) -> u64 {
+    if holds_batch(mode, c.phase) {
+        c.cover_instances
+    } else {
+        1
     }
-    PhaseVars { phase, x, n }
+}
+
+/// Fewest GPUs a phase can be deployed with.
+fn min_gpus(mode: Mode, cands: &[Candidate]) -> u64 {
+    cands
+        .iter()
+        .map(|c| min_instances(mode, c) * c.gpus_per_instance())
+        .min()
+        .unwrap_or(0)
+}
+
+/// Above this many (candidate, count) columns the count-variable form is used instead: microlp's
+/// time on the enumerated form grows faster than linearly in columns (≈ 0.4 s at 600 columns,
+/// over 10 s at 1,500 on a 2-core VM), while the count-variable form does well on large budgets.
+pub const MAX_FIXED_COUNT_COLUMNS: usize = 600;
+
+/// Columns of a phase: every candidate with a count variable, or (budget mode, `total`
+/// objective) the Pareto front of (candidate, instance count) pairs by (GPUs ↓, request rate ↑).
+///
+/// Why the second form: with a count variable the rate rows are a big-M knapsack and microlp's
+/// branch and bound stalls from ~128 GPUs on (no feasible point within 10 s on the Llama budget
+/// fixture). Enumerating counts makes each phase a multiple-choice row whose LP relaxation is
+/// tight; a pair dominated on (GPUs, rate) by another of the same phase is never needed, since
+/// every other row of the model is per candidate and holds for all of them, so the front keeps
+/// the optimum (value and tie-break). It has at most one column per GPU count.
+fn columns(
+    mode: Mode,
+    fixed_counts: bool,
+    cands: &[Candidate],
+    other_min_gpus: u64,
+) -> Vec<(usize, Option<u64>)> {
+    if !fixed_counts {
+        return (0..cands.len()).map(|i| (i, None)).collect();
+    }
+    let mut pts: Vec<(u64, f64, usize, u64)> = Vec::new();
+    for (i, c) in cands.iter().enumerate() {
+        let max = max_instances(mode, c, other_min_gpus) as u64;
+        for k in min_instances(mode, c)..=max {
+            pts.push((
+                k * c.gpus_per_instance(),
+                k as f64 * c.figures.rate_requests_per_s,
+                i,
+                k,
+            ));
+        }
+    }
+    // Fewest GPUs first, then highest rate, then enumeration order; keep strict rate increases.
+    pts.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.total_cmp(&a.1))
+            .then((a.2, a.3).cmp(&(b.2, b.3)))
+    });
+    let mut best = f64::NEG_INFINITY;
+    let mut keep: Vec<(usize, Option<u64>)> = Vec::new();
+    for (_, rate, i, k) in pts {
+        if rate > best {
+            best = rate;
+            keep.push((i, Some(k)));
+        }
+    }
+    keep.sort_unstable();
+    keep
+}
+
+fn add_phase_vars(
+    m: &mut Model,
+    mode: Mode,
+    phase: Phase,
+    cands: &[Candidate],
+    cols: &[(usize, Option<u64>)],
+    other_min_gpus: u64,
+) -> PhaseVars {
+    let mut v = PhaseVars {
+        phase,
+        x: Vec::new(),
+        n: Vec::new(),
+        count: Vec::new(),
+        cand: Vec::new(),
+    };
+    for &(i, count) in cols {
+        let c = &cands[i];
+        let id = match count {
+            None => c.id(),
+            Some(k) => format!("{}_n{k}", c.id()),
+        };
+        let x = m.add_var(format!("x_{}_{}", phase.name(), id), VarKind::Binary, 0.0, 1.0);
+        v.x.push(x);
+        v.n.push(match count {
+            None => m.add_var(
+                format!("n_{}_{}", phase.name(), id),
+                VarKind::Integer,
+                0.0,
+                max_instances(mode, c, other_min_gpus),
+            ),
+            Some(_) => x,
+        });
+        v.count.push(count);
+        v.cand.push(i);
+    }
+    v
 }
 
 /// `one_layout_p`: exactly one layout per phase.
@@ -111,8 +321,11 @@ fn one_layout(m: &mut Model, v: &PhaseVars) {
 }
 
 /// `link_p_c`: instances only of the chosen layout (`n ≤ M·x`, M = the variable's upper bound).
-fn link(m: &mut Model, v: &PhaseVars, cands: &[Candidate]) {
+fn link(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
     for (i, c) in cands.iter().enumerate() {
+        if v.count[i].is_some() {
+            continue;
+        }
         let big_m = m.vars[v.n[i]].upper;
         m.add_row(
             "link",
@@ -132,12 +345,41 @@ pub fn holds_batch(mode: Mode, phase: Phase) -> bool {
     mode == Mode::NoLimit || phase == Phase::Decode
 }
 
+/// `cover_p_c`: the chosen layout has at least `ceil(B / batch)` instances (`n ≥ cover·x`). Implied
+/// by `cover_p` with one layout per phase, but a much tighter LP relaxation for the solver.
+fn cover_each(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
+    for (i, c) in cands.iter().enumerate() {
+        if v.count[i].is_some() {
+            continue;
+        }
+        m.add_row(
+            "cover",
+            format!("cover_{}_{}", v.phase.name(), c.id()),
+            vec![(v.n[i], 1.0), (v.x[i], -(c.cover_instances as f64))],
+            Cmp::Ge,
+            0.0,
+        );
+    }
+}
+
+/// `instances_p` (a phase that need not hold B): the chosen layout runs at least one instance.
+fn at_least_one(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
+    let terms = (0..cands.len()).map(|i| v.nt(i, 1.0)).collect();
+    m.add_row(
+        "cover",
+        format!("instances_{}", v.phase.name()),
+        terms,
+        Cmp::Ge,
+        1.0,
+    );
+}
+
 /// `cover_p`: the instances hold the whole batch B at once.
-fn cover(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
+fn cover(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], batch: u64) {
     let terms = cands
         .iter()
         .enumerate()
-        .map(|(i, c)| (v.n[i], c.batch as f64))
+        .map(|(i, c)| v.nt(i, c.batch as f64))
         .collect();
     m.add_row(
         "cover",
@@ -150,10 +392,10 @@ fn cover(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
 
 /// `balance_p` (no-limit mode): no instance beyond those needed, so B splits evenly —
 /// `Σ b·n − Σ (b − 1)·x ≤ B`, i.e. `(n − 1)·b < B` for the chosen layout.
-fn balance(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
+fn balance(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], batch: u64) {
     let mut terms = Vec::new();
     for (i, c) in cands.iter().enumerate() {
-        terms.push((v.n[i], c.batch as f64));
+        terms.push(v.nt(i, c.batch as f64));
         terms.push((v.x[i], -(c.batch as f64 - 1.0)));
     }
     m.add_row(
@@ -166,7 +408,7 @@ fn balance(m: &mut Model, v: &PhaseVars, cands: &[Candidate], batch: u64) {
 }
 
 /// `memory_p`: the most loaded GPU fits (GiB).
-fn memory(m: &mut Model, v: &PhaseVars, cands: &[Candidate], capacity_bytes: f64) {
+fn memory(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], capacity_bytes: f64) {
     let terms = cands
         .iter()
         .enumerate()
@@ -182,7 +424,7 @@ fn memory(m: &mut Model, v: &PhaseVars, cands: &[Candidate], capacity_bytes: f64
 }
 
 /// `ttft_prefill` (s) and `tpot_decode` (ms) requirement rows.
-fn latency(m: &mut Model, v: &PhaseVars, cands: &[Candidate], task: &Task) {
+fn latency(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
     match v.phase {
         Phase::Prefill => {
             if let Some(limit) = task.requirements.ttft_s {
@@ -207,8 +449,9 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[Candidate], task: &Task) {
     }
 }
 
-/// Per-GPU throughput of a candidate as the mode counts it (k tokens/s/GPU).
-fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
+/// Per-GPU throughput of a candidate as the mode counts it (k tokens/s/GPU): in the no-limit
+/// mode instances share B, in the budget and rate modes they run full.
+pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
     match mode {
         Mode::NoLimit => tokens_per_gpu_k(c),
         _ => c.figures.throughput_tokens_per_s_per_gpu / KTOK,
@@ -216,7 +459,7 @@ fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
 }
 
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
-fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[Candidate], task: &Task) {
+fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
     if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
         let terms = cands
             .iter()
@@ -233,46 +476,172 @@ fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[Candida
     }
 }
 
-fn gpu_terms(phases: &[PhaseVars], cands: &[&[Candidate]]) -> Vec<(usize, f64)> {
+fn gpu_terms(phases: &[PhaseVars], cands: &[Vec<&Candidate>]) -> Vec<(usize, f64)> {
     let mut terms = Vec::new();
     for (v, cs) in phases.iter().zip(cands) {
         for (i, c) in cs.iter().enumerate() {
-            terms.push((v.n[i], c.gpus_per_instance() as f64));
+            terms.push(v.nt(i, c.gpus_per_instance() as f64));
         }
     }
     terms
 }
 
-/// Build the model for a mode and stage. `cands[0]` are prefill, `cands[1]` decode candidates.
-pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -> Formulation {
-    let (sense, what) = match (mode, stage) {
-        (Mode::NoLimit, Stage::Primary) => (Sense::Maximize, "max Σ phase tokens/s per GPU (thousands)"),
-        (Mode::Budget { .. }, Stage::Primary) => (Sense::Maximize, "max sustained request rate (requests/s)"),
-        _ => (Sense::Minimize, "min total GPUs"),
+fn per_gpu_terms(mode: Mode, phases: &[PhaseVars], cands: &[Vec<&Candidate>]) -> Vec<(usize, f64)> {
+    let mut terms = Vec::new();
+    for (v, cs) in phases.iter().zip(cands) {
+        terms.extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], per_gpu_k(mode, c))));
+    }
+    terms
+}
+
+/// `rate_p`: the deployment's rate is at most what each phase sustains (rate matching between
+/// prefill and decode capacity). Budget mode: `rate ≤ Σ n·rate_c`; no-limit mode (objective
+/// `total`): `rate ≤ Σ x·cover_rate_c` (the instances share B).
+fn rate_cap(m: &mut Model, mode: Mode, rate: usize, v: &PhaseVars, cands: &[&Candidate]) {
+    let mut terms = vec![(rate, 1.0)];
+    for (i, c) in cands.iter().enumerate() {
+        terms.push(match mode {
+            Mode::NoLimit => (v.x[i], -cover_rate(c)),
+            _ => v.nt(i, -c.figures.rate_requests_per_s),
+        });
+    }
+    m.add_row(
+        "rate_match",
+        format!("rate_{}", v.phase.name()),
+        terms,
+        Cmp::Le,
+        0.0,
+    );
+}
+
+/// `rate_p` (rate mode): each phase sustains the target rate.
+fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], rate: f64) {
+    let terms = cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| v.nt(i, c.figures.rate_requests_per_s))
+        .collect();
+    m.add_row(
+        "rate_match",
+        format!("rate_{}", v.phase.name()),
+        terms,
+        Cmp::Ge,
+        rate,
+    );
+}
+
+/// `gpu_budget`: both phases together use at most the budget.
+fn gpu_budget(m: &mut Model, phases: &[PhaseVars], cands: &[Vec<&Candidate>], gpus: u64) {
+    m.add_row(
+        "gpu_budget",
+        "gpu_budget".into(),
+        gpu_terms(phases, cands),
+        Cmp::Le,
+        gpus as f64,
+    );
+}
+
+/// The terms of a criterion.
+fn criterion_terms(
+    mode: Mode,
+    c: Criterion,
+    phases: &[PhaseVars],
+    rate: Option<usize>,
+    cands: &[Vec<&Candidate>],
+) -> Vec<(usize, f64)> {
+    match c {
+        Criterion::TokensPerGpu => per_gpu_terms(mode, phases, cands),
+        Criterion::Gpus => gpu_terms(phases, cands),
+        Criterion::Rate => vec![(rate.expect("a rate criterion has a rate variable"), 1.0)],
+    }
+}
+
+/// `objective_floor` (second solve): the primary criterion held at its optimum.
+fn objective_floor(m: &mut Model, primary: Criterion, terms: Vec<(usize, f64)>, floor: f64) {
+    let slack = FLOOR_SLACK * floor.abs().max(1.0);
+    let (cmp, rhs) = match primary.sense() {
+        Sense::Maximize => (Cmp::Ge, floor - slack),
+        Sense::Minimize => (Cmp::Le, floor + slack),
+    };
+    let name = match primary {
+        Criterion::TokensPerGpu => "objective_floor_tokens_per_gpu",
+        Criterion::Gpus => "objective_floor_gpus",
+        Criterion::Rate => "objective_floor_rate",
+    };
+    m.add_row("objective_floor", name.into(), terms, cmp, rhs);
+}
+
+/// Whether the model has a `rate` variable: the budget mode (rate matching) and the `total`
+/// objective.
+fn has_rate_var(mode: Mode, objective: Objective) -> bool {
+    match mode {
+        Mode::Budget { .. } => true,
+        Mode::NoLimit => objective == Objective::Total,
+        Mode::Rate { .. } => false,
+    }
+}
+
+/// Build the model of one solve. `cands[0]` are prefill, `cands[1]` decode candidates.
+pub fn build(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    stage: Stage,
+    cands: [&[Candidate]; 2],
+) -> Formulation {
+    let (primary, secondary) = objective.criteria();
+    let criterion = match stage {
+        Stage::Primary => primary,
+        Stage::Secondary { .. } => secondary,
+    };
+    let mode_name = match mode {
+        Mode::NoLimit => "no_limit",
+        Mode::Budget { .. } => "gpu_budget",
+        Mode::Rate { .. } => "target_rate",
+    };
+    let stage_name = match stage {
+        Stage::Primary => "primary",
+        Stage::Secondary { .. } => "secondary",
     };
     let name = format!(
-        "pdplan_{}",
-        match mode {
-            Mode::NoLimit => "no_limit",
-            Mode::Budget { .. } => "gpu_budget",
-            Mode::Rate { .. } => "target_rate",
-        }
+        "pdplan_{mode_name}_{}_{stage_name}",
+        objective.name().replace('-', "_")
     );
-    let mut m = Model::new(&name, sense, what);
+    let mut m = Model::new(&name, criterion.sense(), criterion.words());
+    let fewest = [min_gpus(mode, cands[0]), min_gpus(mode, cands[1])];
+    let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
+    let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
+        .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
+        .collect();
+    if cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
+        cols = (0..2)
+            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+            .collect();
+    }
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
         .zip(cands)
-        .map(|(&p, cs)| add_phase_vars(&mut m, mode, p, cs))
+        .enumerate()
+        .map(|(i, (&p, cs))| add_phase_vars(&mut m, mode, p, cs, &cols[i], fewest[1 - i]))
         .collect();
-    let rate = match mode {
-        Mode::Budget { .. } => Some(m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY)),
-        _ => None,
-    };
-    for (v, cs) in phases.iter().zip(cands) {
+    // The candidate of every column, per phase.
+    let cands: Vec<Vec<&Candidate>> = phases
+        .iter()
+        .zip(cands)
+        .map(|(v, cs)| v.cand.iter().map(|&i| &cs[i]).collect())
+        .collect();
+    let rate = has_rate_var(mode, objective)
+        .then(|| m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY));
+    for (v, cs) in phases.iter().zip(&cands) {
         one_layout(&mut m, v);
         link(&mut m, v, cs);
         if holds_batch(mode, v.phase) {
             cover(&mut m, v, cs, task.workload.batch);
+            if mode != Mode::NoLimit {
+                cover_each(&mut m, v, cs);
+            }
+        } else {
+            at_least_one(&mut m, v, cs);
         }
         if mode == Mode::NoLimit {
             balance(&mut m, v, cs, task.workload.batch);
@@ -280,89 +649,19 @@ pub fn build(task: &Task, mode: Mode, stage: &Stage, cands: [&[Candidate]; 2]) -
         memory(&mut m, v, cs, task.hardware.memory_bytes);
         latency(&mut m, v, cs, task);
         throughput_per_gpu(&mut m, mode, v, cs, task);
-        match mode {
-            Mode::Budget { .. } => {
-                let mut terms = vec![(rate.expect("budget mode has a rate variable"), 1.0)];
-                terms.extend(
-                    cs.iter()
-                        .enumerate()
-                        .map(|(i, c)| (v.n[i], -c.figures.rate_requests_per_s)),
-                );
-                m.add_row(
-                    "rate_match",
-                    format!("rate_{}", v.phase.name()),
-                    terms,
-                    Cmp::Le,
-                    0.0,
-                );
-            }
-            Mode::Rate { rate } => {
-                let terms = cs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (v.n[i], c.figures.rate_requests_per_s))
-                    .collect();
-                m.add_row(
-                    "rate_match",
-                    format!("rate_{}", v.phase.name()),
-                    terms,
-                    Cmp::Ge,
-                    rate,
-                );
-            }
-            Mode::NoLimit => {}
+        match (mode, rate) {
+            (Mode::Rate { rate }, _) => rate_target(&mut m, v, cs, rate),
+            (_, Some(r)) => rate_cap(&mut m, mode, r, v, cs),
+            _ => {}
         }
     }
     if let Mode::Budget { gpus } = mode {
-        m.add_row(
-            "gpu_budget",
-            "gpu_budget".into(),
-            gpu_terms(&phases, &cands),
-            Cmp::Le,
-            gpus as f64,
-        );
+        gpu_budget(&mut m, &phases, &cands, gpus);
     }
-    // Objective and the floors of a second solve.
-    match (mode, stage) {
-        (Mode::NoLimit, Stage::Primary) => {
-            for (v, cs) in phases.iter().zip(cands) {
-                m.objective
-                    .extend(cs.iter().enumerate().map(|(i, c)| (v.x[i], tokens_per_gpu_k(c))));
-            }
-        }
-        (Mode::Budget { .. }, Stage::Primary) => m.objective = vec![(rate.expect("rate var"), 1.0)],
-        _ => m.objective = gpu_terms(&phases, &cands),
-    }
-    if let Stage::FewestGpus { floors } = stage {
-        match mode {
-            Mode::NoLimit => {
-                for ((v, cs), &floor) in phases.iter().zip(cands).zip(floors) {
-                    let terms = cs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (v.x[i], tokens_per_gpu_k(c)))
-                        .collect();
-                    m.add_row(
-                        "objective_floor",
-                        format!("objective_floor_{}", v.phase.name()),
-                        terms,
-                        Cmp::Ge,
-                        floor - FLOOR_SLACK * floor.abs().max(1.0),
-                    );
-                }
-            }
-            Mode::Budget { .. } => {
-                let floor = floors[0];
-                m.add_row(
-                    "objective_floor",
-                    "objective_floor_rate".into(),
-                    vec![(rate.expect("rate var"), 1.0)],
-                    Cmp::Ge,
-                    floor - FLOOR_SLACK * floor.abs().max(1.0),
-                );
-            }
-            Mode::Rate { .. } => {}
-        }
+    m.objective = criterion_terms(mode, criterion, &phases, rate, &cands);
+    if let Stage::Secondary { floor } = stage {
+        let terms = criterion_terms(mode, primary, &phases, rate, &cands);
+        objective_floor(&mut m, primary, terms, floor);
     }
     Formulation {
         model: m,

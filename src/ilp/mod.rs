@@ -2,6 +2,7 @@
 //! verification against the shadow model → the chosen deployment.
 
 pub mod formulation;
+pub mod frontier;
 pub mod model;
 pub mod oracle;
 pub mod prune;
@@ -11,12 +12,16 @@ use crate::candidates::{self, Candidate, Limit, PhaseCandidates};
 use crate::error::{Error, Result};
 use crate::layout::Phase;
 use crate::task::Task;
-use formulation::{Formulation, Mode, Stage};
+use formulation::{Formulation, Mode, Objective, Stage};
 use serde::Serialize;
 use std::time::Instant;
 
 /// Time limit of each ILP solve, seconds.
 pub const TIME_LIMIT_S: f64 = 10.0;
+
+/// Largest enumeration (pairs × instance counts) the post-solve oracle check runs on; beyond it
+/// the check is skipped and the report says so.
+pub const ORACLE_CHECK_MAX_WORK: u64 = 2_000_000;
 
 /// One phase of the chosen deployment.
 #[derive(Clone, Debug, Serialize)]
@@ -31,27 +36,55 @@ impl PhaseChoice {
     }
 }
 
-/// Solver facts reported in the plan.
+/// Solver facts reported in the plan (its `solver` object).
 #[derive(Clone, Debug, Serialize)]
 pub struct SolverReport {
+    /// `optimal`, or `time limit (gap g)`.
     pub status: String,
+    /// The objective in words.
     pub objective: String,
+    /// `per-gpu`, `min-gpus` or `total`.
+    pub objective_kind: Objective,
+    /// Value of the final (secondary) solve's objective.
     pub objective_value: f64,
+    /// The primary criterion's optimum (k tokens/s per GPU summed over phases, GPUs, or
+    /// requests/s) and the secondary criterion's.
+    pub primary_value: f64,
+    pub secondary_value: f64,
+    /// Largest relative gap of the solves (0 when every solve is proven optimal).
     pub gap: f64,
+    /// End-to-end optimizer time: enumeration, pruning, solves, checks (s).
     pub solve_time_s: f64,
+    /// Of which enumeration and scoring of candidates (s; for the bench and the summary, not
+    /// in the plan: only `solve_time_s` measures the machine there).
+    #[serde(skip)]
+    pub enumeration_time_s: f64,
+    /// Of which the ILP solves (s; not in the plan, as above).
+    #[serde(skip)]
+    pub ilp_time_s: f64,
+    /// Time limit of each solve (s).
+    pub time_limit_s: f64,
     /// Candidates evaluated (layouts × batches) over both phases.
     pub candidates: u64,
     /// Feasible candidates over both phases.
     pub feasible: u64,
     /// Candidates left in the ILP after dominance pruning.
     pub in_model: u64,
+    /// Variables and rows of the final model.
+    pub variables: u64,
+    pub rows: u64,
     pub solves: u64,
+    /// Every solver answer satisfied the shadow model (bounds, integrality, rows, objective).
+    pub verified: bool,
+    /// Exhaustive enumeration over the model's candidates: `equal` or why it was skipped.
+    pub oracle_check: String,
 }
 
 /// The optimizer's answer.
 #[derive(Clone, Debug)]
 pub struct Deployment {
     pub mode: Mode,
+    pub objective: Objective,
     pub prefill: PhaseChoice,
     pub decode: PhaseChoice,
     /// Requests/s the deployment sustains (min of the two phases' capacities).
@@ -63,7 +96,8 @@ pub struct Deployment {
     pub model: model::Model,
     /// The primary model (first solve).
     pub primary_model: model::Model,
-    pub candidates: [PhaseCandidates; 2],
+    /// The candidates that entered the ILP, per phase (survivors of dominance pruning).
+    pub candidates: [Vec<Candidate>; 2],
 }
 
 impl Deployment {
@@ -133,14 +167,43 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
     }
 }
 
-fn run(f: &Formulation, solves: &mut u64, time: &mut f64) -> Result<Option<solver::Solved>> {
-    *solves += 1;
+/// Accept a solver answer only if it satisfies its model: every bound, integrality, every row,
+/// and the objective value it claims, recomputed from the values. A failure is an internal error:
+/// no plan is ever built from an answer that is infeasible or misreported under its own model.
+pub fn accept(model: &model::Model, s: &solver::Solved) -> Result<()> {
+    model
+        .verify(&s.values)
+        .map_err(|e| Error::Internal(format!("solver answer fails the model {}: {e}", model.name)))?;
+    let recomputed = model.objective_value(&s.values);
+    let agrees = (recomputed - s.objective).abs() <= model::TOL * (1.0 + recomputed.abs());
+    if !agrees {
+        return Err(Error::Internal(format!(
+            "solver claims objective {} for the model {}, the values give {recomputed}",
+            s.objective, model.name
+        )));
+    }
+    Ok(())
+}
+
+/// Counters over the solves of one optimization.
+#[derive(Default)]
+struct Tally {
+    solves: u64,
+    time_s: f64,
+    gap: f64,
+    status: Option<String>,
+}
+
+fn run(f: &Formulation, tally: &mut Tally) -> Result<Option<solver::Solved>> {
+    tally.solves += 1;
     match solver::solve(&f.model, TIME_LIMIT_S) {
         Ok(s) => {
-            *time += s.solve_time_s;
-            f.model.verify(&s.values).map_err(|e| {
-                Error::Internal(format!("solver answer fails the model {}: {e}", f.model.name))
-            })?;
+            tally.time_s += s.solve_time_s;
+            accept(&f.model, &s)?;
+            tally.gap = tally.gap.max(s.gap);
+            if s.gap > 0.0 {
+                tally.status = Some(s.status.clone());
+            }
             Ok(Some(s))
         }
         Err(solver::Failure::Infeasible) => Ok(None),
@@ -155,110 +218,177 @@ fn choice(f: &Formulation, s: &solver::Solved, phase: usize, cands: &[Candidate]
             .position(|&x| s.values[x] > 0.5)
             .ok_or_else(|| Error::Internal("no layout chosen".into()))?;
     Ok(PhaseChoice {
-        candidate: cands[i].clone(),
-        instances: s.values[v.n[i]].round() as u64,
+        candidate: cands[v.cand[i]].clone(),
+        instances: v.instances(i, &s.values),
     })
 }
 
-/// Plan both phases of a task.
-pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
-    let start = Instant::now();
-    // The two phases are independent: enumerate them on two threads.
-    let all = std::thread::scope(|s| {
-        let prefill = s.spawn(|| candidates::generate(task, Phase::Prefill));
-        let decode = candidates::generate(task, Phase::Decode);
+/// One lexicographic optimization over given candidates: the primary model and its answer, the
+/// secondary model and its answer; `None` when the primary model is infeasible.
+pub struct Lexicographic {
+    pub primary: Formulation,
+    pub first: solver::Solved,
+    pub secondary: Formulation,
+    pub second: solver::Solved,
+}
+
+fn lexicographic(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    cands: [&[Candidate]; 2],
+    tally: &mut Tally,
+) -> Result<Option<Lexicographic>> {
+    let primary = formulation::build(task, mode, objective, Stage::Primary, cands);
+    let Some(first) = run(&primary, tally)? else {
+        return Ok(None);
+    };
+    let secondary = formulation::build(
+        task,
+        mode,
+        objective,
+        Stage::Secondary {
+            floor: first.objective,
+        },
+        cands,
+    );
+    let second = run(&secondary, tally)?
+        .ok_or_else(|| Error::Internal("second solve infeasible although the first had a solution".into()))?;
+    Ok(Some(Lexicographic {
+        primary,
+        first,
+        secondary,
+        second,
+    }))
+}
+
+/// Requests/s two phase choices sustain together (full instances).
+pub fn sustained_rate(p: &PhaseChoice, d: &PhaseChoice) -> f64 {
+    (p.instances as f64 * p.candidate.figures.rate_requests_per_s)
+        .min(d.instances as f64 * d.candidate.figures.rate_requests_per_s)
+}
+
+/// Candidates of both phases for a mode, enumerated on two threads (the phases are independent)
+/// and pruned while enumerating.
+pub fn candidates_for(task: &Task, mode: Mode, objective: Objective) -> [PhaseCandidates; 2] {
+    std::thread::scope(|s| {
+        let prefill = s.spawn(|| candidates::generate_for(task, Phase::Prefill, mode, objective));
+        let decode = candidates::generate_for(task, Phase::Decode, mode, objective);
         [prefill.join().expect("candidate thread panicked"), decode]
-    });
+    })
+}
+
+/// Plan both phases with the mode's default objective.
+pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
+    optimize_with(task, mode, Objective::default_for(mode))
+}
+
+/// Plan both phases: enumerate and prune candidates, solve the lexicographic pair, verify every
+/// answer against the shadow model and the optimum against exhaustive enumeration (when small).
+pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
+    objective.check(mode).map_err(Error::Usage)?;
+    let start = Instant::now();
+    let all = candidates_for(task, mode, objective);
+    let enumeration_time_s = start.elapsed().as_secs_f64();
     for pc in &all {
         if pc.feasible.is_empty() {
             return Err(infeasible_phase(task, pc));
         }
     }
-    let pruned = [
-        prune::prune(mode, &all[0].feasible),
-        prune::prune(mode, &all[1].feasible),
-    ];
-    let cands = [pruned[0].as_slice(), pruned[1].as_slice()];
-    let mut solves = 0;
-    let mut solve_time = 0.0;
-    let primary = formulation::build(task, mode, &Stage::Primary, cands);
-    let primary_model = primary.model.clone();
-    let first =
-        run(&primary, &mut solves, &mut solve_time)?.ok_or_else(|| budget_infeasible(task, mode, cands))?;
-    let (final_f, final_s) = match mode {
-        Mode::Rate { .. } => (primary, first.clone()),
-        _ => {
-            let floors = match mode {
-                Mode::NoLimit => (0..2)
-                    .map(|p| {
-                        let v = &primary.phases[p];
-                        cands[p]
-                            .iter()
-                            .enumerate()
-                            .map(|(i, c)| first.values[v.x[i]].round() * formulation::tokens_per_gpu_k(c))
-                            .sum()
-                    })
-                    .collect(),
-                _ => vec![first.objective],
-            };
-            let second = formulation::build(task, mode, &Stage::FewestGpus { floors }, cands);
-            let s = run(&second, &mut solves, &mut solve_time)?.ok_or_else(|| {
-                Error::Internal("second solve infeasible although the first had a solution".into())
-            })?;
-            (second, s)
-        }
-    };
-    let prefill = choice(&final_f, &final_s, 0, cands[0])?;
-    let decode = choice(&final_f, &final_s, 1, cands[1])?;
-    let fewest_gpus = if mode == Mode::NoLimit {
-        let f = formulation::build(task, mode, &Stage::FewestGpusOnly, cands);
-        let s = run(&f, &mut solves, &mut solve_time)?
+    let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
+    let mut tally = Tally::default();
+    let lex = lexicographic(task, mode, objective, cands, &mut tally)?
+        .ok_or_else(|| budget_infeasible(task, mode, cands))?;
+    let prefill = choice(&lex.secondary, &lex.second, 0, cands[0])?;
+    let decode = choice(&lex.secondary, &lex.second, 1, cands[1])?;
+    let fewest_gpus = if mode == Mode::NoLimit && objective != Objective::MinGpus {
+        let l = lexicographic(task, mode, Objective::MinGpus, cands, &mut tally)?
             .ok_or_else(|| Error::Internal("fewest-GPU solve infeasible".into()))?;
-        let p = choice(&f, &s, 0, cands[0])?;
-        let d = choice(&f, &s, 1, cands[1])?;
+        let p = choice(&l.secondary, &l.second, 0, cands[0])?;
+        let d = choice(&l.secondary, &l.second, 1, cands[1])?;
         let differs = p.gpus() + d.gpus() < prefill.gpus() + decode.gpus();
         differs.then_some((p, d))
     } else {
         None
     };
-    let rate = (prefill.instances as f64 * prefill.candidate.figures.rate_requests_per_s)
-        .min(decode.instances as f64 * decode.candidate.figures.rate_requests_per_s);
-    let objective_text = match mode {
-        Mode::NoLimit => "max tokens/s per GPU of each phase, then min GPUs (lexicographic, two solves)",
-        Mode::Budget { .. } => {
-            "max sustained request rate within the GPU budget, then min GPUs (lexicographic, two solves)"
-        }
-        Mode::Rate { .. } => "min GPUs sustaining the target request rate",
-    };
-    let gap = first.gap.max(final_s.gap);
-    let status = if gap == 0.0 {
-        "optimal".to_string()
-    } else {
-        final_s.status.clone()
-    };
+    let oracle_check = check_against_oracle(mode, objective, cands, &lex)?;
+    let (c1, c2) = objective.criteria();
+    let status = tally.status.clone().unwrap_or_else(|| "optimal".to_string());
     let solver = SolverReport {
         status,
-        objective: objective_text.to_string(),
-        objective_value: final_s.objective,
-        gap,
+        objective: format!("{}, then {} (lexicographic, two solves)", c1.words(), c2.words()),
+        objective_kind: objective,
+        objective_value: lex.second.objective,
+        primary_value: lex.first.objective,
+        secondary_value: lex.second.objective,
+        gap: tally.gap,
         solve_time_s: start.elapsed().as_secs_f64(),
+        enumeration_time_s,
+        ilp_time_s: tally.time_s,
+        time_limit_s: TIME_LIMIT_S,
         candidates: all[0].evaluated + all[1].evaluated,
-        feasible: (all[0].feasible.len() + all[1].feasible.len()) as u64,
+        feasible: all[0].feasible_seen + all[1].feasible_seen,
         in_model: (cands[0].len() + cands[1].len()) as u64,
-        solves,
+        variables: lex.secondary.model.vars.len() as u64,
+        rows: lex.secondary.model.rows.len() as u64,
+        solves: tally.solves,
+        verified: true,
+        oracle_check,
     };
-    let _ = solve_time;
+    let [p_all, d_all] = all;
     Ok(Deployment {
         mode,
+        objective,
+        request_rate_per_s: sustained_rate(&prefill, &decode),
         prefill,
         decode,
-        request_rate_per_s: rate,
         solver,
         fewest_gpus,
-        model: final_f.model,
-        primary_model,
-        candidates: all,
+        model: lex.secondary.model,
+        primary_model: lex.primary.model,
+        candidates: [p_all.feasible, d_all.feasible],
     })
+}
+
+/// Work of an exhaustive enumeration over candidate lists (pairs × instance counts).
+pub fn oracle_work(mode: Mode, objective: Objective, cands: [&[Candidate]; 2]) -> u64 {
+    let (p, d) = (cands[0].len() as u64, cands[1].len() as u64);
+    match (mode, objective) {
+        (Mode::NoLimit, _) => p + d,
+        (Mode::Budget { gpus }, Objective::Total) => {
+            let smallest = cands[0].iter().map(|c| c.gpus_per_instance()).min().unwrap_or(1);
+            p.saturating_mul(d).saturating_mul(gpus / smallest.max(1) + 1)
+        }
+        _ => p.saturating_mul(d),
+    }
+}
+
+/// The ILP's optimum (primary and secondary values) must equal exhaustive enumeration over the
+/// same candidates; a difference is an internal error (a plan that is suboptimal under its own
+/// model is never written). Skipped when the enumeration would be large.
+fn check_against_oracle(
+    mode: Mode,
+    objective: Objective,
+    cands: [&[Candidate]; 2],
+    lex: &Lexicographic,
+) -> Result<String> {
+    let work = oracle_work(mode, objective, cands);
+    if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
+        return Ok("skipped (a solve stopped at the time limit; see status and gap)".into());
+    }
+    if work > ORACLE_CHECK_MAX_WORK {
+        return Ok(format!("skipped ({work} combinations > {ORACLE_CHECK_MAX_WORK})"));
+    }
+    let best = oracle::exhaustive_with(mode, objective, cands[0], cands[1])
+        .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
+    if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {
+        return Err(Error::Internal(format!(
+            "ILP optimum ({}, {}) differs from exhaustive enumeration ({}, {}) over the same candidates",
+            lex.first.objective, lex.second.objective, best.objective, best.secondary
+        )));
+    }
+    Ok(format!("equal ({work} combinations enumerated)"))
 }
 
 /// Both phases have feasible layouts but no combination fits the budget / reaches the rate.

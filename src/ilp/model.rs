@@ -152,11 +152,30 @@ impl Model {
         }
     }
 
-    /// The model in CPLEX LP format (readable by CBC, GLPK `--cpxlp`, HiGHS, CPLEX, Gurobi).
+    /// The model in CPLEX LP format (read by CBC, GLPK `glpsol --lp`, HiGHS, CPLEX, Gurobi).
+    ///
+    /// Format choices, so that every one of those readers takes the file as it is:
+    /// * names use only letters, digits and `_`, never start with a digit, `.` or `e`, and stay
+    ///   far below the 255-character limit (candidate ids such as `x_prefill_tp4_pp1_..._b16`);
+    /// * expressions wrap every 6 terms (continuation lines start with a space), so no line comes
+    ///   near CPLEX's 560-character line limit;
+    /// * numbers are plain decimals that round-trip exactly (Rust's shortest `f64` form, never an
+    ///   exponent);
+    /// * the objective has no constant term (not every reader accepts one) and an empty
+    ///   expression is written `0 v` with the first variable, so every row stays well formed;
+    /// * binaries get no bound line (`Binaries` implies [0, 1]); an infinite upper bound is
+    ///   written `v >= lower`.
     pub fn to_lp_string(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "\\ pdplan model: {}", self.name);
         let _ = writeln!(s, "\\ objective: {}", self.objective_name);
+        let _ = writeln!(
+            s,
+            "\\ {} variables, {} rows; row families: {}",
+            self.vars.len(),
+            self.rows.len(),
+            self.families().join(", ")
+        );
         s.push_str(match self.sense {
             Sense::Maximize => "Maximize\n",
             Sense::Minimize => "Minimize\n",
@@ -194,19 +213,30 @@ impl Model {
         let generals = list(VarKind::Integer);
         if !generals.is_empty() {
             s.push_str("Generals\n");
-            for chunk in generals.chunks(8) {
+            for chunk in generals.chunks(6) {
                 let _ = writeln!(s, " {}", chunk.join(" "));
             }
         }
         let binaries = list(VarKind::Binary);
         if !binaries.is_empty() {
             s.push_str("Binaries\n");
-            for chunk in binaries.chunks(8) {
+            for chunk in binaries.chunks(6) {
                 let _ = writeln!(s, " {}", chunk.join(" "));
             }
         }
         s.push_str("End\n");
         s
+    }
+
+    /// Row families in order of first appearance.
+    pub fn families(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !out.contains(&r.family.as_str()) {
+                out.push(&r.family);
+            }
+        }
+        out
     }
 
     fn expr(&self, terms: &[(usize, f64)]) -> String {
@@ -216,37 +246,29 @@ impl Model {
         }
         let mut out = String::new();
         for (i, &(v, c)) in terms.iter().enumerate() {
+            if i > 0 {
+                out.push_str(if i % 6 == 0 { "\n   " } else { " " });
+            }
             let sign = if c < 0.0 {
-                "-"
+                "- "
             } else if i > 0 {
-                "+"
+                "+ "
             } else {
                 ""
             };
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            let _ = write!(
-                out,
-                "{sign}{}{} {}",
-                if sign.is_empty() { "" } else { " " },
-                num(c.abs()),
-                self.vars[v].name
-            );
+            let _ = write!(out, "{sign}{} {}", num(c.abs()), self.vars[v].name);
         }
         out
     }
 }
 
-/// Numbers written with enough digits to round-trip (LP readers parse plain decimals).
+/// A number as a plain decimal that round-trips (LP readers parse plain decimals; Rust's `f64`
+/// `Display` is the shortest exact form and never uses an exponent).
 fn num(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {
-        format!("{x:.12}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
+        format!("{x}")
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Instant;
 #[derive(Clone, Debug, Serialize)]
 pub struct Solved {
     pub values: Vec<f64>,
+    /// The objective value the solver claims (checked against the values by the verifier).
     pub objective: f64,
     /// `optimal`, or `time limit (gap g)` when microlp stopped early with a feasible solution.
     pub status: String,
@@ -65,6 +66,8 @@ pub fn solve(model: &Model, time_limit_s: f64) -> Result<Solved, Failure> {
     };
     let values: Vec<f64> = handles.iter().map(|&h| solution.value(h)).collect();
     let inner = solution.into_inner();
+    // The objective as microlp reports it; the verifier recomputes it from the values.
+    let objective = inner.objective();
     let optimal = inner.status() == microlp::SolutionStatus::Optimal;
     let gap = if optimal {
         0.0
@@ -77,7 +80,7 @@ pub fn solve(model: &Model, time_limit_s: f64) -> Result<Solved, Failure> {
         format!("time limit (gap {gap:.3e})")
     };
     Ok(Solved {
-        objective: model.objective_value(&values),
+        objective,
         values,
         status,
         gap,

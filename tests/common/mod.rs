@@ -117,3 +117,40 @@ pub fn resolved(task: Task) -> pdplan::resolve::Resolved {
         warnings: vec![],
     }
 }
+
+/// Every task file shipped in `fixtures/tasks/`, sorted (README excluded).
+pub fn fixture_tasks() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks");
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures/tasks exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "md" || e == "json"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Fixture tasks that read and resolve, with their file names.
+pub fn readable_fixtures() -> Vec<(String, pdplan::resolve::Resolved)> {
+    fixture_tasks()
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            pdplan::read_task(&p).ok().map(|r| (name, r))
+        })
+        .collect()
+}
+
+/// A unique scratch folder under the system temp dir.
+pub fn scratch(tag: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "pdplan-test-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}

@@ -1,0 +1,177 @@
+//! The GPU frontier: for every budget from the smallest feasible up to a limit, the best request
+//! rate the deployment sustains (budget mode, objective `total`), so a user sees what each extra
+//! GPU buys.
+//!
+//! Candidates are enumerated and pruned once, at the largest budget: the layouts allowed under a
+//! budget `N` are exactly those of at most `N` GPUs per instance of that set (the enumeration
+//! limits are `W ≤ N`, `pp ≤ N`, `pp·W ≤ N`), and a candidate that dominates another never has
+//! more GPUs per instance, so filtering the pruned set by `N` keeps every optimum.
+
+use super::formulation::{Mode, Objective};
+use super::{Lexicographic, PhaseChoice, Tally, choice, infeasible_phase, lexicographic};
+use crate::candidates::Candidate;
+use crate::error::{Error, Result};
+use crate::task::Task;
+use serde::Serialize;
+
+/// The best deployment within one budget.
+#[derive(Clone, Debug, Serialize)]
+pub struct Point {
+    pub budget_gpus: u64,
+    /// Sustained request rate, requests/s.
+    pub request_rate_per_s: f64,
+    /// GPUs the plan uses (fewest reaching the rate).
+    pub gpus_used: u64,
+    pub prefill: Side,
+    pub decode: Side,
+    /// Prefill input tokens/s and decode output tokens/s at that rate.
+    pub prefill_tokens_per_s: f64,
+    pub decode_tokens_per_s: f64,
+    /// The rate gained over the previous budget of the list, requests/s.
+    pub gain_per_s: f64,
+}
+
+/// One phase of a frontier point.
+#[derive(Clone, Debug, Serialize)]
+pub struct Side {
+    pub layout: String,
+    pub batch_per_instance: u64,
+    pub instances: u64,
+    pub gpus: u64,
+}
+
+impl Side {
+    fn of(c: &PhaseChoice) -> Side {
+        Side {
+            layout: c.candidate.layout.to_string(),
+            batch_per_instance: c.candidate.batch,
+            instances: c.instances,
+            gpus: c.gpus(),
+        }
+    }
+}
+
+/// The frontier of a task.
+#[derive(Clone, Debug, Serialize)]
+pub struct Frontier {
+    pub smallest_feasible_gpus: u64,
+    pub max_gpus: u64,
+    /// One point per budget from the smallest feasible to `max_gpus`.
+    pub points: Vec<Point>,
+    pub solves: u64,
+    pub time_s: f64,
+}
+
+/// Compute the frontier up to `max_gpus` (the task's own budget, if any, is replaced).
+pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
+    let start = std::time::Instant::now();
+    let mut t = task.clone();
+    t.hardware.gpu_budget = Some(max_gpus);
+    t.requirements.request_rate_per_s = None;
+    let mode = Mode::Budget { gpus: max_gpus };
+    let all = super::candidates_for(&t, mode, Objective::Total);
+    for pc in &all {
+        if pc.feasible.is_empty() {
+            return Err(infeasible_phase(&t, pc));
+        }
+    }
+    let mut tally = Tally::default();
+    // The smallest feasible budget: fewest GPUs holding B in both phases.
+    let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
+    let fewest = lexicographic(&t, mode, Objective::MinGpus, cands, &mut tally)?.ok_or_else(|| {
+        Error::Infeasible {
+            phase: "deployment".into(),
+            binding: format!(
+                "GPU budget: holding the batch of {} sequences in both phases needs more than {max_gpus} GPUs",
+                t.workload.batch
+            ),
+            report: String::new(),
+        }
+    })?;
+    let smallest = fewest.first.objective.round() as u64;
+    let mut points: Vec<Point> = Vec::new();
+    for n in smallest..=max_gpus {
+        let within = |cs: &[Candidate]| -> Vec<Candidate> {
+            cs.iter()
+                .filter(|c| c.gpus_per_instance() <= n)
+                .cloned()
+                .collect()
+        };
+        let (p, d) = (within(cands[0]), within(cands[1]));
+        let mut tn = t.clone();
+        tn.hardware.gpu_budget = Some(n);
+        let mode_n = Mode::Budget { gpus: n };
+        let Some(lex) = lexicographic(&tn, mode_n, Objective::Total, [&p, &d], &mut tally)? else {
+            return Err(Error::Internal(format!(
+                "budget {n} infeasible although {smallest} GPUs hold the batch"
+            )));
+        };
+        let Lexicographic {
+            secondary, second, ..
+        } = &lex;
+        let pc = choice(secondary, second, 0, &p)?;
+        let dc = choice(secondary, second, 1, &d)?;
+        let rate = super::sustained_rate(&pc, &dc);
+        let gain = points.last().map_or(rate, |prev| rate - prev.request_rate_per_s);
+        points.push(Point {
+            budget_gpus: n,
+            request_rate_per_s: rate,
+            gpus_used: pc.gpus() + dc.gpus(),
+            prefill_tokens_per_s: rate * t.workload.ttft_input_len() as f64,
+            decode_tokens_per_s: rate * t.workload.rate_output_len() as f64,
+            prefill: Side::of(&pc),
+            decode: Side::of(&dc),
+            gain_per_s: gain,
+        });
+    }
+    Ok(Frontier {
+        smallest_feasible_gpus: smallest,
+        max_gpus,
+        points,
+        solves: tally.solves,
+        time_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The frontier as a table: one row per budget where the best rate changes.
+pub fn table(f: &Frontier) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "GPU frontier: budgets {}..={} ({} solves, {:.1} ms); rows where the best rate improves",
+        f.smallest_feasible_gpus,
+        f.max_gpus,
+        f.solves,
+        f.time_s * 1e3
+    );
+    let _ = writeln!(
+        s,
+        "{:>7} {:>6} {:>12} {:>12}  {:<44} {:<44}",
+        "budget",
+        "used",
+        "requests/s",
+        "gain",
+        "prefill (layout b × instances)",
+        "decode (layout b × instances)"
+    );
+    let mut last = f64::NEG_INFINITY;
+    for p in &f.points {
+        if p.request_rate_per_s <= last * (1.0 + 1e-9) {
+            continue;
+        }
+        last = p.request_rate_per_s;
+        let side = |x: &Side| format!("{} b{} × {}", x.layout, x.batch_per_instance, x.instances);
+        let _ = writeln!(
+            s,
+            "{:>7} {:>6} {:>12.4} {:>12.4}  {:<44} {:<44}",
+            p.budget_gpus,
+            p.gpus_used,
+            p.request_rate_per_s,
+            p.gain_per_s,
+            side(&p.prefill),
+            side(&p.decode)
+        );
+    }
+    s
+}
