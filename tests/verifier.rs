@@ -19,7 +19,7 @@ fn solved(mode: Mode, objective: Objective) -> (formulation::Formulation, solver
         Stage::Primary,
         [&cands[0].feasible, &cands[1].feasible],
     );
-    let s = solver::solve(&f.model, ilp::TIME_LIMIT_S).expect("feasible");
+    let s = solver::solve(&f.model, ilp::TIME_LIMIT_S, None).expect("feasible");
     (f, s)
 }
 

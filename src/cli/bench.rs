@@ -205,7 +205,7 @@ fn scaling(task: &Task, objective: Objective, runs: usize) {
         let (t, res) = time(runs, || -> std::result::Result<(usize, usize, String), String> {
             let f =
                 ilp::formulation::build(task, mode, objective, ilp::formulation::Stage::Primary, [&p, &d]);
-            let s = solver::solve(&f.model, ilp::TIME_LIMIT_S).map_err(|e| format!("{e:?}"))?;
+            let s = solver::solve(&f.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
             let f2 = ilp::formulation::build(
                 task,
                 mode,
@@ -213,7 +213,7 @@ fn scaling(task: &Task, objective: Objective, runs: usize) {
                 ilp::formulation::Stage::Secondary { floor: s.objective },
                 [&p, &d],
             );
-            let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S).map_err(|e| format!("{e:?}"))?;
+            let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
             Ok((f2.model.vars.len(), f2.model.rows.len(), s2.status))
         });
         match res {

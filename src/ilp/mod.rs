@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Time limit of each ILP solve, seconds.
-pub const TIME_LIMIT_S: f64 = 10.0;
+pub const TIME_LIMIT_S: f64 = 3.0;
 
 /// Largest enumeration (pairs × instance counts) the post-solve oracle check runs on; beyond it
 /// the check is skipped and the report says so.
@@ -194,9 +194,9 @@ struct Tally {
     status: Option<String>,
 }
 
-fn run(f: &Formulation, tally: &mut Tally) -> Result<Option<solver::Solved>> {
+fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Option<solver::Solved>> {
     tally.solves += 1;
-    match solver::solve(&f.model, TIME_LIMIT_S) {
+    match solver::solve(&f.model, TIME_LIMIT_S, warm) {
         Ok(s) => {
             tally.time_s += s.solve_time_s;
             accept(&f.model, &s)?;
@@ -240,7 +240,14 @@ fn lexicographic(
     tally: &mut Tally,
 ) -> Result<Option<Lexicographic>> {
     let primary = formulation::build(task, mode, objective, Stage::Primary, cands);
-    let Some(first) = run(&primary, tally)? else {
+    // Large budgets make microlp's branch and bound slow to find a first point: start it from the
+    // enumerated optimum over the same candidates when that enumeration is cheap. The ILP still
+    // has to prove it (status and gap say whether it did).
+    let warm = (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
+        .then(|| oracle::exhaustive_with(mode, objective, cands[0], cands[1]))
+        .flatten()
+        .and_then(|best| warm_start(&primary, &best, cands));
+    let Some(first) = run(&primary, warm.as_deref(), tally)? else {
         return Ok(None);
     };
     let secondary = formulation::build(
@@ -252,7 +259,13 @@ fn lexicographic(
         },
         cands,
     );
-    let second = run(&secondary, tally)?
+    // The first answer satisfies the second model (its objective is the floor): start from it.
+    let warm_second = secondary
+        .model
+        .verify(&first.values)
+        .is_ok()
+        .then_some(first.values.as_slice());
+    let second = run(&secondary, warm_second, tally)?
         .ok_or_else(|| Error::Internal("second solve infeasible although the first had a solution".into()))?;
     Ok(Some(Lexicographic {
         primary,
@@ -260,6 +273,28 @@ fn lexicographic(
         secondary,
         second,
     }))
+}
+
+/// Enumeration work below which the primary solve is warm-started from the oracle's optimum.
+const WARM_START_MAX_WORK: u64 = 50_000_000;
+
+/// The model's variable values for an enumerated plan, if its columns exist and every row holds.
+fn warm_start(f: &Formulation, best: &oracle::Best, cands: [&[Candidate]; 2]) -> Option<Vec<f64>> {
+    let mut values = vec![0.0; f.model.vars.len()];
+    let mut capacity = [0.0f64; 2];
+    for (p, &(ci, k)) in [best.prefill, best.decode].iter().enumerate() {
+        let v = &f.phases[p];
+        let i = (0..v.x.len()).find(|&i| v.cand[i] == ci && v.count[i].is_none_or(|c| c == k))?;
+        values[v.x[i]] = 1.0;
+        if v.count[i].is_none() {
+            values[v.n[i]] = k as f64;
+        }
+        capacity[p] = k as f64 * cands[p][ci].figures.rate_requests_per_s;
+    }
+    if let Some(r) = f.rate {
+        values[r] = capacity[0].min(capacity[1]);
+    }
+    f.model.verify(&values).is_ok().then_some(values)
 }
 
 /// Requests/s two phase choices sustain together (full instances).

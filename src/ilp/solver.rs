@@ -1,7 +1,7 @@
 //! Solving a shadow [`Model`] with good_lp's microlp backend, under a time limit.
 
 use super::model::{Cmp, Model, Sense, VarKind};
-use good_lp::solvers::WithTimeLimit;
+use good_lp::solvers::{WithInitialSolution, WithTimeLimit};
 use good_lp::{Expression, ProblemVariables, ResolutionError, Solution, SolverModel, variable};
 use serde::Serialize;
 use std::time::Instant;
@@ -27,8 +27,9 @@ pub enum Failure {
     Other(String),
 }
 
-/// Solve `model` with microlp, at most `time_limit_s` seconds.
-pub fn solve(model: &Model, time_limit_s: f64) -> Result<Solved, Failure> {
+/// Solve `model` with microlp, at most `time_limit_s` seconds. `warm` is a feasible assignment
+/// microlp may start from (advisory: an infeasible hint is ignored by microlp).
+pub fn solve(model: &Model, time_limit_s: f64, warm: Option<&[f64]>) -> Result<Solved, Failure> {
     let start = Instant::now();
     let mut vars = ProblemVariables::new();
     let handles: Vec<good_lp::Variable> = model
@@ -50,6 +51,9 @@ pub fn solve(model: &Model, time_limit_s: f64) -> Result<Solved, Failure> {
         Sense::Minimize => vars.minimise(objective),
     };
     let mut problem = unsolved.using(good_lp::microlp).with_time_limit(time_limit_s);
+    if let Some(values) = warm {
+        problem = problem.with_initial_solution(handles.iter().copied().zip(values.iter().copied()));
+    }
     for r in &model.rows {
         let lhs = expr(&r.terms);
         let c = match r.cmp {
