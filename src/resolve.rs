@@ -529,9 +529,9 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
     let derived = crate::cost::params::total_params(model);
     if derived > 0.0 && !(0.9..=1.1).contains(&(declared / derived)) {
         ctx.warn(format!(
-            "declared_params: the task declares {}{}, but the layer shapes add up to {}; memory \
-             uses the larger figure, compute uses the shapes. Check the parameter count and the \
-             shape lines (layers, hidden size, heads, FFN / expert sizes)",
+            "declared_params: the task declares {}{}, but the layer shapes add up to {}; the plan \
+             uses the larger figure for weight memory, weight reads and matmul FLOPs (safe). Check \
+             the parameter count and the shape lines (layers, hidden size, heads, FFN / expert sizes)",
             Qty::Params.human(declared),
             ctx.at_line("model.declared_params"),
             Qty::Params.human(derived)

@@ -167,6 +167,45 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
     }
 }
 
+/// Explain a task where one phase or both have no feasible candidate: each failing phase's
+/// binding limit, and for a phase that is feasible what it reaches, so the user sees the whole
+/// picture in one run.
+pub fn infeasible_phases(task: &Task, all: &[PhaseCandidates; 2]) -> Error {
+    let mut bindings = Vec::new();
+    let mut report = String::new();
+    for pc in all {
+        if pc.feasible.is_empty() {
+            if let Error::Infeasible {
+                binding, report: r, ..
+            } = infeasible_phase(task, pc)
+            {
+                bindings.push(format!("{}: {binding}", pc.phase));
+                report.push_str(&r);
+            }
+        } else {
+            let best = pc
+                .feasible
+                .iter()
+                .map(|c| c.cover_tokens_per_s_per_gpu)
+                .fold(f64::NEG_INFINITY, f64::max);
+            report.push_str(&format!(
+                "{} phase: feasible ({} candidates meet every requirement; up to {best:.0} tokens/s per GPU)\n",
+                pc.phase, pc.feasible_seen
+            ));
+        }
+    }
+    let failing: Vec<String> = all
+        .iter()
+        .filter(|pc| pc.feasible.is_empty())
+        .map(|pc| pc.phase.to_string())
+        .collect();
+    Error::Infeasible {
+        phase: failing.join(" and "),
+        binding: bindings.join("; "),
+        report,
+    }
+}
+
 /// Accept a solver answer only if it satisfies its model: every bound, integrality, every row,
 /// and the objective value it claims, recomputed from the values. A failure is an internal error:
 /// no plan is ever built from an answer that is infeasible or misreported under its own model.
@@ -325,10 +364,8 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
     let start = Instant::now();
     let all = candidates_for(task, mode, objective);
     let enumeration_time_s = start.elapsed().as_secs_f64();
-    for pc in &all {
-        if pc.feasible.is_empty() {
-            return Err(infeasible_phase(task, pc));
-        }
+    if all.iter().any(|pc| pc.feasible.is_empty()) {
+        return Err(infeasible_phases(task, &all));
     }
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
     let mut tally = Tally::default();
