@@ -10,6 +10,7 @@
 
 use crate::task::{Dtype, RawModel};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// A model preset file: `{ "name", "aliases", "source", "notes"?, "model": <RawModel> }`.
@@ -192,32 +193,46 @@ pub fn gpus() -> &'static [GpuPreset] {
     CELL.get_or_init(|| parse_all(GPU_FILES))
 }
 
-fn find<'a, T>(items: &'a [T], name: &str, names: impl Fn(&T) -> Vec<&str>) -> Option<&'a T> {
-    let key = normalize(name);
-    if key.is_empty() {
-        return None;
+/// Index from every normalized name and alias to its preset (built once).
+fn index<T>(items: &[T], names: impl Fn(&T) -> Vec<&str>) -> HashMap<String, usize> {
+    let mut map = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        for n in names(item) {
+            map.entry(normalize(n)).or_insert(i);
+        }
     }
-    items
-        .iter()
-        .find(|item| names(item).iter().any(|n| normalize(n) == key))
+    map
+}
+
+fn names_of<'a>(name: &'a str, aliases: &'a [String]) -> Vec<&'a str> {
+    std::iter::once(name)
+        .chain(aliases.iter().map(String::as_str))
+        .collect()
 }
 
 /// The model preset with this name or alias.
 pub fn model_preset(name: &str) -> Option<&'static ModelPreset> {
-    find(models(), name, |p| {
-        std::iter::once(p.name.as_str())
-            .chain(p.aliases.iter().map(String::as_str))
-            .collect()
-    })
+    static INDEX: OnceLock<HashMap<String, usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| index(models(), |p| names_of(&p.name, &p.aliases)));
+    index.get(&normalize(name)).map(|&i| &models()[i])
 }
 
-/// The GPU preset with this name or alias.
+/// The GPU preset with this name or alias. The cost model asks for the same name for every
+/// candidate it scores, so the last answer per thread is kept (no allocation on a repeat).
 pub fn gpu_preset(name: &str) -> Option<&'static GpuPreset> {
-    find(gpus(), name, |p| {
-        std::iter::once(p.name.as_str())
-            .chain(p.aliases.iter().map(String::as_str))
-            .collect()
-    })
+    static INDEX: OnceLock<HashMap<String, usize>> = OnceLock::new();
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, Option<usize>)> = const { std::cell::RefCell::new((String::new(), None)) };
+    }
+    let found = LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != name || last.0.is_empty() {
+            let index = INDEX.get_or_init(|| index(gpus(), |p| names_of(&p.name, &p.aliases)));
+            *last = (name.to_string(), index.get(&normalize(name)).copied());
+        }
+        last.1
+    });
+    found.map(|i| &gpus()[i])
 }
 
 /// Canonical names of the model presets.
