@@ -467,14 +467,14 @@ fn check_against_oracle(
 fn budget_infeasible(task: &Task, mode: Mode, cands: [&[Candidate]; 2]) -> Error {
     let min_gpus = |cs: &[Candidate]| {
         cs.iter()
-            .map(|c| c.cover_instances * c.gpus_per_instance())
+            .map(|c| formulation::min_instances(mode, c) * c.gpus_per_instance())
             .min()
             .unwrap_or(0)
     };
     let need = min_gpus(cands[0]) + min_gpus(cands[1]);
     let binding = match mode {
         Mode::Budget { gpus } => format!(
-            "GPU budget: holding the batch of {} sequences in both phases needs at least {need} GPUs > budget {gpus}",
+            "GPU budget: one prefill instance plus the decode instances that hold {} concurrent sequences need at least {need} GPUs > budget {gpus}",
             task.workload.batch
         ),
         _ => "no combination of layouts meets the rows of the model".to_string(),
