@@ -572,7 +572,7 @@ bad!(
     "t.md",
     edit("Ample NPU resources, no limits.", "8"),
     INFEASIBLE,
-    ["infeasible", "GPU budget", "budget 8", "at least 14 GPUs"]
+    ["infeasible", "GPU budget", "budget 8", "at least 12 GPUs"]
 );
 bad!(
     impossible_ttft,
