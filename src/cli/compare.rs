@@ -2,31 +2,17 @@
 
 use super::CompareArgs;
 use crate::compare;
-use crate::error::{Error, Result};
-use crate::ilp::formulation::Mode;
+use crate::error::Result;
 use std::time::Instant;
 
 pub fn run(args: CompareArgs) -> Result<i32> {
-    let mut r = crate::read_task(&args.task)?;
-    // The same overrides as `pdplan solve`.
-    if let Some(g) = args.gpus {
-        if g == 0 {
-            return Err(Error::Usage("--gpus must be at least 1".into()));
-        }
-        r.task.hardware.gpu_budget = Some(g);
-    }
-    if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::Usage(
-                "--rate must be a positive number of requests/s".into(),
-            ));
-        }
-        r.task.requirements.request_rate_per_s = Some(rate);
-    }
-    for w in &r.warnings {
-        log::warn!("{w}");
-    }
-    let mode = Mode::of(&r.task);
+    // The same overrides as `pdplan solve` (the task's default objective).
+    let goal = super::GoalArgs {
+        gpus: args.gpus,
+        rate: args.rate,
+        objective: None,
+    };
+    let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;
     let start = Instant::now();
     let solved = crate::ilp::optimize(&r.task, mode);
     let time = start.elapsed().as_secs_f64();
