@@ -135,3 +135,31 @@ fn same_task_same_bytes() {
 
 #[allow(dead_code)]
 fn unused(_: &Path) {}
+
+/// `pdplan solve --reproducible` twice on the same task: byte-identical plan files.
+#[test]
+fn cli_reproducible_runs_are_byte_identical() {
+    let task = root().join("fixtures/tasks/qwen3-235b-moe.md");
+    let dir = std::env::temp_dir().join(format!("pdplan-repro-{}", std::process::id()));
+    let run = |out: &str| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_pdplan"))
+            .args(["solve", "--reproducible", "--out"])
+            .arg(dir.join(out))
+            .arg(&task)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    };
+    run("a");
+    run("b");
+    for f in ["prefill.json", "decode.json"] {
+        let a = std::fs::read(dir.join("a").join(f)).unwrap();
+        let b = std::fs::read(dir.join("b").join(f)).unwrap();
+        assert!(a == b, "{f} differs between two runs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -165,6 +165,10 @@ pub struct SolveArgs {
     /// with `.secondary` before the extension).
     #[arg(long, value_name = "FILE")]
     pub export_lp: Option<PathBuf>,
+    /// Write `solver.solve_time_s` as 0, so that repeated runs give byte-identical plan files
+    /// (everything else in a plan is already deterministic; the time is printed on stdout).
+    #[arg(long)]
+    pub reproducible: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -180,21 +184,28 @@ pub struct EvaluateArgs {
     /// Total GPUs of the phase (overrides the strategy's GPU line).
     #[arg(long)]
     pub gpus: Option<u64>,
+    /// Tensor parallelism of attention (splits heads; a degree, GPUs).
     #[arg(long)]
     pub tp: Option<u64>,
+    /// Pipeline stages (layers split over stages).
     #[arg(long)]
     pub pp: Option<u64>,
+    /// Sequence (context) parallelism of prefill attention; must be 1 in decode.
     #[arg(long)]
     pub sp: Option<u64>,
     /// "Data parallelism" as engineers write it: attention-DP, replicas, or their product.
     #[arg(long)]
     pub dp: Option<u64>,
+    /// Attention data parallelism inside an instance (request ranks sharing one stage's GPUs).
     #[arg(long)]
     pub attention_dp: Option<u64>,
+    /// Expert parallelism (experts split over GPUs; ep × expert_tp must equal the stage width).
     #[arg(long)]
     pub ep: Option<u64>,
+    /// Tensor parallelism inside each expert.
     #[arg(long)]
     pub expert_tp: Option<u64>,
+    /// Instances (engine replicas) of the phase.
     #[arg(long)]
     pub replicas: Option<u64>,
     /// Sequences per instance (default: the task's batch split over the replicas).

@@ -51,7 +51,12 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     if args.frontier {
         return frontier(&r, mode, &args);
     }
-    let solution = crate::solve_with(&r, Some(mode), Some(objective))?;
+    let mut solution = crate::solve_with(&r, Some(mode), Some(objective))?;
+    if args.reproducible {
+        for plan in &mut solution.plans {
+            plan["solver"]["solve_time_s"] = serde_json::Value::from(0.0);
+        }
+    }
     let written = crate::write_solution(&args.out, &solution)?;
     print!("{}", crate::summary::text(&solution.deployment, &solution.plans));
     for p in written {
