@@ -318,3 +318,29 @@ fn frontier_is_monotone_and_starts_at_the_fewest_gpus() {
         );
     }
 }
+
+/// A target rate with a GPU budget: the budget is a limit, never silently ignored.
+#[test]
+fn rate_with_budget_respects_the_budget() {
+    let mut t = common::small_dense(8, None);
+    t.requirements.request_rate_per_s = Some(10.0);
+    let mode = Mode::Rate { rate: 10.0 };
+    let free = ilp::optimize(&t, mode).expect("feasible without a budget");
+    let need = free.total_gpus();
+    t.hardware.gpu_budget = Some(need);
+    assert_eq!(
+        ilp::optimize(&t, mode)
+            .expect("feasible at the minimum")
+            .total_gpus(),
+        need
+    );
+    t.hardware.gpu_budget = Some(need - 1);
+    let err = ilp::optimize(&t, mode)
+        .err()
+        .expect("one GPU below the minimum is infeasible");
+    assert_eq!(err.exit_code(), pdplan::error::exit::INFEASIBLE);
+    assert!(
+        err.to_string().contains(&format!("at least {need} GPUs")),
+        "{err}"
+    );
+}

@@ -655,7 +655,14 @@ pub fn build(
             _ => {}
         }
     }
-    if let Mode::Budget { gpus } = mode {
+    // A target rate with a GPU budget as well: the fewest GPUs sustaining the rate, within the
+    // budget (the budget is a limit here, not the objective).
+    let budget = match mode {
+        Mode::Budget { gpus } => Some(gpus),
+        Mode::Rate { .. } => task.hardware.gpu_budget,
+        Mode::NoLimit => None,
+    };
+    if let Some(gpus) = budget {
         gpu_budget(&mut m, &phases, &cands, gpus);
     }
     m.objective = criterion_terms(mode, criterion, &phases, rate, &cands);

@@ -477,6 +477,16 @@ fn budget_infeasible(task: &Task, mode: Mode, cands: [&[Candidate]; 2]) -> Error
             "GPU budget: one prefill instance plus the decode instances that hold {} concurrent sequences need at least {need} GPUs > budget {gpus}",
             task.workload.batch
         ),
+        Mode::Rate { rate } => match (
+            task.hardware.gpu_budget,
+            oracle::exhaustive(mode, cands[0], cands[1]),
+        ) {
+            (Some(gpus), Some(best)) => format!(
+                "GPU budget: sustaining {rate} requests/s needs at least {} GPUs > budget {gpus}",
+                best.gpus
+            ),
+            _ => "no combination of layouts meets the rows of the model".to_string(),
+        },
         _ => "no combination of layouts meets the rows of the model".to_string(),
     };
     Error::Infeasible {
