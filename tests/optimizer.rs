@@ -335,9 +335,9 @@ fn rate_with_budget_respects_the_budget() {
         need
     );
     t.hardware.gpu_budget = Some(need - 1);
-    let err = ilp::optimize(&t, mode)
-        .err()
-        .expect("one GPU below the minimum is infeasible");
+    let Err(err) = ilp::optimize(&t, mode) else {
+        panic!("one GPU below the minimum must be infeasible")
+    };
     assert_eq!(err.exit_code(), pdplan::error::exit::INFEASIBLE);
     assert!(
         err.to_string().contains(&format!("at least {need} GPUs")),
