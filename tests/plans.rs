@@ -3,7 +3,7 @@
 mod common;
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -132,9 +132,6 @@ fn same_task_same_bytes() {
         assert_eq!(pdplan::output::json_string(&pa), pdplan::output::json_string(&pb));
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: &Path) {}
 
 /// `pdplan solve --reproducible` twice on the same task: byte-identical plan files.
 #[test]
