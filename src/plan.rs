@@ -399,6 +399,26 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
     plan
 }
 
+/// The hand-off of disaggregation: each request's KV cache goes from its prefill instance to a
+/// decode instance over the NICs (DistServe, Zhong et al. OSDI'24 §4; Mooncake, Qin et al.
+/// FAST'25). Reported, not optimized: the time one request's KV takes over the prefill
+/// instance's NICs (all its GPUs send their shards in parallel) and the pool's NIC utilization at
+/// the sustained rate. Assumes one NIC per GPU at the inter-node bandwidth and no compression.
+pub fn kv_transfer(task: &Task, prefill: &PhaseChoice, rate_per_s: f64) -> Value {
+    let bytes = params::kv_bytes_per_token(&task.model) * task.workload.ttft_input_len() as f64;
+    let nic = task.hardware.inter_node_bytes_per_s;
+    let instance_bw = nic * prefill.candidate.gpus_per_instance() as f64;
+    let pool_bw = nic * prefill.gpus() as f64;
+    let needed = bytes * rate_per_s;
+    json!({
+        "bytes_per_request": bytes,
+        "seconds_per_request": bytes / instance_bw,
+        "needed_bytes_per_s": needed,
+        "prefill_nic_bytes_per_s": pool_bw,
+        "nic_utilization": needed / pool_bw,
+    })
+}
+
 /// Both phase plans of an optimized deployment.
 pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
     let counting = match d.mode {
@@ -411,6 +431,7 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
         "decode_gpus": d.decode.gpus(),
         "total_gpus": d.total_gpus(),
         "sustained_request_rate_per_s": d.request_rate_per_s,
+        "kv_transfer": kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
         "fewest_gpus_alternative": d.fewest_gpus.as_ref().map(|(p, q)| json!({
             "prefill": {"layout": p.candidate.layout.to_string(), "batch_per_instance": p.candidate.batch, "replicas": p.instances, "gpus": p.gpus(), "tokens_per_s_per_gpu": phase_tokens_per_gpu(p, counting)},
             "decode": {"layout": q.candidate.layout.to_string(), "batch_per_instance": q.candidate.batch, "replicas": q.instances, "gpus": q.gpus(), "tokens_per_s_per_gpu": phase_tokens_per_gpu(q, counting)},

@@ -101,6 +101,20 @@ pub fn text(d: &Deployment, plans: &[Value; 2]) -> String {
         d.phase(Phase::Decode).gpus(),
         d.request_rate_per_s
     );
+    let kv = &plans[0]["deployment"]["kv_transfer"];
+    if let (Some(mb), Some(t), Some(u)) = (
+        kv["bytes_per_request"].as_f64(),
+        kv["seconds_per_request"].as_f64(),
+        kv["nic_utilization"].as_f64(),
+    ) {
+        let _ = writeln!(
+            s,
+            "KV hand-off prefill → decode: {:.1} MB per request, {:.1} ms over one prefill instance's NICs, {:.1}% of the prefill pool's NIC bandwidth",
+            mb / 1e6,
+            t * 1e3,
+            u * 100.0
+        );
+    }
     if let Some((p, q)) = &d.fewest_gpus {
         let _ = writeln!(
             s,
