@@ -162,7 +162,7 @@ pub fn parse_json(path: &str, text: &str) -> Result<ParsedTask> {
     let value = serde_json::to_value(&raw)
         .map_err(|e| Error::Internal(format!("a RawTask did not serialize to JSON: {e}")))?;
     let mut fields = Vec::new();
-    flatten(&value, "", &mut fields);
+    flatten(&value, "", &key_lines(text), &mut fields);
     if let Some((field, number)) = first_negative(&value, "") {
         return Err(Error::Json {
             path: path.to_string(),
@@ -197,8 +197,14 @@ fn first_negative(v: &Value, prefix: &str) -> Option<(String, String)> {
     }
 }
 
-/// Echo every leaf of the serialized task as a field read at line 0.
-fn flatten(v: &Value, prefix: &str, out: &mut Vec<FieldRead>) {
+/// Echo every leaf of the serialized task as a field read, at the line of its key in the text
+/// (0 when the key is not found, e.g. a value filled by serde's defaults).
+fn flatten(
+    v: &Value,
+    prefix: &str,
+    lines: &std::collections::HashMap<String, usize>,
+    out: &mut Vec<FieldRead>,
+) {
     match v {
         Value::Object(map) => {
             for (k, x) in map {
@@ -207,7 +213,7 @@ fn flatten(v: &Value, prefix: &str, out: &mut Vec<FieldRead>) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                flatten(x, &p, out);
+                flatten(x, &p, lines, out);
             }
         }
         Value::Null => {}
@@ -217,7 +223,7 @@ fn flatten(v: &Value, prefix: &str, out: &mut Vec<FieldRead>) {
                 other => other.to_string(),
             };
             out.push(FieldRead {
-                line: 0,
+                line: lines.get(prefix).copied().unwrap_or(0),
                 label: prefix.to_string(),
                 text,
                 field: prefix.to_string(),
@@ -241,11 +247,35 @@ fn key_path_at(text: &str, line: usize, column: usize) -> String {
             cur_line += 1;
         }
     }
-    // Stack of containers: Some(key) for objects (the current key, empty before it is read),
-    // None for arrays.
+    let (stack, pending_key) = scan_keys(text, offset, |_, _| {});
+    // An unknown key is reported right after the key, before its `:`.
+    let mut parts: Vec<String> = stack.into_iter().flatten().filter(|k| !k.is_empty()).collect();
+    parts.extend(pending_key);
+    parts.join(".")
+}
+
+/// The 1-based line of every key's value in a JSON text, by dotted path (first occurrence), so
+/// that fields of a JSON task are echoed — and reported by `resolve` — with their line.
+fn key_lines(text: &str) -> std::collections::HashMap<String, usize> {
+    let mut lines = std::collections::HashMap::new();
+    scan_keys(text, text.len(), |path, line| {
+        lines.entry(path).or_insert(line);
+    });
+    lines
+}
+
+/// Scan JSON text up to byte `offset`, calling `on_key(dotted path, line)` at every `key:`;
+/// returns the open containers (`Some(current key)` for objects, `None` for arrays) and a key
+/// read but not yet followed by its `:`.
+fn scan_keys(
+    text: &str,
+    offset: usize,
+    mut on_key: impl FnMut(String, usize),
+) -> (Vec<Option<String>>, Option<String>) {
     let mut stack: Vec<Option<String>> = Vec::new();
     let mut pending_key: Option<String> = None;
     let b = text.as_bytes();
+    let mut line = 1;
     let mut i = 0;
     while i < b.len() && i < offset {
         match b[i] {
@@ -267,6 +297,8 @@ fn key_path_at(text: &str, line: usize, column: usize) -> String {
             b':' => {
                 if let (Some(Some(k)), Some(p)) = (stack.last_mut(), pending_key.take()) {
                     *k = p;
+                    let path: Vec<&str> = stack.iter().flatten().map(String::as_str).collect();
+                    on_key(path.join("."), line);
                 }
             }
             b'{' => stack.push(Some(String::new())),
@@ -279,14 +311,12 @@ fn key_path_at(text: &str, line: usize, column: usize) -> String {
                     k.clear();
                 }
             }
+            b'\n' => line += 1,
             _ => {}
         }
         i += 1;
     }
-    // An unknown key is reported right after the key, before its `:`.
-    let mut parts: Vec<String> = stack.into_iter().flatten().filter(|k| !k.is_empty()).collect();
-    parts.extend(pending_key);
-    parts.join(".")
+    (stack, pending_key)
 }
 
 #[cfg(test)]
