@@ -105,13 +105,11 @@ pub fn assumptions(r: &Resolved) -> Vec<String> {
             ));
         }
     }
-    out.push(format!(
-        "runtime reserve {:.0}% of HBM; MoE imbalance ×{}; communication overlap {:.0}%; prefill chunk {} tokens per GPU; TTFT excludes queueing and the KV transfer to decode",
-        t.cost.reserve_fraction * 100.0,
-        t.cost.moe_imbalance,
-        t.cost.comm_overlap * 100.0,
-        t.cost.prefill_chunk_tokens
-    ));
+    out.push(
+        "TTFT excludes queueing and the KV-cache hand-off to decode (reported under \
+         deployment.kv_transfer); the cost parameters in effect are echoed in task.cost_params"
+            .to_string(),
+    );
     out
 }
 
