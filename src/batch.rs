@@ -63,6 +63,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 7] = [
+        Status::Solved,
+        Status::Infeasible,
+        Status::BadInput,
+        Status::OutputError,
+        Status::InternalError,
+        Status::Cancelled,
+        Status::Skipped,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Status::Solved => "solved",
@@ -661,18 +672,11 @@ pub fn summary_md(report: &Report) -> String {
         .filter(|r| r.status != Status::Skipped)
         .count();
     let _ = writeln!(s, "# pdplan batch summary\n");
-    let counts: Vec<String> = [
-        Status::Solved,
-        Status::Infeasible,
-        Status::BadInput,
-        Status::OutputError,
-        Status::InternalError,
-        Status::Cancelled,
-    ]
-    .iter()
-    .filter(|&&st| st == Status::Solved || report.count(st) > 0)
-    .map(|&st| format!("{} {}", report.count(st), st.name()))
-    .collect();
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .filter(|&&st| st != Status::Skipped && (st == Status::Solved || report.count(st) > 0))
+        .map(|&st| format!("{} {}", report.count(st), st.name()))
+        .collect();
     let _ = writeln!(
         s,
         "{tasks} tasks: {}; {} other files skipped. Exit code {}.{}\n",

@@ -2,34 +2,16 @@
 //! separates "valid and meets every requirement" from "invalid or misses one".
 mod common;
 
+use common::assert_valid;
+
 use pdplan::error::exit;
 use pdplan::evaluate::{self, Evaluation};
 use pdplan::layout::Phase;
 use pdplan::task::GivenStrategy;
-use serde_json::Value;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn schema() -> Value {
-    let shared = root().join("../shared/schema/plan.schema.json");
-    let path = if shared.exists() {
-        shared
-    } else {
-        root().join("fixtures/plan.schema.json")
-    };
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn assert_valid(plan: &Value) {
-    let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(plan)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "plan violates the schema: {errors:#?}");
 }
 
 fn given_strategy() -> pdplan::resolve::Resolved {

@@ -2,31 +2,13 @@
 //! equals the mapping, requirements met, output deterministic.
 mod common;
 
+use common::assert_valid;
+
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The schema file of the contract: `../shared/schema` when present, else the vendored copy.
-pub fn schema() -> Value {
-    let shared = root().join("../shared/schema/plan.schema.json");
-    let path = if shared.exists() {
-        shared
-    } else {
-        root().join("fixtures/plan.schema.json")
-    };
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-pub fn assert_valid(plan: &Value) {
-    let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(plan)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "plan violates the schema: {errors:#?}");
 }
 
 fn f(v: &Value) -> f64 {

@@ -88,20 +88,12 @@ pub fn run(args: BatchArgs) -> Result<i32> {
     }
     let written = batch::write_summary(&args.out, &report)?;
     if !args.quiet {
-        let counts = [
-            Status::Solved,
-            Status::Infeasible,
-            Status::BadInput,
-            Status::OutputError,
-            Status::InternalError,
-            Status::Cancelled,
-            Status::Skipped,
-        ]
-        .iter()
-        .filter(|&&s| report.count(s) > 0)
-        .map(|&s| format!("{} {}", report.count(s), s.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
+        let counts = Status::ALL
+            .iter()
+            .filter(|&&s| report.count(s) > 0)
+            .map(|&s| format!("{} {}", report.count(s), s.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
         println!(
             "{counts} in {:.2} s on {} jobs; exit code {}",
             report.wall_s,
