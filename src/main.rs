@@ -1,7 +1,7 @@
 //! The `pdplan` binary: parse arguments, run, print the error chain, exit with a distinct code.
 
 use clap::Parser;
-use pdplan::cli::{Cli, run};
+use pdplan::app::cli::{Cli, run};
 use pdplan::error::{Error, exit};
 
 fn main() {

@@ -2,11 +2,11 @@
 //! the same cost model. Run with `--nocapture` to see the figures per fixture.
 mod common;
 
-use pdplan::baselines::{self, Baseline, Outcome};
-use pdplan::compare::{self, Comparison};
+use pdplan::analysis::baselines::{self, Baseline, Outcome};
+use pdplan::analysis::compare::{self, Comparison};
 use pdplan::cost;
 use pdplan::ilp::{self, formulation::Mode};
-use pdplan::task::Task;
+use pdplan::spec::task::Task;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

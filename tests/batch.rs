@@ -1,7 +1,7 @@
 //! `pdplan batch`: the walk, the summary, exit codes, identical output to single solves,
 //! deterministic order, name collisions, cancellation.
 
-use pdplan::batch::{self, InputKind, Options, Status};
+use pdplan::app::batch::{self, InputKind, Options, Status};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,11 +3,11 @@
 //! prints the table; ARCHITECTURE.md reads it.
 
 use pdplan::cost::calibration::{self, Metric};
-use pdplan::cost::params::kv_bytes_per_token;
-use pdplan::presets::model_preset;
-use pdplan::task::RawTask;
+use pdplan::spec::model_size::kv_bytes_per_token;
+use pdplan::spec::presets::model_preset;
+use pdplan::spec::task::RawTask;
 
-fn preset_model(name: &str) -> pdplan::task::Model {
+fn preset_model(name: &str) -> pdplan::spec::task::Model {
     let raw = RawTask {
         model: model_preset(name).unwrap().model.clone(),
         ..Default::default()
@@ -17,8 +17,8 @@ fn preset_model(name: &str) -> pdplan::task::Model {
     raw.workload.input_len = Some(1);
     raw.hardware.preset = Some("H100-SXM".into());
     let text = serde_json::to_string(&raw).unwrap();
-    let parsed = pdplan::load::parse_json("preset.json", &text).unwrap();
-    pdplan::resolve::resolve("preset.json", parsed)
+    let parsed = pdplan::input::load::parse_json("preset.json", &text).unwrap();
+    pdplan::spec::resolve::resolve("preset.json", parsed)
         .unwrap()
         .task
         .model
@@ -86,7 +86,7 @@ fn every_calibration_md_row_is_predicted() {
 fn rows_use_preset_efficiency_defaults() {
     for row in calibration::rows() {
         let task = calibration::task_of(&row).unwrap();
-        let preset = pdplan::presets::gpu_preset(task.hardware.preset.as_deref().unwrap()).unwrap();
+        let preset = pdplan::spec::presets::gpu_preset(task.hardware.preset.as_deref().unwrap()).unwrap();
         assert_eq!(task.hardware.mfu, preset.mfu, "{}", row.id);
         assert_eq!(
             task.hardware.bandwidth_utilization, preset.bandwidth_utilization,

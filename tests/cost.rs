@@ -5,7 +5,7 @@ mod common;
 
 use pdplan::cost::{self, memory, time};
 use pdplan::layout::{Layout, Phase};
-use pdplan::task::Task;
+use pdplan::spec::task::Task;
 use proptest::prelude::*;
 
 fn dense(tp: u64, pp: u64, adp: u64) -> Layout {
@@ -139,7 +139,7 @@ fn mla_decode_reads_the_latent_once_for_all_heads() {
     )))
     .unwrap();
     let m = &r.task.model;
-    let per_token = pdplan::cost::params::kv_bytes_per_token(m);
+    let per_token = pdplan::spec::model_size::kv_bytes_per_token(m);
     let l = Layout {
         tp: 8,
         pp: 1,

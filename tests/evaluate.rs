@@ -4,17 +4,17 @@ mod common;
 
 use common::assert_valid;
 
+use pdplan::analysis::evaluate::{self, Evaluation};
 use pdplan::error::exit;
-use pdplan::evaluate::{self, Evaluation};
 use pdplan::layout::Phase;
-use pdplan::task::GivenStrategy;
+use pdplan::spec::task::GivenStrategy;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn given_strategy() -> pdplan::resolve::Resolved {
+fn given_strategy() -> pdplan::spec::resolve::Resolved {
     pdplan::read_task(&root().join("fixtures/tasks/qwen3-235b-given-strategy.md")).unwrap()
 }
 

@@ -12,7 +12,7 @@ fn root() -> PathBuf {
 /// The plan with the fields that measure the machine rather than the plan masked.
 fn stable(mut plan: Value) -> String {
     plan["solver"]["solve_time_s"] = Value::from(0.0);
-    pdplan::output::json_string(&plan)
+    pdplan::app::output::json_string(&plan)
 }
 
 fn check(task: &str) {

@@ -1,9 +1,9 @@
 //! Mapping invariants as properties over many models and layouts (DESIGN.md §2).
 mod common;
 
+use pdplan::layout::mapping::Mapping;
 use pdplan::layout::{self, Layout, Limits, Phase};
-use pdplan::mapping::Mapping;
-use pdplan::task::{Model, Moe};
+use pdplan::spec::task::{Model, Moe};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 

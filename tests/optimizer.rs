@@ -8,7 +8,7 @@ use pdplan::candidates;
 use pdplan::ilp::formulation::{Mode, Objective};
 use pdplan::ilp::{self, oracle};
 use pdplan::layout::Phase;
-use pdplan::task::*;
+use pdplan::spec::task::*;
 use proptest::prelude::*;
 
 const OBJECTIVES: [Objective; 3] = [Objective::PerGpu, Objective::MinGpus, Objective::Total];
@@ -255,7 +255,7 @@ proptest! {
         if let Ok(t) = tight {
             let l = loose.map_err(|e| TestCaseError::fail(format!("looser TTFT infeasible: {e}")))?;
             let (a, b) = (t.solver.primary_value, l.solver.primary_value);
-            let ok = match objective.criteria().0.sense() {
+            let ok = match pdplan::ilp::formulation::sense(objective.criteria().0) {
                 pdplan::ilp::model::Sense::Maximize => b >= a * (1.0 - 1e-9),
                 pdplan::ilp::model::Sense::Minimize => b <= a * (1.0 + 1e-9),
             };
@@ -280,7 +280,7 @@ fn output_is_deterministic() {
             let strip = |v: &serde_json::Value| {
                 let mut v = v.clone();
                 v["solver"]["solve_time_s"] = serde_json::Value::Null;
-                pdplan::output::json_string(&v)
+                pdplan::app::output::json_string(&v)
             };
             assert_eq!(strip(&once.plans[i]), strip(&twice.plans[i]), "{name}");
         }

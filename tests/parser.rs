@@ -1,9 +1,9 @@
 //! The task-file parser on the shipped tasks, on tricky variants and on bad input.
 
 use pdplan::error::Error;
-use pdplan::load::{load_task, parse_task_text};
-use pdplan::markdown::{ParsedTask, parse_markdown};
-use pdplan::task::{AttentionKind, Dtype, RawTask};
+use pdplan::input::load::{load_task, parse_task_text};
+use pdplan::input::markdown::{ParsedTask, parse_markdown};
+use pdplan::spec::task::{AttentionKind, Dtype, RawTask};
 use std::path::{Path, PathBuf};
 
 fn shared_tasks() -> Option<PathBuf> {
@@ -294,7 +294,7 @@ fn variant_crlf_tabs_labels_in_other_sections() {
             .any(|w| w.starts_with("line 30:") && w.contains("2048"))
     );
     assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
-    assert_eq!(p.fields[0].field, pdplan::markdown::HEADER_FIELD);
+    assert_eq!(p.fields[0].field, pdplan::input::markdown::HEADER_FIELD);
 }
 
 #[test]
@@ -771,12 +771,14 @@ fn assert_markdown_task_round_trips(name: &str, text: &str) -> bool {
     let Ok(parsed) = parse_task_text(name, text) else {
         return false;
     };
-    let Ok(r) = pdplan::resolve::resolve(name, parsed) else {
+    let Ok(r) = pdplan::spec::resolve::resolve(name, parsed) else {
         return false;
     };
     let json = serde_json::to_string_pretty(&r.task).unwrap();
-    let back = pdplan::load::parse_json("t.json", &json).unwrap_or_else(|e| panic!("{name}: {e}\n{json}"));
-    let again = pdplan::resolve::resolve("t.json", back).unwrap_or_else(|e| panic!("{name}: {e}\n{json}"));
+    let back =
+        pdplan::input::load::parse_json("t.json", &json).unwrap_or_else(|e| panic!("{name}: {e}\n{json}"));
+    let again =
+        pdplan::spec::resolve::resolve("t.json", back).unwrap_or_else(|e| panic!("{name}: {e}\n{json}"));
     assert_eq!(again.task, r.task, "{name}: round trip changed the task:\n{json}");
     true
 }

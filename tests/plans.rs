@@ -111,7 +111,10 @@ fn same_task_same_bytes() {
         for p in [&mut pa, &mut pb] {
             p["solver"]["solve_time_s"] = Value::Null;
         }
-        assert_eq!(pdplan::output::json_string(&pa), pdplan::output::json_string(&pb));
+        assert_eq!(
+            pdplan::app::output::json_string(&pa),
+            pdplan::app::output::json_string(&pb)
+        );
     }
 }
 

@@ -1,11 +1,11 @@
 //! Presets (models/) and Hugging Face config.json reading.
 
 use pdplan::error::Error;
-use pdplan::hf_config::{parse_hf_config, read_hf_config};
-use pdplan::markdown::ParsedTask;
-use pdplan::presets::{self, gpu_names, gpu_preset, model_names, model_preset};
-use pdplan::resolve::resolve;
-use pdplan::task::{AttentionKind, Dtype, Model, RawModel, RawTask, RawWorkload};
+use pdplan::input::hf_config::{parse_hf_config, read_hf_config};
+use pdplan::input::markdown::ParsedTask;
+use pdplan::spec::presets::{self, gpu_names, gpu_preset, model_names, model_preset};
+use pdplan::spec::resolve::resolve;
+use pdplan::spec::task::{AttentionKind, Dtype, Model, RawModel, RawTask, RawWorkload};
 use std::path::Path;
 
 fn fixture(rel: &str) -> std::path::PathBuf {
@@ -16,7 +16,7 @@ fn fixture(rel: &str) -> std::path::PathBuf {
 fn resolve_model(model: RawModel) -> (Model, Vec<String>, Vec<String>) {
     let raw = RawTask {
         model,
-        hardware: pdplan::task::RawHardware {
+        hardware: pdplan::spec::task::RawHardware {
             preset: Some("H100-SXM".into()),
             ..Default::default()
         },

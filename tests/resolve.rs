@@ -1,10 +1,10 @@
 //! Resolution: RawTask (+ presets, HF config, defaults) -> complete, validated Task.
 
 use pdplan::error::{Error, exit};
-use pdplan::markdown::{FieldRead, ParsedTask};
-use pdplan::presets;
-use pdplan::resolve::{Resolved, resolve};
-use pdplan::task::*;
+use pdplan::input::markdown::{FieldRead, ParsedTask};
+use pdplan::spec::presets;
+use pdplan::spec::resolve::{Resolved, resolve};
+use pdplan::spec::task::*;
 use std::path::Path;
 
 /// (edit, expected field, expected line, expected text)

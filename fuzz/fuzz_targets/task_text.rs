@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pdplan::load::{parse_json, parse_task_text};
-use pdplan::markdown::parse_markdown;
+use pdplan::input::load::{parse_json, parse_task_text};
+use pdplan::input::markdown::parse_markdown;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -19,12 +19,12 @@ fuzz_target!(|data: &[u8]| {
     };
     // A `config.json` path would read files of this machine: not what is fuzzed here.
     parsed.raw.model.hf_config = None;
-    let Ok(resolved) = pdplan::resolve::resolve("fuzz.md", parsed) else {
+    let Ok(resolved) = pdplan::spec::resolve::resolve("fuzz.md", parsed) else {
         return;
     };
     // Markdown -> task -> JSON -> task: unchanged.
     let json = serde_json::to_string_pretty(&resolved.task).expect("a task serializes");
     let again = parse_json("fuzz.json", &json).expect("the task's JSON loads");
-    let again = pdplan::resolve::resolve("fuzz.json", again).expect("the task's JSON resolves");
+    let again = pdplan::spec::resolve::resolve("fuzz.json", again).expect("the task's JSON resolves");
     assert_eq!(again.task, resolved.task, "round trip changed the task:\n{json}");
 });

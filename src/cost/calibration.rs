@@ -3,7 +3,7 @@
 //! Every row is a measured result with its full setting (hardware, model, parallel layout,
 //! batch, lengths, and the engine features the source states, such as two-batch overlap). The
 //! model runs with the GPU preset's defaults (mfu 0.5, bandwidth utilization 0.8) and the
-//! documented [`crate::task::CostParams`] defaults; a row may only set what its source states
+//! documented [`crate::spec::task::CostParams`] defaults; a row may only set what its source states
 //! (overlap on/off, balanced routing, KV-cache precision), never an efficiency factor. Rows are
 //! **not fitted**: `pdplan calibrate` prints predicted vs measured and the relative error, and
 //! ARCHITECTURE.md ("Cost model and calibration") reads the table.
@@ -15,7 +15,7 @@
 use crate::cost::{self, Figures};
 use crate::error::Result;
 use crate::layout::{Layout, Phase};
-use crate::task::Task;
+use crate::spec::task::Task;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -402,8 +402,8 @@ fn known_gap(id: &str) -> &'static str {
 pub fn task_of(row: &Row) -> Result<Task> {
     let text = serde_json::to_string(&row.task).expect("a JSON value serializes");
     let source = format!("calibration:{}.json", row.id);
-    let parsed = crate::load::parse_json(&source, &text)?;
-    Ok(crate::resolve::resolve(&source, parsed)?.task)
+    let parsed = crate::input::load::parse_json(&source, &text)?;
+    Ok(crate::spec::resolve::resolve(&source, parsed)?.task)
 }
 
 fn figures(task: &Task, phase: Phase, row: &Row) -> Figures {

@@ -10,7 +10,7 @@
 //! low-latency dispatch + combine across nodes). We use 8 µs intra-node and 25 µs inter-node per
 //! collective step.
 
-use crate::task::Hardware;
+use crate::spec::task::Hardware;
 
 /// Fixed latency of one collective inside a node, seconds.
 pub const INTRA_NODE_LATENCY_S: f64 = 8e-6;

@@ -12,7 +12,7 @@
 
 use super::params;
 use crate::layout::{Layout, Phase, kv_heads_per_gpu, stage_layers};
-use crate::task::{Model, Task};
+use crate::spec::task::{Model, Task};
 use serde::Serialize;
 
 /// Memory of the most loaded GPU of an instance, bytes.
@@ -101,7 +101,7 @@ pub fn stage_weight_params(model: &Model, l: &Layout, s: &StageShape) -> f64 {
 pub fn kv_bytes_per_token_layer_gpu(model: &Model, tp: u64) -> f64 {
     let full = params::kv_bytes_per_token_layer(model);
     match model.attention {
-        crate::task::AttentionKind::Mla => full,
+        crate::spec::task::AttentionKind::Mla => full,
         _ => {
             let (per_gpu, _) = kv_heads_per_gpu(model, tp);
             full * per_gpu as f64 / model.kv_heads as f64

@@ -9,11 +9,12 @@
 pub mod calibration;
 pub mod comm;
 pub mod memory;
-pub mod params;
+/// Model size arithmetic (parameter counts, KV bytes) lives with the specification.
+pub use crate::spec::model_size as params;
 pub mod time;
 
 use crate::layout::{Layout, Phase};
-use crate::task::Task;
+use crate::spec::task::Task;
 use serde::Serialize;
 
 pub use memory::MemoryBreakdown;

@@ -31,7 +31,7 @@
 //! (Megatron-LM, Shoeybi et al. 2019 §3); MoE dispatch + combine all-to-all over the stage width
 //! (dispatch in the weight precision when that is 8-bit, combine in the activation precision, as
 //! DeepEP does); the SP (ring-attention) KV exchange; the PP activation hand-off.
-//! Overlap ([`crate::task::CostParams::comm_overlap`] = `o`): the stage takes
+//! Overlap ([`crate::spec::task::CostParams::comm_overlap`] = `o`): the stage takes
 //! `operators + communication − o · min(operators, communication)`; `o = 1` is perfect two-batch
 //! overlap (`max` of the two: DeepSeek's dual micro-batch prefill and 5-stage decode pipeline,
 //! SGLang's two-batch overlap), `o = 0` none (vLLM / TensorRT-LLM TP all-reduce on the critical
@@ -42,8 +42,8 @@ use super::comm::{self, Routing};
 use super::memory::{StageShape, kv_bytes_per_token_layer_gpu, stage_shapes};
 use super::params;
 use crate::layout::{Layout, Phase};
-use crate::presets;
-use crate::task::{Dtype, Task};
+use crate::spec::presets;
+use crate::spec::task::{Dtype, Task};
 use serde::Serialize;
 
 /// Time of the slowest stage for one micro-batch, split by kind (seconds).

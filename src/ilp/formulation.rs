@@ -9,109 +9,17 @@
 
 use super::model::{Cmp, Model, Sense, VarKind};
 use crate::candidates::Candidate;
+pub use crate::candidates::{KTOK, cover_rate, holds_batch, per_gpu_k, tokens_per_gpu_k};
 use crate::layout::Phase;
-use crate::task::Task;
-use serde::Serialize;
+pub use crate::spec::goal::{Criterion, Mode, Objective};
+use crate::spec::task::Task;
 
-/// Which limit the deployment works under (DESIGN.md §3), from the task or the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Each phase holds the batch B; default objective: max tokens/s per GPU, then fewest GPUs.
-    NoLimit,
-    /// At most `gpus` GPUs; default objective: max sustained request rate, then fewest GPUs.
-    Budget { gpus: u64 },
-    /// Sustain `rate` requests/s; default objective: fewest GPUs, then max tokens/s per GPU.
-    Rate { rate: f64 },
-}
-
-impl Mode {
-    pub fn of(task: &Task) -> Mode {
-        match (task.requirements.request_rate_per_s, task.hardware.gpu_budget) {
-            (Some(rate), _) => Mode::Rate { rate },
-            (None, Some(gpus)) => Mode::Budget { gpus },
-            (None, None) => Mode::NoLimit,
-        }
-    }
-}
-
-/// What the deployment optimizes: a lexicographic pair of criteria, solved as two ILPs (the
-/// primary optimum is then held as a floor while the secondary criterion is optimized).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Objective {
-    /// Max Σ over the two phases of tokens/s per GPU (prefill input tokens/s per prefill GPU +
-    /// decode output tokens/s per decode GPU), then fewest GPUs.
-    PerGpu,
-    /// Fewest GPUs meeting every requirement (hold B; sustain the rate in the rate mode), then
-    /// max Σ tokens/s per GPU.
-    MinGpus,
-    /// Max sustained request rate of the whole deployment (requests/s, the smaller of the two
-    /// phases' capacities), then fewest GPUs. Not in the rate mode (the rate is given).
-    Total,
-}
-
-/// One criterion of an objective.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Criterion {
-    /// Σ over phases of tokens/s per GPU, thousands (maximized).
-    TokensPerGpu,
-    /// Total GPUs (minimized).
-    Gpus,
-    /// Sustained request rate, requests/s (maximized).
-    Rate,
-}
-
-impl Criterion {
-    pub fn sense(self) -> Sense {
-        match self {
-            Criterion::Gpus => Sense::Minimize,
-            _ => Sense::Maximize,
-        }
-    }
-    pub fn words(self) -> &'static str {
-        match self {
-            Criterion::TokensPerGpu => "max Σ phase tokens/s per GPU (thousands)",
-            Criterion::Gpus => "min total GPUs",
-            Criterion::Rate => "max sustained request rate (requests/s)",
-        }
-    }
-}
-
-impl Objective {
-    /// The objective a mode uses when none is given (DESIGN.md §3).
-    pub fn default_for(mode: Mode) -> Objective {
-        match mode {
-            Mode::NoLimit => Objective::PerGpu,
-            Mode::Budget { .. } => Objective::Total,
-            Mode::Rate { .. } => Objective::MinGpus,
-        }
-    }
-    /// `(primary, secondary)` criteria.
-    pub fn criteria(self) -> (Criterion, Criterion) {
-        match self {
-            Objective::PerGpu => (Criterion::TokensPerGpu, Criterion::Gpus),
-            Objective::MinGpus => (Criterion::Gpus, Criterion::TokensPerGpu),
-            Objective::Total => (Criterion::Rate, Criterion::Gpus),
-        }
-    }
-    /// Whether the objective is defined in a mode; `Err` says why not.
-    pub fn check(self, mode: Mode) -> Result<(), String> {
-        match (self, mode) {
-            (Objective::Total, Mode::Rate { rate }) => Err(format!(
-                "--objective total maximizes the request rate, but the rate mode fixes it at {rate} requests/s; \
-                 use min-gpus or per-gpu, or give a GPU budget (--gpus) without a target rate"
-            )),
-            _ => Ok(()),
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Objective::PerGpu => "per-gpu",
-            Objective::MinGpus => "min-gpus",
-            Objective::Total => "total",
-        }
+/// The optimization sense of a criterion.
+pub fn sense(c: Criterion) -> Sense {
+    if c.minimized() {
+        Sense::Minimize
+    } else {
+        Sense::Maximize
     }
 }
 
@@ -126,8 +34,6 @@ pub enum Stage {
 }
 
 pub const GIB: f64 = (1u64 << 30) as f64;
-/// Tokens/s are written in thousands in the model.
-pub const KTOK: f64 = 1e3;
 /// Relative slack on the floors of the second solve (numerical calm, not a change of optimum).
 pub const FLOOR_SLACK: f64 = 1e-9;
 
@@ -166,22 +72,6 @@ pub struct Formulation {
     pub model: Model,
     pub phases: Vec<PhaseVars>,
     pub rate: Option<usize>,
-}
-
-/// Objective coefficient of a candidate in the no-limit mode: its phase tokens/s per GPU (k).
-pub fn tokens_per_gpu_k(c: &Candidate) -> f64 {
-    c.cover_tokens_per_s_per_gpu / KTOK
-}
-
-/// Requests/s a phase sustains when `cover_instances` instances of the candidate share B
-/// (no-limit mode): `rate × B / batch`, consistent with [`Candidate::cover_tokens_per_s_per_gpu`].
-pub fn cover_rate(c: &Candidate) -> f64 {
-    let full = c.figures.throughput_tokens_per_s_per_gpu;
-    if full > 0.0 {
-        c.cover_instances as f64 * c.figures.rate_requests_per_s * (c.cover_tokens_per_s_per_gpu / full)
-    } else {
-        0.0
-    }
 }
 
 /// Largest useful instance count of a candidate (the big-M of its `link` row, kept tight:
@@ -337,14 +227,6 @@ fn link(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
     }
 }
 
-/// Whether a phase must hold the task's batch B at once. Without a GPU limit each phase serves
-/// the batch (DESIGN.md §3 mode 1). With a budget or a target rate the batch is the concurrency
-/// of generation: the decode pool keeps B sequences' KV cache; prefill instances are sized by the
-/// rate they must match (a request is prefilled once, then handed over).
-pub fn holds_batch(mode: Mode, phase: Phase) -> bool {
-    mode == Mode::NoLimit || phase == Phase::Decode
-}
-
 /// `cover_p_c`: the chosen layout has at least `ceil(B / batch)` instances (`n ≥ cover·x`). Implied
 /// by `cover_p` with one layout per phase, but a much tighter LP relaxation for the solver.
 fn cover_each(m: &mut Model, v: &PhaseVars, cands: &[&Candidate]) {
@@ -449,15 +331,6 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
     }
 }
 
-/// Per-GPU throughput of a candidate as the mode counts it (k tokens/s/GPU): in the no-limit
-/// mode instances share B, in the budget and rate modes they run full.
-pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
-    match mode {
-        Mode::NoLimit => tokens_per_gpu_k(c),
-        _ => c.figures.throughput_tokens_per_s_per_gpu / KTOK,
-    }
-}
-
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
 fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
     if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
@@ -559,7 +432,7 @@ fn criterion_terms(
 /// `objective_floor` (second solve): the primary criterion held at its optimum.
 fn objective_floor(m: &mut Model, primary: Criterion, terms: Vec<(usize, f64)>, floor: f64) {
     let slack = FLOOR_SLACK * floor.abs().max(1.0);
-    let (cmp, rhs) = match primary.sense() {
+    let (cmp, rhs) = match sense(primary) {
         Sense::Maximize => (Cmp::Ge, floor - slack),
         Sense::Minimize => (Cmp::Le, floor + slack),
     };
@@ -607,7 +480,7 @@ pub fn build(
         "pdplan_{mode_name}_{}_{stage_name}",
         objective.name().replace('-', "_")
     );
-    let mut m = Model::new(&name, criterion.sense(), criterion.words());
+    let mut m = Model::new(&name, sense(criterion), criterion.words());
     let fewest = [min_gpus(mode, cands[0]), min_gpus(mode, cands[1])];
     let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
     let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)

@@ -11,7 +11,7 @@ use super::formulation::{Mode, Objective};
 use super::{Lexicographic, PhaseChoice, Tally, choice, infeasible_phase, lexicographic};
 use crate::candidates::Candidate;
 use crate::error::{Error, Result};
-use crate::task::Task;
+use crate::spec::task::Task;
 use serde::Serialize;
 
 /// The best deployment within one budget.

@@ -5,13 +5,12 @@ pub mod formulation;
 pub mod frontier;
 pub mod model;
 pub mod oracle;
-pub mod prune;
 pub mod solver;
 
 use crate::candidates::{self, Candidate, Limit, PhaseCandidates};
 use crate::error::{Error, Result};
 use crate::layout::Phase;
-use crate::task::Task;
+use crate::spec::task::Task;
 use formulation::{Formulation, Mode, Objective, Stage};
 use serde::Serialize;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! Tasks built by hand, independent of the parser, for optimizer and cost tests.
 #![allow(dead_code)]
 
-use pdplan::task::*;
+use pdplan::spec::task::*;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -132,8 +132,8 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
     }
 }
 
-pub fn resolved(task: Task) -> pdplan::resolve::Resolved {
-    pdplan::resolve::Resolved {
+pub fn resolved(task: Task) -> pdplan::spec::resolve::Resolved {
+    pdplan::spec::resolve::Resolved {
         task,
         source: "<built in test>".into(),
         fields: vec![],
@@ -156,7 +156,7 @@ pub fn fixture_tasks() -> Vec<std::path::PathBuf> {
 }
 
 /// Fixture tasks that read and resolve, with their file names.
-pub fn readable_fixtures() -> Vec<(String, pdplan::resolve::Resolved)> {
+pub fn readable_fixtures() -> Vec<(String, pdplan::spec::resolve::Resolved)> {
     fixture_tasks()
         .into_iter()
         .filter_map(|p| {

@@ -1,0 +1,108 @@
+//! `pdplan batch`: solve many task files, one sub-folder each, plus `summary.csv` / `summary.md`.
+
+use super::BatchArgs;
+use crate::app::batch::{self, Input, Options, Status, TaskResult};
+use crate::error::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by Ctrl-C: no new task starts; a second Ctrl-C exits at once (files are still never
+/// half-written: every file is written to a temporary name and renamed).
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+fn line(r: &TaskResult) -> String {
+    match r.status {
+        Status::Solved => format!(
+            "{}: solved, {} GPUs ({:.3} s)",
+            r.name,
+            r.solved.as_ref().map_or(0, |s| s.prefill.gpus + s.decode.gpus),
+            r.solve_time_s
+        ),
+        _ => format!(
+            "{}: {}: {}",
+            r.name,
+            r.status.name(),
+            r.reason.lines().next().unwrap_or("")
+        ),
+    }
+}
+
+pub fn run(args: BatchArgs) -> Result<i32> {
+    if args.jobs == Some(0) {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    for p in &args.inputs {
+        if !p.exists() {
+            log::warn!("{} does not exist; it is reported as bad input", p.display());
+        }
+    }
+    let inputs: Vec<Input> = batch::collect(&args.inputs, &args.out);
+    std::fs::create_dir_all(&args.out).map_err(|source| Error::Write {
+        path: args.out.clone(),
+        source,
+    })?;
+    let _ = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            std::process::exit(batch::INTERRUPTED);
+        }
+        eprintln!("\ninterrupted: finishing the running tasks (Ctrl-C again to quit at once)");
+    });
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = Options {
+        out: args.out.clone(),
+        jobs,
+        compare: args.compare,
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = ProgressBar::new(inputs.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
+                .expect("a valid progress template"),
+        );
+        b
+    });
+    // Plain log lines are printed in input order, as soon as every earlier input is done.
+    let mut done: Vec<Option<String>> = vec![None; inputs.len()];
+    let mut printed = 0;
+    let plain = !args.quiet && bar.is_none();
+    let report = batch::run(&inputs, &opts, &CANCEL, |i, r| {
+        if let Some(b) = &bar {
+            b.inc(1);
+            b.set_message(line(r));
+            if !matches!(r.status, Status::Solved | Status::Skipped) {
+                b.println(line(r));
+            }
+        } else if plain {
+            done[i] = Some(line(r));
+            while let Some(Some(l)) = done.get(printed) {
+                println!("[{}/{}] {l}", printed + 1, inputs.len());
+                printed += 1;
+            }
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let written = batch::write_summary(&args.out, &report)?;
+    if !args.quiet {
+        let counts = Status::ALL
+            .iter()
+            .filter(|&&s| report.count(s) > 0)
+            .map(|&s| format!("{} {}", report.count(s), s.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "{counts} in {:.2} s on {} jobs; exit code {}",
+            report.wall_s,
+            report.jobs,
+            report.exit_code()
+        );
+        for p in written {
+            println!("wrote {}", p.display());
+        }
+    }
+    Ok(report.exit_code())
+}

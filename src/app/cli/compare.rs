@@ -1,0 +1,43 @@
+//! `pdplan compare`: pdplan's plan against the heuristic baselines, as a table and `compare.json`.
+
+use super::CompareArgs;
+use crate::analysis::compare;
+use crate::error::Result;
+use std::time::Instant;
+
+pub fn run(args: CompareArgs) -> Result<i32> {
+    // The same overrides as `pdplan solve` (the task's default objective).
+    let goal = super::GoalArgs {
+        gpus: args.gpus,
+        rate: args.rate,
+        objective: None,
+    };
+    let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;
+    let start = Instant::now();
+    let solved = crate::ilp::optimize(&r.task, mode);
+    let time = start.elapsed().as_secs_f64();
+    let name = args
+        .task
+        .file_stem()
+        .map_or("task".into(), |s| s.to_string_lossy().into_owned());
+    let c = compare::compare(&name, &r.task, mode, solved.as_ref(), time);
+    let table = compare::table(&c);
+    print!("{table}");
+    if let Some(dir) = &args.out {
+        let written = crate::app::output::write_files(
+            dir,
+            &[
+                (
+                    "compare.json",
+                    crate::app::output::json_string(&compare::to_json(&c)),
+                ),
+                ("compare.md", table),
+            ],
+        )?;
+        for p in written {
+            println!("wrote {}", p.display());
+        }
+    }
+    // pdplan's own outcome sets the exit code: an infeasible task stays infeasible.
+    solved.map(|_| 0)
+}

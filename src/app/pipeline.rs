@@ -1,0 +1,73 @@
+//! The pipeline behind the commands: read a task, solve it, write its plans
+//! (re-exported at the crate root as the library's entry points).
+
+use crate::error::{Error, Result};
+use crate::ilp;
+use crate::ilp::Deployment;
+use crate::ilp::formulation::Mode;
+use crate::spec::resolve::Resolved;
+use crate::{input, plan, spec};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Read, parse and resolve a task file (Markdown or JSON).
+pub fn read_task(path: &Path) -> Result<Resolved> {
+    let parsed = input::load::load_task(path)?;
+    spec::resolve::resolve(&path.display().to_string(), parsed)
+}
+
+/// A solved task: the deployment and its two phase plans (prefill, decode).
+pub struct Solution {
+    pub deployment: Deployment,
+    pub plans: [Value; 2],
+}
+
+/// Plan both phases; `mode` overrides the mode the task implies.
+pub fn solve(task: &Resolved, mode: Option<Mode>) -> Result<Solution> {
+    solve_with(task, mode, None)
+}
+
+/// Plan both phases; `mode` and `objective` override what the task implies.
+pub fn solve_with(
+    task: &Resolved,
+    mode: Option<Mode>,
+    objective: Option<ilp::formulation::Objective>,
+) -> Result<Solution> {
+    let mode = mode.unwrap_or_else(|| Mode::of(&task.task));
+    let objective = objective.unwrap_or_else(|| ilp::formulation::Objective::default_for(mode));
+    let deployment = ilp::optimize_with(&task.task, mode, objective)?;
+    let plans = plan::deployment_plans(task, &deployment);
+    for p in &plans {
+        if !plan::all_checks_pass(p) {
+            let failed: Vec<String> = p["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["passed"] != true)
+                .map(|c| format!("{}: {}", c["name"], c["detail"]))
+                .collect();
+            return Err(Error::Internal(format!(
+                "{} plan fails its checks: {}",
+                p["phase"],
+                failed.join("; ")
+            )));
+        }
+    }
+    Ok(Solution { deployment, plans })
+}
+
+/// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
+pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
+    let prefill = dir.join("prefill.json");
+    let decode = dir.join("decode.json");
+    let submission =
+        json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
+    super::output::write_files(
+        dir,
+        &[
+            ("prefill.json", super::output::json_string(&solution.plans[0])),
+            ("decode.json", super::output::json_string(&solution.plans[1])),
+            ("submission.json", super::output::json_string(&submission)),
+        ],
+    )
+}

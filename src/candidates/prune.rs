@@ -1,0 +1,107 @@
+//! Dropping dominated candidates before the ILP (DESIGN.md §5: microlp slows down sharply on
+//! big-M models, so the model is kept small). The rule keeps the optimum of every objective
+//! (primary value and tie-break), so pruning never changes the answer, only the model size.
+//!
+//! A candidate enters the model only through a few numbers (its *key*); when another candidate is
+//! at least as good on every one of them, any plan using the first can use the second instead
+//! and lose nothing under any objective of the mode:
+//!
+//! * no-limit mode — a phase's plan is one candidate with `cover_instances` instances, so the key
+//!   is (tokens/s per GPU when sharing B ↑, GPUs of the phase ↓), and the request rate of the
+//!   phase ↑ under the `total` objective (the others, and the fewest-GPU alternative, never look
+//!   at it);
+//! * budget / rate modes — one instance of `d` can replace one of `c` when `rate(d) ≥ rate(c)`,
+//!   `gpus(d) ≤ gpus(c)`, `batch(d) ≥ batch(c)` and tokens/s per GPU `(d) ≥ (c)`.
+//!
+//! The requirement rows (memory, TTFT, TPOT) are per chosen layout and hold for every feasible
+//! candidate; the throughput-per-GPU row is checked here with the mode's measure, so that a
+//! dominating candidate is never one the model would reject.
+//! Among candidates with equal keys the first in enumeration order is kept.
+
+use crate::candidates::Candidate;
+use crate::spec::goal::{Mode, Objective};
+
+/// What a candidate contributes to the model, every entry oriented "higher is better".
+pub type Key = [f64; 4];
+
+/// The dominance key of a candidate in a mode, for an objective.
+pub fn key(mode: Mode, objective: Objective, c: &Candidate) -> Key {
+    match mode {
+        Mode::NoLimit => [
+            c.cover_tokens_per_s_per_gpu,
+            -((c.cover_instances * c.gpus_per_instance()) as f64),
+            // Only the `total` objective looks at the phase's request rate.
+            if objective == Objective::Total {
+                super::cover_rate(c)
+            } else {
+                0.0
+            },
+            0.0,
+        ],
+        _ => [
+            c.figures.rate_requests_per_s,
+            -(c.gpus_per_instance() as f64),
+            c.batch as f64,
+            c.figures.throughput_tokens_per_s_per_gpu,
+        ],
+    }
+}
+
+fn dominates(d: &Key, c: &Key) -> bool {
+    d.iter().zip(c).all(|(a, b)| a >= b)
+}
+
+/// An online Pareto front: feed candidates in enumeration order, get the undominated ones back in
+/// the same order. Memory stays proportional to the front, not to the candidates seen.
+pub struct Front {
+    mode: Mode,
+    objective: Objective,
+    min_per_gpu_k: Option<f64>,
+    items: Vec<(Key, usize, Candidate)>,
+    seen: usize,
+}
+
+impl Front {
+    /// `min_per_gpu_tokens_per_s`: the throughput-per-GPU requirement, if any.
+    pub fn new(mode: Mode, objective: Objective, min_per_gpu_tokens_per_s: Option<f64>) -> Front {
+        Front {
+            mode,
+            objective,
+            min_per_gpu_k: min_per_gpu_tokens_per_s.map(|m| m / super::KTOK),
+            items: Vec::new(),
+            seen: 0,
+        }
+    }
+
+    /// Offer the next candidate (enumeration order).
+    pub fn offer(&mut self, c: Candidate) {
+        let idx = self.seen;
+        self.seen += 1;
+        if let Some(min) = self.min_per_gpu_k
+            && super::per_gpu_k(self.mode, &c) < min
+        {
+            return;
+        }
+        let k = key(self.mode, self.objective, &c);
+        if self.items.iter().any(|(d, _, _)| dominates(d, &k)) {
+            return;
+        }
+        self.items.retain(|(d, _, _)| !dominates(&k, d));
+        self.items.push((k, idx, c));
+    }
+
+    /// The surviving candidates in enumeration order.
+    pub fn into_candidates(mut self) -> Vec<Candidate> {
+        self.items.sort_unstable_by_key(|(_, i, _)| *i);
+        self.items.into_iter().map(|(_, _, c)| c).collect()
+    }
+}
+
+/// Candidates that may still be optimal, in their original order.
+pub fn prune(mode: Mode, objective: Objective, cands: &[Candidate]) -> Vec<Candidate> {
+    let mut f = Front::new(mode, objective, None);
+    for c in cands {
+        f.offer(c.clone());
+    }
+    f.into_candidates()
+}

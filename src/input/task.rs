@@ -1,0 +1,272 @@
+//! The task as written: hardware, model, workload and requirements in file form.
+//!
+//! * [`RawTask`] mirrors a task file one-to-one (JSON, `deny_unknown_fields`); every field is
+//!   optional so a file may name a preset and override only what it changes. The Markdown parser
+//!   ([`crate::input::markdown`]) produces the same struct.
+//! * The resolved, complete form the planner works on is `crate::spec::task::Task`, built by
+//!   `crate::spec::resolve`.
+//!
+//! Units are SI and live in the field names: bytes, seconds, FLOP/s, bytes/s, tokens/s.
+
+use serde::{Deserialize, Serialize};
+
+/// A task file as written, every field optional (JSON form of DESIGN.md §1.2).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawTask {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub hardware: RawHardware,
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub workload: RawWorkload,
+    #[serde(default)]
+    pub requirements: Requirements,
+    /// A fixed strategy to evaluate (`Parallelism Strategy` section), not used by `solve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<GivenStrategy>,
+    /// Cost-model parameters; absent fields take the documented defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<RawCostParams>,
+}
+
+/// Hardware as written. A `preset` fills what is not given explicitly.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawHardware {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Total GPUs the deployment may use; `None` = no limit ("ample resources").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_budget: Option<u64>,
+    /// Peak dense FLOP/s of one GPU at the model's precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_flops_per_s: Option<f64>,
+    /// Model FLOPs utilization, 0 < mfu <= 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfu: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hbm_bytes_per_s: Option<f64>,
+    /// Achieved fraction of HBM bandwidth, 0 < u <= 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_utilization: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus_per_node: Option<u64>,
+    /// Per-GPU unidirectional bandwidth inside a node (NVLink class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intra_node_bytes_per_s: Option<f64>,
+    /// Per-GPU unidirectional bandwidth between nodes (NIC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inter_node_bytes_per_s: Option<f64>,
+}
+
+/// Model as written. A `preset` or `hf_config` fills what is not given explicitly.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Path to a Hugging Face `config.json` (relative to the task file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hf_config: Option<String>,
+    /// Parameter count as declared (e.g. "235B" = 235e9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_params: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_dim: Option<u64>,
+    /// KV heads (GQA); equal to `heads` for MHA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_heads: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<AttentionKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mla: Option<Mla>,
+    /// Intermediate size of the dense FFN (dense models and the dense leading layers of MoE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ffn_intermediate_size: Option<u64>,
+    /// Gated FFN (SwiGLU: gate, up, down = 3 matrices) or plain MLP (2 matrices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gated_ffn: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe: Option<RawMoe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocab_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tied_embeddings: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<Dtype>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_dtype: Option<Dtype>,
+}
+
+/// MoE shape as written.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawMoe {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experts: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u64>,
+    /// Intermediate size of one routed expert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expert_intermediate_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_experts: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_expert_intermediate_size: Option<u64>,
+    /// Leading layers that use a dense FFN instead of experts (DeepSeek-V3: 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dense_layers: Option<u64>,
+}
+
+/// Workload as written.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    /// Sequences the phase must hold at once (B).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+    /// Declared input length (ISL), tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_len: Option<u64>,
+    /// Declared output length (OSL), tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<u64>,
+}
+
+/// Performance requirements; `None` = no requirement.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_s: Option<f64>,
+    /// Minimum throughput per GPU, for each phase on its own (prefill input tokens/s per prefill
+    /// GPU, decode output tokens/s per decode GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_per_gpu_tokens_per_s: Option<f64>,
+    /// Target request rate of the whole deployment (mode 3 of DESIGN.md §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_rate_per_s: Option<f64>,
+}
+
+/// A strategy given in the task (`Parallelism Strategy`), as written. `dp` is the ambiguous
+/// "Data parallelism" line; `evaluate` interprets it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GivenStrategy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention_dp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ep: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expert_tp: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
+}
+
+/// Cost-model parameters as written; see [`CostParams`] for meaning and defaults.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCostParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_fraction: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe_imbalance: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm_overlap: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_chunk_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_bytes: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_utilization: Option<f64>,
+}
+
+/// Attention variant.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AttentionKind {
+    /// Multi-head attention: KV heads = query heads.
+    Mha,
+    /// Grouped-query attention: fewer KV heads than query heads.
+    Gqa,
+    /// Multi-head latent attention (DeepSeek-V2/V3): a compressed KV latent per token.
+    Mla,
+}
+
+/// MLA shape (DeepSeek-V2 paper §2.1; DeepSeek-V3 `config.json` field names).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mla {
+    /// Rank of the query compression; 0 = queries are not compressed.
+    pub q_lora_rank: u64,
+    /// Rank of the KV latent (cached per token and layer).
+    pub kv_lora_rank: u64,
+    pub qk_nope_head_dim: u64,
+    /// Decoupled RoPE key dimension (also cached per token and layer).
+    pub qk_rope_head_dim: u64,
+    pub v_head_dim: u64,
+}
+
+/// Numeric format of weights or KV cache.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    Fp32,
+    Bf16,
+    Fp16,
+    Fp8,
+    Int8,
+    Int4,
+}
+
+impl Dtype {
+    pub fn bytes(self) -> f64 {
+        match self {
+            Dtype::Fp32 => 4.0,
+            Dtype::Bf16 | Dtype::Fp16 => 2.0,
+            Dtype::Fp8 | Dtype::Int8 => 1.0,
+            Dtype::Int4 => 0.5,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::Fp32 => "fp32",
+            Dtype::Bf16 => "bf16",
+            Dtype::Fp16 => "fp16",
+            Dtype::Fp8 => "fp8",
+            Dtype::Int8 => "int8",
+            Dtype::Int4 => "int4",
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Parallel layouts (DESIGN.md §2): degrees, the GPU-count invariant, divisibility, enumeration.
+//!
+//! One instance of a phase is `pp` pipeline stages of `W` GPUs each. Inside a stage attention
+//! uses the W GPUs as `tp × sp × attention_dp` and the MoE experts as `ep × expert_tp`, so
+//! `W = tp·sp·attention_dp = ep·expert_tp` and an instance has `pp·W` GPUs — not the product of
+//! all degrees. This is Megatron-Core's "MoE parallel folding" (world = TP·CP·DP·PP =
+//! ETP·EP·EDP·PP), SGLang's `--tp N --dp D --enable-dp-attention --ep-size N`, and
+//! TensorRT-LLM's `Mapping` (moe_tp·moe_ep = tp).
+
+pub mod mapping;
+
+use crate::spec::task::{AttentionKind, Model};
+use serde::Serialize;
+use std::fmt;
+
+/// The two phases of a disaggregated deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Prefill,
+    Decode,
+}
+
+impl Phase {
+    pub const BOTH: [Phase; 2] = [Phase::Prefill, Phase::Decode];
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Prefill => "prefill",
+            Phase::Decode => "decode",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Degrees of one instance (replicas are chosen by the optimizer, not part of the layout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Layout {
+    pub tp: u64,
+    pub pp: u64,
+    pub sp: u64,
+    pub attention_dp: u64,
+    pub ep: u64,
+    pub expert_tp: u64,
+}
+
+impl Layout {
+    /// GPUs of one pipeline stage: `W = tp·sp·attention_dp`.
+    pub fn width(&self) -> u64 {
+        self.tp * self.sp * self.attention_dp
+    }
+    /// GPUs of one instance: `pp·W`.
+    pub fn gpus_per_instance(&self) -> u64 {
+        self.pp * self.width()
+    }
+    /// Short readable id, also used in LP variable names: `tp4_pp1_sp1_dp8_ep32_etp1`.
+    pub fn id(&self) -> String {
+        format!(
+            "tp{}_pp{}_sp{}_dp{}_ep{}_etp{}",
+            self.tp, self.pp, self.sp, self.attention_dp, self.ep, self.expert_tp
+        )
+    }
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TP{} PP{} SP{} attention-DP{} EP{} expert-TP{}",
+            self.tp, self.pp, self.sp, self.attention_dp, self.ep, self.expert_tp
+        )
+    }
+}
+
+/// Bounds on the enumeration, so that no task can make the search explode.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest stage width W considered.
+    pub max_width: u64,
+    /// Largest pipeline depth considered.
+    pub max_pp: u64,
+    /// Largest GPU count of one instance.
+    pub max_instance_gpus: u64,
+}
+
+impl Limits {
+    /// Default bounds, tightened by a GPU budget when there is one.
+    pub fn for_budget(budget: Option<u64>) -> Limits {
+        let cap = budget.unwrap_or(u64::MAX);
+        Limits {
+            max_width: 256.min(cap),
+            max_pp: 16.min(cap),
+            max_instance_gpus: 1024.min(cap),
+        }
+    }
+}
+
+/// KV heads one GPU holds under `tp`, and how many times each KV head is replicated.
+/// When `tp > kv_heads` each GPU keeps one KV head, replicated `tp / kv_heads` times
+/// (vLLM / Megatron GQA sharding). MLA keeps the whole latent on every TP rank.
+pub fn kv_heads_per_gpu(model: &Model, tp: u64) -> (u64, u64) {
+    match model.attention {
+        AttentionKind::Mla => (1, tp),
+        _ if tp <= model.kv_heads => (model.kv_heads / tp, 1),
+        _ => (1, tp / model.kv_heads),
+    }
+}
+
+/// Why a layout is not valid for this model and phase, or `Ok` (DESIGN.md §2 divisibility).
+pub fn validate(model: &Model, phase: Phase, l: &Layout) -> Result<(), String> {
+    let degrees = [
+        ("tp", l.tp),
+        ("pp", l.pp),
+        ("sp", l.sp),
+        ("attention_dp", l.attention_dp),
+        ("ep", l.ep),
+        ("expert_tp", l.expert_tp),
+    ];
+    for (name, v) in degrees {
+        if v == 0 {
+            return Err(format!("{name} must be at least 1"));
+        }
+    }
+    if phase == Phase::Decode && l.sp != 1 {
+        return Err(format!(
+            "sp={} in decode: sequence parallelism only splits prefill (one new token per step has no sequence to split)",
+            l.sp
+        ));
+    }
+    if !model.heads.is_multiple_of(l.tp) {
+        return Err(format!(
+            "tp={} does not divide the {} query heads",
+            l.tp, model.heads
+        ));
+    }
+    if model.attention != AttentionKind::Mla
+        && !model.kv_heads.is_multiple_of(l.tp)
+        && !l.tp.is_multiple_of(model.kv_heads)
+    {
+        return Err(format!(
+            "tp={} neither divides nor is a multiple of the {} KV heads",
+            l.tp, model.kv_heads
+        ));
+    }
+    if model.dense_ffn_layers() > 0 && !model.ffn_intermediate_size.is_multiple_of(l.tp) {
+        return Err(format!(
+            "tp={} does not divide the dense FFN size {}",
+            l.tp, model.ffn_intermediate_size
+        ));
+    }
+    if l.pp > model.layers {
+        return Err(format!("pp={} exceeds the {} layers", l.pp, model.layers));
+    }
+    let w = l.width();
+    match &model.moe {
+        None => {
+            if l.ep != 1 || l.expert_tp != 1 {
+                return Err(format!(
+                    "ep={} expert_tp={} on a dense model: both must be 1",
+                    l.ep, l.expert_tp
+                ));
+            }
+        }
+        Some(moe) => {
+            if l.ep * l.expert_tp != w {
+                return Err(format!(
+                    "ep×expert_tp = {}×{} = {} GPUs but attention uses tp×sp×attention_dp = {}×{}×{} = {} GPUs; both must equal the stage width",
+                    l.ep,
+                    l.expert_tp,
+                    l.ep * l.expert_tp,
+                    l.tp,
+                    l.sp,
+                    l.attention_dp,
+                    w
+                ));
+            }
+            if moe.experts % l.ep != 0 {
+                return Err(format!(
+                    "ep={} does not divide the {} experts per layer",
+                    l.ep, moe.experts
+                ));
+            }
+            if moe.expert_intermediate_size % l.expert_tp != 0 {
+                return Err(format!(
+                    "expert_tp={} does not divide the expert size {}",
+                    l.expert_tp, moe.expert_intermediate_size
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Layers of each pipeline stage as `(first, last)` inclusive; stage sizes differ by at most one,
+/// the larger stages first.
+pub fn stage_layers(layers: u64, pp: u64) -> Vec<(u64, u64)> {
+    let base = layers / pp;
+    let extra = layers % pp;
+    let mut first = 0;
+    (0..pp)
+        .map(|s| {
+            let n = base + u64::from(s < extra);
+            let range = (first, first + n - 1);
+            first += n;
+            range
+        })
+        .collect()
+}
+
+fn divisors(n: u64, max: u64) -> Vec<u64> {
+    (1..=n.min(max)).filter(|d| n.is_multiple_of(*d)).collect()
+}
+
+fn powers_of_two(max: u64) -> Vec<u64> {
+    std::iter::successors(Some(1u64), |p| p.checked_mul(2))
+        .take_while(|&p| p <= max)
+        .collect()
+}
+
+/// Pipeline depths considered: 1..=8, then powers of two.
+fn pp_options(model: &Model, limits: &Limits) -> Vec<u64> {
+    let max = limits.max_pp.min(model.layers);
+    let mut v: Vec<u64> = (1..=max.min(8)).collect();
+    v.extend(powers_of_two(max).into_iter().filter(|&p| p > 8));
+    v
+}
+
+/// Every valid layout of the phase within the limits, in a fixed order.
+///
+/// Search space: `tp` over divisors of the query heads (with the KV-head rule), `sp` over powers
+/// of two (prefill only), `attention_dp` over the integers that complete a stage width; for MoE
+/// the width must also be `ep·expert_tp` with `ep | experts`, `expert_tp | expert size`.
+pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
+    let max_w = limits.max_width;
+    let tps: Vec<u64> = divisors(model.heads, max_w);
+    let sps: Vec<u64> = match phase {
+        Phase::Prefill => powers_of_two(16.min(max_w)),
+        Phase::Decode => vec![1],
+    };
+    // Candidate (width, ep, expert_tp) triples.
+    let mut widths: Vec<(u64, u64, u64)> = Vec::new();
+    match &model.moe {
+        None => {
+            for w in 1..=max_w {
+                widths.push((w, 1, 1));
+            }
+        }
+        Some(moe) => {
+            for ep in divisors(moe.experts, max_w) {
+                // expert-TP over powers of two only (what engines shard experts by).
+                for etp in powers_of_two(max_w / ep) {
+                    if moe.expert_intermediate_size % etp != 0 {
+                        continue;
+                    }
+                    widths.push((ep * etp, ep, etp));
+                }
+            }
+        }
+    }
+    widths.sort();
+    let mut out = Vec::new();
+    for pp in pp_options(model, limits) {
+        for &(w, ep, etp) in &widths {
+            if pp * w > limits.max_instance_gpus {
+                continue;
+            }
+            for &tp in &tps {
+                for &sp in &sps {
+                    if w % (tp * sp) != 0 {
+                        continue;
+                    }
+                    let attention_dp = w / (tp * sp);
+                    // Dense models: attention-DP inside an instance is the same as replicas;
+                    // keep powers of two only, to bound the search.
+                    if model.moe.is_none() && !attention_dp.is_power_of_two() {
+                        continue;
+                    }
+                    let l = Layout {
+                        tp,
+                        pp,
+                        sp,
+                        attention_dp,
+                        ep,
+                        expert_tp: etp,
+                    };
+                    if validate(model, phase, &l).is_ok() {
+                        out.push(l);
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_differ_by_at_most_one_layer() {
+        for layers in 1..100 {
+            for pp in 1..=layers.min(17) {
+                let s = stage_layers(layers, pp);
+                assert_eq!(s.len() as u64, pp);
+                assert_eq!(s[0].0, 0);
+                assert_eq!(s.last().unwrap().1, layers - 1);
+                let sizes: Vec<u64> = s.iter().map(|(a, b)| b - a + 1).collect();
+                assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+                for w in s.windows(2) {
+                    assert_eq!(w[0].1 + 1, w[1].0);
+                }
+            }
+        }
+    }
+}

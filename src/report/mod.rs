@@ -1,0 +1,3 @@
+//! Stage 9 — writers of human-readable reports over typed results (pure functions).
+
+pub mod summary;

@@ -1,0 +1,1508 @@
+//! From a [`RawTask`] to a complete [`Task`]: presets, HF config, defaults, validation
+//! (DESIGN.md §1.3, §1.4).
+//!
+//! Order of precedence, field by field:
+//! 1. what the task file says;
+//! 2. the GPU preset (`hardware.preset`), the model preset (`model.preset`), then the Hugging
+//!    Face `config.json` (`model.hf_config`, relative to the task file's folder);
+//! 3. documented defaults, each listed in [`Resolved::assumptions`].
+//!
+//! A task value that differs from its preset gives a warning. A model *name* that matches a
+//! preset without naming it fills nothing but warns on each shape value that differs from the
+//! published model. Every number is checked (finite, positive, within sane bounds) and errors
+//! name the field and, for Markdown tasks, the line it came from or the line to add.
+//!
+//! Defaults (each one used is stated in [`Resolved::assumptions`]):
+//!
+//! | field | default |
+//! |---|---|
+//! | `hardware.gpus_per_node` | 8 (HGX/DGX-class) |
+//! | `hardware.intra_node_bytes_per_s` | 450e9 (NVLink4: 900 GB/s bidirectional) |
+//! | `hardware.inter_node_bytes_per_s` | 50e9 (one 400 Gb/s NIC per GPU) |
+//! | `hardware.mfu` / `bandwidth_utilization` | GPU preset, else 0.5 / 0.8 |
+//! | `hardware.peak_flops_per_s` | GPU preset column for the model dtype (see [`GpuPreset::peak_for`]) |
+//! | `model.dtype` | bf16 |
+//! | `model.kv_cache_dtype` | bf16 for bf16/fp8/int8/int4 weights, = dtype for fp16/fp32 |
+//! | `model.kv_heads` | = heads (MHA; MLA) — an error when the task names GQA |
+//! | `model.attention` | MLA if `mla` given, GQA if kv_heads < heads, else MHA |
+//! | `model.head_dim` | MLA: qk_nope + qk_rope; else hidden / heads |
+//! | `model.gated_ffn` / `tied_embeddings` | true (SwiGLU) / false |
+//! | `model.vocab_size` | 0 (embeddings and LM head not counted) |
+//! | `model.ffn_intermediate_size` | 0 when every layer is MoE |
+//! | `model.moe.top_k` | 2 (also a warning) |
+//! | `model.moe.shared_experts` / `dense_layers` | 0 / 0 |
+//! | `model.moe.shared_expert_intermediate_size` | = expert intermediate size |
+//! | `workload.max_len` | input + output, else input |
+//! | `workload.min_len` | input length, else max_len |
+//! | `cost.*` | [`CostParams::default`] |
+
+use crate::error::{Error, Result};
+use crate::input::hf_config::parse_hf_config;
+use crate::input::markdown::{FieldRead, ParsedTask};
+use crate::spec::presets::{self, GpuPreset, ModelPreset};
+use crate::spec::task::{
+    AttentionKind, CostParams, Dtype, GivenStrategy, Hardware, Model, Moe, RawHardware, RawModel, RawTask,
+    RawWorkload, Requirements, Task, Workload,
+};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A resolved task with the assumptions it rests on and the warnings found.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub task: Task,
+    /// The file the task came from (echoed as `task.source`).
+    pub source: String,
+    pub fields: Vec<crate::input::markdown::FieldRead>,
+    /// Defaults that were assumed, in words.
+    pub assumptions: Vec<String>,
+    /// Unknown lines, conflicts, overridden preset values.
+    pub warnings: Vec<String>,
+}
+
+/// Defaults of DESIGN.md §1.4 (see `models/README.md` for the reasoning).
+pub mod defaults {
+    /// GPUs per node (HGX/DGX-class 8-GPU servers).
+    pub const GPUS_PER_NODE: u64 = 8;
+    /// Per GPU, one direction: NVLink4-class (900 GB/s bidirectional).
+    pub const INTRA_NODE_BYTES_PER_S: f64 = 450e9;
+    /// Per GPU, one direction: one 400 Gb/s NIC per GPU.
+    pub const INTER_NODE_BYTES_PER_S: f64 = 50e9;
+    /// Compute efficiency of large-GEMM prefill (40–60 % of dense peak is typical).
+    pub const MFU: f64 = 0.5;
+    /// Achieved fraction of HBM bandwidth by decode kernels.
+    pub const BANDWIDTH_UTILIZATION: f64 = 0.8;
+    /// MoE top-k when the task gives none.
+    pub const TOP_K: u64 = 2;
+}
+
+/// Upper bounds that keep every downstream loop and product finite.
+pub mod limits {
+    pub const LAYERS: u64 = 10_000;
+    pub const EXPERTS: u64 = 100_000;
+    pub const BATCH: u64 = 10_000_000;
+    pub const GPU_BUDGET: u64 = 10_000_000;
+    pub const HIDDEN: u64 = 1_000_000;
+    pub const HEADS: u64 = 100_000;
+    pub const HEAD_DIM: u64 = 100_000;
+    pub const INTERMEDIATE: u64 = 10_000_000;
+    pub const VOCAB: u64 = 100_000_000;
+    pub const TOKENS: u64 = 100_000_000;
+    pub const GPUS_PER_NODE: u64 = 1_024;
+    pub const STRATEGY_DEGREE: u64 = 10_000_000;
+}
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq)]
+enum Origin {
+    Task,
+    Preset(String),
+    Hf(String),
+}
+
+struct Ctx<'a> {
+    source: &'a str,
+    fields: &'a [FieldRead],
+    markdown: bool,
+    assumptions: Vec<String>,
+    warnings: Vec<String>,
+    /// Model keys (`head_dim`, `moe.top_k`) to where their value came from.
+    model_origin: BTreeMap<String, Origin>,
+}
+
+/// The label of a Markdown line that sets a field, and an example line to add.
+fn md_hint(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "workload.batch" => "`* **Batch size**: 128` (section Input Data)",
+        "workload.max_len" => {
+            "`* **Sequence Length**: ranging from [128, 10240]` or `* **Sequence In**: 2048` \
+             (section Input Data)"
+        }
+        "model.layers" => "`* **Layers**: 94-layer, ...` (section Model Configuration)",
+        "model.hidden_size" => {
+            "`* **Token Dimension**: The dimension of each token is 4096` (section Model \
+             Configuration)"
+        }
+        "model.heads" | "model.head_dim" => {
+            "`* **Dimension of Attention**: The number of heads is 64 and the dimension of each \
+             heads is 128` (section Model Configuration)"
+        }
+        "model.kv_heads" => "`* **GQA kv heads**: 4` (section Model Configuration)",
+        "model.ffn_intermediate_size" => {
+            "`* **Hidden size of MOE**: The hidden is of MLP is 1024` (section Model \
+             Configuration)"
+        }
+        "model.moe.experts" => {
+            "`* **Layers**: 94-layer, Each layer includes GQA + MOE, each layer has 128 \
+             experts` (section Model Configuration)"
+        }
+        "model.moe.expert_intermediate_size" => {
+            "`* **Hidden size of MOE**: The hidden is of FFN is 1536` (section Model \
+             Configuration)"
+        }
+        "model.moe.top_k" => "`* **Top-K Gate**: 8` (section Model Configuration)",
+        "hardware.peak_flops_per_s" => {
+            "`* **Single-card computing power**: 400TFlops` or `* **GPU model**: H100` \
+             (section Environment Condition)"
+        }
+        "hardware.hbm_bytes_per_s" => {
+            "`* **VRAM Bandwidth**: 1.8TBps` or `* **GPU model**: H100` (section Environment \
+             Condition)"
+        }
+        "hardware.memory_bytes" => {
+            "`* **Single-card video memory capacity**: 64GB` or `* **GPU model**: H100` \
+             (section Environment Condition)"
+        }
+        _ => return None,
+    })
+}
+
+fn fmt_f64(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) {
+        // At most 10 significant digits: `1e39`, not `1.0000000000000001e39`.
+        let s = format!("{v:.9e}");
+        match s.split_once('e') {
+            Some((m, e)) if m.contains('.') => {
+                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+            }
+            _ => s,
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// `m` (in [1, 1000)) with at most 4 significant digits: `64`, `1.8`, `3.352`.
+fn fmt_sig(m: f64) -> String {
+    let decimals = (3 - m.abs().log10().floor() as i32).clamp(0, 3) as usize;
+    let s = format!("{m:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A quantity with SI prefixes, for plausibility messages (`64 MB`, `400 GFLOPS`).
+#[derive(Clone, Copy, Debug)]
+enum Qty {
+    Flops,
+    Bytes,
+    BytesPerS,
+    Params,
+}
+
+impl Qty {
+    /// The SI unit the task stores.
+    fn unit(self) -> &'static str {
+        match self {
+            Qty::Flops => "FLOP/s",
+            Qty::Bytes => "bytes",
+            Qty::BytesPerS => "bytes/s",
+            Qty::Params => "parameters",
+        }
+    }
+
+    /// Names of 1000^0 .. 1000^6 of the unit.
+    fn names(self) -> [&'static str; 7] {
+        match self {
+            Qty::Flops => [
+                "FLOP/s", "KFLOPS", "MFLOPS", "GFLOPS", "TFLOPS", "PFLOPS", "EFLOPS",
+            ],
+            Qty::Bytes => ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"],
+            Qty::BytesPerS => ["bytes/s", "KB/s", "MB/s", "GB/s", "TB/s", "PB/s", "EB/s"],
+            Qty::Params => [
+                "parameters",
+                "K parameters",
+                "M parameters",
+                "B parameters",
+                "T parameters",
+                "P parameters",
+                "E parameters",
+            ],
+        }
+    }
+
+    /// Multipliers a slip of the unit or of the prefix may explain, most likely first.
+    fn slips(self) -> &'static [f64] {
+        match self {
+            Qty::Params => &[1e9, 1e6, 1e12, 1e3],
+            _ => &[1e3, 1e-3, 1e6, 1e-6, 1e9, 1e-9, 1e12, 1e-12],
+        }
+    }
+
+    /// `6.4e7` bytes → `64 MB`.
+    fn human(self, v: f64) -> String {
+        if !v.is_finite() || v <= 0.0 {
+            return format!("{} {}", fmt_f64(v), self.unit());
+        }
+        let p = ((v.log10() / 3.0).floor() as i32).clamp(0, 6);
+        let m = v / 1000f64.powi(p);
+        if m >= 1000.0 || m < 1.0 && p == 0 && v < 1.0 {
+            return format!("{} {}", fmt_f64(v), self.unit());
+        }
+        format!("{} {}", fmt_sig(m), self.names()[p as usize])
+    }
+}
+
+fn fmt_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => fmt_f64(n.as_f64().unwrap_or(f64::NAN)),
+        other => other.to_string(),
+    }
+}
+
+fn same_f64(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
+/// Values equal as task values (numbers compared numerically, `235e9` = `235000000000`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => same_f64(x, y),
+            _ => x == y,
+        },
+        _ => a == b,
+    }
+}
+
+impl Ctx<'_> {
+    fn field_read(&self, field: &str) -> Option<&FieldRead> {
+        self.fields.iter().find(|f| f.field == field).or_else(|| {
+            self.fields.iter().find(|f| {
+                f.field
+                    .split([',', ' ', '+', ';'])
+                    .any(|part| part.trim() == field)
+            })
+        })
+    }
+
+    /// ` (line 12, `Token Dimension`)` when the field came from a Markdown line.
+    fn at_line(&self, field: &str) -> String {
+        match self.field_read(field) {
+            Some(f) if f.line > 0 => format!(" (line {}, `{}`)", f.line, f.label),
+            _ => String::new(),
+        }
+    }
+
+    /// `file:line` when the field came from a Markdown line, else the file.
+    fn path_at(&self, field: &str) -> String {
+        match self.field_read(field) {
+            Some(f) if f.line > 0 => format!("{}:{}", self.source, f.line),
+            _ => self.source.to_string(),
+        }
+    }
+
+    /// Where a model value came from, for messages.
+    fn model_at(&self, key: &str) -> String {
+        match self.model_origin.get(key) {
+            Some(Origin::Preset(p)) => format!(" (from model preset {p})"),
+            Some(Origin::Hf(p)) => format!(" (from {p})"),
+            _ => self.at_line(&format!("model.{key}")),
+        }
+    }
+
+    fn missing(&self, field: &str, what: &str) -> Error {
+        let how = if self.markdown {
+            match md_hint(field) {
+                Some(hint) => format!("add a line {hint}"),
+                None => format!("give `{field}` in a JSON task"),
+            }
+        } else {
+            format!("set `{field}` in the task")
+        };
+        let preset_hint = if field.starts_with("hardware.") {
+            " or name a GPU preset"
+        } else if field.starts_with("model.") {
+            " or name a model preset / HF config.json"
+        } else {
+            ""
+        };
+        Error::Missing {
+            path: self.source.to_string(),
+            field: field.to_string(),
+            message: format!("{what}; {how}{preset_hint}"),
+        }
+    }
+
+    fn invalid(&self, field: &str, message: impl Into<String>) -> Error {
+        let message = message.into();
+        let at = if let Some(key) = field.strip_prefix("model.") {
+            self.model_at(key)
+        } else {
+            self.at_line(field)
+        };
+        // " (line 12, `Label`)" -> "line 12 (`Label`)"; " (from preset X)" -> "from preset X".
+        let at = at.trim().trim_start_matches('(').trim_end_matches(')');
+        let at = match at.split_once(", ") {
+            Some((line, label)) if line.starts_with("line ") => format!("{line} ({label})"),
+            _ => at.to_string(),
+        };
+        Error::Invalid {
+            path: self.source.to_string(),
+            field: field.to_string(),
+            message: if at.is_empty() {
+                message
+            } else {
+                format!("{at}: {message}")
+            },
+        }
+    }
+
+    fn assume(&mut self, s: impl Into<String>) {
+        self.assumptions.push(s.into());
+    }
+
+    fn warn(&mut self, s: impl Into<String>) {
+        self.warnings.push(s.into());
+    }
+
+    fn check_u64(&self, field: &str, v: u64, max: u64) -> Result<u64> {
+        if v == 0 {
+            return Err(self.invalid(field, "is 0; must be greater than 0: give a value of at least 1"));
+        }
+        if v > max {
+            return Err(self.invalid(
+                field,
+                format!(
+                    "{v} is above the supported maximum {max}; check the number (pdplan refuses \
+                     sizes that would make its search unbounded)"
+                ),
+            ));
+        }
+        Ok(v)
+    }
+
+    fn check_f64(&self, field: &str, v: f64) -> Result<f64> {
+        if !v.is_finite() || v <= 0.0 {
+            return Err(self.invalid(
+                field,
+                format!("{} must be a finite number greater than 0", fmt_f64(v)),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// A positive number within a plausible range for `what`; outside it, the unit is probably
+    /// wrong. The message quotes the line as written, shows the value with its prefix (`64 MB`)
+    /// and, when a slip of the prefix explains it, the value that was probably meant.
+    fn check_range(&self, field: &str, v: f64, lo: f64, hi: f64, qty: Qty, what: &str) -> Result<f64> {
+        self.check_f64(field, v)?;
+        if v < lo || v > hi {
+            let unit = qty.unit();
+            let written = match self.field_read(field) {
+                Some(f) if f.line > 0 => format!("`{}` = {}", f.text.trim(), qty.human(v)),
+                _ if qty.human(v) == format!("{} {unit}", fmt_f64(v)) => qty.human(v),
+                _ => format!("{} (= {} {unit})", qty.human(v), fmt_f64(v)),
+            };
+            let hint = qty
+                .slips()
+                .iter()
+                .map(|k| v * k)
+                .find(|x| (lo..=hi).contains(x))
+                .map(|x| {
+                    let how = if self.markdown {
+                        "correct the number or its unit on that line".to_string()
+                    } else {
+                        format!("JSON values are in {unit}: write {}", fmt_f64(x))
+                    };
+                    format!("did you mean {} (= {} {unit})? {how}", qty.human(x), fmt_f64(x))
+                })
+                .unwrap_or_else(|| "check the number and its unit".to_string());
+            return Err(self.invalid(
+                field,
+                format!(
+                    "{written} is implausible for {what} (expected {} .. {}); {hint}",
+                    qty.human(lo),
+                    qty.human(hi)
+                ),
+            ));
+        }
+        Ok(v)
+    }
+
+    fn check_fraction(&self, field: &str, v: f64) -> Result<f64> {
+        if !v.is_finite() || v <= 0.0 || v > 1.0 {
+            return Err(self.invalid(
+                field,
+                format!(
+                    "{} must be a fraction in (0, 1] (e.g. 60% = 0.6); {}% is not a possible \
+                     efficiency",
+                    fmt_f64(v),
+                    fmt_f64(v * 100.0)
+                ),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// Resolve a parsed task: presets, HF config, defaults, validation.
+///
+/// `source` is the task file path; it names the file in messages and anchors a relative
+/// `model.hf_config`.
+pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
+    let ParsedTask {
+        raw,
+        fields,
+        warnings,
+    } = parsed;
+    let lower = source.to_ascii_lowercase();
+    let markdown = !lower.ends_with(".json") && (fields.iter().any(|f| f.line > 0) || lower.ends_with(".md"));
+    let mut ctx = Ctx {
+        source,
+        fields: &fields,
+        markdown,
+        assumptions: Vec::new(),
+        warnings,
+        model_origin: BTreeMap::new(),
+    };
+    let RawTask {
+        name,
+        hardware,
+        model,
+        workload,
+        requirements,
+        strategy,
+        cost,
+    } = raw;
+
+    let model = resolve_model(&mut ctx, model)?;
+    check_declared_params(&mut ctx, &model);
+    let hardware = resolve_hardware(&mut ctx, hardware, model.dtype)?;
+    let workload = resolve_workload(&mut ctx, workload)?;
+    let requirements = check_requirements(&ctx, requirements)?;
+    let strategy = match strategy {
+        Some(s) => Some(check_strategy(&ctx, s)?),
+        None => None,
+    };
+    let cost = resolve_cost(&mut ctx, cost)?;
+    // A Markdown file read line by line with no requirement at all (not even `None`) has lost its
+    // `Basic Performance Requirements` section; a given strategy may be evaluated without one.
+    let from_lines = fields.iter().any(|f| f.line > 0);
+    let no_requirement = requirements == Requirements::default()
+        && !fields.iter().any(|f| f.field.starts_with("requirements."));
+    if ctx.markdown && from_lines && no_requirement && strategy.is_none() {
+        return Err(Error::Missing {
+            path: source.to_string(),
+            field: "requirements".into(),
+            message: "no performance requirement found (is the section `Basic Performance \
+                      Requirements` missing?); add a line such as `* **The time to the first \
+                      token(TTFT)**: 30s` or `* **Time per output token(TPOT)**: 50ms`, or write \
+                      `None` as its value to plan without that limit"
+                .into(),
+        });
+    }
+
+    let task = Task {
+        name,
+        hardware,
+        model,
+        workload,
+        requirements,
+        strategy,
+        cost,
+    };
+    let Ctx {
+        assumptions,
+        warnings,
+        ..
+    } = ctx;
+    Ok(Resolved {
+        task,
+        source: source.to_string(),
+        fields,
+        assumptions,
+        warnings,
+    })
+}
+
+/// A declared parameter count far from what the layer shapes add up to is a conflict: reported as
+/// a warning here (the plan states it as an assumption, and memory uses the larger figure).
+fn check_declared_params(ctx: &mut Ctx, model: &Model) {
+    let Some(declared) = model.declared_params else {
+        return;
+    };
+    let derived = crate::spec::model_size::total_params(model);
+    if derived > 0.0 && !(0.9..=1.1).contains(&(declared / derived)) {
+        ctx.warn(format!(
+            "declared_params: the task declares {}{}, but the layer shapes add up to {}; the plan \
+             uses the larger figure for weight memory, weight reads and matmul FLOPs (safe). Check \
+             the parameter count and the shape lines (layers, hidden size, heads, FFN / expert sizes)",
+            Qty::Params.human(declared),
+            ctx.at_line("model.declared_params"),
+            Qty::Params.human(derived)
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+/// Keys of a model that are identity, not shape: never merged from presets.
+const IDENTITY_KEYS: [&str; 3] = ["name", "preset", "hf_config"];
+/// Precision is a deployment choice, not a published shape: not compared by name match.
+const DEPLOYMENT_KEYS: [&str; 2] = ["dtype", "kv_cache_dtype"];
+
+/// `moe.top_k`-style flat map of a model's given values.
+fn flatten(m: &RawModel) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let Ok(Value::Object(obj)) = serde_json::to_value(m) else {
+        return out;
+    };
+    for (k, v) in obj {
+        if IDENTITY_KEYS.contains(&k.as_str()) {
+            continue;
+        }
+        match v {
+            Value::Object(inner) => {
+                for (ik, iv) in inner {
+                    if !iv.is_null() {
+                        out.insert(format!("{k}.{ik}"), iv);
+                    }
+                }
+            }
+            Value::Null => {}
+            v => {
+                out.insert(k, v);
+            }
+        }
+    }
+    out
+}
+
+fn unflatten(map: &BTreeMap<String, Value>) -> std::result::Result<RawModel, serde_json::Error> {
+    let mut obj = Map::new();
+    for (k, v) in map {
+        match k.split_once('.') {
+            Some((outer, inner)) => {
+                let entry = obj
+                    .entry(outer.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(o) = entry {
+                    o.insert(inner.to_string(), v.clone());
+                }
+            }
+            None => {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    serde_json::from_value(Value::Object(obj))
+}
+
+fn lookup_model_preset(ctx: &Ctx, name: &str) -> Result<&'static ModelPreset> {
+    presets::model_preset(name).ok_or_else(|| Error::UnknownPreset {
+        path: ctx.path_at("model.preset"),
+        kind: "model",
+        name: name.to_string(),
+        known: presets::model_names().join(", "),
+    })
+}
+
+fn lookup_gpu_preset(ctx: &Ctx, name: &str) -> Result<&'static GpuPreset> {
+    presets::gpu_preset(name).ok_or_else(|| Error::UnknownPreset {
+        path: ctx.path_at("hardware.preset"),
+        kind: "GPU",
+        name: name.to_string(),
+        known: presets::gpu_names().join(", "),
+    })
+}
+
+fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
+    let preset = match raw.preset.as_deref() {
+        Some(p) => Some(lookup_model_preset(ctx, p)?),
+        None => None,
+    };
+    let hf = match raw.hf_config.as_deref() {
+        Some(p) => {
+            let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
+            let path = base.join(p);
+            // Read with the task-file size cap: a wrong path (a folder, `/dev/zero`, a weights
+            // file) is an error, never a hang or an out-of-memory.
+            let bytes = crate::input::load::read_limited(&path, crate::input::load::MAX_TASK_BYTES)?;
+            let text = String::from_utf8(bytes).map_err(|e| Error::Read {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+            })?;
+            let hf = parse_hf_config(&path.display().to_string(), &text)?;
+            let shown = format!("config.json {}", path.display());
+            for n in &hf.notes {
+                ctx.assume(n.clone());
+            }
+            Some((shown, hf.model))
+        }
+        None => None,
+    };
+
+    let explicit = flatten(&raw);
+    for k in explicit.keys() {
+        ctx.model_origin.insert(k.clone(), Origin::Task);
+    }
+    let mut merged = explicit.clone();
+    let mut layers: Vec<(Origin, BTreeMap<String, Value>)> = Vec::new();
+    if let Some(p) = preset {
+        layers.push((Origin::Preset(p.name.clone()), flatten(&p.model)));
+    }
+    if let Some((shown, m)) = &hf {
+        layers.push((Origin::Hf(shown.clone()), flatten(m)));
+    }
+    for (origin, values) in &layers {
+        let what = match origin {
+            Origin::Preset(p) => format!("preset {p}"),
+            Origin::Hf(p) => p.clone(),
+            Origin::Task => unreachable!("only presets and HF configs are layered"),
+        };
+        let mut filled = Vec::new();
+        for (k, v) in values {
+            match merged.get(k) {
+                None => {
+                    merged.insert(k.clone(), v.clone());
+                    ctx.model_origin.insert(k.clone(), origin.clone());
+                    filled.push(k.clone());
+                }
+                Some(have) if !same_value(have, v) => {
+                    let by = ctx.model_origin.get(k).cloned().unwrap_or(Origin::Task);
+                    let msg = match by {
+                        Origin::Task => format!(
+                            "{k}: task says {}{}, {what} has {}; using {}",
+                            fmt_value(have),
+                            ctx.at_line(&format!("model.{k}")),
+                            fmt_value(v),
+                            fmt_value(have)
+                        ),
+                        Origin::Preset(p) => format!(
+                            "{k}: preset {p} has {}, {what} has {}; using the preset's {}",
+                            fmt_value(have),
+                            fmt_value(v),
+                            fmt_value(have)
+                        ),
+                        Origin::Hf(_) => continue,
+                    };
+                    ctx.warn(msg);
+                }
+                Some(_) => {}
+            }
+        }
+        if !filled.is_empty() {
+            ctx.assume(format!("model values taken from {what}: {}", filled.join(", ")));
+        }
+    }
+
+    // A name that matches a published model fills nothing, but is a yardstick.
+    if preset.is_none()
+        && let Some(name) = raw.name.as_deref()
+        && let Some(p) = presets::model_preset(name)
+    {
+        let published = flatten(&p.model);
+        for (k, have) in &explicit {
+            if DEPLOYMENT_KEYS.contains(&k.as_str()) {
+                continue;
+            }
+            if let Some(v) = published.get(k)
+                && !same_value(have, v)
+            {
+                let msg = format!(
+                    "{k}: task says {}{}, but the published {} (model name `{name}`) has {}; \
+                     using the task's {} (name `{}` as model preset to use the published shape)",
+                    fmt_value(have),
+                    ctx.at_line(&format!("model.{k}")),
+                    p.name,
+                    fmt_value(v),
+                    fmt_value(have),
+                    p.name
+                );
+                ctx.warn(msg);
+            }
+        }
+    }
+
+    let m = unflatten(&merged).map_err(|e| Error::Invalid {
+        path: ctx.source.to_string(),
+        field: "model".to_string(),
+        message: format!("model values do not combine into a valid model: {e}"),
+    })?;
+    build_model(ctx, raw.name, preset, raw.hf_config, m)
+}
+
+fn build_model(
+    ctx: &mut Ctx,
+    name: Option<String>,
+    preset: Option<&ModelPreset>,
+    hf_config: Option<String>,
+    m: RawModel,
+) -> Result<Model> {
+    let layers = m
+        .layers
+        .ok_or_else(|| ctx.missing("model.layers", "number of layers"))?;
+    let layers = ctx.check_u64("model.layers", layers, limits::LAYERS)?;
+    let hidden = m
+        .hidden_size
+        .ok_or_else(|| ctx.missing("model.hidden_size", "hidden size (token dimension)"))?;
+    let hidden = ctx.check_u64("model.hidden_size", hidden, limits::HIDDEN)?;
+    let heads = m
+        .heads
+        .ok_or_else(|| ctx.missing("model.heads", "number of attention heads"))?;
+    let heads = ctx.check_u64("model.heads", heads, limits::HEADS)?;
+    let declared_params = match m.declared_params {
+        Some(p) => Some(ctx.check_range(
+            "model.declared_params",
+            p,
+            1e6,
+            1e15,
+            Qty::Params,
+            "a model's parameter count",
+        )?),
+        None => None,
+    };
+
+    // MLA.
+    let mla = match &m.mla {
+        Some(mla) => {
+            ctx.check_u64("model.mla.kv_lora_rank", mla.kv_lora_rank, limits::HIDDEN)?;
+            ctx.check_u64(
+                "model.mla.qk_nope_head_dim",
+                mla.qk_nope_head_dim,
+                limits::HEAD_DIM,
+            )?;
+            ctx.check_u64(
+                "model.mla.qk_rope_head_dim",
+                mla.qk_rope_head_dim,
+                limits::HEAD_DIM,
+            )?;
+            ctx.check_u64("model.mla.v_head_dim", mla.v_head_dim, limits::HEAD_DIM)?;
+            if mla.q_lora_rank > limits::HIDDEN {
+                return Err(ctx.invalid("model.mla.q_lora_rank", "above the supported maximum"));
+            }
+            Some(mla.clone())
+        }
+        None => None,
+    };
+    if m.attention == Some(AttentionKind::Mla) && mla.is_none() {
+        return Err(ctx.missing(
+            "model.mla",
+            "MLA attention needs its latent sizes (q_lora_rank, kv_lora_rank, qk_nope_head_dim, \
+             qk_rope_head_dim, v_head_dim)",
+        ));
+    }
+    if let (Some(kind), Some(_)) = (m.attention, &mla)
+        && kind != AttentionKind::Mla
+    {
+        return Err(ctx.invalid(
+            "model.attention",
+            format!("attention is {kind:?} but MLA latent sizes are given"),
+        ));
+    }
+
+    // KV heads and attention kind.
+    let kv_heads = match m.kv_heads {
+        Some(kv) => ctx.check_u64("model.kv_heads", kv, limits::HEADS)?,
+        None => {
+            if m.attention == Some(AttentionKind::Gqa) {
+                return Err(ctx.missing(
+                    "model.kv_heads",
+                    "the model uses GQA but the number of KV heads is not given",
+                ));
+            }
+            if mla.is_some() {
+                ctx.assume(format!(
+                    "MLA: KV heads = query heads = {heads} (the latent is shared by all heads)"
+                ));
+            } else {
+                ctx.assume(format!("multi-head attention: KV heads = query heads = {heads}"));
+            }
+            heads
+        }
+    };
+    if heads % kv_heads != 0 {
+        return Err(ctx.invalid(
+            "model.kv_heads",
+            format!("{heads} query heads are not a multiple of {kv_heads} KV heads"),
+        ));
+    }
+    let attention = match (m.attention, &mla) {
+        (_, Some(_)) => AttentionKind::Mla,
+        (Some(AttentionKind::Mha), None) if kv_heads < heads => {
+            return Err(ctx.invalid(
+                "model.attention",
+                format!("multi-head attention needs KV heads = heads, but {kv_heads} < {heads}"),
+            ));
+        }
+        (Some(kind), None) => {
+            if kind == AttentionKind::Gqa && kv_heads == heads {
+                ctx.warn(format!(
+                    "attention: GQA with KV heads = heads = {heads} is multi-head attention"
+                ));
+            }
+            kind
+        }
+        (None, None) => {
+            let kind = if kv_heads < heads {
+                AttentionKind::Gqa
+            } else {
+                AttentionKind::Mha
+            };
+            ctx.assume(format!(
+                "attention kind {} (from {kv_heads} KV heads for {heads} query heads)",
+                if kind == AttentionKind::Gqa { "GQA" } else { "MHA" }
+            ));
+            kind
+        }
+    };
+
+    // Head dim.
+    let head_dim = match m.head_dim {
+        Some(d) => {
+            let d = ctx.check_u64("model.head_dim", d, limits::HEAD_DIM)?;
+            if mla.is_none() && heads * d != hidden && ctx.model_origin.get("head_dim") == Some(&Origin::Task)
+            {
+                ctx.warn(format!(
+                    "head_dim: {heads} heads x {d} = {} differs from hidden size {hidden}{}; \
+                     using the declared head_dim (legal: some models project attention to \
+                     another width)",
+                    heads * d,
+                    ctx.at_line("model.head_dim")
+                ));
+            }
+            d
+        }
+        None => match &mla {
+            Some(mla) => {
+                let d = mla.qk_nope_head_dim + mla.qk_rope_head_dim;
+                ctx.assume(format!(
+                    "MLA head_dim = qk_nope_head_dim + qk_rope_head_dim = {d}"
+                ));
+                d
+            }
+            None => {
+                if hidden % heads != 0 {
+                    return Err(ctx.missing(
+                        "model.head_dim",
+                        &format!(
+                            "head dimension not given and hidden size {hidden} is not a \
+                             multiple of {heads} heads"
+                        ),
+                    ));
+                }
+                ctx.assume(format!(
+                    "head_dim = hidden size / heads = {hidden} / {heads} = {}",
+                    hidden / heads
+                ));
+                hidden / heads
+            }
+        },
+    };
+
+    // FFN and MoE.
+    let raw_moe = m.moe.clone().unwrap_or_default();
+    let moe_given = raw_moe != Default::default();
+    let moe = if moe_given {
+        let experts = raw_moe.experts.ok_or_else(|| {
+            ctx.missing(
+                "model.moe.experts",
+                "the model has MoE fields but no expert count (for a dense model give the FFN \
+                 size as `ffn_intermediate_size` instead)",
+            )
+        })?;
+        let experts = ctx.check_u64("model.moe.experts", experts, limits::EXPERTS)?;
+        let size = raw_moe.expert_intermediate_size.ok_or_else(|| {
+            ctx.missing(
+                "model.moe.expert_intermediate_size",
+                "intermediate size of one expert",
+            )
+        })?;
+        let size = ctx.check_u64("model.moe.expert_intermediate_size", size, limits::INTERMEDIATE)?;
+        let top_k = match raw_moe.top_k {
+            Some(k) => ctx.check_u64("model.moe.top_k", k, limits::EXPERTS)?,
+            None => {
+                let k = defaults::TOP_K.min(experts);
+                ctx.assume(format!("MoE top-k = {k} experts per token (not given)"));
+                let hint = if ctx.markdown {
+                    " add `* **Top-K Gate**: N` to"
+                } else {
+                    " set `model.moe.top_k` in"
+                };
+                ctx.warn(format!(
+                    "moe.top_k: not given; assuming {k} experts per token (Mixtral-style);{hint} \
+                     the task to be exact"
+                ));
+                k
+            }
+        };
+        if top_k > experts {
+            return Err(ctx.invalid(
+                "model.moe.top_k",
+                format!("top-k {top_k} is more than the {experts} experts"),
+            ));
+        }
+        let shared = match raw_moe.shared_experts {
+            Some(s) => {
+                if s > limits::EXPERTS {
+                    return Err(ctx.invalid("model.moe.shared_experts", "above the supported maximum"));
+                }
+                s
+            }
+            None => {
+                ctx.assume("no shared experts (not given)");
+                0
+            }
+        };
+        let shared_size = match raw_moe.shared_expert_intermediate_size {
+            Some(s) => ctx.check_u64(
+                "model.moe.shared_expert_intermediate_size",
+                s,
+                limits::INTERMEDIATE,
+            )?,
+            None => {
+                if shared > 0 {
+                    ctx.assume(format!(
+                        "shared expert intermediate size = routed expert size = {size}"
+                    ));
+                }
+                size
+            }
+        };
+        let dense_layers = match raw_moe.dense_layers {
+            Some(d) => d,
+            None => {
+                ctx.assume("every layer is MoE (no dense leading layers given)");
+                0
+            }
+        };
+        if dense_layers >= layers {
+            return Err(ctx.invalid(
+                "model.moe.dense_layers",
+                format!("{dense_layers} dense layers leave no MoE layer out of {layers}"),
+            ));
+        }
+        Some(Moe {
+            experts,
+            top_k,
+            expert_intermediate_size: size,
+            shared_experts: shared,
+            shared_expert_intermediate_size: shared_size,
+            dense_layers,
+        })
+    } else {
+        None
+    };
+    let needs_dense_ffn = match &moe {
+        None => true,
+        Some(moe) => moe.dense_layers > 0,
+    };
+    let ffn = if needs_dense_ffn {
+        let what = if moe.is_some() {
+            "intermediate size of the dense FFN of the leading dense layers"
+        } else {
+            "intermediate size of the FFN (MLP)"
+        };
+        let f = m
+            .ffn_intermediate_size
+            .ok_or_else(|| ctx.missing("model.ffn_intermediate_size", what))?;
+        ctx.check_u64("model.ffn_intermediate_size", f, limits::INTERMEDIATE)?
+    } else {
+        match m.ffn_intermediate_size {
+            None => {
+                ctx.assume("no dense FFN: every layer is MoE (ffn_intermediate_size = 0)");
+                0
+            }
+            Some(0) => 0,
+            Some(f) => {
+                ctx.warn(format!(
+                    "ffn_intermediate_size: {f}{} is not used: every layer is MoE; set to 0",
+                    ctx.model_at("ffn_intermediate_size")
+                ));
+                0
+            }
+        }
+    };
+
+    let gated_ffn = m.gated_ffn.unwrap_or_else(|| {
+        ctx.assume("gated FFN (SwiGLU: gate, up and down projections = 3 matrices)");
+        true
+    });
+    let tied_embeddings = m.tied_embeddings.unwrap_or_else(|| {
+        ctx.assume("input embedding and LM head are separate matrices (not tied)");
+        false
+    });
+    let vocab_size = match m.vocab_size {
+        // 0 is the resolved form of "not given" and must load back.
+        Some(0) => {
+            ctx.assume("vocabulary size 0: embeddings and LM head are not counted");
+            0
+        }
+        Some(v) => ctx.check_u64("model.vocab_size", v, limits::VOCAB)?,
+        None => {
+            ctx.assume(
+                "vocabulary size not given: embeddings and LM head are not counted in memory or \
+                 compute",
+            );
+            0
+        }
+    };
+    let dtype = m.dtype.unwrap_or_else(|| {
+        ctx.assume("weights in bf16 (precision not given)");
+        Dtype::Bf16
+    });
+    let kv_cache_dtype = m.kv_cache_dtype.unwrap_or_else(|| {
+        let kv = match dtype {
+            Dtype::Fp16 | Dtype::Fp32 => dtype,
+            Dtype::Bf16 | Dtype::Fp8 | Dtype::Int8 | Dtype::Int4 => Dtype::Bf16,
+        };
+        ctx.assume(format!(
+            "KV cache in {} with {} weights: KV cache kept in 16-bit, as engines do by default",
+            kv.name(),
+            dtype.name()
+        ));
+        kv
+    });
+
+    Ok(Model {
+        name: name.or_else(|| preset.map(|p| p.name.clone())),
+        preset: preset.map(|p| p.name.clone()),
+        hf_config,
+        declared_params,
+        layers,
+        hidden_size: hidden,
+        heads,
+        head_dim,
+        kv_heads,
+        attention,
+        mla,
+        ffn_intermediate_size: ffn,
+        gated_ffn,
+        moe,
+        vocab_size,
+        tied_embeddings,
+        dtype,
+        kv_cache_dtype,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardware
+
+fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Hardware> {
+    let preset = match raw.preset.as_deref() {
+        Some(p) => Some(lookup_gpu_preset(ctx, p)?),
+        None => None,
+    };
+    let pname = preset.map(|p| p.name.clone()).unwrap_or_default();
+    let mut filled: Vec<String> = Vec::new();
+
+    // Explicit value, else preset value, else default (stated), else None.
+    let mut pick = |ctx: &mut Ctx,
+                    key: &str,
+                    explicit: Option<f64>,
+                    from_preset: Option<f64>,
+                    default: Option<(f64, String)>|
+     -> Option<f64> {
+        match (explicit, from_preset) {
+            (Some(v), Some(p)) => {
+                if !same_f64(v, p) {
+                    let at = ctx.at_line(&format!("hardware.{key}"));
+                    ctx.warn(format!(
+                        "{key}: task says {}{at}, preset {pname} has {}; using {}",
+                        fmt_f64(v),
+                        fmt_f64(p),
+                        fmt_f64(v)
+                    ));
+                }
+                Some(v)
+            }
+            (Some(v), None) => Some(v),
+            (None, Some(p)) => {
+                filled.push(format!("{key} {}", fmt_f64(p)));
+                Some(p)
+            }
+            (None, None) => default.map(|(v, why)| {
+                ctx.assume(why);
+                v
+            }),
+        }
+    };
+
+    let peak_choice = preset.map(|p| p.peak_for(dtype));
+    let peak = pick(
+        ctx,
+        "peak_flops_per_s",
+        raw.peak_flops_per_s,
+        peak_choice.as_ref().map(|c| c.flops_per_s),
+        None,
+    );
+    if raw.peak_flops_per_s.is_none()
+        && let (Some(p), Some(c)) = (preset, &peak_choice)
+    {
+        ctx.assume(format!(
+            "peak {} FLOP/s = {} dense {} peak for {} weights",
+            fmt_f64(c.flops_per_s),
+            p.name,
+            c.column,
+            dtype.name()
+        ));
+        if let Some(note) = &c.note {
+            ctx.assume(note.clone());
+        }
+    }
+    let peak = peak.ok_or_else(|| ctx.missing("hardware.peak_flops_per_s", "peak FLOP/s of one GPU"))?;
+    let hbm = pick(
+        ctx,
+        "hbm_bytes_per_s",
+        raw.hbm_bytes_per_s,
+        preset.map(|p| p.hbm_bytes_per_s),
+        None,
+    )
+    .ok_or_else(|| ctx.missing("hardware.hbm_bytes_per_s", "HBM bandwidth of one GPU"))?;
+    let memory = pick(
+        ctx,
+        "memory_bytes",
+        raw.memory_bytes,
+        preset.map(|p| p.memory_bytes),
+        None,
+    )
+    .ok_or_else(|| ctx.missing("hardware.memory_bytes", "memory capacity of one GPU"))?;
+    let mfu = pick(
+        ctx,
+        "mfu",
+        raw.mfu,
+        preset.map(|p| p.mfu),
+        Some((
+            defaults::MFU,
+            "MFU 0.5: large-GEMM prefill typically reaches 40-60% of dense peak (see \
+             models/README.md)"
+                .to_string(),
+        )),
+    )
+    .unwrap_or(defaults::MFU);
+    let bw_util = pick(
+        ctx,
+        "bandwidth_utilization",
+        raw.bandwidth_utilization,
+        preset.map(|p| p.bandwidth_utilization),
+        Some((
+            defaults::BANDWIDTH_UTILIZATION,
+            "HBM bandwidth utilization 0.8: decode kernels typically reach 70-90% of peak HBM \
+             bandwidth (see models/README.md)"
+                .to_string(),
+        )),
+    )
+    .unwrap_or(defaults::BANDWIDTH_UTILIZATION);
+    let intra = pick(
+        ctx,
+        "intra_node_bytes_per_s",
+        raw.intra_node_bytes_per_s,
+        preset.map(|p| p.intra_node_bytes_per_s),
+        Some((
+            defaults::INTRA_NODE_BYTES_PER_S,
+            "intra-node bandwidth 450 GB/s per GPU per direction (NVLink4-class, 900 GB/s \
+             bidirectional; the task gives none)"
+                .to_string(),
+        )),
+    )
+    .unwrap_or(defaults::INTRA_NODE_BYTES_PER_S);
+    let inter = pick(
+        ctx,
+        "inter_node_bytes_per_s",
+        raw.inter_node_bytes_per_s,
+        preset.map(|p| p.inter_node_bytes_per_s),
+        Some((
+            defaults::INTER_NODE_BYTES_PER_S,
+            "inter-node bandwidth 50 GB/s per GPU per direction (one 400 Gb/s NIC per GPU; the \
+             task gives none)"
+                .to_string(),
+        )),
+    )
+    .unwrap_or(defaults::INTER_NODE_BYTES_PER_S);
+
+    let gpus_per_node = match (raw.gpus_per_node, preset.map(|p| p.gpus_per_node)) {
+        (Some(v), Some(p)) => {
+            if v != p {
+                let at = ctx.at_line("hardware.gpus_per_node");
+                ctx.warn(format!(
+                    "gpus_per_node: task says {v}{at}, preset {pname} has {p}; using {v}"
+                ));
+            }
+            v
+        }
+        (Some(v), None) => v,
+        (None, Some(p)) => {
+            filled.push(format!("gpus_per_node {p}"));
+            p
+        }
+        (None, None) => {
+            ctx.assume(format!(
+                "{} GPUs per node (HGX/DGX-class server; the task gives no node size)",
+                defaults::GPUS_PER_NODE
+            ));
+            defaults::GPUS_PER_NODE
+        }
+    };
+    if let Some(p) = preset
+        && !filled.is_empty()
+    {
+        ctx.assume(format!(
+            "hardware values from GPU preset {}: {}",
+            p.name,
+            filled.join(", ")
+        ));
+    }
+    if let Some(p) = preset {
+        for n in &p.notes {
+            ctx.assume(format!("{}: {n}", p.name));
+        }
+    }
+
+    // Validation.
+    let gpu_budget = match raw.gpu_budget {
+        Some(b) => Some(ctx.check_u64("hardware.gpu_budget", b, limits::GPU_BUDGET)?),
+        None => None,
+    };
+    let peak = ctx.check_range(
+        "hardware.peak_flops_per_s",
+        peak,
+        1e12,
+        1e18,
+        Qty::Flops,
+        "the peak compute of one GPU",
+    )?;
+    let hbm = ctx.check_range(
+        "hardware.hbm_bytes_per_s",
+        hbm,
+        1e10,
+        1e15,
+        Qty::BytesPerS,
+        "the HBM bandwidth of one GPU",
+    )?;
+    let memory = ctx.check_range(
+        "hardware.memory_bytes",
+        memory,
+        1e9,
+        100e12,
+        Qty::Bytes,
+        "the memory of one GPU",
+    )?;
+    let mfu = ctx.check_fraction("hardware.mfu", mfu)?;
+    let bw_util = ctx.check_fraction("hardware.bandwidth_utilization", bw_util)?;
+    let intra = ctx.check_range(
+        "hardware.intra_node_bytes_per_s",
+        intra,
+        1e8,
+        1e14,
+        Qty::BytesPerS,
+        "a per-GPU link bandwidth",
+    )?;
+    let inter = ctx.check_range(
+        "hardware.inter_node_bytes_per_s",
+        inter,
+        1e8,
+        1e14,
+        Qty::BytesPerS,
+        "a per-GPU link bandwidth",
+    )?;
+    let gpus_per_node = ctx.check_u64("hardware.gpus_per_node", gpus_per_node, limits::GPUS_PER_NODE)?;
+
+    Ok(Hardware {
+        preset: preset.map(|p| p.name.clone()),
+        gpu_budget,
+        peak_flops_per_s: peak,
+        mfu,
+        hbm_bytes_per_s: hbm,
+        bandwidth_utilization: bw_util,
+        memory_bytes: memory,
+        gpus_per_node,
+        intra_node_bytes_per_s: intra,
+        inter_node_bytes_per_s: inter,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workload, requirements, strategy, cost
+
+fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
+    let batch = w
+        .batch
+        .ok_or_else(|| ctx.missing("workload.batch", "batch size (sequences)"))?;
+    let batch = ctx.check_u64("workload.batch", batch, limits::BATCH)?;
+    let input_len = match w.input_len {
+        Some(v) => Some(ctx.check_u64("workload.input_len", v, limits::TOKENS)?),
+        None => None,
+    };
+    let output_len = match w.output_len {
+        Some(v) => Some(ctx.check_u64("workload.output_len", v, limits::TOKENS)?),
+        None => None,
+    };
+    let max_len = match (w.max_len, input_len, output_len) {
+        (Some(m), _, _) => ctx.check_u64("workload.max_len", m, limits::TOKENS)?,
+        (None, Some(i), Some(o)) => {
+            let m = i + o;
+            if m > limits::TOKENS {
+                return Err(ctx.invalid("workload.output_len", "input + output length too large"));
+            }
+            ctx.assume(format!(
+                "maximum length = input + output = {i} + {o} = {m} tokens (no length range given)"
+            ));
+            m
+        }
+        (None, Some(i), None) => {
+            ctx.assume(format!(
+                "maximum length = input length {i} tokens (no length range and no output length \
+                 given)"
+            ));
+            i
+        }
+        (None, None, _) => {
+            return Err(ctx.missing("workload.max_len", "sequence length (a range or an input length)"));
+        }
+    };
+    let min_len = match w.min_len {
+        Some(m) => ctx.check_u64("workload.min_len", m, limits::TOKENS)?,
+        None => {
+            let m = input_len.unwrap_or(max_len).min(max_len);
+            ctx.assume(format!("minimum length = {m} tokens (no length range given)"));
+            m
+        }
+    };
+    if min_len > max_len {
+        return Err(ctx.invalid(
+            "workload.min_len",
+            format!("minimum length {min_len} is above the maximum length {max_len}"),
+        ));
+    }
+    if let Some(i) = input_len
+        && i > max_len
+    {
+        return Err(ctx.invalid(
+            "workload.input_len",
+            format!("input length {i} is above the maximum length {max_len}"),
+        ));
+    }
+    if let (Some(i), Some(o)) = (input_len, output_len)
+        && i + o > max_len
+    {
+        ctx.warn(format!(
+            "workload: input {i} + output {o} = {} tokens exceeds the maximum length {max_len}; \
+             KV cache is sized for {} tokens per sequence",
+            i + o,
+            i + o
+        ));
+    }
+    if output_len.is_none() {
+        ctx.assume(format!(
+            "no output length given: decode requests/s use half the maximum length ({} tokens) \
+             as output length; TPOT is checked at context {}",
+            (max_len / 2).max(1),
+            input_len.unwrap_or(0).max(max_len)
+        ));
+    }
+    Ok(Workload {
+        batch,
+        input_len,
+        output_len,
+        min_len,
+        max_len,
+    })
+}
+
+fn check_requirements(ctx: &Ctx, r: Requirements) -> Result<Requirements> {
+    let check = |field: &str, v: Option<f64>| -> Result<()> {
+        if let Some(v) = v {
+            ctx.check_f64(field, v)?;
+        }
+        Ok(())
+    };
+    check("requirements.ttft_s", r.ttft_s)?;
+    check("requirements.tpot_s", r.tpot_s)?;
+    check(
+        "requirements.throughput_per_gpu_tokens_per_s",
+        r.throughput_per_gpu_tokens_per_s,
+    )?;
+    check("requirements.request_rate_per_s", r.request_rate_per_s)?;
+    Ok(r)
+}
+
+fn check_strategy(ctx: &Ctx, s: GivenStrategy) -> Result<GivenStrategy> {
+    let degrees = [
+        ("gpus", s.gpus),
+        ("tp", s.tp),
+        ("pp", s.pp),
+        ("sp", s.sp),
+        ("dp", s.dp),
+        ("attention_dp", s.attention_dp),
+        ("ep", s.ep),
+        ("expert_tp", s.expert_tp),
+        ("replicas", s.replicas),
+        ("batch", s.batch),
+    ];
+    for (name, v) in degrees {
+        if let Some(v) = v {
+            ctx.check_u64(&format!("strategy.{name}"), v, limits::STRATEGY_DEGREE)?;
+        }
+    }
+    Ok(s)
+}
+
+fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) -> Result<CostParams> {
+    let d = CostParams::default();
+    let r = raw.unwrap_or_default();
+    let mut defaulted = Vec::new();
+    let reserve = r.reserve_fraction.unwrap_or_else(|| {
+        defaulted.push(format!(
+            "{:.0}% of GPU memory reserved for the runtime (vLLM gpu_memory_utilization 0.9)",
+            d.reserve_fraction * 100.0
+        ));
+        d.reserve_fraction
+    });
+    let imbalance = r.moe_imbalance.unwrap_or_else(|| {
+        defaulted.push(format!("MoE load imbalance factor {}", d.moe_imbalance));
+        d.moe_imbalance
+    });
+    let overlap = r.comm_overlap.unwrap_or_else(|| {
+        defaulted.push(format!(
+            "communication overlap {} (no overlap with compute)",
+            d.comm_overlap
+        ));
+        d.comm_overlap
+    });
+    let chunk = r.prefill_chunk_tokens.unwrap_or_else(|| {
+        defaulted.push(format!("prefill chunk {} tokens per GPU", d.prefill_chunk_tokens));
+        d.prefill_chunk_tokens
+    });
+    let act = r.activation_bytes.unwrap_or_else(|| {
+        defaulted.push(format!("{} bytes per activation element", d.activation_bytes));
+        d.activation_bytes
+    });
+    let net = r.network_utilization.unwrap_or_else(|| {
+        defaulted.push(format!("network utilization {}", d.network_utilization));
+        d.network_utilization
+    });
+    if !net.is_finite() || net <= 0.0 || net > 1.0 {
+        return Err(ctx.invalid("cost.network_utilization", "must be in (0, 1]"));
+    }
+    if !defaulted.is_empty() {
+        ctx.assume(format!("cost-model defaults: {}", defaulted.join("; ")));
+    }
+    if !reserve.is_finite() || !(0.0..1.0).contains(&reserve) {
+        return Err(ctx.invalid("cost.reserve_fraction", "must be in [0, 1)"));
+    }
+    if !imbalance.is_finite() || !(1.0..=1000.0).contains(&imbalance) {
+        return Err(ctx.invalid("cost.moe_imbalance", "must be at least 1 (1 = perfect balance)"));
+    }
+    if !overlap.is_finite() || !(0.0..=1.0).contains(&overlap) {
+        return Err(ctx.invalid("cost.comm_overlap", "must be in [0, 1]"));
+    }
+    let chunk = ctx.check_u64("cost.prefill_chunk_tokens", chunk, limits::TOKENS)?;
+    if !act.is_finite() || act <= 0.0 || act > 8.0 {
+        return Err(ctx.invalid("cost.activation_bytes", "must be in (0, 8] bytes"));
+    }
+    Ok(CostParams {
+        reserve_fraction: reserve,
+        moe_imbalance: imbalance,
+        comm_overlap: overlap,
+        prefill_chunk_tokens: chunk,
+        activation_bytes: act,
+        network_utilization: net,
+    })
+}

@@ -1,0 +1,189 @@
+//! The resolved task: the complete form the planner works on ([`crate::spec::resolve`] builds it
+//! from a [`RawTask`], presets and documented defaults). It serializes to JSON that loads back as a
+//! `RawTask` and resolves to the same `Task` (`pdplan task FILE` prints it).
+//!
+//! The file form's types live in [`crate::input::task`] and are re-exported here, so later stages
+//! name every task type through `crate::spec::task`.
+
+pub use crate::input::task::*;
+use serde::{Deserialize, Serialize};
+
+/// The resolved task the planner works on: complete, validated, SI units.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub hardware: Hardware,
+    pub model: Model,
+    pub workload: Workload,
+    pub requirements: Requirements,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<GivenStrategy>,
+    pub cost: CostParams,
+}
+
+/// Resolved hardware (one GPU kind, homogeneous cluster).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_budget: Option<u64>,
+    pub peak_flops_per_s: f64,
+    pub mfu: f64,
+    pub hbm_bytes_per_s: f64,
+    pub bandwidth_utilization: f64,
+    pub memory_bytes: f64,
+    pub gpus_per_node: u64,
+    pub intra_node_bytes_per_s: f64,
+    pub inter_node_bytes_per_s: f64,
+}
+
+/// Resolved model shape.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hf_config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_params: Option<f64>,
+    pub layers: u64,
+    pub hidden_size: u64,
+    pub heads: u64,
+    pub head_dim: u64,
+    pub kv_heads: u64,
+    pub attention: AttentionKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mla: Option<Mla>,
+    /// Dense FFN intermediate size (0 when every layer is MoE and no dense layer exists).
+    pub ffn_intermediate_size: u64,
+    pub gated_ffn: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe: Option<Moe>,
+    /// 0 when the task gives no vocabulary (embeddings then not counted; stated as assumption).
+    pub vocab_size: u64,
+    pub tied_embeddings: bool,
+    pub dtype: Dtype,
+    pub kv_cache_dtype: Dtype,
+}
+
+/// Resolved MoE shape.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Moe {
+    pub experts: u64,
+    pub top_k: u64,
+    pub expert_intermediate_size: u64,
+    pub shared_experts: u64,
+    pub shared_expert_intermediate_size: u64,
+    pub dense_layers: u64,
+}
+
+/// Resolved workload.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    pub batch: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_len: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_len: Option<u64>,
+    pub min_len: u64,
+    pub max_len: u64,
+}
+
+/// Cost-model parameters with their defaults (see `crate::cost` for where each enters).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CostParams {
+    /// Fraction of HBM kept free for the runtime (CUDA context, NCCL buffers, CUDA graphs,
+    /// fragmentation). Default 0.10, vLLM's `gpu_memory_utilization = 0.9`.
+    pub reserve_fraction: f64,
+    /// Tokens on the busiest expert over the mean under top-k routing (>= 1). Default 1.2.
+    pub moe_imbalance: f64,
+    /// Fraction of communication hidden behind compute, 0..1. Default 0 (no overlap).
+    pub comm_overlap: f64,
+    /// Tokens one GPU processes per prefill forward pass (chunked prefill); sizes activations.
+    /// Default 16384 (DeepSeek / SGLang prefill profiles use 16K tokens per GPU).
+    pub prefill_chunk_tokens: u64,
+    /// Bytes per activation element. Default 2 (BF16 activations).
+    pub activation_bytes: f64,
+    /// Achieved fraction of the nominal NVLink / NIC bandwidth on large messages, 0 < u <= 1.
+    /// Default 0.8: nccl-tests all-reduce bus bandwidth on DGX H100 is ~360–390 GB/s of 450;
+    /// DeepEP reports 39–46 GB/s of a 50 GB/s (400 Gb/s) RDMA NIC and ~155 GB/s of H800's
+    /// ~160 GB/s achievable NVLink (DeepEP README).
+    #[serde(default = "default_network_utilization")]
+    pub network_utilization: f64,
+}
+
+fn default_network_utilization() -> f64 {
+    CostParams::default().network_utilization
+}
+
+impl Default for CostParams {
+    fn default() -> Self {
+        CostParams {
+            reserve_fraction: 0.10,
+            moe_imbalance: 1.2,
+            comm_overlap: 0.0,
+            prefill_chunk_tokens: 16384,
+            activation_bytes: 2.0,
+            network_utilization: 0.8,
+        }
+    }
+}
+
+impl Model {
+    pub fn is_moe(&self) -> bool {
+        self.moe.is_some()
+    }
+    /// Layers that hold routed experts.
+    pub fn moe_layers(&self) -> u64 {
+        match &self.moe {
+            Some(m) => self.layers.saturating_sub(m.dense_layers),
+            None => 0,
+        }
+    }
+    /// Layers with a dense FFN.
+    pub fn dense_ffn_layers(&self) -> u64 {
+        self.layers - self.moe_layers()
+    }
+}
+
+impl Workload {
+    /// Input length TTFT is checked at: the declared `Sequence In`, else the maximum length.
+    pub fn ttft_input_len(&self) -> u64 {
+        self.input_len.unwrap_or(self.max_len)
+    }
+    /// Output length used to turn decode tokens/s into requests/s.
+    /// Declared `Sequence Out`, else half the maximum length (stated in assumptions).
+    pub fn rate_output_len(&self) -> u64 {
+        self.output_len.unwrap_or((self.max_len / 2).max(1))
+    }
+    /// Context of the last output token (TPOT is checked here).
+    pub fn decode_last_context(&self) -> u64 {
+        match (self.input_len, self.output_len) {
+            (Some(i), Some(o)) => i + o,
+            (Some(i), None) => i.max(self.max_len),
+            _ => self.max_len,
+        }
+    }
+    /// Mean context over the output (decode throughput is computed here).
+    pub fn decode_mean_context(&self) -> u64 {
+        match (self.input_len, self.output_len) {
+            (Some(i), Some(o)) => i + o / 2,
+            _ => self.decode_last_context(),
+        }
+    }
+    /// Tokens of KV cache reserved per sequence: every sequence may reach the maximum length.
+    pub fn kv_tokens_per_sequence(&self) -> u64 {
+        self.max_len
+            .max(self.input_len.unwrap_or(0) + self.output_len.unwrap_or(0))
+    }
+}
