@@ -5,11 +5,13 @@
 pub mod prune;
 
 use crate::cost::{self, Figures};
-use crate::layout::{self, Layout, Limits, Phase};
+use crate::layout::{Layout, Phase};
 use crate::spec::goal::Mode;
 use crate::spec::task::Task;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+mod driver;
 
 /// A feasible layout with its per-instance batch and figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -162,39 +164,60 @@ impl Failed {
 
 /// Score one layout/batch and check it against the task (memory first: it is cheap).
 pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, Failed> {
-    let fail = |limit, value| Err(Failed { limit, value });
-    let b_total = task.workload.batch;
     if batch < layout.attention_dp {
-        return fail(Limit::Balance, batch as f64);
+        return Err(Failed {
+            limit: Limit::Balance,
+            value: batch as f64,
+        });
     }
-    // `evaluate` computes the memory too; a memory failure costs one evaluation per layout
-    // (larger batches are skipped), a pass saves a second memory computation.
-    let figures = cost::evaluate(task, phase, layout, batch);
-    if !figures.memory.fits() {
-        return fail(Limit::Memory, figures.memory.total_bytes);
+    let rank = cost::evaluate_rank(task, phase, layout, cost::sequences_per_rank(layout, batch));
+    check_rank(task, phase, &rank)?;
+    check_batch(task, phase, layout, batch, &rank)
+}
+
+/// The checks that depend on the sequences per rank alone: memory, TTFT, TPOT. A failure holds
+/// for every larger batch too (memory and latency never fall as the sequences per rank grow).
+fn check_rank(task: &Task, phase: Phase, rank: &cost::RankFigures) -> Result<(), Failed> {
+    let fail = |limit, value| Err(Failed { limit, value });
+    if !rank.memory.fits() {
+        return fail(Limit::Memory, rank.memory.total_bytes);
     }
     let req = &task.requirements;
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
-        && t > limit
-    {
-        return fail(Limit::Ttft, t);
+    let (limit, bound) = match phase {
+        Phase::Prefill => (Limit::Ttft, req.ttft_s),
+        Phase::Decode => (Limit::Tpot, req.tpot_s),
+    };
+    match bound {
+        Some(b) if rank.latency_s > b => fail(limit, rank.latency_s),
+        _ => Ok(()),
     }
-    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
-        && t > limit
-    {
-        return fail(Limit::Tpot, t);
-    }
+}
+
+/// The per-batch check (throughput per GPU) and the candidate, from the per-rank figures.
+fn check_batch(
+    task: &Task,
+    phase: Phase,
+    layout: &Layout,
+    batch: u64,
+    rank: &cost::RankFigures,
+) -> Result<Candidate, Failed> {
+    let t = rank.throughput(task, phase, layout, batch);
+    let b_total = task.workload.batch;
     let cover_instances = b_total.div_ceil(batch);
-    let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
+    let cover = t.tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
+    let req = &task.requirements;
     if let Some(min) = req.throughput_per_gpu_tokens_per_s {
         // With a budget or rate, instances run full; without, they share B.
         let reached = if task.hardware.gpu_budget.is_some() || req.request_rate_per_s.is_some() {
-            figures.throughput_tokens_per_s_per_gpu
+            t.tokens_per_s_per_gpu
         } else {
             cover
         };
         if reached < min {
-            return fail(Limit::ThroughputPerGpu, reached);
+            return Err(Failed {
+                limit: Limit::ThroughputPerGpu,
+                value: reached,
+            });
         }
     }
     Ok(Candidate {
@@ -202,17 +225,15 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
         layout: *layout,
         batch,
         cover_instances,
-        figures,
+        figures: rank.with_throughput(phase, t),
         cover_tokens_per_s_per_gpu: cover,
     })
 }
 
 /// Enumerate and score every candidate of a phase; every feasible one is kept.
 pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
-    let mut feasible = Vec::new();
-    let mut pc = scan(task, phase, |c| feasible.push(c));
-    pc.feasible = feasible;
-    pc
+    let [p, d] = driver::run(task, [phase == Phase::Prefill, phase == Phase::Decode], None);
+    if phase == Phase::Prefill { p } else { d }
 }
 
 /// Enumerate and score every candidate of a phase, keeping only those that may be optimal in
@@ -224,55 +245,50 @@ pub fn generate_for(
     mode: crate::spec::goal::Mode,
     objective: crate::spec::goal::Objective,
 ) -> PhaseCandidates {
-    let min = task.requirements.throughput_per_gpu_tokens_per_s;
-    let mut front = crate::candidates::prune::Front::new(mode, objective, min);
-    let mut pc = scan(task, phase, |c| front.offer(c));
-    pc.feasible = front.into_candidates();
-    pc
+    let want = [phase == Phase::Prefill, phase == Phase::Decode];
+    let [p, d] = driver::run(task, want, Some((mode, objective)));
+    if phase == Phase::Prefill { p } else { d }
 }
 
-/// Walk every layout × batch of a phase in a fixed order (layouts sorted, batches ascending),
-/// hand each feasible candidate to `keep` and tally the rejected ones.
-fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCandidates {
-    let limits = Limits::for_budget(task.hardware.gpu_budget);
-    let layouts = layout::enumerate(&task.model, phase, &limits);
-    let batches = batch_options(task.workload.batch);
-    let mut rejected = BTreeMap::new();
-    let mut evaluated = 0;
-    let mut feasible_seen = 0;
-    for l in &layouts {
-        for &b in &batches {
-            evaluated += 1;
-            match check(task, phase, l, b) {
-                Ok(c) => {
-                    feasible_seen += 1;
-                    keep(c);
-                }
-                Err(why) => {
-                    let limit = why.limit;
-                    let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
-                    reject(
-                        &mut rejected,
-                        limit,
-                        || why.text(task, l, b),
-                        why.value,
-                        higher_better,
-                    );
-                    // Memory, TTFT and TPOT only grow with the batch: larger batches fail too.
-                    if matches!(limit, Limit::Memory | Limit::Ttft | Limit::Tpot) {
-                        break;
-                    }
-                }
+/// Both phases at once, their layouts in one pool of threads (see [`driver`]), pruned to the
+/// Pareto front of `mode` / `objective`.
+pub fn generate_both_for(
+    task: &Task,
+    mode: crate::spec::goal::Mode,
+    objective: crate::spec::goal::Objective,
+) -> [PhaseCandidates; 2] {
+    driver::run(task, [true, true], Some((mode, objective)))
+}
+
+/// Both phases at once, every feasible candidate kept.
+pub fn generate_both(task: &Task) -> [PhaseCandidates; 2] {
+    driver::run(task, [true, true], None)
+}
+
+/// Tally one rejected candidate.
+fn tally(task: &Task, map: &mut BTreeMap<Limit, Rejections>, l: &Layout, b: u64, why: Failed) {
+    let higher_better = why.limit == Limit::ThroughputPerGpu || why.limit == Limit::Balance;
+    reject(map, why.limit, || why.text(task, l, b), why.value, higher_better);
+}
+
+/// Merge the rejections of a later part of the enumeration into `into` (counts add, the best
+/// value is the best of both, the example stays the first one in enumeration order).
+fn merge_rejections(into: &mut BTreeMap<Limit, Rejections>, from: BTreeMap<Limit, Rejections>) {
+    for (limit, r) in from {
+        let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
+        match into.get_mut(&limit) {
+            None => {
+                into.insert(limit, r);
+            }
+            Some(e) => {
+                e.count += r.count;
+                e.best = if higher_better {
+                    e.best.max(r.best)
+                } else {
+                    e.best.min(r.best)
+                };
             }
         }
-    }
-    PhaseCandidates {
-        phase,
-        layouts: layouts.len() as u64,
-        evaluated,
-        feasible: Vec::new(),
-        feasible_seen,
-        rejected,
     }
 }
 

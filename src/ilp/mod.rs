@@ -277,18 +277,46 @@ fn lexicographic(
     cands: [&[Candidate]; 2],
     tally: &mut Tally,
 ) -> Result<Option<Lexicographic>> {
-    let primary = formulation::build(task, mode, objective, Stage::Primary, cands);
+    let enumerated = enumerated_optimum(mode, objective, cands);
+    lexicographic_from(task, mode, objective, cands, enumerated.as_ref(), tally)
+}
+
+/// The exhaustive optimum over the candidates when that enumeration is cheap (≤
+/// [`WARM_START_MAX_WORK`] steps): computed once per optimization, it warm-starts the primary
+/// solve, bounds the large-budget model ([`formulation::build_bounded`]) and is the oracle the
+/// answer is checked against.
+fn enumerated_optimum(mode: Mode, objective: Objective, cands: [&[Candidate]; 2]) -> Option<oracle::Best> {
+    (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
+        .then(|| oracle::exhaustive_with(mode, objective, cands[0], cands[1]))
+        .flatten()
+}
+
+/// The rate floor a budget model under `total` may use: the enumerated optimum's rate.
+fn rate_floor(mode: Mode, objective: Objective, best: Option<&oracle::Best>) -> Option<f64> {
+    match (mode, objective, best) {
+        (Mode::Budget { .. }, Objective::Total, Some(b)) => Some(b.objective),
+        _ => None,
+    }
+}
+
+fn lexicographic_from(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    cands: [&[Candidate]; 2],
+    enumerated: Option<&oracle::Best>,
+    tally: &mut Tally,
+) -> Result<Option<Lexicographic>> {
+    let floor = rate_floor(mode, objective, enumerated);
+    let primary = formulation::build_bounded(task, mode, objective, Stage::Primary, cands, floor);
     // Large budgets make microlp's branch and bound slow to find a first point: start it from the
     // enumerated optimum over the same candidates when that enumeration is cheap. The ILP still
     // has to prove it (status and gap say whether it did).
-    let warm = (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
-        .then(|| oracle::exhaustive_with(mode, objective, cands[0], cands[1]))
-        .flatten()
-        .and_then(|best| warm_start(&primary, &best, cands));
+    let warm = enumerated.and_then(|best| warm_start(&primary, best, cands));
     let Some(first) = run(&primary, warm.as_deref(), tally)? else {
         return Ok(None);
     };
-    let secondary = formulation::build(
+    let secondary = formulation::build_bounded(
         task,
         mode,
         objective,
@@ -296,6 +324,7 @@ fn lexicographic(
             floor: first.objective,
         },
         cands,
+        floor,
     );
     // The first answer satisfies the second model (its objective is the floor): start from it.
     let warm_second = secondary
@@ -341,14 +370,10 @@ pub fn sustained_rate(p: &PhaseChoice, d: &PhaseChoice) -> f64 {
         .min(d.instances as f64 * d.candidate.figures.rate_requests_per_s)
 }
 
-/// Candidates of both phases for a mode, enumerated on two threads (the phases are independent)
-/// and pruned while enumerating.
+/// Candidates of both phases for a mode, enumerated on one pool of threads over both phases'
+/// layouts and pruned while enumerating ([`candidates::generate_both_for`]).
 pub fn candidates_for(task: &Task, mode: Mode, objective: Objective) -> [PhaseCandidates; 2] {
-    std::thread::scope(|s| {
-        let prefill = s.spawn(|| candidates::generate_for(task, Phase::Prefill, mode, objective));
-        let decode = candidates::generate_for(task, Phase::Decode, mode, objective);
-        [prefill.join().expect("candidate thread panicked"), decode]
-    })
+    candidates::generate_both_for(task, mode, objective)
 }
 
 /// Plan both phases with the mode's default objective.
@@ -368,7 +393,8 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
     }
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
     let mut tally = Tally::default();
-    let lex = lexicographic(task, mode, objective, cands, &mut tally)?
+    let enumerated = enumerated_optimum(mode, objective, cands);
+    let lex = lexicographic_from(task, mode, objective, cands, enumerated.as_ref(), &mut tally)?
         .ok_or_else(|| budget_infeasible(task, mode, cands))?;
     let prefill = choice(&lex.secondary, &lex.second, 0, cands[0])?;
     let decode = choice(&lex.secondary, &lex.second, 1, cands[1])?;
@@ -382,7 +408,7 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
     } else {
         None
     };
-    let oracle_check = check_against_oracle(mode, objective, cands, &lex)?;
+    let oracle_check = check_against_oracle(mode, objective, cands, &lex, enumerated)?;
     let (c1, c2) = objective.criteria();
     let status = tally.status.clone().unwrap_or_else(|| "optimal".to_string());
     let solver = SolverReport {
@@ -442,16 +468,21 @@ fn check_against_oracle(
     objective: Objective,
     cands: [&[Candidate]; 2],
     lex: &Lexicographic,
+    enumerated: Option<oracle::Best>,
 ) -> Result<String> {
     let work = oracle_work(mode, objective, cands);
     if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
         return Ok("skipped (a solve stopped at the time limit; see status and gap)".into());
     }
-    if work > ORACLE_CHECK_MAX_WORK {
-        return Ok(format!("skipped ({work} combinations > {ORACLE_CHECK_MAX_WORK})"));
-    }
-    let best = oracle::exhaustive_with(mode, objective, cands[0], cands[1])
-        .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
+    // The enumeration already ran for the warm start when it was cheap enough: use it.
+    let best = match enumerated {
+        Some(best) => best,
+        None if work > ORACLE_CHECK_MAX_WORK => {
+            return Ok(format!("skipped ({work} combinations > {ORACLE_CHECK_MAX_WORK})"));
+        }
+        None => oracle::exhaustive_with(mode, objective, cands[0], cands[1])
+            .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?,
+    };
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
     if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {
         return Err(Error::Internal(format!(
