@@ -83,15 +83,22 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
     out
 }
 
-/// Worker threads for `jobs` layouts: the machine's cores, at most one per few layouts.
-fn workers(jobs: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// Worker threads for `jobs` layouts: `threads` (default: the machine's cores), at most one per
+/// few layouts.
+fn workers(jobs: usize, threads: Option<usize>) -> usize {
+    let cores = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     cores.min(jobs.div_ceil(4)).max(1)
 }
 
 /// Score `jobs` on a pool of threads; the results come back in job order.
-fn pool(task: &Task, jobs: &[(Phase, Layout)], batches: &[u64], prune: Prune) -> Vec<LayoutScan> {
-    let n = workers(jobs.len());
+fn pool(
+    task: &Task,
+    jobs: &[(Phase, Layout)],
+    batches: &[u64],
+    prune: Prune,
+    threads: Option<usize>,
+) -> Vec<LayoutScan> {
+    let n = workers(jobs.len(), threads);
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
     let chunk = (jobs.len() / (n * 16)).clamp(1, 64);
     let next = AtomicUsize::new(0);
@@ -156,9 +163,14 @@ fn merge(task: &Task, phase: Phase, layouts: u64, scans: Vec<LayoutScan>, prune:
     pc
 }
 
-/// Enumerate the phases marked in `want` (prefill, decode) on one pool of threads; a phase not
-/// wanted comes back empty.
-pub(super) fn run(task: &Task, want: [bool; 2], prune: Prune) -> [PhaseCandidates; 2] {
+/// Enumerate the phases marked in `want` (prefill, decode) on one pool of `threads` threads
+/// (default: one per core); a phase not wanted comes back empty.
+pub(super) fn run(
+    task: &Task,
+    want: [bool; 2],
+    prune: Prune,
+    threads: Option<usize>,
+) -> [PhaseCandidates; 2] {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
     let batches = super::batch_options(task.workload.batch);
     let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
@@ -173,7 +185,7 @@ pub(super) fn run(task: &Task, want: [bool; 2], prune: Prune) -> [PhaseCandidate
         .zip(&layouts)
         .flat_map(|(&p, ls)| ls.iter().map(move |l| (p, *l)))
         .collect();
-    let mut scans = pool(task, &jobs, &batches, prune).into_iter();
+    let mut scans = pool(task, &jobs, &batches, prune, threads).into_iter();
     let [n_p, n_d] = [layouts[0].len(), layouts[1].len()];
     let prefill: Vec<LayoutScan> = scans.by_ref().take(n_p).collect();
     let decode: Vec<LayoutScan> = scans.take(n_d).collect();

@@ -232,7 +232,12 @@ fn check_batch(
 
 /// Enumerate and score every candidate of a phase; every feasible one is kept.
 pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
-    let [p, d] = driver::run(task, [phase == Phase::Prefill, phase == Phase::Decode], None);
+    let [p, d] = driver::run(
+        task,
+        [phase == Phase::Prefill, phase == Phase::Decode],
+        None,
+        None,
+    );
     if phase == Phase::Prefill { p } else { d }
 }
 
@@ -246,7 +251,7 @@ pub fn generate_for(
     objective: crate::spec::goal::Objective,
 ) -> PhaseCandidates {
     let want = [phase == Phase::Prefill, phase == Phase::Decode];
-    let [p, d] = driver::run(task, want, Some((mode, objective)));
+    let [p, d] = driver::run(task, want, Some((mode, objective)), None);
     if phase == Phase::Prefill { p } else { d }
 }
 
@@ -257,12 +262,22 @@ pub fn generate_both_for(
     mode: crate::spec::goal::Mode,
     objective: crate::spec::goal::Objective,
 ) -> [PhaseCandidates; 2] {
-    driver::run(task, [true, true], Some((mode, objective)))
+    driver::run(task, [true, true], Some((mode, objective)), None)
 }
 
 /// Both phases at once, every feasible candidate kept.
 pub fn generate_both(task: &Task) -> [PhaseCandidates; 2] {
-    driver::run(task, [true, true], None)
+    driver::run(task, [true, true], None, None)
+}
+
+/// [`generate_both`] / [`generate_both_for`] on exactly `threads` worker threads (tests and the
+/// bench: the result does not depend on it).
+pub fn generate_both_on(
+    task: &Task,
+    prune: Option<(crate::spec::goal::Mode, crate::spec::goal::Objective)>,
+    threads: usize,
+) -> [PhaseCandidates; 2] {
+    driver::run(task, [true, true], prune, Some(threads.max(1)))
 }
 
 /// Tally one rejected candidate.
