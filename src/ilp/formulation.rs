@@ -171,6 +171,12 @@ fn count_front(cands: &[Candidate], range: impl Fn(&Candidate) -> (u64, u64)) ->
     keep
 }
 
+/// Above this many enumerated count columns the model is bounded by the enumerated optimum when
+/// that is known ([`build_bounded`]): microlp's time grows faster than linearly in columns
+/// (0.4 s at 600), the bounded model has a handful. Small models (every fixture at its own
+/// budget) keep the full front.
+pub const BOUNDED_COLUMNS_ABOVE: usize = 32;
+
 /// Relative slack on a rate floor taken from enumeration (numerical calm: the floor is lowered
 /// by this share, so a plan at exactly the enumerated rate is never cut off by rounding).
 pub const RATE_FLOOR_SLACK: f64 = 1e-6;
@@ -521,8 +527,8 @@ pub fn build(
 }
 
 /// [`build`] with a request rate `rate_floor` that some plan over these candidates is known to
-/// sustain (the enumerated optimum; budget mode under `total`). Used only where the enumerated
-/// count columns would exceed [`MAX_FIXED_COUNT_COLUMNS`]: the columns are then the pairs that
+/// sustain (the enumerated optimum; budget mode under `total`). Used where the enumerated count
+/// columns exceed [`BOUNDED_COLUMNS_ABOVE`]: the columns are then the pairs that
 /// can be part of a plan reaching the floor ([`floored_columns`]), which keeps the tight
 /// enumerated form on large budgets instead of the count-variable big-M form that microlp's
 /// branch and bound cannot close within its time limit (4,096 GPUs: gap 1e-4 after 3 s).
@@ -561,16 +567,19 @@ pub fn build_bounded(
     let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
         .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
         .collect();
-    if cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
-        cols = match (mode, rate_floor) {
-            (Mode::Budget { gpus }, Some(floor)) if fixed_counts => floored_columns(mode, gpus, cands, floor),
-            _ => Vec::new(),
-        };
-        if cols.is_empty() || cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
-            cols = (0..2)
-                .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
-                .collect();
+    if let (Mode::Budget { gpus }, Some(floor), true) = (mode, rate_floor, fixed_counts)
+        && cols.iter().map(Vec::len).sum::<usize>() > BOUNDED_COLUMNS_ABOVE
+    {
+        let bounded = floored_columns(mode, gpus, cands, floor);
+        let n = bounded.iter().map(Vec::len).sum::<usize>();
+        if bounded.iter().all(|c| !c.is_empty()) && n <= MAX_FIXED_COUNT_COLUMNS {
+            cols = bounded;
         }
+    }
+    if cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
+        cols = (0..2)
+            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+            .collect();
     }
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
