@@ -515,6 +515,37 @@ fn has_rate_var(mode: Mode, objective: Objective) -> bool {
     }
 }
 
+/// The columns of both phases: enumerated counts (budget mode, `total`) bounded by the rate
+/// floor when the front is large and a floor is known, else the full front; the count-variable
+/// form above [`MAX_FIXED_COUNT_COLUMNS`].
+fn phase_columns(
+    mode: Mode,
+    objective: Objective,
+    cands: [&[Candidate]; 2],
+    fewest: [u64; 2],
+    rate_floor: Option<f64>,
+) -> Vec<Vec<(usize, Option<u64>)>> {
+    let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
+    let total = |cols: &[Vec<(usize, Option<u64>)>]| cols.iter().map(Vec::len).sum::<usize>();
+    let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
+        .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
+        .collect();
+    if let (Mode::Budget { gpus }, Some(floor), true) = (mode, rate_floor, fixed_counts)
+        && total(&cols) > BOUNDED_COLUMNS_ABOVE
+    {
+        let bounded = floored_columns(mode, gpus, cands, floor);
+        if bounded.iter().all(|c| !c.is_empty()) && total(&bounded) <= MAX_FIXED_COUNT_COLUMNS {
+            cols = bounded;
+        }
+    }
+    if total(&cols) > MAX_FIXED_COUNT_COLUMNS {
+        cols = (0..2)
+            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+            .collect();
+    }
+    cols
+}
+
 /// Build the model of one solve. `cands[0]` are prefill, `cands[1]` decode candidates.
 pub fn build(
     task: &Task,
@@ -563,24 +594,7 @@ pub fn build_bounded(
     );
     let mut m = Model::new(&name, sense(criterion), criterion.words());
     let fewest = [min_gpus(mode, cands[0]), min_gpus(mode, cands[1])];
-    let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
-    let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
-        .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
-        .collect();
-    if let (Mode::Budget { gpus }, Some(floor), true) = (mode, rate_floor, fixed_counts)
-        && cols.iter().map(Vec::len).sum::<usize>() > BOUNDED_COLUMNS_ABOVE
-    {
-        let bounded = floored_columns(mode, gpus, cands, floor);
-        let n = bounded.iter().map(Vec::len).sum::<usize>();
-        if bounded.iter().all(|c| !c.is_empty()) && n <= MAX_FIXED_COUNT_COLUMNS {
-            cols = bounded;
-        }
-    }
-    if cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
-        cols = (0..2)
-            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
-            .collect();
-    }
+    let cols = phase_columns(mode, objective, cands, fewest, rate_floor);
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
         .zip(cands)
