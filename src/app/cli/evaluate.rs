@@ -51,7 +51,7 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
         }
     };
     let e = evaluate::evaluate(&r, &phases, &flags);
-    print!("{}", evaluate::summary(&e));
+    print!("{}", crate::report::evaluate::summary(&e));
     if let Some(out) = &args.out {
         let mut plans: Vec<(Phase, String)> = Vec::new();
         for p in &e.phases {
