@@ -175,9 +175,9 @@ pub struct SolveArgs {
 pub struct EvaluateArgs {
     /// Task file (Markdown deployment condition or JSON).
     pub task: PathBuf,
-    /// Evaluate one phase only (`prefill` or `decode`); both when absent.
-    #[arg(long)]
-    pub phase: Option<String>,
+    /// Evaluate one phase only; both when absent (case-insensitive).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub phase: Option<crate::layout::Phase>,
     /// Plan JSON: with --phase the file to write; without, a folder for prefill.json and decode.json.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
