@@ -415,7 +415,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             limit * 1e3
         ));
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, crate::layout::Phase::Prefill))
         && cover < min
     {
         problems.push(format!(

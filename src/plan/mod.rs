@@ -284,7 +284,7 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
             }
         }
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s {
+    if let Some(min) = req.throughput_per_gpu(matches!(input.phase, Phase::Prefill)) {
         requirements.insert(
             "throughput_per_gpu_tokens_per_s".into(),
             json!({"required": min, "achieved": per_gpu, "met": per_gpu >= min}),

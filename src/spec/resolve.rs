@@ -37,7 +37,8 @@
 //! | `cost.*` | [`CostParams::default`] |
 
 use crate::error::{Error, Result};
-use crate::input::hf_config::parse_hf_config;
+use crate::input::fields;
+use crate::input::hf_config::{apply_hf_quant_config, parse_hf_config};
 use crate::input::markdown::{FieldRead, ParsedTask};
 use crate::spec::presets::{self, GpuPreset, ModelPreset};
 use crate::spec::task::{
@@ -109,53 +110,6 @@ struct Ctx<'a> {
     warnings: Vec<String>,
     /// Model keys (`head_dim`, `moe.top_k`) to where their value came from.
     model_origin: BTreeMap<String, Origin>,
-}
-
-/// The label of a Markdown line that sets a field, and an example line to add.
-fn md_hint(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "workload.batch" => "`* **Batch size**: 128` (section Input Data)",
-        "workload.max_len" => {
-            "`* **Sequence Length**: ranging from [128, 10240]` or `* **Sequence In**: 2048` \
-             (section Input Data)"
-        }
-        "model.layers" => "`* **Layers**: 94-layer, ...` (section Model Configuration)",
-        "model.hidden_size" => {
-            "`* **Token Dimension**: The dimension of each token is 4096` (section Model \
-             Configuration)"
-        }
-        "model.heads" | "model.head_dim" => {
-            "`* **Dimension of Attention**: The number of heads is 64 and the dimension of each \
-             heads is 128` (section Model Configuration)"
-        }
-        "model.kv_heads" => "`* **GQA kv heads**: 4` (section Model Configuration)",
-        "model.ffn_intermediate_size" => {
-            "`* **Hidden size of MOE**: The hidden is of MLP is 1024` (section Model \
-             Configuration)"
-        }
-        "model.moe.experts" => {
-            "`* **Layers**: 94-layer, Each layer includes GQA + MOE, each layer has 128 \
-             experts` (section Model Configuration)"
-        }
-        "model.moe.expert_intermediate_size" => {
-            "`* **Hidden size of MOE**: The hidden is of FFN is 1536` (section Model \
-             Configuration)"
-        }
-        "model.moe.top_k" => "`* **Top-K Gate**: 8` (section Model Configuration)",
-        "hardware.peak_flops_per_s" => {
-            "`* **Single-card computing power**: 400TFlops` or `* **GPU model**: H100` \
-             (section Environment Condition)"
-        }
-        "hardware.hbm_bytes_per_s" => {
-            "`* **VRAM Bandwidth**: 1.8TBps` or `* **GPU model**: H100` (section Environment \
-             Condition)"
-        }
-        "hardware.memory_bytes" => {
-            "`* **Single-card video memory capacity**: 64GB` or `* **GPU model**: H100` \
-             (section Environment Condition)"
-        }
-        _ => return None,
-    })
 }
 
 fn fmt_f64(v: f64) -> String {
@@ -307,7 +261,7 @@ impl Ctx<'_> {
 
     fn missing(&self, field: &str, what: &str) -> Error {
         let how = if self.markdown {
-            match md_hint(field) {
+            match fields::hint(field) {
                 Some(hint) => format!("add a line {hint}"),
                 None => format!("give `{field}` in a JSON task"),
             }
@@ -470,31 +424,22 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         cost,
     } = raw;
 
-    let model = resolve_model(&mut ctx, model)?;
-    check_declared_params(&mut ctx, &model);
-    let hardware = resolve_hardware(&mut ctx, hardware, model.dtype)?;
-    let workload = resolve_workload(&mut ctx, workload)?;
+    let model = resolve_model(&mut ctx, model);
+    if let Ok(m) = &model {
+        check_declared_params(&mut ctx, m);
+    }
+    let dtype = model.as_ref().map_or(Dtype::Bf16, |m| m.dtype);
+    let hardware = resolve_hardware(&mut ctx, hardware, dtype);
+    let workload = resolve_workload(&mut ctx, workload);
+    let (model, hardware, workload) = all_or_missing(source, model, hardware, workload)?;
     let requirements = check_requirements(&ctx, requirements)?;
     let strategy = match strategy {
         Some(s) => Some(check_strategy(&ctx, s)?),
         None => None,
     };
     let cost = resolve_cost(&mut ctx, cost)?;
-    // A Markdown file read line by line with no requirement at all (not even `None`) has lost its
-    // `Basic Performance Requirements` section; a given strategy may be evaluated without one.
-    let from_lines = fields.iter().any(|f| f.line > 0);
-    let no_requirement = requirements == Requirements::default()
-        && !fields.iter().any(|f| f.field.starts_with("requirements."));
-    if ctx.markdown && from_lines && no_requirement && strategy.is_none() {
-        return Err(Error::Missing {
-            path: source.to_string(),
-            field: "requirements".into(),
-            message: "no performance requirement found (is the section `Basic Performance \
-                      Requirements` missing?); add a line such as `* **The time to the first \
-                      token(TTFT)**: 30s` or `* **Time per output token(TPOT)**: 50ms`, or write \
-                      `None` as its value to plan without that limit"
-                .into(),
-        });
+    if requirements.is_empty() {
+        ctx.warn(NO_REQUIREMENT);
     }
 
     let task = Task {
@@ -518,6 +463,62 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         assumptions,
         warnings,
     })
+}
+
+/// The warning of a task with no latency or throughput requirement (issue 14 item 2).
+pub const NO_REQUIREMENT: &str =
+    "no latency requirement: plans maximize throughput per GPU with the fewest GPUs";
+
+/// The three parts, or one [`Error::Missing`] naming every required field missing in any of
+/// them (other errors are returned as they are, the model's first).
+fn all_or_missing(
+    source: &str,
+    model: Result<Model>,
+    hardware: Result<Hardware>,
+    workload: Result<Workload>,
+) -> Result<(Model, Hardware, Workload)> {
+    let mut missing = Vec::new();
+    let mut other = None;
+    let mut take = |e: Error| match e {
+        Error::Missing { field, message, .. } => missing.push((field, message)),
+        e => {
+            other.get_or_insert(e);
+        }
+    };
+    let model = model.map_err(&mut take).ok();
+    let hardware = hardware.map_err(&mut take).ok();
+    let workload = workload.map_err(&mut take).ok();
+    if let Some(e) = other {
+        return Err(e);
+    }
+    match (model, hardware, workload) {
+        (Some(m), Some(h), Some(w)) => Ok((m, h, w)),
+        _ if missing.len() == 1 => {
+            let (field, message) = missing.remove(0);
+            Err(Error::Missing {
+                path: source.to_string(),
+                field,
+                message,
+            })
+        }
+        _ => Err(Error::Missing {
+            path: source.to_string(),
+            field: missing
+                .iter()
+                .map(|m| m.0.as_str())
+                .collect::<Vec<_>>()
+                .join("`, `"),
+            message: format!(
+                "{} required fields are missing: {}",
+                missing.len(),
+                missing
+                    .iter()
+                    .map(|(f, m)| format!("`{f}`: {m}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        }),
+    }
 }
 
 /// A declared parameter count far from what the layer shapes add up to is a conflict: reported as
@@ -612,29 +613,73 @@ fn lookup_gpu_preset(ctx: &Ctx, name: &str) -> Result<&'static GpuPreset> {
     })
 }
 
+/// Read a size-capped text file (a wrong path — a folder, `/dev/zero`, a weights file — is an
+/// error, never a hang or an out-of-memory).
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = crate::input::load::read_limited(path, crate::input::load::MAX_TASK_BYTES)?;
+    String::from_utf8(bytes).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+    })
+}
+
+/// The model of `model.hf_config`: a `config.json` or a folder holding one (relative to the task
+/// file), with a ModelOpt `hf_quant_config.json` beside it when there is one. Its notes are
+/// assumptions, its warnings (features not modelled) warnings. Errors name the task file, the
+/// line of the `HF config` line and the config path.
+fn read_hf(ctx: &mut Ctx, p: &str) -> Result<(String, RawModel)> {
+    let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
+    let given = base.join(p);
+    let path = if given.is_dir() {
+        given.join("config.json")
+    } else {
+        given.clone()
+    };
+    let at = format!("{}{}", ctx.source, ctx.at_line("model.hf_config"));
+    let named = |e: Error| match e {
+        Error::Read { path, source } => Error::Invalid {
+            path: at.clone(),
+            field: "model.hf_config".into(),
+            message: format!(
+                "cannot read {}: {source}; check the path: give a config.json or the folder that holds it",
+                path.display()
+            ),
+        },
+        e => e,
+    };
+    let text = read_text(&path).map_err(named)?;
+    let mut hf = parse_hf_config(&path.display().to_string(), &text)?;
+    let quant = path.with_file_name("hf_quant_config.json");
+    if given.is_dir() && quant.is_file() {
+        let qtext = read_text(&quant).map_err(named)?;
+        apply_hf_quant_config(&quant.display().to_string(), &qtext, &mut hf)?;
+    }
+    for n in &hf.notes {
+        ctx.assume(n.clone());
+    }
+    for w in &hf.warnings {
+        ctx.warn(format!("{} ({}): {w}", path.display(), hf_model_name(&hf.model)));
+    }
+    Ok((format!("config.json {}", path.display()), hf.model))
+}
+
+/// A short shape description for warnings: `36 layers, 128 experts`.
+fn hf_model_name(m: &RawModel) -> String {
+    let experts = m
+        .moe
+        .as_ref()
+        .and_then(|x| x.experts)
+        .map_or(String::new(), |e| format!(", {e} experts"));
+    format!("{} layers{experts}", m.layers.unwrap_or(0))
+}
+
 fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
     let preset = match raw.preset.as_deref() {
         Some(p) => Some(lookup_model_preset(ctx, p)?),
         None => None,
     };
     let hf = match raw.hf_config.as_deref() {
-        Some(p) => {
-            let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
-            let path = base.join(p);
-            // Read with the task-file size cap: a wrong path (a folder, `/dev/zero`, a weights
-            // file) is an error, never a hang or an out-of-memory.
-            let bytes = crate::input::load::read_limited(&path, crate::input::load::MAX_TASK_BYTES)?;
-            let text = String::from_utf8(bytes).map_err(|e| Error::Read {
-                path: path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
-            })?;
-            let hf = parse_hf_config(&path.display().to_string(), &text)?;
-            let shown = format!("config.json {}", path.display());
-            for n in &hf.notes {
-                ctx.assume(n.clone());
-            }
-            Some((shown, hf.model))
-        }
+        Some(p) => Some(read_hf(ctx, p)?),
         None => None,
     };
 
@@ -1050,7 +1095,7 @@ fn build_model(
     let kv_cache_dtype = m.kv_cache_dtype.unwrap_or_else(|| {
         let kv = match dtype {
             Dtype::Fp16 | Dtype::Fp32 => dtype,
-            Dtype::Bf16 | Dtype::Fp8 | Dtype::Int8 | Dtype::Int4 => Dtype::Bf16,
+            Dtype::Bf16 | Dtype::Fp8 | Dtype::Int8 | Dtype::Int4 | Dtype::Fp4 => Dtype::Bf16,
         };
         ctx.assume(format!(
             "KV cache in {} with {} weights: KV cache kept in 16-bit, as engines do by default",
@@ -1420,6 +1465,14 @@ fn check_requirements(ctx: &Ctx, r: Requirements) -> Result<Requirements> {
         r.throughput_per_gpu_tokens_per_s,
     )?;
     check("requirements.request_rate_per_s", r.request_rate_per_s)?;
+    check(
+        "requirements.prefill_throughput_per_gpu_tokens_per_s",
+        r.prefill_throughput_per_gpu_tokens_per_s,
+    )?;
+    check(
+        "requirements.decode_throughput_per_gpu_tokens_per_s",
+        r.decode_throughput_per_gpu_tokens_per_s,
+    )?;
     Ok(r)
 }
 
