@@ -35,6 +35,8 @@ pub fn read_task_with(path: &Path, hf_config: Option<&Path>) -> Result<Resolved>
 pub struct Solution {
     pub deployment: Deployment,
     pub plans: [Value; 2],
+    /// The task's own strategy against the optimum (also in each plan as `given_strategy`).
+    pub given: Option<[crate::analysis::given::GivenStrategyReport; 2]>,
 }
 
 /// Plan both phases; `mode` overrides the mode the task implies.
@@ -68,7 +70,19 @@ pub fn solve_with(
             )));
         }
     }
-    Ok(Solution { deployment, plans })
+    let mut plans = plans;
+    let given = crate::analysis::given::report(task);
+    if let Some(g) = &given {
+        for (p, r) in plans.iter_mut().zip(g) {
+            p["given_strategy"] = serde_json::to_value(r)
+                .map_err(|e| Error::Internal(format!("given_strategy does not serialize: {e}")))?;
+        }
+    }
+    Ok(Solution {
+        deployment,
+        plans,
+        given,
+    })
 }
 
 /// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.

@@ -62,6 +62,9 @@ pub fn run(args: SolveArgs) -> Result<i32> {
         "{}",
         crate::report::summary::text(&solution.deployment, &solution.plans)
     );
+    if let Some(g) = &solution.given {
+        print!("{}", crate::analysis::given::summary(g));
+    }
     for p in written {
         println!("wrote {}", p.display());
     }
