@@ -17,13 +17,15 @@
 use crate::candidates::Candidate;
 use crate::cost::{self, Figures};
 use crate::error::exit;
-use crate::ilp::{self, PhaseChoice, SolverReport, formulation::Mode};
+use crate::ilp::{self, OracleCheck, PhaseChoice, SolverReport, SolverStatus, formulation::Mode};
 use crate::layout::{self, Layout, Limits, Phase, kv_heads_per_gpu};
-use crate::plan::{self, Counting, PhaseInput};
+use crate::plan::{
+    self, Counting, DeploymentFacts, EvaluateMode, EvaluatedDeployment, EvaluationFacts, PhaseInput,
+    PhasePlan,
+};
 use crate::spec::resolve::Resolved;
 use crate::spec::task::{AttentionKind, GivenStrategy, Task};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// Nearest readings evaluated per phase.
@@ -292,18 +294,13 @@ pub struct ReadingResult {
     pub problems: Vec<String>,
     /// What costs more than it should without failing a requirement (KV-head replication).
     pub notes: Vec<String>,
-    /// The plan JSON (schema of `plan.schema.json`).
+    /// The plan (schema of `plan.schema.json`).
     #[serde(skip)]
-    pub plan: Value,
+    pub plan: PhasePlan,
 }
 
-/// The optimizer's answer for comparison.
-#[derive(Clone, Debug, Serialize)]
-pub struct Optimum {
-    pub layout: String,
-    pub gpus: u64,
-    pub tokens_per_s_per_gpu: f64,
-}
+/// The optimizer's answer for comparison (the plan's `evaluation.optimum`).
+pub use crate::plan::Optimum;
 
 /// A phase evaluated.
 #[derive(Clone, Debug, Serialize)]
@@ -328,6 +325,115 @@ pub struct Evaluation {
     pub exit_code: i32,
 }
 
+/// The `solver` object of an evaluated strategy: nothing was optimized.
+fn evaluated_solver(cover: f64, gpus: u64) -> SolverReport {
+    SolverReport {
+        status: SolverStatus::Evaluated,
+        objective: "none: a given strategy is evaluated, not optimized".into(),
+        objective_kind: crate::ilp::formulation::Objective::PerGpu,
+        objective_value: cover,
+        primary_value: cover,
+        secondary_value: gpus as f64,
+        gap: 0.0,
+        solve_time_s: 0.0,
+        enumeration_time_s: 0.0,
+        ilp_time_s: 0.0,
+        time_limit_s: 0.0,
+        candidates: 1,
+        feasible: 0,
+        in_model: 0,
+        variables: 0,
+        rows: 0,
+        solves: 0,
+        verified: false,
+        oracle_check: OracleCheck::NotApplicable,
+        search_space: None,
+    }
+}
+
+/// What is wrong with a reading, in words: memory, requirements, idle ranks, batch not held.
+/// `phase` picks the phase's own throughput requirement (`#Prefill` / `#Decode` scoping).
+fn problems(
+    task: &Task,
+    phase: Phase,
+    reading: &Reading,
+    batch: u64,
+    figures: &Figures,
+    cover: f64,
+) -> Vec<String> {
+    let l = &reading.layout;
+    let b_total = task.workload.batch;
+    let mut problems = Vec::new();
+    let mem = &figures.memory;
+    if !mem.fits() {
+        problems.push(format!(
+            "does not fit: the most loaded GPU needs {:.1} GiB (weights {:.1}, KV cache {:.1}, activations {:.1}, reserve {:.1}) but has {:.1} GiB",
+            mem.total_bytes / GIB,
+            mem.weights_bytes / GIB,
+            mem.kv_cache_bytes / GIB,
+            mem.activations_bytes / GIB,
+            mem.reserve_bytes / GIB,
+            mem.capacity_bytes / GIB
+        ));
+    }
+    problems.extend(requirement_problems(task, phase, figures, cover));
+    if batch < l.attention_dp {
+        problems.push(format!(
+            "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
+            l.attention_dp - batch,
+            l.attention_dp
+        ));
+    }
+    if reading.replicas * batch < b_total {
+        problems.push(format!(
+            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
+            reading.replicas
+        ));
+    }
+    problems
+}
+
+/// TTFT, TPOT and throughput-per-GPU requirements a reading misses.
+fn requirement_problems(task: &Task, phase: Phase, figures: &Figures, cover: f64) -> Vec<String> {
+    let req = &task.requirements;
+    let mut problems = Vec::new();
+    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
+        && t > limit
+    {
+        problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+    }
+    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
+        && t > limit
+    {
+        problems.push(format!(
+            "TPOT {:.1} ms exceeds the required {:.1} ms",
+            t * 1e3,
+            limit * 1e3
+        ));
+    }
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill))
+        && cover < min
+    {
+        problems.push(format!(
+            "{cover:.0} tokens/s per GPU is below the required {min:.0}"
+        ));
+    }
+    problems
+}
+
+/// What costs more than it should without failing a requirement (KV-head replication).
+fn notes(task: &Task, l: &Layout) -> Vec<String> {
+    let (_, repl) = kv_heads_per_gpu(&task.model, l.tp);
+    if task.model.attention != AttentionKind::Mla && repl > 1 {
+        vec![format!(
+            "TP{} replicates each KV head {repl}× (the KV cache per GPU is {repl}× what TP{} would hold)",
+            l.tp, task.model.kv_heads
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Reading) -> ReadingResult {
     let task = &r.task;
     let l = &reading.layout;
@@ -350,27 +456,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         },
         instances: reading.replicas,
     };
-    let solver = SolverReport {
-        status: "evaluated".into(),
-        objective: "none: a given strategy is evaluated, not optimized".into(),
-        objective_kind: crate::ilp::formulation::Objective::PerGpu,
-        objective_value: cover,
-        primary_value: cover,
-        secondary_value: (choice.gpus()) as f64,
-        gap: 0.0,
-        solve_time_s: 0.0,
-        enumeration_time_s: 0.0,
-        ilp_time_s: 0.0,
-        time_limit_s: 0.0,
-        candidates: 1,
-        feasible: 0,
-        in_model: 0,
-        variables: 0,
-        rows: 0,
-        solves: 0,
-        verified: false,
-        oracle_check: "not applicable: a given strategy is evaluated, not optimized".into(),
-    };
+    let solver = evaluated_solver(cover, choice.gpus());
     let plan = plan::phase_plan(
         r,
         &PhaseInput {
@@ -379,79 +465,23 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             counting: Counting::SharedBatch,
             holds_batch: true,
             solver: &solver,
-            deployment: json!({
-                "mode": "evaluate",
-                "given_strategy": g,
-                "reading": reading.describe(),
-                "changes_from_given": reading.changes,
+            deployment: DeploymentFacts::Evaluated(EvaluatedDeployment {
+                mode: EvaluateMode::Evaluate,
+                given_strategy: g.clone(),
+                reading: reading.describe(),
+                changes_from_given: reading.changes.clone(),
             }),
         },
     );
-    let mut problems = Vec::new();
-    let mem = &figures.memory;
-    if !mem.fits() {
-        problems.push(format!(
-            "does not fit: the most loaded GPU needs {:.1} GiB (weights {:.1}, KV cache {:.1}, activations {:.1}, reserve {:.1}) but has {:.1} GiB",
-            mem.total_bytes / GIB,
-            mem.weights_bytes / GIB,
-            mem.kv_cache_bytes / GIB,
-            mem.activations_bytes / GIB,
-            mem.reserve_bytes / GIB,
-            mem.capacity_bytes / GIB
-        ));
-    }
-    let req = &task.requirements;
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
-        && t > limit
-    {
-        problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
-    }
-    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
-        && t > limit
-    {
-        problems.push(format!(
-            "TPOT {:.1} ms exceeds the required {:.1} ms",
-            t * 1e3,
-            limit * 1e3
-        ));
-    }
-    if let Some(min) = req.throughput_per_gpu(matches!(phase, crate::layout::Phase::Prefill))
-        && cover < min
-    {
-        problems.push(format!(
-            "{cover:.0} tokens/s per GPU is below the required {min:.0}"
-        ));
-    }
-    if batch < l.attention_dp {
-        problems.push(format!(
-            "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
-            l.attention_dp - batch,
-            l.attention_dp
-        ));
-    }
-    if reading.replicas * batch < b_total {
-        problems.push(format!(
-            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
-            reading.replicas
-        ));
-    }
-    let mut notes = Vec::new();
-    let (_, repl) = kv_heads_per_gpu(&task.model, l.tp);
-    if task.model.attention != AttentionKind::Mla && repl > 1 {
-        notes.push(format!(
-            "TP{} replicates each KV head {repl}× (the KV cache per GPU is {repl}× what TP{} would hold)",
-            l.tp, task.model.kv_heads
-        ));
-    }
-    let meets = plan::all_checks_pass(&plan) && problems.is_empty();
+    let problems = problems(task, phase, reading, batch, &figures, cover);
     ReadingResult {
         reading: reading.clone(),
         batch_per_instance: batch,
         tokens_per_s_per_gpu: cover,
-        meets,
+        meets: plan.all_checks_pass() && problems.is_empty(),
         figures,
         problems,
-        notes,
+        notes: notes(task, l),
         plan,
     }
 }
@@ -522,18 +552,21 @@ pub fn evaluate(r: &Resolved, phases: &[Phase], flags: &GivenStrategy) -> Evalua
         .into_iter()
         .map(|mut p| {
             for res in &mut p.results {
-                res.plan["evaluation"] = json!({
-                    "given_strategy": g,
-                    "findings": findings,
-                    "consistent_as_written": consistent,
-                    "reading": res.reading.describe(),
-                    "changes_from_given": res.reading.changes,
-                    "problems": res.problems,
-                    "notes": res.notes,
-                    "meets_every_requirement": res.meets,
-                    "optimum": p.optimum,
-                    "fraction_of_optimum_throughput_per_gpu": p.optimum.as_ref().map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
-                    "exit_code": exit_code,
+                res.plan.evaluation = Some(EvaluationFacts {
+                    given_strategy: g.clone(),
+                    findings: findings.clone(),
+                    consistent_as_written: consistent,
+                    reading: res.reading.describe(),
+                    changes_from_given: res.reading.changes.clone(),
+                    problems: res.problems.clone(),
+                    notes: res.notes.clone(),
+                    meets_every_requirement: res.meets,
+                    optimum: p.optimum.clone(),
+                    fraction_of_optimum_throughput_per_gpu: p
+                        .optimum
+                        .as_ref()
+                        .map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
+                    exit_code,
                 });
             }
             p

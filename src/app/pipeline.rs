@@ -7,7 +7,6 @@ use crate::ilp::Deployment;
 use crate::ilp::formulation::Mode;
 use crate::spec::resolve::Resolved;
 use crate::{input, plan, spec};
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// Read, parse and resolve a task file (Markdown or JSON).
@@ -34,9 +33,9 @@ pub fn read_task_with(path: &Path, hf_config: Option<&Path>) -> Result<Resolved>
 /// A solved task: the deployment and its two phase plans (prefill, decode).
 pub struct Solution {
     pub deployment: Deployment,
-    pub plans: [Value; 2],
+    pub plans: [plan::PhasePlan; 2],
     /// The task's own strategy against the optimum (also in each plan as `given_strategy`).
-    pub given: Option<[crate::analysis::given::GivenStrategyReport; 2]>,
+    pub given: Option<[plan::given::GivenStrategyReport; 2]>,
 }
 
 /// Plan both phases; `mode` overrides the mode the task implies.
@@ -55,18 +54,11 @@ pub fn solve_with(
     let deployment = ilp::optimize_with(&task.task, mode, objective)?;
     let plans = plan::deployment_plans(task, &deployment);
     for p in &plans {
-        if !plan::all_checks_pass(p) {
-            let failed: Vec<String> = p["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|c| c["passed"] != true)
-                .map(|c| format!("{}: {}", c["name"], c["detail"]))
-                .collect();
+        if !p.all_checks_pass() {
             return Err(Error::Internal(format!(
                 "{} plan fails its checks: {}",
-                p["phase"],
-                failed.join("; ")
+                p.phase,
+                p.failed_checks().join("; ")
             )));
         }
     }
@@ -74,8 +66,7 @@ pub fn solve_with(
     let given = crate::analysis::given::report(task);
     if let Some(g) = &given {
         for (p, r) in plans.iter_mut().zip(g) {
-            p["given_strategy"] = serde_json::to_value(r)
-                .map_err(|e| Error::Internal(format!("given_strategy does not serialize: {e}")))?;
+            p.given_strategy = Some(r.clone());
         }
     }
     Ok(Solution {
@@ -85,18 +76,27 @@ pub fn solve_with(
     })
 }
 
+/// `submission.json`: where the two plan files are.
+#[derive(serde::Serialize)]
+struct Submission {
+    prefill: String,
+    decode: String,
+}
+
 /// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
 pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
     let prefill = dir.join("prefill.json");
     let decode = dir.join("decode.json");
-    let submission =
-        json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
+    let submission = Submission {
+        prefill: prefill.display().to_string(),
+        decode: decode.display().to_string(),
+    };
     super::output::write_files(
         dir,
         &[
-            ("prefill.json", super::output::json_string(&solution.plans[0])),
-            ("decode.json", super::output::json_string(&solution.plans[1])),
-            ("submission.json", super::output::json_string(&submission)),
+            ("prefill.json", crate::report::json::to_json(&solution.plans[0])?),
+            ("decode.json", crate::report::json::to_json(&solution.plans[1])?),
+            ("submission.json", crate::report::json::to_json(&submission)?),
         ],
     )
 }
