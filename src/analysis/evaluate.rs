@@ -379,7 +379,15 @@ fn evaluated_solver(cover: f64, gpus: u64) -> SolverReport {
 }
 
 /// What is wrong with a reading, in words: memory, requirements, idle ranks, batch not held.
-fn problems(task: &Task, reading: &Reading, batch: u64, figures: &Figures, cover: f64) -> Vec<String> {
+/// `phase` picks the phase's own throughput requirement (`#Prefill` / `#Decode` scoping).
+fn problems(
+    task: &Task,
+    phase: Phase,
+    reading: &Reading,
+    batch: u64,
+    figures: &Figures,
+    cover: f64,
+) -> Vec<String> {
     let l = &reading.layout;
     let b_total = task.workload.batch;
     let mut problems = Vec::new();
@@ -395,7 +403,7 @@ fn problems(task: &Task, reading: &Reading, batch: u64, figures: &Figures, cover
             mem.capacity_bytes / GIB
         ));
     }
-    problems.extend(requirement_problems(task, figures, cover));
+    problems.extend(requirement_problems(task, phase, figures, cover));
     if batch < l.attention_dp {
         problems.push(format!(
             "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
@@ -413,7 +421,7 @@ fn problems(task: &Task, reading: &Reading, batch: u64, figures: &Figures, cover
 }
 
 /// TTFT, TPOT and throughput-per-GPU requirements a reading misses.
-fn requirement_problems(task: &Task, figures: &Figures, cover: f64) -> Vec<String> {
+fn requirement_problems(task: &Task, phase: Phase, figures: &Figures, cover: f64) -> Vec<String> {
     let req = &task.requirements;
     let mut problems = Vec::new();
     if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
@@ -430,7 +438,7 @@ fn requirement_problems(task: &Task, figures: &Figures, cover: f64) -> Vec<Strin
             limit * 1e3
         ));
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill))
         && cover < min
     {
         problems.push(format!(
@@ -492,7 +500,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             }),
         },
     );
-    let problems = problems(task, reading, batch, &figures, cover);
+    let problems = problems(task, phase, reading, batch, &figures, cover);
     ReadingResult {
         reading: reading.clone(),
         batch_per_instance: batch,

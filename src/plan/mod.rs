@@ -1,6 +1,7 @@
 //! The phase plan: a pure function from a chosen deployment to the typed plan of
 //! `fixtures/plan.schema.json` ([`types`]), with the checks that prove it sound (STYLE.md 9).
 
+pub mod given;
 mod launch;
 pub mod types;
 
@@ -250,7 +251,7 @@ fn phase_requirements(p: &Parts) -> PhaseRequirements {
         ttft_s,
         tpot_s,
         throughput_per_gpu_tokens_per_s: req
-            .throughput_per_gpu_tokens_per_s
+            .throughput_per_gpu(matches!(p.input.phase, Phase::Prefill))
             .map(|min| requirement(min, p.per_gpu, p.per_gpu >= min)),
         memory_bytes: requirement(f.memory.capacity_bytes, f.memory.total_bytes, f.memory.fits()),
         batch_sequences: p.input.holds_batch.then(|| Requirement {
@@ -420,6 +421,7 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> PhasePlan {
         deployment: input.deployment.clone(),
         solver: input.solver.clone(),
         evaluation: None,
+        given_strategy: None,
     }
 }
 

@@ -119,6 +119,11 @@ pub struct GoalArgs {
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
+    /// Hugging Face `config.json` of the model, or the folder holding it (with a ModelOpt
+    /// `hf_quant_config.json` beside it, if any); overrides the task's `HF config` line. Values
+    /// the task file gives explicitly still win over the config's.
+    #[arg(long, value_name = "PATH")]
+    pub hf_config: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
