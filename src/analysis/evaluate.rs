@@ -337,17 +337,10 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
         .max(1);
     let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
-    let cover_instances = b_total.div_ceil(batch);
-    let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
+    let candidate = Candidate::new(task, phase, l, batch, figures.clone());
+    let cover = candidate.cover_tokens_per_s_per_gpu;
     let choice = PhaseChoice {
-        candidate: Candidate {
-            phase,
-            layout: *l,
-            batch,
-            cover_instances,
-            figures: figures.clone(),
-            cover_tokens_per_s_per_gpu: cover,
-        },
+        candidate,
         instances: reading.replicas,
     };
     let solver = SolverReport {
