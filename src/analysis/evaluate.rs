@@ -14,7 +14,7 @@
 //! phase evaluated; otherwise [`crate::error::exit::INFEASIBLE`] — an invalid strategy is
 //! reported as not deployable as written even when a nearby reading would pass.
 
-use crate::candidates::Candidate;
+use crate::candidates::{Candidate, holds_batch};
 use crate::cost::{self, Figures};
 use crate::error::exit;
 use crate::ilp::{self, PhaseChoice, SolverReport, formulation::Mode};
@@ -338,11 +338,19 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         .max(1);
     let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
     let candidate = Candidate::new(task, phase, l, batch, figures.clone());
-    let cover = candidate.cover_tokens_per_s_per_gpu;
     let choice = PhaseChoice {
         candidate,
         instances: reading.replicas,
     };
+    // The same serving rules as `solve` (DESIGN.md §3.1): the batch reading without a GPU
+    // limit, the rate reading with a budget or a target rate.
+    let mode = Mode::of(task);
+    let counting = match mode {
+        Mode::NoLimit => Counting::SharedBatch,
+        _ => Counting::FullInstances,
+    };
+    let cover = plan::phase_tokens_per_gpu(&choice, counting);
+    let load_per_s = load_per_instance(mode, &choice);
     let solver = SolverReport {
         status: "evaluated".into(),
         objective: "none: a given strategy is evaluated, not optimized".into(),
@@ -369,9 +377,10 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         &PhaseInput {
             phase,
             choice: &choice,
-            counting: Counting::SharedBatch,
-            holds_batch: true,
+            counting,
+            holds_batch: holds_batch(mode, phase),
             solver: &solver,
+            load_per_s,
             deployment: json!({
                 "mode": "evaluate",
                 "given_strategy": g,
@@ -394,10 +403,16 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         ));
     }
     let req = &task.requirements;
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
-        && t > limit
-    {
-        problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+    if let (Some(limit), Some(_)) = (req.ttft_s, figures.ttft_s) {
+        let t = plan["performance"]["ttft_s"].as_f64().unwrap_or(f64::INFINITY);
+        if t > limit {
+            problems.push(match load_per_s {
+                Some(load) => format!(
+                    "TTFT {t:.2} s (prefill, batch formation, queueing and KV hand-off at {load:.3} requests/s per instance) exceeds the required {limit} s"
+                ),
+                None => format!("TTFT {t:.2} s exceeds the required {limit} s"),
+            });
+        }
     }
     if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
         && t > limit
@@ -422,12 +437,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             l.attention_dp
         ));
     }
-    if reading.replicas * batch < b_total {
-        problems.push(format!(
-            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
-            reading.replicas
-        ));
-    }
+    problems.extend(stream_problems(task, mode, &choice));
     let mut notes = Vec::new();
     let (_, repl) = kv_heads_per_gpu(&task.model, l.tp);
     if task.model.attention != AttentionKind::Mla && repl > 1 {
@@ -447,6 +457,46 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         notes,
         plan,
     }
+}
+
+/// Rate reading: the requests/s each instance serves — the target rate shared by the
+/// replicas, or (GPU budget) the instance's capacity ([`crate::candidates::Serving`]; for a
+/// prefill instance no load keeps within TTFT, its capacity at the utilization cap). `None` in
+/// the batch reading.
+fn load_per_instance(mode: Mode, c: &PhaseChoice) -> Option<f64> {
+    let cand = &c.candidate;
+    match mode {
+        Mode::NoLimit => None,
+        Mode::Rate { rate } => Some(rate / c.instances.max(1) as f64),
+        Mode::Budget { .. } if cand.serving.rate_per_s > 0.0 => Some(cand.serving.rate_per_s),
+        Mode::Budget { .. } => {
+            let d = cand.figures.ttft_s.or(cand.figures.tpot_s).unwrap_or(1.0);
+            Some(crate::candidates::queueing::MAX_UTILIZATION * cand.batch as f64 / d)
+        }
+    }
+}
+
+/// What the phase misses as a whole: the batch B it must hold (both phases without a GPU
+/// limit, the decode pool's floor with one) and, at a target rate, the rate it must sustain.
+fn stream_problems(task: &Task, mode: Mode, c: &PhaseChoice) -> Vec<String> {
+    let mut out = Vec::new();
+    let (b_total, batch) = (task.workload.batch, c.candidate.batch);
+    if holds_batch(mode, c.candidate.phase) && c.instances * batch < b_total {
+        out.push(format!(
+            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
+            c.instances
+        ));
+    }
+    if let Mode::Rate { rate } = mode {
+        let capacity = c.instances as f64 * c.candidate.serving.rate_per_s;
+        if capacity < rate * (1.0 - 1e-9) {
+            out.push(format!(
+                "{} replicas serve {capacity:.3} requests/s within the requirements, below the rate of {rate}",
+                c.instances
+            ));
+        }
+    }
+    out
 }
 
 /// Evaluate the strategy for the phases asked.

@@ -2,6 +2,7 @@
 //! the reason each rejected one was dropped (DESIGN.md §5; reasons grouped like pubgrub's
 //! "no solution" report, STYLE.md 6).
 
+pub mod balanced;
 pub mod prune;
 pub mod queueing;
 

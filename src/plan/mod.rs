@@ -1,11 +1,14 @@
 //! The phase plan: a pure function from a chosen deployment to the JSON of
 //! `../shared/schema/plan.schema.json`, with the checks that prove it sound (STYLE.md 9).
 
+use crate::candidates::balanced::{self, idle_share};
+use crate::candidates::queueing::{self, TtftBreakdown};
 use crate::ilp::{Deployment, PhaseChoice, SolverReport};
 use crate::layout::mapping::Mapping;
 use crate::layout::{Phase, kv_heads_per_gpu, validate};
 use crate::spec::model_size as params;
 use crate::spec::resolve::Resolved;
+use crate::spec::goal::Mode;
 use crate::spec::task::Task;
 use serde_json::{Value, json};
 
@@ -24,7 +27,7 @@ pub enum Counting {
 pub fn phase_tokens_per_gpu(choice: &PhaseChoice, counting: Counting) -> f64 {
     match counting {
         Counting::SharedBatch => choice.candidate.cover_tokens_per_s_per_gpu,
-        Counting::FullInstances => choice.candidate.figures.throughput_tokens_per_s_per_gpu,
+        Counting::FullInstances => choice.candidate.serving.tokens_per_s_per_gpu,
     }
 }
 
@@ -194,6 +197,9 @@ pub struct PhaseInput<'a> {
     /// The phase must hold the task's batch at once (see `ilp::formulation::holds_batch`).
     pub holds_batch: bool,
     pub solver: &'a SolverReport,
+    /// Rate reading (budget and rate modes): the requests/s each instance of the phase serves
+    /// (TTFT is reported at this load); `None` in the batch reading (no GPU limit).
+    pub load_per_s: Option<f64>,
     /// Deployment-level facts (both phases), echoed in each file.
     pub deployment: Value,
 }
@@ -265,10 +271,13 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
     }
 
     let req = &task.requirements;
+    let ttft = ttft_terms(input, f);
     let mut requirements = serde_json::Map::new();
     match input.phase {
         Phase::Prefill => {
-            if let (Some(limit), Some(t)) = (req.ttft_s, f.ttft_s) {
+            // A saturated instance has no finite TTFT: the requirement is then missed.
+            let t = f.ttft_s.map(|_| ttft.as_ref().map_or(f64::INFINITY, |(b, _)| b.total_s()));
+            if let (Some(limit), Some(t)) = (req.ttft_s, t) {
                 requirements.insert(
                     "ttft_s".into(),
                     json!({"required": limit, "achieved": t, "met": t <= limit}),
@@ -372,15 +381,18 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
             "headroom_bytes": f.memory.capacity_bytes - f.memory.total_bytes,
         },
         "performance": {
-            "ttft_s": f.ttft_s,
+            "ttft_s": ttft.as_ref().map(|(b, _)| b.total_s()),
+            "ttft_breakdown": ttft.as_ref().map(|(b, _)| b),
+            "prefill_utilization": ttft.as_ref().and_then(|(_, u)| *u),
+            "load_per_instance_requests_per_s": input.load_per_s,
             "ttft_at_max_length_s": f.ttft_at_max_length_s,
             "tpot_s": f.tpot_s,
             "tpot_at_mean_context_s": f.tpot_mean_s,
             "throughput_tokens_per_s": phase_tokens,
             "throughput_tokens_per_s_per_gpu": per_gpu,
             "instance_throughput_tokens_per_s": f.throughput_tokens_per_s,
-            "instance_request_rate_per_s": f.rate_requests_per_s,
-            "phase_request_rate_per_s": f.rate_requests_per_s * replicas as f64,
+            "instance_request_rate_per_s": instance_rate(input),
+            "phase_request_rate_per_s": instance_rate(input) * replicas as f64,
             "breakdown": f.breakdown,
         },
         "requirements": requirements,
@@ -395,6 +407,40 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         perf.retain(|_, v| !v.is_null());
     }
     plan
+}
+
+/// Requests/s one instance serves: its capacity under a request stream in the rate reading,
+/// a batch per TTFT / per OSL × TPOT in the batch reading.
+fn instance_rate(input: &PhaseInput) -> f64 {
+    let c = &input.choice.candidate;
+    match input.load_per_s {
+        Some(_) => c.serving.rate_per_s,
+        None => c.figures.rate_requests_per_s,
+    }
+}
+
+/// Prefill: the terms of TTFT and the utilization. Rate reading: at the instance's load, with
+/// batch formation, M/D/1 queueing and the KV hand-off ([`crate::candidates::queueing`]); an
+/// instance loaded to saturation has no finite TTFT (`None`). Batch reading: the time to
+/// prefill the instance's share of B, nothing else (the B sequences arrive together).
+fn ttft_terms(input: &PhaseInput, f: &crate::cost::Figures) -> Option<(TtftBreakdown, Option<f64>)> {
+    let d = f.ttft_s?;
+    let c = &input.choice.candidate;
+    match input.load_per_s {
+        Some(load) => {
+            let b = queueing::ttft_at(d, c.batch, c.serving.kv_transfer_s, load)?;
+            Some((b, Some(load * d / c.batch as f64)))
+        }
+        None => Some((
+            TtftBreakdown {
+                prefill_s: d,
+                batch_formation_s: 0.0,
+                queueing_s: 0.0,
+                kv_transfer_s: 0.0,
+            },
+            None,
+        )),
+    }
 }
 
 /// The hand-off of disaggregation: each request's KV cache goes from its prefill instance to a
@@ -419,8 +465,9 @@ pub fn kv_transfer(task: &Task, prefill: &PhaseChoice, rate_per_s: f64) -> Value
 
 /// Both phase plans of an optimized deployment.
 pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
-    let counting = match d.mode {
-        crate::ilp::formulation::Mode::NoLimit => Counting::SharedBatch,
+    let mode = d.mode;
+    let counting = match mode {
+        Mode::NoLimit => Counting::SharedBatch,
         _ => Counting::FullInstances,
     };
     let deployment = json!({
@@ -430,6 +477,9 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
         "total_gpus": d.total_gpus(),
         "sustained_request_rate_per_s": d.request_rate_per_s,
         "kv_transfer": kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
+        "tolerance": d.tolerance,
+        "balanced": balanced_json(d),
+        "concurrency_floor": concurrency_floor(&r.task, mode, &d.decode, d.request_rate_per_s),
         "fewest_gpus_alternative": d.fewest_gpus.as_ref().map(|(p, q)| json!({
             "prefill": {"layout": p.candidate.layout.to_string(), "batch_per_instance": p.candidate.batch, "replicas": p.instances, "gpus": p.gpus(), "tokens_per_s_per_gpu": phase_tokens_per_gpu(p, counting)},
             "decode": {"layout": q.candidate.layout.to_string(), "batch_per_instance": q.candidate.batch, "replicas": q.instances, "gpus": q.gpus(), "tokens_per_s_per_gpu": phase_tokens_per_gpu(q, counting)},
@@ -437,18 +487,65 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
         })),
     });
     Phase::BOTH.map(|p| {
+        let choice = d.phase(p);
         phase_plan(
             r,
             &PhaseInput {
                 phase: p,
-                choice: d.phase(p),
+                choice,
                 counting,
-                holds_batch: crate::ilp::formulation::holds_batch(d.mode, p),
+                holds_batch: crate::ilp::formulation::holds_batch(mode, p),
                 solver: &d.solver,
+                load_per_s: (mode != Mode::NoLimit).then(|| d.request_rate_per_s / choice.instances.max(1) as f64),
                 deployment: deployment.clone(),
             },
         )
     })
+}
+
+/// `deployment.balanced`: the smallest prefill:decode unit of the chosen layouts whose rates
+/// match ([`balanced::balanced`]), and the idle share of each pool of the plan itself at its
+/// sustained rate under a request stream (rate-reading capacities).
+fn balanced_json(d: &Deployment) -> Value {
+    let (p, q) = (&d.prefill, &d.decode);
+    let cap_p = p.instances as f64 * p.candidate.serving.rate_per_s;
+    let cap_q = q.instances as f64 * q.candidate.serving.rate_per_s;
+    let rate = cap_p.min(cap_q);
+    let unit = balanced::balanced(&p.candidate, &q.candidate);
+    json!({
+        "unit": unit,
+        "match_within": 1.0 - balanced::MATCH,
+        "note": if unit.is_some() {
+            "the smallest prefill and decode instance counts of these layouts whose request rates match within 10 %: the unit to replicate as traffic grows"
+        } else {
+            "no prefill:decode unit of these layouts matches within 10 % (a prefill layout no request stream keeps within TTFT)"
+        },
+        "plan_request_rate_per_s": rate,
+        "plan_prefill_idle_share": idle_share(cap_p, rate),
+        "plan_decode_idle_share": idle_share(cap_q, rate),
+    })
+}
+
+/// `deployment.concurrency_floor` (rate reading): B is a floor on the sequences the decode pool
+/// holds, not a cap on an instance's batch; it binds when one decode instance fewer would hold
+/// fewer than B while the rate alone would need fewer decode instances than the plan has.
+fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -> Option<Value> {
+    if mode == Mode::NoLimit {
+        return None;
+    }
+    let b = task.workload.batch;
+    let c = decode.candidate.batch;
+    let held = decode.instances * c;
+    let for_rate = (rate / decode.candidate.serving.rate_per_s * (1.0 - 1e-9)).ceil() as u64;
+    let binds = (decode.instances - 1) * c < b && for_rate < decode.instances;
+    Some(json!({
+        "floor_sequences": b,
+        "held_sequences": held,
+        "concurrency_per_instance": c,
+        "decode_instances": decode.instances,
+        "decode_instances_for_rate": for_rate,
+        "binds": binds,
+    }))
 }
 
 /// Every check of a plan passed.
