@@ -68,8 +68,9 @@ fn every_fixture_equals_oracle_for_every_objective() {
             }
         }
     }
-    // deepseek, llama budget, two Qwen3 tasks, three objectives each.
-    assert!(solved >= 12, "only {solved} fixture/objective pairs solved");
+    // deepseek and two Qwen3 tasks with two objectives each (`total` needs a GPU limit), the
+    // llama budget task with three.
+    assert!(solved >= 9, "only {solved} fixture/objective pairs solved");
 }
 
 #[test]
