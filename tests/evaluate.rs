@@ -41,8 +41,9 @@ fn given_strategy_is_explained_as_inconsistent() {
             assert_eq!(r.reading.changes.len(), 1, "{:?}", r.reading);
             assert!(r.figures.memory.fits());
             assert_valid(&r.plan);
-            assert_eq!(r.plan["solver"]["status"], "evaluated");
-            assert_eq!(r.plan["evaluation"]["consistent_as_written"], false);
+            assert_eq!(r.plan.solver.status, pdplan::ilp::SolverStatus::Evaluated);
+            assert_eq!(r.plan.solver.status.to_string(), "evaluated");
+            assert!(!r.plan.evaluation.as_ref().unwrap().consistent_as_written);
         }
         let layouts: Vec<_> = p.results.iter().map(|r| r.reading.layout).collect();
         let has = |tp, adp| {

@@ -37,6 +37,11 @@ fn scenarios() -> Vec<(String, Resolved)> {
     out
 }
 
+/// A typed plan as JSON (what the files hold).
+fn json(p: &pdplan::plan::PhasePlan) -> Value {
+    serde_json::to_value(p).expect("a plan serializes")
+}
+
 fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
@@ -49,7 +54,8 @@ fn every_stream_plan_meets_ttft_at_its_sustained_rate() {
             continue;
         }
         let Ok(s) = pdplan::solve(&r, None) else { continue };
-        let perf = &s.plans[0]["performance"];
+        let plan = json(&s.plans[0]);
+        let perf = &plan["performance"];
         let b = &perf["ttft_breakdown"];
         let terms = ["prefill_s", "batch_formation_s", "queueing_s", "kv_transfer_s"].map(|k| num(&b[k]));
         let ttft = num(&perf["ttft_s"]);
@@ -62,7 +68,7 @@ fn every_stream_plan_meets_ttft_at_its_sustained_rate() {
             assert!(ttft <= limit * (1.0 + 1e-9), "{name}: TTFT {ttft} > {limit} at its rate");
         }
         // The load reported is the sustained rate shared by the prefill instances.
-        let rate = num(&s.plans[0]["deployment"]["sustained_request_rate_per_s"]);
+        let rate = num(&plan["deployment"]["sustained_request_rate_per_s"]);
         let load = num(&perf["load_per_instance_requests_per_s"]);
         assert!(close(load * s.deployment.prefill.instances as f64, rate, 1e-12), "{name}");
         checked += 1;
@@ -101,7 +107,8 @@ fn evaluate_of_solves_strategy_agrees_with_solve() {
             let e = evaluate::evaluate(&re, &[phase], &flags);
             let res = &e.phases[0].results[0];
             assert_eq!(e.exit_code, 0, "{name} {phase}: {:?} {:?}", e.findings, res.problems);
-            let (a, b) = (&s.plans[i]["performance"], &res.plan["performance"]);
+            let (pa, pb) = (json(&s.plans[i]), json(&res.plan));
+            let (a, b) = (&pa["performance"], &pb["performance"]);
             for key in ["ttft_s", "tpot_s", "throughput_tokens_per_s_per_gpu", "prefill_utilization"] {
                 match (a[key].as_f64(), b[key].as_f64()) {
                     (None, None) => {}
@@ -110,7 +117,7 @@ fn evaluate_of_solves_strategy_agrees_with_solve() {
                 }
             }
             let mem = |p: &Value| num(&p["memory"]["per_gpu"]["total_bytes"]);
-            assert!(close(mem(&s.plans[i]), mem(&res.plan), 1e-9), "{name} {phase}");
+            assert!(close(mem(&pa), mem(&pb), 1e-9), "{name} {phase}");
             checked += 1;
         }
     }
@@ -164,7 +171,7 @@ fn no_limit_plans_do_not_overspend() {
                 assert!(gain >= DEFAULT_TOLERANCE, "{name} {p}: {} GPUs vs {} for a gain of {gain}", a.gpus(), b.gpus());
             }
         }
-        assert_eq!(num(&d.plans[0]["deployment"]["tolerance"]), DEFAULT_TOLERANCE, "{name}");
+        assert_eq!(num(&json(&d.plans[0])["deployment"]["tolerance"]), DEFAULT_TOLERANCE, "{name}");
         checked += 1;
     }
     assert!(checked >= 3, "only {checked} tasks checked");
@@ -194,7 +201,8 @@ fn seed_qwen3_reports_the_balanced_unit() {
         .find(|(n, _)| n == "qwen3-235b-moe.md")
         .expect("seed fixture");
     let s = pdplan::solve(&r, None).expect("feasible");
-    let bal = &s.plans[0]["deployment"]["balanced"];
+    let plan = json(&s.plans[0]);
+    let bal = &plan["deployment"]["balanced"];
     let unit = &bal["unit"];
     eprintln!("seed Qwen3 balanced: {bal:#}");
     let (np, nd) = (num(&unit["prefill_instances"]), num(&unit["decode_instances"]));

@@ -17,13 +17,15 @@
 use crate::candidates::{Candidate, holds_batch};
 use crate::cost::{self, Figures};
 use crate::error::exit;
-use crate::ilp::{self, PhaseChoice, SolverReport, formulation::Mode};
+use crate::ilp::{self, OracleCheck, PhaseChoice, SolverReport, SolverStatus, formulation::Mode};
 use crate::layout::{self, Layout, Limits, Phase, kv_heads_per_gpu};
-use crate::plan::{self, Counting, PhaseInput};
+use crate::plan::{
+    self, Counting, DeploymentFacts, EvaluateMode, EvaluatedDeployment, EvaluationFacts, PhaseInput,
+    PhasePlan,
+};
 use crate::spec::resolve::Resolved;
 use crate::spec::task::{AttentionKind, GivenStrategy, Task};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 const GIB: f64 = (1u64 << 30) as f64;
 /// Nearest readings evaluated per phase.
@@ -292,18 +294,13 @@ pub struct ReadingResult {
     pub problems: Vec<String>,
     /// What costs more than it should without failing a requirement (KV-head replication).
     pub notes: Vec<String>,
-    /// The plan JSON (schema of `plan.schema.json`).
+    /// The plan (schema of `plan.schema.json`).
     #[serde(skip)]
-    pub plan: Value,
+    pub plan: PhasePlan,
 }
 
-/// The optimizer's answer for comparison.
-#[derive(Clone, Debug, Serialize)]
-pub struct Optimum {
-    pub layout: String,
-    pub gpus: u64,
-    pub tokens_per_s_per_gpu: f64,
-}
+/// The optimizer's answer for comparison (the plan's `evaluation.optimum`).
+pub use crate::plan::Optimum;
 
 /// A phase evaluated.
 #[derive(Clone, Debug, Serialize)]
@@ -328,36 +325,15 @@ pub struct Evaluation {
     pub exit_code: i32,
 }
 
-fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Reading) -> ReadingResult {
-    let task = &r.task;
-    let l = &reading.layout;
-    let b_total = task.workload.batch;
-    let batch = g
-        .batch
-        .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
-        .max(1);
-    let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
-    let candidate = Candidate::new(task, phase, l, batch, figures.clone());
-    let choice = PhaseChoice {
-        candidate,
-        instances: reading.replicas,
-    };
-    // The same serving rules as `solve` (DESIGN.md §3.1): the batch reading without a GPU
-    // limit, the rate reading with a budget or a target rate.
-    let mode = Mode::of(task);
-    let counting = match mode {
-        Mode::NoLimit => Counting::SharedBatch,
-        _ => Counting::FullInstances,
-    };
-    let cover = plan::phase_tokens_per_gpu(&choice, counting);
-    let load_per_s = load_per_instance(mode, &choice);
-    let solver = SolverReport {
-        status: "evaluated".into(),
+/// The `solver` object of an evaluated strategy: nothing was optimized.
+fn evaluated_solver(cover: f64, gpus: u64) -> SolverReport {
+    SolverReport {
+        status: SolverStatus::Evaluated,
         objective: "none: a given strategy is evaluated, not optimized".into(),
         objective_kind: crate::ilp::formulation::Objective::PerGpu,
         objective_value: cover,
         primary_value: cover,
-        secondary_value: (choice.gpus()) as f64,
+        secondary_value: gpus as f64,
         gap: 0.0,
         solve_time_s: 0.0,
         enumeration_time_s: 0.0,
@@ -370,25 +346,15 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         rows: 0,
         solves: 0,
         verified: false,
-        oracle_check: "not applicable: a given strategy is evaluated, not optimized".into(),
-    };
-    let plan = plan::phase_plan(
-        r,
-        &PhaseInput {
-            phase,
-            choice: &choice,
-            counting,
-            holds_batch: holds_batch(mode, phase),
-            solver: &solver,
-            load_per_s,
-            deployment: json!({
-                "mode": "evaluate",
-                "given_strategy": g,
-                "reading": reading.describe(),
-                "changes_from_given": reading.changes,
-            }),
-        },
-    );
+        oracle_check: OracleCheck::NotApplicable,
+        search_space: None,
+    }
+}
+
+/// What is wrong with a reading, in words: memory, requirements, idle ranks, batch not held.
+fn problems(task: &Task, c: &PhaseChoice, figures: &Figures, cover: f64, ttft: Option<f64>) -> Vec<String> {
+    let l = &c.candidate.layout;
+    let batch = c.candidate.batch;
     let mut problems = Vec::new();
     let mem = &figures.memory;
     if !mem.fits() {
@@ -402,34 +368,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             mem.capacity_bytes / GIB
         ));
     }
-    let req = &task.requirements;
-    if let (Some(limit), Some(_)) = (req.ttft_s, figures.ttft_s) {
-        let t = plan["performance"]["ttft_s"].as_f64().unwrap_or(f64::INFINITY);
-        if t > limit {
-            problems.push(match load_per_s {
-                Some(load) => format!(
-                    "TTFT {t:.2} s (prefill, batch formation, queueing and KV hand-off at {load:.3} requests/s per instance) exceeds the required {limit} s"
-                ),
-                None => format!("TTFT {t:.2} s exceeds the required {limit} s"),
-            });
-        }
-    }
-    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
-        && t > limit
-    {
-        problems.push(format!(
-            "TPOT {:.1} ms exceeds the required {:.1} ms",
-            t * 1e3,
-            limit * 1e3
-        ));
-    }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s
-        && cover < min
-    {
-        problems.push(format!(
-            "{cover:.0} tokens/s per GPU is below the required {min:.0}"
-        ));
-    }
+    problems.extend(requirement_problems(task, figures, cover, ttft));
     if batch < l.attention_dp {
         problems.push(format!(
             "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
@@ -437,47 +376,13 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             l.attention_dp
         ));
     }
-    problems.extend(stream_problems(task, mode, &choice));
-    let mut notes = Vec::new();
-    let (_, repl) = kv_heads_per_gpu(&task.model, l.tp);
-    if task.model.attention != AttentionKind::Mla && repl > 1 {
-        notes.push(format!(
-            "TP{} replicates each KV head {repl}× (the KV cache per GPU is {repl}× what TP{} would hold)",
-            l.tp, task.model.kv_heads
-        ));
-    }
-    let meets = plan::all_checks_pass(&plan) && problems.is_empty();
-    ReadingResult {
-        reading: reading.clone(),
-        batch_per_instance: batch,
-        tokens_per_s_per_gpu: cover,
-        meets,
-        figures,
-        problems,
-        notes,
-        plan,
-    }
+    problems.extend(stream_problems(task, Mode::of(task), c));
+    problems
 }
 
-/// Rate reading: the requests/s each instance serves — the target rate shared by the
-/// replicas, or (GPU budget) the instance's capacity ([`crate::candidates::Serving`]; for a
-/// prefill instance no load keeps within TTFT, its capacity at the utilization cap). `None` in
-/// the batch reading.
-fn load_per_instance(mode: Mode, c: &PhaseChoice) -> Option<f64> {
-    let cand = &c.candidate;
-    match mode {
-        Mode::NoLimit => None,
-        Mode::Rate { rate } => Some(rate / c.instances.max(1) as f64),
-        Mode::Budget { .. } if cand.serving.rate_per_s > 0.0 => Some(cand.serving.rate_per_s),
-        Mode::Budget { .. } => {
-            let d = cand.figures.ttft_s.or(cand.figures.tpot_s).unwrap_or(1.0);
-            Some(crate::candidates::queueing::MAX_UTILIZATION * cand.batch as f64 / d)
-        }
-    }
-}
-
-/// What the phase misses as a whole: the batch B it must hold (both phases without a GPU
-/// limit, the decode pool's floor with one) and, at a target rate, the rate it must sustain.
+/// What the phase misses as a whole under solve's rules: the batch B it must hold (both phases
+/// without a GPU limit, the decode pool's floor with one) and, at a target rate, the rate it
+/// must sustain.
 fn stream_problems(task: &Task, mode: Mode, c: &PhaseChoice) -> Vec<String> {
     let mut out = Vec::new();
     let (b_total, batch) = (task.workload.batch, c.candidate.batch);
@@ -497,6 +402,119 @@ fn stream_problems(task: &Task, mode: Mode, c: &PhaseChoice) -> Vec<String> {
         }
     }
     out
+}
+
+/// Rate reading: the requests/s each instance serves — the target rate shared by the
+/// replicas, or (GPU budget) the instance's capacity ([`crate::candidates::Serving`]; for a
+/// prefill instance no load keeps within TTFT, its load at the utilization cap). `None` in the
+/// batch reading.
+fn load_per_instance(mode: Mode, c: &PhaseChoice) -> Option<f64> {
+    let cand = &c.candidate;
+    match mode {
+        Mode::NoLimit => None,
+        Mode::Rate { rate } => Some(rate / c.instances.max(1) as f64),
+        Mode::Budget { .. } if cand.serving.rate_per_s > 0.0 => Some(cand.serving.rate_per_s),
+        Mode::Budget { .. } => {
+            let d = cand.figures.ttft_s.or(cand.figures.tpot_s).unwrap_or(1.0);
+            Some(crate::candidates::queueing::MAX_UTILIZATION * cand.batch as f64 / d)
+        }
+    }
+}
+
+/// TTFT, TPOT and throughput-per-GPU requirements a reading misses.
+/// `ttft` is the plan's TTFT (under a request stream: with batch formation, queueing and the
+/// KV hand-off at the instance's load; infinite when saturated).
+fn requirement_problems(task: &Task, figures: &Figures, cover: f64, ttft: Option<f64>) -> Vec<String> {
+    let req = &task.requirements;
+    let mut problems = Vec::new();
+    if let (Some(limit), Some(_)) = (req.ttft_s, figures.ttft_s) {
+        let t = ttft.unwrap_or(f64::INFINITY);
+        if t > limit {
+            problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+        }
+    }
+    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
+        && t > limit
+    {
+        problems.push(format!(
+            "TPOT {:.1} ms exceeds the required {:.1} ms",
+            t * 1e3,
+            limit * 1e3
+        ));
+    }
+    if let Some(min) = req.throughput_per_gpu_tokens_per_s
+        && cover < min
+    {
+        problems.push(format!(
+            "{cover:.0} tokens/s per GPU is below the required {min:.0}"
+        ));
+    }
+    problems
+}
+
+/// What costs more than it should without failing a requirement (KV-head replication).
+fn notes(task: &Task, l: &Layout) -> Vec<String> {
+    let (_, repl) = kv_heads_per_gpu(&task.model, l.tp);
+    if task.model.attention != AttentionKind::Mla && repl > 1 {
+        vec![format!(
+            "TP{} replicates each KV head {repl}× (the KV cache per GPU is {repl}× what TP{} would hold)",
+            l.tp, task.model.kv_heads
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Reading) -> ReadingResult {
+    let task = &r.task;
+    let l = &reading.layout;
+    let b_total = task.workload.batch;
+    let batch = g
+        .batch
+        .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
+        .max(1);
+    let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
+    let choice = PhaseChoice {
+        candidate: Candidate::new(task, phase, l, batch, figures.clone()),
+        instances: reading.replicas,
+    };
+    // The same serving rules as `solve` (DESIGN.md §3.1): the batch reading without a GPU
+    // limit, the rate reading with a budget or a target rate.
+    let mode = Mode::of(task);
+    let counting = match mode {
+        Mode::NoLimit => Counting::SharedBatch,
+        _ => Counting::FullInstances,
+    };
+    let cover = plan::phase_tokens_per_gpu(&choice, counting);
+    let solver = evaluated_solver(cover, choice.gpus());
+    let plan = plan::phase_plan(
+        r,
+        &PhaseInput {
+            phase,
+            choice: &choice,
+            counting,
+            holds_batch: holds_batch(mode, phase),
+            solver: &solver,
+            load_per_s: load_per_instance(mode, &choice),
+            deployment: DeploymentFacts::Evaluated(EvaluatedDeployment {
+                mode: EvaluateMode::Evaluate,
+                given_strategy: g.clone(),
+                reading: reading.describe(),
+                changes_from_given: reading.changes.clone(),
+            }),
+        },
+    );
+    let problems = problems(task, &choice, &figures, cover, plan.performance.ttft_s);
+    ReadingResult {
+        reading: reading.clone(),
+        batch_per_instance: batch,
+        tokens_per_s_per_gpu: cover,
+        meets: plan.all_checks_pass() && problems.is_empty(),
+        figures,
+        problems,
+        notes: notes(task, l),
+        plan,
+    }
 }
 
 /// Evaluate the strategy for the phases asked.
@@ -565,18 +583,21 @@ pub fn evaluate(r: &Resolved, phases: &[Phase], flags: &GivenStrategy) -> Evalua
         .into_iter()
         .map(|mut p| {
             for res in &mut p.results {
-                res.plan["evaluation"] = json!({
-                    "given_strategy": g,
-                    "findings": findings,
-                    "consistent_as_written": consistent,
-                    "reading": res.reading.describe(),
-                    "changes_from_given": res.reading.changes,
-                    "problems": res.problems,
-                    "notes": res.notes,
-                    "meets_every_requirement": res.meets,
-                    "optimum": p.optimum,
-                    "fraction_of_optimum_throughput_per_gpu": p.optimum.as_ref().map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
-                    "exit_code": exit_code,
+                res.plan.evaluation = Some(EvaluationFacts {
+                    given_strategy: g.clone(),
+                    findings: findings.clone(),
+                    consistent_as_written: consistent,
+                    reading: res.reading.describe(),
+                    changes_from_given: res.reading.changes.clone(),
+                    problems: res.problems.clone(),
+                    notes: res.notes.clone(),
+                    meets_every_requirement: res.meets,
+                    optimum: p.optimum.clone(),
+                    fraction_of_optimum_throughput_per_gpu: p
+                        .optimum
+                        .as_ref()
+                        .map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
+                    exit_code,
                 });
             }
             p

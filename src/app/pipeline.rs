@@ -7,7 +7,6 @@ use crate::ilp::Deployment;
 use crate::ilp::formulation::Mode;
 use crate::spec::resolve::Resolved;
 use crate::{input, plan, spec};
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// Read, parse and resolve a task file (Markdown or JSON).
@@ -19,7 +18,7 @@ pub fn read_task(path: &Path) -> Result<Resolved> {
 /// A solved task: the deployment and its two phase plans (prefill, decode).
 pub struct Solution {
     pub deployment: Deployment,
-    pub plans: [Value; 2],
+    pub plans: [plan::PhasePlan; 2],
 }
 
 /// Plan both phases; `mode` overrides the mode the task implies.
@@ -48,36 +47,38 @@ pub fn solve_tol(
     let deployment = ilp::optimize_tol(&task.task, mode, objective, tolerance)?;
     let plans = plan::deployment_plans(task, &deployment);
     for p in &plans {
-        if !plan::all_checks_pass(p) {
-            let failed: Vec<String> = p["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|c| c["passed"] != true)
-                .map(|c| format!("{}: {}", c["name"], c["detail"]))
-                .collect();
+        if !p.all_checks_pass() {
             return Err(Error::Internal(format!(
                 "{} plan fails its checks: {}",
-                p["phase"],
-                failed.join("; ")
+                p.phase,
+                p.failed_checks().join("; ")
             )));
         }
     }
     Ok(Solution { deployment, plans })
 }
 
+/// `submission.json`: where the two plan files are.
+#[derive(serde::Serialize)]
+struct Submission {
+    prefill: String,
+    decode: String,
+}
+
 /// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
 pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
     let prefill = dir.join("prefill.json");
     let decode = dir.join("decode.json");
-    let submission =
-        json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
+    let submission = Submission {
+        prefill: prefill.display().to_string(),
+        decode: decode.display().to_string(),
+    };
     super::output::write_files(
         dir,
         &[
-            ("prefill.json", super::output::json_string(&solution.plans[0])),
-            ("decode.json", super::output::json_string(&solution.plans[1])),
-            ("submission.json", super::output::json_string(&submission)),
+            ("prefill.json", crate::report::json::to_json(&solution.plans[0])?),
+            ("decode.json", crate::report::json::to_json(&solution.plans[1])?),
+            ("submission.json", crate::report::json::to_json(&submission)?),
         ],
     )
 }

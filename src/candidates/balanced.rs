@@ -16,7 +16,7 @@ pub const MATCH: f64 = 0.9;
 pub const MAX_INSTANCES: u64 = 1024;
 
 /// The balanced unit of a prefill and a decode layout.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Balanced {
     pub prefill_instances: u64,
     pub decode_instances: u64,

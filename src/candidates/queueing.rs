@@ -25,7 +25,7 @@
 pub const MAX_UTILIZATION: f64 = 0.9;
 
 /// The terms of TTFT at a load (seconds).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct TtftBreakdown {
     pub prefill_s: f64,
     pub batch_formation_s: f64,

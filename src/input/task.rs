@@ -210,6 +210,52 @@ pub struct RawCostParams {
     pub activation_bytes: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_utilization: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+}
+
+/// The serving engine a plan is for (`Engine:` task line, `--engine`): selects the measured
+/// kernel profile and engine features of the cost model (DESIGN.md §4) and the engine's
+/// capability rules (DESIGN.md §7). `any` (the default) costs with the reference kernels
+/// (TensorRT-LLM's tables) and the features the published large deployments use (two-batch
+/// overlap of the MoE all-to-all).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// NVIDIA TensorRT-LLM.
+    Trtllm,
+    /// vLLM.
+    Vllm,
+    /// SGLang.
+    Sglang,
+    /// No particular engine.
+    #[default]
+    Any,
+}
+
+impl Engine {
+    /// Every engine, in a fixed order.
+    pub const ALL: [Engine; 4] = [Engine::Trtllm, Engine::Vllm, Engine::Sglang, Engine::Any];
+    /// The name used in task files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Trtllm => "trtllm",
+            Engine::Vllm => "vllm",
+            Engine::Sglang => "sglang",
+            Engine::Any => "any",
+        }
+    }
+    /// Parse a name as written by a user (`TensorRT-LLM`, `trt-llm`, `vLLM`, `SGLang`, `any`).
+    pub fn parse(text: &str) -> Option<Engine> {
+        let t: String = text.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        match t.as_str() {
+            "trtllm" | "tensorrtllm" | "tensorrt" => Some(Engine::Trtllm),
+            "vllm" => Some(Engine::Vllm),
+            "sglang" => Some(Engine::Sglang),
+            "any" | "none" | "default" => Some(Engine::Any),
+            _ => None,
+        }
+    }
 }
 
 /// Attention variant.

@@ -12,7 +12,8 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// One GPU of the instance and what it holds.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GpuPart {
     pub gpu: u64,
     pub stage: u64,
@@ -33,7 +34,8 @@ pub struct GpuPart {
 }
 
 /// One pipeline stage.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Stage {
     pub stage: u64,
     pub first_layer: u64,

@@ -1478,6 +1478,14 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
         defaulted.push(format!("network utilization {}", d.network_utilization));
         d.network_utilization
     });
+    let engine = r.engine.unwrap_or_else(|| {
+        defaulted.push(
+            "engine any (reference kernels: TensorRT-LLM tables; two-batch overlap of the MoE \
+             all-to-all as in the published large deployments)"
+                .to_string(),
+        );
+        d.engine
+    });
     if !net.is_finite() || net <= 0.0 || net > 1.0 {
         return Err(ctx.invalid("cost.network_utilization", "must be in (0, 1]"));
     }
@@ -1504,5 +1512,6 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
         prefill_chunk_tokens: chunk,
         activation_bytes: act,
         network_utilization: net,
+        engine,
     })
 }

@@ -59,15 +59,12 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     let e = evaluate::evaluate(&r, &phases, &flags);
     print!("{}", evaluate::summary(&e));
     if let Some(out) = &args.out {
-        let plans: Vec<(Phase, String)> = e
-            .phases
-            .iter()
-            .filter_map(|p| {
-                p.results
-                    .first()
-                    .map(|x| (p.phase, crate::app::output::json_string(&x.plan)))
-            })
-            .collect();
+        let mut plans: Vec<(Phase, String)> = Vec::new();
+        for p in &e.phases {
+            if let Some(x) = p.results.first() {
+                plans.push((p.phase, crate::report::json::to_json(&x.plan)?));
+            }
+        }
         if args.phase.is_some() {
             if let Some((_, text)) = plans.first() {
                 crate::app::output::write_atomic(out, text)?;

@@ -54,7 +54,7 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     let mut solution = crate::app::pipeline::solve_tol(&r, mode, objective, args.goal.tolerance)?;
     if args.reproducible {
         for plan in &mut solution.plans {
-            plan["solver"]["solve_time_s"] = serde_json::Value::from(0.0);
+            plan.solver.solve_time_s = 0.0;
         }
     }
     let written = crate::app::pipeline::write_solution(&args.out, &solution)?;
