@@ -648,7 +648,11 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
         for y in 1..=MAX_WORKERS {
             let block = x * gp + y * gd;
             let block_rate = (x as f64 * rp).min(y as f64 * rd);
-            let hold_p = if prefill_holds { b_total.div_ceil(x * p.batch) } else { 1 };
+            let hold_p = if prefill_holds {
+                b_total.div_ceil(x * p.batch)
+            } else {
+                1
+            };
             let hold = hold_p.max(b_total.div_ceil(y * d.batch));
             let k = match mode {
                 Mode::NoLimit => hold,

@@ -1,5 +1,5 @@
 //! The balanced deployment of two chosen layouts (DESIGN.md §3.2): the smallest numbers of
-//! prefill and decode instances whose request rates match within [`MATCH`] — the unit to
+//! prefill and decode instances whose request rates match within [`MAX_MISMATCH`] — the unit to
 //! replicate as traffic grows — and the idle share of each pool.
 //!
 //! Rates are those of the rate reading ([`super::Serving`]): a prefill instance at its highest
@@ -9,8 +9,8 @@
 use super::Candidate;
 use serde::Serialize;
 
-/// Rates of the two pools match when the smaller is at least this share of the larger.
-pub const MATCH: f64 = 0.9;
+/// Rates of the two pools match when they differ by at most this share of the larger.
+pub const MAX_MISMATCH: f64 = 0.1;
 
 /// Most instances per phase searched for a match.
 pub const MAX_INSTANCES: u64 = 1024;
@@ -32,11 +32,15 @@ pub struct Balanced {
 
 /// Idle share of a pool of capacity `capacity` at `rate` requests/s.
 pub fn idle_share(capacity: f64, rate: f64) -> f64 {
-    if capacity > 0.0 { (1.0 - rate / capacity).max(0.0) } else { 0.0 }
+    if capacity > 0.0 {
+        (1.0 - rate / capacity).max(0.0)
+    } else {
+        0.0
+    }
 }
 
 /// The smallest (fewest instances in all; ties: the higher rate) prefill and decode instance
-/// counts whose capacities match within [`MATCH`]; `None` when a rate is zero or no pair up to
+/// counts whose capacities match within [`MAX_MISMATCH`]; `None` when a rate is zero or no pair up to
 /// [`MAX_INSTANCES`] matches.
 pub fn balanced(p: &Candidate, d: &Candidate) -> Option<Balanced> {
     let (rp, rd) = (p.serving.rate_per_s, d.serving.rate_per_s);
@@ -51,11 +55,12 @@ pub fn balanced(p: &Candidate, d: &Candidate) -> Option<Balanced> {
                 continue;
             }
             let (cp, cd) = (np as f64 * rp, nd as f64 * rd);
-            if cp.min(cd) < MATCH * cp.max(cd) {
+            if cp.min(cd) < (1.0 - MAX_MISMATCH) * cp.max(cd) {
                 continue;
             }
             let rate = cp.min(cd);
-            let better = best.is_none_or(|(bp, bd, br)| np + nd < bp + bd || (np + nd == bp + bd && rate > br));
+            let better =
+                best.is_none_or(|(bp, bd, br)| np + nd < bp + bd || (np + nd == bp + bd && rate > br));
             if better {
                 best = Some((np, nd, rate));
             }

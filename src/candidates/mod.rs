@@ -104,7 +104,8 @@ impl Candidate {
     pub fn new(task: &Task, phase: Phase, layout: &Layout, batch: u64, figures: Figures) -> Candidate {
         let b_total = task.workload.batch;
         let cover_instances = b_total.div_ceil(batch);
-        let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
+        let cover =
+            figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
         let serving = Serving::of(task, phase, layout, batch, &figures).unwrap_or_else(Serving::none);
         Candidate {
             phase,
@@ -307,14 +308,14 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
 }
 
 /// Batches (prefill: requests per forward pass; decode: concurrent sequences per instance) of
-/// the rate reading: every count to 16, then steps of 2^(1/4) (≈ 19 %) to 2^20. The grid does
+/// the rate reading: every count to 16, then steps of 2^(1/4) (≈ 19 %) to 2^16. The grid does
 /// not depend on B — B is only a floor on what the decode pool holds — so a larger B never
 /// offers a candidate a smaller one lacks (the best rate is non-increasing in B). The scan
 /// stops at the first batch that runs out of memory, TTFT or TPOT.
 pub fn rate_batch_options() -> Vec<u64> {
     let mut bs: Vec<u64> = (1..=16).collect();
     let mut k = 16.0f64;
-    while k < (1u64 << 20) as f64 {
+    while k < (1u64 << 16) as f64 {
         k *= 2f64.powf(0.25);
         let b = k.round() as u64;
         if bs.last().is_some_and(|&l| b > l) {
@@ -387,7 +388,10 @@ fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCand
                     );
                     // Memory, TTFT (also under load) and TPOT only grow with the batch: larger
                     // batches fail too.
-                    if matches!(limit, Limit::Memory | Limit::Ttft | Limit::TtftAtLoad | Limit::Tpot) {
+                    if matches!(
+                        limit,
+                        Limit::Memory | Limit::Ttft | Limit::TtftAtLoad | Limit::Tpot
+                    ) {
                         break;
                     }
                 }

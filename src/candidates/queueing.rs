@@ -71,7 +71,10 @@ pub fn load_range(service_s: f64, batch: u64, kv_s: f64, ttft_limit_s: Option<f6
     let b = batch as f64;
     let to_rate = |rho: f64| rho * b / service_s;
     let Some(limit) = ttft_limit_s else {
-        return Some(LoadRange { min_per_s: 0.0, max_per_s: to_rate(MAX_UTILIZATION) });
+        return Some(LoadRange {
+            min_per_s: 0.0,
+            max_per_s: to_rate(MAX_UTILIZATION),
+        });
     };
     let slack = limit - service_s - kv_s;
     if !(slack > 0.0) || !(service_s > 0.0) {
@@ -93,7 +96,10 @@ pub fn load_range(service_s: f64, batch: u64, kv_s: f64, ttft_limit_s: Option<f6
     // Nudge inward so the ends meet the limit despite rounding.
     let eps = 1e-12;
     let lo = if a > 0.0 { lo * (1.0 + eps) } else { 0.0 };
-    Some(LoadRange { min_per_s: to_rate(lo), max_per_s: to_rate(hi * (1.0 - eps)) })
+    Some(LoadRange {
+        min_per_s: to_rate(lo),
+        max_per_s: to_rate(hi * (1.0 - eps)),
+    })
 }
 
 #[cfg(test)]
@@ -114,7 +120,9 @@ mod tests {
     fn ends_of_the_range_meet_the_limit_and_the_middle_is_inside() {
         for b in [2u64, 5, 16, 64] {
             let (d, kv, limit) = (0.05 * b as f64, 0.01, 3.0);
-            let Some(r) = load_range(d, b, kv, Some(limit)) else { continue };
+            let Some(r) = load_range(d, b, kv, Some(limit)) else {
+                continue;
+            };
             for load in [r.min_per_s, (r.min_per_s + r.max_per_s) / 2.0, r.max_per_s] {
                 let t = ttft_at(d, b, kv, load).unwrap();
                 assert!(t.total_s() <= limit * (1.0 + 1e-9), "b={b} load={load}: {t:?}");

@@ -142,7 +142,13 @@ fn columns(
         let max = max_instances(mode, c, other_min_gpus) as u64;
         for k in min_instances(mode, c)..=max {
             let n = k as f64;
-            pts.push((k * c.gpus_per_instance(), n * c.serving.rate_per_s, n * c.serving.min_rate_per_s, i, k));
+            pts.push((
+                k * c.gpus_per_instance(),
+                n * c.serving.rate_per_s,
+                n * c.serving.min_rate_per_s,
+                i,
+                k,
+            ));
         }
     }
     // Fewest GPUs first, then highest rate, then lowest least load, then enumeration order; keep
@@ -478,11 +484,21 @@ fn has_rate_var(mode: Mode) -> bool {
 /// `Σ x·tpg_c ≥ (1 − tolerance)·max tpg`. The phases are independent in this mode, so the
 /// per-phase bests add up to the primary optimum; the GPUs are then minimized among plans
 /// within the tolerance (DESIGN.md §3.2 mode 1).
-fn tolerance_floors(m: &mut Model, mode: Mode, phases: &[PhaseVars], cands: &[Vec<&Candidate>], tolerance: f64) {
+fn tolerance_floors(
+    m: &mut Model,
+    mode: Mode,
+    phases: &[PhaseVars],
+    cands: &[Vec<&Candidate>],
+    tolerance: f64,
+) {
     for (v, cs) in phases.iter().zip(cands) {
         let best = cs.iter().map(|c| per_gpu_k(mode, c)).fold(0.0, f64::max);
         let floor = (1.0 - tolerance) * best;
-        let terms = cs.iter().enumerate().map(|(i, c)| (v.x[i], per_gpu_k(mode, c))).collect();
+        let terms = cs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (v.x[i], per_gpu_k(mode, c)))
+            .collect();
         let rhs = floor - FLOOR_SLACK * floor.abs().max(1.0);
         let name = format!("objective_floor_{}", v.phase.name());
         m.add_row("objective_floor", name, terms, Cmp::Ge, rhs);
@@ -514,7 +530,12 @@ fn model_name(mode: Mode, objective: Objective, stage: Stage) -> String {
 
 /// The columns of both phases: fixed instance counts in the budget mode under `total` when the
 /// fronts are small, count variables otherwise ([`columns`]).
-fn phase_columns(mode: Mode, objective: Objective, cands: [&[Candidate]; 2], fewest: [u64; 2]) -> Vec<Vec<(usize, Option<u64>)>> {
+fn phase_columns(
+    mode: Mode,
+    objective: Objective,
+    cands: [&[Candidate]; 2],
+    fewest: [u64; 2],
+) -> Vec<Vec<(usize, Option<u64>)>> {
     let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
     let cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
         .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
@@ -522,7 +543,9 @@ fn phase_columns(mode: Mode, objective: Objective, cands: [&[Candidate]; 2], few
     if cols.iter().map(Vec::len).sum::<usize>() <= MAX_FIXED_COUNT_COLUMNS {
         return cols;
     }
-    (0..2).map(|i| columns(mode, false, cands[i], fewest[1 - i])).collect()
+    (0..2)
+        .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+        .collect()
 }
 
 /// The rows of one phase: layout choice, instances, batch, requirements, rates.

@@ -413,7 +413,13 @@ pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f6
     let prefill = choice(&lex.secondary, &lex.second, 0, cands[0])?;
     let decode = choice(&lex.secondary, &lex.second, 1, cands[1])?;
     let fewest_gpus = if mode == Mode::NoLimit && objective != Objective::MinGpus {
-        fewest_alternative(task, (mode, tolerance), cands, &mut tally, prefill.gpus() + decode.gpus())?
+        fewest_alternative(
+            task,
+            (mode, tolerance),
+            cands,
+            &mut tally,
+            prefill.gpus() + decode.gpus(),
+        )?
     } else {
         None
     };

@@ -5,7 +5,9 @@
 //! instance count), so it is slow on large budgets and used by tests, baselines, the bench and
 //! the post-solve optimality check.
 
-use super::formulation::{DEFAULT_TOLERANCE, KTOK, Mode, Objective, min_instances, per_gpu_k, tokens_per_gpu_k};
+use super::formulation::{
+    DEFAULT_TOLERANCE, KTOK, Mode, Objective, min_instances, per_gpu_k, tokens_per_gpu_k,
+};
 use crate::candidates::Candidate;
 
 /// The best deployment found by enumeration: `(prefill index, instances, decode index,
@@ -177,7 +179,11 @@ fn counts(mode: Mode, objective: Objective, p: &Candidate, d: &Candidate) -> Vec
         Mode::Rate { rate } => {
             let np = need(rate, rp, np_min);
             let nd = need(rate, rd, nd_min);
-            if loaded(p, np, rate) { vec![(np, nd)] } else { Vec::new() }
+            if loaded(p, np, rate) {
+                vec![(np, nd)]
+            } else {
+                Vec::new()
+            }
         }
     }
 }
@@ -185,7 +191,12 @@ fn counts(mode: Mode, objective: Objective, p: &Candidate, d: &Candidate) -> Vec
 /// No-limit mode: each phase is one candidate with `cover_instances` instances and the phases are
 /// independent, so every objective separates into a best candidate per phase (the set of optimal
 /// pairs is a product): this walks each list once instead of every pair.
-fn no_limit(objective: Objective, tolerance: f64, prefill: &[Candidate], decode: &[Candidate]) -> Option<Best> {
+fn no_limit(
+    objective: Objective,
+    tolerance: f64,
+    prefill: &[Candidate],
+    decode: &[Candidate],
+) -> Option<Best> {
     let gpus = |c: &Candidate| c.cover_instances * c.gpus_per_instance();
     let (pi, di) = match objective {
         Objective::PerGpu => (
@@ -194,7 +205,10 @@ fn no_limit(objective: Objective, tolerance: f64, prefill: &[Candidate], decode:
         ),
         Objective::MinGpus => {
             let key = |c: &Candidate| (gpus(c) as f64, tokens_per_gpu_k(c));
-            (best_of(prefill, &key, (false, true))?, best_of(decode, &key, (false, true))?)
+            (
+                best_of(prefill, &key, (false, true))?,
+                best_of(decode, &key, (false, true))?,
+            )
         }
         Objective::Total => return None,
     };

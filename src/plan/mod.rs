@@ -11,9 +11,9 @@ use crate::candidates::queueing::{self, TtftBreakdown};
 use crate::ilp::{Deployment, PhaseChoice, SolverReport};
 use crate::layout::mapping::Mapping;
 use crate::layout::{Layout, Phase, kv_heads_per_gpu, validate};
+use crate::spec::goal::Mode;
 use crate::spec::model_size;
 use crate::spec::resolve::Resolved;
-use crate::spec::goal::Mode;
 use crate::spec::task::Task;
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -541,7 +541,7 @@ fn balanced_facts(d: &Deployment) -> BalancedFacts {
     };
     BalancedFacts {
         unit,
-        match_within: 1.0 - balanced::MATCH,
+        match_within: balanced::MAX_MISMATCH,
         note: note.to_string(),
         plan_request_rate_per_s: rate,
         plan_prefill_idle_share: idle_share(cap_p, rate),
@@ -578,7 +578,8 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
     let deployment = DeploymentFacts::Optimized(deployment_facts(r, d, counting));
     Phase::BOTH.map(|p| {
         let choice = d.phase(p);
-        let load_per_s = (d.mode != Mode::NoLimit).then(|| d.request_rate_per_s / choice.instances.max(1) as f64);
+        let load_per_s =
+            (d.mode != Mode::NoLimit).then(|| d.request_rate_per_s / choice.instances.max(1) as f64);
         phase_plan(
             r,
             &PhaseInput {

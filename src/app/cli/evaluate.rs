@@ -10,7 +10,9 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     let mut r = crate::app::pipeline::read_task(&args.task)?;
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::Usage("--rate must be a positive number of requests/s".into()));
+            return Err(Error::Usage(
+                "--rate must be a positive number of requests/s".into(),
+            ));
         }
         r.task.requirements.request_rate_per_s = Some(rate);
     }
