@@ -9,6 +9,7 @@ use pdplan::candidates::{self, PhaseCandidates};
 use pdplan::ilp::formulation::{Mode, Objective};
 use pdplan::ilp::report::{OracleCheck, SolverStatus};
 use pdplan::ilp::{self, oracle};
+use pdplan::layout::Phase;
 use pdplan::spec::task::Task;
 
 /// Small and medium tasks: a dense model (no limit and a budget), the budget fixture, the MoE
@@ -107,7 +108,8 @@ fn local_fronts_merge_into_the_front_of_all_candidates() {
             let all = candidates::generate_both(&t);
             let pruned = candidates::generate_both_for(&t, mode, objective);
             for (a, p) in all.into_iter().zip(&pruned) {
-                let mut front = Front::new(mode, objective, t.requirements.throughput_per_gpu_tokens_per_s);
+                let min = t.requirements.throughput_per_gpu(p.phase == Phase::Prefill);
+                let mut front = Front::new(mode, objective, min);
                 a.feasible.into_iter().for_each(|c| front.offer(c));
                 let expected = front.into_candidates();
                 assert!(!expected.is_empty() || p.feasible.is_empty(), "{name}");

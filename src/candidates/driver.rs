@@ -17,7 +17,8 @@
 
 use super::prune::Front;
 use super::{
-    Candidate, Limit, PhaseCandidates, Rejections, check_batch, check_rank, merge_rejections, tally,
+    Candidate, Limit, PhaseCandidates, Rejections, check_batch, check_rank, ends_layout, merge_rejections,
+    tally,
 };
 use crate::cost::{self, RankFigures};
 use crate::layout::{self, Layout, Limits, Phase};
@@ -39,11 +40,11 @@ struct LayoutScan {
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
-/// the same sequences per rank and stopping at the first batch that fails memory, TTFT or TPOT
-/// (those only grow with the sequences per rank: every larger batch fails too).
+/// the same sequences per rank and stopping at the first batch that fails memory, TTFT (also
+/// under load) or TPOT ([`super::ends_layout`]: every larger batch fails too).
 fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Prune) -> LayoutScan {
     let mut out = LayoutScan::default();
-    let min = task.requirements.throughput_per_gpu_tokens_per_s;
+    let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
     let mut rank: Option<RankFigures> = None;
     for &b in batches {
@@ -61,7 +62,7 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
             Some(r) if r.seqs == seqs => r,
             _ => cost::evaluate_rank(task, phase, l, seqs),
         };
-        if let Err(why) = check_rank(task, phase, &r) {
+        if let Err(why) = check_rank(task, phase, l, &r) {
             tally(task, &mut out.rejected, l, b, why);
             break;
         }
@@ -73,7 +74,12 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
                     None => out.kept.push(c),
                 }
             }
-            Err(why) => tally(task, &mut out.rejected, l, b, why),
+            Err(why) => {
+                tally(task, &mut out.rejected, l, b, why);
+                if ends_layout(why.limit) {
+                    break;
+                }
+            }
         }
         rank = Some(r);
     }
@@ -138,7 +144,7 @@ fn pool(
 
 /// Merge one phase's layout results in enumeration order.
 fn merge(task: &Task, phase: Phase, layouts: u64, scans: Vec<LayoutScan>, prune: Prune) -> PhaseCandidates {
-    let min = task.requirements.throughput_per_gpu_tokens_per_s;
+    let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
     let mut pc = PhaseCandidates {
         phase,
@@ -172,7 +178,7 @@ pub(super) fn run(
     threads: Option<usize>,
 ) -> [PhaseCandidates; 2] {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
-    let batches = super::batch_options(task.workload.batch);
+    let batches = super::batches_for(task);
     let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
         if want[p as usize] {
             layout::enumerate(&task.model, p, &limits)
