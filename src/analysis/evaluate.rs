@@ -27,7 +27,7 @@ use crate::spec::resolve::Resolved;
 use crate::spec::task::{AttentionKind, GivenStrategy, Model, Task};
 use serde::Serialize;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 /// Nearest readings evaluated per phase.
 pub const MAX_READINGS: usize = 3;
 

@@ -86,10 +86,11 @@ pub struct PhaseCandidates {
 /// Per-instance batch sizes considered for a task batch `b_total`: the balanced loads
 /// `ceil(B/n)` for n = 1..=32 instances and geometrically spaced n beyond (bounded count).
 pub fn batch_options(b_total: u64) -> Vec<u64> {
-    let mut ns: Vec<u64> = (1..=32.min(b_total)).collect();
-    let mut n = 32.0f64;
+    let linear = crate::params::BATCH_LINEAR_INSTANCES;
+    let mut ns: Vec<u64> = (1..=linear.min(b_total)).collect();
+    let mut n = linear as f64;
     while (n as u64) < b_total {
-        n *= 1.3;
+        n *= crate::params::BATCH_INSTANCE_GROWTH;
         ns.push((n as u64).min(b_total));
     }
     let mut bs: Vec<u64> = ns.into_iter().map(|n| b_total.div_ceil(n)).collect();
@@ -132,7 +133,7 @@ pub struct Failed {
 impl Failed {
     /// The failure in words, e.g. `TP1 PP1 ... b=128: 92.3 GiB/GPU > 59.6 GiB`.
     pub fn text(&self, task: &Task, layout: &Layout, batch: u64) -> String {
-        let gib = |b: f64| b / (1u64 << 30) as f64;
+        let gib = |b: f64| b / crate::params::GIB;
         let req = &task.requirements;
         let v = self.value;
         let what = match self.limit {

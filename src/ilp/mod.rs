@@ -123,7 +123,7 @@ impl Deployment {
 
 /// Explain why a phase has no feasible candidate: the binding limit and the best value reached.
 pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
-    let gib = |b: f64| b / (1u64 << 30) as f64;
+    let gib = |b: f64| b / crate::params::GIB;
     // The binding limit is the last check any candidate reached.
     let binding = pc.rejected.keys().max().copied();
     let mut report = format!(
@@ -468,7 +468,8 @@ fn check_against_oracle(
     }
     let best = oracle::exhaustive_with(mode, objective, cands[0], cands[1])
         .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
+    let close =
+        |a: f64, b: f64| (a - b).abs() <= crate::params::ORACLE_REL_TOL * a.abs().max(b.abs()).max(1.0);
     if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {
         return Err(Error::Internal(format!(
             "ILP optimum ({}, {}) differs from exhaustive enumeration ({}, {}) over the same candidates",

@@ -101,9 +101,9 @@ impl Limits {
     pub fn for_budget(budget: Option<u64>) -> Limits {
         let cap = budget.unwrap_or(u64::MAX);
         Limits {
-            max_width: 256.min(cap),
-            max_pp: 16.min(cap),
-            max_instance_gpus: 1024.min(cap),
+            max_width: params::MAX_STAGE_WIDTH.min(cap),
+            max_pp: params::MAX_PP.min(cap),
+            max_instance_gpus: params::MAX_GPUS_PER_INSTANCE.min(cap),
         }
     }
 }
@@ -224,11 +224,7 @@ fn divisors(n: u64, max: u64) -> Vec<u64> {
     (1..=n.min(max)).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
-fn powers_of_two(max: u64) -> Vec<u64> {
-    std::iter::successors(Some(1u64), |p| p.checked_mul(2))
-        .take_while(|&p| p <= max)
-        .collect()
-}
+use crate::params::{self, powers_of_two};
 
 /// Pipeline depths considered: 1..=8, then powers of two.
 fn pp_options(model: &Model, limits: &Limits) -> Vec<u64> {
@@ -247,7 +243,7 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
     let max_w = limits.max_width;
     let tps: Vec<u64> = divisors(model.heads, max_w);
     let sps: Vec<u64> = match phase {
-        Phase::Prefill => powers_of_two(16.min(max_w)),
+        Phase::Prefill => powers_of_two(params::MAX_SP.min(max_w)),
         Phase::Decode => vec![1],
     };
     // Candidate (width, ep, expert_tp) triples.

@@ -13,7 +13,7 @@ use crate::spec::model_size;
 use crate::spec::resolve::Resolved;
 use crate::spec::task::Task;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 
 /// How the phase's throughput is counted.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -114,7 +114,7 @@ fn size_conflict(m: &crate::spec::task::Model) -> Option<String> {
     let derived = model_size::total_params(m);
     let declared = m.declared_params?;
     let ratio = declared / derived;
-    (!(0.9..=1.1).contains(&ratio)).then(|| format!(
+    (!crate::params::DECLARED_PARAMS_BAND.contains(&ratio)).then(|| format!(
         "conflict: declared {:.3} B parameters but the layer shapes add up to {:.3} B; memory, weight reads and matmul FLOPs use the larger figure (every weight matrix scaled ×{:.3}); attention scores and KV cache follow the shapes",
         declared / 1e9,
         derived / 1e9,

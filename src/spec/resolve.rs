@@ -527,7 +527,7 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
         return;
     };
     let derived = crate::spec::model_size::total_params(model);
-    if derived > 0.0 && !(0.9..=1.1).contains(&(declared / derived)) {
+    if derived > 0.0 && !crate::params::DECLARED_PARAMS_BAND.contains(&(declared / derived)) {
         ctx.warn(format!(
             "declared_params: the task declares {}{}, but the layer shapes add up to {}; the plan \
              uses the larger figure for weight memory, weight reads and matmul FLOPs (safe). Check \

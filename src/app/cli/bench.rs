@@ -140,7 +140,7 @@ fn bench_task(name: &str, r: &crate::spec::resolve::Resolved, runs: usize, max_w
                 row.exhaustive_s = ex_s;
                 if let Ok(s) = &out {
                     let same = (s.deployment.solver.primary_value - best.objective).abs()
-                        <= 1e-6 * best.objective.abs().max(1.0);
+                        <= crate::params::ORACLE_REL_TOL * best.objective.abs().max(1.0);
                     row.note = format!(
                         "{}; exhaustive: {work} combinations, {}",
                         row.note,
