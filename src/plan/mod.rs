@@ -193,9 +193,10 @@ fn layout_checks(p: &Parts, mapping: &Mapping) -> Vec<Check> {
     checks.push(check(
         "divisibility",
         valid.is_ok(),
-        valid
-            .err()
-            .unwrap_or_else(|| "heads, KV heads, experts, layers divide as required".into()),
+        valid.err().map_or_else(
+            || "heads, KV heads, experts, layers divide as required".into(),
+            |e| e.to_string(),
+        ),
     ));
     let m = &p.figures.memory;
     checks.push(check(
