@@ -15,10 +15,27 @@ pub fn read_task(path: &Path) -> Result<Resolved> {
     spec::resolve::resolve(&path.display().to_string(), parsed)
 }
 
+/// [`read_task`] with the model's Hugging Face config given on the command line (`--hf-config`),
+/// which replaces the task's `HF config` line.
+pub fn read_task_with(path: &Path, hf_config: Option<&Path>) -> Result<Resolved> {
+    let mut parsed = input::load::load_task(path)?;
+    if let Some(hf) = hf_config {
+        // Absolute, so it is not taken relative to the task file's folder.
+        let abs = std::path::absolute(hf).map_err(|source| Error::Read {
+            path: hf.to_path_buf(),
+            source,
+        })?;
+        parsed.raw.model.hf_config = Some(abs.display().to_string());
+    }
+    spec::resolve::resolve(&path.display().to_string(), parsed)
+}
+
 /// A solved task: the deployment and its two phase plans (prefill, decode).
 pub struct Solution {
     pub deployment: Deployment,
     pub plans: [plan::PhasePlan; 2],
+    /// The task's own strategy against the optimum (also in each plan as `given_strategy`).
+    pub given: Option<[plan::given::GivenStrategyReport; 2]>,
 }
 
 /// Plan both phases; `mode` overrides the mode the task implies.
@@ -34,7 +51,17 @@ pub fn solve_with(
 ) -> Result<Solution> {
     let mode = mode.unwrap_or_else(|| Mode::of(&task.task));
     let objective = objective.unwrap_or_else(|| ilp::formulation::Objective::default_for(mode));
-    let deployment = ilp::optimize_with(&task.task, mode, objective)?;
+    solve_tol(task, mode, objective, ilp::formulation::DEFAULT_TOLERANCE)
+}
+
+/// Plan both phases with a mode, an objective and the no-limit tolerance (`--tolerance`).
+pub fn solve_tol(
+    task: &Resolved,
+    mode: Mode,
+    objective: ilp::formulation::Objective,
+    tolerance: f64,
+) -> Result<Solution> {
+    let deployment = ilp::optimize_tol(&task.task, mode, objective, tolerance)?;
     let plans = plan::deployment_plans(task, &deployment);
     for p in &plans {
         if !p.all_checks_pass() {
@@ -45,7 +72,18 @@ pub fn solve_with(
             )));
         }
     }
-    Ok(Solution { deployment, plans })
+    let mut plans = plans;
+    let given = crate::analysis::given::report(task);
+    if let Some(g) = &given {
+        for (p, r) in plans.iter_mut().zip(g) {
+            p.given_strategy = Some(r.clone());
+        }
+    }
+    Ok(Solution {
+        deployment,
+        plans,
+        given,
+    })
 }
 
 /// `submission.json`: where the two plan files are.

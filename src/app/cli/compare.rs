@@ -11,6 +11,8 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         gpus: args.gpus,
         rate: args.rate,
         objective: None,
+        hf_config: None,
+        tolerance: crate::ilp::formulation::DEFAULT_TOLERANCE,
     };
     let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;
     let start = Instant::now();

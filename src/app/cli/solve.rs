@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Read the task and apply `--gpus` / `--rate` / `--objective`.
 pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Objective)> {
-    let mut r = crate::app::pipeline::read_task(task)?;
+    let mut r = crate::app::pipeline::read_task_with(task, goal.hf_config.as_deref())?;
     if let Some(g) = goal.gpus {
         if g == 0 {
             return Err(Error::Usage("--gpus must be at least 1".into()));
@@ -51,7 +51,7 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     if args.frontier {
         return frontier(&r, mode, &args);
     }
-    let mut solution = crate::app::pipeline::solve_with(&r, Some(mode), Some(objective))?;
+    let mut solution = crate::app::pipeline::solve_tol(&r, mode, objective, args.goal.tolerance)?;
     if args.reproducible {
         for plan in &mut solution.plans {
             plan.solver.solve_time_s = 0.0;
@@ -62,6 +62,9 @@ pub fn run(args: SolveArgs) -> Result<i32> {
         "{}",
         crate::report::summary::text(&solution.deployment, &solution.plans)
     );
+    if let Some(g) = &solution.given {
+        print!("{}", crate::analysis::given::summary(g));
+    }
     for p in written {
         println!("wrote {}", p.display());
     }
