@@ -395,7 +395,13 @@ fn problems(task: &Task, c: &PhaseChoice, figures: &Figures, cover: f64, ttft: O
             mem.capacity_bytes / GIB
         ));
     }
-    problems.extend(requirement_problems(task, c.candidate.phase, figures, cover, ttft));
+    problems.extend(requirement_problems(
+        task,
+        c.candidate.phase,
+        figures,
+        cover,
+        ttft,
+    ));
     if batch < l.attention_dp {
         problems.push(format!(
             "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
@@ -554,10 +560,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
 /// pdplan's optimum per phase (prefill, decode), or why there is none.
 fn optima(task: &Task) -> Result<[Optimum; 2], String> {
     let d = ilp::optimize(task, Mode::of(task)).map_err(|e| e.to_string())?;
-    let counting = match d.mode {
-        Mode::NoLimit => Counting::SharedBatch,
-        _ => Counting::FullInstances,
-    };
+    let counting = Counting::of(d.mode);
     Ok(Phase::BOTH.map(|p| {
         let c = d.phase(p);
         Optimum {

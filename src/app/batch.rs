@@ -211,10 +211,7 @@ pub fn collect(inputs: &[PathBuf], out_dir: &Path) -> Vec<Input> {
 }
 
 fn phase_row(mode: Mode, c: &crate::ilp::PhaseChoice) -> PhaseRow {
-    let counting = match mode {
-        Mode::NoLimit => crate::plan::Counting::SharedBatch,
-        _ => crate::plan::Counting::FullInstances,
-    };
+    let counting = crate::plan::Counting::of(mode);
     PhaseRow {
         layout: c.candidate.layout,
         batch_per_instance: c.candidate.batch,

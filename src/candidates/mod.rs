@@ -423,10 +423,9 @@ pub fn tokens_per_gpu_k(c: &Candidate) -> f64 {
 /// mode instances share B, in the budget and rate modes they run at their capacity under a
 /// request stream ([`Serving`]).
 pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
-    match mode {
-        Mode::NoLimit => tokens_per_gpu_k(c),
-        _ => c.serving.tokens_per_s_per_gpu / KTOK,
-    }
+    crate::spec::goal::Counting::of(mode)
+        .tokens_per_gpu(c.cover_tokens_per_s_per_gpu, c.serving.tokens_per_s_per_gpu)
+        / KTOK
 }
 
 /// Whether a phase must hold the task's batch B at once. Without a GPU limit each phase serves

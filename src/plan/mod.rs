@@ -19,21 +19,12 @@ use crate::spec::task::Task;
 
 use crate::params::GIB;
 
-/// How the phase's throughput is counted.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Counting {
-    /// Instances share the task's batch B (no-limit mode and `evaluate`).
-    SharedBatch,
-    /// Every instance serves a request stream at its capacity (budget and rate modes).
-    FullInstances,
-}
+pub use crate::spec::goal::Counting;
 
 /// Phase tokens/s per GPU as counted for the mode.
 pub fn phase_tokens_per_gpu(choice: &PhaseChoice, counting: Counting) -> f64 {
-    match counting {
-        Counting::SharedBatch => choice.candidate.cover_tokens_per_s_per_gpu,
-        Counting::FullInstances => choice.candidate.serving.tokens_per_s_per_gpu,
-    }
+    let c = &choice.candidate;
+    counting.tokens_per_gpu(c.cover_tokens_per_s_per_gpu, c.serving.tokens_per_s_per_gpu)
 }
 
 /// The echo of the task (every field read, normalized, with warnings).
@@ -574,10 +565,7 @@ fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -
 
 /// Both phase plans of an optimized deployment.
 pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
-    let counting = match d.mode {
-        crate::spec::goal::Mode::NoLimit => Counting::SharedBatch,
-        _ => Counting::FullInstances,
-    };
+    let counting = Counting::of(d.mode);
     let deployment = DeploymentFacts::Optimized(deployment_facts(r, d, counting));
     Phase::BOTH.map(|p| {
         let choice = d.phase(p);
