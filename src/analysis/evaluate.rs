@@ -395,7 +395,13 @@ fn problems(task: &Task, c: &PhaseChoice, figures: &Figures, cover: f64, ttft: O
             mem.capacity_bytes / GIB
         ));
     }
-    problems.extend(requirement_problems(task, c.candidate.phase, figures, cover, ttft));
+    problems.extend(requirement_problems(
+        task,
+        c.candidate.phase,
+        figures,
+        cover,
+        ttft,
+    ));
     if batch < l.attention_dp {
         problems.push(format!(
             "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
