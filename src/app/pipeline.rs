@@ -1,13 +1,14 @@
 //! The pipeline behind the commands: read a task, solve it, write its plans
 //! (re-exported at the crate root as the library's entry points).
 
+use super::output;
 use crate::error::{Error, Result};
 use crate::ilp;
 use crate::ilp::Deployment;
 use crate::ilp::formulation::Mode;
 use crate::spec::resolve::Resolved;
 use crate::{input, plan, spec};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Read, parse and resolve a task file (Markdown or JSON).
@@ -56,18 +57,35 @@ pub fn solve_with(
     Ok(Solution { deployment, plans })
 }
 
-/// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
-pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
-    let prefill = dir.join("prefill.json");
-    let decode = dir.join("decode.json");
-    let submission =
-        json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
-    super::output::write_files(
-        dir,
-        &[
-            ("prefill.json", super::output::json_string(&solution.plans[0])),
-            ("decode.json", super::output::json_string(&solution.plans[1])),
-            ("submission.json", super::output::json_string(&submission)),
-        ],
-    )
+/// The plan files of a solution with their manifest: `[(name, contents)]` for `prefill.json`,
+/// `decode.json` and `submission.json`. `submission.json` names the plans relative to itself.
+pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Vec<(&'static str, String)> {
+    let mut plans = solution.plans.clone();
+    let run = output::RunManifest::new(task_bytes, &plans);
+    for p in &mut plans {
+        p["run"] = serde_json::to_value(&run).unwrap_or_default();
+    }
+    let submission = output::Submission {
+        prefill: "prefill.json",
+        decode: "decode.json",
+        run,
+    };
+    let submission = serde_json::to_value(&submission).unwrap_or_default();
+    vec![
+        ("prefill.json", output::json_string(&plans[0])),
+        ("decode.json", output::json_string(&plans[1])),
+        ("submission.json", output::json_string(&submission)),
+    ]
+}
+
+/// Write `prefill.json`, `decode.json` and `submission.json` into `dir` as one set (see
+/// [`output`]): `task` is the task file solved (hashed into the manifest, never overwritten).
+pub fn write_solution(dir: &Path, task: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
+    let bytes = input::load::read_limited(task, input::load::MAX_TASK_BYTES)?;
+    let mut set = output::OutputSet::new();
+    set.input(task);
+    for (name, contents) in solution_files(solution, &bytes) {
+        set.file(dir.join(name), contents);
+    }
+    set.write()
 }

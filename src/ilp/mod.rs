@@ -245,6 +245,14 @@ fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Optio
             Ok(Some(s))
         }
         Err(solver::Failure::Infeasible) => Ok(None),
+        Err(solver::Failure::OutOfRange(e)) => Err(Error::Invalid {
+            path: "(task)".into(),
+            field: "hardware.gpu_budget / requirements.request_rate_per_s".into(),
+            message: format!(
+                "beyond the supported range: {e}; lower the GPU budget or the target request \
+                 rate (the instance counts they imply must stay below 2^31)"
+            ),
+        }),
         Err(solver::Failure::Other(e)) => Err(Error::Internal(format!("microlp: {e}"))),
     }
 }

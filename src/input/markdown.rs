@@ -213,11 +213,14 @@ struct Label<'a>(&'a str);
 impl Label<'_> {
     /// Whole word or phrase.
     fn has(&self, p: &str) -> bool {
-        self.0.contains(&format!(" {p} "))
+        // Without allocating: every line is matched against dozens of labels.
+        self.0
+            .match_indices(p)
+            .any(|(i, _)| self.0[..i].ends_with(' ') && self.0[i + p.len()..].starts_with(' '))
     }
     /// Word or phrase at a word start (`pre("parallel")` matches `parallelism`).
     fn pre(&self, p: &str) -> bool {
-        self.0.contains(&format!(" {p}"))
+        self.0.match_indices(p).any(|(i, _)| self.0[..i].ends_with(' '))
     }
     fn any(&self, ps: &[&str]) -> bool {
         ps.iter().any(|p| self.has(p))
@@ -494,6 +497,8 @@ struct Parser<'a> {
     raw: RawTask,
     fields: Vec<FieldRead>,
     warnings: Vec<String>,
+    /// (line of the last warning, warnings on it, warnings dropped), see [`Parser::warn`].
+    warn_count: (usize, usize, usize),
     seen: HashMap<&'static str, usize>,
     /// `Hidden size of MOE/MLP/FFN` lines, mapped once the architecture is known.
     ffn: Vec<Pending>,
@@ -510,12 +515,41 @@ fn clean_name(v: &str) -> String {
         .to_string()
 }
 
+/// Bytes around a number looked at for its neighbouring words: bounded, so that a line with
+/// thousands of numbers is read in linear time (issue 15).
+const WORD_WINDOW: usize = 64;
+
 fn first_word_after(text: &str, from: usize) -> String {
-    units::words(&text[from..]).into_iter().next().unwrap_or_default()
+    let mut end = (from + WORD_WINDOW).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    units::words(&text[from..end])
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 fn last_word_before(text: &str, to: usize) -> String {
-    units::words(&text[..to]).pop().unwrap_or_default()
+    let mut start = to.saturating_sub(WORD_WINDOW);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    units::words(&text[start..to]).pop().unwrap_or_default()
+}
+
+/// At most this many warnings per line, and per file; the rest are counted in one warning.
+const MAX_WARNINGS_PER_LINE: usize = 5;
+const MAX_WARNINGS: usize = 100;
+/// Longest excerpt of a line quoted in a warning (characters).
+const EXCERPT_CHARS: usize = 120;
+
+/// `text` cut to [`EXCERPT_CHARS`] characters (with `…` when cut), for warnings.
+fn excerpt(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..i])),
+    }
 }
 
 impl<'a> Parser<'a> {
@@ -526,6 +560,7 @@ impl<'a> Parser<'a> {
             raw: RawTask::default(),
             fields: Vec::new(),
             warnings: Vec::new(),
+            warn_count: (0, 0, 0),
             seen: HashMap::new(),
             ffn: Vec::new(),
             arch_moe: None,
@@ -546,7 +581,20 @@ impl<'a> Parser<'a> {
         r.map_err(|m| self.err(line, field, m))
     }
 
+    /// A warning, unless the line already has [`MAX_WARNINGS_PER_LINE`] or the file
+    /// [`MAX_WARNINGS`]: then one warning says how many more there were (bounded output and
+    /// linear time on lines with thousands of numbers).
     fn warn(&mut self, line: usize, msg: impl std::fmt::Display) {
+        let (last, count, dropped) = &mut self.warn_count;
+        if *last != line {
+            *last = line;
+            *count = 0;
+        }
+        *count += 1;
+        if *count > MAX_WARNINGS_PER_LINE || self.warnings.len() >= MAX_WARNINGS {
+            *dropped += 1;
+            return;
+        }
         self.warnings.push(format!("line {line}: {msg}"));
     }
 
@@ -601,7 +649,7 @@ impl<'a> Parser<'a> {
             if cells.len() >= 2 {
                 return self.field(n, t, cells[0], &cells[1..].join(" "));
             }
-            self.warn(n, format!("unrecognized line `{t}` (ignored)"));
+            self.warn(n, format_args!("unrecognized line `{}` (ignored)", excerpt(t)));
             return Ok(());
         }
         let mut s = t.trim_start_matches('>').trim_start();
@@ -625,7 +673,7 @@ impl<'a> Parser<'a> {
                 if let Some(sec) = section_of(&Label(&l)).filter(|_| s.len() < 60) {
                     self.section = sec;
                 } else {
-                    self.warn(n, format!("unrecognized line `{t}` (ignored)"));
+                    self.warn(n, format_args!("unrecognized line `{}` (ignored)", excerpt(t)));
                 }
                 Ok(())
             }
@@ -681,7 +729,10 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         let Some(key) = classify(&lab) else {
-            self.warn(n, format!("unrecognized line `{}` (ignored)", line.trim()));
+            self.warn(
+                n,
+                format_args!("unrecognized line `{}` (ignored)", excerpt(line.trim())),
+            );
             return Ok(());
         };
         let key = match (self.section, key) {
@@ -1105,7 +1156,10 @@ impl<'a> Parser<'a> {
                 None
             };
             let Some(field) = what else {
-                self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
+                self.warn(
+                    n,
+                    format_args!("number {} in `{}` not understood (ignored)", f.value, excerpt(v)),
+                );
                 continue;
             };
             let x = self.conv(n, field, units::whole(f, "a whole number"))?;
@@ -1197,7 +1251,10 @@ impl<'a> Parser<'a> {
             } else if dim.is_none() {
                 dim = Some(f);
             } else {
-                self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
+                self.warn(
+                    n,
+                    format_args!("number {} in `{}` not understood (ignored)", f.value, excerpt(v)),
+                );
             }
         }
         const EXP: &str = "a whole number of heads or dimensions";
@@ -1336,7 +1393,10 @@ impl<'a> Parser<'a> {
             vals.push(x);
         }
         for f in nums.iter().skip(2) {
-            self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
+            self.warn(
+                n,
+                format_args!("number {} in `{}` not understood (ignored)", f.value, excerpt(v)),
+            );
         }
         let lower = v.to_lowercase();
         let upper_only = ["up to", "at most", "max", "maximum", "≤", "<="]
@@ -1457,6 +1517,13 @@ impl<'a> Parser<'a> {
             });
         }
         self.fields.sort_by_key(|f| f.line);
+        if self.warn_count.2 > 0 {
+            self.warnings.push(format!(
+                "{} more warnings not shown (at most {MAX_WARNINGS_PER_LINE} per line and \
+                 {MAX_WARNINGS} per file)",
+                self.warn_count.2
+            ));
+        }
         Ok(ParsedTask {
             raw: self.raw,
             fields: self.fields,

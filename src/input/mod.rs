@@ -4,5 +4,6 @@
 pub mod hf_config;
 pub mod load;
 pub mod markdown;
+pub mod read;
 pub mod task;
 pub mod units;

@@ -6,6 +6,28 @@ use crate::error::{Error, Result};
 use crate::layout::Phase;
 use crate::spec::task::GivenStrategy;
 
+/// Each flag within the limit of the task line it overrides (`crate::spec::resolve::limits`).
+fn check_limits(f: &GivenStrategy) -> Result<()> {
+    use super::limits::opt_count;
+    use crate::spec::resolve::limits::{BATCH, GPU_BUDGET, STRATEGY_DEGREE};
+    opt_count("--gpus", f.gpus, GPU_BUDGET)?;
+    opt_count("--batch", f.batch, BATCH)?;
+    let degrees = [
+        ("--tp", f.tp),
+        ("--pp", f.pp),
+        ("--sp", f.sp),
+        ("--dp", f.dp),
+        ("--attention-dp", f.attention_dp),
+        ("--ep", f.ep),
+        ("--expert-tp", f.expert_tp),
+        ("--replicas", f.replicas),
+    ];
+    for (flag, v) in degrees {
+        opt_count(flag, v, STRATEGY_DEGREE)?;
+    }
+    Ok(())
+}
+
 pub fn run(args: EvaluateArgs) -> Result<i32> {
     let r = crate::app::pipeline::read_task(&args.task)?;
     for w in &r.warnings {
@@ -40,6 +62,7 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
             "every degree, GPU count and batch must be at least 1".into(),
         ));
     }
+    check_limits(&flags)?;
     let phases: Vec<Phase> = match args.phase.as_deref() {
         None => Phase::BOTH.to_vec(),
         Some("prefill") => vec![Phase::Prefill],
@@ -52,7 +75,16 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
     };
     let e = evaluate::evaluate(&r, &phases, &flags);
     print!("{}", evaluate::summary(&e));
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.out
+        && e.exit_code != 0
+    {
+        println!(
+            "no plan written to {}: the strategy is not valid as written or misses a requirement \
+             (exit {}); a plan file is only written for a strategy that passes",
+            out.display(),
+            e.exit_code
+        );
+    } else if let Some(out) = &args.out {
         let plans: Vec<(Phase, String)> = e
             .phases
             .iter()
@@ -64,7 +96,9 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
             .collect();
         if args.phase.is_some() {
             if let Some((_, text)) = plans.first() {
-                crate::app::output::write_atomic(out, text)?;
+                let mut set = crate::app::output::OutputSet::new();
+                set.input(&args.task).file(out.clone(), text.clone());
+                set.write()?;
                 println!("wrote {}", out.display());
             }
         } else {
@@ -81,7 +115,12 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
                     )
                 })
                 .collect();
-            for p in crate::app::output::write_files(out, &files)? {
+            let mut set = crate::app::output::OutputSet::new();
+            set.input(&args.task);
+            for (name, text) in files {
+                set.file(out.join(name), text);
+            }
+            for p in set.write()? {
                 println!("wrote {}", p.display());
             }
         }
