@@ -8,8 +8,8 @@
 //!    (`.pdplan-tmp-PID-XXXXXX`, random suffix, mode 0700: [`tempfile::Builder`]); every file is
 //!    created there with `O_EXCL` (a planted symbolic link cannot redirect it), written and synced.
 //!    Temporary folders of processes that no longer run are removed first.
-//! 3. **Commit** ([`Staged::commit`]): the target folders are locked (`.pdplan.lock`, an exclusive
-//!    `flock`, taken in sorted order), the destinations are checked again, the files are renamed
+//! 3. **Commit** ([`Staged::commit`]): the target folders are locked (an exclusive `flock` on
+//!    each folder, taken in sorted order), the destinations are checked again, the files are renamed
 //!    into place (same folder, so each rename is atomic) and the folder is synced. Two runs into
 //!    one folder therefore never mix: each set of files is renamed in as a whole while the other
 //!    run waits.
@@ -44,8 +44,6 @@ fn fsync_on() -> bool {
 
 /// Prefix of the private temporary folders (hidden: batch never walks into them).
 const TEMP_PREFIX: &str = ".pdplan-tmp-";
-/// The lock file of a target folder.
-pub const LOCK_FILE: &str = ".pdplan.lock";
 
 /// Pretty JSON with a trailing newline (stable bytes: keys sorted by serde_json's map).
 pub fn json_string(v: &Value) -> String {
@@ -352,28 +350,13 @@ impl Staged {
     }
 }
 
-/// Take the exclusive lock of a target folder (blocks while another run commits there).
+/// Take the exclusive lock of a target folder (blocks while another run commits there): an
+/// `flock` on the folder itself, so no lock file is left behind and none can be planted.
 fn lock_folder(dir: &Path) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(LOCK_FILE);
-    // O_NOFOLLOW: a planted symbolic link named like the lock is not followed.
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .custom_flags(O_NOFOLLOW)
-        .mode(0o644)
-        .open(&path)
-        .map_err(|e| write_err(&path, e))?;
-    f.lock().map_err(|e| write_err(&path, e))?;
+    let f = File::open(dir).map_err(|e| write_err(dir, e))?;
+    f.lock().map_err(|e| write_err(dir, e))?;
     Ok(f)
 }
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-const O_NOFOLLOW: i32 = 0o400000;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-const O_NOFOLLOW: i32 = 0x0100;
 
 /// Whether process `pid` still runs (Linux: `/proc/PID`); `true` when that cannot be told.
 fn alive(pid: u32) -> bool {
@@ -480,7 +463,7 @@ mod tests {
         let w = write_files(d.path(), &[("a.json", "1\n".into()), ("b.json", "2\n".into())]).unwrap();
         assert_eq!(w.len(), 2);
         assert_eq!(fs::read_to_string(d.path().join("b.json")).unwrap(), "2\n");
-        assert_eq!(names(d.path()), [LOCK_FILE, "a.json", "b.json"]);
+        assert_eq!(names(d.path()), ["a.json", "b.json"]);
     }
 
     #[test]
