@@ -470,3 +470,31 @@ fn an_output_error_leaves_no_new_plan() {
     assert!(!d.join("out/prefill.json").exists());
     assert!(err(&o).contains("not a folder"), "{}", err(&o));
 }
+
+#[test]
+fn messages_name_what_things_are() {
+    let (_t, d) = setup();
+    let o = pdplan(&["solve", "t.md", "--out", "/dev/null/x"], &d);
+    assert_eq!(o.status.code(), Some(4), "{}", err(&o));
+    assert!(
+        !err(&o).contains("regular file"),
+        "a device is not a regular file: {}",
+        err(&o)
+    );
+    let task = fs::read_to_string(fixture("qwen3-235b-moe.md")).unwrap();
+    for (req, want) in [(": 1us", "required 1e-6 s"), (": 1e-300 s", "required 1e-300 s")] {
+        fs::write(d.join("q.md"), task.replacen(": 30s", req, 1)).unwrap();
+        let o = pdplan(&["solve", "q.md", "--out", "o"], &d);
+        assert_eq!(o.status.code(), Some(3), "{}", err(&o));
+        assert!(err(&o).contains(want), "{req}: {}", err(&o));
+        assert!(err(&o).len() < 4000, "{}", err(&o));
+    }
+    fs::write(d.join("a.json"), r#"{"model": {"name": [1]}}"#).unwrap();
+    let o = pdplan(&["task", "a.json"], &d);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("JSON array") && !err(&o).contains("double quotes"),
+        "{}",
+        err(&o)
+    );
+}

@@ -139,14 +139,14 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                     gib(task.hardware.memory_bytes)
                 ),
                 Limit::Ttft => format!(
-                    "TTFT: the best reachable is {:.3} s > required {} s",
-                    r.best,
-                    task.requirements.ttft_s.unwrap_or(f64::NAN)
+                    "TTFT: the best reachable is {} s > required {} s",
+                    candidates::fmt_sig(r.best),
+                    candidates::fmt_sig(task.requirements.ttft_s.unwrap_or(f64::NAN))
                 ),
                 Limit::Tpot => format!(
-                    "TPOT: the best reachable is {:.2} ms > required {:.2} ms",
-                    r.best * 1e3,
-                    task.requirements.tpot_s.unwrap_or(f64::NAN) * 1e3
+                    "TPOT: the best reachable is {} ms > required {} ms",
+                    candidates::fmt_sig(r.best * 1e3),
+                    candidates::fmt_sig(task.requirements.tpot_s.unwrap_or(f64::NAN) * 1e3)
                 ),
                 Limit::ThroughputPerGpu => format!(
                     "throughput per GPU: the best reachable is {:.0} tokens/s/GPU < required {:.0}",

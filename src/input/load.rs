@@ -58,7 +58,16 @@ fn looks_like_json_array(t: &str) -> bool {
 
 /// What to change for a serde_json error message.
 fn json_hint(msg: &str) -> &'static str {
-    if msg.starts_with("unknown field") {
+    if msg.starts_with("invalid type: sequence") {
+        "a JSON array `[...]` is not expected here: write a single value (or, for a section, an \
+         object `{...}`; see `pdplan task FILE` for the form)"
+    } else if msg.starts_with("invalid type: map") {
+        "a JSON object `{...}` is not expected here: write a single value (see `pdplan task FILE` \
+         for the form)"
+    } else if msg.contains("expected struct") {
+        "write this section as a JSON object `{...}` of its keys (see `pdplan task FILE` for the \
+         form)"
+    } else if msg.starts_with("unknown field") {
         "remove the key or correct its spelling"
     } else if msg.starts_with("unknown variant") {
         "use one of the values listed"
