@@ -382,7 +382,21 @@ fn the_frontier_is_bounded_in_work() {
     let f = json(&d.join("f/frontier.json"));
     let points = f["points"].as_array().unwrap();
     assert!(points.len() <= 64, "{}", points.len());
-    assert_eq!(points.last().unwrap()["budget_gpus"], 20000);
+    assert_eq!(points.last().unwrap()["budget_gpus"], 1024);
+    let o = pdplan(
+        &[
+            "solve",
+            "t.md",
+            "--out",
+            "f",
+            "--frontier",
+            "--max-gpus",
+            "100000",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("supported maximum 1024"), "{}", err(&o));
     assert!(f["step_gpus"].as_u64().unwrap() > 1);
 }
 
