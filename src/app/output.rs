@@ -52,38 +52,12 @@ pub fn json_string(v: &Value) -> String {
     s
 }
 
-/// The manifest of one plan set, the same in `prefill.json`, `decode.json` (key `run`) and
-/// `submission.json`: files with the same `run.id` were written together by one run.
-#[derive(Clone, Debug, serde::Serialize, PartialEq)]
-pub struct RunManifest {
-    /// First 16 hex digits of SHA-256 over the task hash and the two plans as written (without
-    /// this key): the same bytes give the same id (`--reproducible`), any difference another.
-    pub id: String,
-    /// SHA-256 of the task file's bytes as read (compare with `sha256sum TASK`).
-    pub task_sha256: String,
-}
-
-impl RunManifest {
-    pub fn new(task_bytes: &[u8], plans: &[Value]) -> RunManifest {
-        use sha2::{Digest, Sha256};
-        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-        let task_sha256 = hex(&Sha256::digest(task_bytes));
-        let mut h = Sha256::new();
-        h.update(task_sha256.as_bytes());
-        for p in plans {
-            h.update(json_string(p).as_bytes());
-        }
-        let id = hex(&h.finalize())[..16].to_string();
-        RunManifest { id, task_sha256 }
-    }
-}
-
 /// `submission.json`: the plan files relative to itself, and the manifest of the set.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Submission {
     pub prefill: &'static str,
     pub decode: &'static str,
-    pub run: RunManifest,
+    pub run: crate::plan::run::RunManifest,
 }
 
 /// A file or folder name derived from a task name, safe to join to an output folder: no path
@@ -529,18 +503,5 @@ mod tests {
         set.write().unwrap();
         assert!(!d.path().join("prefill.json").exists());
         assert!(d.path().join("decode.json").is_dir());
-    }
-
-    #[test]
-    fn the_manifest_is_a_function_of_task_and_plans() {
-        let a = RunManifest::new(b"task", &[Value::from(1), Value::from(2)]);
-        assert_eq!(a, RunManifest::new(b"task", &[Value::from(1), Value::from(2)]));
-        assert_ne!(
-            a.id,
-            RunManifest::new(b"task", &[Value::from(1), Value::from(3)]).id
-        );
-        // sha256("task")
-        assert!(a.task_sha256.starts_with("0ebb429f"), "{}", a.task_sha256);
-        assert_eq!(a.id.len(), 16);
     }
 }

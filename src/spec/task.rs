@@ -120,6 +120,9 @@ pub struct CostParams {
     /// ~160 GB/s achievable NVLink (DeepEP README).
     #[serde(default = "default_network_utilization")]
     pub network_utilization: f64,
+    /// Engine whose kernel profile and features the cost model uses. Default `any`.
+    #[serde(default)]
+    pub engine: Engine,
 }
 
 fn default_network_utilization() -> f64 {
@@ -135,6 +138,7 @@ impl Default for CostParams {
             prefill_chunk_tokens: 16384,
             activation_bytes: 2.0,
             network_utilization: 0.8,
+            engine: Engine::Any,
         }
     }
 }

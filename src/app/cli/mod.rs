@@ -121,10 +121,20 @@ pub struct GoalArgs {
     /// min-gpus: the fewest GPUs (total of both phases) meeting every requirement, then max
     /// tokens/s per GPU.
     /// total: max sustained request rate of the deployment (requests/s; prefill and decode
-    /// capacities matched: the smaller one counts), then the fewest GPUs; not with --rate.
+    /// capacities matched: the smaller one counts), then the fewest GPUs; needs a GPU budget
+    /// (--gpus), not with --rate.
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
+    /// Hugging Face `config.json` of the model, or the folder holding it (with a ModelOpt
+    /// `hf_quant_config.json` beside it, if any); overrides the task's `HF config` line. Values
+    /// the task file gives explicitly still win over the config's.
+    #[arg(long, value_name = "PATH")]
+    pub hf_config: Option<PathBuf>,
+    /// Without a GPU limit (per-gpu objective): the fewest GPUs among plans whose tokens/s per
+    /// GPU is within this share of the best in each phase (0.05 = 5 %).
+    #[arg(long, value_name = "SHARE", default_value_t = crate::ilp::formulation::DEFAULT_TOLERANCE)]
+    pub tolerance: f64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -181,15 +191,19 @@ pub struct SolveArgs {
 pub struct EvaluateArgs {
     /// Task file (Markdown deployment condition or JSON).
     pub task: PathBuf,
-    /// Evaluate one phase only (`prefill` or `decode`); both when absent.
-    #[arg(long)]
-    pub phase: Option<String>,
+    /// Evaluate one phase only; both when absent (case-insensitive).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub phase: Option<crate::layout::Phase>,
     /// Plan JSON: with --phase the file to write; without, a folder for prefill.json and decode.json.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Total GPUs of the phase (overrides the strategy's GPU line).
     #[arg(long)]
     pub gpus: Option<u64>,
+    /// Request rate the deployment serves (requests/s): evaluates under a request stream, TTFT
+    /// at this load (batch formation, queueing, KV hand-off); overrides the task's target rate.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Tensor parallelism of attention (splits heads; a degree, GPUs).
     #[arg(long)]
     pub tp: Option<u64>,

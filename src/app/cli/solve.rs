@@ -13,7 +13,7 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
     // Flags first: a bad flag is reported before the task is read.
     let gpus = super::limits::opt_count("--gpus", goal.gpus, limits::GPU_BUDGET)?;
     let rate = goal.rate.map(|v| super::limits::rate("--rate", v)).transpose()?;
-    let mut r = crate::app::pipeline::read_task(task)?;
+    let mut r = crate::app::pipeline::read_task_with(task, goal.hf_config.as_deref())?;
     if let Some(g) = gpus {
         r.task.hardware.gpu_budget = Some(g);
     }
@@ -47,10 +47,10 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     if args.frontier {
         return frontier(&r, mode, &args);
     }
-    let mut solution = crate::app::pipeline::solve_with(&r, Some(mode), Some(objective))?;
+    let mut solution = crate::app::pipeline::solve_tol(&r, mode, objective, args.goal.tolerance)?;
     if args.reproducible {
         for plan in &mut solution.plans {
-            plan["solver"]["solve_time_s"] = serde_json::Value::from(0.0);
+            plan.solver.solve_time_s = 0.0;
         }
     }
     // One set: the plans and the LP files are staged together, the summary is printed, then
@@ -58,7 +58,10 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     let bytes = crate::input::load::read_limited(&args.task, crate::input::load::MAX_TASK_BYTES)?;
     let mut set = output::OutputSet::new();
     set.input(&args.task);
-    for (name, contents) in crate::app::pipeline::solution_files(&solution, &bytes) {
+    if let Some(hf) = &args.goal.hf_config {
+        set.input(hf);
+    }
+    for (name, contents) in crate::app::pipeline::solution_files(&solution, &bytes)? {
         set.file(args.out.join(name), contents);
     }
     if let Some(lp) = &args.export_lp {
@@ -69,6 +72,9 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     let paths = set.paths();
     let staged = set.stage()?;
     let mut text = crate::report::summary::text(&solution.deployment, &solution.plans);
+    if let Some(g) = &solution.given {
+        text.push_str(&crate::analysis::given::summary(g));
+    }
     for p in &paths {
         text.push_str(&format!("wrote {}\n", p.display()));
     }
