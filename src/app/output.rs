@@ -357,7 +357,9 @@ fn remove_stale_temps(dir: &Path) {
         let Some(pid) = temp_owner(&name) else {
             continue;
         };
-        if alive(pid) {
+        // This process never makes the older `.NAME.tmp-PID` names: one with its PID was planted.
+        let legacy = !name.starts_with(TEMP_PREFIX);
+        if alive(pid) && !(legacy && pid == std::process::id()) {
             continue;
         }
         let p = e.path();
