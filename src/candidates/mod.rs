@@ -178,6 +178,32 @@ pub struct PhaseCandidates {
 
 /// Per-instance batch sizes considered for a task batch `b_total`: the balanced loads
 /// `ceil(B/n)` for n = 1..=32 instances and geometrically spaced n beyond (bounded count).
+/// A value in a message with 4 significant digits (`0.001`, `17.25`, `1e-300`): `{:.2}` printed
+/// a 1 µs TPOT as `0.00 ms` and `{}` a `1e-300 s` TTFT with 300 digits (issue 15).
+pub fn fmt_sig(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if (1e-3..1e6).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        trim(format!("{v:.decimals$}"))
+    } else {
+        let s = format!("{v:.3e}");
+        match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim(m.to_string())),
+            None => s,
+        }
+    }
+}
+
 pub fn batch_options(b_total: u64) -> Vec<u64> {
     let linear = crate::params::BATCH_LINEAR_INSTANCES;
     let mut ns: Vec<u64> = (1..=linear.min(b_total)).collect();
@@ -239,15 +265,20 @@ impl Failed {
                 gib(v),
                 gib(task.hardware.memory_bytes)
             ),
-            Limit::Ttft => format!("TTFT {v:.3} s > {} s", req.ttft_s.unwrap_or(f64::NAN)),
+            Limit::Ttft => format!(
+                "TTFT {} s > {} s",
+                fmt_sig(v),
+                fmt_sig(req.ttft_s.unwrap_or(f64::NAN))
+            ),
             Limit::TtftAtLoad => format!(
-                "TTFT {v:.3} s + batch formation + queueing > {} s at every load",
-                req.ttft_s.unwrap_or(f64::NAN)
+                "TTFT {} s + batch formation + queueing > {} s at every load",
+                fmt_sig(v),
+                fmt_sig(req.ttft_s.unwrap_or(f64::NAN))
             ),
             Limit::Tpot => format!(
-                "TPOT {:.2} ms > {:.2} ms",
-                v * 1e3,
-                req.tpot_s.unwrap_or(f64::NAN) * 1e3
+                "TPOT {} ms > {} ms",
+                fmt_sig(v * 1e3),
+                fmt_sig(req.tpot_s.unwrap_or(f64::NAN) * 1e3)
             ),
             Limit::ThroughputPerGpu => format!(
                 "{v:.0} tokens/s/GPU < {:.0}",
@@ -451,5 +482,21 @@ mod tests {
                 assert!(n * b >= total && (n - 1) * b < total);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod fmt_tests {
+    use super::fmt_sig;
+
+    #[test]
+    fn significant_digits_not_fixed_decimals() {
+        assert_eq!(fmt_sig(1e-3), "0.001");
+        assert_eq!(fmt_sig(0.0172), "0.0172");
+        assert_eq!(fmt_sig(17.254), "17.25");
+        assert_eq!(fmt_sig(30.0), "30");
+        assert_eq!(fmt_sig(1e-300), "1e-300");
+        assert_eq!(fmt_sig(2.5e9), "2.5e9");
+        assert!(fmt_sig(1e-300).len() < 10);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod given;
 mod launch;
+pub mod run;
 pub mod types;
 
 pub use types::*;
@@ -466,6 +467,7 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> PhasePlan {
         solver: input.solver.clone(),
         evaluation: None,
         given_strategy: None,
+        run: None,
     }
 }
 

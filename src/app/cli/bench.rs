@@ -247,7 +247,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         .tasks
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks"));
-    let runs = args.runs.max(1);
+    let runs = super::limits::count("--runs", args.runs as u64, 1000)? as usize;
     println!(
         "pdplan bench: median of {runs} runs; {} CPU(s); solve = read + enumerate + prune + ILP + verify + plans (in-process, no writes); exhaustive = enumerate every feasible candidate and every pair",
         std::thread::available_parallelism().map_or(1, |n| n.get())
