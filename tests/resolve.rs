@@ -68,6 +68,7 @@ fn seed_qwen3() -> ParsedTask {
         },
         strategy: None,
         cost: None,
+        engine: None,
     };
     let fields = vec![
         fr(

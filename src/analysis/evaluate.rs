@@ -370,6 +370,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         solves: 0,
         verified: false,
         oracle_check: "not applicable: a given strategy is evaluated, not optimized".into(),
+        engine_search: None,
     };
     let plan = plan::phase_plan(
         r,

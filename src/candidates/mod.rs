@@ -231,11 +231,27 @@ pub fn generate_for(
     pc
 }
 
+/// The engine restriction of the task (`--engine`, `Engine:`): layouts the engine cannot run
+/// disaggregated are not candidates ([`crate::layout::capability`]).
+fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
+    let Some(engine) = task.engine else {
+        return true;
+    };
+    let ctx = layout::capability::Context {
+        gpus_per_node: task.hardware.gpus_per_node,
+        moe: task.model.moe.is_some(),
+    };
+    layout::capability::allows(engine, phase, l, ctx, task.engine_tp_pin)
+}
+
 /// Walk every layout × batch of a phase in a fixed order (layouts sorted, batches ascending),
 /// hand each feasible candidate to `keep` and tally the rejected ones.
 fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCandidates {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
-    let layouts = layout::enumerate(&task.model, phase, &limits);
+    let layouts: Vec<Layout> = layout::enumerate(&task.model, phase, &limits)
+        .into_iter()
+        .filter(|l| engine_allows(task, phase, l))
+        .collect();
     let batches = batch_options(task.workload.batch);
     let mut rejected = BTreeMap::new();
     let mut evaluated = 0;

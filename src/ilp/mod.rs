@@ -1,6 +1,7 @@
 //! The optimizer: candidates → pruning → ILP (two solves for lexicographic objectives) →
 //! verification against the shadow model → the chosen deployment.
 
+pub mod engine_search;
 pub mod formulation;
 pub mod frontier;
 pub mod model;
@@ -77,6 +78,9 @@ pub struct SolverReport {
     pub verified: bool,
     /// Exhaustive enumeration over the model's candidates: `equal` or why it was skipped.
     pub oracle_check: String,
+    /// How an engine's pair rule shaped the search (`--engine sglang`: same TP), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_search: Option<String>,
 }
 
 /// The optimizer's answer.
@@ -358,7 +362,14 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
 
 /// Plan both phases: enumerate and prune candidates, solve the lexicographic pair, verify every
 /// answer against the shadow model and the optimum against exhaustive enumeration (when small).
+/// An engine with a rule on the prefill / decode pair (SGLang's same TP) is searched once per
+/// attention TP ([`engine_search`]).
 pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
+    engine_search::optimize(task, mode, objective)
+}
+
+/// [`optimize_with`] without the pair rules of an engine (per-layout rules still apply).
+pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
     objective.check(mode).map_err(Error::Usage)?;
     let start = Instant::now();
     let all = candidates_for(task, mode, objective);
@@ -405,6 +416,7 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
         solves: tally.solves,
         verified: true,
         oracle_check,
+        engine_search: None,
     };
     let [p_all, d_all] = all;
     Ok(Deployment {

@@ -37,6 +37,8 @@
 //! | `name`, `Model name`, `Model` | `model.name` |
 //! | `Model preset` | `model.preset` |
 //! | `HF config`, `config.json` | `model.hf_config` |
+//! | `Model path`, `HF repo`, `Hugging Face repo`, `Model id` | `model.path` (what engines load) |
+//! | `Engine`, `Serving engine` | `engine` (`vllm`, `sglang`, `trtllm`, `any`) |
 //! | `weights`, `Parameters`, `Model size` | `model.declared_params` |
 //! | `Layers` | `model.layers`, `model.attention`, `model.moe` (present or not), `model.moe.experts` (`has N experts`), and `model.moe.top_k` / `shared_experts` / `dense_layers` when the line says so |
 //! | `Attention`, `Attention type` | `model.attention` (MHA, GQA, MQA, MLA) |
@@ -143,6 +145,8 @@ enum Key {
     TaskName,
     ModelName,
     ModelPreset,
+    ModelPath,
+    EngineKey,
     HfConfig,
     Params,
     Layers,
@@ -348,6 +352,18 @@ fn classify(l: &Label) -> Option<Key> {
         "peak",
     ]) {
         PeakFlops
+    } else if l.any(&[
+        "model path",
+        "hf repo",
+        "hf repo id",
+        "hugging face repo",
+        "huggingface repo",
+        "model repo",
+        "model id",
+    ]) {
+        ModelPath
+    } else if l.any(&["engine", "serving engine", "inference engine"]) {
+        EngineKey
     } else if l.has("model preset") || (l.has("preset") && !gpu_word) {
         ModelPreset
     } else if l.any(&[
@@ -811,6 +827,8 @@ impl<'a> Parser<'a> {
             ModelName => name!("model.name", |s, x| s.raw.model.name = x),
             ModelPreset => name!("model.preset", |s, x| s.raw.model.preset = x),
             HfConfig => name!("model.hf_config", |s, x| s.raw.model.hf_config = x),
+            ModelPath => name!("model.path", |s, x| s.raw.model.path = x),
+            EngineKey => name!("engine", |s, x| s.raw.engine = x),
             Params => real!("model.declared_params", units::params, |s, x| s
                 .raw
                 .model

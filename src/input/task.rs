@@ -30,6 +30,9 @@ pub struct RawTask {
     /// Cost-model parameters; absent fields take the documented defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<RawCostParams>,
+    /// Engine the search is restricted to (`vllm`, `sglang`, `trtllm`; `any` or absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// Hardware as written. A `preset` fills what is not given explicitly.
@@ -75,6 +78,9 @@ pub struct RawModel {
     /// Path to a Hugging Face `config.json` (relative to the task file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hf_config: Option<String>,
+    /// What engines load: a Hugging Face repo id (`Qwen/Qwen3-235B-A22B`) or a local folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Parameter count as declared (e.g. "235B" = 235e9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_params: Option<f64>,

@@ -119,6 +119,11 @@ pub struct GoalArgs {
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
+    /// Search only layouts this engine runs disaggregated (vllm, sglang, trtllm; any = every
+    /// layout, the default); overrides the task's `Engine:` line. The rules are listed in each
+    /// plan's `launch` section with their source and engine version.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,6 +170,11 @@ pub struct SolveArgs {
     /// with `.secondary` before the extension).
     #[arg(long, value_name = "FILE")]
     pub export_lp: Option<PathBuf>,
+    /// Also write runnable deployment files for ENGINE (vllm, sglang, trtllm, dynamo, or all) to
+    /// DIR/deploy/ENGINE/: launch.sh (one function per role), the Dynamo
+    /// DynamoGraphDeployment YAML, the TensorRT-LLM disaggregated and LLM-API YAMLs.
+    #[arg(long, value_name = "ENGINE")]
+    pub deploy: Option<String>,
     /// Write `solver.solve_time_s` as 0, so that repeated runs give byte-identical plan files
     /// (everything else in a plan is already deterministic; the time is printed on stdout).
     #[arg(long)]

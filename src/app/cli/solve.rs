@@ -24,6 +24,10 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
         }
         r.task.requirements.request_rate_per_s = Some(rate);
     }
+    if let Some(e) = &goal.engine {
+        r.task.engine = crate::spec::engine::Engine::parse_restriction(e)
+            .map_err(|m| Error::Usage(format!("--engine: {m}")))?;
+    }
     for w in &r.warnings {
         log::warn!("{w}");
     }
