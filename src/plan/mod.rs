@@ -117,75 +117,6 @@ fn check(name: &str, passed: bool, detail: String) -> Value {
     json!({"name": name, "passed": passed, "detail": detail})
 }
 
-/// How to launch the layout with the engines people use (calibration.md, "How GPUs are counted").
-fn launch(task: &Task, c: &PhaseChoice) -> Value {
-    let l = &c.candidate.layout;
-    let w = l.width();
-    let model = task
-        .model
-        .name
-        .clone()
-        .or(task.model.preset.clone())
-        .unwrap_or_else(|| "MODEL".into());
-    let moe = task.model.is_moe();
-    let vllm = if l.sp > 1 {
-        "not expressible: vLLM serve has no context parallelism for prefill; use TensorRT-LLM cp_size"
-            .to_string()
-    } else if !moe || l.expert_tp == w || l.ep == w {
-        let ep = if moe && l.ep == w && w > 1 {
-            " --enable-expert-parallel"
-        } else {
-            ""
-        };
-        let dp = if l.attention_dp > 1 {
-            format!(" --data-parallel-size {}", l.attention_dp)
-        } else {
-            String::new()
-        };
-        format!(
-            "vllm serve {model} --tensor-parallel-size {} --pipeline-parallel-size {}{dp}{ep}  # × {} replicas",
-            l.tp, l.pp, c.instances
-        )
-    } else {
-        format!(
-            "not expressible: vLLM sets EP = TP × DP; EP{} with expert-TP{} needs Megatron-Core / TensorRT-LLM (moe_ep_size, moe_tp_size)",
-            l.ep, l.expert_tp
-        )
-    };
-    let sglang = if l.sp > 1 {
-        "not expressible: SGLang has no context-parallel prefill for this model class".to_string()
-    } else {
-        let dp = if l.attention_dp > 1 {
-            format!(" --dp {} --enable-dp-attention", l.attention_dp)
-        } else {
-            String::new()
-        };
-        let ep = if moe && l.ep > 1 {
-            format!(" --ep-size {}", l.ep)
-        } else {
-            String::new()
-        };
-        let pp = if l.pp > 1 {
-            format!(" --pp-size {}", l.pp)
-        } else {
-            String::new()
-        };
-        format!(
-            "python -m sglang.launch_server --model-path {model} --tp {w}{dp}{ep}{pp}  # × {} replicas",
-            c.instances
-        )
-    };
-    let trtllm = format!(
-        "tp_size={w} pp_size={} cp_size={} moe_ep_size={} moe_tp_size={} enable_attention_dp={}",
-        l.pp,
-        l.sp,
-        l.ep,
-        l.expert_tp,
-        l.attention_dp > 1
-    );
-    json!({"vllm": vllm, "sglang": sglang, "tensorrt_llm": trtllm})
-}
-
 /// Inputs of a phase plan besides the resolved task.
 pub struct PhaseInput<'a> {
     pub phase: Phase,
@@ -386,7 +317,6 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
         "requirements": requirements,
         "checks": checks,
         "assumptions": assumptions(r),
-        "launch": launch(task, input.choice),
         "deployment": input.deployment,
         "solver": input.solver,
     });
@@ -436,8 +366,9 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
             "total_gpus": p.gpus() + q.gpus(),
         })),
     });
+    let launch = serde_json::to_value(crate::launch::launches(&r.task, d)).unwrap_or(Value::Null);
     Phase::BOTH.map(|p| {
-        phase_plan(
+        let mut plan = phase_plan(
             r,
             &PhaseInput {
                 phase: p,
@@ -447,7 +378,11 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
                 solver: &d.solver,
                 deployment: deployment.clone(),
             },
-        )
+        );
+        // Both phases carry the whole deployment's launch: whether an engine runs it depends on
+        // the pair (SGLang's same TP), and the router needs both pools.
+        plan["launch"] = launch.clone();
+        plan
     })
 }
 

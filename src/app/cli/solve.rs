@@ -61,7 +61,19 @@ pub fn run(args: SolveArgs) -> Result<i32> {
             plan["solver"]["solve_time_s"] = serde_json::Value::from(0.0);
         }
     }
-    let written = crate::app::pipeline::write_solution(&args.out, &solution)?;
+    let targets = match &args.deploy {
+        Some(t) => crate::launch::deploy::Target::parse_list(t).map_err(Error::Usage)?,
+        None => Vec::new(),
+    };
+    // Deployment files are built before anything is written: a target that cannot run the plan
+    // fails the command without leaving new plan files.
+    let all = args
+        .deploy
+        .as_deref()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("all"));
+    let deploy_sets = deploy_files(&r, &solution.deployment, &targets, all)?;
+    let mut written = crate::app::pipeline::write_solution(&args.out, &solution)?;
+    written.extend(write_deploy(&deploy_sets, &args.out)?);
     print!(
         "{}",
         crate::report::summary::text(&solution.deployment, &solution.plans)
@@ -77,6 +89,71 @@ pub fn run(args: SolveArgs) -> Result<i32> {
         println!("wrote {} and {}", lp.display(), second.display());
     }
     Ok(0)
+}
+
+type DeploySet = (&'static str, Vec<(String, String)>);
+
+/// `--deploy`: the files of each target; with `all`, targets that cannot run the plan are
+/// skipped with a warning naming the rule, otherwise they are an error.
+fn deploy_files(
+    r: &Resolved,
+    d: &crate::ilp::Deployment,
+    targets: &[crate::launch::deploy::Target],
+    all: bool,
+) -> Result<Vec<DeploySet>> {
+    use crate::launch::deploy::{self, Target};
+    let launches = crate::launch::launches(&r.task, d);
+    let name = r
+        .task
+        .name
+        .clone()
+        .or_else(|| r.task.model.name.clone())
+        .unwrap_or_default();
+    let mut sets = Vec::new();
+    for &t in targets {
+        let files = match t {
+            Target::Engine(e) => match launches.get(e.name()) {
+                Some(l) => deploy::engine_files(e, l),
+                None => continue,
+            },
+            Target::Dynamo => deploy::dynamo_files(&name, &launches),
+        };
+        match files {
+            Ok(f) => sets.push((t.name(), f)),
+            Err(Error::Usage(why)) if all => log::warn!("{why}; skipped"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sets)
+}
+
+/// `DIR/deploy/TARGET/` for each set; `launch.sh` made executable.
+fn write_deploy(sets: &[DeploySet], out: &Path) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (target, files) in sets {
+        let dir = out.join("deploy").join(target);
+        let refs: Vec<(&str, String)> = files.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+        let paths = crate::app::output::write_files(&dir, &refs)?;
+        for p in paths.iter().filter(|p| p.ends_with("launch.sh")) {
+            make_executable(p)?;
+        }
+        written.extend(paths);
+    }
+    Ok(written)
+}
+
+#[cfg(unix)]
+fn make_executable(p: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).map_err(|source| Error::Write {
+        path: p.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<()> {
+    Ok(())
 }
 
 fn frontier(r: &Resolved, mode: Mode, args: &SolveArgs) -> Result<i32> {
