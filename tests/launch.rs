@@ -8,8 +8,8 @@
 mod common;
 
 use pdplan::launch::deploy::{self, Target};
-use pdplan::spec::engine::Engine;
 use pdplan::spec::resolve::Resolved;
+use pdplan::spec::task::Engine;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -215,10 +215,14 @@ fn check_launch(plans: &[Value; 2]) -> Vec<String> {
     ok
 }
 
+fn as_json(plans: &[pdplan::plan::PhasePlan; 2]) -> [Value; 2] {
+    [0, 1].map(|i| serde_json::to_value(&plans[i]).unwrap())
+}
+
 fn solve(r: &Resolved, engine: Option<Engine>) -> Option<[Value; 2]> {
     let mut r = r.clone();
-    r.task.engine = engine;
-    pdplan::solve(&r, None).ok().map(|s| s.plans)
+    r.task.cost.engine = engine.unwrap_or(Engine::Any);
+    pdplan::solve(&r, None).ok().map(|s| as_json(&s.plans))
 }
 
 #[test]
@@ -228,12 +232,12 @@ fn fixture_launches_use_real_flags_and_imply_the_plan_gpus() {
         let Some(plans) = solve(&r, None) else { continue };
         let supported = check_launch(&plans);
         checked += supported.len();
-        for e in Engine::ALL {
+        for e in pdplan::launch::ENGINES {
             if let Some(plans) = solve(&r, Some(e)) {
                 let ok = check_launch(&plans);
                 assert!(
                     ok.contains(&e.name().to_string()),
-                    "{name}: --engine {e} plan not runnable on {e}"
+                    "{name}: --engine {e:?} plan not runnable on {e:?}"
                 );
             }
         }
@@ -261,11 +265,11 @@ fn unseen_tasks_launch_on_every_engine_they_are_restricted_to() {
         let path = dir.join(format!("t{i}.json"));
         std::fs::write(&path, text).unwrap();
         let r = pdplan::read_task(&path).unwrap();
-        for e in Engine::ALL {
+        for e in pdplan::launch::ENGINES {
             if let Some(plans) = solve(&r, Some(e)) {
                 assert!(
                     check_launch(&plans).contains(&e.name().to_string()),
-                    "{model} on {gpu}, --engine {e}"
+                    "{model} on {gpu}, --engine {e:?}"
                 );
                 runs += 1;
             }
@@ -382,13 +386,13 @@ fn deploy_files_parse_hold_the_plan_numbers_and_a_hostile_model_runs_nothing() {
     let base = common::scratch("launch-deploy");
     let bin = stub_bin(&base);
     let mut deployed = 0;
-    for e in Engine::ALL {
-        r.task.engine = Some(e);
+    for e in pdplan::launch::ENGINES {
+        r.task.cost.engine = e;
         let s = pdplan::solve(&r, None).unwrap();
         let launches = pdplan::launch::launches(&r.task, &s.deployment);
         let dir = base.join(e.name());
         std::fs::create_dir_all(&dir).unwrap();
-        for (name, text) in deploy::engine_files(e, &launches[e.name()]).unwrap() {
+        for (name, text) in deploy::engine_files(e, launches.get(e).unwrap()).unwrap() {
             std::fs::write(dir.join(&name), text).unwrap();
         }
         let syntax = std::process::Command::new("bash")
@@ -396,21 +400,21 @@ fn deploy_files_parse_hold_the_plan_numbers_and_a_hostile_model_runs_nothing() {
             .arg(dir.join("launch.sh"))
             .status()
             .unwrap();
-        assert!(syntax.success(), "{e}: bash -n launch.sh");
+        assert!(syntax.success(), "{e:?}: bash -n launch.sh");
         for role in ["prefill", "decode", "router"] {
             let argv = run_role(&dir, &bin, role);
             if role != "router" {
                 assert!(
                     argv.iter().any(|a| a == HOSTILE),
-                    "{e} {role}: model not passed as one argument: {argv:?}"
+                    "{e:?} {role}: model not passed as one argument: {argv:?}"
                 );
             }
         }
         no_pwned(&base);
         if e == Engine::Trtllm {
-            check_trtllm_yaml(&dir, &s.plans);
+            check_trtllm_yaml(&dir, &as_json(&s.plans));
         }
-        check_dgd(&launches, &s.plans);
+        check_dgd(&launches, &as_json(&s.plans));
         deployed += 1;
     }
     assert_eq!(deployed, 3);
@@ -451,7 +455,7 @@ fn check_trtllm_yaml(dir: &Path, plans: &[Value; 2]) {
     );
 }
 
-fn check_dgd(launches: &BTreeMap<&'static str, pdplan::launch::EngineLaunch>, plans: &[Value; 2]) {
+fn check_dgd(launches: &pdplan::launch::Launches, plans: &[Value; 2]) {
     let Ok(files) = deploy::dynamo_files("qwen3 task!", launches) else {
         return;
     };

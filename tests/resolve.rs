@@ -68,7 +68,6 @@ fn seed_qwen3() -> ParsedTask {
         },
         strategy: None,
         cost: None,
-        engine: None,
     };
     let fields = vec![
         fr(
@@ -520,8 +519,8 @@ fn hf_config_fills_the_model_relative_to_the_task_folder() {
 
     raw.model.hf_config = Some("hf/does-not-exist.json".into());
     let err = resolve(source, json_task(raw)).unwrap_err();
-    assert!(matches!(err, Error::Read { .. }), "{err}");
-    assert!(err.to_string().contains("does-not-exist.json"));
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("does-not-exist.json") && err.to_string().contains("check the path"));
 }
 
 #[test]

@@ -186,7 +186,7 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
     }
     let cover_instances = b_total.div_ceil(batch);
     let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s {
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill)) {
         // With a budget or rate, instances run full; without, they share B.
         let reached = if task.hardware.gpu_budget.is_some() || req.request_rate_per_s.is_some() {
             figures.throughput_tokens_per_s_per_gpu
@@ -224,7 +224,9 @@ pub fn generate_for(
     mode: crate::spec::goal::Mode,
     objective: crate::spec::goal::Objective,
 ) -> PhaseCandidates {
-    let min = task.requirements.throughput_per_gpu_tokens_per_s;
+    let min = task
+        .requirements
+        .throughput_per_gpu(matches!(phase, Phase::Prefill));
     let mut front = crate::candidates::prune::Front::new(mode, objective, min);
     let mut pc = scan(task, phase, |c| front.offer(c));
     pc.feasible = front.into_candidates();
@@ -234,9 +236,10 @@ pub fn generate_for(
 /// The engine restriction of the task (`--engine`, `Engine:`): layouts the engine cannot run
 /// disaggregated are not candidates ([`crate::layout::capability`]).
 fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
-    let Some(engine) = task.engine else {
+    let engine = task.cost.engine;
+    if engine == crate::spec::task::Engine::Any {
         return true;
-    };
+    }
     let ctx = layout::capability::Context {
         gpus_per_node: task.hardware.gpus_per_node,
         moe: task.model.moe.is_some(),

@@ -23,9 +23,10 @@ const TIE: f64 = 1e-9;
 /// [`super::optimize_with`]: the plain search, or the per-TP split when the task's engine has a
 /// pair rule the plain optimum breaks.
 pub fn optimize(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
-    let Some(engine) = task.engine.filter(|&e| capability::has_pair_rule(e)) else {
+    let engine = task.cost.engine;
+    if !capability::has_pair_rule(engine) {
         return optimize_pairs_unrestricted(task, mode, objective);
-    };
+    }
     if task.engine_tp_pin.is_some() {
         return optimize_pairs_unrestricted(task, mode, objective);
     }

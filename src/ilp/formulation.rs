@@ -333,7 +333,10 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
 
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
 fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
-    if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
+    if let Some(min) = task
+        .requirements
+        .throughput_per_gpu(matches!(v.phase, Phase::Prefill))
+    {
         let terms = cands
             .iter()
             .enumerate()

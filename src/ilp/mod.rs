@@ -6,7 +6,10 @@ pub mod formulation;
 pub mod frontier;
 pub mod model;
 pub mod oracle;
+pub mod report;
 pub mod solver;
+
+pub use report::{OracleCheck, SearchSpace, SolverStatus};
 
 use crate::candidates::{self, Candidate, Limit, PhaseCandidates};
 use crate::error::{Error, Result};
@@ -37,13 +40,16 @@ impl PhaseChoice {
 }
 
 /// Solver facts reported in the plan (its `solver` object).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SolverReport {
     /// `optimal`, or `time limit (gap g)`.
-    pub status: String,
+    #[schemars(with = "String")]
+    pub status: SolverStatus,
     /// The objective in words.
     pub objective: String,
     /// `per-gpu`, `min-gpus` or `total`.
+    #[schemars(with = "String")]
     pub objective_kind: Objective,
     /// Value of the final (secondary) solve's objective.
     pub objective_value: f64,
@@ -77,10 +83,14 @@ pub struct SolverReport {
     /// Every solver answer satisfied the shadow model (bounds, integrality, rows, objective).
     pub verified: bool,
     /// Exhaustive enumeration over the model's candidates: `equal` or why it was skipped.
-    pub oracle_check: String,
+    #[schemars(with = "String")]
+    pub oracle_check: OracleCheck,
     /// How an engine's pair rule shaped the search (`--engine sglang`: same TP), when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_search: Option<String>,
+    /// The search caps the optimum was proven within (absent for an evaluated strategy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_space: Option<SearchSpace>,
 }
 
 /// The optimizer's answer.
@@ -233,7 +243,7 @@ struct Tally {
     solves: u64,
     time_s: f64,
     gap: f64,
-    status: Option<String>,
+    status: Option<SolverStatus>,
 }
 
 fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Option<solver::Solved>> {
@@ -244,7 +254,7 @@ fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Optio
             accept(&f.model, &s)?;
             tally.gap = tally.gap.max(s.gap);
             if s.gap > 0.0 {
-                tally.status = Some(s.status.clone());
+                tally.status = Some(s.status);
             }
             Ok(Some(s))
         }
@@ -395,7 +405,7 @@ pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective
     };
     let oracle_check = check_against_oracle(mode, objective, cands, &lex)?;
     let (c1, c2) = objective.criteria();
-    let status = tally.status.clone().unwrap_or_else(|| "optimal".to_string());
+    let status = tally.status.unwrap_or(SolverStatus::Optimal);
     let solver = SolverReport {
         status,
         objective: format!("{}, then {} (lexicographic, two solves)", c1.words(), c2.words()),
@@ -417,6 +427,9 @@ pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective
         verified: true,
         oracle_check,
         engine_search: None,
+        search_space: Some(SearchSpace::of(&crate::layout::Limits::for_budget(
+            task.hardware.gpu_budget,
+        ))),
     };
     let [p_all, d_all] = all;
     Ok(Deployment {
@@ -454,13 +467,16 @@ fn check_against_oracle(
     objective: Objective,
     cands: [&[Candidate]; 2],
     lex: &Lexicographic,
-) -> Result<String> {
+) -> Result<OracleCheck> {
     let work = oracle_work(mode, objective, cands);
     if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
-        return Ok("skipped (a solve stopped at the time limit; see status and gap)".into());
+        return Ok(OracleCheck::SkippedTimeLimit);
     }
     if work > ORACLE_CHECK_MAX_WORK {
-        return Ok(format!("skipped ({work} combinations > {ORACLE_CHECK_MAX_WORK})"));
+        return Ok(OracleCheck::SkippedLarge {
+            combinations: work,
+            max: ORACLE_CHECK_MAX_WORK,
+        });
     }
     let best = oracle::exhaustive_with(mode, objective, cands[0], cands[1])
         .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
@@ -471,7 +487,7 @@ fn check_against_oracle(
             lex.first.objective, lex.second.objective, best.objective, best.secondary
         )));
     }
-    Ok(format!("equal ({work} combinations enumerated)"))
+    Ok(OracleCheck::Equal { combinations: work })
 }
 
 /// Both phases have feasible layouts but no combination fits the budget / reaches the rate.

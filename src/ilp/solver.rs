@@ -13,7 +13,7 @@ pub struct Solved {
     /// The objective value the solver claims (checked against the values by the verifier).
     pub objective: f64,
     /// `optimal`, or `time limit (gap g)` when microlp stopped early with a feasible solution.
-    pub status: String,
+    pub status: super::SolverStatus,
     /// Relative gap reported by microlp (0 when proven optimal).
     pub gap: f64,
     pub solve_time_s: f64,
@@ -79,9 +79,9 @@ pub fn solve(model: &Model, time_limit_s: f64, warm: Option<&[f64]>) -> Result<S
         inner.gap().unwrap_or(f64::INFINITY)
     };
     let status = if optimal {
-        "optimal".to_string()
+        super::SolverStatus::Optimal
     } else {
-        format!("time limit (gap {gap:.3e})")
+        super::SolverStatus::TimeLimit { gap }
     };
     Ok(Solved {
         objective,

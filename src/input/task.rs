@@ -30,9 +30,6 @@ pub struct RawTask {
     /// Cost-model parameters; absent fields take the documented defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<RawCostParams>,
-    /// Engine the search is restricted to (`vllm`, `sglang`, `trtllm`; `any` or absent: none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<String>,
 }
 
 /// Hardware as written. A `preset` fills what is not given explicitly.
@@ -171,6 +168,30 @@ pub struct Requirements {
     /// Target request rate of the whole deployment (mode 3 of DESIGN.md §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_rate_per_s: Option<f64>,
+    /// Minimum input tokens/s per prefill GPU (a `Throughput per GPU` line after `#Prefill`);
+    /// replaces `throughput_per_gpu_tokens_per_s` for prefill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_throughput_per_gpu_tokens_per_s: Option<f64>,
+    /// Minimum output tokens/s per decode GPU (a `Throughput per GPU` line after `#Decode`);
+    /// replaces `throughput_per_gpu_tokens_per_s` for decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_throughput_per_gpu_tokens_per_s: Option<f64>,
+}
+
+impl Requirements {
+    /// The minimum tokens/s per GPU of one phase: its own line, else the one of both phases.
+    pub fn throughput_per_gpu(&self, prefill: bool) -> Option<f64> {
+        let own = if prefill {
+            self.prefill_throughput_per_gpu_tokens_per_s
+        } else {
+            self.decode_throughput_per_gpu_tokens_per_s
+        };
+        own.or(self.throughput_per_gpu_tokens_per_s)
+    }
+    /// No requirement at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Requirements::default()
+    }
 }
 
 /// A strategy given in the task (`Parallelism Strategy`), as written. `dp` is the ambiguous
@@ -216,6 +237,56 @@ pub struct RawCostParams {
     pub activation_bytes: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_utilization: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+}
+
+/// The serving engine a plan is for (`Engine:` task line, `--engine`): selects the measured
+/// kernel profile and engine features of the cost model (DESIGN.md §4) and the engine's
+/// capability rules (DESIGN.md §7). `any` (the default) costs with the reference kernels
+/// (TensorRT-LLM's tables) and the features the published large deployments use (two-batch
+/// overlap of the MoE all-to-all).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// NVIDIA TensorRT-LLM.
+    Trtllm,
+    /// vLLM.
+    Vllm,
+    /// SGLang.
+    Sglang,
+    /// No particular engine.
+    #[default]
+    Any,
+}
+
+impl Engine {
+    /// Every engine, in a fixed order.
+    pub const ALL: [Engine; 4] = [Engine::Trtllm, Engine::Vllm, Engine::Sglang, Engine::Any];
+    /// The name used in task files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Trtllm => "trtllm",
+            Engine::Vllm => "vllm",
+            Engine::Sglang => "sglang",
+            Engine::Any => "any",
+        }
+    }
+    /// Parse a name as written by a user (`TensorRT-LLM`, `trt-llm`, `vLLM`, `SGLang`, `any`).
+    pub fn parse(text: &str) -> Option<Engine> {
+        let t: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match t.as_str() {
+            "trtllm" | "tensorrtllm" | "tensorrt" => Some(Engine::Trtllm),
+            "vllm" => Some(Engine::Vllm),
+            "sglang" => Some(Engine::Sglang),
+            "any" | "none" | "default" => Some(Engine::Any),
+            _ => None,
+        }
+    }
 }
 
 /// Attention variant.
@@ -254,6 +325,11 @@ pub enum Dtype {
     Fp8,
     Int8,
     Int4,
+    /// 4-bit floating point with block scales: NVFP4 (E2M1, one FP8 scale per 16 values) or
+    /// MXFP4 (one E8M0 scale per 32), counted at 0.5 byte per weight (the scales, 3-6 % more,
+    /// are not counted). Computed at the GPU's FP4 peak, or its FP8 peak where it has none
+    /// ([`crate::spec::presets::GpuPreset::peak_for`]).
+    Fp4,
 }
 
 impl Dtype {
@@ -262,7 +338,7 @@ impl Dtype {
             Dtype::Fp32 => 4.0,
             Dtype::Bf16 | Dtype::Fp16 => 2.0,
             Dtype::Fp8 | Dtype::Int8 => 1.0,
-            Dtype::Int4 => 0.5,
+            Dtype::Int4 | Dtype::Fp4 => 0.5,
         }
     }
     pub fn name(self) -> &'static str {
@@ -273,6 +349,7 @@ impl Dtype {
             Dtype::Fp8 => "fp8",
             Dtype::Int8 => "int8",
             Dtype::Int4 => "int4",
+            Dtype::Fp4 => "fp4",
         }
     }
 }

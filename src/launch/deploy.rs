@@ -7,7 +7,7 @@
 
 use super::{Arg, EngineLaunch, Role, Worker, shell, trtllm};
 use crate::error::{Error, Result};
-use crate::spec::engine::Engine;
+use crate::spec::task::Engine;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -29,15 +29,15 @@ impl Target {
     pub fn parse_list(text: &str) -> std::result::Result<Vec<Target>, String> {
         let t = text.trim().to_ascii_lowercase();
         if t == "all" {
-            let mut v: Vec<Target> = Engine::ALL.iter().map(|&e| Target::Engine(e)).collect();
+            let mut v: Vec<Target> = super::ENGINES.iter().map(|&e| Target::Engine(e)).collect();
             v.push(Target::Dynamo);
             return Ok(v);
         }
         if t == "dynamo" {
             return Ok(vec![Target::Dynamo]);
         }
-        match Engine::parse_restriction(&t) {
-            Ok(Some(e)) => Ok(vec![Target::Engine(e)]),
+        match Engine::parse(&t) {
+            Some(e) if e != Engine::Any => Ok(vec![Target::Engine(e)]),
             _ => Err(format!(
                 "--deploy: unknown target `{}`: expected vllm, sglang, trtllm, dynamo or all",
                 text.trim()
@@ -209,13 +209,10 @@ fn worker_service(backend: Engine, w: &Worker) -> Service {
 }
 
 /// The Dynamo deployment on the first engine (vLLM, then SGLang) that runs the plan.
-pub fn dynamo_files(
-    name: &str,
-    launches: &BTreeMap<&'static str, EngineLaunch>,
-) -> Result<Vec<(String, String)>> {
+pub fn dynamo_files(name: &str, launches: &super::Launches) -> Result<Vec<(String, String)>> {
     let pick = [Engine::Vllm, Engine::Sglang]
         .into_iter()
-        .find_map(|e| launches.get(e.name()).filter(|l| l.supported).map(|l| (e, l)));
+        .find_map(|e| launches.get(e).filter(|l| l.supported).map(|l| (e, l)));
     let Some((backend, l)) = pick else {
         return Err(Error::Usage(
             "--deploy dynamo: neither vLLM nor SGLang runs this plan (see the plan's launch \

@@ -1,6 +1,6 @@
 //! Stage 7 — launch: the chosen deployment as the argv each engine runs (issue 13; DESIGN.md §7).
 //!
-//! For every engine pdplan knows ([`Engine::ALL`]) a plan carries `launch.<engine>`: whether the
+//! For every engine pdplan knows ([`ENGINES`]) a plan carries `launch.<engine>`: whether the
 //! engine runs this prefill / decode pair disaggregated (the first rule of
 //! [`crate::layout::capability::RULES`] that excludes it otherwise), and per role (`prefill`,
 //! `decode`, `router`) the argv — an array, never a shell string — with replicas, GPUs and nodes
@@ -22,10 +22,14 @@ mod vllm;
 use crate::ilp::{Deployment, PhaseChoice};
 use crate::layout::capability::{self, Context, Rule};
 use crate::layout::{Layout, Phase};
-use crate::spec::engine::Engine;
+use crate::spec::task::Engine;
 use crate::spec::task::{Dtype, Task};
+use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
+
+/// The engines pdplan writes launch commands for, in the order plans list them.
+pub const ENGINES: [Engine; 3] = [Engine::Vllm, Engine::Sglang, Engine::Trtllm];
 
 /// HTTP port of prefill workers, decode workers and the router (frontend).
 pub const PREFILL_PORT: u16 = 8100;
@@ -107,8 +111,17 @@ impl Serialize for Arg {
     }
 }
 
+impl JsonSchema for Arg {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Arg".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string"})
+    }
+}
+
 /// A worker role of a disaggregated deployment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Prefill,
@@ -127,7 +140,8 @@ impl Role {
 }
 
 /// One role: what to run, how many copies, on how many GPUs and nodes each.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Worker {
     pub role: Role,
     pub argv: Vec<Arg>,
@@ -139,12 +153,13 @@ pub struct Worker {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_api: Option<trtllm::LlmApi>,
     /// How to start it when that is more than the argv (multi-node launchers).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
 /// `launch.<engine>` of a plan.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EngineLaunch {
     pub supported: bool,
     /// Engine version the flags and rules were read from.
@@ -158,6 +173,26 @@ pub struct EngineLaunch {
     /// TensorRT-LLM: the `trtllm-serve disaggregated -c` config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disaggregated_config: Option<trtllm::DisaggConfig>,
+}
+
+/// `launch` of a plan: one entry per engine.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Launches {
+    pub vllm: EngineLaunch,
+    pub sglang: EngineLaunch,
+    pub trtllm: EngineLaunch,
+}
+
+impl Launches {
+    pub fn get(&self, engine: Engine) -> Option<&EngineLaunch> {
+        match engine {
+            Engine::Vllm => Some(&self.vllm),
+            Engine::Sglang => Some(&self.sglang),
+            Engine::Trtllm => Some(&self.trtllm),
+            Engine::Any => None,
+        }
+    }
 }
 
 /// What every engine's workers share, read from the task.
@@ -260,7 +295,7 @@ pub fn for_engine(engine: Engine, c: &Common, p: &PhaseShape, d: &PhaseShape) ->
     let (workers, disaggregated_config) = match engine {
         Engine::Vllm => (vllm::workers(c, p, d), None),
         Engine::Sglang => (sglang::workers(c, p, d), None),
-        Engine::Trtllm => trtllm::workers(c, p, d),
+        Engine::Trtllm | Engine::Any => trtllm::workers(c, p, d),
     };
     EngineLaunch {
         supported: true,
@@ -272,15 +307,16 @@ pub fn for_engine(engine: Engine, c: &Common, p: &PhaseShape, d: &PhaseShape) ->
     }
 }
 
-/// `launch` of a plan: every engine, keyed by its name.
-pub fn launches(task: &Task, d: &Deployment) -> BTreeMap<&'static str, EngineLaunch> {
+/// `launch` of a plan: every engine.
+pub fn launches(task: &Task, d: &Deployment) -> Launches {
     let c = Common::of(task);
     let p = PhaseShape::of(Phase::Prefill, &d.prefill);
     let dc = PhaseShape::of(Phase::Decode, &d.decode);
-    Engine::ALL
-        .iter()
-        .map(|&e| (e.name(), for_engine(e, &c, &p, &dc)))
-        .collect()
+    Launches {
+        vllm: for_engine(Engine::Vllm, &c, &p, &dc),
+        sglang: for_engine(Engine::Sglang, &c, &p, &dc),
+        trtllm: for_engine(Engine::Trtllm, &c, &p, &dc),
+    }
 }
 
 /// A worker of a phase with no environment and no notes.

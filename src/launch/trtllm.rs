@@ -13,25 +13,29 @@
 
 use super::{Arg, Common, PhaseShape, Worker, flag, lits, phase_worker};
 use crate::layout::Phase;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Tokens per forward pass at least this many (TensorRT-LLM's default `max_num_tokens`).
 const MIN_NUM_TOKENS: u64 = 8192;
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct KvCacheConfig {
     pub free_gpu_memory_fraction: f64,
     pub dtype: &'static str,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CacheTransceiverConfig {
     pub backend: &'static str,
     pub max_tokens_in_buffer: u64,
 }
 
 /// The LLM-API options of one role (`--extra_llm_api_options` YAML).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LlmApi {
     pub backend: &'static str,
     pub tensor_parallel_size: u64,
@@ -51,7 +55,8 @@ pub struct LlmApi {
     pub cache_transceiver_config: CacheTransceiverConfig,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ServerGroup {
     pub num_instances: u64,
     /// `host:port` of each instance (`${PREFILL_ADDR_i}` placeholders, filled by launch.sh).
@@ -59,7 +64,8 @@ pub struct ServerGroup {
 }
 
 /// `trtllm-serve disaggregated -c` config (tensorrt_llm/llmapi/disagg_utils.py).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DisaggConfig {
     pub hostname: &'static str,
     pub port: u16,

@@ -10,7 +10,7 @@
 //! `fixtures/engines/*-flags.txt` (tests/launch.rs).
 
 use crate::layout::{Layout, Phase};
-use crate::spec::engine::Engine;
+use crate::spec::task::Engine;
 use serde::Serialize;
 
 /// What a rule checks.

@@ -15,7 +15,9 @@ use serde::Serialize;
 use std::fmt;
 
 /// The two phases of a disaggregated deployment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Prefill,
@@ -28,6 +30,13 @@ impl Phase {
         match self {
             Phase::Prefill => "prefill",
             Phase::Decode => "decode",
+        }
+    }
+    /// The plan file of the phase: `prefill.json`, `decode.json`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Phase::Prefill => "prefill.json",
+            Phase::Decode => "decode.json",
         }
     }
 }

@@ -21,9 +21,6 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<GivenStrategy>,
     pub cost: CostParams,
-    /// The search is restricted to layouts this engine runs disaggregated (`None`: any engine).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<crate::spec::engine::Engine>,
     /// Set only by the same-TP search (`ilp::engine_search`): both phases use this attention TP
     /// or a wide-EP layout. Never read from or written to a file.
     #[serde(skip)]
@@ -131,6 +128,9 @@ pub struct CostParams {
     /// ~160 GB/s achievable NVLink (DeepEP README).
     #[serde(default = "default_network_utilization")]
     pub network_utilization: f64,
+    /// Engine whose kernel profile and features the cost model uses. Default `any`.
+    #[serde(default)]
+    pub engine: Engine,
 }
 
 fn default_network_utilization() -> f64 {
@@ -146,6 +146,7 @@ impl Default for CostParams {
             prefill_chunk_tokens: 16384,
             activation_bytes: 2.0,
             network_utilization: 0.8,
+            engine: Engine::Any,
         }
     }
 }

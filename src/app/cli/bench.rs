@@ -202,20 +202,28 @@ fn scaling(task: &Task, objective: Objective, runs: usize) {
         };
         let (p, d) = (take(&all[0]), take(&all[1]));
         let n = p.len() + d.len();
-        let (t, res) = time(runs, || -> std::result::Result<(usize, usize, String), String> {
-            let f =
-                ilp::formulation::build(task, mode, objective, ilp::formulation::Stage::Primary, [&p, &d]);
-            let s = solver::solve(&f.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
-            let f2 = ilp::formulation::build(
-                task,
-                mode,
-                objective,
-                ilp::formulation::Stage::Secondary { floor: s.objective },
-                [&p, &d],
-            );
-            let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
-            Ok((f2.model.vars.len(), f2.model.rows.len(), s2.status))
-        });
+        let (t, res) = time(
+            runs,
+            || -> std::result::Result<(usize, usize, ilp::SolverStatus), String> {
+                let f = ilp::formulation::build(
+                    task,
+                    mode,
+                    objective,
+                    ilp::formulation::Stage::Primary,
+                    [&p, &d],
+                );
+                let s = solver::solve(&f.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
+                let f2 = ilp::formulation::build(
+                    task,
+                    mode,
+                    objective,
+                    ilp::formulation::Stage::Secondary { floor: s.objective },
+                    [&p, &d],
+                );
+                let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
+                Ok((f2.model.vars.len(), f2.model.rows.len(), s2.status))
+            },
+        );
         match res {
             Ok((vars, rows, status)) => println!(
                 "{n:>10} {vars:>9} {rows:>6} {:>12} {:>14.1}  {status}",

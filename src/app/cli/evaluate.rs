@@ -5,12 +5,10 @@ use crate::analysis::evaluate;
 use crate::error::{Error, Result};
 use crate::layout::Phase;
 use crate::spec::task::GivenStrategy;
+use std::path::Path;
 
-pub fn run(args: EvaluateArgs) -> Result<i32> {
-    let r = crate::app::pipeline::read_task(&args.task)?;
-    for w in &r.warnings {
-        log::warn!("{w}");
-    }
+/// The strategy flags; every one given must be at least 1.
+fn flags(args: &EvaluateArgs) -> Result<GivenStrategy> {
     let flags = GivenStrategy {
         gpus: args.gpus,
         tp: args.tp,
@@ -40,51 +38,45 @@ pub fn run(args: EvaluateArgs) -> Result<i32> {
             "every degree, GPU count and batch must be at least 1".into(),
         ));
     }
-    let phases: Vec<Phase> = match args.phase.as_deref() {
-        None => Phase::BOTH.to_vec(),
-        Some("prefill") => vec![Phase::Prefill],
-        Some("decode") => vec![Phase::Decode],
-        Some(other) => {
-            return Err(Error::Usage(format!(
-                "--phase {other}: expected `prefill` or `decode`"
-            )));
+    Ok(flags)
+}
+
+/// Write the first reading's plan of each phase: to `out` itself with `--phase`, else as
+/// `out/prefill.json` and `out/decode.json`.
+fn write_plans(e: &evaluate::Evaluation, out: &Path, one_phase: bool) -> Result<()> {
+    let mut files: Vec<(&str, String)> = Vec::new();
+    for p in &e.phases {
+        if let Some(x) = p.results.first() {
+            files.push((p.phase.file_name(), crate::report::json::to_json(&x.plan)?));
         }
+    }
+    if one_phase {
+        if let Some((_, text)) = files.first() {
+            crate::app::output::write_atomic(out, text)?;
+            println!("wrote {}", out.display());
+        }
+        return Ok(());
+    }
+    for p in crate::app::output::write_files(out, &files)? {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+pub fn run(args: EvaluateArgs) -> Result<i32> {
+    let r = crate::app::pipeline::read_task(&args.task)?;
+    for w in &r.warnings {
+        log::warn!("{w}");
+    }
+    let flags = flags(&args)?;
+    let phases: Vec<Phase> = match args.phase {
+        None => Phase::BOTH.to_vec(),
+        Some(p) => vec![p],
     };
     let e = evaluate::evaluate(&r, &phases, &flags);
-    print!("{}", evaluate::summary(&e));
+    print!("{}", crate::report::evaluate::summary(&e));
     if let Some(out) = &args.out {
-        let plans: Vec<(Phase, String)> = e
-            .phases
-            .iter()
-            .filter_map(|p| {
-                p.results
-                    .first()
-                    .map(|x| (p.phase, crate::app::output::json_string(&x.plan)))
-            })
-            .collect();
-        if args.phase.is_some() {
-            if let Some((_, text)) = plans.first() {
-                crate::app::output::write_atomic(out, text)?;
-                println!("wrote {}", out.display());
-            }
-        } else {
-            let files: Vec<(&str, String)> = plans
-                .iter()
-                .map(|(p, text)| {
-                    (
-                        if *p == Phase::Prefill {
-                            "prefill.json"
-                        } else {
-                            "decode.json"
-                        },
-                        text.clone(),
-                    )
-                })
-                .collect();
-            for p in crate::app::output::write_files(out, &files)? {
-                println!("wrote {}", p.display());
-            }
-        }
+        write_plans(&e, out, args.phase.is_some())?;
     }
     Ok(e.exit_code)
 }

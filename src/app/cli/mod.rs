@@ -119,9 +119,14 @@ pub struct GoalArgs {
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
-    /// Search only layouts this engine runs disaggregated (vllm, sglang, trtllm; any = every
-    /// layout, the default); overrides the task's `Engine:` line. The rules are listed in each
-    /// plan's `launch` section with their source and engine version.
+    /// Hugging Face `config.json` of the model, or the folder holding it (with a ModelOpt
+    /// `hf_quant_config.json` beside it, if any); overrides the task's `HF config` line. Values
+    /// the task file gives explicitly still win over the config's.
+    #[arg(long, value_name = "PATH")]
+    pub hf_config: Option<PathBuf>,
+    /// Engine (vllm, sglang, trtllm; any = every layout, the default): its kernel profile, and
+    /// the search keeps only layouts it runs disaggregated; overrides the task's `Engine:` line.
+    /// The rules are in each plan's `launch` section with their source and engine version.
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
 }
@@ -185,9 +190,9 @@ pub struct SolveArgs {
 pub struct EvaluateArgs {
     /// Task file (Markdown deployment condition or JSON).
     pub task: PathBuf,
-    /// Evaluate one phase only (`prefill` or `decode`); both when absent.
-    #[arg(long)]
-    pub phase: Option<String>,
+    /// Evaluate one phase only; both when absent (case-insensitive).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub phase: Option<crate::layout::Phase>,
     /// Plan JSON: with --phase the file to write; without, a folder for prefill.json and decode.json.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,

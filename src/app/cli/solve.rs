@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Read the task and apply `--gpus` / `--rate` / `--objective`.
 pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Objective)> {
-    let mut r = crate::app::pipeline::read_task(task)?;
+    let mut r = crate::app::pipeline::read_task_with(task, goal.hf_config.as_deref())?;
     if let Some(g) = goal.gpus {
         if g == 0 {
             return Err(Error::Usage("--gpus must be at least 1".into()));
@@ -25,8 +25,11 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
         r.task.requirements.request_rate_per_s = Some(rate);
     }
     if let Some(e) = &goal.engine {
-        r.task.engine = crate::spec::engine::Engine::parse_restriction(e)
-            .map_err(|m| Error::Usage(format!("--engine: {m}")))?;
+        r.task.cost.engine = crate::spec::task::Engine::parse(e).ok_or_else(|| {
+            Error::Usage(format!(
+                "--engine: unknown engine `{e}`: expected vllm, sglang, trtllm or any"
+            ))
+        })?;
     }
     for w in &r.warnings {
         log::warn!("{w}");
@@ -58,7 +61,7 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     let mut solution = crate::app::pipeline::solve_with(&r, Some(mode), Some(objective))?;
     if args.reproducible {
         for plan in &mut solution.plans {
-            plan["solver"]["solve_time_s"] = serde_json::Value::from(0.0);
+            plan.solver.solve_time_s = 0.0;
         }
     }
     let targets = match &args.deploy {
@@ -78,6 +81,9 @@ pub fn run(args: SolveArgs) -> Result<i32> {
         "{}",
         crate::report::summary::text(&solution.deployment, &solution.plans)
     );
+    if let Some(g) = &solution.given {
+        print!("{}", crate::analysis::given::summary(g));
+    }
     for p in written {
         println!("wrote {}", p.display());
     }
@@ -112,7 +118,7 @@ fn deploy_files(
     let mut sets = Vec::new();
     for &t in targets {
         let files = match t {
-            Target::Engine(e) => match launches.get(e.name()) {
+            Target::Engine(e) => match launches.get(e) {
                 Some(l) => deploy::engine_files(e, l),
                 None => continue,
             },
