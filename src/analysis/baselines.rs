@@ -137,8 +137,7 @@ fn phase_tokens_per_gpu(task: &Task, mode: Mode, c: &PhaseChoice) -> f64 {
 
 /// Score two phase choices (pdplan's or a baseline's) the same way.
 pub fn score(task: &Task, mode: Mode, prefill: &PhaseChoice, decode: &PhaseChoice) -> Score {
-    let rate = (prefill.instances as f64 * prefill.candidate.figures.rate_requests_per_s)
-        .min(decode.instances as f64 * decode.candidate.figures.rate_requests_per_s);
+    let rate = ilp::sustained_rate(mode, prefill, decode);
     let p = phase_tokens_per_gpu(task, mode, prefill);
     let d = phase_tokens_per_gpu(task, mode, decode);
     let gpus = prefill.gpus() + decode.gpus();
@@ -248,18 +247,7 @@ fn scored(task: &Task, phase: Phase, l: &Layout, batch: u64) -> (Candidate, Opti
         Ok(c) => (c, None),
         Err(why) => {
             let figures = cost::evaluate(task, phase, l, batch);
-            let b_total = task.workload.batch;
-            let cover_instances = b_total.div_ceil(batch);
-            let cover =
-                figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
-            let c = Candidate {
-                phase,
-                layout: *l,
-                batch,
-                cover_instances,
-                figures,
-                cover_tokens_per_s_per_gpu: cover,
-            };
+            let c = Candidate::new(task, phase, l, batch, figures);
             (c, Some(format!("{phase}: {}", why.text(task, l, batch))))
         }
     }
@@ -365,7 +353,7 @@ fn feasible_of(task: &Task, phase: Phase, layouts: &[Layout]) -> (Vec<Candidate>
     let mut ok = Vec::new();
     let mut rejected = Rejected::default();
     for l in layouts {
-        for b in candidates::batch_options(task.workload.batch) {
+        for b in candidates::batches_for(task) {
             match candidates::check(task, phase, l, b) {
                 Ok(c) => ok.push(c),
                 Err(why) => {
@@ -625,8 +613,8 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
         // Best tokens/s per GPU of one worker; ties: fewer GPUs, then the list order.
         let best = cs.into_iter().reduce(|a, c| {
             let (va, vc) = (
-                a.figures.throughput_tokens_per_s_per_gpu,
-                c.figures.throughput_tokens_per_s_per_gpu,
+                ilp::formulation::per_gpu_k(mode, &a),
+                ilp::formulation::per_gpu_k(mode, &c),
             );
             if vc > va * (1.0 + REL)
                 || (vc >= va * (1.0 - REL) && c.gpus_per_instance() < a.gpus_per_instance())
@@ -646,7 +634,13 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
     }
     let (d, p) = (picked.pop().expect("decode"), picked.pop().expect("prefill"));
     let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
-    let (rp, rd) = (p.figures.rate_requests_per_s, d.figures.rate_requests_per_s);
+    let rate_of = |c: &Candidate| match mode {
+        Mode::NoLimit => c.figures.rate_requests_per_s,
+        _ => c.serving.rate_per_s,
+    };
+    let (rp, rd) = (rate_of(&p), rate_of(&d));
+    // Prefill holds B only in the batch reading (no GPU limit).
+    let prefill_holds = ilp::formulation::holds_batch(mode, Phase::Prefill);
     // Blocks of x prefill and y decode workers (x, y ≤ 32), deployed k times: k holds the batch
     // (no limit), fills the budget, or is the fewest reaching the rate.
     let mut best: Option<(u64, u64, u64, Score, bool)> = None;
@@ -654,7 +648,12 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
         for y in 1..=MAX_WORKERS {
             let block = x * gp + y * gd;
             let block_rate = (x as f64 * rp).min(y as f64 * rd);
-            let hold = b_total.div_ceil(x * p.batch).max(b_total.div_ceil(y * d.batch));
+            let hold_p = if prefill_holds {
+                b_total.div_ceil(x * p.batch)
+            } else {
+                1
+            };
+            let hold = hold_p.max(b_total.div_ceil(y * d.batch));
             let k = match mode {
                 Mode::NoLimit => hold,
                 Mode::Budget { gpus } if block > gpus => continue,

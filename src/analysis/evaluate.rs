@@ -14,7 +14,7 @@
 //! phase evaluated; otherwise [`crate::error::exit::INFEASIBLE`] — an invalid strategy is
 //! reported as not deployable as written even when a nearby reading would pass.
 
-use crate::candidates::Candidate;
+use crate::candidates::{Candidate, holds_batch};
 use crate::cost::{self, Figures};
 use crate::error::exit;
 use crate::ilp::{self, OracleCheck, PhaseChoice, SolverReport, SolverStatus, formulation::Mode};
@@ -380,17 +380,9 @@ fn evaluated_solver(cover: f64, gpus: u64) -> SolverReport {
 }
 
 /// What is wrong with a reading, in words: memory, requirements, idle ranks, batch not held.
-/// `phase` picks the phase's own throughput requirement (`#Prefill` / `#Decode` scoping).
-fn problems(
-    task: &Task,
-    phase: Phase,
-    reading: &Reading,
-    batch: u64,
-    figures: &Figures,
-    cover: f64,
-) -> Vec<String> {
-    let l = &reading.layout;
-    let b_total = task.workload.batch;
+fn problems(task: &Task, c: &PhaseChoice, figures: &Figures, cover: f64, ttft: Option<f64>) -> Vec<String> {
+    let l = &c.candidate.layout;
+    let batch = c.candidate.batch;
     let mut problems = Vec::new();
     let mem = &figures.memory;
     if !mem.fits() {
@@ -404,7 +396,13 @@ fn problems(
             mem.capacity_bytes / GIB
         ));
     }
-    problems.extend(requirement_problems(task, phase, figures, cover));
+    problems.extend(requirement_problems(
+        task,
+        c.candidate.phase,
+        figures,
+        cover,
+        ttft,
+    ));
     if batch < l.attention_dp {
         problems.push(format!(
             "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
@@ -412,23 +410,69 @@ fn problems(
             l.attention_dp
         ));
     }
-    if reading.replicas * batch < b_total {
-        problems.push(format!(
-            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
-            reading.replicas
-        ));
-    }
+    problems.extend(stream_problems(task, Mode::of(task), c));
     problems
 }
 
+/// What the phase misses as a whole under solve's rules: the batch B it must hold (both phases
+/// without a GPU limit, the decode pool's floor with one) and, at a target rate, the rate it
+/// must sustain.
+fn stream_problems(task: &Task, mode: Mode, c: &PhaseChoice) -> Vec<String> {
+    let mut out = Vec::new();
+    let (b_total, batch) = (task.workload.batch, c.candidate.batch);
+    if holds_batch(mode, c.candidate.phase) && c.instances * batch < b_total {
+        out.push(format!(
+            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
+            c.instances
+        ));
+    }
+    if let Mode::Rate { rate } = mode {
+        let capacity = c.instances as f64 * c.candidate.serving.rate_per_s;
+        if capacity < rate * (1.0 - 1e-9) {
+            out.push(format!(
+                "{} replicas serve {capacity:.3} requests/s within the requirements, below the rate of {rate}",
+                c.instances
+            ));
+        }
+    }
+    out
+}
+
+/// Rate reading: the requests/s each instance serves — the target rate shared by the
+/// replicas, or (GPU budget) the instance's capacity ([`crate::candidates::Serving`]; for a
+/// prefill instance no load keeps within TTFT, its load at the utilization cap). `None` in the
+/// batch reading.
+fn load_per_instance(mode: Mode, c: &PhaseChoice) -> Option<f64> {
+    let cand = &c.candidate;
+    match mode {
+        Mode::NoLimit => None,
+        Mode::Rate { rate } => Some(rate / c.instances.max(1) as f64),
+        Mode::Budget { .. } if cand.serving.rate_per_s > 0.0 => Some(cand.serving.rate_per_s),
+        Mode::Budget { .. } => {
+            let d = cand.figures.ttft_s.or(cand.figures.tpot_s).unwrap_or(1.0);
+            Some(crate::candidates::queueing::MAX_UTILIZATION * cand.batch as f64 / d)
+        }
+    }
+}
+
 /// TTFT, TPOT and throughput-per-GPU requirements a reading misses.
-fn requirement_problems(task: &Task, phase: Phase, figures: &Figures, cover: f64) -> Vec<String> {
+/// `ttft` is the plan's TTFT (under a request stream: with batch formation, queueing and the
+/// KV hand-off at the instance's load; infinite when saturated); `phase` picks the phase's own
+/// throughput requirement (`#Prefill` / `#Decode` scoping).
+fn requirement_problems(
+    task: &Task,
+    phase: Phase,
+    figures: &Figures,
+    cover: f64,
+    ttft: Option<f64>,
+) -> Vec<String> {
     let req = &task.requirements;
     let mut problems = Vec::new();
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
-        && t > limit
-    {
-        problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+    if let (Some(limit), Some(_)) = (req.ttft_s, figures.ttft_s) {
+        let t = ttft.unwrap_or(f64::INFINITY);
+        if t > limit {
+            problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+        }
     }
     if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
         && t > limit
@@ -471,28 +515,28 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
         .max(1);
     let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
-    let cover_instances = b_total.div_ceil(batch);
-    let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
     let choice = PhaseChoice {
-        candidate: Candidate {
-            phase,
-            layout: *l,
-            batch,
-            cover_instances,
-            figures: figures.clone(),
-            cover_tokens_per_s_per_gpu: cover,
-        },
+        candidate: Candidate::new(task, phase, l, batch, figures.clone()),
         instances: reading.replicas,
     };
+    // The same serving rules as `solve` (DESIGN.md §3.1): the batch reading without a GPU
+    // limit, the rate reading with a budget or a target rate.
+    let mode = Mode::of(task);
+    let counting = match mode {
+        Mode::NoLimit => Counting::SharedBatch,
+        _ => Counting::FullInstances,
+    };
+    let cover = plan::phase_tokens_per_gpu(&choice, counting);
     let solver = evaluated_solver(cover, choice.gpus());
     let plan = plan::phase_plan(
         r,
         &PhaseInput {
             phase,
             choice: &choice,
-            counting: Counting::SharedBatch,
-            holds_batch: true,
+            counting,
+            holds_batch: holds_batch(mode, phase),
             solver: &solver,
+            load_per_s: load_per_instance(mode, &choice),
             deployment: DeploymentFacts::Evaluated(EvaluatedDeployment {
                 mode: EvaluateMode::Evaluate,
                 given_strategy: g.clone(),
@@ -501,7 +545,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             }),
         },
     );
-    let problems = problems(task, phase, reading, batch, &figures, cover);
+    let problems = problems(task, &choice, &figures, cover, plan.performance.ttft_s);
     ReadingResult {
         reading: reading.clone(),
         batch_per_instance: batch,

@@ -51,7 +51,17 @@ pub fn solve_with(
 ) -> Result<Solution> {
     let mode = mode.unwrap_or_else(|| Mode::of(&task.task));
     let objective = objective.unwrap_or_else(|| ilp::formulation::Objective::default_for(mode));
-    let deployment = ilp::optimize_with(&task.task, mode, objective)?;
+    solve_tol(task, mode, objective, ilp::formulation::DEFAULT_TOLERANCE)
+}
+
+/// Plan both phases with a mode, an objective and the no-limit tolerance (`--tolerance`).
+pub fn solve_tol(
+    task: &Resolved,
+    mode: Mode,
+    objective: ilp::formulation::Objective,
+    tolerance: f64,
+) -> Result<Solution> {
+    let deployment = ilp::optimize_tol(&task.task, mode, objective, tolerance)?;
     let plans = plan::deployment_plans(task, &deployment);
     for p in &plans {
         if !p.all_checks_pass() {

@@ -20,18 +20,18 @@ use std::collections::BTreeSet;
 /// Relative tolerance when comparing branch optima (the ILP's own objective floor slack is 1e-9).
 const TIE: f64 = 1e-9;
 
-/// [`super::optimize_with`]: the plain search, or the per-TP split when the task's engine has a
+/// [`super::optimize_tol`]: the plain search, or the per-TP split when the task's engine has a
 /// pair rule the plain optimum breaks.
-pub fn optimize(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
+pub fn optimize(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
     let engine = task.cost.engine;
     if !capability::has_pair_rule(engine) {
-        return optimize_pairs_unrestricted(task, mode, objective);
+        return optimize_pairs_unrestricted(task, mode, objective, tolerance);
     }
     if task.engine_tp_pin.is_some() {
-        return optimize_pairs_unrestricted(task, mode, objective);
+        return optimize_pairs_unrestricted(task, mode, objective, tolerance);
     }
     let moe = task.model.moe.is_some();
-    let plain = optimize_pairs_unrestricted(task, mode, objective);
+    let plain = optimize_pairs_unrestricted(task, mode, objective, tolerance);
     let broken = match &plain {
         Ok(d) => capability::pair_excluded_by(
             engine,
@@ -51,7 +51,7 @@ pub fn optimize(task: &Task, mode: Mode, objective: Objective) -> Result<Deploym
     for tp in attention_tps(task) {
         let mut pinned = task.clone();
         pinned.engine_tp_pin = Some(tp);
-        match optimize_pairs_unrestricted(&pinned, mode, objective) {
+        match optimize_pairs_unrestricted(&pinned, mode, objective, tolerance) {
             Ok(d) if best.as_ref().is_none_or(|b| better(objective, &d, b)) => best = Some(d),
             Ok(_) | Err(Error::Infeasible { .. }) => {}
             Err(e) => return Err(e),

@@ -78,7 +78,7 @@ pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
     let mut tally = Tally::default();
     // The smallest feasible budget: fewest GPUs holding B in both phases.
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
-    let fewest = lexicographic(&t, mode, Objective::MinGpus, cands, &mut tally)?.ok_or_else(|| {
+    let fewest = lexicographic(&t, (mode, Objective::MinGpus, 0.0), cands, &mut tally)?.ok_or_else(|| {
         Error::Infeasible {
             phase: "deployment".into(),
             binding: format!(
@@ -101,7 +101,7 @@ pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
         let mut tn = t.clone();
         tn.hardware.gpu_budget = Some(n);
         let mode_n = Mode::Budget { gpus: n };
-        let Some(lex) = lexicographic(&tn, mode_n, Objective::Total, [&p, &d], &mut tally)? else {
+        let Some(lex) = lexicographic(&tn, (mode_n, Objective::Total, 0.0), [&p, &d], &mut tally)? else {
             return Err(Error::Internal(format!(
                 "budget {n} infeasible although {smallest} GPUs hold the batch"
             )));
@@ -111,7 +111,7 @@ pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
         } = &lex;
         let pc = choice(secondary, second, 0, &p)?;
         let dc = choice(secondary, second, 1, &d)?;
-        let rate = super::sustained_rate(&pc, &dc);
+        let rate = super::sustained_rate(mode_n, &pc, &dc);
         let gain = points.last().map_or(rate, |prev| rate - prev.request_rate_per_s);
         points.push(Point {
             budget_gpus: n,

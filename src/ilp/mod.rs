@@ -102,6 +102,8 @@ pub struct Deployment {
     pub decode: PhaseChoice,
     /// Requests/s the deployment sustains (min of the two phases' capacities).
     pub request_rate_per_s: f64,
+    /// The no-limit `per-gpu` objective's tolerance (a share of the best tokens/s per GPU).
+    pub tolerance: f64,
     pub solver: SolverReport,
     /// No-limit mode: the plan with the fewest GPUs, when it differs.
     pub fewest_gpus: Option<(PhaseChoice, PhaseChoice)>,
@@ -156,6 +158,11 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                     "TTFT: the best reachable is {:.3} s > required {} s",
                     r.best,
                     task.requirements.ttft_s.unwrap_or(f64::NAN)
+                ),
+                Limit::TtftAtLoad => format!(
+                    "TTFT under load: with batch formation and queueing no load keeps TTFT within {} s (the best batch alone with its KV hand-off takes {:.3} s)",
+                    task.requirements.ttft_s.unwrap_or(f64::NAN),
+                    r.best
                 ),
                 Limit::Tpot => format!(
                     "TPOT: the best reachable is {:.2} ms > required {:.2} ms",
@@ -286,17 +293,17 @@ pub struct Lexicographic {
 
 fn lexicographic(
     task: &Task,
-    mode: Mode,
-    objective: Objective,
+    goal: (Mode, Objective, f64),
     cands: [&[Candidate]; 2],
     tally: &mut Tally,
 ) -> Result<Option<Lexicographic>> {
+    let (mode, objective, tolerance) = goal;
     let primary = formulation::build(task, mode, objective, Stage::Primary, cands);
     // Large budgets make microlp's branch and bound slow to find a first point: start it from the
     // enumerated optimum over the same candidates when that enumeration is cheap. The ILP still
     // has to prove it (status and gap say whether it did).
     let warm = (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
-        .then(|| oracle::exhaustive_with(mode, objective, cands[0], cands[1]))
+        .then(|| oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1]))
         .flatten()
         .and_then(|best| warm_start(&primary, &best, cands));
     let Some(first) = run(&primary, warm.as_deref(), tally)? else {
@@ -308,6 +315,7 @@ fn lexicographic(
         objective,
         Stage::Secondary {
             floor: first.objective,
+            tolerance,
         },
         cands,
     );
@@ -341,7 +349,7 @@ fn warm_start(f: &Formulation, best: &oracle::Best, cands: [&[Candidate]; 2]) ->
         if v.count[i].is_none() {
             values[v.n[i]] = k as f64;
         }
-        capacity[p] = k as f64 * cands[p][ci].figures.rate_requests_per_s;
+        capacity[p] = k as f64 * cands[p][ci].serving.rate_per_s;
     }
     if let Some(r) = f.rate {
         values[r] = capacity[0].min(capacity[1]);
@@ -349,10 +357,20 @@ fn warm_start(f: &Formulation, best: &oracle::Best, cands: [&[Candidate]; 2]) ->
     f.model.verify(&values).is_ok().then_some(values)
 }
 
-/// Requests/s two phase choices sustain together (full instances).
-pub fn sustained_rate(p: &PhaseChoice, d: &PhaseChoice) -> f64 {
-    (p.instances as f64 * p.candidate.figures.rate_requests_per_s)
-        .min(d.instances as f64 * d.candidate.figures.rate_requests_per_s)
+/// Requests/s one phase choice serves: in the budget and rate modes its instances at their
+/// capacity under a request stream ([`crate::candidates::Serving`]); without a GPU limit, full
+/// instances of the batch reading (a batch per TTFT, a batch per OSL × TPOT).
+pub fn phase_rate(mode: Mode, c: &PhaseChoice) -> f64 {
+    let per = match mode {
+        Mode::NoLimit => c.candidate.figures.rate_requests_per_s,
+        _ => c.candidate.serving.rate_per_s,
+    };
+    c.instances as f64 * per
+}
+
+/// Requests/s two phase choices sustain together: the smaller of the two phases' rates.
+pub fn sustained_rate(mode: Mode, p: &PhaseChoice, d: &PhaseChoice) -> f64 {
+    phase_rate(mode, p).min(phase_rate(mode, d))
 }
 
 /// Candidates of both phases for a mode, enumerated on two threads (the phases are independent)
@@ -370,17 +388,33 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
     optimize_with(task, mode, Objective::default_for(mode))
 }
 
-/// Plan both phases: enumerate and prune candidates, solve the lexicographic pair, verify every
-/// answer against the shadow model and the optimum against exhaustive enumeration (when small).
-/// An engine with a rule on the prefill / decode pair (SGLang's same TP) is searched once per
-/// attention TP ([`engine_search`]).
+/// Plan both phases with the default tolerance ([`formulation::DEFAULT_TOLERANCE`]).
 pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
-    engine_search::optimize(task, mode, objective)
+    optimize_tol(task, mode, objective, formulation::DEFAULT_TOLERANCE)
 }
 
-/// [`optimize_with`] without the pair rules of an engine (per-layout rules still apply).
-pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
+/// Plan both phases: enumerate and prune candidates, solve the lexicographic pair, verify every
+/// answer against the shadow model and the optimum against exhaustive enumeration (when small).
+/// `tolerance` is the no-limit `per-gpu` objective's (fewest GPUs within it of the best
+/// tokens/s per GPU of each phase). An engine with a rule on the prefill / decode pair (SGLang's
+/// same TP) is searched once per attention TP ([`engine_search`]).
+pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
+    engine_search::optimize(task, mode, objective, tolerance)
+}
+
+/// [`optimize_tol`] without the pair rules of an engine (per-layout rules still apply).
+pub fn optimize_pairs_unrestricted(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    tolerance: f64,
+) -> Result<Deployment> {
     objective.check(mode).map_err(Error::Usage)?;
+    if !(0.0..1.0).contains(&tolerance) {
+        return Err(Error::Usage(format!(
+            "--tolerance must be at least 0 and below 1 (a share: 0.05 = 5 %), not {tolerance}"
+        )));
+    }
     let start = Instant::now();
     let all = candidates_for(task, mode, objective);
     let enumeration_time_s = start.elapsed().as_secs_f64();
@@ -389,26 +423,26 @@ pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective
     }
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
     let mut tally = Tally::default();
-    let lex = lexicographic(task, mode, objective, cands, &mut tally)?
+    let lex = lexicographic(task, (mode, objective, tolerance), cands, &mut tally)?
         .ok_or_else(|| budget_infeasible(task, mode, cands))?;
     let prefill = choice(&lex.secondary, &lex.second, 0, cands[0])?;
     let decode = choice(&lex.secondary, &lex.second, 1, cands[1])?;
     let fewest_gpus = if mode == Mode::NoLimit && objective != Objective::MinGpus {
-        let l = lexicographic(task, mode, Objective::MinGpus, cands, &mut tally)?
-            .ok_or_else(|| Error::Internal("fewest-GPU solve infeasible".into()))?;
-        let p = choice(&l.secondary, &l.second, 0, cands[0])?;
-        let d = choice(&l.secondary, &l.second, 1, cands[1])?;
-        let differs = p.gpus() + d.gpus() < prefill.gpus() + decode.gpus();
-        differs.then_some((p, d))
+        fewest_alternative(
+            task,
+            (mode, tolerance),
+            cands,
+            &mut tally,
+            prefill.gpus() + decode.gpus(),
+        )?
     } else {
         None
     };
-    let oracle_check = check_against_oracle(mode, objective, cands, &lex)?;
-    let (c1, c2) = objective.criteria();
+    let oracle_check = check_against_oracle((mode, objective, tolerance), cands, &lex)?;
     let status = tally.status.unwrap_or(SolverStatus::Optimal);
     let solver = SolverReport {
         status,
-        objective: format!("{}, then {} (lexicographic, two solves)", c1.words(), c2.words()),
+        objective: objective_words(mode, objective, tolerance),
         objective_kind: objective,
         objective_value: lex.second.objective,
         primary_value: lex.first.objective,
@@ -435,7 +469,8 @@ pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective
     Ok(Deployment {
         mode,
         objective,
-        request_rate_per_s: sustained_rate(&prefill, &decode),
+        request_rate_per_s: sustained_rate(mode, &prefill, &decode),
+        tolerance,
         prefill,
         decode,
         solver,
@@ -444,6 +479,36 @@ pub fn optimize_pairs_unrestricted(task: &Task, mode: Mode, objective: Objective
         primary_model: lex.primary.model,
         candidates: [p_all.feasible, d_all.feasible],
     })
+}
+
+/// The objective in words, with the tolerance where it applies.
+fn objective_words(mode: Mode, objective: Objective, tolerance: f64) -> String {
+    let (c1, c2) = objective.criteria();
+    if formulation::uses_tolerance(mode, objective) {
+        return format!(
+            "{}, then {} among plans within {}% of it in each phase (lexicographic, two solves)",
+            c1.words(),
+            c2.words(),
+            tolerance * 100.0
+        );
+    }
+    format!("{}, then {} (lexicographic, two solves)", c1.words(), c2.words())
+}
+
+/// No-limit mode: the fewest-GPU plan, when it uses fewer GPUs than the chosen one (`gpus`).
+fn fewest_alternative(
+    task: &Task,
+    goal: (Mode, f64),
+    cands: [&[Candidate]; 2],
+    tally: &mut Tally,
+    gpus: u64,
+) -> Result<Option<(PhaseChoice, PhaseChoice)>> {
+    let (mode, tolerance) = goal;
+    let l = lexicographic(task, (mode, Objective::MinGpus, tolerance), cands, tally)?
+        .ok_or_else(|| Error::Internal("fewest-GPU solve infeasible".into()))?;
+    let p = choice(&l.secondary, &l.second, 0, cands[0])?;
+    let d = choice(&l.secondary, &l.second, 1, cands[1])?;
+    Ok((p.gpus() + d.gpus() < gpus).then_some((p, d)))
 }
 
 /// Work of an exhaustive enumeration over candidate lists (pairs × instance counts).
@@ -463,11 +528,11 @@ pub fn oracle_work(mode: Mode, objective: Objective, cands: [&[Candidate]; 2]) -
 /// same candidates; a difference is an internal error (a plan that is suboptimal under its own
 /// model is never written). Skipped when the enumeration would be large.
 fn check_against_oracle(
-    mode: Mode,
-    objective: Objective,
+    goal: (Mode, Objective, f64),
     cands: [&[Candidate]; 2],
     lex: &Lexicographic,
 ) -> Result<OracleCheck> {
+    let (mode, objective, tolerance) = goal;
     let work = oracle_work(mode, objective, cands);
     if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
         return Ok(OracleCheck::SkippedTimeLimit);
@@ -478,7 +543,7 @@ fn check_against_oracle(
             max: ORACLE_CHECK_MAX_WORK,
         });
     }
-    let best = oracle::exhaustive_with(mode, objective, cands[0], cands[1])
+    let best = oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1])
         .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
     if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {

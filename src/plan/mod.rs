@@ -6,9 +6,12 @@ pub mod types;
 
 pub use types::*;
 
+use crate::candidates::balanced::{self, idle_share};
+use crate::candidates::queueing::{self, TtftBreakdown};
 use crate::ilp::{Deployment, PhaseChoice, SolverReport};
 use crate::layout::mapping::Mapping;
 use crate::layout::{Layout, Phase, kv_heads_per_gpu, validate};
+use crate::spec::goal::Mode;
 use crate::spec::model_size;
 use crate::spec::resolve::Resolved;
 use crate::spec::task::Task;
@@ -20,7 +23,7 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub enum Counting {
     /// Instances share the task's batch B (no-limit mode and `evaluate`).
     SharedBatch,
-    /// Every instance runs a full batch (budget and rate modes).
+    /// Every instance serves a request stream at its capacity (budget and rate modes).
     FullInstances,
 }
 
@@ -28,7 +31,7 @@ pub enum Counting {
 pub fn phase_tokens_per_gpu(choice: &PhaseChoice, counting: Counting) -> f64 {
     match counting {
         Counting::SharedBatch => choice.candidate.cover_tokens_per_s_per_gpu,
-        Counting::FullInstances => choice.candidate.figures.throughput_tokens_per_s_per_gpu,
+        Counting::FullInstances => choice.candidate.serving.tokens_per_s_per_gpu,
     }
 }
 
@@ -138,6 +141,9 @@ pub struct PhaseInput<'a> {
     /// The phase must hold the task's batch at once (see `ilp::formulation::holds_batch`).
     pub holds_batch: bool,
     pub solver: &'a SolverReport,
+    /// Rate reading (budget and rate modes): the requests/s each instance of the phase serves
+    /// (TTFT is reported at this load); `None` in the batch reading (no GPU limit).
+    pub load_per_s: Option<f64>,
     /// Deployment-level facts (both phases), echoed in each file.
     pub deployment: DeploymentFacts,
 }
@@ -236,8 +242,11 @@ fn phase_requirements(p: &Parts) -> PhaseRequirements {
     let req = &p.task.requirements;
     let f = &p.figures;
     let (ttft_s, tpot_s) = match p.input.phase {
+        // A saturated instance has no finite TTFT: the requirement is then missed.
         Phase::Prefill => (
-            req.ttft_s.zip(f.ttft_s).map(|(l, t)| requirement(l, t, t <= l)),
+            req.ttft_s
+                .zip(f.ttft_s.map(|_| ttft_total(p)))
+                .map(|(l, t)| requirement(l, t, t <= l)),
             None,
         ),
         Phase::Decode => (
@@ -370,18 +379,61 @@ fn memory(f: &crate::cost::Figures) -> Memory {
     }
 }
 
+/// Prefill: the terms of TTFT and the utilization. Rate reading: at the instance's load, with
+/// batch formation, M/D/1 queueing and the KV hand-off ([`crate::candidates::queueing`]); an
+/// instance loaded to saturation has no finite TTFT (`None`). Batch reading: the time to
+/// prefill the instance's share of B, nothing else (the B sequences arrive together).
+fn ttft_terms(p: &Parts) -> Option<(TtftBreakdown, Option<f64>)> {
+    let d = p.figures.ttft_s?;
+    let c = &p.input.choice.candidate;
+    match p.input.load_per_s {
+        Some(load) => {
+            let b = queueing::ttft_at(d, c.batch, c.serving.kv_transfer_s, load)?;
+            Some((b, Some(load * d / c.batch as f64)))
+        }
+        None => Some((
+            TtftBreakdown {
+                prefill_s: d,
+                batch_formation_s: 0.0,
+                queueing_s: 0.0,
+                kv_transfer_s: 0.0,
+            },
+            None,
+        )),
+    }
+}
+
+/// Prefill TTFT (infinite when the instance is saturated).
+fn ttft_total(p: &Parts) -> f64 {
+    ttft_terms(p).map_or(f64::INFINITY, |(b, _)| b.total_s())
+}
+
+/// Requests/s one instance serves: its capacity under a request stream in the rate reading,
+/// a batch per TTFT / per OSL × TPOT in the batch reading.
+fn instance_rate(p: &Parts) -> f64 {
+    let c = &p.input.choice.candidate;
+    match p.input.load_per_s {
+        Some(_) => c.serving.rate_per_s,
+        None => c.figures.rate_requests_per_s,
+    }
+}
+
 fn performance(p: &Parts) -> Performance {
     let f = &p.figures;
+    let ttft = ttft_terms(p);
     Performance {
-        ttft_s: f.ttft_s,
+        ttft_s: ttft.map(|(b, _)| b.total_s()),
+        ttft_breakdown: ttft.map(|(b, _)| b),
+        prefill_utilization: ttft.and_then(|(_, u)| u),
+        load_per_instance_requests_per_s: p.input.load_per_s,
         ttft_at_max_length_s: f.ttft_at_max_length_s,
         tpot_s: f.tpot_s,
         tpot_at_mean_context_s: f.tpot_mean_s,
         throughput_tokens_per_s: p.per_gpu * p.total() as f64,
         throughput_tokens_per_s_per_gpu: p.per_gpu,
         instance_throughput_tokens_per_s: f.throughput_tokens_per_s,
-        instance_request_rate_per_s: f.rate_requests_per_s,
-        phase_request_rate_per_s: f.rate_requests_per_s * p.replicas as f64,
+        instance_request_rate_per_s: instance_rate(p),
+        phase_request_rate_per_s: instance_rate(p) * p.replicas as f64,
         breakdown: f.breakdown.clone(),
     }
 }
@@ -463,12 +515,59 @@ pub fn deployment_facts(r: &Resolved, d: &Deployment, counting: Counting) -> Opt
         total_gpus: d.total_gpus(),
         sustained_request_rate_per_s: d.request_rate_per_s,
         kv_transfer: kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
+        tolerance: d.tolerance,
+        balanced: balanced_facts(d),
+        concurrency_floor: concurrency_floor(&r.task, d.mode, &d.decode, d.request_rate_per_s),
         fewest_gpus_alternative: d.fewest_gpus.as_ref().map(|(p, q)| Alternative {
             prefill: alternative_phase(p, counting),
             decode: alternative_phase(q, counting),
             total_gpus: p.gpus() + q.gpus(),
         }),
     }
+}
+
+/// `deployment.balanced`: the smallest prefill:decode unit of the chosen layouts whose rates
+/// match ([`balanced::balanced`]), and the idle share of each pool of the plan itself at its
+/// sustained rate under a request stream (rate-reading capacities).
+fn balanced_facts(d: &Deployment) -> BalancedFacts {
+    let (p, q) = (&d.prefill, &d.decode);
+    let cap_p = p.instances as f64 * p.candidate.serving.rate_per_s;
+    let cap_q = q.instances as f64 * q.candidate.serving.rate_per_s;
+    let rate = cap_p.min(cap_q);
+    let unit = balanced::balanced(&p.candidate, &q.candidate);
+    let note = if unit.is_some() {
+        "the smallest prefill and decode instance counts of these layouts whose request rates match within 10 %: the unit to replicate as traffic grows"
+    } else {
+        "no prefill:decode unit of these layouts matches within 10 % (a prefill layout no request stream keeps within TTFT)"
+    };
+    BalancedFacts {
+        unit,
+        match_within: balanced::MAX_MISMATCH,
+        note: note.to_string(),
+        plan_request_rate_per_s: rate,
+        plan_prefill_idle_share: idle_share(cap_p, rate),
+        plan_decode_idle_share: idle_share(cap_q, rate),
+    }
+}
+
+/// `deployment.concurrency_floor` (rate reading): B is a floor on the sequences the decode pool
+/// holds, not a cap on an instance's batch; it binds when the rate alone would need fewer decode
+/// instances than the plan has and one fewer would hold fewer than B.
+fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -> Option<ConcurrencyFloor> {
+    if mode == Mode::NoLimit {
+        return None;
+    }
+    let b = task.workload.batch;
+    let c = decode.candidate.batch;
+    let for_rate = (rate / decode.candidate.serving.rate_per_s * (1.0 - 1e-9)).ceil() as u64;
+    Some(ConcurrencyFloor {
+        floor_sequences: b,
+        held_sequences: decode.instances * c,
+        concurrency_per_instance: c,
+        decode_instances: decode.instances,
+        decode_instances_for_rate: for_rate,
+        binds: decode.instances.saturating_sub(1) * c < b && for_rate < decode.instances,
+    })
 }
 
 /// Both phase plans of an optimized deployment.
@@ -480,14 +579,18 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
     let deployment = DeploymentFacts::Optimized(deployment_facts(r, d, counting));
     let launch = crate::launch::launches(&r.task, d);
     Phase::BOTH.map(|p| {
+        let choice = d.phase(p);
+        let load_per_s =
+            (d.mode != Mode::NoLimit).then(|| d.request_rate_per_s / choice.instances.max(1) as f64);
         let mut plan = phase_plan(
             r,
             &PhaseInput {
                 phase: p,
-                choice: d.phase(p),
+                choice,
                 counting,
                 holds_batch: crate::ilp::formulation::holds_batch(d.mode, p),
                 solver: &d.solver,
+                load_per_s,
                 deployment: deployment.clone(),
             },
         );

@@ -3,6 +3,8 @@
 //! order). Readers (summary, compare, batch, evaluate, tests) use these fields, never string keys;
 //! `tests/plan_schema.rs` proves the types and the schema agree.
 
+use crate::candidates::balanced::Balanced;
+use crate::candidates::queueing::TtftBreakdown;
 use crate::cost::StepBreakdown;
 use crate::ilp::SolverReport;
 use crate::input::markdown::FieldRead;
@@ -241,8 +243,19 @@ pub struct MemoryPerGpu {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Performance {
+    /// Prefill: the sum of `ttft_breakdown` (batch reading: the instance's share of B; rate
+    /// reading: at the sustained rate).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttft_s: Option<f64>,
+    /// Prefill: the terms of `ttft_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_breakdown: Option<TtftBreakdown>,
+    /// Prefill under a request stream: the instance's busy share at the sustained rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefill_utilization: Option<f64>,
+    /// Budget and rate modes: requests/s each instance of the phase serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_per_instance_requests_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttft_at_max_length_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -367,7 +380,44 @@ pub struct OptimizedDeployment {
     pub total_gpus: u64,
     pub sustained_request_rate_per_s: f64,
     pub kv_transfer: KvTransfer,
+    /// The no-limit `per-gpu` objective's tolerance (share of the best tokens/s per GPU).
+    pub tolerance: f64,
+    /// The balanced prefill:decode unit of the chosen layouts and the pools' idle shares.
+    pub balanced: BalancedFacts,
+    /// Budget and rate modes: B as a floor on the sequences the decode pool holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_floor: Option<ConcurrencyFloor>,
     pub fewest_gpus_alternative: Option<Alternative>,
+}
+
+/// `deployment.balanced`: the unit to replicate as traffic grows (rates within 10 %), and how
+/// idle each pool of the plan itself is at its sustained rate under a request stream.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancedFacts {
+    /// `None` when a chosen layout serves no request stream within the requirements.
+    pub unit: Option<Balanced>,
+    /// Relative mismatch allowed between the pools' rates (0.1 = 10 %).
+    pub match_within: f64,
+    pub note: String,
+    /// Requests/s the plan's pools sustain under a request stream, and their idle shares.
+    pub plan_request_rate_per_s: f64,
+    pub plan_prefill_idle_share: f64,
+    pub plan_decode_idle_share: f64,
+}
+
+/// `deployment.concurrency_floor`: the task's B against what the decode pool holds.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrencyFloor {
+    pub floor_sequences: u64,
+    pub held_sequences: u64,
+    pub concurrency_per_instance: u64,
+    pub decode_instances: u64,
+    /// Decode instances the sustained rate alone needs.
+    pub decode_instances_for_rate: u64,
+    /// The floor, not the rate, sets the decode instance count.
+    pub binds: bool,
 }
 
 /// The KV-cache hand-off from prefill to decode.

@@ -45,6 +45,21 @@ pub fn phase_text(plan: &PhasePlan) -> String {
             p.ttft_at_max_length_s.unwrap_or(f64::NAN)
         );
     }
+    if let (Some(b), Some(u), Some(load)) = (
+        &p.ttft_breakdown,
+        p.prefill_utilization,
+        p.load_per_instance_requests_per_s,
+    ) {
+        let _ = writeln!(
+            s,
+            "  TTFT at {load:.3} requests/s per instance = prefill {:.3} + batch formation {:.3} + queueing {:.3} + KV hand-off {:.3} s (M/D/1, utilization {:.0}%)",
+            b.prefill_s,
+            b.batch_formation_s,
+            b.queueing_s,
+            b.kv_transfer_s,
+            u * 100.0
+        );
+    }
     if let Some(t) = p.tpot_s {
         let _ = writeln!(
             s,
@@ -95,6 +110,7 @@ fn deployment_text(d: &Deployment, prefill: &PhasePlan) -> String {
             kv.seconds_per_request * 1e3,
             kv.nic_utilization * 100.0
         );
+        let _ = write!(s, "{}", balanced_text(&o.balanced));
     }
     if let Some((p, q)) = &d.fewest_gpus {
         let _ = writeln!(
@@ -107,6 +123,30 @@ fn deployment_text(d: &Deployment, prefill: &PhasePlan) -> String {
             q.instances
         );
     }
+    s
+}
+
+/// The balanced unit and how idle the plan's pools are.
+fn balanced_text(b: &crate::plan::BalancedFacts) -> String {
+    let mut s = String::new();
+    if let Some(u) = &b.unit {
+        let _ = writeln!(
+            s,
+            "balanced unit (replicate as traffic grows): {} prefill : {} decode instances = {} GPUs, {:.3} requests/s (idle: prefill {:.0}%, decode {:.0}%)",
+            u.prefill_instances,
+            u.decode_instances,
+            u.total_gpus,
+            u.request_rate_per_s,
+            u.prefill_idle_share * 100.0,
+            u.decode_idle_share * 100.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        "under a request stream this plan's pools idle: prefill {:.0}%, decode {:.0}%",
+        b.plan_prefill_idle_share * 100.0,
+        b.plan_decode_idle_share * 100.0
+    );
     s
 }
 

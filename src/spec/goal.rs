@@ -65,6 +65,12 @@ impl Objective {
                 "--objective total maximizes the request rate, but the rate mode fixes it at {rate} requests/s; \
                  use min-gpus or per-gpu, or give a GPU budget (--gpus) without a target rate"
             )),
+            (Objective::Total, Mode::NoLimit) => Err(
+                "--objective total maximizes the request rate, which grows without bound when GPUs are unlimited; \
+                 give a GPU budget (--gpus N or `GPUs: N` in the task) or a target rate (--rate R or \
+                 `Target request rate: R requests/s`), or use per-gpu / min-gpus"
+                    .to_string(),
+            ),
             _ => Ok(()),
         }
     }

@@ -217,7 +217,10 @@ fn scaling(task: &Task, objective: Objective, runs: usize) {
                     task,
                     mode,
                     objective,
-                    ilp::formulation::Stage::Secondary { floor: s.objective },
+                    ilp::formulation::Stage::Secondary {
+                        floor: s.objective,
+                        tolerance: ilp::formulation::DEFAULT_TOLERANCE,
+                    },
                     [&p, &d],
                 );
                 let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;

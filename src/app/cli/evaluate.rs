@@ -64,7 +64,15 @@ fn write_plans(e: &evaluate::Evaluation, out: &Path, one_phase: bool) -> Result<
 }
 
 pub fn run(args: EvaluateArgs) -> Result<i32> {
-    let r = crate::app::pipeline::read_task(&args.task)?;
+    let mut r = crate::app::pipeline::read_task(&args.task)?;
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(Error::Usage(
+                "--rate must be a positive number of requests/s".into(),
+            ));
+        }
+        r.task.requirements.request_rate_per_s = Some(rate);
+    }
     for w in &r.warnings {
         log::warn!("{w}");
     }

@@ -115,7 +115,8 @@ pub struct GoalArgs {
     /// min-gpus: the fewest GPUs (total of both phases) meeting every requirement, then max
     /// tokens/s per GPU.
     /// total: max sustained request rate of the deployment (requests/s; prefill and decode
-    /// capacities matched: the smaller one counts), then the fewest GPUs; not with --rate.
+    /// capacities matched: the smaller one counts), then the fewest GPUs; needs a GPU budget
+    /// (--gpus), not with --rate.
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
@@ -129,6 +130,10 @@ pub struct GoalArgs {
     /// The rules are in each plan's `launch` section with their source and engine version.
     #[arg(long, value_name = "ENGINE")]
     pub engine: Option<String>,
+    /// Without a GPU limit (per-gpu objective): the fewest GPUs among plans whose tokens/s per
+    /// GPU is within this share of the best in each phase (0.05 = 5 %).
+    #[arg(long, value_name = "SHARE", default_value_t = crate::ilp::formulation::DEFAULT_TOLERANCE)]
+    pub tolerance: f64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -199,6 +204,10 @@ pub struct EvaluateArgs {
     /// Total GPUs of the phase (overrides the strategy's GPU line).
     #[arg(long)]
     pub gpus: Option<u64>,
+    /// Request rate the deployment serves (requests/s): evaluates under a request stream, TTFT
+    /// at this load (batch formation, queueing, KV hand-off); overrides the task's target rate.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Tensor parallelism of attention (splits heads; a degree, GPUs).
     #[arg(long)]
     pub tp: Option<u64>,

@@ -58,7 +58,7 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     if args.frontier {
         return frontier(&r, mode, &args);
     }
-    let mut solution = crate::app::pipeline::solve_with(&r, Some(mode), Some(objective))?;
+    let mut solution = crate::app::pipeline::solve_tol(&r, mode, objective, args.goal.tolerance)?;
     if args.reproducible {
         for plan in &mut solution.plans {
             plan.solver.solve_time_s = 0.0;
