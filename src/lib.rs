@@ -27,6 +27,7 @@ pub mod ilp;
 pub mod input;
 pub mod launch;
 pub mod layout;
+pub mod params;
 pub mod plan;
 pub mod report;
 pub mod spec;

@@ -567,7 +567,7 @@ bad!(
     "t.md",
     edit("name**: Qwen3-235B", "HF config**: /dev/zero"),
     BAD_INPUT,
-    ["/dev/zero", "larger than 16 MiB"]
+    ["/dev/zero", "a device"]
 );
 
 // --- contradictions and infeasibility ----------------------------------------------------------

@@ -25,6 +25,7 @@ use crate::cost;
 use crate::ilp::formulation::Mode;
 use crate::ilp::{self, PhaseChoice, oracle};
 use crate::layout::{self, Layout, Phase};
+use crate::params::powers_of_two;
 use crate::spec::task::Task;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -131,7 +132,8 @@ fn phase_tokens_per_gpu(task: &Task, mode: Mode, c: &PhaseChoice) -> f64 {
             let held = (c.instances * c.candidate.batch).max(1) as f64;
             f.throughput_tokens_per_s_per_gpu * (task.workload.batch as f64 / held).min(1.0)
         }
-        _ => f.throughput_tokens_per_s_per_gpu,
+        // Under a request stream: at the instance's capacity, as the optimizer counts it.
+        _ => c.candidate.serving.tokens_per_s_per_gpu,
     }
 }
 
@@ -153,9 +155,25 @@ pub fn score(task: &Task, mode: Mode, prefill: &PhaseChoice, decode: &PhaseChoic
         prefill_tokens_per_s_per_gpu: p,
         decode_tokens_per_s_per_gpu: d,
         request_rate_per_s: rate,
-        ttft_s: prefill.candidate.figures.ttft_s,
+        ttft_s: ttft_at_rate(mode, prefill, rate),
         tpot_s: decode.candidate.figures.tpot_s,
     }
+}
+
+/// Prefill TTFT as `solve` reports it: the batch's prefill time without a GPU limit; under a
+/// request stream at the deployment's rate, with batch formation, queueing and the KV hand-off
+/// (infinite when the instances are saturated).
+fn ttft_at_rate(mode: Mode, prefill: &PhaseChoice, rate: f64) -> Option<f64> {
+    let c = &prefill.candidate;
+    let d = c.figures.ttft_s?;
+    if mode == Mode::NoLimit {
+        return Some(d);
+    }
+    let load = rate / prefill.instances.max(1) as f64;
+    Some(
+        crate::candidates::queueing::ttft_at(d, c.batch, c.serving.kv_transfer_s, load)
+            .map_or(f64::INFINITY, |b| b.total_s()),
+    )
 }
 
 const REL: f64 = 1e-9;
@@ -276,6 +294,23 @@ fn deployment_misses(task: &Task, mode: Mode, plan: &Plan, score: &Score) -> Vec
             score.request_rate_per_s
         )),
         _ => {}
+    }
+    // Under a request stream prefill batches must fill in time at the deployment's rate (the
+    // optimizer's `prefill_load` row): TTFT holds at the rate, not only at capacity.
+    let p = &plan.prefill;
+    let least = p.instances as f64 * p.candidate.serving.min_rate_per_s;
+    let load = match mode {
+        Mode::Rate { rate } => rate,
+        _ => score.request_rate_per_s,
+    };
+    if mode != Mode::NoLimit && least > load * (1.0 + REL) {
+        out.push(format!(
+            "prefill: {} instances get {:.3} requests/s each, too few to fill batches of {} within TTFT (at least {:.3})",
+            p.instances,
+            load / p.instances as f64,
+            p.candidate.batch,
+            p.candidate.serving.min_rate_per_s
+        ));
     }
     out
 }
@@ -416,11 +451,6 @@ fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
     }
 }
 
-/// Powers of two up to `max`.
-fn powers_of_two(max: u64) -> impl Iterator<Item = u64> {
-    std::iter::successors(Some(1u64), |p| p.checked_mul(2)).take_while(move |&p| p <= max)
-}
-
 /// The layout a person sizes by hand: TP over powers of two inside a node (experts split by TP,
 /// as vLLM does by default), PP only when the largest TP of a node does not fit.
 fn fit_layout(task: &Task, phase: Phase) -> Option<Layout> {
@@ -533,7 +563,7 @@ fn expert_per_gpu(task: &Task, mode: Mode) -> (Outcome, String) {
     let w = moe.experts;
     let layouts = |phase: Phase| -> Vec<Layout> {
         let sps: Vec<u64> = match phase {
-            Phase::Prefill => powers_of_two(16).collect(),
+            Phase::Prefill => powers_of_two(16),
             Phase::Decode => vec![1],
         };
         let mut out = Vec::new();

@@ -27,7 +27,7 @@ use crate::spec::resolve::Resolved;
 use crate::spec::task::{AttentionKind, GivenStrategy, Model, Task};
 use serde::Serialize;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 /// Nearest readings evaluated per phase.
 pub const MAX_READINGS: usize = 3;
 
@@ -561,10 +561,7 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
 /// pdplan's optimum per phase (prefill, decode), or why there is none.
 fn optima(task: &Task) -> Result<[Optimum; 2], String> {
     let d = ilp::optimize(task, Mode::of(task)).map_err(|e| e.to_string())?;
-    let counting = match d.mode {
-        Mode::NoLimit => Counting::SharedBatch,
-        _ => Counting::FullInstances,
-    };
+    let counting = Counting::of(d.mode);
     Ok(Phase::BOTH.map(|p| {
         let c = d.phase(p);
         Optimum {

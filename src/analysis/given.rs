@@ -48,10 +48,9 @@ pub fn summary(reports: &[GivenStrategyReport; 2]) -> String {
     let mut s = String::new();
     for (phase, r) in [Phase::Prefill, Phase::Decode].iter().zip(reports) {
         let reading = r.reading.as_deref().unwrap_or("no valid reading");
-        let figures = match (r.gpus, r.tokens_per_s_per_gpu) {
-            (Some(g), Some(t)) => format!(", {g} GPUs, {t:.0} tokens/s per GPU"),
-            _ => String::new(),
-        };
+        let figures = r
+            .tokens_per_s_per_gpu
+            .map_or(String::new(), |t| format!(", {t:.0} tokens/s per GPU"));
         let share = r
             .share_of_optimum
             .map_or(String::new(), |x| format!(" = {:.0} % of the optimum", 100.0 * x));

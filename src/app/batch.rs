@@ -17,6 +17,7 @@
 //! * Cancellation (Ctrl-C in the CLI) stops taking new tasks; running ones finish and write
 //!   their files atomically; the rest are listed as cancelled.
 
+use super::output::OutputSet;
 use crate::analysis::baselines;
 use crate::analysis::compare;
 use crate::error::Error;
@@ -77,10 +78,14 @@ fn is_hidden(p: &Path) -> bool {
         .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
+/// The output sub-folder of a task: its file stem, sanitized (`...md` has the stem `..`; a
+/// name never leads outside the output folder, see [`super::output::sanitize_name`]).
 fn stem(p: &Path) -> String {
-    p.file_stem()
+    let s = p
+        .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "task".into())
+        .unwrap_or_default();
+    super::output::sanitize_name(&s)
 }
 
 /// Whether a file found in a folder is a task file (`None`) or why it is not.
@@ -91,7 +96,10 @@ fn not_a_task(path: &Path) -> Option<String> {
         .unwrap_or_default();
     match ext.as_str() {
         "json" => {
-            let text = std::fs::read_to_string(path).ok()?;
+            // Bounded, and never blocking on a FIFO: an unreadable file is a task, reported as
+            // bad input when it is read.
+            let text =
+                crate::input::read::read_text_bounded(path, crate::input::read::MAX_TASK_BYTES).ok()?;
             let v: serde_json::Value = serde_json::from_str(&text).ok()?;
             let is_task = v.as_object().is_some_and(|o| {
                 ["hardware", "model", "workload"]
@@ -211,10 +219,7 @@ pub fn collect(inputs: &[PathBuf], out_dir: &Path) -> Vec<Input> {
 }
 
 fn phase_row(mode: Mode, c: &crate::ilp::PhaseChoice) -> PhaseRow {
-    let counting = match mode {
-        Mode::NoLimit => crate::plan::Counting::SharedBatch,
-        _ => crate::plan::Counting::FullInstances,
-    };
+    let counting = crate::plan::Counting::of(mode);
     PhaseRow {
         layout: c.candidate.layout,
         batch_per_instance: c.candidate.batch,
@@ -224,30 +229,52 @@ fn phase_row(mode: Mode, c: &crate::ilp::PhaseChoice) -> PhaseRow {
     }
 }
 
-/// Remove plan files an earlier run left in a task's folder (the task failed this time).
-fn remove_stale(dir: &Path) {
-    for f in ["prefill.json", "decode.json", "submission.json"] {
-        let _ = std::fs::remove_file(dir.join(f));
+/// The plan files of a task folder.
+pub const PLAN_FILES: [&str; 3] = ["prefill.json", "decode.json", "submission.json"];
+
+/// Remove plan files an earlier run left in a task's folder (the task failed or was cancelled
+/// this time), under the folder's lock; only regular files are removed.
+pub fn remove_stale(dir: &Path) -> crate::error::Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
     }
+    let mut set = OutputSet::new();
+    for f in PLAN_FILES {
+        set.remove(dir.join(f));
+    }
+    set.write().map(|_| ())
+}
+
+/// A failed task's result: its error, and no plan left in its folder.
+fn failed(input: &Input, dir: &Path, e: &Error, start: Instant) -> TaskResult {
+    let mut res = TaskResult::bare(input, Status::of(e), e.to_string());
+    if let Err(w) = remove_stale(dir) {
+        res.status = Status::OutputError;
+        res.reason = format!("{e}; and {w}");
+    }
+    res.solve_time_s = start.elapsed().as_secs_f64();
+    res
 }
 
 /// Read, solve, write one task (and compare it with the baselines when asked).
 pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
     match &input.kind {
         InputKind::Skipped(why) => return TaskResult::bare(input, Status::Skipped, why.clone()),
-        InputKind::Rejected(why) => return TaskResult::bare(input, Status::BadInput, why.clone()),
+        InputKind::Rejected(why) => {
+            if input.path.is_dir() {
+                return TaskResult::bare(input, Status::BadInput, why.clone());
+            }
+            // A duplicate stem: neither task may keep plans that the summary does not vouch for.
+            let e = Error::Usage(why.clone());
+            return failed(input, &opts.out.join(&input.name), &e, Instant::now());
+        }
         InputKind::Task => {}
     }
     let dir = opts.out.join(&input.name);
     let start = Instant::now();
     let r = match crate::app::pipeline::read_task(&input.path) {
         Ok(r) => r,
-        Err(e) => {
-            remove_stale(&dir);
-            let mut res = TaskResult::bare(input, Status::of(&e), e.to_string());
-            res.solve_time_s = start.elapsed().as_secs_f64();
-            return res;
-        }
+        Err(e) => return failed(input, &dir, &e, start),
     };
     let mode = Mode::of(&r.task);
     let solved = crate::app::pipeline::solve(&r, Some(mode));
@@ -269,11 +296,11 @@ pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
                 request_rate_per_s: d.request_rate_per_s,
                 objective: score.objective,
             });
-            if let Err(e) = crate::app::pipeline::write_solution(&dir, sol) {
-                remove_stale(&dir);
-                res.status = Status::of(&e);
-                res.reason = e.to_string();
-                return res;
+            if let Err(e) = crate::app::pipeline::write_solution(&dir, &input.path, sol) {
+                return TaskResult {
+                    solve_time_s,
+                    ..failed(input, &dir, &e, start)
+                };
             }
             if opts.compare {
                 let c = compare::compare(&input.name, &r.task, mode, Ok(d), solve_time_s);
@@ -289,9 +316,11 @@ pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
             }
         }
         Err(e) => {
-            remove_stale(&dir);
-            res.status = Status::of(e);
-            res.reason = e.to_string();
+            return TaskResult {
+                mode: Some(mode),
+                solve_time_s,
+                ..failed(input, &dir, e, start)
+            };
         }
     }
     res
@@ -352,7 +381,14 @@ pub fn run(
         .zip(inputs)
         .map(|(r, input)| {
             r.unwrap_or_else(|| {
-                TaskResult::bare(input, Status::Cancelled, "interrupted before it started".into())
+                let mut res =
+                    TaskResult::bare(input, Status::Cancelled, "interrupted before it started".into());
+                if input.kind == InputKind::Task
+                    && let Err(e) = remove_stale(&opts.out.join(&input.name))
+                {
+                    res.reason = format!("interrupted before it started; {e}");
+                }
+                res
             })
         })
         .collect();

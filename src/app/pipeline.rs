@@ -1,6 +1,7 @@
 //! The pipeline behind the commands: read a task, solve it, write its plans
 //! (re-exported at the crate root as the library's entry points).
 
+use super::output;
 use crate::error::{Error, Result};
 use crate::ilp;
 use crate::ilp::Deployment;
@@ -86,27 +87,36 @@ pub fn solve_tol(
     })
 }
 
-/// `submission.json`: where the two plan files are.
-#[derive(serde::Serialize)]
-struct Submission {
-    prefill: String,
-    decode: String,
+/// The plan files of a solution with their manifest: `[(name, contents)]` for `prefill.json`,
+/// `decode.json` and `submission.json`. `submission.json` names the plans relative to itself.
+pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Result<Vec<(&'static str, String)>> {
+    use crate::report::json::to_json;
+    let mut plans = solution.plans.clone();
+    let texts = [to_json(&plans[0])?, to_json(&plans[1])?];
+    let run = plan::run::RunManifest::new(task_bytes, &texts);
+    for p in &mut plans {
+        p.run = Some(run.clone());
+    }
+    let submission = output::Submission {
+        prefill: "prefill.json",
+        decode: "decode.json",
+        run,
+    };
+    Ok(vec![
+        ("prefill.json", to_json(&plans[0])?),
+        ("decode.json", to_json(&plans[1])?),
+        ("submission.json", to_json(&submission)?),
+    ])
 }
 
-/// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
-pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
-    let prefill = dir.join("prefill.json");
-    let decode = dir.join("decode.json");
-    let submission = Submission {
-        prefill: prefill.display().to_string(),
-        decode: decode.display().to_string(),
-    };
-    super::output::write_files(
-        dir,
-        &[
-            ("prefill.json", crate::report::json::to_json(&solution.plans[0])?),
-            ("decode.json", crate::report::json::to_json(&solution.plans[1])?),
-            ("submission.json", crate::report::json::to_json(&submission)?),
-        ],
-    )
+/// Write `prefill.json`, `decode.json` and `submission.json` into `dir` as one set (see
+/// [`output`]): `task` is the task file solved (hashed into the manifest, never overwritten).
+pub fn write_solution(dir: &Path, task: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
+    let bytes = input::load::read_limited(task, input::load::MAX_TASK_BYTES)?;
+    let mut set = output::OutputSet::new();
+    set.input(task);
+    for (name, contents) in solution_files(solution, &bytes)? {
+        set.file(dir.join(name), contents);
+    }
+    set.write()
 }

@@ -34,7 +34,7 @@ pub enum Stage {
     Secondary { floor: f64, tolerance: f64 },
 }
 
-pub const GIB: f64 = (1u64 << 30) as f64;
+pub use crate::params::GIB;
 /// Relative slack on the floors of the second solve (numerical calm, not a change of optimum).
 pub const FLOOR_SLACK: f64 = 1e-9;
 

@@ -243,10 +243,8 @@ impl Cfg<'_> {
 
 /// Read and convert a `config.json` file.
 pub fn read_hf_config(path: &std::path::Path) -> Result<HfModel> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    // Bounded and never blocking on a FIFO or a device (the input policy, `input::read`).
+    let text = super::read::read_text_bounded(path, super::read::MAX_TASK_BYTES)?;
     parse_hf_config(&path.display().to_string(), &text)
 }
 

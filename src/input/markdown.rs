@@ -107,7 +107,10 @@ struct Words<'a>(&'a str);
 
 impl Words<'_> {
     fn has(&self, p: &str) -> bool {
-        self.0.contains(&format!(" {p} "))
+        // Without allocating: every line is matched against dozens of phrases.
+        self.0
+            .match_indices(p)
+            .any(|(i, _)| self.0[..i].ends_with(' ') && self.0[i + p.len()..].starts_with(' '))
     }
     fn any(&self, ps: &[&str]) -> bool {
         ps.iter().any(|p| self.has(p))
@@ -166,6 +169,8 @@ struct Parser<'a> {
     raw: RawTask,
     fields: Vec<FieldRead>,
     warnings: Vec<String>,
+    /// (line of the last warning, warnings on it, warnings dropped), see [`Parser::warn`].
+    warn_count: (usize, usize, usize),
     /// Task field → the line that first set it.
     seen: HashMap<String, usize>,
     /// `Hidden size of MOE/MLP/FFN` lines, mapped once the architecture is known.
@@ -183,12 +188,41 @@ fn clean_name(v: &str) -> String {
         .to_string()
 }
 
+/// Bytes around a number looked at for its neighbouring words: bounded, so that a line with
+/// thousands of numbers is read in linear time (issue 15).
+const WORD_WINDOW: usize = 64;
+
 fn first_word_after(text: &str, from: usize) -> String {
-    units::words(&text[from..]).into_iter().next().unwrap_or_default()
+    let mut end = (from + WORD_WINDOW).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    units::words(&text[from..end])
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 fn last_word_before(text: &str, to: usize) -> String {
-    units::words(&text[..to]).pop().unwrap_or_default()
+    let mut start = to.saturating_sub(WORD_WINDOW);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    units::words(&text[start..to]).pop().unwrap_or_default()
+}
+
+/// At most this many warnings per line, and per file; the rest are counted in one warning.
+const MAX_WARNINGS_PER_LINE: usize = 5;
+const MAX_WARNINGS: usize = 100;
+/// Longest excerpt of a line quoted in a warning (characters).
+const EXCERPT_CHARS: usize = 120;
+
+/// `text` cut to [`EXCERPT_CHARS`] characters (with `…` when cut), for warnings.
+fn excerpt(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((i, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..i])),
+    }
 }
 
 /// `/model/moe/top_k` for `model.moe.top_k`.
@@ -205,6 +239,7 @@ impl<'a> Parser<'a> {
             raw: RawTask::default(),
             fields: Vec::new(),
             warnings: Vec::new(),
+            warn_count: (0, 0, 0),
             seen: HashMap::new(),
             ffn: Vec::new(),
             arch_moe: None,
@@ -225,7 +260,20 @@ impl<'a> Parser<'a> {
         r.map_err(|m| self.err(line, field, m))
     }
 
+    /// A warning, unless the line already has [`MAX_WARNINGS_PER_LINE`] or the file
+    /// [`MAX_WARNINGS`]: then it is only counted, and one warning at the end says how many more
+    /// there were (bounded output and linear time on lines with thousands of numbers).
     fn warn(&mut self, line: usize, msg: impl std::fmt::Display) {
+        let (last, count, dropped) = &mut self.warn_count;
+        if *last != line {
+            *last = line;
+            *count = 0;
+        }
+        *count += 1;
+        if *count > MAX_WARNINGS_PER_LINE || self.warnings.len() >= MAX_WARNINGS {
+            *dropped += 1;
+            return;
+        }
         self.warnings.push(format!("line {line}: {msg}"));
     }
 
@@ -309,7 +357,7 @@ impl<'a> Parser<'a> {
                 let name = s.replace(['*', '_', '`'], " ");
                 match fields::section(&name).filter(|_| s.len() < 60) {
                     Some(sec) => self.section = Some(sec),
-                    None => self.warn(n, format!("unrecognized line `{t}` (ignored)")),
+                    None => self.warn(n, format_args!("unrecognized line `{}` (ignored)", excerpt(t))),
                 }
                 Ok(())
             }
@@ -332,7 +380,7 @@ impl<'a> Parser<'a> {
             let label = cells[0].replace(['*', '`'], "");
             return self.field(n, t, label.trim(), &cells[1..].join(" "));
         }
-        self.warn(n, format!("unrecognized line `{t}` (ignored)"));
+        self.warn(n, format_args!("unrecognized line `{}` (ignored)", excerpt(t)));
         Ok(())
     }
 
@@ -676,7 +724,10 @@ impl Parser<'_> {
         let mut have_layers = false;
         for (i, f) in nums.iter().enumerate() {
             let Some(field) = layer_number_field(v, f, i, have_layers) else {
-                self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
+                self.warn(
+                    n,
+                    format_args!("number {} in `{}` not understood (ignored)", f.value, excerpt(v)),
+                );
                 continue;
             };
             have_layers |= field == "model.layers";
@@ -803,7 +854,10 @@ impl Parser<'_> {
         }
         let (placed, rest) = place_heads(v, &nums);
         for f in rest {
-            self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
+            self.warn(
+                n,
+                format_args!("number {} in `{}` not understood (ignored)", f.value, excerpt(v)),
+            );
         }
         const EXP: &str = "a whole number of heads or dimensions";
         for (f, field) in placed
@@ -931,7 +985,10 @@ impl Parser<'_> {
             vals.push(x);
         }
         for f in nums.iter().skip(2) {
-            self.warn(n, format!("number {} in `{v}` not understood (ignored)", f.value));
+            self.warn(
+                n,
+                format_args!("number {} in `{}` not understood (ignored)", f.value, excerpt(v)),
+            );
         }
         let lower = v.to_lowercase();
         let upper_only = ["up to", "at most", "max", "maximum", "≤", "<="]
@@ -1034,6 +1091,13 @@ impl Parser<'_> {
             });
         }
         self.fields.sort_by_key(|f| f.line);
+        if self.warn_count.2 > 0 {
+            self.warnings.push(format!(
+                "{} more warnings not shown (at most {MAX_WARNINGS_PER_LINE} per line and \
+                 {MAX_WARNINGS} per file)",
+                self.warn_count.2
+            ));
+        }
         Ok(ParsedTask {
             raw: self.raw,
             fields: self.fields,

@@ -5,5 +5,6 @@ pub mod fields;
 pub mod hf_config;
 pub mod load;
 pub mod markdown;
+pub mod read;
 pub mod task;
 pub mod units;

@@ -73,52 +73,7 @@ pub fn numbers(text: &str, groups: bool) -> Vec<Found> {
                 start = chars[i - 1].0;
             }
         }
-        let mut digits = String::new();
-        let mut fractional = false;
-        let mut j = i;
-        // Integer part with optional digit groups.
-        while j < n {
-            let ch = chars[j].1;
-            if ch.is_ascii_digit() {
-                digits.push(ch);
-                j += 1;
-            } else if groups
-                && ch == ','
-                && !digits.is_empty()
-                && (1..=3).all(|k| j + k < n && chars[j + k].1.is_ascii_digit())
-                && (j + 4 >= n || !chars[j + 4].1.is_ascii_digit())
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        if j < n && chars[j].1 == '.' && j + 1 < n && chars[j + 1].1.is_ascii_digit() {
-            fractional = true;
-            digits.push('.');
-            j += 1;
-            while j < n && chars[j].1.is_ascii_digit() {
-                digits.push(chars[j].1);
-                j += 1;
-            }
-        }
-        if j < n && (chars[j].1 == 'e' || chars[j].1 == 'E') {
-            let mut k = j + 1;
-            let mut exp = String::from("e");
-            if k < n && (chars[k].1 == '+' || chars[k].1 == '-') {
-                exp.push(chars[k].1);
-                k += 1;
-            }
-            if k < n && chars[k].1.is_ascii_digit() {
-                while k < n && chars[k].1.is_ascii_digit() {
-                    exp.push(chars[k].1);
-                    k += 1;
-                }
-                digits.push_str(&exp);
-                fractional = true;
-                j = k;
-            }
-        }
+        let (digits, fractional, j) = scan_digits(&chars, i, groups);
         let end = if j < n { chars[j].0 } else { text.len() };
         if let Ok(v) = digits.parse::<f64>() {
             out.push(Found {
@@ -132,6 +87,59 @@ pub fn numbers(text: &str, groups: bool) -> Vec<Found> {
         i = j.max(i + 1);
     }
     out
+}
+
+/// The digits of a number starting at `i` (integer part with optional digit groups, fraction,
+/// exponent): the text to parse, whether it is fractional, and the index just past it.
+fn scan_digits(chars: &[(usize, char)], i: usize, groups: bool) -> (String, bool, usize) {
+    let n = chars.len();
+    let mut digits = String::new();
+    let mut fractional = false;
+    let mut j = i;
+    // Integer part with optional digit groups.
+    while j < n {
+        let ch = chars[j].1;
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            j += 1;
+        } else if groups
+            && ch == ','
+            && !digits.is_empty()
+            && (1..=3).all(|k| j + k < n && chars[j + k].1.is_ascii_digit())
+            && (j + 4 >= n || !chars[j + 4].1.is_ascii_digit())
+        {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    if j < n && chars[j].1 == '.' && j + 1 < n && chars[j + 1].1.is_ascii_digit() {
+        fractional = true;
+        digits.push('.');
+        j += 1;
+        while j < n && chars[j].1.is_ascii_digit() {
+            digits.push(chars[j].1);
+            j += 1;
+        }
+    }
+    if j < n && (chars[j].1 == 'e' || chars[j].1 == 'E') {
+        let mut k = j + 1;
+        let mut exp = String::from("e");
+        if k < n && (chars[k].1 == '+' || chars[k].1 == '-') {
+            exp.push(chars[k].1);
+            k += 1;
+        }
+        if k < n && chars[k].1.is_ascii_digit() {
+            while k < n && chars[k].1.is_ascii_digit() {
+                exp.push(chars[k].1);
+                k += 1;
+            }
+            digits.push_str(&exp);
+            fractional = true;
+            j = k;
+        }
+    }
+    (digits, fractional, j)
 }
 
 /// Lowercase words of `text` (letters and digits), for keyword tests.

@@ -169,7 +169,7 @@ fn passes(check: Check, l: &Layout, ctx: Context) -> bool {
     let gpus = l.gpus_per_instance();
     let node = ctx.gpus_per_node.max(1);
     match check {
-        Check::NodeAligned => gpus <= node || gpus % node == 0,
+        Check::NodeAligned => gpus <= node || gpus.is_multiple_of(node),
         Check::MaxPp { max } => l.pp <= max,
         Check::MaxSp { max } => l.sp <= max,
         Check::ExpertsWholeWidth => !ctx.moe || l.ep == 1 || l.ep == l.width(),

@@ -6,7 +6,7 @@ use crate::layout::Phase;
 use crate::spec::task::GivenStrategy;
 use std::fmt::Write;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 
 /// The degrees as stated, in words.
 fn stated(g: &GivenStrategy) -> String {

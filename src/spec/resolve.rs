@@ -525,7 +525,7 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
         return;
     };
     let derived = crate::spec::model_size::total_params(model);
-    if derived > 0.0 && !(0.9..=1.1).contains(&(declared / derived)) {
+    if derived > 0.0 && !crate::params::DECLARED_PARAMS_BAND.contains(&(declared / derived)) {
         ctx.warn(format!(
             "declared_params: the task declares {}{}, but the layer shapes add up to {}; the plan \
              uses the larger figure for weight memory, weight reads and matmul FLOPs (safe). Check \
@@ -1481,20 +1481,14 @@ fn gpus_per_node_of(
 // ---------------------------------------------------------------------------------------------
 // Workload, requirements, strategy, cost
 
-fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
-    let batch = w
-        .batch
-        .ok_or_else(|| ctx.missing("workload.batch", "batch size (sequences)"))?;
-    let batch = ctx.check_u64("workload.batch", batch, limits::BATCH)?;
-    let input_len = match w.input_len {
-        Some(v) => Some(ctx.check_u64("workload.input_len", v, limits::TOKENS)?),
-        None => None,
-    };
-    let output_len = match w.output_len {
-        Some(v) => Some(ctx.check_u64("workload.output_len", v, limits::TOKENS)?),
-        None => None,
-    };
-    let max_len = match (w.max_len, input_len, output_len) {
+/// The maximum length: given, else input + output, else the input length.
+fn max_len_of(
+    ctx: &mut Ctx,
+    w: &RawWorkload,
+    input_len: Option<u64>,
+    output_len: Option<u64>,
+) -> Result<u64> {
+    Ok(match (w.max_len, input_len, output_len) {
         (Some(m), _, _) => ctx.check_u64("workload.max_len", m, limits::TOKENS)?,
         (None, Some(i), Some(o)) => {
             let m = i + o;
@@ -1516,7 +1510,45 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
         (None, None, _) => {
             return Err(ctx.missing("workload.max_len", "sequence length (a range or an input length)"));
         }
+    })
+}
+
+/// Warnings and assumptions on the lengths: input + output above the maximum, no output length.
+fn length_notes(ctx: &mut Ctx, input_len: Option<u64>, output_len: Option<u64>, max_len: u64) {
+    if let (Some(i), Some(o)) = (input_len, output_len)
+        && i + o > max_len
+    {
+        ctx.warn(format!(
+            "workload: input {i} + output {o} = {} tokens exceeds the maximum length {max_len}; \
+             KV cache is sized for {} tokens per sequence",
+            i + o,
+            i + o
+        ));
+    }
+    if output_len.is_none() {
+        ctx.assume(format!(
+            "no output length given: decode requests/s use half the maximum length ({} tokens) \
+             as output length; TPOT is checked at context {}",
+            (max_len / 2).max(1),
+            input_len.unwrap_or(0).max(max_len)
+        ));
+    }
+}
+
+fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
+    let batch = w
+        .batch
+        .ok_or_else(|| ctx.missing("workload.batch", "batch size (sequences)"))?;
+    let batch = ctx.check_u64("workload.batch", batch, limits::BATCH)?;
+    let input_len = match w.input_len {
+        Some(v) => Some(ctx.check_u64("workload.input_len", v, limits::TOKENS)?),
+        None => None,
     };
+    let output_len = match w.output_len {
+        Some(v) => Some(ctx.check_u64("workload.output_len", v, limits::TOKENS)?),
+        None => None,
+    };
+    let max_len = max_len_of(ctx, &w, input_len, output_len)?;
     let min_len = match w.min_len {
         Some(m) => ctx.check_u64("workload.min_len", m, limits::TOKENS)?,
         None => {
@@ -1539,24 +1571,7 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
             format!("input length {i} is above the maximum length {max_len}"),
         ));
     }
-    if let (Some(i), Some(o)) = (input_len, output_len)
-        && i + o > max_len
-    {
-        ctx.warn(format!(
-            "workload: input {i} + output {o} = {} tokens exceeds the maximum length {max_len}; \
-             KV cache is sized for {} tokens per sequence",
-            i + o,
-            i + o
-        ));
-    }
-    if output_len.is_none() {
-        ctx.assume(format!(
-            "no output length given: decode requests/s use half the maximum length ({} tokens) \
-             as output length; TPOT is checked at context {}",
-            (max_len / 2).max(1),
-            input_len.unwrap_or(0).max(max_len)
-        ));
-    }
+    length_notes(ctx, input_len, output_len, max_len);
     Ok(Workload {
         batch,
         input_len,

@@ -27,16 +27,14 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     let table = crate::report::compare::table(&c);
     print!("{table}");
     if let Some(dir) = &args.out {
-        let written = crate::app::output::write_files(
-            dir,
-            &[
-                (
-                    "compare.json",
-                    crate::report::json::to_json(&crate::report::compare::to_json(&c))?,
-                ),
-                ("compare.md", table),
-            ],
-        )?;
+        let mut set = crate::app::output::OutputSet::new();
+        set.input(&args.task)
+            .file(
+                dir.join("compare.json"),
+                crate::report::json::to_json(&crate::report::compare::to_json(&c))?,
+            )
+            .file(dir.join("compare.md"), table);
+        let written = set.write()?;
         for p in written {
             println!("wrote {}", p.display());
         }

@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod evaluate;
 mod export_lp;
+mod limits;
 mod solve;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Do not sync written files and folders to disk (faster on slow disks; after a power loss
+    /// shortly after the run, files may be empty or missing). By default every file is synced
+    /// before it is renamed into place and its folder after (see `app::output`).
+    #[arg(long, global = true)]
+    pub no_fsync: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,17 +243,28 @@ pub struct EvaluateArgs {
     pub batch: Option<u64>,
 }
 
+/// A path written in `task` (relative to the task's folder, as `resolve` reads it) made
+/// absolute, so that the printed JSON still finds it once saved in another folder.
+fn absolute_from(task: &std::path::Path, p: &str) -> String {
+    let base = task.parent().unwrap_or(std::path::Path::new(""));
+    let joined = base.join(p);
+    std::path::absolute(joined.canonicalize().unwrap_or(joined))
+        .map_or_else(|_| p.to_string(), |a| a.display().to_string())
+}
+
 /// Run a parsed command line; returns the process exit code for outcomes that are not errors.
 pub fn run(cli: Cli) -> Result<i32> {
+    crate::app::output::set_fsync(!cli.no_fsync);
     match cli.command {
         Command::Solve(args) => solve::run(args),
         Command::Task { file } => {
-            let r = crate::app::pipeline::read_task(&file)?;
+            let mut r = crate::app::pipeline::read_task(&file)?;
+            r.task.model.hf_config = r.task.model.hf_config.map(|p| absolute_from(&file, &p));
             let v = serde_json::to_value(&r.task).map_err(|e| Error::Internal(e.to_string()))?;
-            print!("{}", crate::app::output::json_string(&v));
             for w in &r.warnings {
                 eprintln!("warning: {w}");
             }
+            crate::app::output::print_stdout(&crate::app::output::json_string(&v))?;
             Ok(0)
         }
         Command::Evaluate(args) => evaluate::run(args),
