@@ -52,6 +52,35 @@ impl Lines {
     }
 }
 
+/// The progress bar of an interactive batch run.
+fn progress_bar(len: usize) -> ProgressBar {
+    let b = ProgressBar::new(len as u64);
+    b.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
+            .expect("a valid progress template"),
+    );
+    b
+}
+
+/// The closing lines: counts per status, wall time, exit code, files written.
+fn print_totals(stdout: &mut Lines, report: &batch::Report, written: &[std::path::PathBuf]) {
+    let counts = Status::ALL
+        .iter()
+        .filter(|&&s| report.count(s) > 0)
+        .map(|&s| format!("{} {}", report.count(s), s.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    stdout.line(&format!(
+        "{counts} in {:.2} s on {} jobs; exit code {}",
+        report.wall_s,
+        report.jobs,
+        report.exit_code()
+    ));
+    for p in written {
+        stdout.line(&format!("wrote {}", p.display()));
+    }
+}
+
 pub fn run(args: BatchArgs) -> Result<i32> {
     // Threads: more than the tasks are never started; the bound only stops a typo early.
     super::limits::opt_count("--jobs", args.jobs.map(|j| j as u64), 1024)?;
@@ -79,14 +108,7 @@ pub fn run(args: BatchArgs) -> Result<i32> {
         jobs,
         compare: args.compare,
     };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(inputs.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
-                .expect("a valid progress template"),
-        );
-        b
-    });
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| progress_bar(inputs.len()));
     // Plain log lines are printed in input order, as soon as every earlier input is done.
     let mut done: Vec<Option<String>> = vec![None; inputs.len()];
     let mut printed = 0;
@@ -112,21 +134,7 @@ pub fn run(args: BatchArgs) -> Result<i32> {
     }
     let written = batch::write_summary(&args.out, &report)?;
     if !args.quiet {
-        let counts = Status::ALL
-            .iter()
-            .filter(|&&s| report.count(s) > 0)
-            .map(|&s| format!("{} {}", report.count(s), s.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        stdout.line(&format!(
-            "{counts} in {:.2} s on {} jobs; exit code {}",
-            report.wall_s,
-            report.jobs,
-            report.exit_code()
-        ));
-        for p in written {
-            stdout.line(&format!("wrote {}", p.display()));
-        }
+        print_totals(&mut stdout, &report, &written);
     }
     // Standard output failing (a full disk) is an output error once every task is done and the
     // summary is written; a closed pipe (`| head -2`) is not an error.
