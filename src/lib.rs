@@ -15,7 +15,7 @@
 //! The folder tree is the data flow (ARCHITECTURE.md; `tests/architecture.rs` forbids imports
 //! from a later stage): [`input`] (task files) → [`spec`] (resolved task, presets, goal) →
 //! [`layout`] (parallel degrees, mapping) → [`cost`] (memory, latency) → [`candidates`] → [`ilp`]
-//! (formulation, solve, verify) → [`plan`] → [`analysis`] (evaluate, baselines, compare) →
+//! (formulation, solve, verify) → [`launch`] (engine argv, deployment files) → [`plan`] → [`analysis`] (evaluate, baselines, compare) →
 //! [`report`] → [`app`] (commands, batch, output). [`error`] is common to all.
 
 pub mod analysis;
@@ -25,6 +25,7 @@ pub mod cost;
 pub mod error;
 pub mod ilp;
 pub mod input;
+pub mod launch;
 pub mod layout;
 pub mod params;
 pub mod plan;

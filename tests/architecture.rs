@@ -14,6 +14,7 @@ const STAGES: &[&str] = &[
     "cost",
     "candidates",
     "ilp",
+    "launch",
     "plan",
     "analysis",
     "report",

@@ -42,6 +42,7 @@ fn shape_only(mut m: Model) -> Model {
     m.name = None;
     m.preset = None;
     m.hf_config = None;
+    m.path = None;
     m.declared_params = None;
     m
 }

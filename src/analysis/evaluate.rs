@@ -374,6 +374,7 @@ fn evaluated_solver(cover: f64, gpus: u64) -> SolverReport {
         solves: 0,
         verified: false,
         oracle_check: OracleCheck::NotApplicable,
+        engine_search: None,
         search_space: None,
     }
 }

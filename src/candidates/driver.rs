@@ -181,7 +181,10 @@ pub(super) fn run(
     let batches = super::batches_for(task);
     let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
         if want[p as usize] {
-            layout::enumerate(&task.model, p, &limits)
+            let mut ls = layout::enumerate(&task.model, p, &limits);
+            // The engine restriction (`--engine`, `Engine:`): layouts it cannot run disaggregated.
+            ls.retain(|l| super::engine_allows(task, p, l));
+            ls
         } else {
             Vec::new()
         }

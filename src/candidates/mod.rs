@@ -490,6 +490,20 @@ fn merge_rejections(into: &mut BTreeMap<Limit, Rejections>, from: BTreeMap<Limit
     }
 }
 
+/// The engine restriction of the task (`--engine`, `Engine:`): layouts the engine cannot run
+/// disaggregated are not candidates ([`crate::layout::capability`]).
+pub(crate) fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
+    let engine = task.cost.engine;
+    if engine == crate::spec::task::Engine::Any {
+        return true;
+    }
+    let ctx = crate::layout::capability::Context {
+        gpus_per_node: task.hardware.gpus_per_node,
+        moe: task.model.moe.is_some(),
+    };
+    crate::layout::capability::allows(engine, phase, l, ctx, task.engine_tp_pin)
+}
+
 /// Tokens/s are written in thousands in the model.
 pub const KTOK: f64 = 1e3;
 

@@ -1,6 +1,7 @@
 //! The optimizer: candidates → pruning → ILP (two solves for lexicographic objectives) →
 //! verification against the shadow model → the chosen deployment.
 
+pub mod engine_search;
 pub mod formulation;
 pub mod frontier;
 pub mod model;
@@ -84,6 +85,9 @@ pub struct SolverReport {
     /// Exhaustive enumeration over the model's candidates: `equal` or why it was skipped.
     #[schemars(with = "String")]
     pub oracle_check: OracleCheck,
+    /// How an engine's pair rule shaped the search (`--engine sglang`: same TP), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine_search: Option<String>,
     /// The search caps the optimum was proven within (absent for an evaluated strategy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search_space: Option<SearchSpace>,
@@ -425,8 +429,19 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
 /// Plan both phases: enumerate and prune candidates, solve the lexicographic pair, verify every
 /// answer against the shadow model and the optimum against exhaustive enumeration (when small).
 /// `tolerance` is the no-limit `per-gpu` objective's (fewest GPUs within it of the best
-/// tokens/s per GPU of each phase).
+/// tokens/s per GPU of each phase). An engine with a rule on the prefill / decode pair (SGLang's
+/// same TP) is searched once per attention TP ([`engine_search`]).
 pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
+    engine_search::optimize(task, mode, objective, tolerance)
+}
+
+/// [`optimize_tol`] without the pair rules of an engine (per-layout rules still apply).
+pub fn optimize_pairs_unrestricted(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    tolerance: f64,
+) -> Result<Deployment> {
     objective.check(mode).map_err(Error::Usage)?;
     if !(0.0..1.0).contains(&tolerance) {
         return Err(Error::Usage(format!(
@@ -485,6 +500,7 @@ pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f6
         solves: tally.solves,
         verified: true,
         oracle_check,
+        engine_search: None,
         search_space: Some(SearchSpace::of(&crate::layout::Limits::for_budget(
             task.hardware.gpu_budget,
         ))),

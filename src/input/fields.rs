@@ -128,6 +128,8 @@ pub enum Key {
     TaskName,
     ModelName,
     ModelPreset,
+    ModelPath,
+    Engine,
     HfConfig,
     Params,
     Layers,
@@ -502,6 +504,32 @@ pub static FIELDS: &[FieldDef] = &[
         ["Model preset", "Preset"],
         "a model preset; explicit lines override it",
         "DeepSeek-V3"
+    ),
+    row!(
+        Key::ModelPath,
+        "model.path",
+        Model,
+        Name,
+        [
+            "Model path",
+            "HF repo",
+            "HF repo id",
+            "Hugging Face repo",
+            "HuggingFace repo",
+            "Model repo",
+            "Model id"
+        ],
+        "what engines load (a Hugging Face repo id or a folder); launch commands use it, never the display name",
+        "Qwen/Qwen3-235B-A22B"
+    ),
+    row!(
+        Key::Engine,
+        "cost.engine",
+        Model,
+        Name,
+        ["Engine", "Serving engine", "Inference engine"],
+        "vllm, sglang, trtllm or any: the engine's kernel profile, and the search keeps only layouts it runs disaggregated; `--engine` overrides",
+        "sglang"
     ),
     row!(
         Key::HfConfig,

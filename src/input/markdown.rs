@@ -499,6 +499,7 @@ impl Parser<'_> {
             GpuCount => self.gpu_count(n, label, v),
             Layers => self.layers(n, label, v, true),
             ModelName => self.model_name(n, def, label, v),
+            Engine => self.engine(n, def, label, v),
             AttnKind => self.attn_kind_line(n, label, v),
             Dtype => self.dtype(n, label, v, false),
             KvDtype => self.dtype(n, label, v, true),
@@ -512,6 +513,19 @@ impl Parser<'_> {
             }
             _ => self.simple(n, def, label, v),
         }
+    }
+
+    /// `Engine: SGLang` → `cost.engine` = `sglang` (names as [`crate::input::task::Engine::parse`]
+    /// reads them).
+    fn engine(&mut self, n: usize, def: &FieldDef, label: &str, v: &str) -> Result<()> {
+        if self.none(n, label, v, def.field) {
+            return self.set(n, def.field, Value::Null);
+        }
+        let Some(e) = crate::input::task::Engine::parse(&clean_name(v)) else {
+            return Err(self.err(n, def.field, "an engine: vllm, sglang, trtllm or any"));
+        };
+        self.echo(n, label, v, def.field);
+        self.set(n, def.field, Value::String(e.name().into()))
     }
 
     /// A field whose value is one number, name or yes/no: read by its unit, set by its path.

@@ -75,6 +75,9 @@ pub struct RawModel {
     /// Path to a Hugging Face `config.json` (relative to the task file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hf_config: Option<String>,
+    /// What engines load: a Hugging Face repo id (`Qwen/Qwen3-235B-A22B`) or a local folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Parameter count as declared (e.g. "235B" = 235e9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_params: Option<f64>,

@@ -7,6 +7,7 @@
 //! ETP·EP·EDP·PP), SGLang's `--tp N --dp D --enable-dp-attention --ep-size N`, and
 //! TensorRT-LLM's `Mapping` (moe_tp·moe_ep = tp).
 
+pub mod capability;
 pub mod mapping;
 
 use crate::spec::task::{AttentionKind, Model};

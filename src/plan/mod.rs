@@ -2,7 +2,6 @@
 //! `fixtures/plan.schema.json` ([`types`]), with the checks that prove it sound (STYLE.md 9).
 
 pub mod given;
-mod launch;
 pub mod run;
 pub mod types;
 
@@ -462,7 +461,7 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> PhasePlan {
         requirements,
         checks,
         assumptions: assumptions(r),
-        launch: launch::launch(task, input.choice),
+        launch: None,
         deployment: input.deployment.clone(),
         solver: input.solver.clone(),
         evaluation: None,
@@ -569,11 +568,12 @@ fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -
 pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
     let counting = Counting::of(d.mode);
     let deployment = DeploymentFacts::Optimized(deployment_facts(r, d, counting));
+    let launch = crate::launch::launches(&r.task, d);
     Phase::BOTH.map(|p| {
         let choice = d.phase(p);
         let load_per_s =
             (d.mode != Mode::NoLimit).then(|| d.request_rate_per_s / choice.instances.max(1) as f64);
-        phase_plan(
+        let mut plan = phase_plan(
             r,
             &PhaseInput {
                 phase: p,
@@ -584,7 +584,11 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
                 load_per_s,
                 deployment: deployment.clone(),
             },
-        )
+        );
+        // Both phase files carry the whole deployment's launch: whether an engine runs it
+        // depends on the pair (SGLang's same TP), and the router needs both pools.
+        plan.launch = Some(launch.clone());
+        plan
     })
 }
 

@@ -30,7 +30,10 @@ pub struct PhasePlan {
     pub requirements: PhaseRequirements,
     pub checks: Vec<Check>,
     pub assumptions: Vec<String>,
-    pub launch: Launch,
+    /// Per engine: whether it runs the deployment disaggregated and the argv of each role
+    /// (absent for a single evaluated phase: launching needs both pools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<crate::launch::Launches>,
     pub deployment: DeploymentFacts,
     pub solver: SolverReport,
     /// `pdplan evaluate` only: the given strategy and what was found about it.
@@ -358,15 +361,6 @@ pub struct Check {
     pub name: String,
     pub passed: bool,
     pub detail: String,
-}
-
-/// The layout as engine arguments, or why an engine cannot express it.
-#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Launch {
-    pub vllm: String,
-    pub sglang: String,
-    pub tensorrt_llm: String,
 }
 
 /// Deployment-level facts (both phases), echoed in each phase file.

@@ -450,6 +450,7 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         requirements,
         strategy,
         cost,
+        engine_tp_pin: None,
     };
     let Ctx {
         assumptions,
@@ -540,7 +541,7 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
 // Model
 
 /// Keys of a model that are identity, not shape: never merged from presets.
-const IDENTITY_KEYS: [&str; 3] = ["name", "preset", "hf_config"];
+const IDENTITY_KEYS: [&str; 4] = ["name", "preset", "hf_config", "path"];
 /// Precision is a deployment choice, not a published shape: not compared by name match.
 const DEPLOYMENT_KEYS: [&str; 2] = ["dtype", "kv_cache_dtype"];
 
@@ -784,7 +785,40 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
         field: "model".to_string(),
         message: format!("model values do not combine into a valid model: {e}"),
     })?;
-    build_model(ctx, raw.name, preset, raw.hf_config, m)
+    // What engines load: the task's own line, else the preset's published repo, else the
+    // folder of the HF config, else the published repo of a model the task names.
+    let path = raw
+        .path
+        .or_else(|| preset.and_then(|p| p.model.path.clone()))
+        .or_else(|| hf_folder(ctx.source, raw.hf_config.as_deref()))
+        .or_else(|| published_repo(ctx, raw.name.as_deref()));
+    let mut model = build_model(ctx, raw.name, preset, raw.hf_config, m)?;
+    model.path = path;
+    Ok(model)
+}
+
+/// The published repo of the model a task names (`Model: Qwen3-235B` → `Qwen/Qwen3-235B-A22B`),
+/// stated as an assumption; `None` when the name matches no preset.
+fn published_repo(ctx: &mut Ctx, name: Option<&str>) -> Option<String> {
+    let p = presets::model_preset(name?)?;
+    let repo = p.model.path.clone()?;
+    ctx.assume(format!(
+        "model path {repo}: the published repo of {} (model name `{}`); add a `Model path` line \
+         to launch another copy",
+        p.name,
+        name.unwrap_or_default()
+    ));
+    Some(repo)
+}
+
+/// The folder of a Hugging Face `config.json` (relative to the task file): what engines load when
+/// the task names no repo (`vllm serve DIR`, `--model-path DIR`).
+fn hf_folder(source: &str, hf_config: Option<&str>) -> Option<String> {
+    let base = Path::new(source).parent().unwrap_or(Path::new(""));
+    let dir = base.join(hf_config?);
+    let dir = dir.parent().unwrap_or(Path::new(""));
+    let shown = dir.display().to_string();
+    Some(if shown.is_empty() { ".".into() } else { shown })
 }
 
 fn build_model(
@@ -820,6 +854,7 @@ fn build_model(
     Ok(Model {
         name: name.or_else(|| preset.map(|p| p.name.clone())),
         preset: preset.map(|p| p.name.clone()),
+        path: None,
         hf_config,
         declared_params,
         layers,

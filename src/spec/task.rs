@@ -21,6 +21,10 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<GivenStrategy>,
     pub cost: CostParams,
+    /// Set only by the same-TP search (`ilp::engine_search`): both phases use this attention TP
+    /// or a wide-EP layout. Never read from or written to a file.
+    #[serde(skip)]
+    pub engine_tp_pin: Option<u64>,
 }
 
 /// Resolved hardware (one GPU kind, homogeneous cluster).
@@ -51,6 +55,10 @@ pub struct Model {
     pub preset: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hf_config: Option<String>,
+    /// What engines load (Hugging Face repo id or folder): the task's `Model path` line, the
+    /// preset's published repo, or the folder of the HF `config.json`; never a display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared_params: Option<f64>,
     pub layers: u64,

@@ -47,6 +47,7 @@ pub fn qwen3_task() -> Task {
             name: Some("Qwen3-235B".into()),
             preset: None,
             hf_config: None,
+            path: None,
             declared_params: Some(235e9),
             layers: 94,
             hidden_size: 4096,
@@ -83,6 +84,7 @@ pub fn qwen3_task() -> Task {
         },
         strategy: None,
         cost: CostParams::default(),
+        engine_tp_pin: None,
     }
 }
 
@@ -95,6 +97,7 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
             name: None,
             preset: None,
             hf_config: None,
+            path: None,
             declared_params: None,
             layers: 8,
             hidden_size: 1024,
@@ -125,6 +128,7 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
         },
         strategy: None,
         cost: CostParams::default(),
+        engine_tp_pin: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         rate: args.rate,
         objective: None,
         hf_config: None,
+        engine: None,
         tolerance: crate::ilp::formulation::DEFAULT_TOLERANCE,
     };
     let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;

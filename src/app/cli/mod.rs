@@ -131,6 +131,11 @@ pub struct GoalArgs {
     /// the task file gives explicitly still win over the config's.
     #[arg(long, value_name = "PATH")]
     pub hf_config: Option<PathBuf>,
+    /// Engine (vllm, sglang, trtllm; any = every layout, the default): its kernel profile, and
+    /// the search keeps only layouts it runs disaggregated; overrides the task's `Engine:` line.
+    /// The rules are in each plan's `launch` section with their source and engine version.
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
     /// Without a GPU limit (per-gpu objective): the fewest GPUs among plans whose tokens/s per
     /// GPU is within this share of the best in each phase (0.05 = 5 %).
     #[arg(long, value_name = "SHARE", default_value_t = crate::ilp::formulation::DEFAULT_TOLERANCE)]
@@ -191,6 +196,11 @@ pub struct SolveArgs {
     /// with `.secondary` before the extension).
     #[arg(long, value_name = "FILE")]
     pub export_lp: Option<PathBuf>,
+    /// Also write runnable deployment files for ENGINE (vllm, sglang, trtllm, dynamo, or all) to
+    /// DIR/deploy/ENGINE/: launch.sh (one function per role), the Dynamo
+    /// DynamoGraphDeployment YAML, the TensorRT-LLM disaggregated and LLM-API YAMLs.
+    #[arg(long, value_name = "ENGINE")]
+    pub deploy: Option<String>,
     /// Write `solver.solve_time_s` as 0, so that repeated runs give byte-identical plan files
     /// (everything else in a plan is already deterministic; the time is printed on stdout).
     #[arg(long)]

@@ -20,6 +20,13 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
     if let Some(rate) = rate {
         r.task.requirements.request_rate_per_s = Some(rate);
     }
+    if let Some(e) = &goal.engine {
+        r.task.cost.engine = crate::spec::task::Engine::parse(e).ok_or_else(|| {
+            Error::Usage(format!(
+                "--engine: unknown engine `{e}`: expected vllm, sglang, trtllm or any"
+            ))
+        })?;
+    }
     for w in &r.warnings {
         log::warn!("{w}");
     }
@@ -69,6 +76,26 @@ pub fn run(args: SolveArgs) -> Result<i32> {
         set.file(lp.clone(), d.primary_model.to_lp_string());
         set.file(secondary_path(lp), d.model.to_lp_string());
     }
+    // Deployment files join the same set: a target that cannot run the plan fails the command
+    // before anything is written.
+    let targets = match &args.deploy {
+        Some(t) => crate::launch::deploy::Target::parse_list(t).map_err(Error::Usage)?,
+        None => Vec::new(),
+    };
+    let all = args
+        .deploy
+        .as_deref()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("all"));
+    let mut scripts = Vec::new();
+    for (target, files) in deploy_files(&r, &solution.deployment, &targets, all)? {
+        for (name, contents) in files {
+            let path = args.out.join("deploy").join(target).join(&name);
+            if name == "launch.sh" {
+                scripts.push(path.clone());
+            }
+            set.file(path, contents);
+        }
+    }
     let paths = set.paths();
     let staged = set.stage()?;
     let mut text = crate::report::summary::text(&solution.deployment, &solution.plans);
@@ -80,7 +107,60 @@ pub fn run(args: SolveArgs) -> Result<i32> {
     }
     output::print_stdout(&text)?;
     staged.commit()?;
+    for p in &scripts {
+        make_executable(p)?;
+    }
     Ok(0)
+}
+
+type DeploySet = (&'static str, Vec<(String, String)>);
+
+/// `--deploy`: the files of each target; with `all`, targets that cannot run the plan are
+/// skipped with a warning naming the rule, otherwise they are an error.
+fn deploy_files(
+    r: &Resolved,
+    d: &crate::ilp::Deployment,
+    targets: &[crate::launch::deploy::Target],
+    all: bool,
+) -> Result<Vec<DeploySet>> {
+    use crate::launch::deploy::{self, Target};
+    let launches = crate::launch::launches(&r.task, d);
+    let name = r
+        .task
+        .name
+        .clone()
+        .or_else(|| r.task.model.name.clone())
+        .unwrap_or_default();
+    let mut sets = Vec::new();
+    for &t in targets {
+        let files = match t {
+            Target::Engine(e) => match launches.get(e) {
+                Some(l) => deploy::engine_files(e, l),
+                None => continue,
+            },
+            Target::Dynamo => deploy::dynamo_files(&name, &launches),
+        };
+        match files {
+            Ok(f) => sets.push((t.name(), f)),
+            Err(Error::Usage(why)) if all => log::warn!("{why}; skipped"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sets)
+}
+
+#[cfg(unix)]
+fn make_executable(p: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).map_err(|source| Error::Write {
+        path: p.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<()> {
+    Ok(())
 }
 
 fn frontier(r: &Resolved, mode: Mode, args: &SolveArgs) -> Result<i32> {

@@ -1,0 +1,125 @@
+//! The search under an engine whose rules bind the prefill / decode pair: SGLang without wide EP
+//! needs the same attention TP on both phases (`sglang.same_tp` in
+//! [`crate::layout::capability::RULES`]).
+//!
+//! A pair rule is not a property of one candidate, so it is kept by splitting the search: for each
+//! attention TP `t` both phases are restricted to layouts with TP `t` or wide-EP, and the best of
+//! these solves is the optimum under the rule. Every pair the rule allows lies in some branch (two
+//! non-wide layouts share their TP; a pair with a wide-EP side lies in the branch of the other
+//! side's TP), and every pair of a branch is allowed, so the split is exact. Each branch is an
+//! ordinary solve, verified and oracle-checked like any other.
+
+use super::{Deployment, optimize_pairs_unrestricted};
+use crate::error::{Error, Result};
+use crate::layout::capability::{self, Rule};
+use crate::layout::{self, Limits, Phase};
+use crate::spec::goal::{Criterion, Mode, Objective};
+use crate::spec::task::Task;
+use std::collections::BTreeSet;
+
+/// Relative tolerance when comparing branch optima (the ILP's own objective floor slack is 1e-9).
+const TIE: f64 = 1e-9;
+
+/// [`super::optimize_tol`]: the plain search, or the per-TP split when the task's engine has a
+/// pair rule the plain optimum breaks.
+pub fn optimize(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
+    let engine = task.cost.engine;
+    if !capability::has_pair_rule(engine) {
+        return optimize_pairs_unrestricted(task, mode, objective, tolerance);
+    }
+    if task.engine_tp_pin.is_some() {
+        return optimize_pairs_unrestricted(task, mode, objective, tolerance);
+    }
+    let moe = task.model.moe.is_some();
+    let plain = optimize_pairs_unrestricted(task, mode, objective, tolerance);
+    let broken = match &plain {
+        Ok(d) => capability::pair_excluded_by(
+            engine,
+            &d.prefill.candidate.layout,
+            &d.decode.candidate.layout,
+            moe,
+        ),
+        Err(_) => None,
+    };
+    let Some(rule) = broken else {
+        return plain;
+    };
+    let Ok(unrestricted) = plain else {
+        return plain;
+    };
+    let mut best: Option<Deployment> = None;
+    for tp in attention_tps(task) {
+        let mut pinned = task.clone();
+        pinned.engine_tp_pin = Some(tp);
+        match optimize_pairs_unrestricted(&pinned, mode, objective, tolerance) {
+            Ok(d) if best.as_ref().is_none_or(|b| better(objective, &d, b)) => best = Some(d),
+            Ok(_) | Err(Error::Infeasible { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut best = best.ok_or_else(|| Error::Infeasible {
+        phase: "both".into(),
+        binding: format!("engine rule {}: {}", rule.id, rule.says),
+        report: format!(
+            "no prefill / decode pair with one attention TP (or a wide-EP side) meets the \
+             requirements; the unrestricted optimum uses {}",
+            pair_text(&unrestricted)
+        ),
+    })?;
+    best.solver.engine_search = Some(explain(rule, &unrestricted, &best));
+    Ok(best)
+}
+
+/// Attention TP values any layout of either phase can take, ascending.
+fn attention_tps(task: &Task) -> BTreeSet<u64> {
+    let limits = Limits::for_budget(task.hardware.gpu_budget);
+    Phase::BOTH
+        .iter()
+        .flat_map(|&p| layout::enumerate(&task.model, p, &limits))
+        .map(|l| l.tp)
+        .collect()
+}
+
+/// `a` is strictly better than `b` under the objective's lexicographic criteria.
+fn better(objective: Objective, a: &Deployment, b: &Deployment) -> bool {
+    let (c1, c2) = objective.criteria();
+    let pairs = [
+        (c1, a.solver.primary_value, b.solver.primary_value),
+        (c2, a.solver.secondary_value, b.solver.secondary_value),
+    ];
+    for (c, x, y) in pairs {
+        let tol = TIE * x.abs().max(y.abs()).max(1.0);
+        if (x - y).abs() <= tol {
+            continue;
+        }
+        return match c {
+            Criterion::Gpus => x < y,
+            Criterion::TokensPerGpu | Criterion::Rate => x > y,
+        };
+    }
+    false
+}
+
+fn pair_text(d: &Deployment) -> String {
+    format!(
+        "prefill {} / decode {}",
+        d.prefill.candidate.layout, d.decode.candidate.layout
+    )
+}
+
+/// Why the plan is not the unrestricted optimum, with both objective values.
+fn explain(rule: &Rule, unrestricted: &Deployment, chosen: &Deployment) -> String {
+    format!(
+        "{} ({}): the unrestricted optimum ({}; objective {:.6} then {:.6}) breaks it; this plan is \
+         the best over the pairs with one attention TP or a wide-EP side ({}; objective {:.6} then \
+         {:.6})",
+        rule.id,
+        rule.says,
+        pair_text(unrestricted),
+        unrestricted.solver.primary_value,
+        unrestricted.solver.secondary_value,
+        pair_text(chosen),
+        chosen.solver.primary_value,
+        chosen.solver.secondary_value
+    )
+}

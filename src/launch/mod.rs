@@ -1,0 +1,375 @@
+//! Stage 7 — launch: the chosen deployment as the argv each engine runs (issue 13; DESIGN.md §7).
+//!
+//! For every engine pdplan knows ([`ENGINES`]) a plan carries `launch.<engine>`: whether the
+//! engine runs this prefill / decode pair disaggregated (the first rule of
+//! [`crate::layout::capability::RULES`] that excludes it otherwise), and per role (`prefill`,
+//! `decode`, `router`) the argv — an array, never a shell string — with replicas, GPUs and nodes
+//! per replica and the environment it needs. The model is what engines load (`model.path`: a
+//! Hugging Face repo id or folder), never a display name; when the task gives none it is the
+//! placeholder `${MODEL_PATH}`.
+//!
+//! Arguments are typed ([`Arg`]): literal text, or a placeholder pdplan itself inserts
+//! ([`Var`]: node rank, head-node address, worker addresses). [`shell`] quotes literals so that no
+//! text from the task (a model name with `;`, `$(...)`, quotes) is ever run; only placeholders
+//! expand. [`deploy`] renders the deployment files (`launch.sh`, Dynamo and TensorRT-LLM YAML).
+
+pub mod deploy;
+mod sglang;
+pub mod shell;
+mod trtllm;
+mod vllm;
+
+use crate::ilp::{Deployment, PhaseChoice};
+use crate::layout::capability::{self, Context, Rule};
+use crate::layout::{Layout, Phase};
+use crate::spec::task::Engine;
+use crate::spec::task::{Dtype, Task};
+use schemars::JsonSchema;
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// The engines pdplan writes launch commands for, in the order plans list them.
+pub const ENGINES: [Engine; 3] = [Engine::Vllm, Engine::Sglang, Engine::Trtllm];
+
+/// HTTP port of prefill workers, decode workers and the router (frontend).
+pub const PREFILL_PORT: u16 = 8100;
+pub const DECODE_PORT: u16 = 8200;
+pub const ROUTER_PORT: u16 = 8000;
+
+/// A placeholder the operator fills in when starting a worker (documented in `launch.sh`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Var {
+    /// Rank of this node inside a multi-node instance (0 = head node).
+    NodeRank,
+    /// Address of the head node (node rank 0) of this instance.
+    HeadAddr,
+    /// What to load, when the task names no model path or repo.
+    ModelPath,
+    /// Address of prefill replica `i` (for the router).
+    PrefillAddr(u64),
+    /// Address of decode replica `i` (for the router).
+    DecodeAddr(u64),
+}
+
+impl Var {
+    pub fn name(self) -> String {
+        match self {
+            Var::NodeRank => "NODE_RANK".into(),
+            Var::HeadAddr => "HEAD_ADDR".into(),
+            Var::ModelPath => "MODEL_PATH".into(),
+            Var::PrefillAddr(i) => format!("PREFILL_ADDR_{i}"),
+            Var::DecodeAddr(i) => format!("DECODE_ADDR_{i}"),
+        }
+    }
+}
+
+/// One part of an argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Lit(String),
+    Var(Var),
+}
+
+/// One argv element: literal text and placeholders. Serialized as one string, placeholders
+/// written `${NAME}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arg(Vec<Part>);
+
+impl Arg {
+    pub fn lit(s: impl Into<String>) -> Arg {
+        Arg(vec![Part::Lit(s.into())])
+    }
+    pub fn var(v: Var) -> Arg {
+        Arg(vec![Part::Var(v)])
+    }
+    /// `prefix` + placeholder + `suffix` (e.g. `http://${PREFILL_ADDR_0}:8100`).
+    pub fn around(prefix: &str, v: Var, suffix: &str) -> Arg {
+        Arg(vec![
+            Part::Lit(prefix.into()),
+            Part::Var(v),
+            Part::Lit(suffix.into()),
+        ])
+    }
+    pub fn parts(&self) -> &[Part] {
+        &self.0
+    }
+    /// The argument as the plan shows it (`${NAME}` for placeholders).
+    pub fn text(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Lit(s) => s.clone(),
+                Part::Var(v) => format!("${{{}}}", v.name()),
+            })
+            .collect()
+    }
+}
+
+impl Serialize for Arg {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+impl JsonSchema for Arg {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Arg".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string"})
+    }
+}
+
+/// A worker role of a disaggregated deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Prefill,
+    Decode,
+    Router,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Prefill => "prefill",
+            Role::Decode => "decode",
+            Role::Router => "router",
+        }
+    }
+}
+
+/// One role: what to run, how many copies, on how many GPUs and nodes each.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Worker {
+    pub role: Role,
+    pub argv: Vec<Arg>,
+    pub replicas: u64,
+    pub gpus_per_replica: u64,
+    pub nodes_per_replica: u64,
+    pub env: BTreeMap<String, String>,
+    /// TensorRT-LLM: the LLM-API options file (`--extra_llm_api_options`) this worker reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_api: Option<trtllm::LlmApi>,
+    /// How to start it when that is more than the argv (multi-node launchers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// `launch.<engine>` of a plan.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineLaunch {
+    pub supported: bool,
+    /// Engine version the flags and rules were read from.
+    pub version: &'static str,
+    /// Why not, when unsupported: the rule, what it says, its source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
+    pub workers: Vec<Worker>,
+    /// TensorRT-LLM: the `trtllm-serve disaggregated -c` config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disaggregated_config: Option<trtllm::DisaggConfig>,
+}
+
+/// `launch` of a plan: one entry per engine.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Launches {
+    pub vllm: EngineLaunch,
+    pub sglang: EngineLaunch,
+    pub trtllm: EngineLaunch,
+}
+
+impl Launches {
+    pub fn get(&self, engine: Engine) -> Option<&EngineLaunch> {
+        match engine {
+            Engine::Vllm => Some(&self.vllm),
+            Engine::Sglang => Some(&self.sglang),
+            Engine::Trtllm => Some(&self.trtllm),
+            Engine::Any => None,
+        }
+    }
+}
+
+/// What every engine's workers share, read from the task.
+pub struct Common {
+    /// What engines load.
+    pub model: Arg,
+    /// Longest sequence (prompt + output) a worker must accept: the workload's maximum length.
+    pub max_model_len: u64,
+    pub fp8_kv: bool,
+    pub fp8_weights: bool,
+    /// GPU memory the engine may use: 1 − the plan's runtime reserve.
+    pub memory_fraction: f64,
+    /// DeepSeek-style MLA checkpoints ship their modeling code (`auto_map` in config.json).
+    pub trust_remote_code: bool,
+    pub gpus_per_node: u64,
+    pub moe: bool,
+}
+
+impl Common {
+    pub fn of(task: &Task) -> Common {
+        let m = &task.model;
+        Common {
+            model: m.path.clone().map_or(Arg::var(Var::ModelPath), Arg::lit),
+            max_model_len: task.workload.max_len,
+            fp8_kv: m.kv_cache_dtype == Dtype::Fp8,
+            fp8_weights: m.dtype == Dtype::Fp8,
+            memory_fraction: ((1.0 - task.cost.reserve_fraction) * 100.0).floor() / 100.0,
+            trust_remote_code: m.mla.is_some(),
+            gpus_per_node: task.hardware.gpus_per_node,
+            moe: m.moe.is_some(),
+        }
+    }
+    fn context(&self) -> Context {
+        Context {
+            gpus_per_node: self.gpus_per_node,
+            moe: self.moe,
+        }
+    }
+}
+
+/// One phase of the deployment as the builders read it.
+pub struct PhaseShape {
+    pub phase: Phase,
+    pub layout: Layout,
+    pub replicas: u64,
+    /// Sequences one instance holds.
+    pub batch: u64,
+}
+
+impl PhaseShape {
+    pub fn of(phase: Phase, c: &PhaseChoice) -> PhaseShape {
+        PhaseShape {
+            phase,
+            layout: c.candidate.layout,
+            replicas: c.instances,
+            batch: c.candidate.batch,
+        }
+    }
+    pub fn gpus(&self) -> u64 {
+        self.layout.gpus_per_instance()
+    }
+    /// Nodes one instance spans (1 when it fits in a node).
+    pub fn nodes(&self, gpus_per_node: u64) -> u64 {
+        self.gpus().div_ceil(gpus_per_node.max(1))
+    }
+    fn port(&self) -> u16 {
+        match self.phase {
+            Phase::Prefill => PREFILL_PORT,
+            Phase::Decode => DECODE_PORT,
+        }
+    }
+}
+
+/// The first rule of `engine` that excludes this prefill / decode pair.
+pub fn excluded_by(engine: Engine, c: &Common, p: &PhaseShape, d: &PhaseShape) -> Option<&'static Rule> {
+    capability::excluded_by(engine, Phase::Prefill, &p.layout, c.context())
+        .or_else(|| capability::excluded_by(engine, Phase::Decode, &d.layout, c.context()))
+        .or_else(|| capability::pair_excluded_by(engine, &p.layout, &d.layout, c.moe))
+}
+
+fn version(engine: Engine) -> &'static str {
+    capability::VERSIONS
+        .iter()
+        .find(|(e, _)| *e == engine)
+        .map_or("", |(_, v)| v)
+}
+
+/// `launch.<engine>` for one engine.
+pub fn for_engine(engine: Engine, c: &Common, p: &PhaseShape, d: &PhaseShape) -> EngineLaunch {
+    if let Some(rule) = excluded_by(engine, c, p, d) {
+        return EngineLaunch {
+            supported: false,
+            version: version(engine),
+            reason: Some(format!("{} (source: {})", rule.says, rule.source)),
+            rule: Some(rule.id),
+            workers: Vec::new(),
+            disaggregated_config: None,
+        };
+    }
+    let (workers, disaggregated_config) = match engine {
+        Engine::Vllm => (vllm::workers(c, p, d), None),
+        Engine::Sglang => (sglang::workers(c, p, d), None),
+        Engine::Trtllm | Engine::Any => trtllm::workers(c, p, d),
+    };
+    EngineLaunch {
+        supported: true,
+        version: version(engine),
+        reason: None,
+        rule: None,
+        workers,
+        disaggregated_config,
+    }
+}
+
+/// `launch` of a plan: every engine.
+pub fn launches(task: &Task, d: &Deployment) -> Launches {
+    let c = Common::of(task);
+    let p = PhaseShape::of(Phase::Prefill, &d.prefill);
+    let dc = PhaseShape::of(Phase::Decode, &d.decode);
+    Launches {
+        vllm: for_engine(Engine::Vllm, &c, &p, &dc),
+        sglang: for_engine(Engine::Sglang, &c, &p, &dc),
+        trtllm: for_engine(Engine::Trtllm, &c, &p, &dc),
+    }
+}
+
+/// A worker of a phase with no environment and no notes.
+fn phase_worker(c: &Common, s: &PhaseShape, argv: Vec<Arg>) -> Worker {
+    Worker {
+        role: match s.phase {
+            Phase::Prefill => Role::Prefill,
+            Phase::Decode => Role::Decode,
+        },
+        argv,
+        replicas: s.replicas,
+        gpus_per_replica: s.gpus(),
+        nodes_per_replica: s.nodes(c.gpus_per_node),
+        env: BTreeMap::new(),
+        llm_api: None,
+        notes: Vec::new(),
+    }
+}
+
+/// The router / frontend: no GPU, one replica.
+fn router(argv: Vec<Arg>) -> Worker {
+    Worker {
+        role: Role::Router,
+        argv,
+        replicas: 1,
+        gpus_per_replica: 0,
+        nodes_per_replica: 1,
+        env: BTreeMap::new(),
+        llm_api: None,
+        notes: Vec::new(),
+    }
+}
+
+/// Literal arguments from string slices.
+fn lits(args: &[&str]) -> Vec<Arg> {
+    args.iter().map(|a| Arg::lit(*a)).collect()
+}
+
+/// `flag value` as two literal arguments.
+fn flag(out: &mut Vec<Arg>, name: &str, value: impl ToString) {
+    out.push(Arg::lit(name));
+    out.push(Arg::lit(value.to_string()));
+}
+
+/// Worker URL placeholders of one phase, `http://${PREFILL_ADDR_i}:port`.
+fn worker_urls(s: &PhaseShape) -> Vec<Arg> {
+    (0..s.replicas)
+        .map(|i| {
+            let v = match s.phase {
+                Phase::Prefill => Var::PrefillAddr(i),
+                Phase::Decode => Var::DecodeAddr(i),
+            };
+            Arg::around("http://", v, &format!(":{}", s.port()))
+        })
+        .collect()
+}

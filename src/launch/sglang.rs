@@ -1,0 +1,100 @@
+//! SGLang 0.5.23: `python3 -m sglang.launch_server --disaggregation-mode prefill|decode`, the
+//! `sglang_router.launch_router --pd-disaggregation` router in front.
+//!
+//! Layout → flags (sglang/srt/arg_groups/fields/parallel.py, parallel_hook.py): `--tp-size` is the
+//! stage width W (attention TP × attention-DP), `--attn-dp-size` the attention-DP inside it
+//! (`--dp-size --enable-dp-attention` is the deprecated spelling), `--ep-size` the experts' EP
+//! (expert-TP = W / EP), `--pp-size`; GPUs = tp-size × pp-size. Wide EP (EP = W, expert-TP 1)
+//! adds `--moe-a2a-backend deepep`. Multi-node: `--nnodes N --node-rank R --dist-init-addr
+//! HEAD:PORT`. KV hand-off: `--disaggregation-transfer-backend nixl`; the prefill server's
+//! bootstrap port is given to the router with its URL.
+
+use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
+use crate::layout::Phase;
+use crate::layout::capability::is_wide_ep;
+
+/// Prefill bootstrap port (SGLang's default `--disaggregation-bootstrap-port`).
+pub const BOOTSTRAP_PORT: u16 = 8998;
+/// Port of `--dist-init-addr` on the head node of a multi-node instance.
+const DIST_INIT_PORT: u16 = 5757;
+
+fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
+    let l = &s.layout;
+    flag(a, "--tp-size", l.width());
+    if l.attention_dp > 1 {
+        flag(a, "--attn-dp-size", l.attention_dp);
+    }
+    if c.moe && l.ep > 1 {
+        flag(a, "--ep-size", l.ep);
+    }
+    if is_wide_ep(l, c.moe) {
+        flag(a, "--moe-a2a-backend", "deepep");
+    }
+    if l.pp > 1 {
+        flag(a, "--pp-size", l.pp);
+    }
+    let nodes = s.nodes(c.gpus_per_node);
+    if nodes > 1 {
+        flag(a, "--nnodes", nodes);
+        a.push(Arg::lit("--node-rank"));
+        a.push(Arg::var(Var::NodeRank));
+        a.push(Arg::lit("--dist-init-addr"));
+        a.push(Arg::around("", Var::HeadAddr, &format!(":{DIST_INIT_PORT}")));
+    }
+}
+
+/// Engine arguments of a phase worker after `--model-path MODEL` (also `dynamo.sglang`'s).
+pub fn engine_args(c: &Common, s: &PhaseShape) -> Vec<Arg> {
+    let mut a = Vec::new();
+    parallel_flags(c, s, &mut a);
+    flag(&mut a, "--max-running-requests", s.batch.max(1));
+    flag(&mut a, "--context-length", c.max_model_len);
+    flag(&mut a, "--mem-fraction-static", c.memory_fraction);
+    if c.fp8_kv {
+        flag(&mut a, "--kv-cache-dtype", "fp8_e4m3");
+    }
+    if c.fp8_weights {
+        flag(&mut a, "--quantization", "fp8");
+    }
+    if c.trust_remote_code {
+        a.push(Arg::lit("--trust-remote-code"));
+    }
+    flag(&mut a, "--disaggregation-mode", s.phase.name());
+    flag(&mut a, "--disaggregation-transfer-backend", "nixl");
+    if s.phase == Phase::Prefill {
+        flag(&mut a, "--disaggregation-bootstrap-port", BOOTSTRAP_PORT);
+    }
+    a
+}
+
+fn phase(c: &Common, s: &PhaseShape) -> Worker {
+    let mut a = lits(&["python3", "-m", "sglang.launch_server", "--model-path"]);
+    a.push(c.model.clone());
+    a.extend(lits(&["--host", "0.0.0.0"]));
+    flag(&mut a, "--port", s.port());
+    a.extend(engine_args(c, s));
+    phase_worker(c, s, a)
+}
+
+/// Prefill and decode workers and the PD router.
+pub fn workers(c: &Common, p: &PhaseShape, d: &PhaseShape) -> Vec<Worker> {
+    let mut r = lits(&[
+        "python3",
+        "-m",
+        "sglang_router.launch_router",
+        "--pd-disaggregation",
+        "--host",
+        "0.0.0.0",
+    ]);
+    flag(&mut r, "--port", super::ROUTER_PORT);
+    for u in worker_urls(p) {
+        r.push(Arg::lit("--prefill"));
+        r.push(u);
+        r.push(Arg::lit(BOOTSTRAP_PORT.to_string()));
+    }
+    for u in worker_urls(d) {
+        r.push(Arg::lit("--decode"));
+        r.push(u);
+    }
+    vec![phase(c, p), phase(c, d), router(r)]
+}
