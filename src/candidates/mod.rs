@@ -7,11 +7,13 @@ pub mod prune;
 pub mod queueing;
 
 use crate::cost::{self, Figures};
-use crate::layout::{self, Layout, Limits, Phase};
+use crate::layout::{Layout, Phase};
 use crate::spec::goal::Mode;
 use crate::spec::task::Task;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+mod driver;
 
 /// A feasible layout with its per-instance batch and figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -296,37 +298,72 @@ impl Failed {
 /// TTFT must hold at some load ([`Serving`]) and throughput per GPU is counted at the
 /// instance's capacity.
 pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, Failed> {
-    let fail = |limit, value| Err(Failed { limit, value });
     if batch < layout.attention_dp {
-        return fail(Limit::Balance, batch as f64);
+        return Err(Failed {
+            limit: Limit::Balance,
+            value: batch as f64,
+        });
     }
-    // `evaluate` computes the memory too; a memory failure costs one evaluation per layout
-    // (larger batches are skipped), a pass saves a second memory computation.
-    let figures = cost::evaluate(task, phase, layout, batch);
-    if !figures.memory.fits() {
-        return fail(Limit::Memory, figures.memory.total_bytes);
+    let rank = cost::evaluate_rank(task, phase, layout, cost::sequences_per_rank(layout, batch));
+    check_rank(task, phase, layout, &rank)?;
+    check_batch(task, phase, layout, batch, &rank)
+}
+
+/// The checks that depend on the sequences per rank alone: memory, TTFT (in the rate reading
+/// with the hand-off, which depends on the layout only), TPOT. A failure holds for every larger
+/// batch too (memory and latency never fall as the sequences per rank grow).
+fn check_rank(task: &Task, phase: Phase, layout: &Layout, rank: &cost::RankFigures) -> Result<(), Failed> {
+    let fail = |limit, value| Err(Failed { limit, value });
+    if !rank.memory.fits() {
+        return fail(Limit::Memory, rank.memory.total_bytes);
     }
     let req = &task.requirements;
-    let rate = rate_reading(task);
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s) {
-        // The least TTFT of the rate reading: the batch's prefill plus the hand-off.
-        let least = if rate { t + kv_transfer_s(task, layout) } else { t };
-        if least > limit {
-            return fail(Limit::Ttft, least);
+    match (phase, req.ttft_s, req.tpot_s) {
+        (Phase::Prefill, Some(limit), _) => {
+            // The least TTFT of the rate reading: the batch's prefill plus the hand-off.
+            let t = rank.latency_s;
+            let least = if rate_reading(task) {
+                t + kv_transfer_s(task, layout)
+            } else {
+                t
+            };
+            if least > limit {
+                return fail(Limit::Ttft, least);
+            }
+            Ok(())
         }
+        (Phase::Decode, _, Some(limit)) if rank.latency_s > limit => fail(Limit::Tpot, rank.latency_s),
+        _ => Ok(()),
     }
-    if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
-        && t > limit
-    {
-        return fail(Limit::Tpot, t);
-    }
-    let c = Candidate::new(task, phase, layout, batch, figures);
+}
+
+/// The per-batch checks (TTFT under load, throughput per GPU) and the candidate, from the
+/// per-rank figures.
+fn check_batch(
+    task: &Task,
+    phase: Phase,
+    layout: &Layout,
+    batch: u64,
+    rank: &cost::RankFigures,
+) -> Result<Candidate, Failed> {
+    let fail = |limit, value| Err(Failed { limit, value });
+    let rate = rate_reading(task);
+    let c = Candidate::new(
+        task,
+        phase,
+        layout,
+        batch,
+        rank.at_batch(task, phase, layout, batch),
+    );
     if rate && c.serving.rate_per_s <= 0.0 {
         // Batch formation and queueing push TTFT over the limit at every load.
         let t = c.figures.ttft_s.unwrap_or(0.0) + c.serving.kv_transfer_s;
         return fail(Limit::TtftAtLoad, t);
     }
-    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill)) {
+    if let Some(min) = task
+        .requirements
+        .throughput_per_gpu(matches!(phase, Phase::Prefill))
+    {
         let reached = if rate {
             c.serving.tokens_per_s_per_gpu
         } else {
@@ -369,10 +406,13 @@ pub fn batches_for(task: &Task) -> Vec<u64> {
 
 /// Enumerate and score every candidate of a phase; every feasible one is kept.
 pub fn generate(task: &Task, phase: Phase) -> PhaseCandidates {
-    let mut feasible = Vec::new();
-    let mut pc = scan(task, phase, |c| feasible.push(c));
-    pc.feasible = feasible;
-    pc
+    let [p, d] = driver::run(
+        task,
+        [phase == Phase::Prefill, phase == Phase::Decode],
+        None,
+        None,
+    );
+    if phase == Phase::Prefill { p } else { d }
 }
 
 /// Enumerate and score every candidate of a phase, keeping only those that may be optimal in
@@ -384,61 +424,69 @@ pub fn generate_for(
     mode: crate::spec::goal::Mode,
     objective: crate::spec::goal::Objective,
 ) -> PhaseCandidates {
-    let min = task
-        .requirements
-        .throughput_per_gpu(matches!(phase, Phase::Prefill));
-    let mut front = crate::candidates::prune::Front::new(mode, objective, min);
-    let mut pc = scan(task, phase, |c| front.offer(c));
-    pc.feasible = front.into_candidates();
-    pc
+    let want = [phase == Phase::Prefill, phase == Phase::Decode];
+    let [p, d] = driver::run(task, want, Some((mode, objective)), None);
+    if phase == Phase::Prefill { p } else { d }
 }
 
-/// Walk every layout × batch of a phase in a fixed order (layouts sorted, batches ascending),
-/// hand each feasible candidate to `keep` and tally the rejected ones.
-fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCandidates {
-    let limits = Limits::for_budget(task.hardware.gpu_budget);
-    let layouts = layout::enumerate(&task.model, phase, &limits);
-    let batches = batches_for(task);
-    let mut rejected = BTreeMap::new();
-    let mut evaluated = 0;
-    let mut feasible_seen = 0;
-    for l in &layouts {
-        for &b in &batches {
-            evaluated += 1;
-            match check(task, phase, l, b) {
-                Ok(c) => {
-                    feasible_seen += 1;
-                    keep(c);
-                }
-                Err(why) => {
-                    let limit = why.limit;
-                    let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
-                    reject(
-                        &mut rejected,
-                        limit,
-                        || why.text(task, l, b),
-                        why.value,
-                        higher_better,
-                    );
-                    // Memory, TTFT (also under load) and TPOT only grow with the batch: larger
-                    // batches fail too.
-                    if matches!(
-                        limit,
-                        Limit::Memory | Limit::Ttft | Limit::TtftAtLoad | Limit::Tpot
-                    ) {
-                        break;
-                    }
-                }
+/// Both phases at once, their layouts in one pool of threads (see [`driver`]), pruned to the
+/// Pareto front of `mode` / `objective`.
+pub fn generate_both_for(
+    task: &Task,
+    mode: crate::spec::goal::Mode,
+    objective: crate::spec::goal::Objective,
+) -> [PhaseCandidates; 2] {
+    driver::run(task, [true, true], Some((mode, objective)), None)
+}
+
+/// Both phases at once, every feasible candidate kept.
+pub fn generate_both(task: &Task) -> [PhaseCandidates; 2] {
+    driver::run(task, [true, true], None, None)
+}
+
+/// [`generate_both`] / [`generate_both_for`] on exactly `threads` worker threads (tests and the
+/// bench: the result does not depend on it).
+pub fn generate_both_on(
+    task: &Task,
+    prune: Option<(crate::spec::goal::Mode, crate::spec::goal::Objective)>,
+    threads: usize,
+) -> [PhaseCandidates; 2] {
+    driver::run(task, [true, true], prune, Some(threads.max(1)))
+}
+
+/// Tally one rejected candidate.
+fn tally(task: &Task, map: &mut BTreeMap<Limit, Rejections>, l: &Layout, b: u64, why: Failed) {
+    let higher_better = why.limit == Limit::ThroughputPerGpu || why.limit == Limit::Balance;
+    reject(map, why.limit, || why.text(task, l, b), why.value, higher_better);
+}
+
+/// Whether a failure holds for every larger batch of the layout too: memory, TTFT (also under
+/// load) and TPOT only grow with the batch, so the scan of the layout stops there.
+fn ends_layout(limit: Limit) -> bool {
+    matches!(
+        limit,
+        Limit::Memory | Limit::Ttft | Limit::TtftAtLoad | Limit::Tpot
+    )
+}
+
+/// Merge the rejections of a later part of the enumeration into `into` (counts add, the best
+/// value is the best of both, the example stays the first one in enumeration order).
+fn merge_rejections(into: &mut BTreeMap<Limit, Rejections>, from: BTreeMap<Limit, Rejections>) {
+    for (limit, r) in from {
+        let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
+        match into.get_mut(&limit) {
+            None => {
+                into.insert(limit, r);
+            }
+            Some(e) => {
+                e.count += r.count;
+                e.best = if higher_better {
+                    e.best.max(r.best)
+                } else {
+                    e.best.min(r.best)
+                };
             }
         }
-    }
-    PhaseCandidates {
-        phase,
-        layouts: layouts.len() as u64,
-        evaluated,
-        feasible: Vec::new(),
-        feasible_seen,
-        rejected,
     }
 }
 

@@ -58,6 +58,22 @@ pub fn sequences_per_rank(layout: &Layout, batch: u64) -> u64 {
     batch.div_ceil(layout.attention_dp)
 }
 
+/// What [`evaluate`] computes from the sequences per attention rank alone: memory and step times
+/// depend on the batch only through `ceil(batch / attention_dp)`, so the enumeration computes this
+/// once per distinct value and finishes each batch with [`RankFigures::at_batch`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct RankFigures {
+    pub seqs: u64,
+    pub memory: MemoryBreakdown,
+    /// Prefill: TTFT at the TTFT input length; decode: TPOT at the last token's context.
+    pub latency_s: f64,
+    /// Prefill: TTFT at the maximum length when that is the TTFT input length; decode: TPOT at
+    /// the mean context.
+    pub second_s: Option<f64>,
+    pub micro_batches: u64,
+    pub breakdown: StepBreakdown,
+}
+
 /// Evaluate a layout with `batch` sequences per instance.
 ///
 /// Pipeline model (GPipe, Huang et al. 2019; Narayanan et al. SC'21 §2.2):
@@ -66,37 +82,30 @@ pub fn sequences_per_rank(layout: &Layout, batch: u64) -> u64 {
 /// * decode: `m = min(pp, sequences per rank)` micro-batches circulate; a token needs `pp` stage
 ///   times, so `TPOT = pp × stage time(micro-batch)`; with `m < pp` stages idle (bubbles).
 pub fn evaluate(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figures {
-    let model = &task.model;
+    let rank = evaluate_rank(task, phase, layout, sequences_per_rank(layout, batch));
+    rank.at_batch(task, phase, layout, batch)
+}
+
+/// The batch-independent part of [`evaluate`] for `seqs` sequences per attention rank.
+pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> RankFigures {
     let wl = &task.workload;
-    let memory = memory::per_gpu(task, phase, layout, batch);
-    let seqs = sequences_per_rank(layout, batch);
-    let gpus = layout.gpus_per_instance() as f64;
+    // `per_gpu` reads the batch only through the sequences per rank.
+    let memory = memory::per_gpu(task, phase, layout, seqs * layout.attention_dp);
     match phase {
         Phase::Prefill => {
             let m = if layout.pp > 1 { seqs } else { 1 };
             let per_mb = seqs.div_ceil(m);
-            let at = |len: u64| {
-                let step = time::stage_step(task, phase, layout, per_mb, len);
-                ((m + layout.pp - 1) as f64 * step.stage_time_s, step)
-            };
-            let isl = wl.ttft_input_len();
-            let (ttft, breakdown) = at(isl);
+            let step = time::stage_step(task, phase, layout, per_mb, wl.ttft_input_len());
+            let ttft = (m + layout.pp - 1) as f64 * step.stage_time_s;
             // The TTFT at the maximum length is only reported; `with_max_length` fills it.
-            let ttft_max = if isl == wl.max_len { Some(ttft) } else { None };
-            let tokens = batch as f64 * isl as f64;
-            let throughput = tokens / ttft;
-            let _ = model;
-            Figures {
+            let ttft_max = (wl.ttft_input_len() == wl.max_len).then_some(ttft);
+            RankFigures {
+                seqs,
                 memory,
-                ttft_s: Some(ttft),
-                ttft_at_max_length_s: ttft_max,
-                tpot_s: None,
-                tpot_mean_s: None,
+                latency_s: ttft,
+                second_s: ttft_max,
                 micro_batches: m,
-                throughput_tokens_per_s: throughput,
-                throughput_tokens_per_s_per_gpu: throughput / gpus,
-                rate_requests_per_s: batch as f64 / ttft,
-                breakdown,
+                breakdown: step,
             }
         }
         Phase::Decode => {
@@ -108,19 +117,74 @@ pub fn evaluate(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figur
             };
             let (tpot_last, _) = tpot_at(wl.decode_last_context());
             let (tpot_mean, breakdown) = tpot_at(wl.decode_mean_context());
-            let throughput = batch as f64 / tpot_mean;
-            Figures {
+            RankFigures {
+                seqs,
                 memory,
-                ttft_s: None,
-                ttft_at_max_length_s: None,
-                tpot_s: Some(tpot_last),
-                tpot_mean_s: Some(tpot_mean),
+                latency_s: tpot_last,
+                second_s: Some(tpot_mean),
                 micro_batches: m,
-                throughput_tokens_per_s: throughput,
-                throughput_tokens_per_s_per_gpu: throughput / gpus,
-                rate_requests_per_s: throughput / wl.rate_output_len() as f64,
                 breakdown,
             }
+        }
+    }
+}
+
+/// Throughput figures of one instance holding `batch` sequences (tokens/s, tokens/s per GPU,
+/// requests/s): prefill `batch × ISL / TTFT`, decode `batch / TPOT(mean context)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Throughput {
+    pub tokens_per_s: f64,
+    pub tokens_per_s_per_gpu: f64,
+    pub rate_requests_per_s: f64,
+}
+
+impl RankFigures {
+    /// The throughput of `batch` sequences (which must give `self.seqs` per rank).
+    pub fn throughput(&self, task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Throughput {
+        let wl = &task.workload;
+        let gpus = layout.gpus_per_instance() as f64;
+        match phase {
+            Phase::Prefill => {
+                let ttft = self.latency_s;
+                let throughput = batch as f64 * wl.ttft_input_len() as f64 / ttft;
+                Throughput {
+                    tokens_per_s: throughput,
+                    tokens_per_s_per_gpu: throughput / gpus,
+                    rate_requests_per_s: batch as f64 / ttft,
+                }
+            }
+            Phase::Decode => {
+                let tpot_mean = self.second_s.unwrap_or(self.latency_s);
+                let throughput = batch as f64 / tpot_mean;
+                Throughput {
+                    tokens_per_s: throughput,
+                    tokens_per_s_per_gpu: throughput / gpus,
+                    rate_requests_per_s: throughput / wl.rate_output_len() as f64,
+                }
+            }
+        }
+    }
+
+    /// The figures of `batch` sequences per instance (which must give `self.seqs` per rank).
+    pub fn at_batch(&self, task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figures {
+        let t = self.throughput(task, phase, layout, batch);
+        self.with_throughput(phase, t)
+    }
+
+    /// The figures with a throughput computed by [`RankFigures::throughput`].
+    pub fn with_throughput(&self, phase: Phase, t: Throughput) -> Figures {
+        let prefill = phase == Phase::Prefill;
+        Figures {
+            memory: self.memory.clone(),
+            ttft_s: prefill.then_some(self.latency_s),
+            ttft_at_max_length_s: if prefill { self.second_s } else { None },
+            tpot_s: (!prefill).then_some(self.latency_s),
+            tpot_mean_s: if prefill { None } else { self.second_s },
+            micro_batches: self.micro_batches,
+            throughput_tokens_per_s: t.tokens_per_s,
+            throughput_tokens_per_s_per_gpu: t.tokens_per_s_per_gpu,
+            rate_requests_per_s: t.rate_requests_per_s,
+            breakdown: self.breakdown.clone(),
         }
     }
 }

@@ -137,10 +137,21 @@ fn columns(
     if !fixed_counts {
         return (0..cands.len()).map(|i| (i, None)).collect();
     }
+    count_front(cands, |c| {
+        (
+            min_instances(mode, c),
+            max_instances(mode, c, other_min_gpus) as u64,
+        )
+    })
+}
+
+/// The Pareto front by (GPUs ↓, rate ↑, least load ↓) of the (candidate, count) pairs with a
+/// count in `range(candidate)` (inclusive), in candidate order.
+fn count_front(cands: &[Candidate], range: impl Fn(&Candidate) -> (u64, u64)) -> Vec<(usize, Option<u64>)> {
     let mut pts: Vec<(u64, f64, f64, usize, u64)> = Vec::new();
     for (i, c) in cands.iter().enumerate() {
-        let max = max_instances(mode, c, other_min_gpus) as u64;
-        for k in min_instances(mode, c)..=max {
+        let (min, max) = range(c);
+        for k in min..=max {
             let n = k as f64;
             pts.push((
                 k * c.gpus_per_instance(),
@@ -170,6 +181,56 @@ fn columns(
     }
     keep.sort_unstable();
     keep
+}
+
+/// Above this many enumerated count columns the model is bounded by the enumerated optimum when
+/// that is known ([`build_bounded`]): microlp's time grows faster than linearly in columns
+/// (0.4 s at 600), the bounded model has a handful. Small models (every fixture at its own
+/// budget) keep the full front.
+pub const BOUNDED_COLUMNS_ABOVE: usize = 32;
+
+/// Relative slack on a rate floor taken from enumeration (numerical calm: the floor is lowered
+/// by this share, so a plan at exactly the enumerated rate is never cut off by rounding).
+pub const RATE_FLOOR_SLACK: f64 = 1e-6;
+
+/// Instances of `c` needed for a capacity of `rate` requests/s (at least its fewest instances).
+fn instances_for_rate(mode: Mode, c: &Candidate, rate: f64) -> u64 {
+    let per = c.serving.rate_per_s;
+    let need = if per > 0.0 {
+        (rate / per).ceil()
+    } else {
+        f64::INFINITY
+    };
+    // `as` saturates: an unreachable rate gives u64::MAX.
+    (need as u64).max(min_instances(mode, c))
+}
+
+/// Columns of both phases when a plan reaching `floor` requests/s within `budget` GPUs is known:
+/// a pair (candidate c, count k) can be part of a plan at rate ≥ floor only if
+/// `k·rate_c ≥ floor` and `k·gpus_c ≤ budget − (fewest GPUs of the other phase reaching floor)`;
+/// of those, the (GPUs ↓, rate ↑) front as in [`columns`].
+fn floored_columns(
+    mode: Mode,
+    budget: u64,
+    cands: [&[Candidate]; 2],
+    floor: f64,
+) -> Vec<Vec<(usize, Option<u64>)>> {
+    let floor = floor * (1.0 - RATE_FLOOR_SLACK);
+    let fewest_at = |cs: &[Candidate]| {
+        cs.iter()
+            .map(|c| instances_for_rate(mode, c, floor).saturating_mul(c.gpus_per_instance()))
+            .min()
+            .unwrap_or(u64::MAX)
+    };
+    let fewest = [fewest_at(cands[0]), fewest_at(cands[1])];
+    (0..2)
+        .map(|i| {
+            let room = budget.saturating_sub(fewest[1 - i]);
+            count_front(cands[i], |c| {
+                (instances_for_rate(mode, c, floor), room / c.gpus_per_instance())
+            })
+        })
+        .collect()
 }
 
 fn add_phase_vars(
@@ -531,24 +592,35 @@ fn model_name(mode: Mode, objective: Objective, stage: Stage) -> String {
     )
 }
 
-/// The columns of both phases: fixed instance counts in the budget mode under `total` when the
-/// fronts are small, count variables otherwise ([`columns`]).
+/// The columns of both phases: enumerated counts (budget mode, `total`) bounded by the rate
+/// floor when the front is large and a floor is known, else the full front; the count-variable
+/// form above [`MAX_FIXED_COUNT_COLUMNS`].
 fn phase_columns(
     mode: Mode,
     objective: Objective,
     cands: [&[Candidate]; 2],
     fewest: [u64; 2],
+    rate_floor: Option<f64>,
 ) -> Vec<Vec<(usize, Option<u64>)>> {
     let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
-    let cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
+    let total = |cols: &[Vec<(usize, Option<u64>)>]| cols.iter().map(Vec::len).sum::<usize>();
+    let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
         .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
         .collect();
-    if cols.iter().map(Vec::len).sum::<usize>() <= MAX_FIXED_COUNT_COLUMNS {
-        return cols;
+    if let (Mode::Budget { gpus }, Some(floor), true) = (mode, rate_floor, fixed_counts)
+        && total(&cols) > BOUNDED_COLUMNS_ABOVE
+    {
+        let bounded = floored_columns(mode, gpus, cands, floor);
+        if bounded.iter().all(|c| !c.is_empty()) && total(&bounded) <= MAX_FIXED_COUNT_COLUMNS {
+            cols = bounded;
+        }
     }
-    (0..2)
-        .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
-        .collect()
+    if total(&cols) > MAX_FIXED_COUNT_COLUMNS {
+        cols = (0..2)
+            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+            .collect();
+    }
+    cols
 }
 
 /// The rows of one phase: layout choice, instances, batch, requirements, rates.
@@ -590,6 +662,26 @@ pub fn build(
     stage: Stage,
     cands: [&[Candidate]; 2],
 ) -> Formulation {
+    build_bounded(task, mode, objective, stage, cands, None)
+}
+
+/// [`build`] with a request rate `rate_floor` that some plan over these candidates is known to
+/// sustain (the enumerated optimum; budget mode under `total`). Used where the enumerated count
+/// columns exceed [`BOUNDED_COLUMNS_ABOVE`]: the columns are then the pairs that
+/// can be part of a plan reaching the floor ([`floored_columns`]), which keeps the tight
+/// enumerated form on large budgets instead of the count-variable big-M form that microlp's
+/// branch and bound cannot close within its time limit (4,096 GPUs: gap 1e-4 after 3 s).
+/// Every plan of the unrestricted model with a rate ≥ the floor — its optimum among them —
+/// is a plan of the restricted one, so the optimum is the same; a floor above the true optimum
+/// would make the model infeasible, never give a wrong plan (and the oracle check compares).
+pub fn build_bounded(
+    task: &Task,
+    mode: Mode,
+    objective: Objective,
+    stage: Stage,
+    cands: [&[Candidate]; 2],
+    rate_floor: Option<f64>,
+) -> Formulation {
     let (primary, secondary) = objective.criteria();
     let criterion = match stage {
         Stage::Primary => primary,
@@ -598,7 +690,7 @@ pub fn build(
     let name = model_name(mode, objective, stage);
     let mut m = Model::new(&name, sense(criterion), criterion.words());
     let fewest = [min_gpus(mode, cands[0]), min_gpus(mode, cands[1])];
-    let cols = phase_columns(mode, objective, cands, fewest);
+    let cols = phase_columns(mode, objective, cands, fewest, rate_floor);
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
         .zip(cands)

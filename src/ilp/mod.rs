@@ -301,19 +301,47 @@ fn lexicographic(
     cands: [&[Candidate]; 2],
     tally: &mut Tally,
 ) -> Result<Option<Lexicographic>> {
+    let enumerated = enumerated_optimum(goal, cands);
+    lexicographic_from(task, goal, cands, enumerated.as_ref(), tally)
+}
+
+/// The exhaustive optimum over the candidates when that enumeration is cheap (≤
+/// [`WARM_START_MAX_WORK`] steps): computed once per optimization, it warm-starts the primary
+/// solve, bounds the large-budget model ([`formulation::build_bounded`]) and is the oracle the
+/// answer is checked against.
+fn enumerated_optimum(goal: (Mode, Objective, f64), cands: [&[Candidate]; 2]) -> Option<oracle::Best> {
     let (mode, objective, tolerance) = goal;
-    let primary = formulation::build(task, mode, objective, Stage::Primary, cands);
+    (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
+        .then(|| oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1]))
+        .flatten()
+}
+
+/// The rate floor a budget model under `total` may use: the enumerated optimum's rate.
+fn rate_floor(mode: Mode, objective: Objective, best: Option<&oracle::Best>) -> Option<f64> {
+    match (mode, objective, best) {
+        (Mode::Budget { .. }, Objective::Total, Some(b)) => Some(b.objective),
+        _ => None,
+    }
+}
+
+fn lexicographic_from(
+    task: &Task,
+    goal: (Mode, Objective, f64),
+    cands: [&[Candidate]; 2],
+    enumerated: Option<&oracle::Best>,
+    tally: &mut Tally,
+) -> Result<Option<Lexicographic>> {
+    let (mode, objective, tolerance) = goal;
+    let floor = rate_floor(mode, objective, enumerated);
+    let primary = formulation::build_bounded(task, mode, objective, Stage::Primary, cands, floor);
     // Large budgets make microlp's branch and bound slow to find a first point: start it from the
     // enumerated optimum over the same candidates when that enumeration is cheap. The ILP still
     // has to prove it (status and gap say whether it did).
-    let warm = (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
-        .then(|| oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1]))
-        .flatten()
-        .and_then(|best| warm_start(&primary, &best, cands));
+    let warm = enumerated.and_then(|best| warm_start(&primary, best, cands));
     let Some(first) = run(&primary, warm.as_deref(), tally)? else {
         return Ok(None);
     };
-    let secondary = formulation::build(
+    let secondary = formulation::build_bounded(
         task,
         mode,
         objective,
@@ -322,6 +350,7 @@ fn lexicographic(
             tolerance,
         },
         cands,
+        floor,
     );
     // The first answer satisfies the second model (its objective is the floor): start from it.
     let warm_second = secondary
@@ -377,14 +406,10 @@ pub fn sustained_rate(mode: Mode, p: &PhaseChoice, d: &PhaseChoice) -> f64 {
     phase_rate(mode, p).min(phase_rate(mode, d))
 }
 
-/// Candidates of both phases for a mode, enumerated on two threads (the phases are independent)
-/// and pruned while enumerating.
+/// Candidates of both phases for a mode, enumerated on one pool of threads over both phases'
+/// layouts and pruned while enumerating ([`candidates::generate_both_for`]).
 pub fn candidates_for(task: &Task, mode: Mode, objective: Objective) -> [PhaseCandidates; 2] {
-    std::thread::scope(|s| {
-        let prefill = s.spawn(|| candidates::generate_for(task, Phase::Prefill, mode, objective));
-        let decode = candidates::generate_for(task, Phase::Decode, mode, objective);
-        [prefill.join().expect("candidate thread panicked"), decode]
-    })
+    candidates::generate_both_for(task, mode, objective)
 }
 
 /// Plan both phases with the mode's default objective.
@@ -416,8 +441,15 @@ pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f6
     }
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
     let mut tally = Tally::default();
-    let lex = lexicographic(task, (mode, objective, tolerance), cands, &mut tally)?
-        .ok_or_else(|| budget_infeasible(task, mode, cands))?;
+    let enumerated = enumerated_optimum((mode, objective, tolerance), cands);
+    let lex = lexicographic_from(
+        task,
+        (mode, objective, tolerance),
+        cands,
+        enumerated.as_ref(),
+        &mut tally,
+    )?
+    .ok_or_else(|| budget_infeasible(task, mode, cands))?;
     let prefill = choice(&lex.secondary, &lex.second, 0, cands[0])?;
     let decode = choice(&lex.secondary, &lex.second, 1, cands[1])?;
     let fewest_gpus = if mode == Mode::NoLimit && objective != Objective::MinGpus {
@@ -431,7 +463,7 @@ pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f6
     } else {
         None
     };
-    let oracle_check = check_against_oracle((mode, objective, tolerance), cands, &lex)?;
+    let oracle_check = check_against_oracle((mode, objective, tolerance), cands, &lex, enumerated)?;
     let status = tally.status.unwrap_or(SolverStatus::Optimal);
     let solver = SolverReport {
         status,
@@ -523,20 +555,25 @@ fn check_against_oracle(
     goal: (Mode, Objective, f64),
     cands: [&[Candidate]; 2],
     lex: &Lexicographic,
+    enumerated: Option<oracle::Best>,
 ) -> Result<OracleCheck> {
     let (mode, objective, tolerance) = goal;
     let work = oracle_work(mode, objective, cands);
     if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
         return Ok(OracleCheck::SkippedTimeLimit);
     }
-    if work > ORACLE_CHECK_MAX_WORK {
-        return Ok(OracleCheck::SkippedLarge {
-            combinations: work,
-            max: ORACLE_CHECK_MAX_WORK,
-        });
-    }
-    let best = oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1])
-        .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
+    // The enumeration already ran for the warm start when it was cheap enough: use it.
+    let best = match enumerated {
+        Some(best) => best,
+        None if work > ORACLE_CHECK_MAX_WORK => {
+            return Ok(OracleCheck::SkippedLarge {
+                combinations: work,
+                max: ORACLE_CHECK_MAX_WORK,
+            });
+        }
+        None => oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1])
+            .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?,
+    };
     let close =
         |a: f64, b: f64| (a - b).abs() <= crate::params::ORACLE_REL_TOL * a.abs().max(b.abs()).max(1.0);
     if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {

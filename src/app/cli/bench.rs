@@ -1,10 +1,18 @@
-//! `pdplan bench`: times the optimizer against exhaustive enumeration (median of several runs).
+//! `pdplan bench`: how fast `solve` is (median of several runs).
 //!
-//! 1. every task file of a folder: end to end in-process (read, enumerate, prune, solve, verify,
-//!    build the plans; no disk writes) vs exhaustive enumeration over every feasible candidate;
-//! 2. GPU budgets 8..4096 on the budget fixture (and the Qwen3 MoE task under a budget);
-//! 3. ILP solve time against the number of candidates in the model (growing subsets of the
-//!    unpruned candidates), to show how the solve scales.
+//! 1. **Speed** (always): every task file of a folder, and the budget fixture and the Qwen3 task
+//!    at 4,096 GPUs — in-process wall and CPU medians of `solve` (enumerate, prune, ILP, verify,
+//!    plans; no writes), the enumeration's cost per candidate in ns, and the same `solve` as a
+//!    process (`pdplan solve TASK -o TMP`: start-up, reading and writing included) for this binary
+//!    and, with `--baseline BIN`, for a previous release measured in the same run (same method,
+//!    same machine state): the ratio is baseline / this.
+//! 2. **Growth** (`--growth`): time against the GPU budget (8 … 4,096) and against the experts,
+//!    layers and batch of the Qwen3 task.
+//! 3. **Exhaustive** (`--exhaustive`): `solve` against exhaustive enumeration on every fixture and
+//!    on budgets 8..4096, and ILP solve time against the number of candidates in the model.
+//!
+//! CPU time is user + system time from `getrusage` (all threads; for a process, its children
+//! counter after `wait`), so a run on 2 cores can take more CPU than wall time.
 
 use super::BenchArgs;
 use crate::candidates::{self, Candidate};
@@ -15,6 +23,8 @@ use crate::layout::Phase;
 use crate::spec::task::Task;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+mod speed;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -249,17 +259,29 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks"));
     let runs = super::limits::count("--runs", args.runs as u64, 1000)? as usize;
     println!(
-        "pdplan bench: median of {runs} runs; {} CPU(s); solve = read + enumerate + prune + ILP + verify + plans (in-process, no writes); exhaustive = enumerate every feasible candidate and every pair",
+        "pdplan bench: median of {runs} runs; {} CPU(s)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("\n== task files in {}", dir.display());
+    speed::table(&dir, runs, args.baseline.as_deref())?;
+    if args.growth {
+        speed::growth(&dir, runs)?;
+    }
+    if args.exhaustive {
+        exhaustive_tables(&dir, runs, args.max_oracle_work)?;
+    }
+    Ok(0)
+}
+
+/// `solve` against exhaustive enumeration, and ILP time against model size.
+fn exhaustive_tables(dir: &Path, runs: usize, max_oracle_work: u64) -> Result<()> {
+    println!(
+        "\n== solve vs exhaustive enumeration (every feasible candidate, every pair) on {}",
+        dir.display()
+    );
     header();
     let mut budget_task = None;
-    for path in task_files(&dir)? {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for path in task_files(dir)? {
+        let name = file_name(&path);
         let r = match crate::app::pipeline::read_task(&path) {
             Ok(r) => r,
             Err(e) => {
@@ -267,8 +289,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
                 continue;
             }
         };
-        let row = bench_task(&name, &r, runs, args.max_oracle_work);
-        print_row(&row);
+        print_row(&bench_task(&name, &r, runs, max_oracle_work));
         if r.task.hardware.gpu_budget.is_some() && budget_task.is_none() {
             budget_task = Some((name.clone(), r.clone()));
         }
@@ -282,15 +303,12 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         header();
         let mut b = 8u64;
         while b <= 4096 {
-            let mut r = base.clone();
-            r.task.hardware.gpu_budget = Some(b);
-            r.task.requirements.request_rate_per_s = None;
-            let row = bench_task(&format!("{label} @{b}"), &r, runs, args.max_oracle_work);
-            print_row(&row);
+            let r = with_budget(&base, b);
+            print_row(&bench_task(&format!("{label} @{b}"), &r, runs, max_oracle_work));
             b *= 2;
         }
     }
-    if let Some(path) = task_files(&dir)?
+    if let Some(path) = task_files(dir)?
         .into_iter()
         .find(|p| p.to_string_lossy().contains("budget"))
         && let Ok(r) = crate::app::pipeline::read_task(&path)
@@ -302,5 +320,20 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         scaling(&t, Objective::Total, runs);
         scaling(&t, Objective::MinGpus, runs);
     }
-    Ok(0)
+    Ok(())
+}
+
+/// The task under a GPU budget of `gpus` (as `solve --gpus` sets it; a target rate is dropped so
+/// that the mode is the budget mode).
+fn with_budget(base: &crate::spec::resolve::Resolved, gpus: u64) -> crate::spec::resolve::Resolved {
+    let mut r = base.clone();
+    r.task.hardware.gpu_budget = Some(gpus);
+    r.task.requirements.request_rate_per_s = None;
+    r
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -159,6 +159,16 @@ pub struct BenchArgs {
     /// Skip exhaustive enumeration when it would walk more than this many combinations.
     #[arg(long, default_value_t = 200_000_000, value_name = "N")]
     pub max_oracle_work: u64,
+    /// A previous release's `pdplan` binary: each scenario is also run with it (as a process, like
+    /// this binary) and the ratio of the medians is printed.
+    #[arg(long, value_name = "BIN")]
+    pub baseline: Option<PathBuf>,
+    /// Also print time against GPU budget (8 … 4096), experts, layers and batch.
+    #[arg(long)]
+    pub growth: bool,
+    /// Also compare `solve` with exhaustive enumeration and time the ILP against model size.
+    #[arg(long)]
+    pub exhaustive: bool,
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,0 +1,202 @@
+//! The enumeration driver: every layout × batch of both phases, scored on a pool of threads.
+//!
+//! * **One pool for both phases.** The unit of work is one layout (all its batches); the layouts
+//!   of prefill and decode form one queue that the workers drain in chunks, so a phase with more
+//!   or costlier layouts no longer leaves the other core idle.
+//! * **Deterministic.** Every layout's result is stored at its position and the results are
+//!   merged in enumeration order (layouts sorted, batches ascending), so the output does not
+//!   depend on the number of threads or their timing: counts add up, the example of a rejection
+//!   is the first in order, and the Pareto front keeps the first of equal keys.
+//! * **Reuse across batches.** Memory and step times depend on the batch only through the
+//!   sequences per attention rank ([`cost::RankFigures`]); consecutive batches with the same
+//!   sequences per rank (batches are ascending, so equal values are adjacent) reuse them.
+//! * **Pruned per layout.** With a mode and objective, each layout keeps its own Pareto front
+//!   ([`Front`]) before the merge: a candidate dominated inside its layout is dominated in the
+//!   whole phase, and the merged front of the local fronts (offered in enumeration order) equals
+//!   the front of all candidates, ties included (the earliest of equal keys survives both times).
+
+use super::prune::Front;
+use super::{
+    Candidate, Limit, PhaseCandidates, Rejections, check_batch, check_rank, ends_layout, merge_rejections,
+    tally,
+};
+use crate::cost::{self, RankFigures};
+use crate::layout::{self, Layout, Limits, Phase};
+use crate::spec::goal::{Mode, Objective};
+use crate::spec::task::Task;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Prune to the front of this mode and objective, or keep every feasible candidate.
+pub(super) type Prune = Option<(Mode, Objective)>;
+
+/// What one layout contributes.
+#[derive(Default)]
+struct LayoutScan {
+    evaluated: u64,
+    feasible_seen: u64,
+    kept: Vec<Candidate>,
+    rejected: BTreeMap<Limit, Rejections>,
+}
+
+/// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
+/// the same sequences per rank and stopping at the first batch that fails memory, TTFT (also
+/// under load) or TPOT ([`super::ends_layout`]: every larger batch fails too).
+fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Prune) -> LayoutScan {
+    let mut out = LayoutScan::default();
+    let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
+    let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
+    let mut rank: Option<RankFigures> = None;
+    for &b in batches {
+        out.evaluated += 1;
+        if b < l.attention_dp {
+            let why = super::Failed {
+                limit: Limit::Balance,
+                value: b as f64,
+            };
+            tally(task, &mut out.rejected, l, b, why);
+            continue;
+        }
+        let seqs = cost::sequences_per_rank(l, b);
+        let r = match rank.take() {
+            Some(r) if r.seqs == seqs => r,
+            _ => cost::evaluate_rank(task, phase, l, seqs),
+        };
+        if let Err(why) = check_rank(task, phase, l, &r) {
+            tally(task, &mut out.rejected, l, b, why);
+            break;
+        }
+        match check_batch(task, phase, l, b, &r) {
+            Ok(c) => {
+                out.feasible_seen += 1;
+                match &mut front {
+                    Some(f) => f.offer(c),
+                    None => out.kept.push(c),
+                }
+            }
+            Err(why) => {
+                tally(task, &mut out.rejected, l, b, why);
+                if ends_layout(why.limit) {
+                    break;
+                }
+            }
+        }
+        rank = Some(r);
+    }
+    if let Some(f) = front {
+        out.kept = f.into_candidates();
+    }
+    out
+}
+
+/// Worker threads for `jobs` layouts: `threads` (default: the machine's cores), at most one per
+/// few layouts.
+fn workers(jobs: usize, threads: Option<usize>) -> usize {
+    let cores = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    cores.min(jobs.div_ceil(4)).max(1)
+}
+
+/// Score `jobs` on a pool of threads; the results come back in job order.
+fn pool(
+    task: &Task,
+    jobs: &[(Phase, Layout)],
+    batches: &[u64],
+    prune: Prune,
+    threads: Option<usize>,
+) -> Vec<LayoutScan> {
+    let n = workers(jobs.len(), threads);
+    // Chunks small enough to balance the tail, large enough to keep the counter cold.
+    let chunk = (jobs.len() / (n * 16)).clamp(1, 64);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let start = next.fetch_add(chunk, Ordering::Relaxed);
+            if start >= jobs.len() {
+                return done;
+            }
+            for (i, (phase, l)) in jobs.iter().enumerate().skip(start).take(chunk) {
+                done.push((i, scan_layout(task, *phase, l, batches, prune)));
+            }
+        }
+    };
+    let mut parts: Vec<Vec<(usize, LayoutScan)>> = if n == 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
+            let mut parts = vec![work()];
+            // A worker only panics on a bug; re-raise it on this thread.
+            parts.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            parts
+        })
+    };
+    let mut slots: Vec<Option<LayoutScan>> = (0..jobs.len()).map(|_| None).collect();
+    for (i, scan) in parts.drain(..).flatten() {
+        slots[i] = Some(scan);
+    }
+    slots.into_iter().flatten().collect()
+}
+
+/// Merge one phase's layout results in enumeration order.
+fn merge(task: &Task, phase: Phase, layouts: u64, scans: Vec<LayoutScan>, prune: Prune) -> PhaseCandidates {
+    let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
+    let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
+    let mut pc = PhaseCandidates {
+        phase,
+        layouts,
+        evaluated: 0,
+        feasible: Vec::new(),
+        feasible_seen: 0,
+        rejected: BTreeMap::new(),
+    };
+    for s in scans {
+        pc.evaluated += s.evaluated;
+        pc.feasible_seen += s.feasible_seen;
+        merge_rejections(&mut pc.rejected, s.rejected);
+        match &mut front {
+            Some(f) => s.kept.into_iter().for_each(|c| f.offer(c)),
+            None => pc.feasible.extend(s.kept),
+        }
+    }
+    if let Some(f) = front {
+        pc.feasible = f.into_candidates();
+    }
+    pc
+}
+
+/// Enumerate the phases marked in `want` (prefill, decode) on one pool of `threads` threads
+/// (default: one per core); a phase not wanted comes back empty.
+pub(super) fn run(
+    task: &Task,
+    want: [bool; 2],
+    prune: Prune,
+    threads: Option<usize>,
+) -> [PhaseCandidates; 2] {
+    let limits = Limits::for_budget(task.hardware.gpu_budget);
+    let batches = super::batches_for(task);
+    let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
+        if want[p as usize] {
+            layout::enumerate(&task.model, p, &limits)
+        } else {
+            Vec::new()
+        }
+    });
+    let jobs: Vec<(Phase, Layout)> = Phase::BOTH
+        .iter()
+        .zip(&layouts)
+        .flat_map(|(&p, ls)| ls.iter().map(move |l| (p, *l)))
+        .collect();
+    let mut scans = pool(task, &jobs, &batches, prune, threads).into_iter();
+    let [n_p, n_d] = [layouts[0].len(), layouts[1].len()];
+    let prefill: Vec<LayoutScan> = scans.by_ref().take(n_p).collect();
+    let decode: Vec<LayoutScan> = scans.take(n_d).collect();
+    [
+        merge(task, Phase::Prefill, n_p as u64, prefill, prune),
+        merge(task, Phase::Decode, n_d as u64, decode, prune),
+    ]
+}
