@@ -185,8 +185,6 @@ const DATA_TABLES: &[(&str, &str)] = &[("cost/calibration.rs", "rows")];
 const BEING_SPLIT: &[(&str, &str, usize)] = &[
     ("analysis/baselines.rs", "enumerate_and_ratio", 88),
     ("cost/time.rs", "one_stage", 179),
-    ("input/units.rs", "numbers", 91),
-    ("spec/resolve.rs", "resolve_workload", 84),
 ];
 
 /// `(name, first line, lines)` of every `fn` with a body in stripped source.

@@ -52,7 +52,8 @@ impl Lines {
     }
 }
 
-pub fn run(args: BatchArgs) -> Result<i32> {
+/// The inputs found (missing ones warned about), the output folder created, Ctrl-C handled.
+fn prepare(args: &BatchArgs) -> Result<Vec<Input>> {
     // Threads: more than the tasks are never started; the bound only stops a typo early.
     super::limits::opt_count("--jobs", args.jobs.map(|j| j as u64), 1024)?;
     for p in &args.inputs {
@@ -71,6 +72,30 @@ pub fn run(args: BatchArgs) -> Result<i32> {
         }
         eprintln!("\ninterrupted: finishing the running tasks (Ctrl-C again to quit at once)");
     });
+    Ok(inputs)
+}
+
+/// The closing lines: counts per status, wall time, exit code, files written.
+fn closing(stdout: &mut Lines, report: &batch::Report, written: &[std::path::PathBuf]) {
+    let counts = Status::ALL
+        .iter()
+        .filter(|&&s| report.count(s) > 0)
+        .map(|&s| format!("{} {}", report.count(s), s.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    stdout.line(&format!(
+        "{counts} in {:.2} s on {} jobs; exit code {}",
+        report.wall_s,
+        report.jobs,
+        report.exit_code()
+    ));
+    for p in written {
+        stdout.line(&format!("wrote {}", p.display()));
+    }
+}
+
+pub fn run(args: BatchArgs) -> Result<i32> {
+    let inputs = prepare(&args)?;
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -112,21 +137,7 @@ pub fn run(args: BatchArgs) -> Result<i32> {
     }
     let written = batch::write_summary(&args.out, &report)?;
     if !args.quiet {
-        let counts = Status::ALL
-            .iter()
-            .filter(|&&s| report.count(s) > 0)
-            .map(|&s| format!("{} {}", report.count(s), s.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        stdout.line(&format!(
-            "{counts} in {:.2} s on {} jobs; exit code {}",
-            report.wall_s,
-            report.jobs,
-            report.exit_code()
-        ));
-        for p in written {
-            stdout.line(&format!("wrote {}", p.display()));
-        }
+        closing(&mut stdout, &report, &written);
     }
     // Standard output failing (a full disk) is an output error once every task is done and the
     // summary is written; a closed pipe (`| head -2`) is not an error.
