@@ -52,31 +52,18 @@ impl Lines {
     }
 }
 
-/// The inputs found (missing ones warned about), the output folder created, Ctrl-C handled.
-fn prepare(args: &BatchArgs) -> Result<Vec<Input>> {
-    // Threads: more than the tasks are never started; the bound only stops a typo early.
-    super::limits::opt_count("--jobs", args.jobs.map(|j| j as u64), 1024)?;
-    for p in &args.inputs {
-        if !p.exists() {
-            log::warn!("{} does not exist; it is reported as bad input", p.display());
-        }
-    }
-    let inputs: Vec<Input> = batch::collect(&args.inputs, &args.out);
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Write {
-        path: args.out.clone(),
-        source,
-    })?;
-    let _ = ctrlc::set_handler(|| {
-        if CANCEL.swap(true, Ordering::SeqCst) {
-            std::process::exit(batch::INTERRUPTED);
-        }
-        eprintln!("\ninterrupted: finishing the running tasks (Ctrl-C again to quit at once)");
-    });
-    Ok(inputs)
+/// The progress bar of an interactive batch run.
+fn progress_bar(len: usize) -> ProgressBar {
+    let b = ProgressBar::new(len as u64);
+    b.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
+            .expect("a valid progress template"),
+    );
+    b
 }
 
 /// The closing lines: counts per status, wall time, exit code, files written.
-fn closing(stdout: &mut Lines, report: &batch::Report, written: &[std::path::PathBuf]) {
+fn print_totals(stdout: &mut Lines, report: &batch::Report, written: &[std::path::PathBuf]) {
     let counts = Status::ALL
         .iter()
         .filter(|&&s| report.count(s) > 0)
@@ -95,7 +82,24 @@ fn closing(stdout: &mut Lines, report: &batch::Report, written: &[std::path::Pat
 }
 
 pub fn run(args: BatchArgs) -> Result<i32> {
-    let inputs = prepare(&args)?;
+    // Threads: more than the tasks are never started; the bound only stops a typo early.
+    super::limits::opt_count("--jobs", args.jobs.map(|j| j as u64), 1024)?;
+    for p in &args.inputs {
+        if !p.exists() {
+            log::warn!("{} does not exist; it is reported as bad input", p.display());
+        }
+    }
+    let inputs: Vec<Input> = batch::collect(&args.inputs, &args.out);
+    std::fs::create_dir_all(&args.out).map_err(|source| Error::Write {
+        path: args.out.clone(),
+        source,
+    })?;
+    let _ = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            std::process::exit(batch::INTERRUPTED);
+        }
+        eprintln!("\ninterrupted: finishing the running tasks (Ctrl-C again to quit at once)");
+    });
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -104,14 +108,7 @@ pub fn run(args: BatchArgs) -> Result<i32> {
         jobs,
         compare: args.compare,
     };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(inputs.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
-                .expect("a valid progress template"),
-        );
-        b
-    });
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| progress_bar(inputs.len()));
     // Plain log lines are printed in input order, as soon as every earlier input is done.
     let mut done: Vec<Option<String>> = vec![None; inputs.len()];
     let mut printed = 0;
@@ -137,7 +134,7 @@ pub fn run(args: BatchArgs) -> Result<i32> {
     }
     let written = batch::write_summary(&args.out, &report)?;
     if !args.quiet {
-        closing(&mut stdout, &report, &written);
+        print_totals(&mut stdout, &report, &written);
     }
     // Standard output failing (a full disk) is an output error once every task is done and the
     // summary is written; a closed pipe (`| head -2`) is not an error.
