@@ -10,6 +10,14 @@ use crate::params::GIB;
 /// One block per phase: degrees, GPU formula, memory against capacity, latency and throughput
 /// against the requirements.
 pub fn phase_text(plan: &PhasePlan) -> String {
+    let mut s = layout_text(plan);
+    s.push_str(&latency_text(plan));
+    s.push_str(&throughput_text(plan));
+    s
+}
+
+/// Degrees, GPU formula, memory against capacity.
+fn layout_text(plan: &PhasePlan) -> String {
     let mut s = String::new();
     let st = &plan.strategy;
     let _ = writeln!(
@@ -37,6 +45,12 @@ pub fn phase_text(plan: &PhasePlan) -> String {
         m.activations_bytes / GIB,
         m.reserve_bytes / GIB
     );
+    s
+}
+
+/// TTFT (with its breakdown under a request stream) or TPOT.
+fn latency_text(plan: &PhasePlan) -> String {
+    let mut s = String::new();
     let p = &plan.performance;
     if let Some(t) = p.ttft_s {
         let _ = writeln!(
@@ -68,6 +82,13 @@ pub fn phase_text(plan: &PhasePlan) -> String {
             p.tpot_at_mean_context_s.unwrap_or(f64::NAN) * 1e3
         );
     }
+    s
+}
+
+/// Throughput and each requirement against its limit.
+fn throughput_text(plan: &PhasePlan) -> String {
+    let mut s = String::new();
+    let p = &plan.performance;
     let _ = writeln!(
         s,
         "  throughput: {:.0} tokens/s, {:.0} tokens/s per GPU",
