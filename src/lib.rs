@@ -26,6 +26,7 @@ pub mod error;
 pub mod ilp;
 pub mod input;
 pub mod layout;
+pub mod params;
 pub mod plan;
 pub mod report;
 pub mod spec;

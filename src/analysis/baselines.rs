@@ -25,6 +25,7 @@ use crate::cost;
 use crate::ilp::formulation::Mode;
 use crate::ilp::{self, PhaseChoice, oracle};
 use crate::layout::{self, Layout, Phase};
+use crate::params::powers_of_two;
 use crate::spec::task::Task;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -450,11 +451,6 @@ fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
     }
 }
 
-/// Powers of two up to `max`.
-fn powers_of_two(max: u64) -> impl Iterator<Item = u64> {
-    std::iter::successors(Some(1u64), |p| p.checked_mul(2)).take_while(move |&p| p <= max)
-}
-
 /// The layout a person sizes by hand: TP over powers of two inside a node (experts split by TP,
 /// as vLLM does by default), PP only when the largest TP of a node does not fit.
 fn fit_layout(task: &Task, phase: Phase) -> Option<Layout> {
@@ -567,7 +563,7 @@ fn expert_per_gpu(task: &Task, mode: Mode) -> (Outcome, String) {
     let w = moe.experts;
     let layouts = |phase: Phase| -> Vec<Layout> {
         let sps: Vec<u64> = match phase {
-            Phase::Prefill => powers_of_two(16).collect(),
+            Phase::Prefill => powers_of_two(16),
             Phase::Decode => vec![1],
         };
         let mut out = Vec::new();

@@ -24,10 +24,10 @@ use crate::plan::{
     PhasePlan,
 };
 use crate::spec::resolve::Resolved;
-use crate::spec::task::{AttentionKind, GivenStrategy, Task};
+use crate::spec::task::{AttentionKind, GivenStrategy, Model, Task};
 use serde::Serialize;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 /// Nearest readings evaluated per phase.
 pub const MAX_READINGS: usize = 3;
 
@@ -198,76 +198,31 @@ fn moves(g: &GivenStrategy, r: &Reading) -> f64 {
         + dp
 }
 
+/// The degrees as written, absent ones 1 (`dp` stands for attention-DP when that is absent).
+struct Stated {
+    tp: u64,
+    pp: u64,
+    sp: u64,
+    dp: u64,
+}
+
 /// The strategy as written, checked against DESIGN.md §2, in words.
 pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
     let m = &task.model;
+    let st = Stated {
+        tp: g.tp.unwrap_or(1),
+        pp: g.pp.unwrap_or(1),
+        sp: g.sp.unwrap_or(1),
+        dp: g.attention_dp.or(g.dp).unwrap_or(1),
+    };
     let mut out = Vec::new();
-    let tp = g.tp.unwrap_or(1);
-    let pp = g.pp.unwrap_or(1);
-    let sp = g.sp.unwrap_or(1);
-    let dp = g.attention_dp.or(g.dp).unwrap_or(1);
     if let (Some(gpus), Some(_)) = (g.gpus, g.dp) {
-        let product = tp * dp * pp * sp;
-        if product != gpus {
-            out.push(format!(
-                "TP × DP × PP{} = {tp} × {dp} × {pp}{} = {product} GPUs, but the strategy states {gpus} GPUs",
-                if sp > 1 { " × SP" } else { "" },
-                if sp > 1 {
-                    format!(" × {sp}")
-                } else {
-                    String::new()
-                },
-            ));
-        }
+        out.extend(product_finding(&st, gpus));
     }
     if let Some(gpus) = g.gpus {
-        if !gpus.is_multiple_of(pp) {
-            out.push(format!(
-                "{gpus} GPUs do not split into PP{pp} equal pipeline stages"
-            ));
-        } else {
-            let stage = gpus / pp;
-            let replicas = g.replicas.unwrap_or(1);
-            let w = stage / replicas.max(1);
-            out.push(format!(
-                "with PP{pp} on {gpus} GPUs{} each pipeline stage has W = {w} GPUs",
-                if replicas > 1 {
-                    format!(" and {replicas} replicas")
-                } else {
-                    String::new()
-                }
-            ));
-            if m.is_moe() {
-                let ep = g.ep.unwrap_or(1);
-                let etp = g.expert_tp.unwrap_or(1);
-                if ep * etp != w {
-                    out.push(format!(
-                        "the experts use EP{ep} × expert-TP{etp} = {} GPUs per stage, not W = {w}",
-                        ep * etp
-                    ));
-                }
-            }
-            let attn = tp * sp * dp;
-            if attn != w {
-                let mut options = Vec::new();
-                for t in [tp, w / (sp * dp).max(1)] {
-                    if t >= 1 && w.is_multiple_of(t * sp) && m.heads.is_multiple_of(t) {
-                        let a = w / (t * sp);
-                        options.push(format!("TP{t} × attention-DP{a}"));
-                    }
-                }
-                options.dedup();
-                out.push(format!(
-                    "attention uses TP{tp} × SP{sp} × DP{dp} = {attn} GPUs per stage, but a stage has W = {w}{}",
-                    if options.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" — it would need tp×sp×attention_dp = {w}: {}", options.join(", or "))
-                    }
-                ));
-            }
-        }
+        out.extend(stage_findings(m, g, &st, gpus));
     }
+    let tp = st.tp;
     if m.attention != AttentionKind::Mla && tp > m.kv_heads && tp.is_multiple_of(m.kv_heads) {
         out.push(format!(
             "TP{tp} > {} KV heads: every KV head is stored on {} GPUs (KV cache ×{} per GPU compared with TP{})",
@@ -278,6 +233,78 @@ pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
         ));
     }
     out
+}
+
+/// `TP × DP × PP (× SP)` against the stated GPU count.
+fn product_finding(st: &Stated, gpus: u64) -> Option<String> {
+    let Stated { tp, pp, sp, dp } = *st;
+    let product = tp * dp * pp * sp;
+    (product != gpus).then(|| {
+        let (sp_name, sp_value) = if sp > 1 {
+            (" × SP", format!(" × {sp}"))
+        } else {
+            ("", String::new())
+        };
+        format!(
+            "TP × DP × PP{sp_name} = {tp} × {dp} × {pp}{sp_value} = {product} GPUs, but the strategy states {gpus} GPUs"
+        )
+    })
+}
+
+/// The stage width W the GPU count implies, and whether experts and attention fill it.
+fn stage_findings(m: &Model, g: &GivenStrategy, st: &Stated, gpus: u64) -> Vec<String> {
+    let pp = st.pp;
+    if !gpus.is_multiple_of(pp) {
+        return vec![format!(
+            "{gpus} GPUs do not split into PP{pp} equal pipeline stages"
+        )];
+    }
+    let replicas = g.replicas.unwrap_or(1);
+    let w = gpus / pp / replicas.max(1);
+    let mut out = vec![format!(
+        "with PP{pp} on {gpus} GPUs{} each pipeline stage has W = {w} GPUs",
+        if replicas > 1 {
+            format!(" and {replicas} replicas")
+        } else {
+            String::new()
+        }
+    )];
+    let (ep, etp) = (g.ep.unwrap_or(1), g.expert_tp.unwrap_or(1));
+    if m.is_moe() && ep * etp != w {
+        out.push(format!(
+            "the experts use EP{ep} × expert-TP{etp} = {} GPUs per stage, not W = {w}",
+            ep * etp
+        ));
+    }
+    out.extend(attention_finding(m, st, w));
+    out
+}
+
+/// Attention `tp × sp × dp` against the stage width, with the readings that would fill it.
+fn attention_finding(m: &Model, st: &Stated, w: u64) -> Option<String> {
+    let Stated { tp, sp, dp, .. } = *st;
+    let attn = tp * sp * dp;
+    if attn == w {
+        return None;
+    }
+    let mut options = Vec::new();
+    for t in [tp, w / (sp * dp).max(1)] {
+        if t >= 1 && w.is_multiple_of(t * sp) && m.heads.is_multiple_of(t) {
+            options.push(format!("TP{t} × attention-DP{}", w / (t * sp)));
+        }
+    }
+    options.dedup();
+    let fix = if options.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " — it would need tp×sp×attention_dp = {w}: {}",
+            options.join(", or ")
+        )
+    };
+    Some(format!(
+        "attention uses TP{tp} × SP{sp} × DP{dp} = {attn} GPUs per stage, but a stage has W = {w}{fix}"
+    ))
 }
 
 /// One reading evaluated for one phase.
@@ -368,7 +395,13 @@ fn problems(task: &Task, c: &PhaseChoice, figures: &Figures, cover: f64, ttft: O
             mem.capacity_bytes / GIB
         ));
     }
-    problems.extend(requirement_problems(task, figures, cover, ttft));
+    problems.extend(requirement_problems(
+        task,
+        c.candidate.phase,
+        figures,
+        cover,
+        ttft,
+    ));
     if batch < l.attention_dp {
         problems.push(format!(
             "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
@@ -423,8 +456,15 @@ fn load_per_instance(mode: Mode, c: &PhaseChoice) -> Option<f64> {
 
 /// TTFT, TPOT and throughput-per-GPU requirements a reading misses.
 /// `ttft` is the plan's TTFT (under a request stream: with batch formation, queueing and the
-/// KV hand-off at the instance's load; infinite when saturated).
-fn requirement_problems(task: &Task, figures: &Figures, cover: f64, ttft: Option<f64>) -> Vec<String> {
+/// KV hand-off at the instance's load; infinite when saturated); `phase` picks the phase's own
+/// throughput requirement (`#Prefill` / `#Decode` scoping).
+fn requirement_problems(
+    task: &Task,
+    phase: Phase,
+    figures: &Figures,
+    cover: f64,
+    ttft: Option<f64>,
+) -> Vec<String> {
     let req = &task.requirements;
     let mut problems = Vec::new();
     if let (Some(limit), Some(_)) = (req.ttft_s, figures.ttft_s) {
@@ -442,7 +482,7 @@ fn requirement_problems(task: &Task, figures: &Figures, cover: f64, ttft: Option
             limit * 1e3
         ));
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill))
         && cover < min
     {
         problems.push(format!(
@@ -517,227 +557,111 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
     }
 }
 
+/// pdplan's optimum per phase (prefill, decode), or why there is none.
+fn optima(task: &Task) -> Result<[Optimum; 2], String> {
+    let d = ilp::optimize(task, Mode::of(task)).map_err(|e| e.to_string())?;
+    let counting = Counting::of(d.mode);
+    Ok(Phase::BOTH.map(|p| {
+        let c = d.phase(p);
+        Optimum {
+            layout: format!("{} × {} replicas", c.candidate.layout, c.instances),
+            gpus: c.gpus(),
+            tokens_per_s_per_gpu: plan::phase_tokens_per_gpu(c, counting),
+        }
+    }))
+}
+
+/// The nearest readings of one phase evaluated, the one written to the plan first: one that
+/// meets everything, then the highest throughput.
+fn evaluate_phase(
+    r: &Resolved,
+    phase: Phase,
+    g: &GivenStrategy,
+    optimum: Option<Optimum>,
+) -> PhaseEvaluation {
+    let rs = readings(&r.task, phase, g);
+    let best = rs.first().map_or(usize::MAX, |x| x.changes.len());
+    let mut results: Vec<ReadingResult> = rs
+        .iter()
+        .take_while(|x| x.changes.len() == best)
+        .take(MAX_READINGS)
+        .map(|x| evaluate_reading(r, phase, g, x))
+        .collect();
+    results.sort_by(|a, b| {
+        b.meets.cmp(&a.meets).then(
+            b.tokens_per_s_per_gpu
+                .partial_cmp(&a.tokens_per_s_per_gpu)
+                .unwrap_or(std::cmp::Ordering::Equal),
+        )
+    });
+    PhaseEvaluation {
+        phase,
+        results,
+        optimum,
+    }
+}
+
+/// The `evaluation` object of each reading's plan.
+fn attach_facts(e: &mut Evaluation) {
+    for p in &mut e.phases {
+        for res in &mut p.results {
+            res.plan.evaluation = Some(EvaluationFacts {
+                given_strategy: e.given.clone(),
+                findings: e.findings.clone(),
+                consistent_as_written: e.consistent,
+                reading: res.reading.describe(),
+                changes_from_given: res.reading.changes.clone(),
+                problems: res.problems.clone(),
+                notes: res.notes.clone(),
+                meets_every_requirement: res.meets,
+                optimum: p.optimum.clone(),
+                fraction_of_optimum_throughput_per_gpu: p
+                    .optimum
+                    .as_ref()
+                    .map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
+                exit_code: e.exit_code,
+            });
+        }
+    }
+}
+
 /// Evaluate the strategy for the phases asked.
 pub fn evaluate(r: &Resolved, phases: &[Phase], flags: &GivenStrategy) -> Evaluation {
     let task = &r.task;
     let g = merge(task.strategy.as_ref(), flags);
     let findings = consistency(task, &g);
-    let (optimum, optimum_error) = match ilp::optimize(task, Mode::of(task)) {
-        Ok(d) => {
-            let counting = match d.mode {
-                Mode::NoLimit => Counting::SharedBatch,
-                _ => Counting::FullInstances,
-            };
-            let of = |p: Phase| {
-                let c = d.phase(p);
-                Optimum {
-                    layout: format!("{} × {} replicas", c.candidate.layout, c.instances),
-                    gpus: c.gpus(),
-                    tokens_per_s_per_gpu: plan::phase_tokens_per_gpu(c, counting),
-                }
-            };
-            (Some([of(Phase::Prefill), of(Phase::Decode)]), None)
-        }
-        Err(e) => (None, Some(e.to_string())),
+    let (optimum, optimum_error) = match optima(task) {
+        Ok(o) => (Some(o), None),
+        Err(e) => (None, Some(e)),
     };
-    let mut consistent = true;
-    let mut all_meet = true;
-    let mut out = Vec::new();
-    for &phase in phases {
-        let rs = readings(task, phase, &g);
-        let as_written = rs.first().is_some_and(|x| x.changes.is_empty());
-        consistent &= as_written;
-        let best = rs.first().map_or(usize::MAX, |x| x.changes.len());
-        let mut results: Vec<ReadingResult> = rs
-            .iter()
-            .take_while(|x| x.changes.len() == best)
-            .take(MAX_READINGS)
-            .map(|x| evaluate_reading(r, phase, &g, x))
-            .collect();
-        // The reading written to the plan: one that meets everything, then the highest throughput.
-        results.sort_by(|a, b| {
-            b.meets.cmp(&a.meets).then(
-                b.tokens_per_s_per_gpu
-                    .partial_cmp(&a.tokens_per_s_per_gpu)
-                    .unwrap_or(std::cmp::Ordering::Equal),
-            )
-        });
-        all_meet &= results.first().is_some_and(|x| x.meets);
-        let optimum = optimum.as_ref().map(|o| match phase {
-            Phase::Prefill => o[0].clone(),
-            Phase::Decode => o[1].clone(),
-        });
-        out.push(PhaseEvaluation {
-            phase,
-            results,
-            optimum,
-        });
-    }
-    // Findings other than KV replication make the strategy as written inconsistent too.
+    let out: Vec<PhaseEvaluation> = phases
+        .iter()
+        .map(|&phase| {
+            let o = optimum
+                .as_ref()
+                .map(|o| o[usize::from(phase == Phase::Decode)].clone());
+            evaluate_phase(r, phase, &g, o)
+        })
+        .collect();
+    // As written: every phase's nearest reading changes nothing (findings other than KV
+    // replication make the strategy inconsistent too).
+    let consistent = out
+        .iter()
+        .all(|p| p.results.first().is_some_and(|x| x.reading.changes.is_empty()));
+    let all_meet = out.iter().all(|p| p.results.first().is_some_and(|x| x.meets));
     let exit_code = if consistent && all_meet {
         exit::OK
     } else {
         exit::INFEASIBLE
     };
-    let phases_out = out
-        .into_iter()
-        .map(|mut p| {
-            for res in &mut p.results {
-                res.plan.evaluation = Some(EvaluationFacts {
-                    given_strategy: g.clone(),
-                    findings: findings.clone(),
-                    consistent_as_written: consistent,
-                    reading: res.reading.describe(),
-                    changes_from_given: res.reading.changes.clone(),
-                    problems: res.problems.clone(),
-                    notes: res.notes.clone(),
-                    meets_every_requirement: res.meets,
-                    optimum: p.optimum.clone(),
-                    fraction_of_optimum_throughput_per_gpu: p
-                        .optimum
-                        .as_ref()
-                        .map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
-                    exit_code,
-                });
-            }
-            p
-        })
-        .collect();
-    Evaluation {
+    let mut e = Evaluation {
         given: g,
         findings,
         consistent,
-        phases: phases_out,
+        phases: out,
         optimum_error,
         exit_code,
-    }
-}
-
-fn stated(g: &GivenStrategy) -> String {
-    let mut parts = Vec::new();
-    let mut add = |name: &str, v: Option<u64>| {
-        if let Some(v) = v {
-            parts.push(format!("{name} {v}"));
-        }
     };
-    add("GPUs", g.gpus);
-    add("TP", g.tp);
-    add("PP", g.pp);
-    add("SP", g.sp);
-    add("DP", g.dp);
-    add("attention-DP", g.attention_dp);
-    add("EP", g.ep);
-    add("expert-TP", g.expert_tp);
-    add("replicas", g.replicas);
-    add("batch", g.batch);
-    if parts.is_empty() {
-        "nothing (all degrees 1)".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
-/// The human summary of an evaluation.
-pub fn summary(e: &Evaluation) -> String {
-    let mut s = format!("Given strategy: {}\n", stated(&e.given));
-    s.push_str(&format!(
-        "Consistency under DESIGN.md §2 (one stage = W GPUs; attention tp×sp×attention_dp = W = ep×expert_tp; GPUs = replicas×pp×W): {}\n",
-        if e.consistent {
-            "consistent as written"
-        } else {
-            "NOT a valid layout as written"
-        }
-    ));
-    for f in &e.findings {
-        s.push_str(&format!("  - {f}\n"));
-    }
-    for p in &e.phases {
-        s.push_str(&format!("\n{}:\n", p.phase));
-        if p.results.is_empty() {
-            s.push_str("  no valid layout uses the stated GPU count for this model\n");
-            continue;
-        }
-        let label = if p.results[0].reading.changes.is_empty() {
-            "as written".to_string()
-        } else {
-            format!(
-                "nearest consistent readings ({} change{} each)",
-                p.results[0].reading.changes.len(),
-                if p.results[0].reading.changes.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
-            )
-        };
-        s.push_str(&format!("  evaluated {label}:\n"));
-        for (i, r) in p.results.iter().enumerate() {
-            let f = &r.figures;
-            s.push_str(&format!(
-                "  {} {}{}\n",
-                if i == 0 { "*" } else { " " },
-                r.reading.describe(),
-                if r.reading.changes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [changes {}]", r.reading.changes.join(", "))
-                }
-            ));
-            s.push_str(&format!(
-                "      memory {:.1} / {:.1} GiB per GPU ({}), batch {} per instance",
-                f.memory.total_bytes / GIB,
-                f.memory.capacity_bytes / GIB,
-                if f.memory.fits() { "fits" } else { "DOES NOT FIT" },
-                r.batch_per_instance
-            ));
-            match p.phase {
-                Phase::Prefill => s.push_str(&format!(
-                    ", TTFT {:.2} s (at max length {:.2} s)",
-                    f.ttft_s.unwrap_or(f64::NAN),
-                    f.ttft_at_max_length_s.unwrap_or(f64::NAN)
-                )),
-                Phase::Decode => s.push_str(&format!(
-                    ", TPOT {:.1} ms (mean context {:.1} ms)",
-                    f.tpot_s.unwrap_or(f64::NAN) * 1e3,
-                    f.tpot_mean_s.unwrap_or(f64::NAN) * 1e3
-                )),
-            }
-            s.push_str(&format!(", {:.0} tokens/s per GPU", r.tokens_per_s_per_gpu));
-            if let Some(o) = &p.optimum {
-                s.push_str(&format!(
-                    " = {:.0}% of pdplan's optimum",
-                    100.0 * r.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu
-                ));
-            }
-            s.push('\n');
-            if r.problems.is_empty() {
-                s.push_str("      meets every requirement\n");
-            }
-            for pr in &r.problems {
-                s.push_str(&format!("      ! {pr}\n"));
-            }
-            for n in &r.notes {
-                s.push_str(&format!("      note: {n}\n"));
-            }
-        }
-        if let Some(o) = &p.optimum {
-            s.push_str(&format!(
-                "  pdplan's optimum: {} ({} GPUs), {:.0} tokens/s per GPU\n",
-                o.layout, o.gpus, o.tokens_per_s_per_gpu
-            ));
-        }
-    }
-    if let Some(err) = &e.optimum_error {
-        s.push_str(&format!("\npdplan found no optimum to compare with: {err}\n"));
-    }
-    s.push_str(&format!(
-        "\nVerdict: {} (exit {})\n",
-        match (e.consistent, e.exit_code == exit::OK) {
-            (true, true) => "valid and meets every requirement",
-            (true, false) => "valid layout, but it misses a requirement",
-            (false, _) => "not deployable as written; see the readings above for what it would need",
-        },
-        e.exit_code
-    ));
-    s
+    attach_facts(&mut e);
+    e
 }

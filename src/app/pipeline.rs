@@ -1,6 +1,7 @@
 //! The pipeline behind the commands: read a task, solve it, write its plans
 //! (re-exported at the crate root as the library's entry points).
 
+use super::output;
 use crate::error::{Error, Result};
 use crate::ilp;
 use crate::ilp::Deployment;
@@ -15,10 +16,27 @@ pub fn read_task(path: &Path) -> Result<Resolved> {
     spec::resolve::resolve(&path.display().to_string(), parsed)
 }
 
+/// [`read_task`] with the model's Hugging Face config given on the command line (`--hf-config`),
+/// which replaces the task's `HF config` line.
+pub fn read_task_with(path: &Path, hf_config: Option<&Path>) -> Result<Resolved> {
+    let mut parsed = input::load::load_task(path)?;
+    if let Some(hf) = hf_config {
+        // Absolute, so it is not taken relative to the task file's folder.
+        let abs = std::path::absolute(hf).map_err(|source| Error::Read {
+            path: hf.to_path_buf(),
+            source,
+        })?;
+        parsed.raw.model.hf_config = Some(abs.display().to_string());
+    }
+    spec::resolve::resolve(&path.display().to_string(), parsed)
+}
+
 /// A solved task: the deployment and its two phase plans (prefill, decode).
 pub struct Solution {
     pub deployment: Deployment,
     pub plans: [plan::PhasePlan; 2],
+    /// The task's own strategy against the optimum (also in each plan as `given_strategy`).
+    pub given: Option<[plan::given::GivenStrategyReport; 2]>,
 }
 
 /// Plan both phases; `mode` overrides the mode the task implies.
@@ -55,30 +73,50 @@ pub fn solve_tol(
             )));
         }
     }
-    Ok(Solution { deployment, plans })
+    let mut plans = plans;
+    let given = crate::analysis::given::report(task);
+    if let Some(g) = &given {
+        for (p, r) in plans.iter_mut().zip(g) {
+            p.given_strategy = Some(r.clone());
+        }
+    }
+    Ok(Solution {
+        deployment,
+        plans,
+        given,
+    })
 }
 
-/// `submission.json`: where the two plan files are.
-#[derive(serde::Serialize)]
-struct Submission {
-    prefill: String,
-    decode: String,
-}
-
-/// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
-pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
-    let prefill = dir.join("prefill.json");
-    let decode = dir.join("decode.json");
-    let submission = Submission {
-        prefill: prefill.display().to_string(),
-        decode: decode.display().to_string(),
+/// The plan files of a solution with their manifest: `[(name, contents)]` for `prefill.json`,
+/// `decode.json` and `submission.json`. `submission.json` names the plans relative to itself.
+pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Result<Vec<(&'static str, String)>> {
+    use crate::report::json::to_json;
+    let mut plans = solution.plans.clone();
+    let texts = [to_json(&plans[0])?, to_json(&plans[1])?];
+    let run = plan::run::RunManifest::new(task_bytes, &texts);
+    for p in &mut plans {
+        p.run = Some(run.clone());
+    }
+    let submission = output::Submission {
+        prefill: "prefill.json",
+        decode: "decode.json",
+        run,
     };
-    super::output::write_files(
-        dir,
-        &[
-            ("prefill.json", crate::report::json::to_json(&solution.plans[0])?),
-            ("decode.json", crate::report::json::to_json(&solution.plans[1])?),
-            ("submission.json", crate::report::json::to_json(&submission)?),
-        ],
-    )
+    Ok(vec![
+        ("prefill.json", to_json(&plans[0])?),
+        ("decode.json", to_json(&plans[1])?),
+        ("submission.json", to_json(&submission)?),
+    ])
+}
+
+/// Write `prefill.json`, `decode.json` and `submission.json` into `dir` as one set (see
+/// [`output`]): `task` is the task file solved (hashed into the manifest, never overwritten).
+pub fn write_solution(dir: &Path, task: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
+    let bytes = input::load::read_limited(task, input::load::MAX_TASK_BYTES)?;
+    let mut set = output::OutputSet::new();
+    set.input(task);
+    for (name, contents) in solution_files(solution, &bytes)? {
+        set.file(dir.join(name), contents);
+    }
+    set.write()
 }

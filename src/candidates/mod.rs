@@ -178,11 +178,38 @@ pub struct PhaseCandidates {
 
 /// Per-instance batch sizes considered for a task batch `b_total`: the balanced loads
 /// `ceil(B/n)` for n = 1..=32 instances and geometrically spaced n beyond (bounded count).
+/// A value in a message with 4 significant digits (`0.001`, `17.25`, `1e-300`): `{:.2}` printed
+/// a 1 µs TPOT as `0.00 ms` and `{}` a `1e-300 s` TTFT with 300 digits (issue 15).
+pub fn fmt_sig(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if (1e-3..1e6).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        trim(format!("{v:.decimals$}"))
+    } else {
+        let s = format!("{v:.3e}");
+        match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim(m.to_string())),
+            None => s,
+        }
+    }
+}
+
 pub fn batch_options(b_total: u64) -> Vec<u64> {
-    let mut ns: Vec<u64> = (1..=32.min(b_total)).collect();
-    let mut n = 32.0f64;
+    let linear = crate::params::BATCH_LINEAR_INSTANCES;
+    let mut ns: Vec<u64> = (1..=linear.min(b_total)).collect();
+    let mut n = linear as f64;
     while (n as u64) < b_total {
-        n *= 1.3;
+        n *= crate::params::BATCH_INSTANCE_GROWTH;
         ns.push((n as u64).min(b_total));
     }
     let mut bs: Vec<u64> = ns.into_iter().map(|n| b_total.div_ceil(n)).collect();
@@ -225,7 +252,7 @@ pub struct Failed {
 impl Failed {
     /// The failure in words, e.g. `TP1 PP1 ... b=128: 92.3 GiB/GPU > 59.6 GiB`.
     pub fn text(&self, task: &Task, layout: &Layout, batch: u64) -> String {
-        let gib = |b: f64| b / (1u64 << 30) as f64;
+        let gib = |b: f64| b / crate::params::GIB;
         let req = &task.requirements;
         let v = self.value;
         let what = match self.limit {
@@ -238,15 +265,20 @@ impl Failed {
                 gib(v),
                 gib(task.hardware.memory_bytes)
             ),
-            Limit::Ttft => format!("TTFT {v:.3} s > {} s", req.ttft_s.unwrap_or(f64::NAN)),
+            Limit::Ttft => format!(
+                "TTFT {} s > {} s",
+                fmt_sig(v),
+                fmt_sig(req.ttft_s.unwrap_or(f64::NAN))
+            ),
             Limit::TtftAtLoad => format!(
-                "TTFT {v:.3} s + batch formation + queueing > {} s at every load",
-                req.ttft_s.unwrap_or(f64::NAN)
+                "TTFT {} s + batch formation + queueing > {} s at every load",
+                fmt_sig(v),
+                fmt_sig(req.ttft_s.unwrap_or(f64::NAN))
             ),
             Limit::Tpot => format!(
-                "TPOT {:.2} ms > {:.2} ms",
-                v * 1e3,
-                req.tpot_s.unwrap_or(f64::NAN) * 1e3
+                "TPOT {} ms > {} ms",
+                fmt_sig(v * 1e3),
+                fmt_sig(req.tpot_s.unwrap_or(f64::NAN) * 1e3)
             ),
             Limit::ThroughputPerGpu => format!(
                 "{v:.0} tokens/s/GPU < {:.0}",
@@ -294,7 +326,7 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
         let t = c.figures.ttft_s.unwrap_or(0.0) + c.serving.kv_transfer_s;
         return fail(Limit::TtftAtLoad, t);
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s {
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill)) {
         let reached = if rate {
             c.serving.tokens_per_s_per_gpu
         } else {
@@ -352,7 +384,9 @@ pub fn generate_for(
     mode: crate::spec::goal::Mode,
     objective: crate::spec::goal::Objective,
 ) -> PhaseCandidates {
-    let min = task.requirements.throughput_per_gpu_tokens_per_s;
+    let min = task
+        .requirements
+        .throughput_per_gpu(matches!(phase, Phase::Prefill));
     let mut front = crate::candidates::prune::Front::new(mode, objective, min);
     let mut pc = scan(task, phase, |c| front.offer(c));
     pc.feasible = front.into_candidates();
@@ -420,10 +454,9 @@ pub fn tokens_per_gpu_k(c: &Candidate) -> f64 {
 /// mode instances share B, in the budget and rate modes they run at their capacity under a
 /// request stream ([`Serving`]).
 pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
-    match mode {
-        Mode::NoLimit => tokens_per_gpu_k(c),
-        _ => c.serving.tokens_per_s_per_gpu / KTOK,
-    }
+    crate::spec::goal::Counting::of(mode)
+        .tokens_per_gpu(c.cover_tokens_per_s_per_gpu, c.serving.tokens_per_s_per_gpu)
+        / KTOK
 }
 
 /// Whether a phase must hold the task's batch B at once. Without a GPU limit each phase serves
@@ -449,5 +482,21 @@ mod tests {
                 assert!(n * b >= total && (n - 1) * b < total);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod fmt_tests {
+    use super::fmt_sig;
+
+    #[test]
+    fn significant_digits_not_fixed_decimals() {
+        assert_eq!(fmt_sig(1e-3), "0.001");
+        assert_eq!(fmt_sig(0.0172), "0.0172");
+        assert_eq!(fmt_sig(17.254), "17.25");
+        assert_eq!(fmt_sig(30.0), "30");
+        assert_eq!(fmt_sig(1e-300), "1e-300");
+        assert_eq!(fmt_sig(2.5e9), "2.5e9");
+        assert!(fmt_sig(1e-300).len() < 10);
     }
 }

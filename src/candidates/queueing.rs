@@ -45,7 +45,8 @@ impl TtftBreakdown {
 pub fn ttft_at(service_s: f64, batch: u64, kv_s: f64, load_per_s: f64) -> Option<TtftBreakdown> {
     let b = batch as f64;
     let rho = load_per_s * service_s / b;
-    if !(load_per_s > 0.0) || rho >= 1.0 {
+    // `<= 0` or NaN: no load.
+    if load_per_s.is_nan() || load_per_s <= 0.0 || rho >= 1.0 {
         return None;
     }
     Some(TtftBreakdown {
@@ -77,7 +78,7 @@ pub fn load_range(service_s: f64, batch: u64, kv_s: f64, ttft_limit_s: Option<f6
         });
     };
     let slack = limit - service_s - kv_s;
-    if !(slack > 0.0) || !(service_s > 0.0) {
+    if slack.is_nan() || slack <= 0.0 || service_s.is_nan() || service_s <= 0.0 {
         return None;
     }
     let a = (b - 1.0) / b;

@@ -34,7 +34,7 @@ pub enum Stage {
     Secondary { floor: f64, tolerance: f64 },
 }
 
-pub const GIB: f64 = (1u64 << 30) as f64;
+pub use crate::params::GIB;
 /// Relative slack on the floors of the second solve (numerical calm, not a change of optimum).
 pub const FLOOR_SLACK: f64 = 1e-9;
 
@@ -345,7 +345,10 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
 
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
 fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
-    if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
+    if let Some(min) = task
+        .requirements
+        .throughput_per_gpu(matches!(v.phase, Phase::Prefill))
+    {
         let terms = cands
             .iter()
             .enumerate()

@@ -125,7 +125,7 @@ impl Deployment {
 
 /// Explain why a phase has no feasible candidate: the binding limit and the best value reached.
 pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
-    let gib = |b: f64| b / (1u64 << 30) as f64;
+    let gib = |b: f64| b / crate::params::GIB;
     // The binding limit is the last check any candidate reached.
     let binding = pc.rejected.keys().max().copied();
     let mut report = format!(
@@ -151,9 +151,9 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                     gib(task.hardware.memory_bytes)
                 ),
                 Limit::Ttft => format!(
-                    "TTFT: the best reachable is {:.3} s > required {} s",
-                    r.best,
-                    task.requirements.ttft_s.unwrap_or(f64::NAN)
+                    "TTFT: the best reachable is {} s > required {} s",
+                    candidates::fmt_sig(r.best),
+                    candidates::fmt_sig(task.requirements.ttft_s.unwrap_or(f64::NAN))
                 ),
                 Limit::TtftAtLoad => format!(
                     "TTFT under load: with batch formation and queueing no load keeps TTFT within {} s (the best batch alone with its KV hand-off takes {:.3} s)",
@@ -161,9 +161,9 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                     r.best
                 ),
                 Limit::Tpot => format!(
-                    "TPOT: the best reachable is {:.2} ms > required {:.2} ms",
-                    r.best * 1e3,
-                    task.requirements.tpot_s.unwrap_or(f64::NAN) * 1e3
+                    "TPOT: the best reachable is {} ms > required {} ms",
+                    candidates::fmt_sig(r.best * 1e3),
+                    candidates::fmt_sig(task.requirements.tpot_s.unwrap_or(f64::NAN) * 1e3)
                 ),
                 Limit::ThroughputPerGpu => format!(
                     "throughput per GPU: the best reachable is {:.0} tokens/s/GPU < required {:.0}",
@@ -262,6 +262,14 @@ fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Optio
             Ok(Some(s))
         }
         Err(solver::Failure::Infeasible) => Ok(None),
+        Err(solver::Failure::OutOfRange(e)) => Err(Error::Invalid {
+            path: "(task)".into(),
+            field: "hardware.gpu_budget / requirements.request_rate_per_s".into(),
+            message: format!(
+                "beyond the supported range: {e}; lower the GPU budget or the target request \
+                 rate (the instance counts they imply must stay below 2^31)"
+            ),
+        }),
         Err(solver::Failure::Other(e)) => Err(Error::Internal(format!("microlp: {e}"))),
     }
 }
@@ -551,7 +559,8 @@ fn check_against_oracle(
     }
     let best = oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1])
         .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
+    let close =
+        |a: f64, b: f64| (a - b).abs() <= crate::params::ORACLE_REL_TOL * a.abs().max(b.abs()).max(1.0);
     if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {
         return Err(Error::Internal(format!(
             "ILP optimum ({}, {}) differs from exhaustive enumeration ({}, {}) over the same candidates",

@@ -1,6 +1,7 @@
 //! What the solver reports in a plan's `solver` object: status, oracle check, search space.
 
 use crate::layout::Limits;
+use crate::params;
 use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -97,8 +98,8 @@ impl SearchSpace {
             max_stage_width: limits.max_width,
             max_pp: limits.max_pp,
             max_gpus_per_instance: limits.max_instance_gpus,
-            batch_every_instance_count_up_to: 32,
-            batch_instance_count_growth: 1.3,
+            batch_every_instance_count_up_to: params::BATCH_LINEAR_INSTANCES,
+            batch_instance_count_growth: params::BATCH_INSTANCE_GROWTH,
             rules: "tp divides the query heads (and divides or is a multiple of the KV heads); sp a power of two up to 16, prefill only; pp 1..=8 then powers of two, at most the layers; MoE: ep divides the experts, expert-TP a power of two dividing the expert size, ep×expert-TP = W; dense: attention-DP a power of two".into(),
         }
     }

@@ -1,7 +1,9 @@
 //! The phase plan: a pure function from a chosen deployment to the typed plan of
 //! `fixtures/plan.schema.json` ([`types`]), with the checks that prove it sound (STYLE.md 9).
 
+pub mod given;
 mod launch;
+pub mod run;
 pub mod types;
 
 pub use types::*;
@@ -16,23 +18,14 @@ use crate::spec::model_size;
 use crate::spec::resolve::Resolved;
 use crate::spec::task::Task;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 
-/// How the phase's throughput is counted.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Counting {
-    /// Instances share the task's batch B (no-limit mode and `evaluate`).
-    SharedBatch,
-    /// Every instance serves a request stream at its capacity (budget and rate modes).
-    FullInstances,
-}
+pub use crate::spec::goal::Counting;
 
 /// Phase tokens/s per GPU as counted for the mode.
 pub fn phase_tokens_per_gpu(choice: &PhaseChoice, counting: Counting) -> f64 {
-    match counting {
-        Counting::SharedBatch => choice.candidate.cover_tokens_per_s_per_gpu,
-        Counting::FullInstances => choice.candidate.serving.tokens_per_s_per_gpu,
-    }
+    let c = &choice.candidate;
+    counting.tokens_per_gpu(c.cover_tokens_per_s_per_gpu, c.serving.tokens_per_s_per_gpu)
 }
 
 /// The echo of the task (every field read, normalized, with warnings).
@@ -117,7 +110,7 @@ fn size_conflict(m: &crate::spec::task::Model) -> Option<String> {
     let derived = model_size::total_params(m);
     let declared = m.declared_params?;
     let ratio = declared / derived;
-    (!(0.9..=1.1).contains(&ratio)).then(|| format!(
+    (!crate::params::DECLARED_PARAMS_BAND.contains(&ratio)).then(|| format!(
         "conflict: declared {:.3} B parameters but the layer shapes add up to {:.3} B; memory, weight reads and matmul FLOPs use the larger figure (every weight matrix scaled ×{:.3}); attention scores and KV cache follow the shapes",
         declared / 1e9,
         derived / 1e9,
@@ -199,9 +192,10 @@ fn layout_checks(p: &Parts, mapping: &Mapping) -> Vec<Check> {
     checks.push(check(
         "divisibility",
         valid.is_ok(),
-        valid
-            .err()
-            .unwrap_or_else(|| "heads, KV heads, experts, layers divide as required".into()),
+        valid.err().map_or_else(
+            || "heads, KV heads, experts, layers divide as required".into(),
+            |e| e.to_string(),
+        ),
     ));
     let m = &p.figures.memory;
     checks.push(check(
@@ -259,7 +253,7 @@ fn phase_requirements(p: &Parts) -> PhaseRequirements {
         ttft_s,
         tpot_s,
         throughput_per_gpu_tokens_per_s: req
-            .throughput_per_gpu_tokens_per_s
+            .throughput_per_gpu(matches!(p.input.phase, Phase::Prefill))
             .map(|min| requirement(min, p.per_gpu, p.per_gpu >= min)),
         memory_bytes: requirement(f.memory.capacity_bytes, f.memory.total_bytes, f.memory.fits()),
         batch_sequences: p.input.holds_batch.then(|| Requirement {
@@ -472,6 +466,8 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> PhasePlan {
         deployment: input.deployment.clone(),
         solver: input.solver.clone(),
         evaluation: None,
+        given_strategy: None,
+        run: None,
     }
 }
 
@@ -571,10 +567,7 @@ fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -
 
 /// Both phase plans of an optimized deployment.
 pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
-    let counting = match d.mode {
-        crate::spec::goal::Mode::NoLimit => Counting::SharedBatch,
-        _ => Counting::FullInstances,
-    };
+    let counting = Counting::of(d.mode);
     let deployment = DeploymentFacts::Optimized(deployment_facts(r, d, counting));
     Phase::BOTH.map(|p| {
         let choice = d.phase(p);

@@ -36,6 +36,12 @@ pub struct PhasePlan {
     /// `pdplan evaluate` only: the given strategy and what was found about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<EvaluationFacts>,
+    /// `solve` / `batch` when the task gives a strategy: it against the optimum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_strategy: Option<crate::plan::given::GivenStrategyReport>,
+    /// The manifest of the plan set, added when the plans are written (`solve`, `batch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<crate::plan::run::RunManifest>,
 }
 
 impl PhasePlan {

@@ -5,7 +5,7 @@ use crate::layout::Phase;
 use crate::plan::{DeploymentFacts, PhasePlan};
 use std::fmt::Write;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 
 /// One block per phase: degrees, GPU formula, memory against capacity, latency and throughput
 /// against the requirements.

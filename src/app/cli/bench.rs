@@ -140,7 +140,7 @@ fn bench_task(name: &str, r: &crate::spec::resolve::Resolved, runs: usize, max_w
                 row.exhaustive_s = ex_s;
                 if let Ok(s) = &out {
                     let same = (s.deployment.solver.primary_value - best.objective).abs()
-                        <= 1e-6 * best.objective.abs().max(1.0);
+                        <= crate::params::ORACLE_REL_TOL * best.objective.abs().max(1.0);
                     row.note = format!(
                         "{}; exhaustive: {work} combinations, {}",
                         row.note,
@@ -247,7 +247,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         .tasks
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks"));
-    let runs = args.runs.max(1);
+    let runs = super::limits::count("--runs", args.runs as u64, 1000)? as usize;
     println!(
         "pdplan bench: median of {runs} runs; {} CPU(s); solve = read + enumerate + prune + ILP + verify + plans (in-process, no writes); exhaustive = enumerate every feasible candidate and every pair",
         std::thread::available_parallelism().map_or(1, |n| n.get())
