@@ -635,34 +635,34 @@ fn aiconfigurator_layouts(task: &Task, phase: Phase) -> Vec<Layout> {
 /// Largest ratio considered on each side (AIConfigurator searches x, y ≤ 32).
 const MAX_WORKERS: u64 = 32;
 
+/// AIConfigurator's worker of a phase: the best tokens/s per GPU (as the mode counts it) of
+/// its layouts; ties: fewer GPUs, then the list order. `Err` with the rejections in words.
+fn best_worker(task: &Task, mode: Mode, phase: Phase) -> Result<Candidate, String> {
+    let (cs, rejected) = feasible_of(task, phase, &aiconfigurator_layouts(task, phase));
+    let best = cs.into_iter().reduce(|a, c| {
+        let (va, vc) = (
+            ilp::formulation::per_gpu_k(mode, &a),
+            ilp::formulation::per_gpu_k(mode, &c),
+        );
+        if vc > va * (1.0 + REL) || (vc >= va * (1.0 - REL) && c.gpus_per_instance() < a.gpus_per_instance())
+        {
+            c
+        } else {
+            a
+        }
+    });
+    best.ok_or_else(|| rejected.text(&format!("{phase} (TP ∈ {{1,2,4,8}}, PP 1)")))
+}
+
 fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
     let b_total = task.workload.batch;
-    let mut picked = Vec::new();
-    for phase in Phase::BOTH {
-        let (cs, rejected) = feasible_of(task, phase, &aiconfigurator_layouts(task, phase));
-        // Best tokens/s per GPU of one worker; ties: fewer GPUs, then the list order.
-        let best = cs.into_iter().reduce(|a, c| {
-            let (va, vc) = (
-                ilp::formulation::per_gpu_k(mode, &a),
-                ilp::formulation::per_gpu_k(mode, &c),
-            );
-            if vc > va * (1.0 + REL)
-                || (vc >= va * (1.0 - REL) && c.gpus_per_instance() < a.gpus_per_instance())
-            {
-                c
-            } else {
-                a
-            }
-        });
-        match best {
-            Some(c) => picked.push(c),
-            None => {
-                let reason = rejected.text(&format!("{phase} (TP ∈ {{1,2,4,8}}, PP 1)"));
-                return (Outcome::NoPlan { reason }, String::new());
-            }
-        }
-    }
-    let (d, p) = (picked.pop().expect("decode"), picked.pop().expect("prefill"));
+    let (p, d) = match (
+        best_worker(task, mode, Phase::Prefill),
+        best_worker(task, mode, Phase::Decode),
+    ) {
+        (Ok(p), Ok(d)) => (p, d),
+        (Err(reason), _) | (_, Err(reason)) => return (Outcome::NoPlan { reason }, String::new()),
+    };
     let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
     let rate_of = |c: &Candidate| match mode {
         Mode::NoLimit => c.figures.rate_requests_per_s,

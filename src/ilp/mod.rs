@@ -479,32 +479,16 @@ pub fn optimize_pairs_unrestricted(
         None
     };
     let oracle_check = check_against_oracle((mode, objective, tolerance), cands, &lex, enumerated)?;
-    let status = tally.status.unwrap_or(SolverStatus::Optimal);
-    let solver = SolverReport {
-        status,
-        objective: objective_words(mode, objective, tolerance),
-        objective_kind: objective,
-        objective_value: lex.second.objective,
-        primary_value: lex.first.objective,
-        secondary_value: lex.second.objective,
-        gap: tally.gap,
-        solve_time_s: start.elapsed().as_secs_f64(),
-        enumeration_time_s,
-        ilp_time_s: tally.time_s,
-        time_limit_s: TIME_LIMIT_S,
-        candidates: all[0].evaluated + all[1].evaluated,
-        feasible: all[0].feasible_seen + all[1].feasible_seen,
-        in_model: (cands[0].len() + cands[1].len()) as u64,
-        variables: lex.secondary.model.vars.len() as u64,
-        rows: lex.secondary.model.rows.len() as u64,
-        solves: tally.solves,
-        verified: true,
+    let timing = (start.elapsed().as_secs_f64(), enumeration_time_s);
+    let solver = solver_report(
+        task,
+        (mode, objective, tolerance),
+        &tally,
+        &lex,
+        &all,
+        timing,
         oracle_check,
-        engine_search: None,
-        search_space: Some(SearchSpace::of(&crate::layout::Limits::for_budget(
-            task.hardware.gpu_budget,
-        ))),
-    };
+    );
     let [p_all, d_all] = all;
     Ok(Deployment {
         mode,
@@ -519,6 +503,44 @@ pub fn optimize_pairs_unrestricted(
         primary_model: lex.primary.model,
         candidates: [p_all.feasible, d_all.feasible],
     })
+}
+
+/// The solver facts of an optimization; `timing` = (whole optimizer, enumeration) seconds.
+fn solver_report(
+    task: &Task,
+    goal: (Mode, Objective, f64),
+    tally: &Tally,
+    lex: &Lexicographic,
+    all: &[PhaseCandidates; 2],
+    timing: (f64, f64),
+    oracle_check: OracleCheck,
+) -> SolverReport {
+    let (mode, objective, tolerance) = goal;
+    SolverReport {
+        status: tally.status.unwrap_or(SolverStatus::Optimal),
+        objective: objective_words(mode, objective, tolerance),
+        objective_kind: objective,
+        objective_value: lex.second.objective,
+        primary_value: lex.first.objective,
+        secondary_value: lex.second.objective,
+        gap: tally.gap,
+        solve_time_s: timing.0,
+        enumeration_time_s: timing.1,
+        ilp_time_s: tally.time_s,
+        time_limit_s: TIME_LIMIT_S,
+        candidates: all[0].evaluated + all[1].evaluated,
+        feasible: all[0].feasible_seen + all[1].feasible_seen,
+        in_model: (all[0].feasible.len() + all[1].feasible.len()) as u64,
+        variables: lex.secondary.model.vars.len() as u64,
+        rows: lex.secondary.model.rows.len() as u64,
+        solves: tally.solves,
+        verified: true,
+        oracle_check,
+        engine_search: None,
+        search_space: Some(SearchSpace::of(&crate::layout::Limits::for_budget(
+            task.hardware.gpu_budget,
+        ))),
+    }
 }
 
 /// The objective in words, with the tolerance where it applies.
