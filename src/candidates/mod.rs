@@ -162,6 +162,12 @@ impl Failed {
 
 /// Score one layout/batch and check it against the task (memory first: it is cheap).
 pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, Failed> {
+    check_with(&cost::LayoutCoeffs::new(task, layout, phase), batch)
+}
+
+/// [`check`] with the layout's cost coefficients computed once (enumeration over batches).
+pub fn check_with(coeffs: &cost::LayoutCoeffs, batch: u64) -> Result<Candidate, Failed> {
+    let (task, phase, layout) = (coeffs.task, coeffs.phase, &coeffs.layout);
     let fail = |limit, value| Err(Failed { limit, value });
     let b_total = task.workload.batch;
     if batch < layout.attention_dp {
@@ -169,7 +175,7 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
     }
     // `evaluate` computes the memory too; a memory failure costs one evaluation per layout
     // (larger batches are skipped), a pass saves a second memory computation.
-    let figures = cost::evaluate(task, phase, layout, batch);
+    let figures = coeffs.figures(batch);
     if !figures.memory.fits() {
         return fail(Limit::Memory, figures.memory.total_bytes);
     }
@@ -241,9 +247,10 @@ fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCand
     let mut evaluated = 0;
     let mut feasible_seen = 0;
     for l in &layouts {
+        let coeffs = cost::LayoutCoeffs::new(task, l, phase);
         for &b in &batches {
             evaluated += 1;
-            match check(task, phase, l, b) {
+            match check_with(&coeffs, b) {
                 Ok(c) => {
                     feasible_seen += 1;
                     keep(c);

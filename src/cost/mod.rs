@@ -2,13 +2,22 @@
 //!
 //! Every figure is for the *most loaded* GPU / the *slowest* pipeline stage of one instance: that
 //! is what sets memory fit and pace. The model is a per-operator roofline — each operator takes
-//! `max(FLOPs / (peak × MFU), bytes / (HBM bandwidth × utilization))` (Williams et al.,
-//! "Roofline", CACM 2009; applied to LLM inference as in Yuan et al., "LLM Inference Unveiled:
-//! Survey and Roofline Model Insights", 2024) — plus communication that is not overlapped.
+//! `launch + max(FLOPs / (peak × c), bytes / (HBM bandwidth × b))` (Williams et al., "Roofline",
+//! CACM 2009; applied to LLM inference as in Yuan et al., "LLM Inference Unveiled", 2024) with the
+//! efficiencies `c`, `b` and the launch cost measured per kernel class and size
+//! ([`profile`]) — plus communication that is not overlapped.
+//!
+//! Three levels (issue 12): per-task constants ([`kernels::Kernels`]), per-layout coefficients
+//! ([`LayoutCoeffs::new`]: stage shapes, weight parameters per operator, memory per stage,
+//! communication groups), and a per-batch kernel ([`LayoutCoeffs::figures`]) that evaluates a
+//! few terms per operator class without allocating.
 
 pub mod calibration;
+pub mod coeffs;
 pub mod comm;
+pub mod kernels;
 pub mod memory;
+pub mod profile;
 /// Model size arithmetic (parameter counts, KV bytes) lives with the specification.
 pub use crate::spec::model_size as params;
 pub mod time;
@@ -17,6 +26,7 @@ use crate::layout::{Layout, Phase};
 use crate::spec::task::Task;
 use serde::Serialize;
 
+pub use coeffs::LayoutCoeffs;
 pub use memory::MemoryBreakdown;
 pub use time::StepBreakdown;
 
@@ -46,9 +56,7 @@ pub struct Figures {
 /// The same figures with the TTFT at the maximum length filled in (prefill; for reports).
 pub fn with_max_length(task: &Task, phase: Phase, layout: &Layout, batch: u64, mut f: Figures) -> Figures {
     if phase == Phase::Prefill && f.ttft_at_max_length_s.is_none() {
-        let mut at_max = task.clone();
-        at_max.workload.input_len = Some(task.workload.max_len);
-        f.ttft_at_max_length_s = evaluate(&at_max, phase, layout, batch).ttft_s;
+        f.ttft_at_max_length_s = LayoutCoeffs::new(task, layout, phase).ttft_at_max_length(batch);
     }
     f
 }
@@ -58,69 +66,40 @@ pub fn sequences_per_rank(layout: &Layout, batch: u64) -> u64 {
     batch.div_ceil(layout.attention_dp)
 }
 
-/// Evaluate a layout with `batch` sequences per instance.
-///
-/// Pipeline model (GPipe, Huang et al. 2019; Narayanan et al. SC'21 §2.2):
-/// * prefill: one micro-batch per sequence of each attention rank (`m = sequences per rank`);
-///   the batch finishes after `(m + pp − 1)` stage times (fill + drain); with `pp = 1` one pass.
-/// * decode: `m = min(pp, sequences per rank)` micro-batches circulate; a token needs `pp` stage
-///   times, so `TPOT = pp × stage time(micro-batch)`; with `m < pp` stages idle (bubbles).
+/// Evaluate a layout with `batch` sequences per instance (one layout, one batch; to evaluate
+/// many batches of a layout build [`LayoutCoeffs`] once and call [`LayoutCoeffs::figures`]).
 pub fn evaluate(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figures {
-    let model = &task.model;
-    let wl = &task.workload;
-    let memory = memory::per_gpu(task, phase, layout, batch);
-    let seqs = sequences_per_rank(layout, batch);
-    let gpus = layout.gpus_per_instance() as f64;
-    match phase {
-        Phase::Prefill => {
-            let m = if layout.pp > 1 { seqs } else { 1 };
-            let per_mb = seqs.div_ceil(m);
-            let at = |len: u64| {
-                let step = time::stage_step(task, phase, layout, per_mb, len);
-                ((m + layout.pp - 1) as f64 * step.stage_time_s, step)
-            };
-            let isl = wl.ttft_input_len();
-            let (ttft, breakdown) = at(isl);
-            // The TTFT at the maximum length is only reported; `with_max_length` fills it.
-            let ttft_max = if isl == wl.max_len { Some(ttft) } else { None };
-            let tokens = batch as f64 * isl as f64;
-            let throughput = tokens / ttft;
-            let _ = model;
-            Figures {
-                memory,
-                ttft_s: Some(ttft),
-                ttft_at_max_length_s: ttft_max,
-                tpot_s: None,
-                tpot_mean_s: None,
-                micro_batches: m,
-                throughput_tokens_per_s: throughput,
-                throughput_tokens_per_s_per_gpu: throughput / gpus,
-                rate_requests_per_s: batch as f64 / ttft,
-                breakdown,
-            }
-        }
-        Phase::Decode => {
-            let m = layout.pp.min(seqs);
-            let per_mb = seqs.div_ceil(m);
-            let tpot_at = |ctx: u64| {
-                let step = time::stage_step(task, phase, layout, per_mb, ctx);
-                (layout.pp as f64 * step.stage_time_s, step)
-            };
-            let (tpot_last, _) = tpot_at(wl.decode_last_context());
-            let (tpot_mean, breakdown) = tpot_at(wl.decode_mean_context());
-            let throughput = batch as f64 / tpot_mean;
-            Figures {
-                memory,
-                ttft_s: None,
-                ttft_at_max_length_s: None,
-                tpot_s: Some(tpot_last),
-                tpot_mean_s: Some(tpot_mean),
-                micro_batches: m,
-                throughput_tokens_per_s: throughput,
-                throughput_tokens_per_s_per_gpu: throughput / gpus,
-                rate_requests_per_s: throughput / wl.rate_output_len() as f64,
-                breakdown,
-            }
-        }
+    LayoutCoeffs::new(task, layout, phase).figures(batch)
+}
+
+/// What the plan should state about the cost model's parameters for `task`: the kernel profile
+/// used (GPU, engine, versions), or that a GPU without one runs on scaled reference curves.
+pub fn assumptions(task: &Task) -> Vec<String> {
+    let engine = task.cost.engine;
+    let Some((p, measured)) = profile::gpu_profile(task) else {
+        return vec!["kernel efficiencies: no profile embedded; one MFU and one bandwidth utilization for every kernel".into()];
+    };
+    let key = profile::engine_key(engine);
+    let used = if p.engines.contains_key(key) {
+        key
+    } else {
+        profile::REFERENCE_ENGINE
+    };
+    let mut out = vec![format!(
+        "kernel efficiencies by class and size measured on {} with {} ({}); engine {} (default any = TensorRT-LLM kernels with two-batch overlap of the MoE all-to-all); `pdplan presets --sources` lists every parameter's source",
+        p.gpu,
+        used,
+        p.engines.get(used).map_or("", |k| k.gemm_bf16.source.as_str()),
+        engine.name()
+    )];
+    if !measured {
+        out.push(format!(
+            "this GPU has no measured kernel profile: the {} curves are scaled to its peak ({:.0} TFLOP/s) and HBM bandwidth ({:.2} TB/s), times MFU / bandwidth utilization over {}'s measured large-kernel figures",
+            p.gpu,
+            task.hardware.peak_flops_per_s / 1e12,
+            task.hardware.hbm_bytes_per_s / 1e12,
+            p.gpu
+        ));
     }
+    out
 }

@@ -247,7 +247,11 @@ impl Engine {
     }
     /// Parse a name as written by a user (`TensorRT-LLM`, `trt-llm`, `vLLM`, `SGLang`, `any`).
     pub fn parse(text: &str) -> Option<Engine> {
-        let t: String = text.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        let t: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
         match t.as_str() {
             "trtllm" | "tensorrtllm" | "tensorrt" => Some(Engine::Trtllm),
             "vllm" => Some(Engine::Vllm),

@@ -11,6 +11,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         gpus: args.gpus,
         rate: args.rate,
         objective: None,
+        engine: None,
     };
     let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;
     let start = Instant::now();

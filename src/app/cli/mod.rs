@@ -36,7 +36,12 @@ pub enum Command {
         file: PathBuf,
     },
     /// List the model and GPU presets shipped in models/.
-    Presets,
+    Presets {
+        /// List instead every kernel parameter of the cost model with its source (GPU, engine,
+        /// version, measured table).
+        #[arg(long)]
+        sources: bool,
+    },
     /// Evaluate one given strategy (the task's Parallelism Strategy section and/or flags).
     Evaluate(EvaluateArgs),
     /// Print the cost model's predictions against published measurements (relative error).
@@ -119,6 +124,15 @@ pub struct GoalArgs {
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
+    /// Serving engine (trtllm, vllm, sglang, any); overrides the task's `cost.engine`. Selects
+    /// the measured kernel profile and engine features of the cost model (default any).
+    #[arg(long, value_name = "ENGINE", value_parser = parse_engine)]
+    pub engine: Option<crate::spec::task::Engine>,
+}
+
+fn parse_engine(text: &str) -> std::result::Result<crate::spec::task::Engine, String> {
+    crate::spec::task::Engine::parse(text)
+        .ok_or_else(|| format!("unknown engine `{text}`: expected trtllm, vllm, sglang or any"))
 }
 
 #[derive(clap::Args, Debug)]
@@ -230,8 +244,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Calibrate { json } => calibrate::run(json),
         Command::Batch(args) => batch::run(args),
         Command::Compare(args) => compare::run(args),
-        Command::Presets => {
-            print!("{}", crate::spec::presets::listing());
+        Command::Presets { sources } => {
+            if sources {
+                print!("{}", crate::cost::profile::sources_listing());
+            } else {
+                print!("{}", crate::spec::presets::listing());
+            }
             Ok(0)
         }
         Command::ExportLp(args) => export_lp::run(args),

@@ -24,6 +24,9 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
         }
         r.task.requirements.request_rate_per_s = Some(rate);
     }
+    if let Some(e) = goal.engine {
+        r.task.cost.engine = e;
+    }
     for w in &r.warnings {
         log::warn!("{w}");
     }
