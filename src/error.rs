@@ -102,7 +102,8 @@ fn write_hint(e: &std::io::Error) -> &'static str {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::NotADirectory | K::AlreadyExists => {
-            "; a part of the path is a regular file: choose another output folder (--out)"
+            "; a part of the path is not a folder (a file or a device): choose another output \
+             folder (--out)"
         }
         K::IsADirectory => "; a folder is in the way of the file: remove it or choose another --out",
         K::PermissionDenied | K::ReadOnlyFilesystem => {

@@ -8,8 +8,8 @@
 //! let task = read_task(path).expect("a readable task");
 //! let solution = solve(&task, None).expect("a feasible task");
 //! let prefill = &solution.plans[0];
-//! assert_eq!(prefill["phase"], "prefill");
-//! assert!(prefill["performance"]["ttft_s"].as_f64().unwrap() <= 30.0);
+//! assert_eq!(prefill.phase, pdplan::layout::Phase::Prefill);
+//! assert!(prefill.performance.ttft_s.is_some_and(|t| t <= 30.0));
 //! ```
 //!
 //! The folder tree is the data flow (ARCHITECTURE.md; `tests/architecture.rs` forbids imports
@@ -26,6 +26,7 @@ pub mod error;
 pub mod ilp;
 pub mod input;
 pub mod layout;
+pub mod params;
 pub mod plan;
 pub mod report;
 pub mod spec;

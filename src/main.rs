@@ -32,8 +32,9 @@ fn main() {
     std::process::exit(code);
 }
 
-/// No panic reaches the user as a Rust panic message: a failed write to stdout (a closed pipe, a
-/// full disk) is an output error (exit 4); anything else is a bug, reported as an internal error
+/// No panic reaches the user as a Rust panic message: a closed stdout pipe (`pdplan task t.md |
+/// head`) is success (exit 0: the reader has what it wanted, as for `head`-style tools); any
+/// other failed write to stdout (a full disk) is an output error (exit 4); anything else is a bug, reported as an internal error
 /// (exit 1) with where it happened. `RUST_BACKTRACE=1` adds the backtrace for developers.
 fn panic_hook(info: &std::panic::PanicHookInfo) {
     let msg = info
@@ -43,9 +44,10 @@ fn panic_hook(info: &std::panic::PanicHookInfo) {
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string());
     if let Some(rest) = msg.strip_prefix("failed printing to stdout: ") {
-        if !rest.contains("Broken pipe") {
-            eprintln!("error: cannot write to standard output: {rest}");
+        if rest.contains("Broken pipe") {
+            std::process::exit(exit::OK);
         }
+        eprintln!("error: cannot write to standard output: {rest}");
         std::process::exit(exit::OUTPUT);
     }
     let at = info

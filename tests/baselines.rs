@@ -23,7 +23,11 @@ fn run(name: &str, task: &Task, mode: Mode) -> Comparison {
         .iter()
         .map(|r| format!("{} {} {}", r.name, r.status(), r.gain_text()))
         .collect();
-    println!("{name} [{}]: {}", compare::mode_text(mode), line.join(" | "));
+    println!(
+        "{name} [{}]: {}",
+        pdplan::report::compare::mode_text(mode),
+        line.join(" | ")
+    );
     c
 }
 
@@ -202,12 +206,12 @@ fn compare_json_lists_every_row() {
     let path = root().join("fixtures/tasks/llama3-70b-budget-tpot.md");
     let r = pdplan::read_task(&path).unwrap();
     let c = run("llama3-70b-budget-tpot", &r.task, Mode::of(&r.task));
-    let v = compare::to_json(&c);
+    let v = serde_json::to_value(pdplan::report::compare::to_json(&c)).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1 + Baseline::ALL.len());
     assert_eq!(rows[0]["name"], "pdplan");
     assert!(v["baselines_better_than_pdplan"].as_array().unwrap().is_empty());
-    let table = compare::table(&c);
+    let table = pdplan::report::compare::table(&c);
     for b in Baseline::ALL {
         assert!(table.contains(b.name()), "{table}");
     }

@@ -41,8 +41,9 @@ fn given_strategy_is_explained_as_inconsistent() {
             assert_eq!(r.reading.changes.len(), 1, "{:?}", r.reading);
             assert!(r.figures.memory.fits());
             assert_valid(&r.plan);
-            assert_eq!(r.plan["solver"]["status"], "evaluated");
-            assert_eq!(r.plan["evaluation"]["consistent_as_written"], false);
+            assert_eq!(r.plan.solver.status, pdplan::ilp::SolverStatus::Evaluated);
+            assert_eq!(r.plan.solver.status.to_string(), "evaluated");
+            assert!(!r.plan.evaluation.as_ref().unwrap().consistent_as_written);
         }
         let layouts: Vec<_> = p.results.iter().map(|r| r.reading.layout).collect();
         let has = |tp, adp| {
@@ -53,7 +54,7 @@ fn given_strategy_is_explained_as_inconsistent() {
         assert!(has(16, 2) && has(8, 4), "{layouts:?}");
         assert!(p.optimum.is_some());
     }
-    let s = evaluate::summary(&e);
+    let s = pdplan::report::evaluate::summary(&e);
     assert!(
         s.contains("TTFT") && s.contains("of pdplan's optimum") && s.contains("exit 3"),
         "{s}"
@@ -68,7 +69,7 @@ fn a_consistent_strategy_that_meets_every_requirement_exits_zero() {
         ..Default::default()
     });
     assert!(e.consistent, "{:#?}", e.findings);
-    assert_eq!(e.exit_code, exit::OK, "{}", evaluate::summary(&e));
+    assert_eq!(e.exit_code, exit::OK, "{}", pdplan::report::evaluate::summary(&e));
     for p in &e.phases {
         assert!(p.results[0].reading.changes.is_empty());
         assert!(p.results[0].meets);

@@ -2,7 +2,7 @@
 //! After an intended change of the cost model or plan format, regenerate with
 //! `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
-use serde_json::Value;
+use pdplan::plan::PhasePlan;
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -10,9 +10,9 @@ fn root() -> PathBuf {
 }
 
 /// The plan with the fields that measure the machine rather than the plan masked.
-fn stable(mut plan: Value) -> String {
-    plan["solver"]["solve_time_s"] = Value::from(0.0);
-    pdplan::app::output::json_string(&plan)
+fn stable(mut plan: PhasePlan) -> String {
+    plan.solver.solve_time_s = 0.0;
+    pdplan::report::json::to_json(&plan).unwrap()
 }
 
 fn check(task: &str) {

@@ -92,6 +92,7 @@ fn gpu_count_is_not_the_product_of_degrees() {
     assert!(
         layout::validate(&m, Phase::Decode, &bad)
             .unwrap_err()
+            .to_string()
             .contains("both must equal")
     );
 }

@@ -278,7 +278,9 @@ fn variant_crlf_tabs_labels_in_other_sections() {
     let r = &t.requirements;
     assert!(close(r.ttft_s, 2.0)); // from a table row
     assert!(close(r.tpot_s, 0.5)); // 500ms
-    assert!(close(r.throughput_per_gpu_tokens_per_s, 4000.0));
+    // Under the file's `#Prefill` header: a prefill requirement.
+    assert!(close(r.prefill_throughput_per_gpu_tokens_per_s, 4000.0));
+    assert_eq!(r.throughput_per_gpu_tokens_per_s, None);
     assert!(close(r.request_rate_per_s, 10.0)); // 600 requests/min
     // The unknown line is a warning naming its line.
     assert!(
@@ -584,10 +586,12 @@ fn unknown_lines_duplicates_and_none() {
                 * **GPUs**: 8\n\
                 Some free text the parser does not know.\n\
                 * **Favourite colour**: blue\n\
-                * **GPUs**: 16\n\
+                * **GPUs**: 8.\n\
                 * **Time per output token(TPOT)**:  None\n\
                 ## Cooling\n```\n");
-    assert_eq!(p.raw.hardware.gpu_budget, Some(16)); // the later value wins
+    // The same value twice is accepted (two different values are an error: see
+    // `a_field_set_twice_to_different_values_names_both_lines`).
+    assert_eq!(p.raw.hardware.gpu_budget, Some(8));
     let w = &p.warnings;
     assert!(
         w.iter()
@@ -600,15 +604,11 @@ fn unknown_lines_duplicates_and_none() {
         "{w:?}"
     );
     assert!(
-        w.iter().any(|w| w.starts_with("line 7:") && w.contains("line 4")),
-        "{w:?}"
-    );
-    assert!(
         w.iter()
             .any(|w| w.starts_with("line 9:") && w.contains("Cooling")),
         "{w:?}"
     );
-    assert_eq!(w.len(), 4, "{w:?}");
+    assert_eq!(w.len(), 3, "{w:?}");
     assert_eq!(p.raw.requirements.tpot_s, None);
     assert_eq!(field_lines(&p, "requirements.tpot_s"), vec![8]);
     assert_eq!(field_lines(&p, "hardware.gpu_budget"), vec![4, 7]);
@@ -840,4 +840,178 @@ fn markdown_starting_with_a_bracket_is_not_json() {
     }
     let e = parse_task_text("t.json", "[{\"workload\": {}}]").unwrap_err();
     assert!(e.to_string().contains("JSON array"), "{e}");
+}
+
+/// The README's field list is [`pdplan::input::fields::markdown_table`]: one definition per
+/// field. `UPDATE_README=1` rewrites it.
+#[test]
+fn readme_field_list_is_generated_from_the_field_table() {
+    const BEGIN: &str = "<!-- fields:begin -->\n";
+    const END: &str = "<!-- fields:end -->";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let text = std::fs::read_to_string(path).expect("README.md");
+    let b = text.find(BEGIN).expect("README has the fields:begin marker") + BEGIN.len();
+    let e = text.find(END).expect("README has the fields:end marker");
+    let table = pdplan::input::fields::markdown_table();
+    if std::env::var_os("UPDATE_README").is_some() {
+        std::fs::write(path, format!("{}{table}{}", &text[..b], &text[e..])).expect("write README");
+        return;
+    }
+    assert_eq!(
+        &text[b..e],
+        table,
+        "README field list is stale: run UPDATE_README=1 cargo test --test parser readme_field_list"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 14: field grammar
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn labels_that_merely_contain_a_keyword_set_nothing() {
+    let p = md("## Environment Condition\n\
+                * **GPUs**: 16\n\
+                * **Price per GPU hour**: 2 USD\n\
+                * **Power per GPU**: 700W\n\
+                * **Host memory per node**: 1TB\n\
+                * **CPU memory**: 512GB\n\
+                * **PCIe bandwidth**: 64GB/s\n\
+                * **Context window**: 128k\n\
+                * **Active parameters**: 22B\n");
+    let t = &p.raw;
+    assert_eq!(t.hardware.gpu_budget, Some(16));
+    assert_eq!(t.hardware.gpus_per_node, None);
+    assert_eq!(t.hardware.memory_bytes, None);
+    assert_eq!(t.hardware.hbm_bytes_per_s, None);
+    assert_eq!(t.model.declared_params, None);
+    assert_eq!(t.workload.max_len, None);
+    assert_eq!(p.warnings.len(), 7, "{:?}", p.warnings);
+    assert!(
+        p.warnings.iter().all(|w| w.contains("unrecognized label")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn a_readme_table_is_not_a_task() {
+    let text = "# Real task files\n\n| file | what it is |\n|---|---|\n\
+                | `seed-qwen3-235b-moe.md` | the benchmark's final task: Qwen3-235B (MoE, GQA, FP8), TTFT 30 s |\n\
+                | `seed-dense-10b.md` | the dense variant, batch 128 |\n";
+    assert!(matches!(
+        parse_markdown("README.md", text),
+        Err(Error::Missing { .. })
+    ));
+}
+
+#[test]
+fn only_known_headings_set_the_section() {
+    let p = md("## Parallelism Strategy\n* **TP**: 8\n\
+                ## Environment Condition and Parallelism\n* **GPUs**: 12\n");
+    assert_eq!(p.raw.hardware.gpu_budget, Some(12));
+    assert_eq!(p.raw.strategy.as_ref().and_then(|s| s.gpus), None);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("unknown section")),
+        "{:?}",
+        p.warnings
+    );
+    let s = md("## Current Parallelism Strategy\n* **GPUs**: 64\n* **Batch size**: 32\n");
+    let g = s.raw.strategy.expect("strategy");
+    assert_eq!((g.gpus, g.batch), (Some(64), Some(32)));
+    assert_eq!(s.raw.hardware.gpu_budget, None);
+}
+
+#[test]
+fn numbers_take_digit_groups_multipliers_and_compound_durations() {
+    let p = md("* **Sequence In**: 2,048\n\
+                * **Batch size**: 1k\n\
+                * **Vocabulary size**: 152K\n\
+                * **Sequence Length**: [128, 10,240]\n\
+                * **TTFT**: 1 min 30 s\n\
+                * **GPUs**: 8 x 16 = 128\n");
+    let t = &p.raw;
+    assert_eq!(t.workload.input_len, Some(2048));
+    assert_eq!(t.workload.batch, Some(1000));
+    assert_eq!(t.model.vocab_size, Some(152_000));
+    assert_eq!((t.workload.min_len, t.workload.max_len), (Some(128), Some(10240)));
+    assert!(close(t.requirements.ttft_s, 90.0));
+    assert_eq!(t.hardware.gpu_budget, Some(128));
+    let bracket = md("* **Sequence Length**: [128,256]\n");
+    assert_eq!(
+        (bracket.raw.workload.min_len, bracket.raw.workload.max_len),
+        (Some(128), Some(256))
+    );
+}
+
+#[test]
+fn a_total_gpus_formula_is_its_result_with_a_warning() {
+    let p = md("## Parallelism Strategy\n\
+                - **Total GPUs** = EP × TP × PP × DP = 64 × 8 × 2 × 2 = 2048\n\
+                - **Expert parallelism**: 64\n");
+    let g = p.raw.strategy.expect("strategy");
+    assert_eq!((g.gpus, g.ep), (Some(2048), Some(64)));
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.starts_with("line 2:") && w.contains("2048") && w.contains("not the product")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn a_field_set_twice_to_different_values_names_both_lines() {
+    let e = md_err("* **GPUs**: 16\n* **Batch size**: 8\n* **Total GPUs**: 32\n");
+    let (line, field, msg) = parse_err(&e);
+    assert_eq!((line, field), (3, "hardware.gpu_budget"));
+    assert!(msg.contains("line 1") && msg.contains("line 3"), "{msg}");
+    // The same value twice is fine.
+    let p = md("* **GPUs**: 16\n* **Total GPUs**: 16\n");
+    assert_eq!(p.raw.hardware.gpu_budget, Some(16));
+}
+
+#[test]
+fn prefill_and_decode_headers_scope_throughput() {
+    let p = md("#Prefill\n- **Throughput per GPU**: 4000 tokens/s\n\
+                #Decode\n- **Throughput per GPU**: 50 tokens/s\n\
+                #inference\n- **TTFT**: 2s\n");
+    let r = &p.raw.requirements;
+    assert!(close(r.prefill_throughput_per_gpu_tokens_per_s, 4000.0));
+    assert!(close(r.decode_throughput_per_gpu_tokens_per_s, 50.0));
+    assert_eq!(r.throughput_per_gpu_tokens_per_s, None);
+    assert_eq!(r.throughput_per_gpu(true), Some(4000.0));
+    assert_eq!(r.throughput_per_gpu(false), Some(50.0));
+}
+
+#[test]
+fn model_lines_with_counts_are_read_like_layers() {
+    let p = md("* **Model**: 16-layer Mixture-of-Experts (MoE), Each layer has 64 experts\n");
+    let m = &p.raw.model;
+    assert_eq!(m.name, None);
+    assert_eq!(m.layers, Some(16));
+    assert_eq!(m.moe.as_ref().and_then(|x| x.experts), Some(64));
+    let ds = md("* **Layers**: 61-layer, the first 3 layers are dense, the others include MLA + MOE\n");
+    let m = &ds.raw.model;
+    assert_eq!(m.layers, Some(61));
+    assert_eq!(m.moe.as_ref().and_then(|x| x.dense_layers), Some(3));
+    assert_eq!(m.attention, Some(AttentionKind::Mla));
+    let named = md("* **Model**: Qwen3-235B-A22B\n");
+    assert_eq!(named.raw.model.name.as_deref(), Some("Qwen3-235B-A22B"));
+}
+
+#[test]
+fn every_field_label_and_alias_maps_to_one_row() {
+    use pdplan::input::fields::{FIELDS, Key, lookup};
+    for row in FIELDS {
+        for l in row.labels {
+            let strategy_row = matches!(row.key, Key::StratGpus | Key::StratBatch);
+            let found = lookup(l, strategy_row).expect(l);
+            assert_eq!(
+                found.key, row.key,
+                "label `{l}` of {} maps to {}",
+                row.field, found.field
+            );
+        }
+    }
 }

@@ -4,37 +4,33 @@ mod common;
 
 use common::assert_valid;
 
-use serde_json::Value;
+use pdplan::ilp::formulation::Mode;
+use pdplan::layout::Phase;
+use pdplan::plan::{DeploymentFacts, Experts, PhasePlan};
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn assert_deployable(plan: &Value, batch: u64) {
+fn assert_deployable(plan: &PhasePlan, batch: u64) {
     assert_valid(plan);
-    for c in plan["checks"].as_array().unwrap() {
-        assert_eq!(c["passed"], true, "check failed: {c}");
+    for c in &plan.checks {
+        assert!(c.passed, "check failed: {c:?}");
     }
-    let s = &plan["strategy"];
-    let w = s["tp"].as_u64().unwrap() * s["sp"].as_u64().unwrap() * s["attention_dp"].as_u64().unwrap();
-    assert_eq!(plan["gpus"]["per_stage"].as_u64().unwrap(), w);
-    let per_instance = s["pp"].as_u64().unwrap() * w;
-    assert_eq!(plan["gpus"]["per_instance"].as_u64().unwrap(), per_instance);
-    assert_eq!(plan["mapping"]["distinct_gpus"].as_u64().unwrap(), per_instance);
-    assert_eq!(
-        plan["gpus"]["total"].as_u64().unwrap(),
-        per_instance * s["replicas"].as_u64().unwrap()
-    );
-    let m = &plan["memory"];
-    assert!(f(&m["per_gpu"]["total_bytes"]) <= f(&m["capacity_bytes"]));
+    let s = &plan.strategy;
+    let w = s.tp * s.sp * s.attention_dp;
+    assert_eq!(plan.gpus.per_stage, w);
+    let per_instance = s.pp * w;
+    assert_eq!(plan.gpus.per_instance, per_instance);
+    assert_eq!(plan.mapping.distinct_gpus, per_instance);
+    assert_eq!(plan.gpus.total, per_instance * s.replicas);
+    let m = &plan.memory;
+    assert!(m.per_gpu.total_bytes <= m.capacity_bytes);
     // Decode always holds the batch; prefill too when there is no GPU limit (DESIGN.md §3).
-    let held = s["replicas"].as_u64().unwrap() * s["batch_per_instance"].as_u64().unwrap();
-    if plan["phase"] == "decode" || plan["deployment"]["mode"] == "no_limit" {
+    let held = s.replicas * s.batch_per_instance;
+    let no_limit = matches!(&plan.deployment, DeploymentFacts::Optimized(d) if d.mode == Mode::NoLimit);
+    if plan.phase == Phase::Decode || no_limit {
         assert!(held >= batch, "holds {held} of {batch} sequences");
     }
 }
@@ -45,15 +41,14 @@ fn qwen3_plans_are_deployable() {
     let s = pdplan::solve(&r, None).unwrap();
     for plan in &s.plans {
         assert_deployable(plan, 128);
-        assert!(f(&plan["memory"]["capacity_bytes"]) == 64e9);
+        assert!(plan.memory.capacity_bytes == 64e9);
         // Every expert of every layer is placed.
-        let e = &plan["mapping"]["experts"];
-        assert_eq!(
-            e["experts_per_gpu"].as_u64().unwrap() * plan["strategy"]["ep"].as_u64().unwrap(),
-            128
-        );
+        let Experts::Moe(e) = &plan.mapping.experts else {
+            panic!("a MoE plan lists its experts")
+        };
+        assert_eq!(e.experts_per_gpu * plan.strategy.ep, 128);
     }
-    assert!(f(&s.plans[0]["performance"]["ttft_s"]) <= 30.0);
+    assert!(s.plans[0].performance.ttft_s.unwrap() <= 30.0);
 }
 
 /// Expected outcome of every shipped fixture: `Ok(())` = plans, `Err((exit code, words the
@@ -109,11 +104,11 @@ fn same_task_same_bytes() {
         let mut pb = b.plans[i].clone();
         // Solve time is the one field that measures the machine, not the plan.
         for p in [&mut pa, &mut pb] {
-            p["solver"]["solve_time_s"] = Value::Null;
+            p.solver.solve_time_s = 0.0;
         }
         assert_eq!(
-            pdplan::app::output::json_string(&pa),
-            pdplan::app::output::json_string(&pb)
+            pdplan::report::json::to_json(&pa).unwrap(),
+            pdplan::report::json::to_json(&pb).unwrap()
         );
     }
 }

@@ -519,8 +519,8 @@ fn hf_config_fills_the_model_relative_to_the_task_folder() {
 
     raw.model.hf_config = Some("hf/does-not-exist.json".into());
     let err = resolve(source, json_task(raw)).unwrap_err();
-    assert!(matches!(err, Error::Read { .. }), "{err}");
-    assert!(err.to_string().contains("does-not-exist.json"));
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("does-not-exist.json") && err.to_string().contains("check the path"));
 }
 
 #[test]
@@ -1172,4 +1172,29 @@ fn computed_floats_round_trip() {
     p.raw.requirements.tpot_s = Some(0.059000000000000004);
     let r = resolve(SEED, p).unwrap();
     assert_round_trip(SEED, &r);
+}
+
+/// Issue 14 item 3: a strategy section is reported by `solve` in each plan, against the optimum.
+#[test]
+fn solve_reports_the_given_strategy_in_each_plan() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/tasks/qwen3-235b-given-strategy.md"
+    ));
+    let r = pdplan::app::pipeline::read_task(path).expect("task");
+    let s = pdplan::app::pipeline::solve(&r, None).expect("solved");
+    for p in &s.plans {
+        let g = p.given_strategy.as_ref().expect("given_strategy in the plan");
+        assert_eq!(g.gpus_stated, Some(128));
+        assert_eq!(g.as_read.tp, Some(16));
+        // TP16 × DP4 × PP4 is 256 GPUs, not the 128 stated.
+        assert!(!g.valid_as_written && !g.why_not.is_empty(), "{g:?}");
+        let share = g.share_of_optimum.expect("a share of the optimum");
+        assert!(share > 0.0 && share <= 1.0 + 1e-9, "{share}");
+    }
+    let text = pdplan::analysis::given::summary(s.given.as_ref().expect("given"));
+    assert!(
+        text.contains("given strategy (prefill)") && text.contains("% of the optimum"),
+        "{text}"
+    );
 }

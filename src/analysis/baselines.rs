@@ -25,6 +25,7 @@ use crate::cost;
 use crate::ilp::formulation::Mode;
 use crate::ilp::{self, PhaseChoice, oracle};
 use crate::layout::{self, Layout, Phase};
+use crate::params::powers_of_two;
 use crate::spec::task::Task;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -131,14 +132,14 @@ fn phase_tokens_per_gpu(task: &Task, mode: Mode, c: &PhaseChoice) -> f64 {
             let held = (c.instances * c.candidate.batch).max(1) as f64;
             f.throughput_tokens_per_s_per_gpu * (task.workload.batch as f64 / held).min(1.0)
         }
-        _ => f.throughput_tokens_per_s_per_gpu,
+        // Under a request stream: at the instance's capacity, as the optimizer counts it.
+        _ => c.candidate.serving.tokens_per_s_per_gpu,
     }
 }
 
 /// Score two phase choices (pdplan's or a baseline's) the same way.
 pub fn score(task: &Task, mode: Mode, prefill: &PhaseChoice, decode: &PhaseChoice) -> Score {
-    let rate = (prefill.instances as f64 * prefill.candidate.figures.rate_requests_per_s)
-        .min(decode.instances as f64 * decode.candidate.figures.rate_requests_per_s);
+    let rate = ilp::sustained_rate(mode, prefill, decode);
     let p = phase_tokens_per_gpu(task, mode, prefill);
     let d = phase_tokens_per_gpu(task, mode, decode);
     let gpus = prefill.gpus() + decode.gpus();
@@ -154,9 +155,25 @@ pub fn score(task: &Task, mode: Mode, prefill: &PhaseChoice, decode: &PhaseChoic
         prefill_tokens_per_s_per_gpu: p,
         decode_tokens_per_s_per_gpu: d,
         request_rate_per_s: rate,
-        ttft_s: prefill.candidate.figures.ttft_s,
+        ttft_s: ttft_at_rate(mode, prefill, rate),
         tpot_s: decode.candidate.figures.tpot_s,
     }
+}
+
+/// Prefill TTFT as `solve` reports it: the batch's prefill time without a GPU limit; under a
+/// request stream at the deployment's rate, with batch formation, queueing and the KV hand-off
+/// (infinite when the instances are saturated).
+fn ttft_at_rate(mode: Mode, prefill: &PhaseChoice, rate: f64) -> Option<f64> {
+    let c = &prefill.candidate;
+    let d = c.figures.ttft_s?;
+    if mode == Mode::NoLimit {
+        return Some(d);
+    }
+    let load = rate / prefill.instances.max(1) as f64;
+    Some(
+        crate::candidates::queueing::ttft_at(d, c.batch, c.serving.kv_transfer_s, load)
+            .map_or(f64::INFINITY, |b| b.total_s()),
+    )
 }
 
 const REL: f64 = 1e-9;
@@ -248,18 +265,7 @@ fn scored(task: &Task, phase: Phase, l: &Layout, batch: u64) -> (Candidate, Opti
         Ok(c) => (c, None),
         Err(why) => {
             let figures = cost::evaluate(task, phase, l, batch);
-            let b_total = task.workload.batch;
-            let cover_instances = b_total.div_ceil(batch);
-            let cover =
-                figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
-            let c = Candidate {
-                phase,
-                layout: *l,
-                batch,
-                cover_instances,
-                figures,
-                cover_tokens_per_s_per_gpu: cover,
-            };
+            let c = Candidate::new(task, phase, l, batch, figures);
             (c, Some(format!("{phase}: {}", why.text(task, l, batch))))
         }
     }
@@ -288,6 +294,23 @@ fn deployment_misses(task: &Task, mode: Mode, plan: &Plan, score: &Score) -> Vec
             score.request_rate_per_s
         )),
         _ => {}
+    }
+    // Under a request stream prefill batches must fill in time at the deployment's rate (the
+    // optimizer's `prefill_load` row): TTFT holds at the rate, not only at capacity.
+    let p = &plan.prefill;
+    let least = p.instances as f64 * p.candidate.serving.min_rate_per_s;
+    let load = match mode {
+        Mode::Rate { rate } => rate,
+        _ => score.request_rate_per_s,
+    };
+    if mode != Mode::NoLimit && least > load * (1.0 + REL) {
+        out.push(format!(
+            "prefill: {} instances get {:.3} requests/s each, too few to fill batches of {} within TTFT (at least {:.3})",
+            p.instances,
+            load / p.instances as f64,
+            p.candidate.batch,
+            p.candidate.serving.min_rate_per_s
+        ));
     }
     out
 }
@@ -365,7 +388,7 @@ fn feasible_of(task: &Task, phase: Phase, layouts: &[Layout]) -> (Vec<Candidate>
     let mut ok = Vec::new();
     let mut rejected = Rejected::default();
     for l in layouts {
-        for b in candidates::batch_options(task.workload.batch) {
+        for b in candidates::batches_for(task) {
             match candidates::check(task, phase, l, b) {
                 Ok(c) => ok.push(c),
                 Err(why) => {
@@ -426,11 +449,6 @@ fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
             note,
         ),
     }
-}
-
-/// Powers of two up to `max`.
-fn powers_of_two(max: u64) -> impl Iterator<Item = u64> {
-    std::iter::successors(Some(1u64), |p| p.checked_mul(2)).take_while(move |&p| p <= max)
 }
 
 /// The layout a person sizes by hand: TP over powers of two inside a node (experts split by TP,
@@ -545,7 +563,7 @@ fn expert_per_gpu(task: &Task, mode: Mode) -> (Outcome, String) {
     let w = moe.experts;
     let layouts = |phase: Phase| -> Vec<Layout> {
         let sps: Vec<u64> = match phase {
-            Phase::Prefill => powers_of_two(16).collect(),
+            Phase::Prefill => powers_of_two(16),
             Phase::Decode => vec![1],
         };
         let mut out = Vec::new();
@@ -625,8 +643,8 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
         // Best tokens/s per GPU of one worker; ties: fewer GPUs, then the list order.
         let best = cs.into_iter().reduce(|a, c| {
             let (va, vc) = (
-                a.figures.throughput_tokens_per_s_per_gpu,
-                c.figures.throughput_tokens_per_s_per_gpu,
+                ilp::formulation::per_gpu_k(mode, &a),
+                ilp::formulation::per_gpu_k(mode, &c),
             );
             if vc > va * (1.0 + REL)
                 || (vc >= va * (1.0 - REL) && c.gpus_per_instance() < a.gpus_per_instance())
@@ -646,7 +664,13 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
     }
     let (d, p) = (picked.pop().expect("decode"), picked.pop().expect("prefill"));
     let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
-    let (rp, rd) = (p.figures.rate_requests_per_s, d.figures.rate_requests_per_s);
+    let rate_of = |c: &Candidate| match mode {
+        Mode::NoLimit => c.figures.rate_requests_per_s,
+        _ => c.serving.rate_per_s,
+    };
+    let (rp, rd) = (rate_of(&p), rate_of(&d));
+    // Prefill holds B only in the batch reading (no GPU limit).
+    let prefill_holds = ilp::formulation::holds_batch(mode, Phase::Prefill);
     // Blocks of x prefill and y decode workers (x, y ≤ 32), deployed k times: k holds the batch
     // (no limit), fills the budget, or is the fewest reaching the rate.
     let mut best: Option<(u64, u64, u64, Score, bool)> = None;
@@ -654,7 +678,12 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
         for y in 1..=MAX_WORKERS {
             let block = x * gp + y * gd;
             let block_rate = (x as f64 * rp).min(y as f64 * rd);
-            let hold = b_total.div_ceil(x * p.batch).max(b_total.div_ceil(y * d.batch));
+            let hold_p = if prefill_holds {
+                b_total.div_ceil(x * p.batch)
+            } else {
+                1
+            };
+            let hold = hold_p.max(b_total.div_ceil(y * d.batch));
             let k = match mode {
                 Mode::NoLimit => hold,
                 Mode::Budget { gpus } if block > gpus => continue,

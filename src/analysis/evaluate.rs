@@ -14,18 +14,20 @@
 //! phase evaluated; otherwise [`crate::error::exit::INFEASIBLE`] — an invalid strategy is
 //! reported as not deployable as written even when a nearby reading would pass.
 
-use crate::candidates::Candidate;
+use crate::candidates::{Candidate, holds_batch};
 use crate::cost::{self, Figures};
 use crate::error::exit;
-use crate::ilp::{self, PhaseChoice, SolverReport, formulation::Mode};
+use crate::ilp::{self, OracleCheck, PhaseChoice, SolverReport, SolverStatus, formulation::Mode};
 use crate::layout::{self, Layout, Limits, Phase, kv_heads_per_gpu};
-use crate::plan::{self, Counting, PhaseInput};
+use crate::plan::{
+    self, Counting, DeploymentFacts, EvaluateMode, EvaluatedDeployment, EvaluationFacts, PhaseInput,
+    PhasePlan,
+};
 use crate::spec::resolve::Resolved;
-use crate::spec::task::{AttentionKind, GivenStrategy, Task};
+use crate::spec::task::{AttentionKind, GivenStrategy, Model, Task};
 use serde::Serialize;
-use serde_json::{Value, json};
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 /// Nearest readings evaluated per phase.
 pub const MAX_READINGS: usize = 3;
 
@@ -196,76 +198,31 @@ fn moves(g: &GivenStrategy, r: &Reading) -> f64 {
         + dp
 }
 
+/// The degrees as written, absent ones 1 (`dp` stands for attention-DP when that is absent).
+struct Stated {
+    tp: u64,
+    pp: u64,
+    sp: u64,
+    dp: u64,
+}
+
 /// The strategy as written, checked against DESIGN.md §2, in words.
 pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
     let m = &task.model;
+    let st = Stated {
+        tp: g.tp.unwrap_or(1),
+        pp: g.pp.unwrap_or(1),
+        sp: g.sp.unwrap_or(1),
+        dp: g.attention_dp.or(g.dp).unwrap_or(1),
+    };
     let mut out = Vec::new();
-    let tp = g.tp.unwrap_or(1);
-    let pp = g.pp.unwrap_or(1);
-    let sp = g.sp.unwrap_or(1);
-    let dp = g.attention_dp.or(g.dp).unwrap_or(1);
     if let (Some(gpus), Some(_)) = (g.gpus, g.dp) {
-        let product = tp * dp * pp * sp;
-        if product != gpus {
-            out.push(format!(
-                "TP × DP × PP{} = {tp} × {dp} × {pp}{} = {product} GPUs, but the strategy states {gpus} GPUs",
-                if sp > 1 { " × SP" } else { "" },
-                if sp > 1 {
-                    format!(" × {sp}")
-                } else {
-                    String::new()
-                },
-            ));
-        }
+        out.extend(product_finding(&st, gpus));
     }
     if let Some(gpus) = g.gpus {
-        if !gpus.is_multiple_of(pp) {
-            out.push(format!(
-                "{gpus} GPUs do not split into PP{pp} equal pipeline stages"
-            ));
-        } else {
-            let stage = gpus / pp;
-            let replicas = g.replicas.unwrap_or(1);
-            let w = stage / replicas.max(1);
-            out.push(format!(
-                "with PP{pp} on {gpus} GPUs{} each pipeline stage has W = {w} GPUs",
-                if replicas > 1 {
-                    format!(" and {replicas} replicas")
-                } else {
-                    String::new()
-                }
-            ));
-            if m.is_moe() {
-                let ep = g.ep.unwrap_or(1);
-                let etp = g.expert_tp.unwrap_or(1);
-                if ep * etp != w {
-                    out.push(format!(
-                        "the experts use EP{ep} × expert-TP{etp} = {} GPUs per stage, not W = {w}",
-                        ep * etp
-                    ));
-                }
-            }
-            let attn = tp * sp * dp;
-            if attn != w {
-                let mut options = Vec::new();
-                for t in [tp, w / (sp * dp).max(1)] {
-                    if t >= 1 && w.is_multiple_of(t * sp) && m.heads.is_multiple_of(t) {
-                        let a = w / (t * sp);
-                        options.push(format!("TP{t} × attention-DP{a}"));
-                    }
-                }
-                options.dedup();
-                out.push(format!(
-                    "attention uses TP{tp} × SP{sp} × DP{dp} = {attn} GPUs per stage, but a stage has W = {w}{}",
-                    if options.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" — it would need tp×sp×attention_dp = {w}: {}", options.join(", or "))
-                    }
-                ));
-            }
-        }
+        out.extend(stage_findings(m, g, &st, gpus));
     }
+    let tp = st.tp;
     if m.attention != AttentionKind::Mla && tp > m.kv_heads && tp.is_multiple_of(m.kv_heads) {
         out.push(format!(
             "TP{tp} > {} KV heads: every KV head is stored on {} GPUs (KV cache ×{} per GPU compared with TP{})",
@@ -276,6 +233,78 @@ pub fn consistency(task: &Task, g: &GivenStrategy) -> Vec<String> {
         ));
     }
     out
+}
+
+/// `TP × DP × PP (× SP)` against the stated GPU count.
+fn product_finding(st: &Stated, gpus: u64) -> Option<String> {
+    let Stated { tp, pp, sp, dp } = *st;
+    let product = tp * dp * pp * sp;
+    (product != gpus).then(|| {
+        let (sp_name, sp_value) = if sp > 1 {
+            (" × SP", format!(" × {sp}"))
+        } else {
+            ("", String::new())
+        };
+        format!(
+            "TP × DP × PP{sp_name} = {tp} × {dp} × {pp}{sp_value} = {product} GPUs, but the strategy states {gpus} GPUs"
+        )
+    })
+}
+
+/// The stage width W the GPU count implies, and whether experts and attention fill it.
+fn stage_findings(m: &Model, g: &GivenStrategy, st: &Stated, gpus: u64) -> Vec<String> {
+    let pp = st.pp;
+    if !gpus.is_multiple_of(pp) {
+        return vec![format!(
+            "{gpus} GPUs do not split into PP{pp} equal pipeline stages"
+        )];
+    }
+    let replicas = g.replicas.unwrap_or(1);
+    let w = gpus / pp / replicas.max(1);
+    let mut out = vec![format!(
+        "with PP{pp} on {gpus} GPUs{} each pipeline stage has W = {w} GPUs",
+        if replicas > 1 {
+            format!(" and {replicas} replicas")
+        } else {
+            String::new()
+        }
+    )];
+    let (ep, etp) = (g.ep.unwrap_or(1), g.expert_tp.unwrap_or(1));
+    if m.is_moe() && ep * etp != w {
+        out.push(format!(
+            "the experts use EP{ep} × expert-TP{etp} = {} GPUs per stage, not W = {w}",
+            ep * etp
+        ));
+    }
+    out.extend(attention_finding(m, st, w));
+    out
+}
+
+/// Attention `tp × sp × dp` against the stage width, with the readings that would fill it.
+fn attention_finding(m: &Model, st: &Stated, w: u64) -> Option<String> {
+    let Stated { tp, sp, dp, .. } = *st;
+    let attn = tp * sp * dp;
+    if attn == w {
+        return None;
+    }
+    let mut options = Vec::new();
+    for t in [tp, w / (sp * dp).max(1)] {
+        if t >= 1 && w.is_multiple_of(t * sp) && m.heads.is_multiple_of(t) {
+            options.push(format!("TP{t} × attention-DP{}", w / (t * sp)));
+        }
+    }
+    options.dedup();
+    let fix = if options.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " — it would need tp×sp×attention_dp = {w}: {}",
+            options.join(", or ")
+        )
+    };
+    Some(format!(
+        "attention uses TP{tp} × SP{sp} × DP{dp} = {attn} GPUs per stage, but a stage has W = {w}{fix}"
+    ))
 }
 
 /// One reading evaluated for one phase.
@@ -292,18 +321,13 @@ pub struct ReadingResult {
     pub problems: Vec<String>,
     /// What costs more than it should without failing a requirement (KV-head replication).
     pub notes: Vec<String>,
-    /// The plan JSON (schema of `plan.schema.json`).
+    /// The plan (schema of `plan.schema.json`).
     #[serde(skip)]
-    pub plan: Value,
+    pub plan: PhasePlan,
 }
 
-/// The optimizer's answer for comparison.
-#[derive(Clone, Debug, Serialize)]
-pub struct Optimum {
-    pub layout: String,
-    pub gpus: u64,
-    pub tokens_per_s_per_gpu: f64,
-}
+/// The optimizer's answer for comparison (the plan's `evaluation.optimum`).
+pub use crate::plan::Optimum;
 
 /// A phase evaluated.
 #[derive(Clone, Debug, Serialize)]
@@ -328,35 +352,15 @@ pub struct Evaluation {
     pub exit_code: i32,
 }
 
-fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Reading) -> ReadingResult {
-    let task = &r.task;
-    let l = &reading.layout;
-    let b_total = task.workload.batch;
-    let batch = g
-        .batch
-        .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
-        .max(1);
-    let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
-    let cover_instances = b_total.div_ceil(batch);
-    let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
-    let choice = PhaseChoice {
-        candidate: Candidate {
-            phase,
-            layout: *l,
-            batch,
-            cover_instances,
-            figures: figures.clone(),
-            cover_tokens_per_s_per_gpu: cover,
-        },
-        instances: reading.replicas,
-    };
-    let solver = SolverReport {
-        status: "evaluated".into(),
+/// The `solver` object of an evaluated strategy: nothing was optimized.
+fn evaluated_solver(cover: f64, gpus: u64) -> SolverReport {
+    SolverReport {
+        status: SolverStatus::Evaluated,
         objective: "none: a given strategy is evaluated, not optimized".into(),
         objective_kind: crate::ilp::formulation::Objective::PerGpu,
         objective_value: cover,
         primary_value: cover,
-        secondary_value: (choice.gpus()) as f64,
+        secondary_value: gpus as f64,
         gap: 0.0,
         solve_time_s: 0.0,
         enumeration_time_s: 0.0,
@@ -369,24 +373,15 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
         rows: 0,
         solves: 0,
         verified: false,
-        oracle_check: "not applicable: a given strategy is evaluated, not optimized".into(),
-    };
-    let plan = plan::phase_plan(
-        r,
-        &PhaseInput {
-            phase,
-            choice: &choice,
-            counting: Counting::SharedBatch,
-            holds_batch: true,
-            solver: &solver,
-            deployment: json!({
-                "mode": "evaluate",
-                "given_strategy": g,
-                "reading": reading.describe(),
-                "changes_from_given": reading.changes,
-            }),
-        },
-    );
+        oracle_check: OracleCheck::NotApplicable,
+        search_space: None,
+    }
+}
+
+/// What is wrong with a reading, in words: memory, requirements, idle ranks, batch not held.
+fn problems(task: &Task, c: &PhaseChoice, figures: &Figures, cover: f64, ttft: Option<f64>) -> Vec<String> {
+    let l = &c.candidate.layout;
+    let batch = c.candidate.batch;
     let mut problems = Vec::new();
     let mem = &figures.memory;
     if !mem.fits() {
@@ -400,11 +395,83 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             mem.capacity_bytes / GIB
         ));
     }
+    problems.extend(requirement_problems(
+        task,
+        c.candidate.phase,
+        figures,
+        cover,
+        ttft,
+    ));
+    if batch < l.attention_dp {
+        problems.push(format!(
+            "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
+            l.attention_dp - batch,
+            l.attention_dp
+        ));
+    }
+    problems.extend(stream_problems(task, Mode::of(task), c));
+    problems
+}
+
+/// What the phase misses as a whole under solve's rules: the batch B it must hold (both phases
+/// without a GPU limit, the decode pool's floor with one) and, at a target rate, the rate it
+/// must sustain.
+fn stream_problems(task: &Task, mode: Mode, c: &PhaseChoice) -> Vec<String> {
+    let mut out = Vec::new();
+    let (b_total, batch) = (task.workload.batch, c.candidate.batch);
+    if holds_batch(mode, c.candidate.phase) && c.instances * batch < b_total {
+        out.push(format!(
+            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
+            c.instances
+        ));
+    }
+    if let Mode::Rate { rate } = mode {
+        let capacity = c.instances as f64 * c.candidate.serving.rate_per_s;
+        if capacity < rate * (1.0 - 1e-9) {
+            out.push(format!(
+                "{} replicas serve {capacity:.3} requests/s within the requirements, below the rate of {rate}",
+                c.instances
+            ));
+        }
+    }
+    out
+}
+
+/// Rate reading: the requests/s each instance serves — the target rate shared by the
+/// replicas, or (GPU budget) the instance's capacity ([`crate::candidates::Serving`]; for a
+/// prefill instance no load keeps within TTFT, its load at the utilization cap). `None` in the
+/// batch reading.
+fn load_per_instance(mode: Mode, c: &PhaseChoice) -> Option<f64> {
+    let cand = &c.candidate;
+    match mode {
+        Mode::NoLimit => None,
+        Mode::Rate { rate } => Some(rate / c.instances.max(1) as f64),
+        Mode::Budget { .. } if cand.serving.rate_per_s > 0.0 => Some(cand.serving.rate_per_s),
+        Mode::Budget { .. } => {
+            let d = cand.figures.ttft_s.or(cand.figures.tpot_s).unwrap_or(1.0);
+            Some(crate::candidates::queueing::MAX_UTILIZATION * cand.batch as f64 / d)
+        }
+    }
+}
+
+/// TTFT, TPOT and throughput-per-GPU requirements a reading misses.
+/// `ttft` is the plan's TTFT (under a request stream: with batch formation, queueing and the
+/// KV hand-off at the instance's load; infinite when saturated); `phase` picks the phase's own
+/// throughput requirement (`#Prefill` / `#Decode` scoping).
+fn requirement_problems(
+    task: &Task,
+    phase: Phase,
+    figures: &Figures,
+    cover: f64,
+    ttft: Option<f64>,
+) -> Vec<String> {
     let req = &task.requirements;
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
-        && t > limit
-    {
-        problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+    let mut problems = Vec::new();
+    if let (Some(limit), Some(_)) = (req.ttft_s, figures.ttft_s) {
+        let t = ttft.unwrap_or(f64::INFINITY);
+        if t > limit {
+            problems.push(format!("TTFT {t:.2} s exceeds the required {limit} s"));
+        }
     }
     if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
         && t > limit
@@ -415,44 +482,146 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
             limit * 1e3
         ));
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill))
         && cover < min
     {
         problems.push(format!(
             "{cover:.0} tokens/s per GPU is below the required {min:.0}"
         ));
     }
-    if batch < l.attention_dp {
-        problems.push(format!(
-            "{batch} sequences per instance leave {} of the {} attention-DP ranks idle",
-            l.attention_dp - batch,
-            l.attention_dp
-        ));
-    }
-    if reading.replicas * batch < b_total {
-        problems.push(format!(
-            "{} replicas × {batch} sequences hold fewer than the batch of {b_total}",
-            reading.replicas
-        ));
-    }
-    let mut notes = Vec::new();
+    problems
+}
+
+/// What costs more than it should without failing a requirement (KV-head replication).
+fn notes(task: &Task, l: &Layout) -> Vec<String> {
     let (_, repl) = kv_heads_per_gpu(&task.model, l.tp);
     if task.model.attention != AttentionKind::Mla && repl > 1 {
-        notes.push(format!(
+        vec![format!(
             "TP{} replicates each KV head {repl}× (the KV cache per GPU is {repl}× what TP{} would hold)",
             l.tp, task.model.kv_heads
-        ));
+        )]
+    } else {
+        Vec::new()
     }
-    let meets = plan::all_checks_pass(&plan) && problems.is_empty();
+}
+
+fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Reading) -> ReadingResult {
+    let task = &r.task;
+    let l = &reading.layout;
+    let b_total = task.workload.batch;
+    let batch = g
+        .batch
+        .unwrap_or_else(|| b_total.div_ceil(reading.replicas))
+        .max(1);
+    let figures = cost::with_max_length(task, phase, l, batch, cost::evaluate(task, phase, l, batch));
+    let choice = PhaseChoice {
+        candidate: Candidate::new(task, phase, l, batch, figures.clone()),
+        instances: reading.replicas,
+    };
+    // The same serving rules as `solve` (DESIGN.md §3.1): the batch reading without a GPU
+    // limit, the rate reading with a budget or a target rate.
+    let mode = Mode::of(task);
+    let counting = match mode {
+        Mode::NoLimit => Counting::SharedBatch,
+        _ => Counting::FullInstances,
+    };
+    let cover = plan::phase_tokens_per_gpu(&choice, counting);
+    let solver = evaluated_solver(cover, choice.gpus());
+    let plan = plan::phase_plan(
+        r,
+        &PhaseInput {
+            phase,
+            choice: &choice,
+            counting,
+            holds_batch: holds_batch(mode, phase),
+            solver: &solver,
+            load_per_s: load_per_instance(mode, &choice),
+            deployment: DeploymentFacts::Evaluated(EvaluatedDeployment {
+                mode: EvaluateMode::Evaluate,
+                given_strategy: g.clone(),
+                reading: reading.describe(),
+                changes_from_given: reading.changes.clone(),
+            }),
+        },
+    );
+    let problems = problems(task, &choice, &figures, cover, plan.performance.ttft_s);
     ReadingResult {
         reading: reading.clone(),
         batch_per_instance: batch,
         tokens_per_s_per_gpu: cover,
-        meets,
+        meets: plan.all_checks_pass() && problems.is_empty(),
         figures,
         problems,
-        notes,
+        notes: notes(task, l),
         plan,
+    }
+}
+
+/// pdplan's optimum per phase (prefill, decode), or why there is none.
+fn optima(task: &Task) -> Result<[Optimum; 2], String> {
+    let d = ilp::optimize(task, Mode::of(task)).map_err(|e| e.to_string())?;
+    let counting = Counting::of(d.mode);
+    Ok(Phase::BOTH.map(|p| {
+        let c = d.phase(p);
+        Optimum {
+            layout: format!("{} × {} replicas", c.candidate.layout, c.instances),
+            gpus: c.gpus(),
+            tokens_per_s_per_gpu: plan::phase_tokens_per_gpu(c, counting),
+        }
+    }))
+}
+
+/// The nearest readings of one phase evaluated, the one written to the plan first: one that
+/// meets everything, then the highest throughput.
+fn evaluate_phase(
+    r: &Resolved,
+    phase: Phase,
+    g: &GivenStrategy,
+    optimum: Option<Optimum>,
+) -> PhaseEvaluation {
+    let rs = readings(&r.task, phase, g);
+    let best = rs.first().map_or(usize::MAX, |x| x.changes.len());
+    let mut results: Vec<ReadingResult> = rs
+        .iter()
+        .take_while(|x| x.changes.len() == best)
+        .take(MAX_READINGS)
+        .map(|x| evaluate_reading(r, phase, g, x))
+        .collect();
+    results.sort_by(|a, b| {
+        b.meets.cmp(&a.meets).then(
+            b.tokens_per_s_per_gpu
+                .partial_cmp(&a.tokens_per_s_per_gpu)
+                .unwrap_or(std::cmp::Ordering::Equal),
+        )
+    });
+    PhaseEvaluation {
+        phase,
+        results,
+        optimum,
+    }
+}
+
+/// The `evaluation` object of each reading's plan.
+fn attach_facts(e: &mut Evaluation) {
+    for p in &mut e.phases {
+        for res in &mut p.results {
+            res.plan.evaluation = Some(EvaluationFacts {
+                given_strategy: e.given.clone(),
+                findings: e.findings.clone(),
+                consistent_as_written: e.consistent,
+                reading: res.reading.describe(),
+                changes_from_given: res.reading.changes.clone(),
+                problems: res.problems.clone(),
+                notes: res.notes.clone(),
+                meets_every_requirement: res.meets,
+                optimum: p.optimum.clone(),
+                fraction_of_optimum_throughput_per_gpu: p
+                    .optimum
+                    .as_ref()
+                    .map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
+                exit_code: e.exit_code,
+            });
+        }
     }
 }
 
@@ -461,219 +630,38 @@ pub fn evaluate(r: &Resolved, phases: &[Phase], flags: &GivenStrategy) -> Evalua
     let task = &r.task;
     let g = merge(task.strategy.as_ref(), flags);
     let findings = consistency(task, &g);
-    let (optimum, optimum_error) = match ilp::optimize(task, Mode::of(task)) {
-        Ok(d) => {
-            let counting = match d.mode {
-                Mode::NoLimit => Counting::SharedBatch,
-                _ => Counting::FullInstances,
-            };
-            let of = |p: Phase| {
-                let c = d.phase(p);
-                Optimum {
-                    layout: format!("{} × {} replicas", c.candidate.layout, c.instances),
-                    gpus: c.gpus(),
-                    tokens_per_s_per_gpu: plan::phase_tokens_per_gpu(c, counting),
-                }
-            };
-            (Some([of(Phase::Prefill), of(Phase::Decode)]), None)
-        }
-        Err(e) => (None, Some(e.to_string())),
+    let (optimum, optimum_error) = match optima(task) {
+        Ok(o) => (Some(o), None),
+        Err(e) => (None, Some(e)),
     };
-    let mut consistent = true;
-    let mut all_meet = true;
-    let mut out = Vec::new();
-    for &phase in phases {
-        let rs = readings(task, phase, &g);
-        let as_written = rs.first().is_some_and(|x| x.changes.is_empty());
-        consistent &= as_written;
-        let best = rs.first().map_or(usize::MAX, |x| x.changes.len());
-        let mut results: Vec<ReadingResult> = rs
-            .iter()
-            .take_while(|x| x.changes.len() == best)
-            .take(MAX_READINGS)
-            .map(|x| evaluate_reading(r, phase, &g, x))
-            .collect();
-        // The reading written to the plan: one that meets everything, then the highest throughput.
-        results.sort_by(|a, b| {
-            b.meets.cmp(&a.meets).then(
-                b.tokens_per_s_per_gpu
-                    .partial_cmp(&a.tokens_per_s_per_gpu)
-                    .unwrap_or(std::cmp::Ordering::Equal),
-            )
-        });
-        all_meet &= results.first().is_some_and(|x| x.meets);
-        let optimum = optimum.as_ref().map(|o| match phase {
-            Phase::Prefill => o[0].clone(),
-            Phase::Decode => o[1].clone(),
-        });
-        out.push(PhaseEvaluation {
-            phase,
-            results,
-            optimum,
-        });
-    }
-    // Findings other than KV replication make the strategy as written inconsistent too.
+    let out: Vec<PhaseEvaluation> = phases
+        .iter()
+        .map(|&phase| {
+            let o = optimum
+                .as_ref()
+                .map(|o| o[usize::from(phase == Phase::Decode)].clone());
+            evaluate_phase(r, phase, &g, o)
+        })
+        .collect();
+    // As written: every phase's nearest reading changes nothing (findings other than KV
+    // replication make the strategy inconsistent too).
+    let consistent = out
+        .iter()
+        .all(|p| p.results.first().is_some_and(|x| x.reading.changes.is_empty()));
+    let all_meet = out.iter().all(|p| p.results.first().is_some_and(|x| x.meets));
     let exit_code = if consistent && all_meet {
         exit::OK
     } else {
         exit::INFEASIBLE
     };
-    let phases_out = out
-        .into_iter()
-        .map(|mut p| {
-            for res in &mut p.results {
-                res.plan["evaluation"] = json!({
-                    "given_strategy": g,
-                    "findings": findings,
-                    "consistent_as_written": consistent,
-                    "reading": res.reading.describe(),
-                    "changes_from_given": res.reading.changes,
-                    "problems": res.problems,
-                    "notes": res.notes,
-                    "meets_every_requirement": res.meets,
-                    "optimum": p.optimum,
-                    "fraction_of_optimum_throughput_per_gpu": p.optimum.as_ref().map(|o| res.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu),
-                    "exit_code": exit_code,
-                });
-            }
-            p
-        })
-        .collect();
-    Evaluation {
+    let mut e = Evaluation {
         given: g,
         findings,
         consistent,
-        phases: phases_out,
+        phases: out,
         optimum_error,
         exit_code,
-    }
-}
-
-fn stated(g: &GivenStrategy) -> String {
-    let mut parts = Vec::new();
-    let mut add = |name: &str, v: Option<u64>| {
-        if let Some(v) = v {
-            parts.push(format!("{name} {v}"));
-        }
     };
-    add("GPUs", g.gpus);
-    add("TP", g.tp);
-    add("PP", g.pp);
-    add("SP", g.sp);
-    add("DP", g.dp);
-    add("attention-DP", g.attention_dp);
-    add("EP", g.ep);
-    add("expert-TP", g.expert_tp);
-    add("replicas", g.replicas);
-    add("batch", g.batch);
-    if parts.is_empty() {
-        "nothing (all degrees 1)".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
-/// The human summary of an evaluation.
-pub fn summary(e: &Evaluation) -> String {
-    let mut s = format!("Given strategy: {}\n", stated(&e.given));
-    s.push_str(&format!(
-        "Consistency under DESIGN.md §2 (one stage = W GPUs; attention tp×sp×attention_dp = W = ep×expert_tp; GPUs = replicas×pp×W): {}\n",
-        if e.consistent {
-            "consistent as written"
-        } else {
-            "NOT a valid layout as written"
-        }
-    ));
-    for f in &e.findings {
-        s.push_str(&format!("  - {f}\n"));
-    }
-    for p in &e.phases {
-        s.push_str(&format!("\n{}:\n", p.phase));
-        if p.results.is_empty() {
-            s.push_str("  no valid layout uses the stated GPU count for this model\n");
-            continue;
-        }
-        let label = if p.results[0].reading.changes.is_empty() {
-            "as written".to_string()
-        } else {
-            format!(
-                "nearest consistent readings ({} change{} each)",
-                p.results[0].reading.changes.len(),
-                if p.results[0].reading.changes.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                }
-            )
-        };
-        s.push_str(&format!("  evaluated {label}:\n"));
-        for (i, r) in p.results.iter().enumerate() {
-            let f = &r.figures;
-            s.push_str(&format!(
-                "  {} {}{}\n",
-                if i == 0 { "*" } else { " " },
-                r.reading.describe(),
-                if r.reading.changes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" [changes {}]", r.reading.changes.join(", "))
-                }
-            ));
-            s.push_str(&format!(
-                "      memory {:.1} / {:.1} GiB per GPU ({}), batch {} per instance",
-                f.memory.total_bytes / GIB,
-                f.memory.capacity_bytes / GIB,
-                if f.memory.fits() { "fits" } else { "DOES NOT FIT" },
-                r.batch_per_instance
-            ));
-            match p.phase {
-                Phase::Prefill => s.push_str(&format!(
-                    ", TTFT {:.2} s (at max length {:.2} s)",
-                    f.ttft_s.unwrap_or(f64::NAN),
-                    f.ttft_at_max_length_s.unwrap_or(f64::NAN)
-                )),
-                Phase::Decode => s.push_str(&format!(
-                    ", TPOT {:.1} ms (mean context {:.1} ms)",
-                    f.tpot_s.unwrap_or(f64::NAN) * 1e3,
-                    f.tpot_mean_s.unwrap_or(f64::NAN) * 1e3
-                )),
-            }
-            s.push_str(&format!(", {:.0} tokens/s per GPU", r.tokens_per_s_per_gpu));
-            if let Some(o) = &p.optimum {
-                s.push_str(&format!(
-                    " = {:.0}% of pdplan's optimum",
-                    100.0 * r.tokens_per_s_per_gpu / o.tokens_per_s_per_gpu
-                ));
-            }
-            s.push('\n');
-            if r.problems.is_empty() {
-                s.push_str("      meets every requirement\n");
-            }
-            for pr in &r.problems {
-                s.push_str(&format!("      ! {pr}\n"));
-            }
-            for n in &r.notes {
-                s.push_str(&format!("      note: {n}\n"));
-            }
-        }
-        if let Some(o) = &p.optimum {
-            s.push_str(&format!(
-                "  pdplan's optimum: {} ({} GPUs), {:.0} tokens/s per GPU\n",
-                o.layout, o.gpus, o.tokens_per_s_per_gpu
-            ));
-        }
-    }
-    if let Some(err) = &e.optimum_error {
-        s.push_str(&format!("\npdplan found no optimum to compare with: {err}\n"));
-    }
-    s.push_str(&format!(
-        "\nVerdict: {} (exit {})\n",
-        match (e.consistent, e.exit_code == exit::OK) {
-            (true, true) => "valid and meets every requirement",
-            (true, false) => "valid layout, but it misses a requirement",
-            (false, _) => "not deployable as written; see the readings above for what it would need",
-        },
-        e.exit_code
-    ));
-    s
+    attach_facts(&mut e);
+    e
 }

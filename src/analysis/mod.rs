@@ -4,3 +4,4 @@
 pub mod baselines;
 pub mod compare;
 pub mod evaluate;
+pub mod given;

@@ -17,13 +17,13 @@
 //! * Cancellation (Ctrl-C in the CLI) stops taking new tasks; running ones finish and write
 //!   their files atomically; the rest are listed as cancelled.
 
+use super::output::OutputSet;
 use crate::analysis::baselines;
 use crate::analysis::compare;
-use crate::error::{Error, exit};
+use crate::error::Error;
 use crate::ilp::formulation::Mode;
-use crate::layout::Layout;
+pub use crate::report::batch::{CompareRow, INTERRUPTED, PhaseRow, Report, Solved, Status, TaskResult};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -50,120 +50,6 @@ pub enum InputKind {
     Rejected(String),
 }
 
-/// The outcome of one input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Solved,
-    Infeasible,
-    BadInput,
-    OutputError,
-    InternalError,
-    Cancelled,
-    Skipped,
-}
-
-impl Status {
-    /// Every status, in report order.
-    pub const ALL: [Status; 7] = [
-        Status::Solved,
-        Status::Infeasible,
-        Status::BadInput,
-        Status::OutputError,
-        Status::InternalError,
-        Status::Cancelled,
-        Status::Skipped,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Solved => "solved",
-            Status::Infeasible => "infeasible",
-            Status::BadInput => "bad input",
-            Status::OutputError => "output error",
-            Status::InternalError => "internal error",
-            Status::Cancelled => "cancelled",
-            Status::Skipped => "skipped",
-        }
-    }
-
-    fn of(e: &Error) -> Status {
-        match e.exit_code() {
-            exit::BAD_INPUT => Status::BadInput,
-            exit::INFEASIBLE => Status::Infeasible,
-            exit::OUTPUT => Status::OutputError,
-            _ => Status::InternalError,
-        }
-    }
-
-    /// Exit code of the kind and its severity (higher is worse): internal error > output error >
-    /// bad input > infeasible > success; skipped files do not count.
-    fn code_and_severity(self) -> (i32, u8) {
-        match self {
-            Status::Solved | Status::Skipped => (exit::OK, 0),
-            Status::Infeasible => (exit::INFEASIBLE, 1),
-            Status::BadInput => (exit::BAD_INPUT, 2),
-            Status::OutputError => (exit::OUTPUT, 3),
-            Status::InternalError => (exit::INTERNAL, 4),
-            Status::Cancelled => (INTERRUPTED, 5),
-        }
-    }
-}
-
-/// Exit code when the batch was interrupted (128 + SIGINT, as shells report it).
-pub const INTERRUPTED: i32 = 130;
-
-/// One phase of a solved task, for the summary.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PhaseRow {
-    pub layout: Layout,
-    pub batch_per_instance: u64,
-    pub replicas: u64,
-    pub gpus: u64,
-    /// Tokens/s per GPU as the mode counts it (as in the plan file).
-    pub tokens_per_s_per_gpu: f64,
-}
-
-/// A solved task's figures.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Solved {
-    pub prefill: PhaseRow,
-    pub decode: PhaseRow,
-    pub ttft_s: Option<f64>,
-    pub tpot_s: Option<f64>,
-    pub request_rate_per_s: f64,
-    pub objective: f64,
-}
-
-/// `--compare`: pdplan against the best heuristic baseline.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CompareRow {
-    /// `None` when no heuristic baseline meets every requirement.
-    pub best_baseline: Option<String>,
-    pub best_baseline_objective: Option<f64>,
-    pub gain: Option<f64>,
-    /// GPUs pdplan uses fewer than the best heuristic baseline.
-    pub gpus_saved: Option<i64>,
-    /// The gain in words (`×1.041, 16 fewer GPUs`).
-    pub gain_text: String,
-    /// Baselines (meeting every requirement) that beat pdplan: should be empty.
-    pub beaten_by: Vec<String>,
-}
-
-/// The outcome of one input.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TaskResult {
-    pub input: PathBuf,
-    pub name: String,
-    pub status: Status,
-    /// Why it failed or was skipped (empty when solved).
-    pub reason: String,
-    pub mode: Option<Mode>,
-    pub solved: Option<Solved>,
-    /// Reading and solving, seconds (not writing or comparing).
-    pub solve_time_s: f64,
-    pub compare: Option<CompareRow>,
-}
-
 impl TaskResult {
     fn bare(input: &Input, status: Status, reason: String) -> TaskResult {
         TaskResult {
@@ -187,41 +73,19 @@ pub struct Options {
     pub compare: bool,
 }
 
-/// The whole run, for the summary.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub results: Vec<TaskResult>,
-    pub wall_s: f64,
-    pub jobs: usize,
-    pub compare: bool,
-    pub cancelled: bool,
-}
-
-impl Report {
-    /// 0 if every task was solved (skipped files aside), else the code of the worst failure kind;
-    /// 130 when interrupted.
-    pub fn exit_code(&self) -> i32 {
-        self.results
-            .iter()
-            .map(|r| r.status.code_and_severity())
-            .max_by_key(|&(_, sev)| sev)
-            .map_or(exit::OK, |(code, _)| code)
-    }
-
-    pub fn count(&self, s: Status) -> usize {
-        self.results.iter().filter(|r| r.status == s).count()
-    }
-}
-
 fn is_hidden(p: &Path) -> bool {
     p.file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
+/// The output sub-folder of a task: its file stem, sanitized (`...md` has the stem `..`; a
+/// name never leads outside the output folder, see [`super::output::sanitize_name`]).
 fn stem(p: &Path) -> String {
-    p.file_stem()
+    let s = p
+        .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "task".into())
+        .unwrap_or_default();
+    super::output::sanitize_name(&s)
 }
 
 /// Whether a file found in a folder is a task file (`None`) or why it is not.
@@ -232,7 +96,10 @@ fn not_a_task(path: &Path) -> Option<String> {
         .unwrap_or_default();
     match ext.as_str() {
         "json" => {
-            let text = std::fs::read_to_string(path).ok()?;
+            // Bounded, and never blocking on a FIFO: an unreadable file is a task, reported as
+            // bad input when it is read.
+            let text =
+                crate::input::read::read_text_bounded(path, crate::input::read::MAX_TASK_BYTES).ok()?;
             let v: serde_json::Value = serde_json::from_str(&text).ok()?;
             let is_task = v.as_object().is_some_and(|o| {
                 ["hardware", "model", "workload"]
@@ -352,10 +219,7 @@ pub fn collect(inputs: &[PathBuf], out_dir: &Path) -> Vec<Input> {
 }
 
 fn phase_row(mode: Mode, c: &crate::ilp::PhaseChoice) -> PhaseRow {
-    let counting = match mode {
-        Mode::NoLimit => crate::plan::Counting::SharedBatch,
-        _ => crate::plan::Counting::FullInstances,
-    };
+    let counting = crate::plan::Counting::of(mode);
     PhaseRow {
         layout: c.candidate.layout,
         batch_per_instance: c.candidate.batch,
@@ -365,30 +229,52 @@ fn phase_row(mode: Mode, c: &crate::ilp::PhaseChoice) -> PhaseRow {
     }
 }
 
-/// Remove plan files an earlier run left in a task's folder (the task failed this time).
-fn remove_stale(dir: &Path) {
-    for f in ["prefill.json", "decode.json", "submission.json"] {
-        let _ = std::fs::remove_file(dir.join(f));
+/// The plan files of a task folder.
+pub const PLAN_FILES: [&str; 3] = ["prefill.json", "decode.json", "submission.json"];
+
+/// Remove plan files an earlier run left in a task's folder (the task failed or was cancelled
+/// this time), under the folder's lock; only regular files are removed.
+pub fn remove_stale(dir: &Path) -> crate::error::Result<()> {
+    if !dir.is_dir() {
+        return Ok(());
     }
+    let mut set = OutputSet::new();
+    for f in PLAN_FILES {
+        set.remove(dir.join(f));
+    }
+    set.write().map(|_| ())
+}
+
+/// A failed task's result: its error, and no plan left in its folder.
+fn failed(input: &Input, dir: &Path, e: &Error, start: Instant) -> TaskResult {
+    let mut res = TaskResult::bare(input, Status::of(e), e.to_string());
+    if let Err(w) = remove_stale(dir) {
+        res.status = Status::OutputError;
+        res.reason = format!("{e}; and {w}");
+    }
+    res.solve_time_s = start.elapsed().as_secs_f64();
+    res
 }
 
 /// Read, solve, write one task (and compare it with the baselines when asked).
 pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
     match &input.kind {
         InputKind::Skipped(why) => return TaskResult::bare(input, Status::Skipped, why.clone()),
-        InputKind::Rejected(why) => return TaskResult::bare(input, Status::BadInput, why.clone()),
+        InputKind::Rejected(why) => {
+            if input.path.is_dir() {
+                return TaskResult::bare(input, Status::BadInput, why.clone());
+            }
+            // A duplicate stem: neither task may keep plans that the summary does not vouch for.
+            let e = Error::Usage(why.clone());
+            return failed(input, &opts.out.join(&input.name), &e, Instant::now());
+        }
         InputKind::Task => {}
     }
     let dir = opts.out.join(&input.name);
     let start = Instant::now();
     let r = match crate::app::pipeline::read_task(&input.path) {
         Ok(r) => r,
-        Err(e) => {
-            remove_stale(&dir);
-            let mut res = TaskResult::bare(input, Status::of(&e), e.to_string());
-            res.solve_time_s = start.elapsed().as_secs_f64();
-            return res;
-        }
+        Err(e) => return failed(input, &dir, &e, start),
     };
     let mode = Mode::of(&r.task);
     let solved = crate::app::pipeline::solve(&r, Some(mode));
@@ -410,11 +296,11 @@ pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
                 request_rate_per_s: d.request_rate_per_s,
                 objective: score.objective,
             });
-            if let Err(e) = crate::app::pipeline::write_solution(&dir, sol) {
-                remove_stale(&dir);
-                res.status = Status::of(&e);
-                res.reason = e.to_string();
-                return res;
+            if let Err(e) = crate::app::pipeline::write_solution(&dir, &input.path, sol) {
+                return TaskResult {
+                    solve_time_s,
+                    ..failed(input, &dir, &e, start)
+                };
             }
             if opts.compare {
                 let c = compare::compare(&input.name, &r.task, mode, Ok(d), solve_time_s);
@@ -430,9 +316,11 @@ pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
             }
         }
         Err(e) => {
-            remove_stale(&dir);
-            res.status = Status::of(e);
-            res.reason = e.to_string();
+            return TaskResult {
+                mode: Some(mode),
+                solve_time_s,
+                ..failed(input, &dir, e, start)
+            };
         }
     }
     res
@@ -493,7 +381,14 @@ pub fn run(
         .zip(inputs)
         .map(|(r, input)| {
             r.unwrap_or_else(|| {
-                TaskResult::bare(input, Status::Cancelled, "interrupted before it started".into())
+                let mut res =
+                    TaskResult::bare(input, Status::Cancelled, "interrupted before it started".into());
+                if input.kind == InputKind::Task
+                    && let Err(e) = remove_stale(&opts.out.join(&input.name))
+                {
+                    res.reason = format!("interrupted before it started; {e}");
+                }
+                res
             })
         })
         .collect();
@@ -511,287 +406,8 @@ pub fn write_summary(out: &Path, report: &Report) -> crate::error::Result<Vec<Pa
     crate::app::output::write_files(
         out,
         &[
-            ("summary.csv", summary_csv(report)),
-            ("summary.md", summary_md(report)),
+            ("summary.csv", crate::report::batch::summary_csv(report)?),
+            ("summary.md", crate::report::batch::summary_md(report)),
         ],
     )
-}
-
-fn mode_id(m: Option<Mode>) -> String {
-    match m {
-        None => String::new(),
-        Some(Mode::NoLimit) => "no_limit".into(),
-        Some(Mode::Budget { gpus }) => format!("budget:{gpus}"),
-        Some(Mode::Rate { rate }) => format!("rate:{rate}"),
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn num(v: Option<f64>) -> String {
-    v.map_or(String::new(), |x| format!("{x}"))
-}
-
-const PHASE_COLUMNS: [&str; 10] = [
-    "gpus",
-    "tp",
-    "pp",
-    "sp",
-    "attention_dp",
-    "ep",
-    "expert_tp",
-    "replicas",
-    "batch_per_instance",
-    "tokens_per_s_per_gpu",
-];
-
-fn phase_cells(p: Option<&PhaseRow>) -> Vec<String> {
-    match p {
-        None => vec![String::new(); PHASE_COLUMNS.len()],
-        Some(p) => {
-            let l = &p.layout;
-            [
-                p.gpus,
-                l.tp,
-                l.pp,
-                l.sp,
-                l.attention_dp,
-                l.ep,
-                l.expert_tp,
-                p.replicas,
-                p.batch_per_instance,
-            ]
-            .iter()
-            .map(u64::to_string)
-            .chain([format!("{}", p.tokens_per_s_per_gpu)])
-            .collect()
-        }
-    }
-}
-
-/// `summary.csv`: one row per input, in input order (pure).
-pub fn summary_csv(report: &Report) -> String {
-    let mut header: Vec<String> = ["task", "input", "status", "reason", "mode", "total_gpus"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for ph in ["prefill", "decode"] {
-        header.extend(PHASE_COLUMNS.iter().map(|c| format!("{ph}_{c}")));
-    }
-    header.extend(
-        [
-            "ttft_s",
-            "tpot_s",
-            "request_rate_per_s",
-            "objective",
-            "solve_time_s",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    if report.compare {
-        header.extend(
-            [
-                "best_baseline",
-                "best_baseline_objective",
-                "gain_over_best_baseline",
-                "gpus_saved_over_best_baseline",
-                "baselines_better_than_pdplan",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-    }
-    let mut s = header.join(",");
-    s.push('\n');
-    for r in &report.results {
-        let sv = r.solved.as_ref();
-        let mut cells = vec![
-            r.name.clone(),
-            r.input.display().to_string(),
-            r.status.name().to_string(),
-            r.reason.clone(),
-            mode_id(r.mode),
-            sv.map_or(String::new(), |x| (x.prefill.gpus + x.decode.gpus).to_string()),
-        ];
-        cells.extend(phase_cells(sv.map(|x| &x.prefill)));
-        cells.extend(phase_cells(sv.map(|x| &x.decode)));
-        cells.extend([
-            num(sv.and_then(|x| x.ttft_s)),
-            num(sv.and_then(|x| x.tpot_s)),
-            num(sv.map(|x| x.request_rate_per_s)),
-            num(sv.map(|x| x.objective)),
-            if r.status == Status::Skipped || r.status == Status::Cancelled {
-                String::new()
-            } else {
-                format!("{:.6}", r.solve_time_s)
-            },
-        ]);
-        if report.compare {
-            let c = r.compare.as_ref();
-            cells.extend([
-                c.and_then(|c| c.best_baseline.clone()).unwrap_or_default(),
-                num(c.and_then(|c| c.best_baseline_objective)),
-                num(c.and_then(|c| c.gain)),
-                c.and_then(|c| c.gpus_saved)
-                    .map_or(String::new(), |g| g.to_string()),
-                c.map(|c| c.beaten_by.join(" ")).unwrap_or_default(),
-            ]);
-        }
-        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-        s.push_str(&line.join(","));
-        s.push('\n');
-    }
-    s
-}
-
-fn layout_text(p: &PhaseRow) -> String {
-    let l = &p.layout;
-    format!(
-        "TP{} PP{} SP{} DP{} EP{} ETP{} ×{} = {}",
-        l.tp, l.pp, l.sp, l.attention_dp, l.ep, l.expert_tp, p.replicas, p.gpus
-    )
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// `summary.md`: counts, one table row per task, then failures and skipped files with reasons (pure).
-pub fn summary_md(report: &Report) -> String {
-    let mut s = String::new();
-    let tasks = report
-        .results
-        .iter()
-        .filter(|r| r.status != Status::Skipped)
-        .count();
-    let _ = writeln!(s, "# pdplan batch summary\n");
-    let counts: Vec<String> = Status::ALL
-        .iter()
-        .filter(|&&st| st != Status::Skipped && (st == Status::Solved || report.count(st) > 0))
-        .map(|&st| format!("{} {}", report.count(st), st.name()))
-        .collect();
-    let _ = writeln!(
-        s,
-        "{tasks} tasks: {}; {} other files skipped. Exit code {}.{}\n",
-        counts.join(", "),
-        report.count(Status::Skipped),
-        report.exit_code(),
-        if report.cancelled {
-            " Interrupted: tasks not started are listed as cancelled."
-        } else {
-            ""
-        }
-    );
-    let _ = writeln!(
-        s,
-        "Wall time {:.2} s on {} parallel jobs. Times are reading + solving each task.\n",
-        report.wall_s, report.jobs
-    );
-    let cmp_head = if report.compare {
-        " best heuristic baseline | pdplan gain |"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        s,
-        "| task | status | mode | prefill | decode | GPUs | TTFT s | TPOT ms | prefill tok/s/GPU | decode tok/s/GPU | solve s |{cmp_head}"
-    );
-    let cols = 11 + if report.compare { 2 } else { 0 };
-    let _ = writeln!(s, "|{}", "---|".repeat(cols));
-    for r in report.results.iter().filter(|r| r.status != Status::Skipped) {
-        let mode = r.mode.map(compare::mode_text).unwrap_or_default();
-        let mut line = match &r.solved {
-            Some(x) if r.status == Status::Solved => format!(
-                "| {} | {} | {mode} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.3} |",
-                md_cell(&r.name),
-                r.status.name(),
-                layout_text(&x.prefill),
-                layout_text(&x.decode),
-                x.prefill.gpus + x.decode.gpus,
-                x.ttft_s.map_or("-".into(), |v| format!("{v:.3}")),
-                x.tpot_s.map_or("-".into(), |v| format!("{:.2}", v * 1e3)),
-                x.prefill.tokens_per_s_per_gpu,
-                x.decode.tokens_per_s_per_gpu,
-                r.solve_time_s
-            ),
-            _ => format!(
-                "| {} | {} | {mode} | - | - | - | - | - | - | - | {} |",
-                md_cell(&r.name),
-                r.status.name(),
-                if r.status == Status::Cancelled {
-                    "-".to_string()
-                } else {
-                    format!("{:.3}", r.solve_time_s)
-                }
-            ),
-        };
-        if report.compare {
-            let c = r.compare.as_ref();
-            let best = c.and_then(|c| c.best_baseline.clone());
-            let _ = write!(
-                line,
-                " {} | {} |",
-                match (&best, r.status) {
-                    (Some(b), _) => b.clone(),
-                    (None, Status::Solved) => "none meets the requirements".into(),
-                    _ => "-".into(),
-                },
-                c.map_or("-".into(), |c| c.gain_text.clone())
-            );
-        }
-        let _ = writeln!(s, "{line}");
-    }
-    let failed: Vec<&TaskResult> = report
-        .results
-        .iter()
-        .filter(|r| !matches!(r.status, Status::Solved | Status::Skipped))
-        .collect();
-    if !failed.is_empty() {
-        let _ = writeln!(s, "\n## Not solved\n");
-        for r in failed {
-            let _ = writeln!(
-                s,
-                "- `{}` ({}): **{}**: {}",
-                r.name,
-                r.input.display(),
-                r.status.name(),
-                r.reason.replace('\n', " ")
-            );
-        }
-    }
-    let beaten: Vec<&TaskResult> = report
-        .results
-        .iter()
-        .filter(|r| r.compare.as_ref().is_some_and(|c| !c.beaten_by.is_empty()))
-        .collect();
-    if !beaten.is_empty() {
-        let _ = writeln!(s, "\n## Baselines better than pdplan (a bug)\n");
-        for r in beaten {
-            let names = r
-                .compare
-                .as_ref()
-                .map(|c| c.beaten_by.join(", "))
-                .unwrap_or_default();
-            let _ = writeln!(s, "- `{}`: {names}", r.name);
-        }
-    }
-    let skipped: Vec<&TaskResult> = report
-        .results
-        .iter()
-        .filter(|r| r.status == Status::Skipped)
-        .collect();
-    if !skipped.is_empty() {
-        let _ = writeln!(s, "\n## Skipped (not task files)\n");
-        for r in skipped {
-            let _ = writeln!(s, "- {}: {}", r.input.display(), r.reason);
-        }
-    }
-    s
 }

@@ -1,188 +1,509 @@
-//! Writing plan files atomically: each file goes to a temporary name in the same folder and is
-//! renamed into place, so a failed or interrupted run leaves the previous files or none.
+//! The one output policy (issue 15): every command that writes files goes through an
+//! [`OutputSet`].
+//!
+//! 1. **Check** ([`OutputSet::stage`]): every destination is absent or a regular file (never a
+//!    symbolic link, FIFO, device, socket or folder: a rename would replace that entry), is not
+//!    an input of the run (same device and inode) and is not another output of the same run.
+//! 2. **Stage**: in each target folder a fresh private temporary folder is created exclusively
+//!    (`.pdplan-tmp-PID-XXXXXX`, random suffix, mode 0700: [`tempfile::Builder`]); every file is
+//!    created there with `O_EXCL` (a planted symbolic link cannot redirect it), written and synced.
+//!    Temporary folders of processes that no longer run are removed first.
+//! 3. **Commit** ([`Staged::commit`]): the target folders are locked (an exclusive `flock` on
+//!    each folder, taken in sorted order), the destinations are checked again, the files are renamed
+//!    into place (same folder, so each rename is atomic) and the folder is synced. Two runs into
+//!    one folder therefore never mix: each set of files is renamed in as a whole while the other
+//!    run waits.
+//!
+//! **fsync policy**: each file is synced before its rename and each target folder after the
+//! renames, so after exit 0 a crash or power loss keeps either the complete previous set or the
+//! complete new one. `--no-fsync` ([`set_fsync`]) skips both syncs (faster for large batches on
+//! slow disks; a power loss shortly after may then leave empty or missing files).
+//!
+//! A failure at any step removes the temporary folder; the destinations keep their previous
+//! contents.
 
 use crate::error::{Error, Result};
 use serde_json::Value;
-use std::fs;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether files and folders are synced (see the module's fsync policy).
+static FSYNC: AtomicBool = AtomicBool::new(true);
+
+/// Set the fsync policy for this process (`--no-fsync` sets `false`).
+pub fn set_fsync(on: bool) {
+    FSYNC.store(on, Ordering::SeqCst);
+}
+
+fn fsync_on() -> bool {
+    FSYNC.load(Ordering::SeqCst)
+}
+
+/// Prefix of the private temporary folders (hidden: batch never walks into them).
+const TEMP_PREFIX: &str = ".pdplan-tmp-";
 
 /// Pretty JSON with a trailing newline (stable bytes: keys sorted by serde_json's map).
 pub fn json_string(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).expect("a serde_json::Value always serializes");
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
     s
 }
 
-/// The temporary name of `path` while it is written: `.NAME.tmp-PID` in the same folder (so the
-/// rename stays on one file system and is atomic).
-pub fn temp_path(path: &Path) -> PathBuf {
+/// `submission.json`: the plan files relative to itself, and the manifest of the set.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Submission {
+    pub prefill: &'static str,
+    pub decode: &'static str,
+    pub run: crate::plan::run::RunManifest,
+}
+
+/// A file or folder name derived from a task name, safe to join to an output folder: no path
+/// separator, no control character, no leading `.` or `-`, never empty, `.` or `..` (then
+/// `task`), at most 100 characters.
+pub fn sanitize_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches(['.', '-', ' ']).trim_end();
+    let short: String = trimmed.chars().take(100).collect();
+    if short.is_empty() {
+        "task".to_string()
+    } else {
+        short
+    }
+}
+
+fn write_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn other_err(path: &Path, msg: String) -> Error {
+    write_err(path, std::io::Error::other(msg))
+}
+
+/// The folder of `path` (`.` for a bare name) and its file name.
+fn split(path: &Path) -> Result<(PathBuf, String)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| n != "." && n != "..")
+        .ok_or_else(|| Error::Usage(format!("{}: expected a file name", path.display())))?;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dir.join(format!(".{name}.tmp-{}", std::process::id()))
+    Ok((dir.to_path_buf(), name))
 }
 
-/// Write `contents` to the temporary name of `path` and sync it; on failure nothing is left.
-fn write_temp(path: &Path, contents: &str) -> Result<PathBuf> {
-    let tmp = temp_path(path);
-    let err = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = fs::File::create(&tmp).map_err(err)?;
-    f.write_all(contents.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            err(e)
-        })?;
-    Ok(tmp)
-}
-
-/// Write `contents` to `path` via a temporary file and a rename.
-pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
-    let tmp = write_temp(path, contents)?;
-    fs::rename(&tmp, path).map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        Error::Write {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
-}
-
-/// Write a set of files into `dir` (created if needed), as one step as far as a file system
-/// allows: every file is first written and synced under its temporary name; only when all of
-/// them are on disk are they renamed into place, in order (so `submission.json`, last, only
-/// ever points at complete plans). Any failure removes the temporary files; the previous files,
-/// if any, stay as they were.
-pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
-    if dir.is_file() {
-        return Err(Error::Write {
-            path: dir.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "this is a file, not a folder"),
-        });
+/// Refuse a destination that exists and is not a regular file (`lstat`: a symbolic link is
+/// refused, not followed).
+fn check_destination(path: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(write_err(path, e)),
+        Ok(m) if m.file_type().is_file() => Ok(Some(m)),
+        Ok(m) if m.is_dir() => Err(write_err(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder has this name"),
+        )),
+        Ok(m) => Err(other_err(
+            path,
+            format!(
+                "this is {}; pdplan replaces only regular files: choose another output path",
+                crate::input::read::kind_name(&m)
+            ),
+        )),
     }
-    fs::create_dir_all(dir).map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let cleanup = |staged: &[(PathBuf, PathBuf)]| {
-        for (tmp, _) in staged {
-            let _ = fs::remove_file(tmp);
-        }
-    };
-    for (name, contents) in files {
-        let p = dir.join(name);
-        match write_temp(&p, contents) {
-            Ok(tmp) => staged.push((tmp, p)),
-            Err(e) => {
-                cleanup(&staged);
-                return Err(e);
+}
+
+/// Device and inode of an existing file (following links), to compare outputs with inputs.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// All files one command writes, committed together (see the module documentation).
+#[derive(Debug, Default)]
+pub struct OutputSet {
+    files: Vec<(PathBuf, String)>,
+    removals: Vec<PathBuf>,
+    inputs: Vec<PathBuf>,
+}
+
+impl OutputSet {
+    pub fn new() -> OutputSet {
+        OutputSet::default()
+    }
+
+    /// An input of the run: no output may resolve to it.
+    pub fn input(&mut self, path: &Path) -> &mut Self {
+        self.inputs.push(path.to_path_buf());
+        self
+    }
+
+    /// A file to write.
+    pub fn file(&mut self, path: PathBuf, contents: String) -> &mut Self {
+        self.files.push((path, contents));
+        self
+    }
+
+    /// A regular file to remove at commit (a plan of an earlier run that this run's failure
+    /// must not leave behind); anything else with that name is left alone.
+    pub fn remove(&mut self, path: PathBuf) -> &mut Self {
+        self.removals.push(path);
+        self
+    }
+
+    /// The destinations, in the order given.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Check every destination (kind, inputs, duplicates) without writing anything.
+    pub fn check(&self) -> Result<()> {
+        let inputs: Vec<(u64, u64)> = self.inputs.iter().filter_map(|p| identity(p)).collect();
+        let mut seen: BTreeMap<(PathBuf, String), &Path> = BTreeMap::new();
+        for (path, _) in &self.files {
+            let (dir, name) = split(path)?;
+            let key = (dir.canonicalize().unwrap_or(dir), name);
+            if let Some(first) = seen.insert(key, path) {
+                return Err(Error::Usage(format!(
+                    "{} and {} are the same file; give each output its own path",
+                    first.display(),
+                    path.display()
+                )));
+            }
+            if check_destination(path)?.is_some() && identity(path).is_some_and(|id| inputs.contains(&id)) {
+                return Err(Error::Usage(format!(
+                    "{} is an input of this run; pdplan never writes over its input: choose \
+                     another output path",
+                    path.display()
+                )));
             }
         }
+        Ok(())
     }
-    // A folder where a file goes would fail its rename: find it before the first rename.
-    if let Some((_, p)) = staged.iter().find(|(_, p)| p.is_dir()) {
-        cleanup(&staged);
-        return Err(Error::Write {
-            path: p.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder has this name"),
-        });
-    }
-    let mut written = Vec::new();
-    for (i, (tmp, p)) in staged.iter().enumerate() {
-        if let Err(source) = fs::rename(tmp, p) {
-            cleanup(&staged[i..]);
-            return Err(Error::Write {
-                path: p.clone(),
-                source,
-            });
+
+    /// Check, create the target folders, and write every file into a private temporary folder
+    /// inside its target folder (synced unless `--no-fsync`). Nothing is visible yet.
+    pub fn stage(self) -> Result<Staged> {
+        self.check()?;
+        let mut folders: BTreeMap<PathBuf, Folder> = BTreeMap::new();
+        for (path, contents) in &self.files {
+            let (dir, name) = split(path)?;
+            let folder = match folders.entry(dir.clone()) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(Folder::open(&dir)?),
+            };
+            folder.write(&name, path, contents)?;
         }
-        written.push(p.clone());
+        for path in &self.removals {
+            let (dir, name) = split(path)?;
+            if !folders.contains_key(&dir) && dir.is_dir() {
+                folders.insert(dir.clone(), Folder::open(&dir)?);
+            }
+            if let Some(f) = folders.get_mut(&dir) {
+                f.removals.push((name, path.clone()));
+            }
+        }
+        Ok(Staged { folders })
     }
-    Ok(written)
+
+    /// Stage and commit at once; the paths written, in order.
+    pub fn write(self) -> Result<Vec<PathBuf>> {
+        self.stage()?.commit()
+    }
+}
+
+/// One target folder of a staged set.
+#[derive(Debug)]
+struct Folder {
+    dir: PathBuf,
+    temp: tempfile::TempDir,
+    /// (name, destination) in the order given.
+    files: Vec<(String, PathBuf)>,
+    removals: Vec<(String, PathBuf)>,
+}
+
+impl Folder {
+    fn open(dir: &Path) -> Result<Folder> {
+        if let Ok(m) = fs::metadata(dir)
+            && !m.is_dir()
+        {
+            return Err(write_err(
+                dir,
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "this is a file, not a folder"),
+            ));
+        }
+        fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
+        remove_stale_temps(dir);
+        let temp = tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+            .tempdir_in(dir)
+            .map_err(|e| write_err(dir, e))?;
+        Ok(Folder {
+            dir: dir.to_path_buf(),
+            temp,
+            files: Vec::new(),
+            removals: Vec::new(),
+        })
+    }
+
+    fn write(&mut self, name: &str, dest: &Path, contents: &str) -> Result<()> {
+        let tmp = self.temp.path().join(name);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| write_err(dest, e))?;
+        f.write_all(contents.as_bytes()).map_err(|e| write_err(dest, e))?;
+        if fsync_on() {
+            f.sync_all().map_err(|e| write_err(dest, e))?;
+        }
+        self.files.push((name.to_string(), dest.to_path_buf()));
+        Ok(())
+    }
+
+    /// Rename the staged files in (the folder is locked by the caller).
+    fn commit(&self) -> Result<Vec<PathBuf>> {
+        for (_, dest) in &self.files {
+            check_destination(dest)?;
+        }
+        for (_, path) in &self.removals {
+            if let Ok(Some(_)) = check_destination(path) {
+                fs::remove_file(path).map_err(|e| write_err(path, e))?;
+            }
+        }
+        let mut written = Vec::new();
+        for (name, dest) in &self.files {
+            fs::rename(self.temp.path().join(name), dest).map_err(|e| write_err(dest, e))?;
+            written.push(dest.clone());
+        }
+        if fsync_on() {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| write_err(&self.dir, e))?;
+        }
+        Ok(written)
+    }
+}
+
+/// A set written into private temporary folders, not yet visible.
+#[derive(Debug)]
+pub struct Staged {
+    folders: BTreeMap<PathBuf, Folder>,
+}
+
+impl Staged {
+    /// Lock every target folder (sorted order), rename the files in, sync, unlock. The temporary
+    /// folders are removed in every case.
+    pub fn commit(self) -> Result<Vec<PathBuf>> {
+        let mut locks = Vec::new();
+        for dir in self.folders.keys() {
+            locks.push(lock_folder(dir)?);
+        }
+        let mut written = Vec::new();
+        for f in self.folders.values() {
+            written.extend(f.commit()?);
+        }
+        drop(locks);
+        Ok(written)
+    }
+}
+
+/// Take the exclusive lock of a target folder (blocks while another run commits there): an
+/// `flock` on the folder itself, so no lock file is left behind and none can be planted.
+fn lock_folder(dir: &Path) -> Result<File> {
+    let f = File::open(dir).map_err(|e| write_err(dir, e))?;
+    f.lock().map_err(|e| write_err(dir, e))?;
+    Ok(f)
+}
+
+/// Whether process `pid` still runs (Linux: `/proc/PID`); `true` when that cannot be told.
+fn alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The PID in a temporary entry's name: `.pdplan-tmp-PID-XXXX` or the older `.NAME.tmp-PID`.
+fn temp_owner(name: &str) -> Option<u32> {
+    if let Some(rest) = name.strip_prefix(TEMP_PREFIX) {
+        return rest.split('-').next()?.parse().ok();
+    }
+    let (_, pid) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    pid.parse().ok()
+}
+
+/// Remove temporary entries left in `dir` by pdplan processes that no longer run.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_owner(&name) else {
+            continue;
+        };
+        // This process never makes the older `.NAME.tmp-PID` names: one with its PID was planted.
+        let legacy = !name.starts_with(TEMP_PREFIX);
+        if alive(pid) && !(legacy && pid == std::process::id()) {
+            continue;
+        }
+        let p = e.path();
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {
+                let _ = fs::remove_dir_all(&p);
+            }
+            Ok(_) => {
+                let _ = fs::remove_file(&p);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Write `contents` to `path` through the output policy (one file).
+pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
+    let mut set = OutputSet::new();
+    set.file(path.to_path_buf(), contents.to_string());
+    set.write().map(|_| ())
+}
+
+/// Write a set of files into `dir` through the output policy.
+pub fn write_files(dir: &Path, files: &[(&str, String)]) -> Result<Vec<PathBuf>> {
+    let mut set = OutputSet::new();
+    for (name, contents) in files {
+        set.file(dir.join(name), contents.clone());
+    }
+    set.write()
+}
+
+/// Print `text` on standard output. A closed pipe (`pdplan ... | head`) is not an error: the
+/// reader has what it wanted, the run goes on (its files are still written) and exits 0. Any
+/// other failure (a full disk) is [`Error::Write`] on `standard output` (exit 4).
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(write_err(Path::new("standard output"), e))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn temp_files(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n.contains(".tmp-"))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("pdplan-output-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
     }
 
     #[test]
-    fn writes_all_files_and_leaves_no_temp() {
-        let d = scratch("ok");
-        let w = write_files(&d, &[("a.json", "1\n".into()), ("b.json", "2\n".into())]).unwrap();
+    fn names_from_tasks_never_leave_the_folder() {
+        for (raw, want) in [
+            ("..", "task"),
+            (".", "task"),
+            ("", "task"),
+            ("../x", "_x"),
+            ("-rf", "rf"),
+            ("a/b\\c", "a_b_c"),
+            ("qwen3", "qwen3"),
+        ] {
+            assert_eq!(sanitize_name(raw), want, "{raw}");
+        }
+        assert_eq!(sanitize_name(&"x".repeat(500)).len(), 100);
+    }
+
+    #[test]
+    fn a_set_is_written_whole_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let w = write_files(d.path(), &[("a.json", "1\n".into()), ("b.json", "2\n".into())]).unwrap();
         assert_eq!(w.len(), 2);
-        assert_eq!(fs::read_to_string(d.join("b.json")).unwrap(), "2\n");
-        assert!(temp_files(&d).is_empty());
-        let _ = fs::remove_dir_all(&d);
+        assert_eq!(fs::read_to_string(d.path().join("b.json")).unwrap(), "2\n");
+        assert_eq!(names(d.path()), ["a.json", "b.json"]);
     }
 
     #[test]
-    fn a_failed_write_keeps_the_previous_files_and_no_temp() {
-        let d = scratch("fail");
-        fs::write(d.join("a.json"), "old a").unwrap();
-        fs::write(d.join("b.json"), "old b").unwrap();
-        // `c.json` is a folder: its rename would fail (a file cannot replace a folder); found
-        // before the first rename, so a.json and b.json keep their previous contents.
-        fs::create_dir(d.join("c.json")).unwrap();
-        fs::write(d.join("c.json").join("x"), "keep").unwrap();
-        let files = [
-            ("a.json", "new a".to_string()),
-            ("b.json", "new b".to_string()),
-            ("c.json", "new c".to_string()),
-        ];
-        let e = write_files(&d, &files).unwrap_err();
-        assert!(matches!(e, Error::Write { .. }), "{e}");
-        assert!(e.to_string().contains("c.json"), "{e}");
-        assert!(temp_files(&d).is_empty(), "{:?}", temp_files(&d));
-        assert_eq!(fs::read_to_string(d.join("a.json")).unwrap(), "old a");
-        assert_eq!(fs::read_to_string(d.join("b.json")).unwrap(), "old b");
-        // A file that cannot even be created (its folder is missing) stops before any rename:
-        let files = [
-            ("a.json", "newer a".to_string()),
-            ("missing/b.json", "newer b".to_string()),
-        ];
-        assert!(write_files(&d, &files).is_err());
-        assert_ne!(fs::read_to_string(d.join("a.json")).unwrap(), "newer a");
-        assert!(temp_files(&d).is_empty());
-        let _ = fs::remove_dir_all(&d);
+    fn non_regular_destinations_inputs_and_duplicates_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("target");
+        fs::write(&target, "keep").unwrap();
+        std::os::unix::fs::symlink(&target, d.path().join("link.json")).unwrap();
+        let e = write_files(d.path(), &[("a.json", "1".into()), ("link.json", "x".into())]).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+        assert!(
+            !d.path().join("a.json").exists(),
+            "nothing of a refused set is written"
+        );
+        let mut set = OutputSet::new();
+        set.input(&target).file(target.clone(), "x".into());
+        let e = set.write().unwrap_err();
+        assert!(e.to_string().contains("input of this run"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::exit::BAD_INPUT);
+        let mut set = OutputSet::new();
+        set.file(d.path().join("x"), "1".into())
+            .file(d.path().join(".").join("x"), "2".into());
+        assert!(set.write().unwrap_err().to_string().contains("same file"));
+        fs::create_dir(d.path().join("c.json")).unwrap();
+        let e = write_files(d.path(), &[("c.json", "1".into())]).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::OUTPUT, "{e}");
     }
 
     #[test]
-    fn out_inside_a_file_is_a_write_error() {
-        let d = scratch("file");
-        fs::write(d.join("f"), "x").unwrap();
-        let e = write_files(&d.join("f"), &[("a.json", "1".into())]).unwrap_err();
-        assert!(e.to_string().contains("choose another output folder"), "{e}");
-        let e = write_files(&d.join("f").join("sub"), &[("a.json", "1".into())]).unwrap_err();
-        assert!(e.to_string().contains("choose another output folder"), "{e}");
-        assert_eq!(e.exit_code(), crate::error::exit::OUTPUT);
-        let _ = fs::remove_dir_all(&d);
+    fn stale_temps_of_dead_processes_are_removed_live_ones_kept() {
+        let d = tempfile::tempdir().unwrap();
+        // PIDs above the kernel's maximum (4194304) never run.
+        let dead = d.path().join(".pdplan-tmp-99999999-abc");
+        fs::create_dir(&dead).unwrap();
+        fs::write(dead.join("prefill.json"), "old").unwrap();
+        fs::write(d.path().join(".prefill.json.tmp-99999999"), "old").unwrap();
+        let live = d.path().join(format!(".pdplan-tmp-{}-keep", std::process::id()));
+        fs::create_dir(&live).unwrap();
+        write_files(d.path(), &[("a.json", "1".into())]).unwrap();
+        let left = names(d.path());
+        assert!(
+            left.contains(&live.file_name().unwrap().to_string_lossy().into_owned()),
+            "{left:?}"
+        );
+        assert!(
+            !dead.exists() && !d.path().join(".prefill.json.tmp-99999999").exists(),
+            "{left:?}"
+        );
+        assert_eq!(temp_owner(".pdplan-tmp-42-x1y2"), Some(42));
+        assert_eq!(temp_owner(".decode.json.tmp-7"), Some(7));
+        assert_eq!(temp_owner("prefill.json"), None);
+    }
+
+    #[test]
+    fn removals_take_only_regular_files() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("prefill.json"), "old").unwrap();
+        fs::create_dir(d.path().join("decode.json")).unwrap();
+        let mut set = OutputSet::new();
+        set.remove(d.path().join("prefill.json"))
+            .remove(d.path().join("decode.json"));
+        set.write().unwrap();
+        assert!(!d.path().join("prefill.json").exists());
+        assert!(d.path().join("decode.json").is_dir());
     }
 }

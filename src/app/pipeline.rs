@@ -1,13 +1,13 @@
 //! The pipeline behind the commands: read a task, solve it, write its plans
 //! (re-exported at the crate root as the library's entry points).
 
+use super::output;
 use crate::error::{Error, Result};
 use crate::ilp;
 use crate::ilp::Deployment;
 use crate::ilp::formulation::Mode;
 use crate::spec::resolve::Resolved;
 use crate::{input, plan, spec};
-use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 /// Read, parse and resolve a task file (Markdown or JSON).
@@ -16,10 +16,27 @@ pub fn read_task(path: &Path) -> Result<Resolved> {
     spec::resolve::resolve(&path.display().to_string(), parsed)
 }
 
+/// [`read_task`] with the model's Hugging Face config given on the command line (`--hf-config`),
+/// which replaces the task's `HF config` line.
+pub fn read_task_with(path: &Path, hf_config: Option<&Path>) -> Result<Resolved> {
+    let mut parsed = input::load::load_task(path)?;
+    if let Some(hf) = hf_config {
+        // Absolute, so it is not taken relative to the task file's folder.
+        let abs = std::path::absolute(hf).map_err(|source| Error::Read {
+            path: hf.to_path_buf(),
+            source,
+        })?;
+        parsed.raw.model.hf_config = Some(abs.display().to_string());
+    }
+    spec::resolve::resolve(&path.display().to_string(), parsed)
+}
+
 /// A solved task: the deployment and its two phase plans (prefill, decode).
 pub struct Solution {
     pub deployment: Deployment,
-    pub plans: [Value; 2],
+    pub plans: [plan::PhasePlan; 2],
+    /// The task's own strategy against the optimum (also in each plan as `given_strategy`).
+    pub given: Option<[plan::given::GivenStrategyReport; 2]>,
 }
 
 /// Plan both phases; `mode` overrides the mode the task implies.
@@ -35,39 +52,71 @@ pub fn solve_with(
 ) -> Result<Solution> {
     let mode = mode.unwrap_or_else(|| Mode::of(&task.task));
     let objective = objective.unwrap_or_else(|| ilp::formulation::Objective::default_for(mode));
-    let deployment = ilp::optimize_with(&task.task, mode, objective)?;
+    solve_tol(task, mode, objective, ilp::formulation::DEFAULT_TOLERANCE)
+}
+
+/// Plan both phases with a mode, an objective and the no-limit tolerance (`--tolerance`).
+pub fn solve_tol(
+    task: &Resolved,
+    mode: Mode,
+    objective: ilp::formulation::Objective,
+    tolerance: f64,
+) -> Result<Solution> {
+    let deployment = ilp::optimize_tol(&task.task, mode, objective, tolerance)?;
     let plans = plan::deployment_plans(task, &deployment);
     for p in &plans {
-        if !plan::all_checks_pass(p) {
-            let failed: Vec<String> = p["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|c| c["passed"] != true)
-                .map(|c| format!("{}: {}", c["name"], c["detail"]))
-                .collect();
+        if !p.all_checks_pass() {
             return Err(Error::Internal(format!(
                 "{} plan fails its checks: {}",
-                p["phase"],
-                failed.join("; ")
+                p.phase,
+                p.failed_checks().join("; ")
             )));
         }
     }
-    Ok(Solution { deployment, plans })
+    let mut plans = plans;
+    let given = crate::analysis::given::report(task);
+    if let Some(g) = &given {
+        for (p, r) in plans.iter_mut().zip(g) {
+            p.given_strategy = Some(r.clone());
+        }
+    }
+    Ok(Solution {
+        deployment,
+        plans,
+        given,
+    })
 }
 
-/// Write `prefill.json`, `decode.json` and `submission.json` into `dir`.
-pub fn write_solution(dir: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
-    let prefill = dir.join("prefill.json");
-    let decode = dir.join("decode.json");
-    let submission =
-        json!({"prefill": prefill.display().to_string(), "decode": decode.display().to_string()});
-    super::output::write_files(
-        dir,
-        &[
-            ("prefill.json", super::output::json_string(&solution.plans[0])),
-            ("decode.json", super::output::json_string(&solution.plans[1])),
-            ("submission.json", super::output::json_string(&submission)),
-        ],
-    )
+/// The plan files of a solution with their manifest: `[(name, contents)]` for `prefill.json`,
+/// `decode.json` and `submission.json`. `submission.json` names the plans relative to itself.
+pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Result<Vec<(&'static str, String)>> {
+    use crate::report::json::to_json;
+    let mut plans = solution.plans.clone();
+    let texts = [to_json(&plans[0])?, to_json(&plans[1])?];
+    let run = plan::run::RunManifest::new(task_bytes, &texts);
+    for p in &mut plans {
+        p.run = Some(run.clone());
+    }
+    let submission = output::Submission {
+        prefill: "prefill.json",
+        decode: "decode.json",
+        run,
+    };
+    Ok(vec![
+        ("prefill.json", to_json(&plans[0])?),
+        ("decode.json", to_json(&plans[1])?),
+        ("submission.json", to_json(&submission)?),
+    ])
+}
+
+/// Write `prefill.json`, `decode.json` and `submission.json` into `dir` as one set (see
+/// [`output`]): `task` is the task file solved (hashed into the manifest, never overwritten).
+pub fn write_solution(dir: &Path, task: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {
+    let bytes = input::load::read_limited(task, input::load::MAX_TASK_BYTES)?;
+    let mut set = output::OutputSet::new();
+    set.input(task);
+    for (name, contents) in solution_files(solution, &bytes)? {
+        set.file(dir.join(name), contents);
+    }
+    set.write()
 }

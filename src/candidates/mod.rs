@@ -2,7 +2,9 @@
 //! the reason each rejected one was dropped (DESIGN.md §5; reasons grouped like pubgrub's
 //! "no solution" report, STYLE.md 6).
 
+pub mod balanced;
 pub mod prune;
+pub mod queueing;
 
 use crate::cost::{self, Figures};
 use crate::layout::{self, Layout, Limits, Phase};
@@ -24,9 +26,97 @@ pub struct Candidate {
     /// Tokens/s per GPU of the phase when `cover_instances` instances share B sequences
     /// (`= instance tokens/s per GPU × B / (cover_instances × batch)`).
     pub cover_tokens_per_s_per_gpu: f64,
+    /// How the candidate serves a request stream (the rate reading of DESIGN.md §3.1).
+    pub serving: Serving,
+}
+
+/// A candidate under a stream of requests (budget and rate modes, DESIGN.md §3.1).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Serving {
+    /// Requests/s one instance serves within every requirement. Prefill: at the highest load
+    /// whose TTFT (with batch formation, queueing and hand-off, [`queueing`]) meets the
+    /// requirement and whose utilization is at most [`queueing::MAX_UTILIZATION`]; decode:
+    /// `batch / (OSL · mean TPOT(batch))` (Little's law, `batch` = concurrency).
+    pub rate_per_s: f64,
+    /// Prefill: the fewest requests/s per instance at which batches of `batch` still form in
+    /// time (0 for one request per batch, and for decode).
+    pub min_rate_per_s: f64,
+    /// Tokens/s per GPU at `rate_per_s` (prefill input tokens, decode output tokens).
+    pub tokens_per_s_per_gpu: f64,
+    /// Prefill: the KV-cache hand-off of one request to decode, seconds (0 for decode).
+    pub kv_transfer_s: f64,
+}
+
+/// Seconds one request's KV cache takes from its prefill instance to decode: the KV of the TTFT
+/// input length over the instance's NICs, every GPU sending its shard in parallel at the
+/// inter-node bandwidth (DistServe, Zhong et al. OSDI'24 §4; Mooncake, Qin et al. FAST'25; one
+/// NIC per GPU, no compression).
+pub fn kv_transfer_s(task: &Task, layout: &Layout) -> f64 {
+    let bytes = cost::params::kv_bytes_per_token(&task.model) * task.workload.ttft_input_len() as f64;
+    bytes / (task.hardware.inter_node_bytes_per_s * layout.gpus_per_instance() as f64)
+}
+
+/// Whether a task is planned under the rate reading (a GPU budget or a target rate).
+pub fn rate_reading(task: &Task) -> bool {
+    Mode::of(task) != Mode::NoLimit
+}
+
+impl Serving {
+    /// The serving figures of a layout with its batch; `None` when no load meets the TTFT
+    /// requirement (prefill, rate reading).
+    pub fn of(task: &Task, phase: Phase, layout: &Layout, batch: u64, f: &Figures) -> Option<Serving> {
+        let gpus = layout.gpus_per_instance() as f64;
+        match phase {
+            Phase::Decode => Some(Serving {
+                rate_per_s: f.rate_requests_per_s,
+                min_rate_per_s: 0.0,
+                tokens_per_s_per_gpu: f.throughput_tokens_per_s_per_gpu,
+                kv_transfer_s: 0.0,
+            }),
+            Phase::Prefill => {
+                let kv = kv_transfer_s(task, layout);
+                let d = f.ttft_s.unwrap_or(f64::INFINITY);
+                let range = queueing::load_range(d, batch, kv, task.requirements.ttft_s)?;
+                Some(Serving {
+                    rate_per_s: range.max_per_s,
+                    min_rate_per_s: range.min_per_s,
+                    tokens_per_s_per_gpu: range.max_per_s * task.workload.ttft_input_len() as f64 / gpus,
+                    kv_transfer_s: kv,
+                })
+            }
+        }
+    }
+
+    /// Serving figures that meet no load (a prefill candidate no traffic keeps within TTFT).
+    pub fn none() -> Serving {
+        Serving {
+            rate_per_s: 0.0,
+            min_rate_per_s: 0.0,
+            tokens_per_s_per_gpu: 0.0,
+            kv_transfer_s: 0.0,
+        }
+    }
 }
 
 impl Candidate {
+    /// A scored layout with its derived figures (serving figures of no load when the rate
+    /// reading cannot keep its TTFT within the requirement; [`check`] rejects those).
+    pub fn new(task: &Task, phase: Phase, layout: &Layout, batch: u64, figures: Figures) -> Candidate {
+        let b_total = task.workload.batch;
+        let cover_instances = b_total.div_ceil(batch);
+        let cover =
+            figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
+        let serving = Serving::of(task, phase, layout, batch, &figures).unwrap_or_else(Serving::none);
+        Candidate {
+            phase,
+            layout: *layout,
+            batch,
+            cover_instances,
+            figures,
+            cover_tokens_per_s_per_gpu: cover,
+            serving,
+        }
+    }
     pub fn gpus_per_instance(&self) -> u64 {
         self.layout.gpus_per_instance()
     }
@@ -44,6 +134,8 @@ pub enum Limit {
     Balance,
     Memory,
     Ttft,
+    /// TTFT with batch formation and queueing at every load (rate reading).
+    TtftAtLoad,
     Tpot,
     ThroughputPerGpu,
 }
@@ -54,6 +146,7 @@ impl Limit {
             Limit::Balance => "balance",
             Limit::Memory => "memory per GPU",
             Limit::Ttft => "TTFT",
+            Limit::TtftAtLoad => "TTFT under load",
             Limit::Tpot => "TPOT",
             Limit::ThroughputPerGpu => "throughput per GPU",
         }
@@ -85,11 +178,38 @@ pub struct PhaseCandidates {
 
 /// Per-instance batch sizes considered for a task batch `b_total`: the balanced loads
 /// `ceil(B/n)` for n = 1..=32 instances and geometrically spaced n beyond (bounded count).
+/// A value in a message with 4 significant digits (`0.001`, `17.25`, `1e-300`): `{:.2}` printed
+/// a 1 µs TPOT as `0.00 ms` and `{}` a `1e-300 s` TTFT with 300 digits (issue 15).
+pub fn fmt_sig(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if (1e-3..1e6).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+        trim(format!("{v:.decimals$}"))
+    } else {
+        let s = format!("{v:.3e}");
+        match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim(m.to_string())),
+            None => s,
+        }
+    }
+}
+
 pub fn batch_options(b_total: u64) -> Vec<u64> {
-    let mut ns: Vec<u64> = (1..=32.min(b_total)).collect();
-    let mut n = 32.0f64;
+    let linear = crate::params::BATCH_LINEAR_INSTANCES;
+    let mut ns: Vec<u64> = (1..=linear.min(b_total)).collect();
+    let mut n = linear as f64;
     while (n as u64) < b_total {
-        n *= 1.3;
+        n *= crate::params::BATCH_INSTANCE_GROWTH;
         ns.push((n as u64).min(b_total));
     }
     let mut bs: Vec<u64> = ns.into_iter().map(|n| b_total.div_ceil(n)).collect();
@@ -132,7 +252,7 @@ pub struct Failed {
 impl Failed {
     /// The failure in words, e.g. `TP1 PP1 ... b=128: 92.3 GiB/GPU > 59.6 GiB`.
     pub fn text(&self, task: &Task, layout: &Layout, batch: u64) -> String {
-        let gib = |b: f64| b / (1u64 << 30) as f64;
+        let gib = |b: f64| b / crate::params::GIB;
         let req = &task.requirements;
         let v = self.value;
         let what = match self.limit {
@@ -145,11 +265,20 @@ impl Failed {
                 gib(v),
                 gib(task.hardware.memory_bytes)
             ),
-            Limit::Ttft => format!("TTFT {v:.3} s > {} s", req.ttft_s.unwrap_or(f64::NAN)),
+            Limit::Ttft => format!(
+                "TTFT {} s > {} s",
+                fmt_sig(v),
+                fmt_sig(req.ttft_s.unwrap_or(f64::NAN))
+            ),
+            Limit::TtftAtLoad => format!(
+                "TTFT {} s + batch formation + queueing > {} s at every load",
+                fmt_sig(v),
+                fmt_sig(req.ttft_s.unwrap_or(f64::NAN))
+            ),
             Limit::Tpot => format!(
-                "TPOT {:.2} ms > {:.2} ms",
-                v * 1e3,
-                req.tpot_s.unwrap_or(f64::NAN) * 1e3
+                "TPOT {} ms > {} ms",
+                fmt_sig(v * 1e3),
+                fmt_sig(req.tpot_s.unwrap_or(f64::NAN) * 1e3)
             ),
             Limit::ThroughputPerGpu => format!(
                 "{v:.0} tokens/s/GPU < {:.0}",
@@ -161,6 +290,11 @@ impl Failed {
 }
 
 /// Score one layout/batch and check it against the task (memory first: it is cheap).
+///
+/// Without a GPU limit (batch reading) TTFT is the time to prefill the instance's share of B and
+/// throughput per GPU counts instances sharing B; with a budget or a target rate (rate reading)
+/// TTFT must hold at some load ([`Serving`]) and throughput per GPU is counted at the
+/// instance's capacity.
 pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<Candidate, Failed> {
     check_with(&cost::LayoutCoeffs::new(task, layout, phase), batch)
 }
@@ -169,7 +303,6 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
 pub fn check_with(coeffs: &cost::LayoutCoeffs, batch: u64) -> Result<Candidate, Failed> {
     let (task, phase, layout) = (coeffs.task, coeffs.phase, &coeffs.layout);
     let fail = |limit, value| Err(Failed { limit, value });
-    let b_total = task.workload.batch;
     if batch < layout.attention_dp {
         return fail(Limit::Balance, batch as f64);
     }
@@ -180,37 +313,64 @@ pub fn check_with(coeffs: &cost::LayoutCoeffs, batch: u64) -> Result<Candidate, 
         return fail(Limit::Memory, figures.memory.total_bytes);
     }
     let req = &task.requirements;
-    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s)
-        && t > limit
-    {
-        return fail(Limit::Ttft, t);
+    let rate = rate_reading(task);
+    if let (Some(limit), Some(t)) = (req.ttft_s, figures.ttft_s) {
+        // The least TTFT of the rate reading: the batch's prefill plus the hand-off.
+        let least = if rate { t + kv_transfer_s(task, layout) } else { t };
+        if least > limit {
+            return fail(Limit::Ttft, least);
+        }
     }
     if let (Some(limit), Some(t)) = (req.tpot_s, figures.tpot_s)
         && t > limit
     {
         return fail(Limit::Tpot, t);
     }
-    let cover_instances = b_total.div_ceil(batch);
-    let cover = figures.throughput_tokens_per_s_per_gpu * b_total as f64 / (cover_instances * batch) as f64;
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s {
-        // With a budget or rate, instances run full; without, they share B.
-        let reached = if task.hardware.gpu_budget.is_some() || req.request_rate_per_s.is_some() {
-            figures.throughput_tokens_per_s_per_gpu
+    let c = Candidate::new(task, phase, layout, batch, figures);
+    if rate && c.serving.rate_per_s <= 0.0 {
+        // Batch formation and queueing push TTFT over the limit at every load.
+        let t = c.figures.ttft_s.unwrap_or(0.0) + c.serving.kv_transfer_s;
+        return fail(Limit::TtftAtLoad, t);
+    }
+    if let Some(min) = req.throughput_per_gpu(matches!(phase, Phase::Prefill)) {
+        let reached = if rate {
+            c.serving.tokens_per_s_per_gpu
         } else {
-            cover
+            c.cover_tokens_per_s_per_gpu
         };
         if reached < min {
             return fail(Limit::ThroughputPerGpu, reached);
         }
     }
-    Ok(Candidate {
-        phase,
-        layout: *layout,
-        batch,
-        cover_instances,
-        figures,
-        cover_tokens_per_s_per_gpu: cover,
-    })
+    Ok(c)
+}
+
+/// Batches (prefill: requests per forward pass; decode: concurrent sequences per instance) of
+/// the rate reading: every count to 16, then steps of 2^(1/4) (≈ 19 %) to 2^16. The grid does
+/// not depend on B — B is only a floor on what the decode pool holds — so a larger B never
+/// offers a candidate a smaller one lacks (the best rate is non-increasing in B). The scan
+/// stops at the first batch that runs out of memory, TTFT or TPOT.
+pub fn rate_batch_options() -> Vec<u64> {
+    let mut bs: Vec<u64> = (1..=16).collect();
+    let mut k = 16.0f64;
+    while k < (1u64 << 16) as f64 {
+        k *= 2f64.powf(0.25);
+        let b = k.round() as u64;
+        if bs.last().is_some_and(|&l| b > l) {
+            bs.push(b);
+        }
+    }
+    bs
+}
+
+/// The batches considered for a task: the balanced loads of B without a GPU limit, the grid of
+/// [`rate_batch_options`] with one.
+pub fn batches_for(task: &Task) -> Vec<u64> {
+    if rate_reading(task) {
+        rate_batch_options()
+    } else {
+        batch_options(task.workload.batch)
+    }
 }
 
 /// Enumerate and score every candidate of a phase; every feasible one is kept.
@@ -230,7 +390,9 @@ pub fn generate_for(
     mode: crate::spec::goal::Mode,
     objective: crate::spec::goal::Objective,
 ) -> PhaseCandidates {
-    let min = task.requirements.throughput_per_gpu_tokens_per_s;
+    let min = task
+        .requirements
+        .throughput_per_gpu(matches!(phase, Phase::Prefill));
     let mut front = crate::candidates::prune::Front::new(mode, objective, min);
     let mut pc = scan(task, phase, |c| front.offer(c));
     pc.feasible = front.into_candidates();
@@ -242,7 +404,7 @@ pub fn generate_for(
 fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCandidates {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
     let layouts = layout::enumerate(&task.model, phase, &limits);
-    let batches = batch_options(task.workload.batch);
+    let batches = batches_for(task);
     let mut rejected = BTreeMap::new();
     let mut evaluated = 0;
     let mut feasible_seen = 0;
@@ -265,8 +427,12 @@ fn scan(task: &Task, phase: Phase, mut keep: impl FnMut(Candidate)) -> PhaseCand
                         why.value,
                         higher_better,
                     );
-                    // Memory, TTFT and TPOT only grow with the batch: larger batches fail too.
-                    if matches!(limit, Limit::Memory | Limit::Ttft | Limit::Tpot) {
+                    // Memory, TTFT (also under load) and TPOT only grow with the batch: larger
+                    // batches fail too.
+                    if matches!(
+                        limit,
+                        Limit::Memory | Limit::Ttft | Limit::TtftAtLoad | Limit::Tpot
+                    ) {
                         break;
                     }
                 }
@@ -291,24 +457,13 @@ pub fn tokens_per_gpu_k(c: &Candidate) -> f64 {
     c.cover_tokens_per_s_per_gpu / KTOK
 }
 
-/// Requests/s a phase sustains when `cover_instances` instances of the candidate share B
-/// (no-limit mode): `rate × B / batch`, consistent with [`Candidate::cover_tokens_per_s_per_gpu`].
-pub fn cover_rate(c: &Candidate) -> f64 {
-    let full = c.figures.throughput_tokens_per_s_per_gpu;
-    if full > 0.0 {
-        c.cover_instances as f64 * c.figures.rate_requests_per_s * (c.cover_tokens_per_s_per_gpu / full)
-    } else {
-        0.0
-    }
-}
-
 /// Per-GPU throughput of a candidate as the mode counts it (k tokens/s/GPU): in the no-limit
-/// mode instances share B, in the budget and rate modes they run full.
+/// mode instances share B, in the budget and rate modes they run at their capacity under a
+/// request stream ([`Serving`]).
 pub fn per_gpu_k(mode: Mode, c: &Candidate) -> f64 {
-    match mode {
-        Mode::NoLimit => tokens_per_gpu_k(c),
-        _ => c.figures.throughput_tokens_per_s_per_gpu / KTOK,
-    }
+    crate::spec::goal::Counting::of(mode)
+        .tokens_per_gpu(c.cover_tokens_per_s_per_gpu, c.serving.tokens_per_s_per_gpu)
+        / KTOK
 }
 
 /// Whether a phase must hold the task's batch B at once. Without a GPU limit each phase serves
@@ -334,5 +489,21 @@ mod tests {
                 assert!(n * b >= total && (n - 1) * b < total);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod fmt_tests {
+    use super::fmt_sig;
+
+    #[test]
+    fn significant_digits_not_fixed_decimals() {
+        assert_eq!(fmt_sig(1e-3), "0.001");
+        assert_eq!(fmt_sig(0.0172), "0.0172");
+        assert_eq!(fmt_sig(17.254), "17.25");
+        assert_eq!(fmt_sig(30.0), "30");
+        assert_eq!(fmt_sig(1e-300), "1e-300");
+        assert_eq!(fmt_sig(2.5e9), "2.5e9");
+        assert!(fmt_sig(1e-300).len() < 10);
     }
 }

@@ -7,11 +7,11 @@
 //! and lose nothing under any objective of the mode:
 //!
 //! * no-limit mode — a phase's plan is one candidate with `cover_instances` instances, so the key
-//!   is (tokens/s per GPU when sharing B ↑, GPUs of the phase ↓), and the request rate of the
-//!   phase ↑ under the `total` objective (the others, and the fewest-GPU alternative, never look
-//!   at it);
+//!   is (tokens/s per GPU when sharing B ↑, GPUs of the phase ↓); a candidate within the
+//!   tolerance of the best is dominated only by one that is too, with no more GPUs;
 //! * budget / rate modes — one instance of `d` can replace one of `c` when `rate(d) ≥ rate(c)`,
-//!   `gpus(d) ≤ gpus(c)`, `batch(d) ≥ batch(c)` and tokens/s per GPU `(d) ≥ (c)`.
+//!   `gpus(d) ≤ gpus(c)`, decode `batch(d) ≥ batch(c)` (the floor B), tokens/s per GPU
+//!   `(d) ≥ (c)` and prefill least load `(d) ≤ (c)` (the `prefill_load` row).
 //!
 //! The requirement rows (memory, TTFT, TPOT) are per chosen layout and hold for every feasible
 //! candidate; the throughput-per-GPU row is checked here with the mode's measure, so that a
@@ -22,27 +22,30 @@ use crate::candidates::Candidate;
 use crate::spec::goal::{Mode, Objective};
 
 /// What a candidate contributes to the model, every entry oriented "higher is better".
-pub type Key = [f64; 4];
+pub type Key = [f64; 5];
 
 /// The dominance key of a candidate in a mode, for an objective.
-pub fn key(mode: Mode, objective: Objective, c: &Candidate) -> Key {
+pub fn key(mode: Mode, _objective: Objective, c: &Candidate) -> Key {
     match mode {
         Mode::NoLimit => [
             c.cover_tokens_per_s_per_gpu,
             -((c.cover_instances * c.gpus_per_instance()) as f64),
-            // Only the `total` objective looks at the phase's request rate.
-            if objective == Objective::Total {
-                super::cover_rate(c)
-            } else {
-                0.0
-            },
+            0.0,
+            0.0,
             0.0,
         ],
         _ => [
-            c.figures.rate_requests_per_s,
+            c.serving.rate_per_s,
             -(c.gpus_per_instance() as f64),
-            c.batch as f64,
-            c.figures.throughput_tokens_per_s_per_gpu,
+            // Sequences held count toward the decode floor B only.
+            if c.phase == crate::layout::Phase::Decode {
+                c.batch as f64
+            } else {
+                0.0
+            },
+            c.serving.tokens_per_s_per_gpu,
+            // Prefill: the least load its batches need (lower is better).
+            -c.serving.min_rate_per_s,
         ],
     }
 }

@@ -9,7 +9,7 @@
 
 use super::model::{Cmp, Model, Sense, VarKind};
 use crate::candidates::Candidate;
-pub use crate::candidates::{KTOK, cover_rate, holds_batch, per_gpu_k, tokens_per_gpu_k};
+pub use crate::candidates::{KTOK, holds_batch, per_gpu_k, tokens_per_gpu_k};
 use crate::layout::Phase;
 pub use crate::spec::goal::{Criterion, Mode, Objective};
 use crate::spec::task::Task;
@@ -29,13 +29,20 @@ pub enum Stage {
     /// The primary criterion.
     Primary,
     /// The secondary criterion, with the primary held at `floor` (its optimum, relative slack
-    /// [`FLOOR_SLACK`]).
-    Secondary { floor: f64 },
+    /// [`FLOOR_SLACK`]). Under the no-limit mode's `per-gpu` objective the primary is held per
+    /// phase within `tolerance` of its best instead ([`tolerance_floors`]).
+    Secondary { floor: f64, tolerance: f64 },
 }
 
-pub const GIB: f64 = (1u64 << 30) as f64;
+pub use crate::params::GIB;
 /// Relative slack on the floors of the second solve (numerical calm, not a change of optimum).
 pub const FLOOR_SLACK: f64 = 1e-9;
+
+/// Default tolerance of the no-limit objective (`--tolerance`): among plans whose tokens/s per
+/// GPU is within 5 % of the best in each phase, the fewest GPUs. The cost model's own error is
+/// larger (ARCHITECTURE.md, calibration: 9 of 21 rows within ±25 %), so a smaller per-GPU gain
+/// never justifies more GPUs.
+pub const DEFAULT_TOLERANCE: f64 = 0.05;
 
 /// Variable handles of one phase, one entry per column of the model. A column is a candidate
 /// with an instance-count variable `n` (`count[i] = None`), or — in the budget mode under the
@@ -83,7 +90,7 @@ fn max_instances(mode: Mode, c: &Candidate, other_min_gpus: u64) -> f64 {
         Mode::NoLimit => c.cover_instances as f64,
         Mode::Budget { gpus } => (gpus.saturating_sub(other_min_gpus) / g) as f64,
         Mode::Rate { rate } => {
-            ((rate / c.figures.rate_requests_per_s).ceil() as u64).max(min_instances(mode, c)) as f64
+            ((rate / c.serving.rate_per_s).ceil() as u64).max(min_instances(mode, c)) as f64
         }
     }
 }
@@ -130,31 +137,36 @@ fn columns(
     if !fixed_counts {
         return (0..cands.len()).map(|i| (i, None)).collect();
     }
-    let mut pts: Vec<(u64, f64, usize, u64)> = Vec::new();
+    let mut pts: Vec<(u64, f64, f64, usize, u64)> = Vec::new();
     for (i, c) in cands.iter().enumerate() {
         let max = max_instances(mode, c, other_min_gpus) as u64;
         for k in min_instances(mode, c)..=max {
+            let n = k as f64;
             pts.push((
                 k * c.gpus_per_instance(),
-                k as f64 * c.figures.rate_requests_per_s,
+                n * c.serving.rate_per_s,
+                n * c.serving.min_rate_per_s,
                 i,
                 k,
             ));
         }
     }
-    // Fewest GPUs first, then highest rate, then enumeration order; keep strict rate increases.
+    // Fewest GPUs first, then highest rate, then lowest least load, then enumeration order; keep
+    // a pair unless a kept one has no more GPUs, no lower rate and no higher least load.
     pts.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then(b.1.total_cmp(&a.1))
-            .then((a.2, a.3).cmp(&(b.2, b.3)))
+            .then(a.2.total_cmp(&b.2))
+            .then((a.3, a.4).cmp(&(b.3, b.4)))
     });
-    let mut best = f64::NEG_INFINITY;
+    let mut kept: Vec<(f64, f64)> = Vec::new();
     let mut keep: Vec<(usize, Option<u64>)> = Vec::new();
-    for (_, rate, i, k) in pts {
-        if rate > best {
-            best = rate;
-            keep.push((i, Some(k)));
+    for (_, rate, least, i, k) in pts {
+        if kept.iter().any(|&(r, l)| r >= rate && l <= least) {
+            continue;
         }
+        kept.push((rate, least));
+        keep.push((i, Some(k)));
     }
     keep.sort_unstable();
     keep
@@ -333,7 +345,10 @@ fn latency(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
 
 /// `throughput_per_gpu_p`: the requirement on tokens/s per GPU (k).
 fn throughput_per_gpu(m: &mut Model, mode: Mode, v: &PhaseVars, cands: &[&Candidate], task: &Task) {
-    if let Some(min) = task.requirements.throughput_per_gpu_tokens_per_s {
+    if let Some(min) = task
+        .requirements
+        .throughput_per_gpu(matches!(v.phase, Phase::Prefill))
+    {
         let terms = cands
             .iter()
             .enumerate()
@@ -367,16 +382,12 @@ fn per_gpu_terms(mode: Mode, phases: &[PhaseVars], cands: &[Vec<&Candidate>]) ->
     terms
 }
 
-/// `rate_p`: the deployment's rate is at most what each phase sustains (rate matching between
-/// prefill and decode capacity). Budget mode: `rate ≤ Σ n·rate_c`; no-limit mode (objective
-/// `total`): `rate ≤ Σ x·cover_rate_c` (the instances share B).
-fn rate_cap(m: &mut Model, mode: Mode, rate: usize, v: &PhaseVars, cands: &[&Candidate]) {
+/// `rate_p` (budget mode): the deployment's rate is at most what each phase sustains (rate
+/// matching between prefill and decode capacity): `rate ≤ Σ n·rate_c`.
+fn rate_cap(m: &mut Model, rate: usize, v: &PhaseVars, cands: &[&Candidate]) {
     let mut terms = vec![(rate, 1.0)];
     for (i, c) in cands.iter().enumerate() {
-        terms.push(match mode {
-            Mode::NoLimit => (v.x[i], -cover_rate(c)),
-            _ => v.nt(i, -c.figures.rate_requests_per_s),
-        });
+        terms.push(v.nt(i, -c.serving.rate_per_s));
     }
     m.add_row(
         "rate_match",
@@ -392,7 +403,7 @@ fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], rate: f64) {
     let terms = cands
         .iter()
         .enumerate()
-        .map(|(i, c)| v.nt(i, c.figures.rate_requests_per_s))
+        .map(|(i, c)| v.nt(i, c.serving.rate_per_s))
         .collect();
     m.add_row(
         "rate_match",
@@ -401,6 +412,28 @@ fn rate_target(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], rate: f64) {
         Cmp::Ge,
         rate,
     );
+}
+
+/// `prefill_load` (budget and rate modes, when a candidate batches requests): the load is at
+/// least what the prefill instances need for their batches to form in time,
+/// `Σ n·min_rate_c ≤ rate` — TTFT then holds at the deployment's rate, not only at capacity
+/// ([`crate::candidates::queueing`]). `rate` is the rate variable, or the target rate.
+fn prefill_load(m: &mut Model, v: &PhaseVars, cands: &[&Candidate], rate: Result<usize, f64>) {
+    if cands.iter().all(|c| c.serving.min_rate_per_s <= 0.0) {
+        return;
+    }
+    let mut terms: Vec<(usize, f64)> = (0..cands.len())
+        .filter(|&i| cands[i].serving.min_rate_per_s > 0.0)
+        .map(|i| v.nt(i, cands[i].serving.min_rate_per_s))
+        .collect();
+    let rhs = match rate {
+        Ok(r) => {
+            terms.push((r, -1.0));
+            0.0
+        }
+        Err(target) => target,
+    };
+    m.add_row("prefill_load", "prefill_load".into(), terms, Cmp::Le, rhs);
 }
 
 /// `gpu_budget`: both phases together use at most the budget.
@@ -444,13 +477,108 @@ fn objective_floor(m: &mut Model, primary: Criterion, terms: Vec<(usize, f64)>, 
     m.add_row("objective_floor", name.into(), terms, cmp, rhs);
 }
 
-/// Whether the model has a `rate` variable: the budget mode (rate matching) and the `total`
-/// objective.
-fn has_rate_var(mode: Mode, objective: Objective) -> bool {
-    match mode {
-        Mode::Budget { .. } => true,
-        Mode::NoLimit => objective == Objective::Total,
-        Mode::Rate { .. } => false,
+/// Whether the model has a `rate` variable: the budget mode (rate matching).
+fn has_rate_var(mode: Mode) -> bool {
+    matches!(mode, Mode::Budget { .. })
+}
+
+/// `objective_floor_prefill` / `_decode` (second solve of the no-limit `per-gpu` objective):
+/// each phase's tokens/s per GPU within `tolerance` of the best of its candidates,
+/// `Σ x·tpg_c ≥ (1 − tolerance)·max tpg`. The phases are independent in this mode, so the
+/// per-phase bests add up to the primary optimum; the GPUs are then minimized among plans
+/// within the tolerance (DESIGN.md §3.2 mode 1).
+fn tolerance_floors(
+    m: &mut Model,
+    mode: Mode,
+    phases: &[PhaseVars],
+    cands: &[Vec<&Candidate>],
+    tolerance: f64,
+) {
+    for (v, cs) in phases.iter().zip(cands) {
+        let best = cs.iter().map(|c| per_gpu_k(mode, c)).fold(0.0, f64::max);
+        let floor = (1.0 - tolerance) * best;
+        let terms = cs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (v.x[i], per_gpu_k(mode, c)))
+            .collect();
+        let rhs = floor - FLOOR_SLACK * floor.abs().max(1.0);
+        let name = format!("objective_floor_{}", v.phase.name());
+        m.add_row("objective_floor", name, terms, Cmp::Ge, rhs);
+    }
+}
+
+/// Whether the second solve holds the primary per phase within a tolerance
+/// ([`tolerance_floors`]) rather than at its optimum.
+pub fn uses_tolerance(mode: Mode, objective: Objective) -> bool {
+    mode == Mode::NoLimit && objective == Objective::PerGpu
+}
+
+/// The model's name: `pdplan_<mode>_<objective>_<stage>`.
+fn model_name(mode: Mode, objective: Objective, stage: Stage) -> String {
+    let mode_name = match mode {
+        Mode::NoLimit => "no_limit",
+        Mode::Budget { .. } => "gpu_budget",
+        Mode::Rate { .. } => "target_rate",
+    };
+    let stage_name = match stage {
+        Stage::Primary => "primary",
+        Stage::Secondary { .. } => "secondary",
+    };
+    format!(
+        "pdplan_{mode_name}_{}_{stage_name}",
+        objective.name().replace('-', "_")
+    )
+}
+
+/// The columns of both phases: fixed instance counts in the budget mode under `total` when the
+/// fronts are small, count variables otherwise ([`columns`]).
+fn phase_columns(
+    mode: Mode,
+    objective: Objective,
+    cands: [&[Candidate]; 2],
+    fewest: [u64; 2],
+) -> Vec<Vec<(usize, Option<u64>)>> {
+    let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
+    let cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
+        .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
+        .collect();
+    if cols.iter().map(Vec::len).sum::<usize>() <= MAX_FIXED_COUNT_COLUMNS {
+        return cols;
+    }
+    (0..2)
+        .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+        .collect()
+}
+
+/// The rows of one phase: layout choice, instances, batch, requirements, rates.
+fn phase_rows(m: &mut Model, task: &Task, mode: Mode, v: &PhaseVars, cs: &[&Candidate], rate: Option<usize>) {
+    one_layout(m, v);
+    link(m, v, cs);
+    if holds_batch(mode, v.phase) {
+        cover(m, v, cs, task.workload.batch);
+        if mode != Mode::NoLimit {
+            cover_each(m, v, cs);
+        }
+    } else {
+        at_least_one(m, v, cs);
+    }
+    if mode == Mode::NoLimit {
+        balance(m, v, cs, task.workload.batch);
+    }
+    memory(m, v, cs, task.hardware.memory_bytes);
+    latency(m, v, cs, task);
+    throughput_per_gpu(m, mode, v, cs, task);
+    match (mode, rate) {
+        (Mode::Rate { rate }, _) => {
+            rate_target(m, v, cs, rate);
+            prefill_load(m, v, cs, Err(rate));
+        }
+        (_, Some(r)) => {
+            rate_cap(m, r, v, cs);
+            prefill_load(m, v, cs, Ok(r));
+        }
+        _ => {}
     }
 }
 
@@ -467,30 +595,10 @@ pub fn build(
         Stage::Primary => primary,
         Stage::Secondary { .. } => secondary,
     };
-    let mode_name = match mode {
-        Mode::NoLimit => "no_limit",
-        Mode::Budget { .. } => "gpu_budget",
-        Mode::Rate { .. } => "target_rate",
-    };
-    let stage_name = match stage {
-        Stage::Primary => "primary",
-        Stage::Secondary { .. } => "secondary",
-    };
-    let name = format!(
-        "pdplan_{mode_name}_{}_{stage_name}",
-        objective.name().replace('-', "_")
-    );
+    let name = model_name(mode, objective, stage);
     let mut m = Model::new(&name, sense(criterion), criterion.words());
     let fewest = [min_gpus(mode, cands[0]), min_gpus(mode, cands[1])];
-    let fixed_counts = matches!(mode, Mode::Budget { .. }) && objective == Objective::Total;
-    let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
-        .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
-        .collect();
-    if cols.iter().map(Vec::len).sum::<usize>() > MAX_FIXED_COUNT_COLUMNS {
-        cols = (0..2)
-            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
-            .collect();
-    }
+    let cols = phase_columns(mode, objective, cands, fewest);
     let phases: Vec<PhaseVars> = Phase::BOTH
         .iter()
         .zip(cands)
@@ -503,30 +611,9 @@ pub fn build(
         .zip(cands)
         .map(|(v, cs)| v.cand.iter().map(|&i| &cs[i]).collect())
         .collect();
-    let rate = has_rate_var(mode, objective)
-        .then(|| m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY));
+    let rate = has_rate_var(mode).then(|| m.add_var("rate".into(), VarKind::Continuous, 0.0, f64::INFINITY));
     for (v, cs) in phases.iter().zip(&cands) {
-        one_layout(&mut m, v);
-        link(&mut m, v, cs);
-        if holds_batch(mode, v.phase) {
-            cover(&mut m, v, cs, task.workload.batch);
-            if mode != Mode::NoLimit {
-                cover_each(&mut m, v, cs);
-            }
-        } else {
-            at_least_one(&mut m, v, cs);
-        }
-        if mode == Mode::NoLimit {
-            balance(&mut m, v, cs, task.workload.batch);
-        }
-        memory(&mut m, v, cs, task.hardware.memory_bytes);
-        latency(&mut m, v, cs, task);
-        throughput_per_gpu(&mut m, mode, v, cs, task);
-        match (mode, rate) {
-            (Mode::Rate { rate }, _) => rate_target(&mut m, v, cs, rate),
-            (_, Some(r)) => rate_cap(&mut m, mode, r, v, cs),
-            _ => {}
-        }
+        phase_rows(&mut m, task, mode, v, cs, rate);
     }
     // A target rate with a GPU budget as well: the fewest GPUs sustaining the rate, within the
     // budget (the budget is a limit here, not the objective).
@@ -539,9 +626,15 @@ pub fn build(
         gpu_budget(&mut m, &phases, &cands, gpus);
     }
     m.objective = criterion_terms(mode, criterion, &phases, rate, &cands);
-    if let Stage::Secondary { floor } = stage {
-        let terms = criterion_terms(mode, primary, &phases, rate, &cands);
-        objective_floor(&mut m, primary, terms, floor);
+    match stage {
+        Stage::Secondary { tolerance, .. } if uses_tolerance(mode, objective) => {
+            tolerance_floors(&mut m, mode, &phases, &cands, tolerance)
+        }
+        Stage::Secondary { floor, .. } => {
+            let terms = criterion_terms(mode, primary, &phases, rate, &cands);
+            objective_floor(&mut m, primary, terms, floor);
+        }
+        Stage::Primary => {}
     }
     Formulation {
         model: m,

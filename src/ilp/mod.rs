@@ -5,7 +5,10 @@ pub mod formulation;
 pub mod frontier;
 pub mod model;
 pub mod oracle;
+pub mod report;
 pub mod solver;
+
+pub use report::{OracleCheck, SearchSpace, SolverStatus};
 
 use crate::candidates::{self, Candidate, Limit, PhaseCandidates};
 use crate::error::{Error, Result};
@@ -36,13 +39,16 @@ impl PhaseChoice {
 }
 
 /// Solver facts reported in the plan (its `solver` object).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SolverReport {
     /// `optimal`, or `time limit (gap g)`.
-    pub status: String,
+    #[schemars(with = "String")]
+    pub status: SolverStatus,
     /// The objective in words.
     pub objective: String,
     /// `per-gpu`, `min-gpus` or `total`.
+    #[schemars(with = "String")]
     pub objective_kind: Objective,
     /// Value of the final (secondary) solve's objective.
     pub objective_value: f64,
@@ -76,7 +82,11 @@ pub struct SolverReport {
     /// Every solver answer satisfied the shadow model (bounds, integrality, rows, objective).
     pub verified: bool,
     /// Exhaustive enumeration over the model's candidates: `equal` or why it was skipped.
-    pub oracle_check: String,
+    #[schemars(with = "String")]
+    pub oracle_check: OracleCheck,
+    /// The search caps the optimum was proven within (absent for an evaluated strategy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_space: Option<SearchSpace>,
 }
 
 /// The optimizer's answer.
@@ -88,6 +98,8 @@ pub struct Deployment {
     pub decode: PhaseChoice,
     /// Requests/s the deployment sustains (min of the two phases' capacities).
     pub request_rate_per_s: f64,
+    /// The no-limit `per-gpu` objective's tolerance (a share of the best tokens/s per GPU).
+    pub tolerance: f64,
     pub solver: SolverReport,
     /// No-limit mode: the plan with the fewest GPUs, when it differs.
     pub fewest_gpus: Option<(PhaseChoice, PhaseChoice)>,
@@ -113,7 +125,7 @@ impl Deployment {
 
 /// Explain why a phase has no feasible candidate: the binding limit and the best value reached.
 pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
-    let gib = |b: f64| b / (1u64 << 30) as f64;
+    let gib = |b: f64| b / crate::params::GIB;
     // The binding limit is the last check any candidate reached.
     let binding = pc.rejected.keys().max().copied();
     let mut report = format!(
@@ -139,14 +151,19 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                     gib(task.hardware.memory_bytes)
                 ),
                 Limit::Ttft => format!(
-                    "TTFT: the best reachable is {:.3} s > required {} s",
-                    r.best,
-                    task.requirements.ttft_s.unwrap_or(f64::NAN)
+                    "TTFT: the best reachable is {} s > required {} s",
+                    candidates::fmt_sig(r.best),
+                    candidates::fmt_sig(task.requirements.ttft_s.unwrap_or(f64::NAN))
+                ),
+                Limit::TtftAtLoad => format!(
+                    "TTFT under load: with batch formation and queueing no load keeps TTFT within {} s (the best batch alone with its KV hand-off takes {:.3} s)",
+                    task.requirements.ttft_s.unwrap_or(f64::NAN),
+                    r.best
                 ),
                 Limit::Tpot => format!(
-                    "TPOT: the best reachable is {:.2} ms > required {:.2} ms",
-                    r.best * 1e3,
-                    task.requirements.tpot_s.unwrap_or(f64::NAN) * 1e3
+                    "TPOT: the best reachable is {} ms > required {} ms",
+                    candidates::fmt_sig(r.best * 1e3),
+                    candidates::fmt_sig(task.requirements.tpot_s.unwrap_or(f64::NAN) * 1e3)
                 ),
                 Limit::ThroughputPerGpu => format!(
                     "throughput per GPU: the best reachable is {:.0} tokens/s/GPU < required {:.0}",
@@ -229,7 +246,7 @@ struct Tally {
     solves: u64,
     time_s: f64,
     gap: f64,
-    status: Option<String>,
+    status: Option<SolverStatus>,
 }
 
 fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Option<solver::Solved>> {
@@ -240,11 +257,19 @@ fn run(f: &Formulation, warm: Option<&[f64]>, tally: &mut Tally) -> Result<Optio
             accept(&f.model, &s)?;
             tally.gap = tally.gap.max(s.gap);
             if s.gap > 0.0 {
-                tally.status = Some(s.status.clone());
+                tally.status = Some(s.status);
             }
             Ok(Some(s))
         }
         Err(solver::Failure::Infeasible) => Ok(None),
+        Err(solver::Failure::OutOfRange(e)) => Err(Error::Invalid {
+            path: "(task)".into(),
+            field: "hardware.gpu_budget / requirements.request_rate_per_s".into(),
+            message: format!(
+                "beyond the supported range: {e}; lower the GPU budget or the target request \
+                 rate (the instance counts they imply must stay below 2^31)"
+            ),
+        }),
         Err(solver::Failure::Other(e)) => Err(Error::Internal(format!("microlp: {e}"))),
     }
 }
@@ -272,17 +297,17 @@ pub struct Lexicographic {
 
 fn lexicographic(
     task: &Task,
-    mode: Mode,
-    objective: Objective,
+    goal: (Mode, Objective, f64),
     cands: [&[Candidate]; 2],
     tally: &mut Tally,
 ) -> Result<Option<Lexicographic>> {
+    let (mode, objective, tolerance) = goal;
     let primary = formulation::build(task, mode, objective, Stage::Primary, cands);
     // Large budgets make microlp's branch and bound slow to find a first point: start it from the
     // enumerated optimum over the same candidates when that enumeration is cheap. The ILP still
     // has to prove it (status and gap say whether it did).
     let warm = (oracle_work(mode, objective, cands) <= WARM_START_MAX_WORK)
-        .then(|| oracle::exhaustive_with(mode, objective, cands[0], cands[1]))
+        .then(|| oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1]))
         .flatten()
         .and_then(|best| warm_start(&primary, &best, cands));
     let Some(first) = run(&primary, warm.as_deref(), tally)? else {
@@ -294,6 +319,7 @@ fn lexicographic(
         objective,
         Stage::Secondary {
             floor: first.objective,
+            tolerance,
         },
         cands,
     );
@@ -327,7 +353,7 @@ fn warm_start(f: &Formulation, best: &oracle::Best, cands: [&[Candidate]; 2]) ->
         if v.count[i].is_none() {
             values[v.n[i]] = k as f64;
         }
-        capacity[p] = k as f64 * cands[p][ci].figures.rate_requests_per_s;
+        capacity[p] = k as f64 * cands[p][ci].serving.rate_per_s;
     }
     if let Some(r) = f.rate {
         values[r] = capacity[0].min(capacity[1]);
@@ -335,10 +361,20 @@ fn warm_start(f: &Formulation, best: &oracle::Best, cands: [&[Candidate]; 2]) ->
     f.model.verify(&values).is_ok().then_some(values)
 }
 
-/// Requests/s two phase choices sustain together (full instances).
-pub fn sustained_rate(p: &PhaseChoice, d: &PhaseChoice) -> f64 {
-    (p.instances as f64 * p.candidate.figures.rate_requests_per_s)
-        .min(d.instances as f64 * d.candidate.figures.rate_requests_per_s)
+/// Requests/s one phase choice serves: in the budget and rate modes its instances at their
+/// capacity under a request stream ([`crate::candidates::Serving`]); without a GPU limit, full
+/// instances of the batch reading (a batch per TTFT, a batch per OSL × TPOT).
+pub fn phase_rate(mode: Mode, c: &PhaseChoice) -> f64 {
+    let per = match mode {
+        Mode::NoLimit => c.candidate.figures.rate_requests_per_s,
+        _ => c.candidate.serving.rate_per_s,
+    };
+    c.instances as f64 * per
+}
+
+/// Requests/s two phase choices sustain together: the smaller of the two phases' rates.
+pub fn sustained_rate(mode: Mode, p: &PhaseChoice, d: &PhaseChoice) -> f64 {
+    phase_rate(mode, p).min(phase_rate(mode, d))
 }
 
 /// Candidates of both phases for a mode, enumerated on two threads (the phases are independent)
@@ -356,10 +392,22 @@ pub fn optimize(task: &Task, mode: Mode) -> Result<Deployment> {
     optimize_with(task, mode, Objective::default_for(mode))
 }
 
+/// Plan both phases with the default tolerance ([`formulation::DEFAULT_TOLERANCE`]).
+pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
+    optimize_tol(task, mode, objective, formulation::DEFAULT_TOLERANCE)
+}
+
 /// Plan both phases: enumerate and prune candidates, solve the lexicographic pair, verify every
 /// answer against the shadow model and the optimum against exhaustive enumeration (when small).
-pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<Deployment> {
+/// `tolerance` is the no-limit `per-gpu` objective's (fewest GPUs within it of the best
+/// tokens/s per GPU of each phase).
+pub fn optimize_tol(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
     objective.check(mode).map_err(Error::Usage)?;
+    if !(0.0..1.0).contains(&tolerance) {
+        return Err(Error::Usage(format!(
+            "--tolerance must be at least 0 and below 1 (a share: 0.05 = 5 %), not {tolerance}"
+        )));
+    }
     let start = Instant::now();
     let all = candidates_for(task, mode, objective);
     let enumeration_time_s = start.elapsed().as_secs_f64();
@@ -368,26 +416,26 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
     }
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
     let mut tally = Tally::default();
-    let lex = lexicographic(task, mode, objective, cands, &mut tally)?
+    let lex = lexicographic(task, (mode, objective, tolerance), cands, &mut tally)?
         .ok_or_else(|| budget_infeasible(task, mode, cands))?;
     let prefill = choice(&lex.secondary, &lex.second, 0, cands[0])?;
     let decode = choice(&lex.secondary, &lex.second, 1, cands[1])?;
     let fewest_gpus = if mode == Mode::NoLimit && objective != Objective::MinGpus {
-        let l = lexicographic(task, mode, Objective::MinGpus, cands, &mut tally)?
-            .ok_or_else(|| Error::Internal("fewest-GPU solve infeasible".into()))?;
-        let p = choice(&l.secondary, &l.second, 0, cands[0])?;
-        let d = choice(&l.secondary, &l.second, 1, cands[1])?;
-        let differs = p.gpus() + d.gpus() < prefill.gpus() + decode.gpus();
-        differs.then_some((p, d))
+        fewest_alternative(
+            task,
+            (mode, tolerance),
+            cands,
+            &mut tally,
+            prefill.gpus() + decode.gpus(),
+        )?
     } else {
         None
     };
-    let oracle_check = check_against_oracle(mode, objective, cands, &lex)?;
-    let (c1, c2) = objective.criteria();
-    let status = tally.status.clone().unwrap_or_else(|| "optimal".to_string());
+    let oracle_check = check_against_oracle((mode, objective, tolerance), cands, &lex)?;
+    let status = tally.status.unwrap_or(SolverStatus::Optimal);
     let solver = SolverReport {
         status,
-        objective: format!("{}, then {} (lexicographic, two solves)", c1.words(), c2.words()),
+        objective: objective_words(mode, objective, tolerance),
         objective_kind: objective,
         objective_value: lex.second.objective,
         primary_value: lex.first.objective,
@@ -405,12 +453,16 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
         solves: tally.solves,
         verified: true,
         oracle_check,
+        search_space: Some(SearchSpace::of(&crate::layout::Limits::for_budget(
+            task.hardware.gpu_budget,
+        ))),
     };
     let [p_all, d_all] = all;
     Ok(Deployment {
         mode,
         objective,
-        request_rate_per_s: sustained_rate(&prefill, &decode),
+        request_rate_per_s: sustained_rate(mode, &prefill, &decode),
+        tolerance,
         prefill,
         decode,
         solver,
@@ -419,6 +471,36 @@ pub fn optimize_with(task: &Task, mode: Mode, objective: Objective) -> Result<De
         primary_model: lex.primary.model,
         candidates: [p_all.feasible, d_all.feasible],
     })
+}
+
+/// The objective in words, with the tolerance where it applies.
+fn objective_words(mode: Mode, objective: Objective, tolerance: f64) -> String {
+    let (c1, c2) = objective.criteria();
+    if formulation::uses_tolerance(mode, objective) {
+        return format!(
+            "{}, then {} among plans within {}% of it in each phase (lexicographic, two solves)",
+            c1.words(),
+            c2.words(),
+            tolerance * 100.0
+        );
+    }
+    format!("{}, then {} (lexicographic, two solves)", c1.words(), c2.words())
+}
+
+/// No-limit mode: the fewest-GPU plan, when it uses fewer GPUs than the chosen one (`gpus`).
+fn fewest_alternative(
+    task: &Task,
+    goal: (Mode, f64),
+    cands: [&[Candidate]; 2],
+    tally: &mut Tally,
+    gpus: u64,
+) -> Result<Option<(PhaseChoice, PhaseChoice)>> {
+    let (mode, tolerance) = goal;
+    let l = lexicographic(task, (mode, Objective::MinGpus, tolerance), cands, tally)?
+        .ok_or_else(|| Error::Internal("fewest-GPU solve infeasible".into()))?;
+    let p = choice(&l.secondary, &l.second, 0, cands[0])?;
+    let d = choice(&l.secondary, &l.second, 1, cands[1])?;
+    Ok((p.gpus() + d.gpus() < gpus).then_some((p, d)))
 }
 
 /// Work of an exhaustive enumeration over candidate lists (pairs × instance counts).
@@ -438,28 +520,32 @@ pub fn oracle_work(mode: Mode, objective: Objective, cands: [&[Candidate]; 2]) -
 /// same candidates; a difference is an internal error (a plan that is suboptimal under its own
 /// model is never written). Skipped when the enumeration would be large.
 fn check_against_oracle(
-    mode: Mode,
-    objective: Objective,
+    goal: (Mode, Objective, f64),
     cands: [&[Candidate]; 2],
     lex: &Lexicographic,
-) -> Result<String> {
+) -> Result<OracleCheck> {
+    let (mode, objective, tolerance) = goal;
     let work = oracle_work(mode, objective, cands);
     if lex.first.gap > 0.0 || lex.second.gap > 0.0 {
-        return Ok("skipped (a solve stopped at the time limit; see status and gap)".into());
+        return Ok(OracleCheck::SkippedTimeLimit);
     }
     if work > ORACLE_CHECK_MAX_WORK {
-        return Ok(format!("skipped ({work} combinations > {ORACLE_CHECK_MAX_WORK})"));
+        return Ok(OracleCheck::SkippedLarge {
+            combinations: work,
+            max: ORACLE_CHECK_MAX_WORK,
+        });
     }
-    let best = oracle::exhaustive_with(mode, objective, cands[0], cands[1])
+    let best = oracle::exhaustive_tol(mode, objective, tolerance, cands[0], cands[1])
         .ok_or_else(|| Error::Internal("the ILP found a plan, exhaustive enumeration none".into()))?;
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0);
+    let close =
+        |a: f64, b: f64| (a - b).abs() <= crate::params::ORACLE_REL_TOL * a.abs().max(b.abs()).max(1.0);
     if !close(lex.first.objective, best.objective) || !close(lex.second.objective, best.secondary) {
         return Err(Error::Internal(format!(
             "ILP optimum ({}, {}) differs from exhaustive enumeration ({}, {}) over the same candidates",
             lex.first.objective, lex.second.objective, best.objective, best.secondary
         )));
     }
-    Ok(format!("equal ({work} combinations enumerated)"))
+    Ok(OracleCheck::Equal { combinations: work })
 }
 
 /// Both phases have feasible layouts but no combination fits the budget / reaches the rate.

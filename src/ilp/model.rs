@@ -68,7 +68,7 @@ pub struct Model {
 }
 
 /// Absolute tolerance of row and integrality checks (coefficients are kept near unity).
-pub const TOL: f64 = 1e-6;
+pub use crate::params::TOL;
 
 impl Model {
     pub fn new(name: &str, sense: Sense, objective_name: &str) -> Model {

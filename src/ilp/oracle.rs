@@ -1,11 +1,13 @@
 //! Exhaustive enumeration over the same candidates: the oracle the ILP must equal.
 //!
 //! It shares nothing with the ILP but the candidate list and the per-candidate numbers
-//! ([`per_gpu_k`], [`cover_rate`]): it walks every layout pair (and in the budget mode every
+//! ([`per_gpu_k`], [`crate::candidates::Serving`]): it walks every layout pair (and in the budget mode every
 //! instance count), so it is slow on large budgets and used by tests, baselines, the bench and
 //! the post-solve optimality check.
 
-use super::formulation::{KTOK, Mode, Objective, cover_rate, min_instances, per_gpu_k, tokens_per_gpu_k};
+use super::formulation::{
+    DEFAULT_TOLERANCE, KTOK, Mode, Objective, min_instances, per_gpu_k, tokens_per_gpu_k,
+};
 use crate::candidates::Candidate;
 
 /// The best deployment found by enumeration: `(prefill index, instances, decode index,
@@ -52,148 +54,173 @@ fn need(rate: f64, per: f64, min: u64) -> u64 {
     ((rate / per * (1.0 - REL)).ceil() as u64).max(min)
 }
 
-/// Enumerate with an objective; `None` when no combination is feasible (or the objective is not
-/// defined in the mode).
+/// Enumerate with an objective and the default tolerance; `None` when no combination is
+/// feasible (or the objective is not defined in the mode).
 pub fn exhaustive_with(
     mode: Mode,
     objective: Objective,
     prefill: &[Candidate],
     decode: &[Candidate],
 ) -> Option<Best> {
+    exhaustive_tol(mode, objective, DEFAULT_TOLERANCE, prefill, decode)
+}
+
+/// A plan offered to the enumeration: candidates and counts, Σ tokens/s per GPU (k), GPUs, rate.
+struct Offer {
+    pi: usize,
+    np: u64,
+    di: usize,
+    nd: u64,
+    tpg: f64,
+    gpus: u64,
+    rate: f64,
+}
+
+/// Keep the lexicographically best offer under an objective.
+fn keep_best(best: &mut Option<Best>, objective: Objective, o: Offer) {
+    let max = match objective {
+        Objective::PerGpu | Objective::Total => (true, false),
+        Objective::MinGpus => (false, true),
+    };
+    let (a, b) = match objective {
+        Objective::PerGpu => (o.tpg, o.gpus as f64),
+        Objective::MinGpus => (o.gpus as f64, o.tpg),
+        Objective::Total => (o.rate, o.gpus as f64),
+    };
+    if best
+        .as_ref()
+        .is_none_or(|x| lex_better((a, b), (x.objective, x.secondary), max))
+    {
+        *best = Some(Best {
+            prefill: (o.pi, o.np),
+            decode: (o.di, o.nd),
+            objective: a,
+            secondary: b,
+            gpus: o.gpus,
+        });
+    }
+}
+
+/// Enumerate with an objective; `tolerance` is the no-limit `per-gpu` objective's
+/// ([`super::formulation::uses_tolerance`]). `None` when no combination is feasible (or the
+/// objective is not defined in the mode).
+pub fn exhaustive_tol(
+    mode: Mode,
+    objective: Objective,
+    tolerance: f64,
+    prefill: &[Candidate],
+    decode: &[Candidate],
+) -> Option<Best> {
     objective.check(mode).ok()?;
     if mode == Mode::NoLimit {
-        return no_limit(objective, prefill, decode);
+        return no_limit(objective, tolerance, prefill, decode);
     }
     let mut best: Option<Best> = None;
-    let max = match objective {
-        Objective::PerGpu => (true, false),
-        Objective::MinGpus => (false, true),
-        Objective::Total => (true, false),
-    };
-    // Offer a plan: (pi, np, di, nd, tokens/s per GPU (k), gpus, rate).
-    let mut offer = |pi: usize, np: u64, di: usize, nd: u64, tpg: f64, gpus: u64, rate: f64| {
-        let (a, b) = match objective {
-            Objective::PerGpu => (tpg, gpus as f64),
-            Objective::MinGpus => (gpus as f64, tpg),
-            Objective::Total => (rate, gpus as f64),
-        };
-        if best
-            .as_ref()
-            .is_none_or(|x| lex_better((a, b), (x.objective, x.secondary), max))
-        {
-            best = Some(Best {
-                prefill: (pi, np),
-                decode: (di, nd),
-                objective: a,
-                secondary: b,
-                gpus,
-            });
-        }
-    };
     for (pi, p) in prefill.iter().enumerate() {
         for (di, d) in decode.iter().enumerate() {
-            let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
-            let tpg = per_gpu_k(mode, p) + per_gpu_k(mode, d);
-            let (rp, rd) = (p.figures.rate_requests_per_s, d.figures.rate_requests_per_s);
-            let np_min = min_instances(mode, p);
-            let nd_min = min_instances(mode, d);
-            match mode {
-                Mode::NoLimit => unreachable!("handled by no_limit"),
-                Mode::Budget { gpus: budget } => {
-                    if np_min * gp + nd_min * gd > budget {
-                        continue;
-                    }
-                    let rate_at = |np: u64, nd: u64| (np as f64 * rp).min(nd as f64 * rd);
-                    if objective != Objective::Total {
-                        // The rate is free: the fewest instances are as good as any.
-                        offer(
-                            pi,
-                            np_min,
-                            di,
-                            nd_min,
-                            tpg,
-                            np_min * gp + nd_min * gd,
-                            rate_at(np_min, nd_min),
-                        );
-                        continue;
-                    }
-                    let np_max = (budget - nd_min * gd) / gp;
-                    for np in np_min..=np_max {
-                        let nd = (budget - np * gp) / gd;
-                        let rate = rate_at(np, nd);
-                        // Fewest GPUs reaching this rate with these layouts.
-                        let np2 = need(rate, rp, np_min);
-                        let nd2 = need(rate, rd, nd_min);
-                        offer(pi, np2, di, nd2, tpg, np2 * gp + nd2 * gd, rate);
-                    }
-                }
-                Mode::Rate { rate } => {
-                    let np = need(rate, rp, np_min);
-                    let nd = need(rate, rd, nd_min);
-                    offer(pi, np, di, nd, tpg, np * gp + nd * gd, rate);
-                }
+            for (np, nd) in counts(mode, objective, p, d) {
+                let rate = (np as f64 * p.serving.rate_per_s).min(nd as f64 * d.serving.rate_per_s);
+                let offer = Offer {
+                    pi,
+                    np,
+                    di,
+                    nd,
+                    tpg: per_gpu_k(mode, p) + per_gpu_k(mode, d),
+                    gpus: np * p.gpus_per_instance() + nd * d.gpus_per_instance(),
+                    rate,
+                };
+                keep_best(&mut best, objective, offer);
             }
         }
     }
     best
 }
 
+/// Whether `np` prefill instances at `rate` requests/s get enough load to form their batches
+/// (the `prefill_load` row).
+fn loaded(p: &Candidate, np: u64, rate: f64) -> bool {
+    !better(np as f64 * p.serving.min_rate_per_s, rate)
+}
+
+/// The instance counts worth offering for a pair (budget and rate modes): the fewest GPUs for
+/// every rate the pair can reach (`total`), or the fewest instances meeting every row.
+fn counts(mode: Mode, objective: Objective, p: &Candidate, d: &Candidate) -> Vec<(u64, u64)> {
+    let (gp, gd) = (p.gpus_per_instance(), d.gpus_per_instance());
+    let (rp, rd) = (p.serving.rate_per_s, d.serving.rate_per_s);
+    let np_min = min_instances(mode, p);
+    let nd_min = min_instances(mode, d);
+    match mode {
+        Mode::NoLimit => unreachable!("handled by no_limit"),
+        Mode::Budget { gpus: budget } => {
+            if np_min * gp + nd_min * gd > budget {
+                return Vec::new();
+            }
+            if objective != Objective::Total {
+                // The rate is free: the fewest instances are as good as any, with enough decode
+                // for one prefill instance's batches to form.
+                let nd = need(np_min as f64 * p.serving.min_rate_per_s, rd, nd_min);
+                let ok = np_min * gp + nd * gd <= budget && loaded(p, np_min, rp.min(nd as f64 * rd));
+                return if ok { vec![(np_min, nd)] } else { Vec::new() };
+            }
+            let np_max = (budget - nd_min * gd) / gp;
+            let mut out = Vec::new();
+            for np in np_min..=np_max {
+                let nd = (budget - np * gp) / gd;
+                let rate = (np as f64 * rp).min(nd as f64 * rd);
+                if !loaded(p, np, rate) {
+                    continue;
+                }
+                // Fewest GPUs reaching this rate with these layouts (fewer prefill instances
+                // only raise their load).
+                out.push((need(rate, rp, np_min), need(rate, rd, nd_min)));
+            }
+            out
+        }
+        Mode::Rate { rate } => {
+            let np = need(rate, rp, np_min);
+            let nd = need(rate, rd, nd_min);
+            if loaded(p, np, rate) {
+                vec![(np, nd)]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
 /// No-limit mode: each phase is one candidate with `cover_instances` instances and the phases are
 /// independent, so every objective separates into a best candidate per phase (the set of optimal
 /// pairs is a product): this walks each list once instead of every pair.
-fn no_limit(objective: Objective, prefill: &[Candidate], decode: &[Candidate]) -> Option<Best> {
+fn no_limit(
+    objective: Objective,
+    tolerance: f64,
+    prefill: &[Candidate],
+    decode: &[Candidate],
+) -> Option<Best> {
     let gpus = |c: &Candidate| c.cover_instances * c.gpus_per_instance();
-    // Best of one list by (primary, secondary), among those passing `keep`.
-    let best_of = |cs: &[Candidate],
-                   key: &dyn Fn(&Candidate) -> (f64, f64),
-                   max: (bool, bool),
-                   keep: &dyn Fn(&Candidate) -> bool| {
-        let mut best: Option<(usize, (f64, f64))> = None;
-        for (i, c) in cs.iter().enumerate().filter(|(_, c)| keep(c)) {
-            let k = key(c);
-            if best.is_none_or(|(_, b)| lex_better(k, b, max)) {
-                best = Some((i, k));
-            }
-        }
-        best.map(|(i, _)| i)
-    };
-    let all = |_: &Candidate| true;
     let (pi, di) = match objective {
-        Objective::PerGpu => {
-            let key = |c: &Candidate| (tokens_per_gpu_k(c), gpus(c) as f64);
-            (
-                best_of(prefill, &key, (true, false), &all)?,
-                best_of(decode, &key, (true, false), &all)?,
-            )
-        }
+        Objective::PerGpu => (
+            within_tolerance(prefill, tolerance)?,
+            within_tolerance(decode, tolerance)?,
+        ),
         Objective::MinGpus => {
             let key = |c: &Candidate| (gpus(c) as f64, tokens_per_gpu_k(c));
             (
-                best_of(prefill, &key, (false, true), &all)?,
-                best_of(decode, &key, (false, true), &all)?,
+                best_of(prefill, &key, (false, true))?,
+                best_of(decode, &key, (false, true))?,
             )
         }
-        Objective::Total => {
-            let top = |cs: &[Candidate]| cs.iter().map(cover_rate).fold(f64::NEG_INFINITY, f64::max);
-            let r = top(prefill).min(top(decode));
-            if !r.is_finite() {
-                return None;
-            }
-            let enough = |c: &Candidate| !better(r, cover_rate(c));
-            let key = |c: &Candidate| (gpus(c) as f64, 0.0);
-            (
-                best_of(prefill, &key, (false, false), &enough)?,
-                best_of(decode, &key, (false, false), &enough)?,
-            )
-        }
+        Objective::Total => return None,
     };
     let (p, d) = (&prefill[pi], &decode[di]);
+    let top = |cs: &[Candidate]| cs.iter().map(tokens_per_gpu_k).fold(0.0, f64::max);
     let tpg = tokens_per_gpu_k(p) + tokens_per_gpu_k(d);
     let g = gpus(p) + gpus(d);
     let (objective, secondary) = match objective {
-        Objective::PerGpu => (tpg, g as f64),
-        Objective::MinGpus => (g as f64, tpg),
-        Objective::Total => (cover_rate(p).min(cover_rate(d)), g as f64),
+        // The primary optimum is the best of each phase; the plan is the fewest GPUs within
+        // the tolerance of it.
+        Objective::PerGpu => (top(prefill) + top(decode), g as f64),
+        _ => (g as f64, tpg),
     };
     Some(Best {
         prefill: (pi, p.cover_instances),
@@ -202,6 +229,37 @@ fn no_limit(objective: Objective, prefill: &[Candidate], decode: &[Candidate]) -
         secondary,
         gpus: g,
     })
+}
+
+/// Best of one list by (primary, secondary); `max` says per criterion whether higher is better.
+fn best_of(cs: &[Candidate], key: &dyn Fn(&Candidate) -> (f64, f64), max: (bool, bool)) -> Option<usize> {
+    let mut best: Option<(usize, (f64, f64))> = None;
+    for (i, c) in cs.iter().enumerate() {
+        let k = key(c);
+        if best.is_none_or(|(_, b)| lex_better(k, b, max)) {
+            best = Some((i, k));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The fewest-GPU candidate among those within `tolerance` of the list's best tokens/s per GPU
+/// (ties: higher tokens/s per GPU).
+fn within_tolerance(cs: &[Candidate], tolerance: f64) -> Option<usize> {
+    let top = cs.iter().map(tokens_per_gpu_k).fold(0.0, f64::max);
+    let floor = (1.0 - tolerance) * top;
+    let gpus = |c: &Candidate| (c.cover_instances * c.gpus_per_instance()) as f64;
+    let mut best: Option<(usize, (f64, f64))> = None;
+    for (i, c) in cs.iter().enumerate() {
+        if better(floor, tokens_per_gpu_k(c)) {
+            continue;
+        }
+        let k = (gpus(c), tokens_per_gpu_k(c));
+        if best.is_none_or(|(_, b)| lex_better(k, b, (false, true))) {
+            best = Some((i, k));
+        }
+    }
+    best.map(|(i, _)| i)
 }
 
 /// Tokens/s per GPU objective of a no-limit plan, for reports (tokens/s, not thousands).

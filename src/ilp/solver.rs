@@ -13,7 +13,7 @@ pub struct Solved {
     /// The objective value the solver claims (checked against the values by the verifier).
     pub objective: f64,
     /// `optimal`, or `time limit (gap g)` when microlp stopped early with a feasible solution.
-    pub status: String,
+    pub status: super::SolverStatus,
     /// Relative gap reported by microlp (0 when proven optimal).
     pub gap: f64,
     pub solve_time_s: f64,
@@ -23,14 +23,47 @@ pub struct Solved {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Failure {
     Infeasible,
+    /// The model is outside what microlp can take: an integer bound beyond the i32 range, a
+    /// non-finite coefficient, or a basis the solver found singular (numbers too far apart).
+    OutOfRange(String),
     /// Time limit before any feasible solution, or a solver error.
     Other(String),
+}
+
+/// Largest integer bound microlp accepts (its integer variables are bounded within `i32`).
+const MAX_INTEGER_BOUND: f64 = i32::MAX as f64;
+
+/// Refuse, before calling microlp, a model it cannot take: an integer variable bounded beyond
+/// the i32 range (microlp returns an error for it), a non-finite bound, coefficient or right-hand
+/// side.
+fn supported(model: &Model) -> Result<(), Failure> {
+    for v in &model.vars {
+        let bounded = v.lower.abs() <= MAX_INTEGER_BOUND && v.upper.abs() <= MAX_INTEGER_BOUND;
+        if v.kind == VarKind::Integer && !bounded {
+            return Err(Failure::OutOfRange(format!(
+                "variable {} may reach {:.3e}, beyond the solver's integer range (2^31 − 1)",
+                v.name, v.upper
+            )));
+        }
+        if v.lower.is_nan() || v.upper.is_nan() {
+            return Err(Failure::OutOfRange(format!("variable {} has no bound", v.name)));
+        }
+    }
+    let finite = |terms: &[(usize, f64)]| terms.iter().all(|t| t.1.is_finite());
+    if !finite(&model.objective) || model.rows.iter().any(|r| !finite(&r.terms) || !r.rhs.is_finite()) {
+        return Err(Failure::OutOfRange(format!(
+            "model {} has a coefficient that is not a finite number",
+            model.name
+        )));
+    }
+    Ok(())
 }
 
 /// Solve `model` with microlp, at most `time_limit_s` seconds. `warm` is a feasible assignment
 /// microlp may start from (advisory: an infeasible hint is ignored by microlp).
 pub fn solve(model: &Model, time_limit_s: f64, warm: Option<&[f64]>) -> Result<Solved, Failure> {
     let start = Instant::now();
+    supported(model)?;
     let mut vars = ProblemVariables::new();
     let handles: Vec<good_lp::Variable> = model
         .vars
@@ -66,6 +99,12 @@ pub fn solve(model: &Model, time_limit_s: f64, warm: Option<&[f64]>) -> Result<S
     let solution = match problem.solve() {
         Ok(s) => s,
         Err(ResolutionError::Infeasible) => return Err(Failure::Infeasible),
+        Err(e) if e.to_string().contains("Singular matrix") => {
+            return Err(Failure::OutOfRange(format!(
+                "the solver's basis became singular on model {} (its numbers are too far apart)",
+                model.name
+            )));
+        }
         Err(e) => return Err(Failure::Other(e.to_string())),
     };
     let values: Vec<f64> = handles.iter().map(|&h| solution.value(h)).collect();
@@ -79,9 +118,9 @@ pub fn solve(model: &Model, time_limit_s: f64, warm: Option<&[f64]>) -> Result<S
         inner.gap().unwrap_or(f64::INFINITY)
     };
     let status = if optimal {
-        "optimal".to_string()
+        super::SolverStatus::Optimal
     } else {
-        format!("time limit (gap {gap:.3e})")
+        super::SolverStatus::TimeLimit { gap }
     };
     Ok(Solved {
         objective,

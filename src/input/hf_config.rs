@@ -1,90 +1,250 @@
-//! Reading a Hugging Face `config.json` into a [`RawModel`] (DESIGN.md §1.3).
+//! Reading a Hugging Face `config.json` (and a ModelOpt `hf_quant_config.json` beside it) into a
+//! [`RawModel`] (DESIGN.md §1.3).
 //!
-//! Only the keys the cost model needs are read; every other key (HF configs have dozens) is
-//! ignored. Field meanings follow `transformers` (`LlamaConfig`, `Qwen3MoeConfig`,
-//! `DeepseekV3Config`, `MixtralConfig`):
+//! Field meanings follow `transformers` (`LlamaConfig`, `Llama4TextConfig`, `Qwen3MoeConfig`,
+//! `DeepseekV3Config`, `MixtralConfig`, `GptOssConfig`, `Glm4MoeConfig`, `GlmMoeDsaConfig`,
+//! MiniMax-M2's `configuration_minimax_m2.py`):
 //!
 //! | HF key | task field |
 //! |---|---|
 //! | `num_hidden_layers` | `layers` |
 //! | `hidden_size` | `hidden_size` |
 //! | `num_attention_heads` / `num_key_value_heads` | `heads` / `kv_heads` |
-//! | `head_dim` (else `qk_nope_head_dim + qk_rope_head_dim` for MLA) | `head_dim` |
+//! | `head_dim` (MLA: `qk_head_dim`, else `qk_nope_head_dim + qk_rope_head_dim`) | `head_dim` |
 //! | `kv_lora_rank`, `q_lora_rank`, `qk_nope_head_dim`, `qk_rope_head_dim`, `v_head_dim` | `mla` |
-//! | `intermediate_size` | `ffn_intermediate_size` (dense layers); expert size for Mixtral |
+//! | `intermediate_size` | dense FFN size; the expert size when there is no `moe_intermediate_size` (Mixtral, MiniMax, gpt-oss, Llama-4) |
+//! | `intermediate_size_mlp` (Llama-4) | dense FFN size of the non-MoE layers |
 //! | `moe_intermediate_size` | `moe.expert_intermediate_size` |
 //! | `num_experts` / `n_routed_experts` / `num_local_experts` | `moe.experts` |
-//! | `num_experts_per_tok` | `moe.top_k` |
-//! | `n_shared_experts`, `shared_expert_intermediate_size` | `moe.shared_experts`, `moe.shared_expert_intermediate_size` |
-//! | `first_k_dense_replace` (or the count of `mlp_only_layers`) | `moe.dense_layers` |
+//! | `num_experts_per_tok` / `experts_per_token` | `moe.top_k` |
+//! | `n_shared_experts` / `num_shared_experts`, `shared_expert_intermediate_size` / `shared_intermediate_size`; Llama-4: one shared expert of `intermediate_size` | `moe.shared_experts`, `moe.shared_expert_intermediate_size` |
+//! | `first_k_dense_replace`, `mlp_only_layers`, `decoder_sparse_step`, `interleave_moe_layer_step`, `moe_layers`, `moe_layer_freq` | `moe.dense_layers` (layers without experts; their placement is not modelled) |
 //! | `vocab_size`, `tie_word_embeddings` | `vocab_size`, `tied_embeddings` |
-//! | `quantization_config.quant_method == "fp8"`, else `torch_dtype` / `dtype` | `dtype` |
+//! | `quantization_config` (fp8, mxfp4, compressed-tensors int/float 4/8 bits, awq, gptq, modelopt, bitsandbytes), `hf_quant_config.json` (`quant_algo` FP8 / NVFP4 / W4A16_AWQ / W4A8_AWQ, `kv_cache_quant_algo`), else `torch_dtype` / `dtype` | `dtype`, `kv_cache_dtype` |
 //!
-//! A multimodal config that nests the language model under `text_config` is read from there.
+//! Features the cost model does not have are warnings (stderr and every plan): sliding-window
+//! and chunked attention (`layer_types`, `sliding_window`, `attention_chunk_size`), sparse
+//! attention (`index_topk`: DeepSeek-V3.2 / GLM-5 DSA), linear / hybrid attention, modules kept
+//! out of quantization, a vision tower, and every key that is neither read nor known to leave
+//! compute and memory unchanged. Multi-token-prediction layers are noted, not counted. A
+//! multimodal config that nests the language model under `text_config` is read from there.
 
 use crate::error::{Error, Result};
 use crate::input::task::{AttentionKind, Dtype, Mla, RawModel, RawMoe};
-use serde::Deserialize;
-use std::path::Path;
+use serde_json::{Map, Value};
 
-/// What a `config.json` gave, and remarks on how it was read (approximations, ignored keys).
+/// What a `config.json` gave: the model, remarks on how it was read (assumptions) and features
+/// it has that pdplan does not model (warnings).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HfModel {
     pub model: RawModel,
     pub notes: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
-#[derive(Deserialize, Default, Debug)]
-struct HfQuant {
-    #[serde(default)]
-    quant_method: Option<String>,
-    #[serde(default)]
-    bits: Option<u64>,
-    #[serde(default)]
-    fmt: Option<String>,
-}
+/// Keys read for the shape or precision.
+const READ_KEYS: &[&str] = &[
+    "num_hidden_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "qk_head_dim",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_nope_head_dim",
+    "qk_rope_head_dim",
+    "v_head_dim",
+    "intermediate_size",
+    "intermediate_size_mlp",
+    "moe_intermediate_size",
+    "num_experts",
+    "n_routed_experts",
+    "num_local_experts",
+    "num_experts_per_tok",
+    "experts_per_token",
+    "n_shared_experts",
+    "num_shared_experts",
+    "shared_expert_intermediate_size",
+    "shared_intermediate_size",
+    "first_k_dense_replace",
+    "mlp_only_layers",
+    "decoder_sparse_step",
+    "interleave_moe_layer_step",
+    "moe_layers",
+    "moe_layer_freq",
+    "vocab_size",
+    "tie_word_embeddings",
+    "torch_dtype",
+    "dtype",
+    "quantization_config",
+    "model_type",
+    "hidden_act",
+    "num_nextn_predict_layers",
+    "num_mtp_modules",
+    "use_mtp",
+    "mtp_transformer_layers",
+    "sliding_window",
+    "use_sliding_window",
+    "max_window_layers",
+    "layer_types",
+    "attention_chunk_size",
+    "index_topk",
+    "index_n_heads",
+    "index_head_dim",
+    "attn_type_list",
+    "text_config",
+    "vision_config",
+];
 
-/// The keys read; unknown keys are ignored (no `deny_unknown_fields`), `null` is absent.
-#[derive(Deserialize, Default, Debug)]
-struct HfRaw {
-    model_type: Option<String>,
-    num_hidden_layers: Option<u64>,
-    hidden_size: Option<u64>,
-    num_attention_heads: Option<u64>,
-    num_key_value_heads: Option<u64>,
-    head_dim: Option<u64>,
-    intermediate_size: Option<u64>,
-    moe_intermediate_size: Option<u64>,
-    num_experts: Option<u64>,
-    n_routed_experts: Option<u64>,
-    num_local_experts: Option<u64>,
-    num_experts_per_tok: Option<u64>,
-    n_shared_experts: Option<u64>,
-    shared_expert_intermediate_size: Option<u64>,
-    first_k_dense_replace: Option<u64>,
-    mlp_only_layers: Option<Vec<u64>>,
-    decoder_sparse_step: Option<u64>,
-    kv_lora_rank: Option<u64>,
-    q_lora_rank: Option<u64>,
-    qk_nope_head_dim: Option<u64>,
-    qk_rope_head_dim: Option<u64>,
-    v_head_dim: Option<u64>,
-    vocab_size: Option<u64>,
-    tie_word_embeddings: Option<bool>,
-    torch_dtype: Option<String>,
-    dtype: Option<String>,
-    quantization_config: Option<HfQuant>,
-    hidden_act: Option<String>,
-    num_nextn_predict_layers: Option<u64>,
-    text_config: Option<Box<HfRaw>>,
+/// Keys known to leave parameter count, FLOPs and memory unchanged (or changing them by well
+/// under 1 %: norms, biases, routing rules, positions, token ids, training settings).
+const NEUTRAL_KEYS: &[&str] = &[
+    "architectures",
+    "auto_map",
+    "attention_bias",
+    "attention_dropout",
+    "bos_token_id",
+    "eos_token_id",
+    "pad_token_id",
+    "initializer_range",
+    "max_position_embeddings",
+    "rms_norm_eps",
+    "rope_theta",
+    "rope_scaling",
+    "rope_parameters",
+    "rope_interleave",
+    "partial_rotary_factor",
+    "rotary_dim",
+    "transformers_version",
+    "use_cache",
+    "output_router_logits",
+    "router_aux_loss_coef",
+    "router_jitter_noise",
+    "aux_loss_alpha",
+    "seq_aux",
+    "norm_topk_prob",
+    "routed_scaling_factor",
+    "scoring_func",
+    "topk_method",
+    "topk_group",
+    "n_group",
+    "ep_size",
+    "pretraining_tp",
+    "use_qk_norm",
+    "qk_norm_type",
+    "use_routing_bias",
+    "swiglu_limit",
+    "initial_context_length",
+    "attn_temperature_tuning",
+    "floor_scale",
+    "attn_scale",
+    "no_rope_layers",
+    "no_rope_layer_interval",
+    "nope_layer_interval",
+    "qkv_bias",
+    "indexer_rope_interleave",
+    "moe_router_dtype",
+    "mlp_bias",
+    "_name_or_path",
+    "model_name",
+    "use_bfloat16",
+    "id2label",
+    "label2id",
+    "tokenizer_class",
+    "ignore_index",
+    "image_token_index",
+    "image_token_id",
+    "video_token_id",
+    "media_placeholder_token_id",
+    "video_placeholder",
+    "use_unified_vision_chunk",
+    "projector_hidden_act",
+    "vision_feature_layer",
+    "vision_feature_select_strategy",
+    "boi_token_index",
+    "eoi_token_index",
+    "router_dtype",
+    "e_score_correction_bias",
+    "residual_dropout",
+    "embedding_dropout",
+    "hidden_dropout",
+    "resid_pdrop",
+    "embd_pdrop",
+    "attn_pdrop",
+    "tie_encoder_decoder",
+    "is_encoder_decoder",
+    "is_decoder",
+    "add_cross_attention",
+    "return_dict",
+    "torchscript",
+    "output_attentions",
+    "output_hidden_states",
+    "max_length",
+    "min_length",
+    "do_sample",
+    "temperature",
+    "top_k",
+    "top_p",
+    "num_beams",
+    "num_beam_groups",
+    "typical_p",
+    "repetition_penalty",
+    "length_penalty",
+    "no_repeat_ngram_size",
+    "encoder_no_repeat_ngram_size",
+    "bad_words_ids",
+    "num_return_sequences",
+    "chunk_size_feed_forward",
+    "early_stopping",
+    "diversity_penalty",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "remove_invalid_values",
+    "exponential_decay_length_penalty",
+    "suppress_tokens",
+    "begin_suppress_tokens",
+    "decoder_start_token_id",
+    "sep_token_id",
+    "prefix",
+    "problem_type",
+    "pruned_heads",
+    "finetuning_task",
+    "task_specific_params",
+    "tf_legacy_loss",
+    "cross_attention_hidden_size",
+    "output_scores",
+    "return_dict_in_generate",
+    "rope_type",
+    "max_seq_len",
+    "bias",
+];
+
+/// A `config.json` object with typed getters (`null` = absent).
+struct Cfg<'a>(&'a Map<String, Value>);
+
+impl Cfg<'_> {
+    fn u(&self, key: &str) -> Option<u64> {
+        self.0.get(key).and_then(Value::as_u64)
+    }
+    fn b(&self, key: &str) -> Option<bool> {
+        self.0.get(key).and_then(Value::as_bool)
+    }
+    fn s(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(Value::as_str)
+    }
+    fn list(&self, key: &str) -> Option<&Vec<Value>> {
+        self.0.get(key).and_then(Value::as_array)
+    }
+    fn nonzero(&self, key: &str) -> Option<u64> {
+        self.u(key).filter(|&x| x > 0)
+    }
 }
 
 /// Read and convert a `config.json` file.
-pub fn read_hf_config(path: &Path) -> Result<HfModel> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+pub fn read_hf_config(path: &std::path::Path) -> Result<HfModel> {
+    // Bounded and never blocking on a FIFO or a device (the input policy, `input::read`).
+    let text = super::read::read_text_bounded(path, super::read::MAX_TASK_BYTES)?;
     parse_hf_config(&path.display().to_string(), &text)
 }
 
@@ -99,149 +259,203 @@ fn torch_dtype(s: &str) -> Option<Dtype> {
     }
 }
 
-fn nonzero(v: Option<u64>) -> Option<u64> {
-    v.filter(|&x| x > 0)
-}
-
 /// Convert the text of a `config.json`. `path` is only used in messages.
 pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
-    let top: HfRaw = serde_json::from_str(text).map_err(|e| Error::Json {
+    let top: Map<String, Value> = serde_json::from_str(text).map_err(|e| Error::Json {
         path: path.to_string(),
         message: format!("not a Hugging Face config.json: {e}"),
     })?;
-    let mut notes = Vec::new();
-    let c = match top.text_config {
-        Some(inner) if top.num_hidden_layers.is_none() => {
-            notes.push("config.json: language model read from `text_config`".to_string());
-            *inner
-        }
-        _ => top,
+    let mut out = HfModel {
+        model: RawModel::default(),
+        notes: Vec::new(),
+        warnings: Vec::new(),
     };
-    let missing = |key: &str, why: &str| Error::Missing {
-        path: path.to_string(),
-        field: key.to_string(),
-        message: format!("config.json has no `{key}` ({why})"),
-    };
-
-    let mut m = RawModel {
-        layers: c.num_hidden_layers,
-        hidden_size: c.hidden_size,
-        heads: c.num_attention_heads,
-        kv_heads: c.num_key_value_heads,
-        head_dim: c.head_dim,
-        vocab_size: c.vocab_size,
-        tied_embeddings: c.tie_word_embeddings,
-        ..RawModel::default()
-    };
-
-    // Attention: MLA when a KV latent rank is given.
-    if let Some(kv_lora_rank) = nonzero(c.kv_lora_rank) {
-        let need = |v: Option<u64>, key: &str| v.ok_or_else(|| missing(key, "needed for MLA"));
-        let mla = Mla {
-            q_lora_rank: c.q_lora_rank.unwrap_or(0),
-            kv_lora_rank,
-            qk_nope_head_dim: need(c.qk_nope_head_dim, "qk_nope_head_dim")?,
-            qk_rope_head_dim: need(c.qk_rope_head_dim, "qk_rope_head_dim")?,
-            v_head_dim: need(c.v_head_dim, "v_head_dim")?,
-        };
-        if m.head_dim.is_none() {
-            m.head_dim = Some(mla.qk_nope_head_dim.saturating_add(mla.qk_rope_head_dim));
-            notes.push(format!(
-                "config.json: MLA head_dim taken as qk_nope_head_dim + qk_rope_head_dim = {}",
-                mla.qk_nope_head_dim.saturating_add(mla.qk_rope_head_dim)
-            ));
+    let inner = top.get("text_config").and_then(Value::as_object);
+    let c = match inner {
+        Some(t) if !top.contains_key("num_hidden_layers") => {
+            out.notes
+                .push("config.json: language model read from `text_config`".to_string());
+            Cfg(t)
         }
-        if c.q_lora_rank.is_none() {
-            notes.push("config.json: q_lora_rank absent, queries not compressed".to_string());
-        }
-        m.mla = Some(mla);
-        m.attention = Some(AttentionKind::Mla);
-    } else if let (Some(h), Some(kv)) = (m.heads, m.kv_heads) {
-        m.attention = Some(if kv < h {
-            AttentionKind::Gqa
-        } else {
-            AttentionKind::Mha
-        });
+        _ => Cfg(&top),
+    };
+    let m = &mut out.model;
+    m.layers = c.u("num_hidden_layers");
+    m.hidden_size = c.u("hidden_size");
+    m.heads = c.u("num_attention_heads");
+    m.kv_heads = c.u("num_key_value_heads");
+    m.head_dim = c.u("head_dim");
+    m.vocab_size = c.u("vocab_size");
+    m.tied_embeddings = c.b("tie_word_embeddings").or(Cfg(&top).b("tie_word_embeddings"));
+    attention(path, &c, &mut out)?;
+    moe(&c, &mut out);
+    gated(&c, &mut out.model);
+    precision(&c, &Cfg(&top), &mut out);
+    features(&c, &mut out);
+    if top.contains_key("vision_config") {
+        out.warnings.push(
+            "config.json: the vision encoder (`vision_config`) is not counted; text-only serving is planned"
+                .to_string(),
+        );
     }
+    unknown_keys(&c, &mut out);
+    Ok(out)
+}
 
-    // MoE.
-    let experts = nonzero(c.num_experts)
-        .or(nonzero(c.n_routed_experts))
-        .or(nonzero(c.num_local_experts));
-    if let Some(experts) = experts {
-        let expert_size = match c.moe_intermediate_size {
-            Some(s) => Some(s),
-            None => {
-                // Mixtral: `intermediate_size` is the size of each expert.
-                if c.intermediate_size.is_some() {
-                    notes.push(
-                        "config.json: no moe_intermediate_size; intermediate_size is the size \
-                         of each expert (Mixtral convention)"
-                            .to_string(),
-                    );
-                }
-                c.intermediate_size
-            }
-        };
-        let mut dense_layers = c.first_k_dense_replace;
-        if let Some(list) = c.mlp_only_layers.as_ref().filter(|l| !l.is_empty()) {
-            let n = list.len() as u64;
-            let leading = list.iter().enumerate().all(|(i, &l)| l == i as u64);
-            if !leading {
-                notes.push(format!(
-                    "config.json: mlp_only_layers {list:?} are not the leading layers; counted \
-                     as {n} dense layers (placement approximated)"
-                ));
-            }
-            dense_layers = Some(dense_layers.unwrap_or(0).max(n));
+/// MLA when a KV latent rank is given, else GQA / MHA by the KV head count.
+fn attention(path: &str, c: &Cfg, out: &mut HfModel) -> Result<()> {
+    let m = &mut out.model;
+    let Some(kv_lora_rank) = c.nonzero("kv_lora_rank") else {
+        if let (Some(h), Some(kv)) = (m.heads, m.kv_heads) {
+            m.attention = Some(if kv < h {
+                AttentionKind::Gqa
+            } else {
+                AttentionKind::Mha
+            });
         }
-        if let Some(step) = c.decoder_sparse_step.filter(|&s| s > 1)
-            && let Some(layers) = c.num_hidden_layers
-        {
-            let sparse = layers / step;
-            let dense = layers - sparse;
+        return Ok(());
+    };
+    let need = |key: &str| {
+        c.u(key).ok_or_else(|| Error::Missing {
+            path: path.to_string(),
+            field: key.to_string(),
+            message: format!("config.json has no `{key}` (needed for MLA)"),
+        })
+    };
+    let mla = Mla {
+        q_lora_rank: c.u("q_lora_rank").unwrap_or(0),
+        kv_lora_rank,
+        qk_nope_head_dim: need("qk_nope_head_dim")?,
+        qk_rope_head_dim: need("qk_rope_head_dim")?,
+        v_head_dim: need("v_head_dim")?,
+    };
+    let sum = mla.qk_nope_head_dim.saturating_add(mla.qk_rope_head_dim);
+    let qk = c.u("qk_head_dim").unwrap_or(sum);
+    if qk != sum {
+        out.warnings.push(format!(
+            "config.json: qk_head_dim {qk} differs from qk_nope_head_dim + qk_rope_head_dim = {sum}; \
+             the sum is what the MLA shape uses"
+        ));
+    }
+    if let Some(hd) = m.head_dim.filter(|&hd| hd != sum) {
+        out.notes.push(format!(
+            "config.json: head_dim {hd} is not the MLA query/key head width; head_dim taken as \
+             qk_nope_head_dim + qk_rope_head_dim = {sum}"
+        ));
+    } else if m.head_dim.is_none() {
+        out.notes.push(format!(
+            "config.json: MLA head_dim taken as qk_nope_head_dim + qk_rope_head_dim = {sum}"
+        ));
+    }
+    m.head_dim = Some(sum);
+    if c.u("q_lora_rank").is_none() {
+        out.notes
+            .push("config.json: q_lora_rank absent, queries not compressed".to_string());
+    }
+    m.mla = Some(mla);
+    m.attention = Some(AttentionKind::Mla);
+    Ok(())
+}
+
+/// Layers without routed experts, from whichever key the family uses.
+fn dense_layer_count(c: &Cfg, layers: u64, notes: &mut Vec<String>) -> u64 {
+    let mut dense = c.u("first_k_dense_replace").unwrap_or(0);
+    if let Some(list) = c.list("mlp_only_layers").filter(|l| !l.is_empty()) {
+        dense = dense.max(list.len() as u64);
+        notes.push(format!(
+            "config.json: mlp_only_layers ({} layers) counted as dense layers (placement approximated)",
+            list.len()
+        ));
+    }
+    for key in ["decoder_sparse_step", "interleave_moe_layer_step"] {
+        if let Some(step) = c.u(key).filter(|&s| s > 1) {
+            let moe_layers = layers.saturating_sub(dense) / step;
+            dense = layers - moe_layers;
             notes.push(format!(
-                "config.json: decoder_sparse_step {step} (every {step}th layer is MoE); \
-                     counted as {dense} dense layers (placement approximated)"
+                "config.json: {key} {step}: {moe_layers} of {layers} layers hold experts, {dense} \
+                 have a dense FFN (interleaving approximated as a block of dense layers)"
             ));
-            dense_layers = Some(dense_layers.unwrap_or(0).max(dense));
         }
-        let (shared, shared_size) = match (c.n_shared_experts, c.shared_expert_intermediate_size) {
-            (Some(n), Some(s)) => (Some(n), Some(s)),
-            // DeepSeek: each shared expert is the size of a routed one.
-            (Some(n), None) => (Some(n), if n > 0 { c.moe_intermediate_size } else { None }),
-            // Qwen2-MoE: one shared expert of the given size.
-            (None, Some(s)) if s > 0 => (Some(1), Some(s)),
-            _ => (Some(0), None),
-        };
-        let has_dense = dense_layers.unwrap_or(0) > 0;
-        if has_dense {
-            m.ffn_intermediate_size = c.intermediate_size;
-        } else if c.moe_intermediate_size.is_some() {
-            if let Some(s) = c.intermediate_size {
-                notes.push(format!(
-                    "config.json: intermediate_size {s} ignored: every layer is MoE"
-                ));
-            }
-            m.ffn_intermediate_size = Some(0);
-        } else {
-            m.ffn_intermediate_size = Some(0);
-        }
-        m.moe = Some(RawMoe {
-            experts: Some(experts),
-            top_k: c.num_experts_per_tok,
-            expert_intermediate_size: expert_size,
-            shared_experts: shared,
-            shared_expert_intermediate_size: shared_size,
-            dense_layers: Some(dense_layers.unwrap_or(0)),
-        });
+    }
+    if let Some(list) = c.list("moe_layers").filter(|l| !l.is_empty()) {
+        dense = layers.saturating_sub(list.len() as u64);
+    }
+    if let Some(freq) = c.u("moe_layer_freq").filter(|&f| f > 1) {
+        let moe_layers = layers.saturating_sub(dense) / freq;
+        dense = layers - moe_layers;
+        notes.push(format!(
+            "config.json: moe_layer_freq {freq}: {moe_layers} MoE layers"
+        ));
+    }
+    dense.min(layers)
+}
+
+/// Shared experts and their size, for every family's spelling.
+fn shared_experts(c: &Cfg, expert_size: Option<u64>, is_llama4: bool) -> (u64, Option<u64>) {
+    if is_llama4 {
+        // Llama-4: every MoE layer adds one shared expert of `intermediate_size`.
+        return (1, c.u("intermediate_size"));
+    }
+    let count = c.u("n_shared_experts").or(c.u("num_shared_experts"));
+    let size = c
+        .nonzero("shared_expert_intermediate_size")
+        .or(c.nonzero("shared_intermediate_size"));
+    match (count, size) {
+        (Some(n), Some(s)) => (n, Some(s)),
+        // DeepSeek / GLM / Kimi: each shared expert is the size of a routed one.
+        (Some(n), None) => (n, if n > 0 { expert_size } else { None }),
+        // Qwen2-MoE: one shared expert of the given size.
+        (None, Some(s)) => (1, Some(s)),
+        (None, None) => (0, None),
+    }
+}
+
+fn moe(c: &Cfg, out: &mut HfModel) {
+    let experts = c
+        .nonzero("num_experts")
+        .or(c.nonzero("n_routed_experts"))
+        .or(c.nonzero("num_local_experts"));
+    let Some(experts) = experts else {
+        out.model.ffn_intermediate_size = c.u("intermediate_size");
+        return;
+    };
+    let is_llama4 = c.s("model_type").is_some_and(|t| t.starts_with("llama4"));
+    let expert_size = c.u("moe_intermediate_size").or_else(|| {
+        out.notes.push(
+            "config.json: no moe_intermediate_size; intermediate_size is the size of each expert \
+             (Mixtral / Llama-4 / gpt-oss / MiniMax convention)"
+                .to_string(),
+        );
+        c.u("intermediate_size")
+    });
+    let layers = c.u("num_hidden_layers").unwrap_or(0);
+    let dense = dense_layer_count(c, layers, &mut out.notes);
+    let dense_ffn = if is_llama4 {
+        c.u("intermediate_size_mlp")
     } else {
-        m.ffn_intermediate_size = c.intermediate_size;
+        c.u("intermediate_size")
+    };
+    out.model.ffn_intermediate_size = if dense > 0 { dense_ffn } else { Some(0) };
+    if let (0, Some(s), Some(_)) = (dense, c.u("intermediate_size"), c.u("moe_intermediate_size")) {
+        out.notes.push(format!(
+            "config.json: intermediate_size {s} ignored: every layer is MoE"
+        ));
     }
+    let (shared, shared_size) = shared_experts(c, expert_size, is_llama4);
+    out.model.moe = Some(RawMoe {
+        experts: Some(experts),
+        top_k: c.u("num_experts_per_tok").or(c.u("experts_per_token")),
+        expert_intermediate_size: expert_size,
+        shared_experts: Some(shared),
+        shared_expert_intermediate_size: shared_size,
+        dense_layers: Some(dense),
+    });
+}
 
-    // Gated FFN: SwiGLU/GeGLU families; classic GPT-style MLPs are not gated.
-    let model_type = c.model_type.as_deref().unwrap_or("").to_ascii_lowercase();
-    let plain_mlp = [
+/// Gated FFN: SwiGLU/GeGLU families; classic GPT-style MLPs are not gated.
+fn gated(c: &Cfg, m: &mut RawModel) {
+    let model_type = c.s("model_type").unwrap_or("").to_ascii_lowercase();
+    let plain = [
         "gpt2",
         "gpt_neox",
         "gptj",
@@ -251,43 +465,245 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
         "phi",
         "starcoder2",
     ];
-    if plain_mlp.contains(&model_type.as_str()) {
+    if plain.contains(&model_type.as_str()) {
         m.gated_ffn = Some(false);
-    } else if !model_type.is_empty() || c.hidden_act.is_some() {
+    } else if !model_type.is_empty() || c.s("hidden_act").is_some() {
         m.gated_ffn = Some(true);
     }
+}
 
-    // Precision: the quantization method wins over the compute dtype.
-    let quant = c.quantization_config.unwrap_or_default();
-    let qm = quant.quant_method.as_deref().unwrap_or("").to_ascii_lowercase();
-    let quant_dtype = if qm.contains("fp8") || quant.fmt.as_deref().is_some_and(|f| f.contains("e4m3")) {
+/// The weight format a `quantization_config` names, with a note on how it was read.
+fn quant_dtype(q: &Cfg) -> std::result::Result<Option<Dtype>, String> {
+    let method = q.s("quant_method").unwrap_or("").to_ascii_lowercase();
+    let bits = q.u("bits").or(q.u("w_bit")).or(q.u("weight_bits"));
+    let by_bits = |b: Option<u64>| match b {
+        Some(4) => Ok(Some(Dtype::Int4)),
+        Some(8) => Ok(Some(Dtype::Int8)),
+        _ => Err(format!(
+            "quantization method `{method}` with bits {b:?} not understood"
+        )),
+    };
+    match method.as_str() {
+        "" => Ok(None),
+        "fp8" | "fbgemm_fp8" | "ptpc_fp8" => Ok(Some(Dtype::Fp8)),
+        "mxfp4" | "nvfp4" => Ok(Some(Dtype::Fp4)),
+        "awq" | "gptq" | "gptq_marlin" | "awq_marlin" | "autoround" | "hqq" => by_bits(bits),
+        "bitsandbytes" if q.b("load_in_4bit") == Some(true) => Ok(Some(Dtype::Int4)),
+        "bitsandbytes" if q.b("load_in_8bit") == Some(true) => Ok(Some(Dtype::Int8)),
+        "modelopt" => Ok(modelopt_algo(q.s("quant_algo").unwrap_or(""))),
+        "compressed-tensors" => Ok(compressed_tensors(q)),
+        _ if q.s("fmt").is_some_and(|f| f.contains("e4m3")) => Ok(Some(Dtype::Fp8)),
+        _ => by_bits(bits),
+    }
+}
+
+/// ModelOpt `quant_algo`: `FP8`, `NVFP4`, `W4A16_AWQ`, `W4A8_AWQ`, `W8A8_SQ_...`.
+fn modelopt_algo(algo: &str) -> Option<Dtype> {
+    let a = algo.to_ascii_uppercase();
+    if a.contains("NVFP4") || a.contains("MXFP4") || a == "FP4" {
+        Some(Dtype::Fp4)
+    } else if a.starts_with("FP8") {
         Some(Dtype::Fp8)
-    } else if !qm.is_empty() {
-        match quant.bits {
-            Some(4) => Some(Dtype::Int4),
-            Some(8) => Some(Dtype::Int8),
-            _ => {
-                notes.push(format!(
-                    "config.json: quantization method `{qm}` not understood; precision taken \
-                     from torch_dtype"
-                ));
-                None
-            }
-        }
+    } else if a.starts_with("W4") || a.contains("INT4") {
+        Some(Dtype::Int4)
+    } else if a.starts_with("W8") || a.contains("INT8") {
+        Some(Dtype::Int8)
     } else {
         None
-    };
-    let declared_dtype = c.torch_dtype.as_deref().or(c.dtype.as_deref());
-    m.dtype = quant_dtype.or_else(|| declared_dtype.and_then(torch_dtype));
-    if m.dtype.is_none()
-        && let Some(d) = declared_dtype
-    {
-        notes.push(format!("config.json: torch_dtype `{d}` not understood; ignored"));
     }
-    if let Some(n) = c.num_nextn_predict_layers.filter(|&n| n > 0) {
-        notes.push(format!(
-            "config.json: {n} multi-token-prediction layer(s) not counted (speculative module)"
+}
+
+/// compressed-tensors: the weights of the first config group (`num_bits`, `type`).
+fn compressed_tensors(q: &Cfg) -> Option<Dtype> {
+    let groups = q.0.get("config_groups")?.as_object()?;
+    let w = groups.values().find_map(|g| g.get("weights"))?.as_object()?;
+    let w = Cfg(w);
+    let float = w.s("type") == Some("float");
+    match (w.u("num_bits")?, float) {
+        (4, true) => Some(Dtype::Fp4),
+        (4, false) => Some(Dtype::Int4),
+        (8, true) => Some(Dtype::Fp8),
+        (8, false) => Some(Dtype::Int8),
+        _ => None,
+    }
+}
+
+/// Module patterns a quantization keeps in higher precision (`modules_to_not_convert`,
+/// `ignore`, `exclude_modules`), beyond the LM head and routers.
+fn kept_modules(q: &Cfg) -> Vec<String> {
+    let mut kept = Vec::new();
+    for key in ["modules_to_not_convert", "ignore", "exclude_modules"] {
+        for v in q.list(key).into_iter().flatten() {
+            let Some(s) = v.as_str() else { continue };
+            let minor = [
+                "lm_head",
+                "gate",
+                "router",
+                "e_score_correction_bias",
+                "embed_tokens",
+            ];
+            if !minor
+                .iter()
+                .any(|m| s.ends_with(m) || s.ends_with(&format!("{m}*")))
+            {
+                kept.push(s.to_string());
+            }
+        }
+    }
+    kept
+}
+
+/// Precision: the quantization method wins over the compute dtype.
+fn precision(c: &Cfg, top: &Cfg, out: &mut HfModel) {
+    let q =
+        c.0.get("quantization_config")
+            .or(top.0.get("quantization_config"))
+            .and_then(Value::as_object);
+    let quant = match q.map(|q| quant_dtype(&Cfg(q))) {
+        Some(Ok(d)) => d,
+        Some(Err(msg)) => {
+            out.warnings
+                .push(format!("config.json: {msg}; precision taken from torch_dtype"));
+            None
+        }
+        None => None,
+    };
+    if let (Some(d), Some(q)) = (quant, q) {
+        note_kept_modules(&Cfg(q), d, &mut out.warnings);
+    }
+    let declared = c
+        .s("torch_dtype")
+        .or(c.s("dtype"))
+        .or(top.s("torch_dtype"))
+        .or(top.s("dtype"));
+    out.model.dtype = quant.or_else(|| declared.and_then(torch_dtype));
+    if out.model.dtype.is_none()
+        && let Some(d) = declared
+    {
+        out.warnings
+            .push(format!("config.json: torch_dtype `{d}` not understood; ignored"));
+    }
+}
+
+fn note_kept_modules(q: &Cfg, d: Dtype, warnings: &mut Vec<String>) {
+    let kept = kept_modules(q);
+    if kept.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = kept.iter().take(4).map(String::as_str).collect();
+    let more = if kept.len() > 4 {
+        format!(" and {} more", kept.len() - 4)
+    } else {
+        String::new()
+    };
+    warnings.push(format!(
+        "config.json: the quantization keeps {}{more} in 16-bit; pdplan counts every weight at {} \
+         (weight memory under-estimated by the share of those modules)",
+        shown.join(", "),
+        d.name()
+    ));
+}
+
+/// Architecture features pdplan does not model, and MTP layers.
+fn features(c: &Cfg, out: &mut HfModel) {
+    let layers = c.u("num_hidden_layers").unwrap_or(0);
+    let window = c
+        .nonzero("sliding_window")
+        .filter(|_| c.b("use_sliding_window") != Some(false));
+    let sliding = c.list("layer_types").map_or(0, |l| {
+        l.iter()
+            .filter(|t| t.as_str().is_some_and(|s| s.contains("sliding")))
+            .count()
+    });
+    if let Some(w) = window {
+        let n = if sliding > 0 {
+            sliding.to_string()
+        } else {
+            "all".to_string()
+        };
+        out.warnings.push(format!(
+            "config.json: sliding-window attention (window {w} tokens) on {n} of {layers} layers is \
+             not modelled: pdplan counts full attention and a full KV cache on every layer \
+             (KV memory and attention time over-estimated)"
         ));
     }
-    Ok(HfModel { model: m, notes })
+    if let Some(chunk) = c.nonzero("attention_chunk_size") {
+        out.warnings.push(format!(
+            "config.json: chunked local attention (chunks of {chunk} tokens, Llama-4 iRoPE) is not \
+             modelled: pdplan counts full attention on every layer"
+        ));
+    }
+    if let Some(k) = c.nonzero("index_topk") {
+        out.warnings.push(format!(
+            "config.json: sparse attention (DSA: each query attends to the top {k} tokens picked by \
+             a lightning indexer) is not modelled: pdplan counts dense attention over the whole \
+             context and does not count the indexer"
+        ));
+    }
+    if c.list("attn_type_list")
+        .is_some_and(|l| l.iter().any(|t| t.as_u64() == Some(0)))
+    {
+        out.warnings.push(
+            "config.json: linear (lightning) attention layers in `attn_type_list` are counted as \
+             full attention"
+                .to_string(),
+        );
+    }
+    let mtp = c
+        .nonzero("num_nextn_predict_layers")
+        .or(c.nonzero("num_mtp_modules"));
+    if let Some(n) = mtp {
+        out.notes.push(format!(
+            "config.json: {n} multi-token-prediction module(s) not counted (speculative decoding \
+             heads, not needed to serve)"
+        ));
+    }
+}
+
+/// Keys neither read nor known to be neutral: warned about, so a new architecture feature is
+/// never silently ignored.
+fn unknown_keys(c: &Cfg, out: &mut HfModel) {
+    let unknown: Vec<&str> =
+        c.0.keys()
+            .map(String::as_str)
+            .filter(|k| !READ_KEYS.contains(k) && !NEUTRAL_KEYS.contains(k))
+            .collect();
+    if !unknown.is_empty() {
+        out.warnings.push(format!(
+            "config.json: keys not read by pdplan (check they do not change the shape): {}",
+            unknown.join(", ")
+        ));
+    }
+}
+
+/// Apply a ModelOpt `hf_quant_config.json` (found beside `config.json`): its `quant_algo` is the
+/// weight format, `kv_cache_quant_algo` the KV-cache format.
+pub fn apply_hf_quant_config(path: &str, text: &str, hf: &mut HfModel) -> Result<()> {
+    let v: Value = serde_json::from_str(text).map_err(|e| Error::Json {
+        path: path.to_string(),
+        message: format!("not a ModelOpt hf_quant_config.json: {e}"),
+    })?;
+    let Some(q) = v.get("quantization").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let q = Cfg(q);
+    let algo = q.s("quant_algo").unwrap_or("");
+    match modelopt_algo(algo) {
+        Some(d) => {
+            hf.model.dtype = Some(d);
+            hf.notes
+                .push(format!("{path}: quant_algo {algo} → weights {}", d.name()));
+            note_kept_modules(&q, d, &mut hf.warnings);
+        }
+        None if !algo.is_empty() => {
+            hf.warnings
+                .push(format!("{path}: quant_algo `{algo}` not understood; ignored"));
+        }
+        None => {}
+    }
+    if let Some(kv) = q.s("kv_cache_quant_algo").and_then(modelopt_algo) {
+        hf.model.kv_cache_dtype = Some(kv);
+        hf.notes.push(format!("{path}: KV cache in {}", kv.name()));
+    }
+    Ok(())
 }

@@ -15,8 +15,7 @@ use crate::input::task::RawTask;
 use serde_json::Value;
 use std::path::Path;
 
-/// Largest task file read (a task is a few KB; this stops `/dev/zero` or a wrong file early).
-pub const MAX_TASK_BYTES: u64 = 16 << 20;
+pub use super::read::MAX_TASK_BYTES;
 
 /// Read and parse a task file (Markdown or JSON).
 pub fn load_task(path: &Path) -> Result<ParsedTask> {
@@ -26,29 +25,10 @@ pub fn load_task(path: &Path) -> Result<ParsedTask> {
     parse_task_text(&name, text)
 }
 
-/// The bytes of a file of at most `max` bytes; a folder, a missing file or a larger file is
-/// [`Error::Read`] saying so.
+/// The bytes of a regular file of at most `max` bytes ([`super::read::read_bounded`]: a folder,
+/// FIFO, device or socket is refused before it is opened, a larger file after `max + 1` bytes).
 pub fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let err = |source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    if path.is_dir() {
-        return Err(err(std::io::Error::other(
-            "this is a folder; expected a task file (Markdown or JSON)",
-        )));
-    }
-    let f = std::fs::File::open(path).map_err(err)?;
-    let mut bytes = Vec::new();
-    f.take(max + 1).read_to_end(&mut bytes).map_err(err)?;
-    if bytes.len() as u64 > max {
-        return Err(err(std::io::Error::other(format!(
-            "the file is larger than {} MiB; a task file is a few KB: is this the right file?",
-            max >> 20
-        ))));
-    }
-    Ok(bytes)
+    super::read::read_bounded(path, max)
 }
 
 /// Parse task text already in memory; `path` is only used in messages.
@@ -78,7 +58,16 @@ fn looks_like_json_array(t: &str) -> bool {
 
 /// What to change for a serde_json error message.
 fn json_hint(msg: &str) -> &'static str {
-    if msg.starts_with("unknown field") {
+    if msg.starts_with("invalid type: sequence") {
+        "a JSON array `[...]` is not expected here: write a single value (or, for a section, an \
+         object `{...}`; see `pdplan task FILE` for the form)"
+    } else if msg.starts_with("invalid type: map") {
+        "a JSON object `{...}` is not expected here: write a single value (see `pdplan task FILE` \
+         for the form)"
+    } else if msg.contains("expected struct") {
+        "write this section as a JSON object `{...}` of its keys (see `pdplan task FILE` for the \
+         form)"
+    } else if msg.starts_with("unknown field") {
         "remove the key or correct its spelling"
     } else if msg.starts_with("unknown variant") {
         "use one of the values listed"

@@ -165,6 +165,30 @@ pub struct Requirements {
     /// Target request rate of the whole deployment (mode 3 of DESIGN.md §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_rate_per_s: Option<f64>,
+    /// Minimum input tokens/s per prefill GPU (a `Throughput per GPU` line after `#Prefill`);
+    /// replaces `throughput_per_gpu_tokens_per_s` for prefill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_throughput_per_gpu_tokens_per_s: Option<f64>,
+    /// Minimum output tokens/s per decode GPU (a `Throughput per GPU` line after `#Decode`);
+    /// replaces `throughput_per_gpu_tokens_per_s` for decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode_throughput_per_gpu_tokens_per_s: Option<f64>,
+}
+
+impl Requirements {
+    /// The minimum tokens/s per GPU of one phase: its own line, else the one of both phases.
+    pub fn throughput_per_gpu(&self, prefill: bool) -> Option<f64> {
+        let own = if prefill {
+            self.prefill_throughput_per_gpu_tokens_per_s
+        } else {
+            self.decode_throughput_per_gpu_tokens_per_s
+        };
+        own.or(self.throughput_per_gpu_tokens_per_s)
+    }
+    /// No requirement at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Requirements::default()
+    }
 }
 
 /// A strategy given in the task (`Parallelism Strategy`), as written. `dp` is the ambiguous
@@ -298,6 +322,11 @@ pub enum Dtype {
     Fp8,
     Int8,
     Int4,
+    /// 4-bit floating point with block scales: NVFP4 (E2M1, one FP8 scale per 16 values) or
+    /// MXFP4 (one E8M0 scale per 32), counted at 0.5 byte per weight (the scales, 3-6 % more,
+    /// are not counted). Computed at the GPU's FP4 peak, or its FP8 peak where it has none
+    /// ([`crate::spec::presets::GpuPreset::peak_for`]).
+    Fp4,
 }
 
 impl Dtype {
@@ -306,7 +335,7 @@ impl Dtype {
             Dtype::Fp32 => 4.0,
             Dtype::Bf16 | Dtype::Fp16 => 2.0,
             Dtype::Fp8 | Dtype::Int8 => 1.0,
-            Dtype::Int4 => 0.5,
+            Dtype::Int4 | Dtype::Fp4 => 0.5,
         }
     }
     pub fn name(self) -> &'static str {
@@ -317,6 +346,7 @@ impl Dtype {
             Dtype::Fp8 => "fp8",
             Dtype::Int8 => "int8",
             Dtype::Int4 => "int4",
+            Dtype::Fp4 => "fp4",
         }
     }
 }

@@ -8,13 +8,13 @@
 //! | compute ([`flops`]) | `400TFlops`, `1.2 PFLOPS`, `989 TFLOP/s`, `400 GFlops`, `400 TOPS`, `4e14` | FLOP/s |
 //! | memory ([`bytes`]) | `64GB`, `80 GiB`, `64 G`, `512MB`, `6.4e10` | bytes |
 //! | bandwidth ([`bytes_per_s`]) | `1.8TBps`, `3.35 TB/s`, `2000GB/s`, `450 GBps`, `400Gbps`, `400 Gbit/s` | bytes/s |
-//! | duration ([`seconds`]) | `30s`, `30 seconds`, `500ms`, `50 us`, `2 min` | seconds |
+//! | duration ([`seconds`]) | `30s`, `30 seconds`, `500ms`, `50 us`, `2 min`, `1 min 30 s` | seconds |
 //! | token rate ([`tokens_per_s`]) | `100tokens/ms`, `4000 tokens/s`, `4k tok/s`, `4000 tps`, `... per GPU` | tokens/s |
 //! | request rate ([`requests_per_s`]) | `10 requests/s`, `10 req/s`, `600 requests/min`, `10 QPS`, `10 RPS` | requests/s |
 //! | fraction ([`fraction`]) | `60%`, `0.6`; a bare number above 1 is read as a percentage (noted) | plain fraction |
 //! | parameters ([`params`]) | `10B`, `235B`, `1.5T`, `70M`, `7e9`, `7 billion` | parameters |
 //! | token length ([`tokens`]) | `2048`, `2k` (k = 1024 for lengths, noted), `10240 tokens` | tokens |
-//! | count ([`count`]) | the first whole number in the text: `Each batch consists of 128 sequences` | integer |
+//! | count ([`count`]) | the first whole number in the text: `Each batch consists of 128 sequences`, `2,048`, `1k` (k = 1000), `152K`, `2M` | integer |
 //!
 //! Decimal prefixes are powers of 1000 (`GB` = 1e9 bytes, `TB/s` = 1e12 bytes/s); binary
 //! prefixes are powers of 1024 (`GiB` = 2^30 bytes). In bandwidths a lowercase `b` after an
@@ -73,52 +73,7 @@ pub fn numbers(text: &str, groups: bool) -> Vec<Found> {
                 start = chars[i - 1].0;
             }
         }
-        let mut digits = String::new();
-        let mut fractional = false;
-        let mut j = i;
-        // Integer part with optional digit groups.
-        while j < n {
-            let ch = chars[j].1;
-            if ch.is_ascii_digit() {
-                digits.push(ch);
-                j += 1;
-            } else if groups
-                && ch == ','
-                && !digits.is_empty()
-                && (1..=3).all(|k| j + k < n && chars[j + k].1.is_ascii_digit())
-                && (j + 4 >= n || !chars[j + 4].1.is_ascii_digit())
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        if j < n && chars[j].1 == '.' && j + 1 < n && chars[j + 1].1.is_ascii_digit() {
-            fractional = true;
-            digits.push('.');
-            j += 1;
-            while j < n && chars[j].1.is_ascii_digit() {
-                digits.push(chars[j].1);
-                j += 1;
-            }
-        }
-        if j < n && (chars[j].1 == 'e' || chars[j].1 == 'E') {
-            let mut k = j + 1;
-            let mut exp = String::from("e");
-            if k < n && (chars[k].1 == '+' || chars[k].1 == '-') {
-                exp.push(chars[k].1);
-                k += 1;
-            }
-            if k < n && chars[k].1.is_ascii_digit() {
-                while k < n && chars[k].1.is_ascii_digit() {
-                    exp.push(chars[k].1);
-                    k += 1;
-                }
-                digits.push_str(&exp);
-                fractional = true;
-                j = k;
-            }
-        }
+        let (digits, fractional, j) = scan_digits(&chars, i, groups);
         let end = if j < n { chars[j].0 } else { text.len() };
         if let Ok(v) = digits.parse::<f64>() {
             out.push(Found {
@@ -132,6 +87,59 @@ pub fn numbers(text: &str, groups: bool) -> Vec<Found> {
         i = j.max(i + 1);
     }
     out
+}
+
+/// The digits of a number starting at `i` (integer part with optional digit groups, fraction,
+/// exponent): the text to parse, whether it is fractional, and the index just past it.
+fn scan_digits(chars: &[(usize, char)], i: usize, groups: bool) -> (String, bool, usize) {
+    let n = chars.len();
+    let mut digits = String::new();
+    let mut fractional = false;
+    let mut j = i;
+    // Integer part with optional digit groups.
+    while j < n {
+        let ch = chars[j].1;
+        if ch.is_ascii_digit() {
+            digits.push(ch);
+            j += 1;
+        } else if groups
+            && ch == ','
+            && !digits.is_empty()
+            && (1..=3).all(|k| j + k < n && chars[j + k].1.is_ascii_digit())
+            && (j + 4 >= n || !chars[j + 4].1.is_ascii_digit())
+        {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    if j < n && chars[j].1 == '.' && j + 1 < n && chars[j + 1].1.is_ascii_digit() {
+        fractional = true;
+        digits.push('.');
+        j += 1;
+        while j < n && chars[j].1.is_ascii_digit() {
+            digits.push(chars[j].1);
+            j += 1;
+        }
+    }
+    if j < n && (chars[j].1 == 'e' || chars[j].1 == 'E') {
+        let mut k = j + 1;
+        let mut exp = String::from("e");
+        if k < n && (chars[k].1 == '+' || chars[k].1 == '-') {
+            exp.push(chars[k].1);
+            k += 1;
+        }
+        if k < n && chars[k].1.is_ascii_digit() {
+            while k < n && chars[k].1.is_ascii_digit() {
+                exp.push(chars[k].1);
+                k += 1;
+            }
+            digits.push_str(&exp);
+            fractional = true;
+            j = k;
+        }
+    }
+    (digits, fractional, j)
 }
 
 /// Lowercase words of `text` (letters and digits), for keyword tests.
@@ -394,7 +402,24 @@ fn time_unit(u: &str) -> Option<f64> {
 pub fn seconds(text: &str) -> UnitResult<f64> {
     const EXP: &str = "a duration with a unit such as `30s` or `50ms` (or `None`)";
     let (f, toks, _) = first_with_unit(text, EXP)?;
-    scaled(f, &toks, |u, _| time_unit(u), EXP, f64::INFINITY)
+    let first = scaled(f, &toks, |u, _| time_unit(u), EXP, f64::INFINITY)?;
+    Ok(first + compound_rest(&text[f.end..]))
+}
+
+/// The later parts of a compound duration (`1 min 30 s` → the 30 s): each following number
+/// with a time unit, up to the first number without one.
+fn compound_rest(rest: &str) -> f64 {
+    let mut total = 0.0;
+    for g in numbers(rest, true) {
+        if g.negative {
+            break;
+        }
+        match match_unit(&unit_tokens(&rest[g.end..]), |u, _| time_unit(u)) {
+            Some((k, _)) => total += g.value * k,
+            None => break,
+        }
+    }
+    total
 }
 
 /// `x/<time>` → 1/seconds of the time unit.
@@ -502,9 +527,24 @@ pub fn params(text: &str) -> UnitResult<f64> {
 
 /// A whole number: the first number in the text (`Each batch consists of 128 sequences` → 128).
 /// `expected` completes the message (`a layer count such as ...`).
+/// Digit groups (`2,048`) and a `k` / `K` (×1000) or `M` (×10^6) right after the number
+/// (`1k`, `152K`) are read.
 pub fn count(text: &str, expected: &str) -> UnitResult<u64> {
-    let (f, _, _) = first_with_unit(text, expected)?;
-    whole(&f, expected)
+    let (f, toks, _) = first_with_unit(text, expected)?;
+    let mult = match toks.first().map(String::as_str) {
+        Some("k" | "K") => 1e3,
+        Some("M") => 1e6,
+        _ => return whole(&f, expected),
+    };
+    let v = f.value * mult;
+    whole(
+        &Found {
+            value: v,
+            fractional: v.fract() != 0.0,
+            ..f
+        },
+        expected,
+    )
 }
 
 /// The number `f` as a whole number, or an error.
@@ -548,7 +588,7 @@ pub fn tokens_len(f: &Found, rest: &str, expected: &str) -> UnitResult<(u64, Opt
 pub fn dtypes(text: &str) -> Vec<(usize, Dtype)> {
     let lower = text.to_lowercase();
     let mut found = Vec::new();
-    let table: [(&str, Dtype); 17] = [
+    let table: [(&str, Dtype); 21] = [
         ("bfloat16", Dtype::Bf16),
         ("bf16", Dtype::Bf16),
         ("float16", Dtype::Fp16),
@@ -564,6 +604,10 @@ pub fn dtypes(text: &str) -> Vec<(usize, Dtype)> {
         ("int8", Dtype::Int8),
         ("w8a8", Dtype::Int8),
         ("int4", Dtype::Int4),
+        ("fp4", Dtype::Fp4),
+        ("nvfp4", Dtype::Fp4),
+        ("mxfp4", Dtype::Fp4),
+        ("float4", Dtype::Fp4),
         ("w4a16", Dtype::Int4),
         ("w4a8", Dtype::Int4),
     ];

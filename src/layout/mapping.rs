@@ -11,8 +11,12 @@ use crate::spec::task::Model;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
+/// A check of the mapping: `(name, passed, detail)`.
+pub type CheckLine = (String, bool, String);
+
 /// One GPU of the instance and what it holds.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GpuPart {
     pub gpu: u64,
     pub stage: u64,
@@ -33,7 +37,8 @@ pub struct GpuPart {
 }
 
 /// One pipeline stage.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Stage {
     pub stage: u64,
     pub first_layer: u64,
@@ -124,12 +129,21 @@ impl Mapping {
     }
 
     /// Every invariant of a deployable mapping; each entry is `(check name, passed, detail)`.
-    pub fn checks(&self, model: &Model, l: &Layout, batch: u64) -> Vec<(String, bool, String)> {
-        let mut out = Vec::new();
+    pub fn checks(&self, model: &Model, l: &Layout, batch: u64) -> Vec<CheckLine> {
+        let mut out = vec![self.gpu_count_check(l)];
+        out.extend(self.layer_checks(model));
+        out.push(self.head_check(model, l));
+        out.extend(self.expert_check(model, l));
+        out.push(self.sequence_check(l, batch));
+        out
+    }
+
+    /// The instance uses exactly `pp·W` distinct GPUs, one part each.
+    fn gpu_count_check(&self, l: &Layout) -> CheckLine {
         let claimed = l.gpus_per_instance();
         let distinct = self.distinct_gpus();
         let parts = self.gpus.len() as u64;
-        out.push((
+        (
             "gpu_count_matches_mapping".to_string(),
             distinct == claimed && parts == claimed,
             format!(
@@ -137,47 +151,51 @@ impl Mapping {
                 l.pp,
                 l.width()
             ),
-        ));
-        // Every layer on exactly one stage.
+        )
+    }
+
+    /// Every layer on exactly one stage, contiguously; stage sizes differ by at most one.
+    fn layer_checks(&self, model: &Model) -> [CheckLine; 2] {
         let mut covered = 0;
         let mut contiguous = true;
-        for (i, s) in self.stages.iter().enumerate() {
-            if s.first_layer != covered {
-                contiguous = false;
-            }
+        for s in &self.stages {
+            contiguous &= s.first_layer == covered;
             covered = s.last_layer + 1;
-            let _ = i;
         }
-        out.push((
-            "every_layer_placed_once".to_string(),
-            contiguous && covered == model.layers,
-            format!(
-                "{} stages cover layers 0..{} contiguously",
-                self.stages.len(),
-                covered
-            ),
-        ));
         let sizes: Vec<u64> = self
             .stages
             .iter()
             .map(|s| s.last_layer - s.first_layer + 1)
             .collect();
         let spread = sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0);
-        out.push((
-            "stage_balance".to_string(),
-            spread <= 1,
-            format!("layers per stage {:?} (differ by {spread} ≤ 1)", sizes),
-        ));
-        // Heads: in each attention group of tp GPUs every head appears exactly once.
+        [
+            (
+                "every_layer_placed_once".to_string(),
+                contiguous && covered == model.layers,
+                format!(
+                    "{} stages cover layers 0..{} contiguously",
+                    self.stages.len(),
+                    covered
+                ),
+            ),
+            (
+                "stage_balance".to_string(),
+                spread <= 1,
+                format!("layers per stage {:?} (differ by {spread} ≤ 1)", sizes),
+            ),
+        ]
+    }
+
+    /// In each attention group of tp GPUs every head appears exactly once.
+    fn head_check(&self, model: &Model, l: &Layout) -> CheckLine {
         let heads_ok = self.gpus.iter().all(|g| g.heads[1] < model.heads)
             && (0..l.tp).all(|r| {
                 self.gpus
                     .iter()
                     .find(|g| g.tp_rank == r)
-                    .map(|g| g.heads[0] == r * model.heads / l.tp)
-                    .unwrap_or(false)
+                    .is_some_and(|g| g.heads[0] == r * model.heads / l.tp)
             });
-        out.push((
+        (
             "every_head_placed".to_string(),
             heads_ok && model.heads.is_multiple_of(l.tp),
             format!(
@@ -186,38 +204,44 @@ impl Mapping {
                 l.tp,
                 model.heads / l.tp
             ),
-        ));
-        if let Some(moe) = &model.moe {
-            // In each stage, the union of expert ranges over ep ranks is every expert once,
-            // and each expert is split into expert_tp shards.
-            let mut ok = true;
-            for s in &self.stages {
-                let mut count = vec![0u64; moe.experts as usize];
-                for g in self.gpus.iter().filter(|g| g.stage == s.stage) {
-                    if let Some([a, b]) = g.experts {
-                        for e in a..=b.min(moe.experts - 1) {
-                            count[e as usize] += 1;
-                        }
+        )
+    }
+
+    /// MoE: in each stage the expert ranges of the EP ranks cover every expert once, each split
+    /// into `expert_tp` shards.
+    fn expert_check(&self, model: &Model, l: &Layout) -> Option<CheckLine> {
+        let moe = model.moe.as_ref()?;
+        let mut ok = true;
+        for s in &self.stages {
+            let mut count = vec![0u64; moe.experts as usize];
+            for g in self.gpus.iter().filter(|g| g.stage == s.stage) {
+                if let Some([a, b]) = g.experts {
+                    for e in a..=b.min(moe.experts - 1) {
+                        count[e as usize] += 1;
                     }
                 }
-                ok &= count.iter().all(|&c| c == l.expert_tp);
             }
-            out.push((
-                "every_expert_placed".to_string(),
-                ok,
-                format!(
-                    "{} experts per layer over ep {} = {} per GPU, each in {} expert-TP shard(s), in every stage",
-                    moe.experts,
-                    l.ep,
-                    moe.experts / l.ep,
-                    l.expert_tp
-                ),
-            ));
+            ok &= count.iter().all(|&c| c == l.expert_tp);
         }
+        Some((
+            "every_expert_placed".to_string(),
+            ok,
+            format!(
+                "{} experts per layer over ep {} = {} per GPU, each in {} expert-TP shard(s), in every stage",
+                moe.experts,
+                l.ep,
+                moe.experts / l.ep,
+                l.expert_tp
+            ),
+        ))
+    }
+
+    /// The batch is held, balanced over the attention-DP ranks, no rank idle.
+    fn sequence_check(&self, l: &Layout, batch: u64) -> CheckLine {
         let held: u64 = self.sequences_per_rank.iter().sum();
         let max = self.sequences_per_rank.iter().copied().max().unwrap_or(0);
         let min = self.sequences_per_rank.iter().copied().min().unwrap_or(0);
-        out.push((
+        (
             "sequence_balance".to_string(),
             held == batch && max - min <= 1 && min >= 1,
             format!(
@@ -225,8 +249,7 @@ impl Mapping {
                 l.attention_dp,
                 self.sequence_imbalance()
             ),
-        ));
-        out
+        )
     }
 }
 

@@ -14,7 +14,9 @@ use serde::Serialize;
 use std::fmt;
 
 /// The two phases of a disaggregated deployment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Prefill,
@@ -27,6 +29,13 @@ impl Phase {
         match self {
             Phase::Prefill => "prefill",
             Phase::Decode => "decode",
+        }
+    }
+    /// The plan file of the phase: `prefill.json`, `decode.json`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Phase::Prefill => "prefill.json",
+            Phase::Decode => "decode.json",
         }
     }
 }
@@ -92,9 +101,9 @@ impl Limits {
     pub fn for_budget(budget: Option<u64>) -> Limits {
         let cap = budget.unwrap_or(u64::MAX);
         Limits {
-            max_width: 256.min(cap),
-            max_pp: 16.min(cap),
-            max_instance_gpus: 1024.min(cap),
+            max_width: params::MAX_STAGE_WIDTH.min(cap),
+            max_pp: params::MAX_PP.min(cap),
+            max_instance_gpus: params::MAX_GPUS_PER_INSTANCE.min(cap),
         }
     }
 }
@@ -110,8 +119,45 @@ pub fn kv_heads_per_gpu(model: &Model, tp: u64) -> (u64, u64) {
     }
 }
 
+/// Why a layout is not valid for a model and phase (DESIGN.md §2 divisibility).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("{name} must be at least 1")]
+    ZeroDegree { name: &'static str },
+    #[error(
+        "sp={sp} in decode: sequence parallelism only splits prefill (one new token per step has no sequence to split)"
+    )]
+    SpInDecode { sp: u64 },
+    #[error("tp={tp} does not divide the {heads} query heads")]
+    Heads { tp: u64, heads: u64 },
+    #[error("tp={tp} neither divides nor is a multiple of the {kv_heads} KV heads")]
+    KvHeads { tp: u64, kv_heads: u64 },
+    #[error("tp={tp} does not divide the dense FFN size {ffn}")]
+    DenseFfn { tp: u64, ffn: u64 },
+    #[error("pp={pp} exceeds the {layers} layers")]
+    Stages { pp: u64, layers: u64 },
+    #[error("ep={ep} expert_tp={expert_tp} on a dense model: both must be 1")]
+    ExpertsOnDense { ep: u64, expert_tp: u64 },
+    #[error(
+        "ep×expert_tp = {ep}×{expert_tp} = {} GPUs but attention uses tp×sp×attention_dp = {tp}×{sp}×{attention_dp} = {} GPUs; both must equal the stage width",
+        ep * expert_tp,
+        tp * sp * attention_dp
+    )]
+    MoeWidth {
+        ep: u64,
+        expert_tp: u64,
+        tp: u64,
+        sp: u64,
+        attention_dp: u64,
+    },
+    #[error("ep={ep} does not divide the {experts} experts per layer")]
+    Experts { ep: u64, experts: u64 },
+    #[error("expert_tp={expert_tp} does not divide the expert size {size}")]
+    ExpertSize { expert_tp: u64, size: u64 },
+}
+
 /// Why a layout is not valid for this model and phase, or `Ok` (DESIGN.md §2 divisibility).
-pub fn validate(model: &Model, phase: Phase, l: &Layout) -> Result<(), String> {
+pub fn validate(model: &Model, phase: Phase, l: &Layout) -> Result<(), LayoutError> {
     let degrees = [
         ("tp", l.tp),
         ("pp", l.pp),
@@ -120,77 +166,69 @@ pub fn validate(model: &Model, phase: Phase, l: &Layout) -> Result<(), String> {
         ("ep", l.ep),
         ("expert_tp", l.expert_tp),
     ];
-    for (name, v) in degrees {
-        if v == 0 {
-            return Err(format!("{name} must be at least 1"));
-        }
+    if let Some(&(name, _)) = degrees.iter().find(|(_, v)| *v == 0) {
+        return Err(LayoutError::ZeroDegree { name });
     }
     if phase == Phase::Decode && l.sp != 1 {
-        return Err(format!(
-            "sp={} in decode: sequence parallelism only splits prefill (one new token per step has no sequence to split)",
-            l.sp
-        ));
+        return Err(LayoutError::SpInDecode { sp: l.sp });
     }
-    if !model.heads.is_multiple_of(l.tp) {
-        return Err(format!(
-            "tp={} does not divide the {} query heads",
-            l.tp, model.heads
-        ));
+    let tp = l.tp;
+    if !model.heads.is_multiple_of(tp) {
+        return Err(LayoutError::Heads {
+            tp,
+            heads: model.heads,
+        });
     }
-    if model.attention != AttentionKind::Mla
-        && !model.kv_heads.is_multiple_of(l.tp)
-        && !l.tp.is_multiple_of(model.kv_heads)
-    {
-        return Err(format!(
-            "tp={} neither divides nor is a multiple of the {} KV heads",
-            l.tp, model.kv_heads
-        ));
+    let kv = model.kv_heads;
+    if model.attention != AttentionKind::Mla && !kv.is_multiple_of(tp) && !tp.is_multiple_of(kv) {
+        return Err(LayoutError::KvHeads { tp, kv_heads: kv });
     }
-    if model.dense_ffn_layers() > 0 && !model.ffn_intermediate_size.is_multiple_of(l.tp) {
-        return Err(format!(
-            "tp={} does not divide the dense FFN size {}",
-            l.tp, model.ffn_intermediate_size
-        ));
+    if model.dense_ffn_layers() > 0 && !model.ffn_intermediate_size.is_multiple_of(tp) {
+        return Err(LayoutError::DenseFfn {
+            tp,
+            ffn: model.ffn_intermediate_size,
+        });
     }
     if l.pp > model.layers {
-        return Err(format!("pp={} exceeds the {} layers", l.pp, model.layers));
+        return Err(LayoutError::Stages {
+            pp: l.pp,
+            layers: model.layers,
+        });
     }
-    let w = l.width();
-    match &model.moe {
-        None => {
-            if l.ep != 1 || l.expert_tp != 1 {
-                return Err(format!(
-                    "ep={} expert_tp={} on a dense model: both must be 1",
-                    l.ep, l.expert_tp
-                ));
-            }
-        }
-        Some(moe) => {
-            if l.ep * l.expert_tp != w {
-                return Err(format!(
-                    "ep×expert_tp = {}×{} = {} GPUs but attention uses tp×sp×attention_dp = {}×{}×{} = {} GPUs; both must equal the stage width",
-                    l.ep,
-                    l.expert_tp,
-                    l.ep * l.expert_tp,
-                    l.tp,
-                    l.sp,
-                    l.attention_dp,
-                    w
-                ));
-            }
-            if moe.experts % l.ep != 0 {
-                return Err(format!(
-                    "ep={} does not divide the {} experts per layer",
-                    l.ep, moe.experts
-                ));
-            }
-            if moe.expert_intermediate_size % l.expert_tp != 0 {
-                return Err(format!(
-                    "expert_tp={} does not divide the expert size {}",
-                    l.expert_tp, moe.expert_intermediate_size
-                ));
-            }
-        }
+    validate_experts(model, l)
+}
+
+/// The expert split: `ep·expert_tp = W`, `ep | experts`, `expert_tp | expert size`; dense
+/// models have `ep = expert_tp = 1`.
+fn validate_experts(model: &Model, l: &Layout) -> Result<(), LayoutError> {
+    let (ep, expert_tp) = (l.ep, l.expert_tp);
+    let Some(moe) = &model.moe else {
+        return if ep != 1 || expert_tp != 1 {
+            Err(LayoutError::ExpertsOnDense { ep, expert_tp })
+        } else {
+            Ok(())
+        };
+    };
+    if ep * expert_tp != l.width() {
+        return Err(LayoutError::MoeWidth {
+            ep,
+            expert_tp,
+            tp: l.tp,
+            sp: l.sp,
+            attention_dp: l.attention_dp,
+        });
+    }
+    if !moe.experts.is_multiple_of(ep) {
+        return Err(LayoutError::Experts {
+            ep,
+            experts: moe.experts,
+        });
+    }
+    if !moe.expert_intermediate_size.is_multiple_of(expert_tp) {
+        return Err(LayoutError::ExpertSize {
+            expert_tp,
+            size: moe.expert_intermediate_size,
+        });
     }
     Ok(())
 }
@@ -215,11 +253,7 @@ fn divisors(n: u64, max: u64) -> Vec<u64> {
     (1..=n.min(max)).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
-fn powers_of_two(max: u64) -> Vec<u64> {
-    std::iter::successors(Some(1u64), |p| p.checked_mul(2))
-        .take_while(|&p| p <= max)
-        .collect()
-}
+use crate::params::{self, powers_of_two};
 
 /// Pipeline depths considered: 1..=8, then powers of two.
 fn pp_options(model: &Model, limits: &Limits) -> Vec<u64> {
@@ -238,7 +272,7 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
     let max_w = limits.max_width;
     let tps: Vec<u64> = divisors(model.heads, max_w);
     let sps: Vec<u64> = match phase {
-        Phase::Prefill => powers_of_two(16.min(max_w)),
+        Phase::Prefill => powers_of_two(params::MAX_SP.min(max_w)),
         Phase::Decode => vec![1],
     };
     // Candidate (width, ep, expert_tp) triples.

@@ -1,66 +1,67 @@
-//! The phase plan: a pure function from a chosen deployment to the JSON of
-//! `../shared/schema/plan.schema.json`, with the checks that prove it sound (STYLE.md 9).
+//! The phase plan: a pure function from a chosen deployment to the typed plan of
+//! `fixtures/plan.schema.json` ([`types`]), with the checks that prove it sound (STYLE.md 9).
 
+pub mod given;
+mod launch;
+pub mod run;
+pub mod types;
+
+pub use types::*;
+
+use crate::candidates::balanced::{self, idle_share};
+use crate::candidates::queueing::{self, TtftBreakdown};
 use crate::ilp::{Deployment, PhaseChoice, SolverReport};
 use crate::layout::mapping::Mapping;
-use crate::layout::{Phase, kv_heads_per_gpu, validate};
-use crate::spec::model_size as params;
+use crate::layout::{Layout, Phase, kv_heads_per_gpu, validate};
+use crate::spec::goal::Mode;
+use crate::spec::model_size;
 use crate::spec::resolve::Resolved;
 use crate::spec::task::Task;
-use serde_json::{Value, json};
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 
-/// How the phase's throughput is counted.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Counting {
-    /// Instances share the task's batch B (no-limit mode and `evaluate`).
-    SharedBatch,
-    /// Every instance runs a full batch (budget and rate modes).
-    FullInstances,
-}
+pub use crate::spec::goal::Counting;
 
 /// Phase tokens/s per GPU as counted for the mode.
 pub fn phase_tokens_per_gpu(choice: &PhaseChoice, counting: Counting) -> f64 {
-    match counting {
-        Counting::SharedBatch => choice.candidate.cover_tokens_per_s_per_gpu,
-        Counting::FullInstances => choice.candidate.figures.throughput_tokens_per_s_per_gpu,
-    }
+    let c = &choice.candidate;
+    counting.tokens_per_gpu(c.cover_tokens_per_s_per_gpu, c.serving.tokens_per_s_per_gpu)
 }
 
 /// The echo of the task (every field read, normalized, with warnings).
-pub fn task_echo(r: &Resolved) -> Value {
+pub fn task_echo(r: &Resolved) -> TaskEcho {
     let t = &r.task;
     let m = &t.model;
-    let derived = params::total_params(m);
-    json!({
-        "source": r.source,
-        "name": t.name,
-        "model": {
-            "spec": t.model,
-            "derived": {
-                "total_params": derived,
-                "active_params_per_token": params::active_params(m),
-                "declared_params": m.declared_params,
-                "weight_scale_for_memory": params::weight_scale(m),
-                "kv_cache_bytes_per_token": params::kv_bytes_per_token(m),
-                "weights_bytes": derived * params::weight_scale(m) * m.dtype.bytes(),
-            }
+    let total = model_size::total_params(m);
+    let wl = &t.workload;
+    TaskEcho {
+        source: r.source.clone(),
+        name: t.name.clone(),
+        model: ModelEcho {
+            spec: m.clone(),
+            derived: DerivedSizes {
+                total_params: total,
+                active_params_per_token: model_size::active_params(m),
+                declared_params: m.declared_params,
+                weight_scale_for_memory: model_size::weight_scale(m),
+                kv_cache_bytes_per_token: model_size::kv_bytes_per_token(m),
+                weights_bytes: total * model_size::weight_scale(m) * m.dtype.bytes(),
+            },
         },
-        "hardware": t.hardware,
-        "workload": {
-            "spec": t.workload,
-            "ttft_input_len": t.workload.ttft_input_len(),
-            "decode_last_context": t.workload.decode_last_context(),
-            "decode_mean_context": t.workload.decode_mean_context(),
-            "kv_tokens_per_sequence": t.workload.kv_tokens_per_sequence(),
-            "rate_output_len": t.workload.rate_output_len(),
+        hardware: t.hardware.clone(),
+        workload: WorkloadEcho {
+            spec: wl.clone(),
+            ttft_input_len: wl.ttft_input_len(),
+            decode_last_context: wl.decode_last_context(),
+            decode_mean_context: wl.decode_mean_context(),
+            kv_tokens_per_sequence: wl.kv_tokens_per_sequence(),
+            rate_output_len: wl.rate_output_len(),
         },
-        "requirements": t.requirements,
-        "cost_params": t.cost,
-        "fields_read": r.fields,
-        "warnings": r.warnings,
-    })
+        requirements: t.requirements.clone(),
+        cost_params: t.cost.clone(),
+        fields_read: r.fields.clone(),
+        warnings: r.warnings.clone(),
+    }
 }
 
 /// Assumptions every plan states: the length policy, interconnect, declared-vs-derived size.
@@ -94,17 +95,8 @@ pub fn assumptions(r: &Resolved) -> Vec<String> {
         t.hardware.intra_node_bytes_per_s / 1e9,
         t.hardware.inter_node_bytes_per_s / 1e9
     ));
-    let derived = params::total_params(&t.model);
-    if let Some(declared) = t.model.declared_params {
-        let ratio = declared / derived;
-        if !(0.9..=1.1).contains(&ratio) {
-            out.push(format!(
-                "conflict: declared {:.3} B parameters but the layer shapes add up to {:.3} B; memory, weight reads and matmul FLOPs use the larger figure (every weight matrix scaled ×{:.3}); attention scores and KV cache follow the shapes",
-                declared / 1e9,
-                derived / 1e9,
-                params::weight_scale(&t.model)
-            ));
-        }
+    if let Some(line) = size_conflict(&t.model) {
+        out.push(line);
     }
     out.push(
         "TTFT excludes queueing and the KV-cache hand-off to decode (reported under \
@@ -114,77 +106,25 @@ pub fn assumptions(r: &Resolved) -> Vec<String> {
     out
 }
 
-fn check(name: &str, passed: bool, detail: String) -> Value {
-    json!({"name": name, "passed": passed, "detail": detail})
+/// The declared parameter count far from what the shapes add up to, in words.
+fn size_conflict(m: &crate::spec::task::Model) -> Option<String> {
+    let derived = model_size::total_params(m);
+    let declared = m.declared_params?;
+    let ratio = declared / derived;
+    (!crate::params::DECLARED_PARAMS_BAND.contains(&ratio)).then(|| format!(
+        "conflict: declared {:.3} B parameters but the layer shapes add up to {:.3} B; memory, weight reads and matmul FLOPs use the larger figure (every weight matrix scaled ×{:.3}); attention scores and KV cache follow the shapes",
+        declared / 1e9,
+        derived / 1e9,
+        model_size::weight_scale(m)
+    ))
 }
 
-/// How to launch the layout with the engines people use (calibration.md, "How GPUs are counted").
-fn launch(task: &Task, c: &PhaseChoice) -> Value {
-    let l = &c.candidate.layout;
-    let w = l.width();
-    let model = task
-        .model
-        .name
-        .clone()
-        .or(task.model.preset.clone())
-        .unwrap_or_else(|| "MODEL".into());
-    let moe = task.model.is_moe();
-    let vllm = if l.sp > 1 {
-        "not expressible: vLLM serve has no context parallelism for prefill; use TensorRT-LLM cp_size"
-            .to_string()
-    } else if !moe || l.expert_tp == w || l.ep == w {
-        let ep = if moe && l.ep == w && w > 1 {
-            " --enable-expert-parallel"
-        } else {
-            ""
-        };
-        let dp = if l.attention_dp > 1 {
-            format!(" --data-parallel-size {}", l.attention_dp)
-        } else {
-            String::new()
-        };
-        format!(
-            "vllm serve {model} --tensor-parallel-size {} --pipeline-parallel-size {}{dp}{ep}  # × {} replicas",
-            l.tp, l.pp, c.instances
-        )
-    } else {
-        format!(
-            "not expressible: vLLM sets EP = TP × DP; EP{} with expert-TP{} needs Megatron-Core / TensorRT-LLM (moe_ep_size, moe_tp_size)",
-            l.ep, l.expert_tp
-        )
-    };
-    let sglang = if l.sp > 1 {
-        "not expressible: SGLang has no context-parallel prefill for this model class".to_string()
-    } else {
-        let dp = if l.attention_dp > 1 {
-            format!(" --dp {} --enable-dp-attention", l.attention_dp)
-        } else {
-            String::new()
-        };
-        let ep = if moe && l.ep > 1 {
-            format!(" --ep-size {}", l.ep)
-        } else {
-            String::new()
-        };
-        let pp = if l.pp > 1 {
-            format!(" --pp-size {}", l.pp)
-        } else {
-            String::new()
-        };
-        format!(
-            "python -m sglang.launch_server --model-path {model} --tp {w}{dp}{ep}{pp}  # × {} replicas",
-            c.instances
-        )
-    };
-    let trtllm = format!(
-        "tp_size={w} pp_size={} cp_size={} moe_ep_size={} moe_tp_size={} enable_attention_dp={}",
-        l.pp,
-        l.sp,
-        l.ep,
-        l.expert_tp,
-        l.attention_dp > 1
-    );
-    json!({"vllm": vllm, "sglang": sglang, "tensorrt_llm": trtllm})
+fn check(name: &str, passed: bool, detail: String) -> Check {
+    Check {
+        name: name.to_string(),
+        passed,
+        detail,
+    }
 }
 
 /// Inputs of a phase plan besides the resolved task.
@@ -195,30 +135,43 @@ pub struct PhaseInput<'a> {
     /// The phase must hold the task's batch at once (see `ilp::formulation::holds_batch`).
     pub holds_batch: bool,
     pub solver: &'a SolverReport,
+    /// Rate reading (budget and rate modes): the requests/s each instance of the phase serves
+    /// (TTFT is reported at this load); `None` in the batch reading (no GPU limit).
+    pub load_per_s: Option<f64>,
     /// Deployment-level facts (both phases), echoed in each file.
-    pub deployment: Value,
+    pub deployment: DeploymentFacts,
 }
 
-/// Build the plan JSON of one phase.
-pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
-    let task = &r.task;
-    let c = &input.choice.candidate;
-    let l = &c.layout;
-    let full = crate::cost::with_max_length(task, input.phase, l, c.batch, c.figures.clone());
-    let f = &full;
-    let replicas = input.choice.instances;
-    let mapping = Mapping::build(&task.model, l, c.batch);
-    let w = l.width();
-    let per_instance = l.gpus_per_instance();
-    let total = per_instance * replicas;
-    let per_gpu = phase_tokens_per_gpu(input.choice, input.counting);
-    let phase_tokens = per_gpu * total as f64;
-    let (kv_per_gpu, kv_repl) = kv_heads_per_gpu(&task.model, l.tp);
+/// What one phase plan is built from: the task, the choice and its figures at the maximum length.
+struct Parts<'a> {
+    task: &'a Task,
+    input: &'a PhaseInput<'a>,
+    layout: Layout,
+    batch: u64,
+    replicas: u64,
+    figures: crate::cost::Figures,
+    per_gpu: f64,
+}
 
-    let mut checks = Vec::new();
-    for (name, passed, detail) in mapping.checks(&task.model, l, c.batch) {
-        checks.push(check(&name, passed, detail));
+impl Parts<'_> {
+    fn total(&self) -> u64 {
+        self.layout.gpus_per_instance() * self.replicas
     }
+    fn held(&self) -> u64 {
+        self.replicas * self.batch
+    }
+}
+
+/// Checks of the layout: GPU count, MoE width, divisibility, memory, batch held.
+fn layout_checks(p: &Parts, mapping: &Mapping) -> Vec<Check> {
+    let (task, l, replicas) = (p.task, &p.layout, p.replicas);
+    let w = l.width();
+    let total = p.total();
+    let mut checks: Vec<Check> = mapping
+        .checks(&task.model, l, p.batch)
+        .into_iter()
+        .map(|(name, passed, detail)| check(&name, passed, detail))
+        .collect();
     checks.push(check(
         "gpu_count_formula",
         total == replicas * l.pp * w && w == l.tp * l.sp * l.attention_dp,
@@ -236,166 +189,287 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
             ),
         ));
     }
+    let valid = validate(&task.model, p.input.phase, l);
     checks.push(check(
         "divisibility",
-        validate(&task.model, input.phase, l).is_ok(),
-        validate(&task.model, input.phase, l)
-            .err()
-            .unwrap_or_else(|| "heads, KV heads, experts, layers divide as required".into()),
-    ));
-    checks.push(check(
-        "memory_fits",
-        f.memory.fits(),
-        format!(
-            "{:.2} GiB of {:.2} GiB on the most loaded GPU (stage {})",
-            f.memory.total_bytes / GIB,
-            f.memory.capacity_bytes / GIB,
-            f.memory.stage
+        valid.is_ok(),
+        valid.err().map_or_else(
+            || "heads, KV heads, experts, layers divide as required".into(),
+            |e| e.to_string(),
         ),
     ));
-    let held = replicas * c.batch;
-    if input.holds_batch {
+    let m = &p.figures.memory;
+    checks.push(check(
+        "memory_fits",
+        m.fits(),
+        format!(
+            "{:.2} GiB of {:.2} GiB on the most loaded GPU (stage {})",
+            m.total_bytes / GIB,
+            m.capacity_bytes / GIB,
+            m.stage
+        ),
+    ));
+    if p.input.holds_batch {
         checks.push(check(
             "batch_held",
-            held >= task.workload.batch,
+            p.held() >= task.workload.batch,
             format!(
-                "{replicas} instances × {} sequences = {held} ≥ batch {}",
-                c.batch, task.workload.batch
+                "{replicas} instances × {} sequences = {} ≥ batch {}",
+                p.batch,
+                p.held(),
+                task.workload.batch
             ),
         ));
     }
+    checks
+}
 
-    let req = &task.requirements;
-    let mut requirements = serde_json::Map::new();
-    match input.phase {
-        Phase::Prefill => {
-            if let (Some(limit), Some(t)) = (req.ttft_s, f.ttft_s) {
-                requirements.insert(
-                    "ttft_s".into(),
-                    json!({"required": limit, "achieved": t, "met": t <= limit}),
-                );
-            }
-        }
-        Phase::Decode => {
-            if let (Some(limit), Some(t)) = (req.tpot_s, f.tpot_s) {
-                requirements.insert(
-                    "tpot_s".into(),
-                    json!({"required": limit, "achieved": t, "met": t <= limit}),
-                );
-            }
-        }
+fn requirement(required: f64, achieved: f64, met: bool) -> Requirement<f64> {
+    Requirement {
+        required,
+        achieved,
+        met,
     }
-    if let Some(min) = req.throughput_per_gpu_tokens_per_s {
-        requirements.insert(
-            "throughput_per_gpu_tokens_per_s".into(),
-            json!({"required": min, "achieved": per_gpu, "met": per_gpu >= min}),
-        );
-    }
-    requirements.insert(
-        "memory_bytes".into(),
-        json!({"required": f.memory.capacity_bytes, "achieved": f.memory.total_bytes, "met": f.memory.fits()}),
-    );
-    if input.holds_batch {
-        requirements.insert(
-            "batch_sequences".into(),
-            json!({"required": task.workload.batch, "achieved": held, "met": held >= task.workload.batch}),
-        );
-    }
-    for (name, v) in &requirements {
-        checks.push(check(
-            &format!("requirement_{name}"),
-            v["met"].as_bool().unwrap_or(false),
-            format!("required {} , achieved {}", v["required"], v["achieved"]),
-        ));
-    }
+}
 
-    let experts = match &task.model.moe {
-        Some(moe) => json!({
-            "experts_per_layer": moe.experts,
-            "experts_per_gpu": moe.experts / l.ep,
-            "expert_tp_shards": l.expert_tp,
-            "moe_layers": task.model.moe_layers(),
-            "dense_layers": task.model.dense_ffn_layers(),
-            "shared_experts": moe.shared_experts,
-            "by_ep_rank": (0..l.ep).map(|r| {
-                let per = moe.experts / l.ep;
-                json!({"ep_rank": r, "first_expert": r * per, "last_expert": r * per + per - 1})
-            }).collect::<Vec<_>>(),
-        }),
-        None => json!({}),
+/// Each requirement of the task that applies to the phase, with the value reached.
+fn phase_requirements(p: &Parts) -> PhaseRequirements {
+    let req = &p.task.requirements;
+    let f = &p.figures;
+    let (ttft_s, tpot_s) = match p.input.phase {
+        // A saturated instance has no finite TTFT: the requirement is then missed.
+        Phase::Prefill => (
+            req.ttft_s
+                .zip(f.ttft_s.map(|_| ttft_total(p)))
+                .map(|(l, t)| requirement(l, t, t <= l)),
+            None,
+        ),
+        Phase::Decode => (
+            None,
+            req.tpot_s.zip(f.tpot_s).map(|(l, t)| requirement(l, t, t <= l)),
+        ),
     };
-    let mut plan = json!({
-        "schema_version": 1,
-        "phase": input.phase.name(),
-        "task": task_echo(r),
-        "strategy": {
-            "tp": l.tp, "pp": l.pp, "sp": l.sp, "attention_dp": l.attention_dp,
-            "ep": l.ep, "expert_tp": l.expert_tp, "replicas": replicas,
-            "batch_per_instance": c.batch, "micro_batches": f.micro_batches,
-            "request_data_parallelism": replicas * l.attention_dp,
-        },
-        "gpus": {
-            "per_stage": w,
-            "per_instance": per_instance,
-            "total": total,
-            "formula": format!(
-                "W = tp×sp×attention_dp = {}×{}×{} = {w}{}; per instance = pp×W = {}×{w} = {per_instance}; total = replicas×pp×W = {replicas}×{}×{w} = {total}",
-                l.tp, l.sp, l.attention_dp,
-                if task.model.is_moe() { format!(" = ep×expert_tp = {}×{}", l.ep, l.expert_tp) } else { String::new() },
-                l.pp, l.pp
-            ),
-        },
-        "mapping": {
-            "stages": mapping.stages,
-            "attention": {
-                "heads_per_gpu": task.model.heads / l.tp,
-                "kv_heads_per_gpu": kv_per_gpu,
-                "kv_replication": kv_repl,
-                "sequences_per_attention_dp_rank": mapping.sequences_per_rank,
-                "sequence_imbalance_max_over_mean": mapping.sequence_imbalance(),
-            },
-            "experts": experts,
-            "gpus": mapping.gpus,
-            "parts": mapping.gpus.len(),
-            "distinct_gpus": mapping.distinct_gpus(),
-            "replicas_gpu_offset": per_instance,
-        },
-        "memory": {
-            "capacity_bytes": f.memory.capacity_bytes,
-            "per_gpu": {
-                "weights_bytes": f.memory.weights_bytes,
-                "kv_cache_bytes": f.memory.kv_cache_bytes,
-                "activations_bytes": f.memory.activations_bytes,
-                "reserve_bytes": f.memory.reserve_bytes,
-                "total_bytes": f.memory.total_bytes,
-                "stage": f.memory.stage,
-            },
-            "headroom_bytes": f.memory.capacity_bytes - f.memory.total_bytes,
-        },
-        "performance": {
-            "ttft_s": f.ttft_s,
-            "ttft_at_max_length_s": f.ttft_at_max_length_s,
-            "tpot_s": f.tpot_s,
-            "tpot_at_mean_context_s": f.tpot_mean_s,
-            "throughput_tokens_per_s": phase_tokens,
-            "throughput_tokens_per_s_per_gpu": per_gpu,
-            "instance_throughput_tokens_per_s": f.throughput_tokens_per_s,
-            "instance_request_rate_per_s": f.rate_requests_per_s,
-            "phase_request_rate_per_s": f.rate_requests_per_s * replicas as f64,
-            "breakdown": f.breakdown,
-        },
-        "requirements": requirements,
-        "checks": checks,
-        "assumptions": assumptions(r),
-        "launch": launch(task, input.choice),
-        "deployment": input.deployment,
-        "solver": input.solver,
-    });
-    // Figures that do not apply to the phase are left out rather than written as null.
-    if let Some(perf) = plan["performance"].as_object_mut() {
-        perf.retain(|_, v| !v.is_null());
+    let batch = p.task.workload.batch;
+    PhaseRequirements {
+        ttft_s,
+        tpot_s,
+        throughput_per_gpu_tokens_per_s: req
+            .throughput_per_gpu(matches!(p.input.phase, Phase::Prefill))
+            .map(|min| requirement(min, p.per_gpu, p.per_gpu >= min)),
+        memory_bytes: requirement(f.memory.capacity_bytes, f.memory.total_bytes, f.memory.fits()),
+        batch_sequences: p.input.holds_batch.then(|| Requirement {
+            required: batch,
+            achieved: p.held(),
+            met: p.held() >= batch,
+        }),
     }
-    plan
+}
+
+/// One check per requirement (`requirement_<name>`), in key order.
+fn requirement_checks(r: &PhaseRequirements) -> Vec<Check> {
+    r.lines()
+        .into_iter()
+        .map(|l| {
+            check(
+                &format!("requirement_{}", l.name),
+                l.met,
+                format!("required {} , achieved {}", l.required, l.achieved),
+            )
+        })
+        .collect()
+}
+
+/// Routed experts per GPU, per EP rank (`{}` for a dense model).
+fn experts(task: &Task, l: &Layout) -> Experts {
+    let Some(moe) = &task.model.moe else {
+        return Experts::Dense {};
+    };
+    let per = moe.experts / l.ep;
+    Experts::Moe(ExpertPlacement {
+        experts_per_layer: moe.experts,
+        experts_per_gpu: per,
+        expert_tp_shards: l.expert_tp,
+        moe_layers: task.model.moe_layers(),
+        dense_layers: task.model.dense_ffn_layers(),
+        shared_experts: moe.shared_experts,
+        by_ep_rank: (0..l.ep)
+            .map(|r| EpRank {
+                ep_rank: r,
+                first_expert: r * per,
+                last_expert: r * per + per - 1,
+            })
+            .collect(),
+    })
+}
+
+/// The mapping object: stages, attention and expert placement, GPUs.
+fn plan_mapping(task: &Task, l: &Layout, mapping: Mapping) -> PlanMapping {
+    let (kv_per_gpu, kv_repl) = kv_heads_per_gpu(&task.model, l.tp);
+    PlanMapping {
+        attention: AttentionPlacement {
+            heads_per_gpu: task.model.heads / l.tp,
+            kv_heads_per_gpu: kv_per_gpu,
+            kv_replication: kv_repl,
+            sequence_imbalance_max_over_mean: mapping.sequence_imbalance(),
+            sequences_per_attention_dp_rank: mapping.sequences_per_rank.clone(),
+        },
+        experts: experts(task, l),
+        parts: mapping.gpus.len() as u64,
+        distinct_gpus: mapping.distinct_gpus(),
+        replicas_gpu_offset: l.gpus_per_instance(),
+        stages: mapping.stages,
+        gpus: mapping.gpus,
+    }
+}
+
+fn strategy(p: &Parts) -> Strategy {
+    let l = &p.layout;
+    Strategy {
+        tp: l.tp,
+        pp: l.pp,
+        sp: l.sp,
+        attention_dp: l.attention_dp,
+        ep: l.ep,
+        expert_tp: l.expert_tp,
+        replicas: p.replicas,
+        batch_per_instance: p.batch,
+        micro_batches: p.figures.micro_batches,
+        request_data_parallelism: p.replicas * l.attention_dp,
+    }
+}
+
+fn gpus(p: &Parts) -> Gpus {
+    let l = &p.layout;
+    let w = l.width();
+    let (per_instance, total, replicas) = (l.gpus_per_instance(), p.total(), p.replicas);
+    let moe = if p.task.model.is_moe() {
+        format!(" = ep×expert_tp = {}×{}", l.ep, l.expert_tp)
+    } else {
+        String::new()
+    };
+    Gpus {
+        per_stage: w,
+        per_instance,
+        total,
+        formula: format!(
+            "W = tp×sp×attention_dp = {}×{}×{} = {w}{moe}; per instance = pp×W = {}×{w} = {per_instance}; total = replicas×pp×W = {replicas}×{}×{w} = {total}",
+            l.tp, l.sp, l.attention_dp, l.pp, l.pp
+        ),
+    }
+}
+
+fn memory(f: &crate::cost::Figures) -> Memory {
+    let m = &f.memory;
+    Memory {
+        capacity_bytes: m.capacity_bytes,
+        per_gpu: MemoryPerGpu {
+            weights_bytes: m.weights_bytes,
+            kv_cache_bytes: m.kv_cache_bytes,
+            activations_bytes: m.activations_bytes,
+            reserve_bytes: m.reserve_bytes,
+            total_bytes: m.total_bytes,
+            stage: m.stage,
+        },
+        headroom_bytes: m.capacity_bytes - m.total_bytes,
+    }
+}
+
+/// Prefill: the terms of TTFT and the utilization. Rate reading: at the instance's load, with
+/// batch formation, M/D/1 queueing and the KV hand-off ([`crate::candidates::queueing`]); an
+/// instance loaded to saturation has no finite TTFT (`None`). Batch reading: the time to
+/// prefill the instance's share of B, nothing else (the B sequences arrive together).
+fn ttft_terms(p: &Parts) -> Option<(TtftBreakdown, Option<f64>)> {
+    let d = p.figures.ttft_s?;
+    let c = &p.input.choice.candidate;
+    match p.input.load_per_s {
+        Some(load) => {
+            let b = queueing::ttft_at(d, c.batch, c.serving.kv_transfer_s, load)?;
+            Some((b, Some(load * d / c.batch as f64)))
+        }
+        None => Some((
+            TtftBreakdown {
+                prefill_s: d,
+                batch_formation_s: 0.0,
+                queueing_s: 0.0,
+                kv_transfer_s: 0.0,
+            },
+            None,
+        )),
+    }
+}
+
+/// Prefill TTFT (infinite when the instance is saturated).
+fn ttft_total(p: &Parts) -> f64 {
+    ttft_terms(p).map_or(f64::INFINITY, |(b, _)| b.total_s())
+}
+
+/// Requests/s one instance serves: its capacity under a request stream in the rate reading,
+/// a batch per TTFT / per OSL × TPOT in the batch reading.
+fn instance_rate(p: &Parts) -> f64 {
+    let c = &p.input.choice.candidate;
+    match p.input.load_per_s {
+        Some(_) => c.serving.rate_per_s,
+        None => c.figures.rate_requests_per_s,
+    }
+}
+
+fn performance(p: &Parts) -> Performance {
+    let f = &p.figures;
+    let ttft = ttft_terms(p);
+    Performance {
+        ttft_s: ttft.map(|(b, _)| b.total_s()),
+        ttft_breakdown: ttft.map(|(b, _)| b),
+        prefill_utilization: ttft.and_then(|(_, u)| u),
+        load_per_instance_requests_per_s: p.input.load_per_s,
+        ttft_at_max_length_s: f.ttft_at_max_length_s,
+        tpot_s: f.tpot_s,
+        tpot_at_mean_context_s: f.tpot_mean_s,
+        throughput_tokens_per_s: p.per_gpu * p.total() as f64,
+        throughput_tokens_per_s_per_gpu: p.per_gpu,
+        instance_throughput_tokens_per_s: f.throughput_tokens_per_s,
+        instance_request_rate_per_s: instance_rate(p),
+        phase_request_rate_per_s: instance_rate(p) * p.replicas as f64,
+        breakdown: f.breakdown.clone(),
+    }
+}
+
+/// Build the plan of one phase.
+pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> PhasePlan {
+    let task = &r.task;
+    let c = &input.choice.candidate;
+    let figures = crate::cost::with_max_length(task, input.phase, &c.layout, c.batch, c.figures.clone());
+    let p = Parts {
+        task,
+        input,
+        layout: c.layout,
+        batch: c.batch,
+        replicas: input.choice.instances,
+        figures,
+        per_gpu: phase_tokens_per_gpu(input.choice, input.counting),
+    };
+    let mapping = Mapping::build(&task.model, &p.layout, p.batch);
+    let requirements = phase_requirements(&p);
+    let mut checks = layout_checks(&p, &mapping);
+    checks.extend(requirement_checks(&requirements));
+    PhasePlan {
+        schema_version: SchemaVersion,
+        phase: input.phase,
+        task: task_echo(r),
+        strategy: strategy(&p),
+        gpus: gpus(&p),
+        mapping: plan_mapping(task, &p.layout, mapping),
+        memory: memory(&p.figures),
+        performance: performance(&p),
+        requirements,
+        checks,
+        assumptions: assumptions(r),
+        launch: launch::launch(task, input.choice),
+        deployment: input.deployment.clone(),
+        solver: input.solver.clone(),
+        evaluation: None,
+        given_strategy: None,
+        run: None,
+    }
 }
 
 /// The hand-off of disaggregation: each request's KV cache goes from its prefill instance to a
@@ -403,49 +477,112 @@ pub fn phase_plan(r: &Resolved, input: &PhaseInput) -> Value {
 /// FAST'25). Reported, not optimized: the time one request's KV takes over the prefill
 /// instance's NICs (all its GPUs send their shards in parallel) and the pool's NIC utilization at
 /// the sustained rate. Assumes one NIC per GPU at the inter-node bandwidth and no compression.
-pub fn kv_transfer(task: &Task, prefill: &PhaseChoice, rate_per_s: f64) -> Value {
-    let bytes = params::kv_bytes_per_token(&task.model) * task.workload.ttft_input_len() as f64;
+pub fn kv_transfer(task: &Task, prefill: &PhaseChoice, rate_per_s: f64) -> KvTransfer {
+    let bytes = model_size::kv_bytes_per_token(&task.model) * task.workload.ttft_input_len() as f64;
     let nic = task.hardware.inter_node_bytes_per_s;
     let instance_bw = nic * prefill.candidate.gpus_per_instance() as f64;
     let pool_bw = nic * prefill.gpus() as f64;
     let needed = bytes * rate_per_s;
-    json!({
-        "bytes_per_request": bytes,
-        "seconds_per_request": bytes / instance_bw,
-        "needed_bytes_per_s": needed,
-        "prefill_nic_bytes_per_s": pool_bw,
-        "nic_utilization": needed / pool_bw,
+    KvTransfer {
+        bytes_per_request: bytes,
+        seconds_per_request: bytes / instance_bw,
+        needed_bytes_per_s: needed,
+        prefill_nic_bytes_per_s: pool_bw,
+        nic_utilization: needed / pool_bw,
+    }
+}
+
+fn alternative_phase(c: &PhaseChoice, counting: Counting) -> AlternativePhase {
+    AlternativePhase {
+        layout: c.candidate.layout.to_string(),
+        batch_per_instance: c.candidate.batch,
+        replicas: c.instances,
+        gpus: c.gpus(),
+        tokens_per_s_per_gpu: phase_tokens_per_gpu(c, counting),
+    }
+}
+
+/// The deployment-level facts of an optimized deployment.
+pub fn deployment_facts(r: &Resolved, d: &Deployment, counting: Counting) -> OptimizedDeployment {
+    OptimizedDeployment {
+        mode: d.mode,
+        prefill_gpus: d.prefill.gpus(),
+        decode_gpus: d.decode.gpus(),
+        total_gpus: d.total_gpus(),
+        sustained_request_rate_per_s: d.request_rate_per_s,
+        kv_transfer: kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
+        tolerance: d.tolerance,
+        balanced: balanced_facts(d),
+        concurrency_floor: concurrency_floor(&r.task, d.mode, &d.decode, d.request_rate_per_s),
+        fewest_gpus_alternative: d.fewest_gpus.as_ref().map(|(p, q)| Alternative {
+            prefill: alternative_phase(p, counting),
+            decode: alternative_phase(q, counting),
+            total_gpus: p.gpus() + q.gpus(),
+        }),
+    }
+}
+
+/// `deployment.balanced`: the smallest prefill:decode unit of the chosen layouts whose rates
+/// match ([`balanced::balanced`]), and the idle share of each pool of the plan itself at its
+/// sustained rate under a request stream (rate-reading capacities).
+fn balanced_facts(d: &Deployment) -> BalancedFacts {
+    let (p, q) = (&d.prefill, &d.decode);
+    let cap_p = p.instances as f64 * p.candidate.serving.rate_per_s;
+    let cap_q = q.instances as f64 * q.candidate.serving.rate_per_s;
+    let rate = cap_p.min(cap_q);
+    let unit = balanced::balanced(&p.candidate, &q.candidate);
+    let note = if unit.is_some() {
+        "the smallest prefill and decode instance counts of these layouts whose request rates match within 10 %: the unit to replicate as traffic grows"
+    } else {
+        "no prefill:decode unit of these layouts matches within 10 % (a prefill layout no request stream keeps within TTFT)"
+    };
+    BalancedFacts {
+        unit,
+        match_within: balanced::MAX_MISMATCH,
+        note: note.to_string(),
+        plan_request_rate_per_s: rate,
+        plan_prefill_idle_share: idle_share(cap_p, rate),
+        plan_decode_idle_share: idle_share(cap_q, rate),
+    }
+}
+
+/// `deployment.concurrency_floor` (rate reading): B is a floor on the sequences the decode pool
+/// holds, not a cap on an instance's batch; it binds when the rate alone would need fewer decode
+/// instances than the plan has and one fewer would hold fewer than B.
+fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -> Option<ConcurrencyFloor> {
+    if mode == Mode::NoLimit {
+        return None;
+    }
+    let b = task.workload.batch;
+    let c = decode.candidate.batch;
+    let for_rate = (rate / decode.candidate.serving.rate_per_s * (1.0 - 1e-9)).ceil() as u64;
+    Some(ConcurrencyFloor {
+        floor_sequences: b,
+        held_sequences: decode.instances * c,
+        concurrency_per_instance: c,
+        decode_instances: decode.instances,
+        decode_instances_for_rate: for_rate,
+        binds: decode.instances.saturating_sub(1) * c < b && for_rate < decode.instances,
     })
 }
 
 /// Both phase plans of an optimized deployment.
-pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
-    let counting = match d.mode {
-        crate::ilp::formulation::Mode::NoLimit => Counting::SharedBatch,
-        _ => Counting::FullInstances,
-    };
-    let deployment = json!({
-        "mode": d.mode,
-        "prefill_gpus": d.prefill.gpus(),
-        "decode_gpus": d.decode.gpus(),
-        "total_gpus": d.total_gpus(),
-        "sustained_request_rate_per_s": d.request_rate_per_s,
-        "kv_transfer": kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
-        "fewest_gpus_alternative": d.fewest_gpus.as_ref().map(|(p, q)| json!({
-            "prefill": {"layout": p.candidate.layout.to_string(), "batch_per_instance": p.candidate.batch, "replicas": p.instances, "gpus": p.gpus(), "tokens_per_s_per_gpu": phase_tokens_per_gpu(p, counting)},
-            "decode": {"layout": q.candidate.layout.to_string(), "batch_per_instance": q.candidate.batch, "replicas": q.instances, "gpus": q.gpus(), "tokens_per_s_per_gpu": phase_tokens_per_gpu(q, counting)},
-            "total_gpus": p.gpus() + q.gpus(),
-        })),
-    });
+pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [PhasePlan; 2] {
+    let counting = Counting::of(d.mode);
+    let deployment = DeploymentFacts::Optimized(deployment_facts(r, d, counting));
     Phase::BOTH.map(|p| {
+        let choice = d.phase(p);
+        let load_per_s =
+            (d.mode != Mode::NoLimit).then(|| d.request_rate_per_s / choice.instances.max(1) as f64);
         phase_plan(
             r,
             &PhaseInput {
                 phase: p,
-                choice: d.phase(p),
+                choice,
                 counting,
                 holds_batch: crate::ilp::formulation::holds_batch(d.mode, p),
                 solver: &d.solver,
+                load_per_s,
                 deployment: deployment.clone(),
             },
         )
@@ -453,8 +590,6 @@ pub fn deployment_plans(r: &Resolved, d: &Deployment) -> [Value; 2] {
 }
 
 /// Every check of a plan passed.
-pub fn all_checks_pass(plan: &Value) -> bool {
-    plan["checks"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().all(|c| c["passed"] == true))
+pub fn all_checks_pass(plan: &PhasePlan) -> bool {
+    plan.all_checks_pass()
 }

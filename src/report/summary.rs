@@ -1,98 +1,98 @@
-//! The short human summary printed after a solve.
+//! The short human summary printed after a solve (pure: typed plans in, text out).
 
 use crate::ilp::Deployment;
 use crate::layout::Phase;
-use serde_json::Value;
+use crate::plan::{DeploymentFacts, PhasePlan};
 use std::fmt::Write;
 
-const GIB: f64 = (1u64 << 30) as f64;
+use crate::params::GIB;
 
 /// One block per phase: degrees, GPU formula, memory against capacity, latency and throughput
 /// against the requirements.
-pub fn phase_text(plan: &Value) -> String {
+pub fn phase_text(plan: &PhasePlan) -> String {
     let mut s = String::new();
-    let st = &plan["strategy"];
-    let phase = plan["phase"].as_str().unwrap_or("?");
+    let st = &plan.strategy;
     let _ = writeln!(
         s,
-        "{phase}: TP{} PP{} SP{} attention-DP{} EP{} expert-TP{} × {} replicas, {} sequences per instance",
-        st["tp"],
-        st["pp"],
-        st["sp"],
-        st["attention_dp"],
-        st["ep"],
-        st["expert_tp"],
-        st["replicas"],
-        st["batch_per_instance"]
+        "{}: TP{} PP{} SP{} attention-DP{} EP{} expert-TP{} × {} replicas, {} sequences per instance",
+        plan.phase,
+        st.tp,
+        st.pp,
+        st.sp,
+        st.attention_dp,
+        st.ep,
+        st.expert_tp,
+        st.replicas,
+        st.batch_per_instance
     );
-    let _ = writeln!(
-        s,
-        "  GPUs: {}  ({})",
-        plan["gpus"]["total"],
-        plan["gpus"]["formula"].as_str().unwrap_or("")
-    );
-    let m = &plan["memory"]["per_gpu"];
-    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let _ = writeln!(s, "  GPUs: {}  ({})", plan.gpus.total, plan.gpus.formula);
+    let m = &plan.memory.per_gpu;
     let _ = writeln!(
         s,
         "  memory/GPU: {:.1} GiB of {:.1} GiB (weights {:.1}, KV {:.1}, activations {:.1}, reserve {:.1})",
-        f(&m["total_bytes"]) / GIB,
-        f(&plan["memory"]["capacity_bytes"]) / GIB,
-        f(&m["weights_bytes"]) / GIB,
-        f(&m["kv_cache_bytes"]) / GIB,
-        f(&m["activations_bytes"]) / GIB,
-        f(&m["reserve_bytes"]) / GIB
+        m.total_bytes / GIB,
+        plan.memory.capacity_bytes / GIB,
+        m.weights_bytes / GIB,
+        m.kv_cache_bytes / GIB,
+        m.activations_bytes / GIB,
+        m.reserve_bytes / GIB
     );
-    let p = &plan["performance"];
-    if p["ttft_s"].is_number() {
+    let p = &plan.performance;
+    if let Some(t) = p.ttft_s {
         let _ = writeln!(
             s,
-            "  TTFT: {:.3} s at the TTFT input length, {:.3} s at the maximum length",
-            f(&p["ttft_s"]),
-            f(&p["ttft_at_max_length_s"])
+            "  TTFT: {t:.3} s at the TTFT input length, {:.3} s at the maximum length",
+            p.ttft_at_max_length_s.unwrap_or(f64::NAN)
         );
     }
-    if p["tpot_s"].is_number() {
+    if let (Some(b), Some(u), Some(load)) = (
+        &p.ttft_breakdown,
+        p.prefill_utilization,
+        p.load_per_instance_requests_per_s,
+    ) {
+        let _ = writeln!(
+            s,
+            "  TTFT at {load:.3} requests/s per instance = prefill {:.3} + batch formation {:.3} + queueing {:.3} + KV hand-off {:.3} s (M/D/1, utilization {:.0}%)",
+            b.prefill_s,
+            b.batch_formation_s,
+            b.queueing_s,
+            b.kv_transfer_s,
+            u * 100.0
+        );
+    }
+    if let Some(t) = p.tpot_s {
         let _ = writeln!(
             s,
             "  TPOT: {:.2} ms at the last token, {:.2} ms at the mean context",
-            f(&p["tpot_s"]) * 1e3,
-            f(&p["tpot_at_mean_context_s"]) * 1e3
+            t * 1e3,
+            p.tpot_at_mean_context_s.unwrap_or(f64::NAN) * 1e3
         );
     }
     let _ = writeln!(
         s,
         "  throughput: {:.0} tokens/s, {:.0} tokens/s per GPU",
-        f(&p["throughput_tokens_per_s"]),
-        f(&p["throughput_tokens_per_s_per_gpu"])
+        p.throughput_tokens_per_s, p.throughput_tokens_per_s_per_gpu
     );
-    if let Some(reqs) = plan["requirements"].as_object() {
-        for (name, r) in reqs {
-            let _ = writeln!(
-                s,
-                "  requirement {name}: required {} achieved {} → {}",
-                r["required"],
-                short(&r["achieved"]),
-                if r["met"] == true { "met" } else { "NOT MET" }
-            );
-        }
+    for r in plan.requirements.lines() {
+        let achieved = if r.achieved_value.fract() != 0.0 {
+            format!("{:.4}", r.achieved_value)
+        } else {
+            r.achieved
+        };
+        let _ = writeln!(
+            s,
+            "  requirement {}: required {} achieved {achieved} → {}",
+            r.name,
+            r.required,
+            if r.met { "met" } else { "NOT MET" }
+        );
     }
     s
 }
 
-fn short(v: &Value) -> String {
-    match v.as_f64() {
-        Some(x) if x.fract() != 0.0 => format!("{x:.4}"),
-        _ => v.to_string(),
-    }
-}
-
-/// The whole summary.
-pub fn text(d: &Deployment, plans: &[Value; 2]) -> String {
+/// The deployment line, the KV hand-off and the fewest-GPU alternative.
+fn deployment_text(d: &Deployment, prefill: &PhasePlan) -> String {
     let mut s = String::new();
-    for plan in plans {
-        s.push_str(&phase_text(plan));
-    }
     let _ = writeln!(
         s,
         "deployment: {} GPUs ({} prefill + {} decode), sustains {:.3} requests/s",
@@ -101,19 +101,16 @@ pub fn text(d: &Deployment, plans: &[Value; 2]) -> String {
         d.phase(Phase::Decode).gpus(),
         d.request_rate_per_s
     );
-    let kv = &plans[0]["deployment"]["kv_transfer"];
-    if let (Some(mb), Some(t), Some(u)) = (
-        kv["bytes_per_request"].as_f64(),
-        kv["seconds_per_request"].as_f64(),
-        kv["nic_utilization"].as_f64(),
-    ) {
+    if let DeploymentFacts::Optimized(o) = &prefill.deployment {
+        let kv = &o.kv_transfer;
         let _ = writeln!(
             s,
             "KV hand-off prefill → decode: {:.1} MB per request, {:.1} ms over one prefill instance's NICs, {:.1}% of the prefill pool's NIC bandwidth",
-            mb / 1e6,
-            t * 1e3,
-            u * 100.0
+            kv.bytes_per_request / 1e6,
+            kv.seconds_per_request * 1e3,
+            kv.nic_utilization * 100.0
         );
+        let _ = write!(s, "{}", balanced_text(&o.balanced));
     }
     if let Some((p, q)) = &d.fewest_gpus {
         let _ = writeln!(
@@ -126,6 +123,37 @@ pub fn text(d: &Deployment, plans: &[Value; 2]) -> String {
             q.instances
         );
     }
+    s
+}
+
+/// The balanced unit and how idle the plan's pools are.
+fn balanced_text(b: &crate::plan::BalancedFacts) -> String {
+    let mut s = String::new();
+    if let Some(u) = &b.unit {
+        let _ = writeln!(
+            s,
+            "balanced unit (replicate as traffic grows): {} prefill : {} decode instances = {} GPUs, {:.3} requests/s (idle: prefill {:.0}%, decode {:.0}%)",
+            u.prefill_instances,
+            u.decode_instances,
+            u.total_gpus,
+            u.request_rate_per_s,
+            u.prefill_idle_share * 100.0,
+            u.decode_idle_share * 100.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        "under a request stream this plan's pools idle: prefill {:.0}%, decode {:.0}%",
+        b.plan_prefill_idle_share * 100.0,
+        b.plan_decode_idle_share * 100.0
+    );
+    s
+}
+
+/// The whole summary.
+pub fn text(d: &Deployment, plans: &[PhasePlan; 2]) -> String {
+    let mut s: String = plans.iter().map(phase_text).collect();
+    s.push_str(&deployment_text(d, &plans[0]));
     let r = &d.solver;
     let _ = writeln!(
         s,

@@ -65,6 +65,12 @@ impl Objective {
                 "--objective total maximizes the request rate, but the rate mode fixes it at {rate} requests/s; \
                  use min-gpus or per-gpu, or give a GPU budget (--gpus) without a target rate"
             )),
+            (Objective::Total, Mode::NoLimit) => Err(
+                "--objective total maximizes the request rate, which grows without bound when GPUs are unlimited; \
+                 give a GPU budget (--gpus N or `GPUs: N` in the task) or a target rate (--rate R or \
+                 `Target request rate: R requests/s`), or use per-gpu / min-gpus"
+                    .to_string(),
+            ),
             _ => Ok(()),
         }
     }
@@ -99,6 +105,36 @@ impl Criterion {
             Criterion::TokensPerGpu => "max Σ phase tokens/s per GPU (thousands)",
             Criterion::Gpus => "min total GPUs",
             Criterion::Rate => "max sustained request rate (requests/s)",
+        }
+    }
+}
+
+/// How a phase's tokens/s per GPU is counted in a mode (DESIGN.md §3): without a GPU limit the
+/// instances share the task's batch B (the last instance may run partly empty); with a budget or
+/// a target rate every instance runs at its capacity under the request stream. The one place
+/// this choice is made (candidates, formulation, plan, baselines and oracle read it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counting {
+    /// Instances share the task's batch B (no-limit mode and `evaluate`).
+    SharedBatch,
+    /// Every instance runs at its capacity (budget and rate modes).
+    FullInstances,
+}
+
+impl Counting {
+    pub fn of(mode: Mode) -> Counting {
+        match mode {
+            Mode::NoLimit => Counting::SharedBatch,
+            _ => Counting::FullInstances,
+        }
+    }
+
+    /// The figure this counting reads: `shared` (tokens/s per GPU with the instances sharing B)
+    /// or `full` (each instance at its capacity).
+    pub fn tokens_per_gpu(self, shared: f64, full: f64) -> f64 {
+        match self {
+            Counting::SharedBatch => shared,
+            Counting::FullInstances => full,
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct ModelPreset {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PeakFlops {
+    /// NVFP4 / MXFP4 dense peak (Blackwell, CDNA 4); absent on older GPUs.
+    #[serde(default)]
+    pub fp4: Option<f64>,
     pub fp8: Option<f64>,
     pub bf16: f64,
     pub fp16: f64,
@@ -125,11 +128,43 @@ impl GpuPreset {
                 },
                 None => fallback("int8 (for int4 weights)"),
             },
+            Dtype::Fp4 => self.fp4_peak(),
             Dtype::Fp32 => PeakChoice {
                 flops_per_s: p.bf16 / 2.0,
                 column: "bf16/2",
                 note: Some(format!(
                     "fp32 computed at the TF32 tensor-core rate, taken as half the {} bf16 peak",
+                    self.name
+                )),
+            },
+        }
+    }
+}
+
+impl GpuPreset {
+    /// FP4 weights: the FP4 peak; a GPU without FP4 tensor cores runs W4A8 / W4A16 kernels, so
+    /// the FP8 peak (else the 16-bit one) is used and said.
+    fn fp4_peak(&self) -> PeakChoice {
+        let p = &self.peak_flops_per_s;
+        match (p.fp4, p.fp8) {
+            (Some(f), _) => PeakChoice {
+                flops_per_s: f,
+                column: "fp4",
+                note: None,
+            },
+            (None, Some(f)) => PeakChoice {
+                flops_per_s: f,
+                column: "fp8",
+                note: Some(format!(
+                    "{} has no FP4 tensor cores; fp4 weights computed at its fp8 peak",
+                    self.name
+                )),
+            },
+            (None, None) => PeakChoice {
+                flops_per_s: p.bf16,
+                column: "bf16",
+                note: Some(format!(
+                    "{} has no FP4 or FP8 tensor cores; fp4 weights computed at its bf16 peak",
                     self.name
                 )),
             },
@@ -156,6 +191,39 @@ const MODEL_FILES: &[(&str, &str)] = &[
         "mixtral-8x7b.json",
         include_str!("../../models/mixtral-8x7b.json"),
     ),
+    (
+        "llama-4-scout.json",
+        include_str!("../../models/llama-4-scout.json"),
+    ),
+    (
+        "llama-4-maverick.json",
+        include_str!("../../models/llama-4-maverick.json"),
+    ),
+    (
+        "gpt-oss-120b.json",
+        include_str!("../../models/gpt-oss-120b.json"),
+    ),
+    ("gpt-oss-20b.json", include_str!("../../models/gpt-oss-20b.json")),
+    ("kimi-k2.json", include_str!("../../models/kimi-k2.json")),
+    ("kimi-k2.5.json", include_str!("../../models/kimi-k2.5.json")),
+    ("glm-4.5.json", include_str!("../../models/glm-4.5.json")),
+    ("glm-5.json", include_str!("../../models/glm-5.json")),
+    (
+        "qwen3-30b-a3b.json",
+        include_str!("../../models/qwen3-30b-a3b.json"),
+    ),
+    (
+        "qwen3-coder-480b.json",
+        include_str!("../../models/qwen3-coder-480b.json"),
+    ),
+    (
+        "deepseek-v3.2.json",
+        include_str!("../../models/deepseek-v3.2.json"),
+    ),
+    (
+        "minimax-m2.5.json",
+        include_str!("../../models/minimax-m2.5.json"),
+    ),
 ];
 
 const GPU_FILES: &[(&str, &str)] = &[
@@ -166,6 +234,10 @@ const GPU_FILES: &[(&str, &str)] = &[
     ("h20.json", include_str!("../../models/h20.json")),
     ("b200.json", include_str!("../../models/b200.json")),
     ("ascend-910b.json", include_str!("../../models/ascend-910b.json")),
+    ("b300.json", include_str!("../../models/b300.json")),
+    ("gb200.json", include_str!("../../models/gb200.json")),
+    ("mi300x.json", include_str!("../../models/mi300x.json")),
+    ("mi355x.json", include_str!("../../models/mi355x.json")),
 ];
 
 /// Lookup key: lowercase, without `-`, `_` and whitespace.

@@ -37,12 +37,13 @@
 //! | `cost.*` | [`CostParams::default`] |
 
 use crate::error::{Error, Result};
-use crate::input::hf_config::parse_hf_config;
+use crate::input::fields;
+use crate::input::hf_config::{apply_hf_quant_config, parse_hf_config};
 use crate::input::markdown::{FieldRead, ParsedTask};
 use crate::spec::presets::{self, GpuPreset, ModelPreset};
 use crate::spec::task::{
-    AttentionKind, CostParams, Dtype, GivenStrategy, Hardware, Model, Moe, RawHardware, RawModel, RawTask,
-    RawWorkload, Requirements, Task, Workload,
+    AttentionKind, CostParams, Dtype, GivenStrategy, Hardware, Mla, Model, Moe, RawHardware, RawModel,
+    RawMoe, RawTask, RawWorkload, Requirements, Task, Workload,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -109,53 +110,6 @@ struct Ctx<'a> {
     warnings: Vec<String>,
     /// Model keys (`head_dim`, `moe.top_k`) to where their value came from.
     model_origin: BTreeMap<String, Origin>,
-}
-
-/// The label of a Markdown line that sets a field, and an example line to add.
-fn md_hint(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "workload.batch" => "`* **Batch size**: 128` (section Input Data)",
-        "workload.max_len" => {
-            "`* **Sequence Length**: ranging from [128, 10240]` or `* **Sequence In**: 2048` \
-             (section Input Data)"
-        }
-        "model.layers" => "`* **Layers**: 94-layer, ...` (section Model Configuration)",
-        "model.hidden_size" => {
-            "`* **Token Dimension**: The dimension of each token is 4096` (section Model \
-             Configuration)"
-        }
-        "model.heads" | "model.head_dim" => {
-            "`* **Dimension of Attention**: The number of heads is 64 and the dimension of each \
-             heads is 128` (section Model Configuration)"
-        }
-        "model.kv_heads" => "`* **GQA kv heads**: 4` (section Model Configuration)",
-        "model.ffn_intermediate_size" => {
-            "`* **Hidden size of MOE**: The hidden is of MLP is 1024` (section Model \
-             Configuration)"
-        }
-        "model.moe.experts" => {
-            "`* **Layers**: 94-layer, Each layer includes GQA + MOE, each layer has 128 \
-             experts` (section Model Configuration)"
-        }
-        "model.moe.expert_intermediate_size" => {
-            "`* **Hidden size of MOE**: The hidden is of FFN is 1536` (section Model \
-             Configuration)"
-        }
-        "model.moe.top_k" => "`* **Top-K Gate**: 8` (section Model Configuration)",
-        "hardware.peak_flops_per_s" => {
-            "`* **Single-card computing power**: 400TFlops` or `* **GPU model**: H100` \
-             (section Environment Condition)"
-        }
-        "hardware.hbm_bytes_per_s" => {
-            "`* **VRAM Bandwidth**: 1.8TBps` or `* **GPU model**: H100` (section Environment \
-             Condition)"
-        }
-        "hardware.memory_bytes" => {
-            "`* **Single-card video memory capacity**: 64GB` or `* **GPU model**: H100` \
-             (section Environment Condition)"
-        }
-        _ => return None,
-    })
 }
 
 fn fmt_f64(v: f64) -> String {
@@ -307,7 +261,7 @@ impl Ctx<'_> {
 
     fn missing(&self, field: &str, what: &str) -> Error {
         let how = if self.markdown {
-            match md_hint(field) {
+            match fields::hint(field) {
                 Some(hint) => format!("add a line {hint}"),
                 None => format!("give `{field}` in a JSON task"),
             }
@@ -470,31 +424,22 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         cost,
     } = raw;
 
-    let model = resolve_model(&mut ctx, model)?;
-    check_declared_params(&mut ctx, &model);
-    let hardware = resolve_hardware(&mut ctx, hardware, model.dtype)?;
-    let workload = resolve_workload(&mut ctx, workload)?;
+    let model = resolve_model(&mut ctx, model);
+    if let Ok(m) = &model {
+        check_declared_params(&mut ctx, m);
+    }
+    let dtype = model.as_ref().map_or(Dtype::Bf16, |m| m.dtype);
+    let hardware = resolve_hardware(&mut ctx, hardware, dtype);
+    let workload = resolve_workload(&mut ctx, workload);
+    let (model, hardware, workload) = all_or_missing(source, model, hardware, workload)?;
     let requirements = check_requirements(&ctx, requirements)?;
     let strategy = match strategy {
         Some(s) => Some(check_strategy(&ctx, s)?),
         None => None,
     };
     let cost = resolve_cost(&mut ctx, cost)?;
-    // A Markdown file read line by line with no requirement at all (not even `None`) has lost its
-    // `Basic Performance Requirements` section; a given strategy may be evaluated without one.
-    let from_lines = fields.iter().any(|f| f.line > 0);
-    let no_requirement = requirements == Requirements::default()
-        && !fields.iter().any(|f| f.field.starts_with("requirements."));
-    if ctx.markdown && from_lines && no_requirement && strategy.is_none() {
-        return Err(Error::Missing {
-            path: source.to_string(),
-            field: "requirements".into(),
-            message: "no performance requirement found (is the section `Basic Performance \
-                      Requirements` missing?); add a line such as `* **The time to the first \
-                      token(TTFT)**: 30s` or `* **Time per output token(TPOT)**: 50ms`, or write \
-                      `None` as its value to plan without that limit"
-                .into(),
-        });
+    if requirements.is_empty() {
+        ctx.warn(NO_REQUIREMENT);
     }
 
     let task = Task {
@@ -520,6 +465,58 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
     })
 }
 
+/// The warning of a task with no latency or throughput requirement (issue 14 item 2).
+pub const NO_REQUIREMENT: &str =
+    "no latency requirement: plans maximize throughput per GPU with the fewest GPUs";
+
+/// The three parts, or one [`Error::Missing`] naming every required field missing in any of
+/// them (other errors are returned as they are, the model's first).
+fn all_or_missing(
+    source: &str,
+    model: Result<Model>,
+    hardware: Result<Hardware>,
+    workload: Result<Workload>,
+) -> Result<(Model, Hardware, Workload)> {
+    match (model, hardware, workload) {
+        (Ok(m), Ok(h), Ok(w)) => Ok((m, h, w)),
+        (m, h, w) => {
+            let errors = [m.err(), h.err(), w.err()];
+            let missing = |e: &Error| matches!(e, Error::Missing { .. });
+            let other = errors.iter().flatten().position(|e| !missing(e));
+            let mut all: Vec<Error> = errors.into_iter().flatten().collect();
+            match other {
+                Some(i) => Err(all.swap_remove(i)),
+                None => Err(combine_missing(source, all).unwrap_or_else(|| Error::Invalid {
+                    path: source.to_string(),
+                    field: "task".into(),
+                    message: "internal: no error to report".into(),
+                })),
+            }
+        }
+    }
+}
+
+/// One [`Error::Missing`] for several: every field and its message (`None` when empty).
+fn combine_missing(source: &str, mut missing: Vec<Error>) -> Option<Error> {
+    if missing.len() <= 1 {
+        return missing.pop();
+    }
+    let parts: Vec<(String, String)> = missing
+        .into_iter()
+        .filter_map(|e| match e {
+            Error::Missing { field, message, .. } => Some((field, message)),
+            _ => None,
+        })
+        .collect();
+    let fields: Vec<&str> = parts.iter().map(|p| p.0.as_str()).collect();
+    let each: Vec<String> = parts.iter().map(|(f, m)| format!("`{f}`: {m}")).collect();
+    Some(Error::Missing {
+        path: source.to_string(),
+        field: fields.join("`, `"),
+        message: format!("{} required fields are missing: {}", parts.len(), each.join("; ")),
+    })
+}
+
 /// A declared parameter count far from what the layer shapes add up to is a conflict: reported as
 /// a warning here (the plan states it as an assumption, and memory uses the larger figure).
 fn check_declared_params(ctx: &mut Ctx, model: &Model) {
@@ -527,7 +524,7 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
         return;
     };
     let derived = crate::spec::model_size::total_params(model);
-    if derived > 0.0 && !(0.9..=1.1).contains(&(declared / derived)) {
+    if derived > 0.0 && !crate::params::DECLARED_PARAMS_BAND.contains(&(declared / derived)) {
         ctx.warn(format!(
             "declared_params: the task declares {}{}, but the layer shapes add up to {}; the plan \
              uses the larger figure for weight memory, weight reads and matmul FLOPs (safe). Check \
@@ -612,33 +609,74 @@ fn lookup_gpu_preset(ctx: &Ctx, name: &str) -> Result<&'static GpuPreset> {
     })
 }
 
-fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
-    let preset = match raw.preset.as_deref() {
-        Some(p) => Some(lookup_model_preset(ctx, p)?),
-        None => None,
-    };
-    let hf = match raw.hf_config.as_deref() {
-        Some(p) => {
-            let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
-            let path = base.join(p);
-            // Read with the task-file size cap: a wrong path (a folder, `/dev/zero`, a weights
-            // file) is an error, never a hang or an out-of-memory.
-            let bytes = crate::input::load::read_limited(&path, crate::input::load::MAX_TASK_BYTES)?;
-            let text = String::from_utf8(bytes).map_err(|e| Error::Read {
-                path: path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
-            })?;
-            let hf = parse_hf_config(&path.display().to_string(), &text)?;
-            let shown = format!("config.json {}", path.display());
-            for n in &hf.notes {
-                ctx.assume(n.clone());
-            }
-            Some((shown, hf.model))
-        }
-        None => None,
-    };
+/// Read a size-capped text file (a wrong path — a folder, `/dev/zero`, a weights file — is an
+/// error, never a hang or an out-of-memory).
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = crate::input::load::read_limited(path, crate::input::load::MAX_TASK_BYTES)?;
+    String::from_utf8(bytes).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+    })
+}
 
-    let explicit = flatten(&raw);
+/// The model of `model.hf_config`: a `config.json` or a folder holding one (relative to the task
+/// file), with a ModelOpt `hf_quant_config.json` beside it when there is one. Its notes are
+/// assumptions, its warnings (features not modelled) warnings. Errors name the task file, the
+/// line of the `HF config` line and the config path.
+fn read_hf(ctx: &mut Ctx, p: &str) -> Result<(String, RawModel)> {
+    let base = Path::new(ctx.source).parent().unwrap_or(Path::new(""));
+    let given = base.join(p);
+    let path = if given.is_dir() {
+        given.join("config.json")
+    } else {
+        given.clone()
+    };
+    let at = format!("{}{}", ctx.source, ctx.at_line("model.hf_config"));
+    let named = |e: Error| match e {
+        Error::Read { path, source } => Error::Invalid {
+            path: at.clone(),
+            field: "model.hf_config".into(),
+            message: format!(
+                "cannot read {}: {source}; check the path: give a config.json or the folder that holds it",
+                path.display()
+            ),
+        },
+        e => e,
+    };
+    let text = read_text(&path).map_err(named)?;
+    let mut hf = parse_hf_config(&path.display().to_string(), &text)?;
+    let quant = path.with_file_name("hf_quant_config.json");
+    if given.is_dir() && quant.is_file() {
+        let qtext = read_text(&quant).map_err(named)?;
+        apply_hf_quant_config(&quant.display().to_string(), &qtext, &mut hf)?;
+    }
+    for n in &hf.notes {
+        ctx.assume(n.clone());
+    }
+    for w in &hf.warnings {
+        ctx.warn(format!("{} ({}): {w}", path.display(), hf_model_name(&hf.model)));
+    }
+    Ok((format!("config.json {}", path.display()), hf.model))
+}
+
+/// A short shape description for warnings: `36 layers, 128 experts`.
+fn hf_model_name(m: &RawModel) -> String {
+    let experts = m
+        .moe
+        .as_ref()
+        .and_then(|x| x.experts)
+        .map_or(String::new(), |e| format!(", {e} experts"));
+    format!("{} layers{experts}", m.layers.unwrap_or(0))
+}
+
+/// Explicit values, then the preset's, then the HF config's: each fills what is not given; a
+/// value that differs from one given earlier is a warning.
+fn merge_layers(
+    ctx: &mut Ctx,
+    explicit: &BTreeMap<String, Value>,
+    preset: Option<&ModelPreset>,
+    hf: Option<&(String, RawModel)>,
+) -> BTreeMap<String, Value> {
     for k in explicit.keys() {
         ctx.model_origin.insert(k.clone(), Origin::Task);
     }
@@ -647,7 +685,7 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
     if let Some(p) = preset {
         layers.push((Origin::Preset(p.name.clone()), flatten(&p.model)));
     }
-    if let Some((shown, m)) = &hf {
+    if let Some((shown, m)) = hf {
         layers.push((Origin::Hf(shown.clone()), flatten(m)));
     }
     for (origin, values) in &layers {
@@ -692,13 +730,17 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
         }
     }
 
-    // A name that matches a published model fills nothing, but is a yardstick.
-    if preset.is_none()
-        && let Some(name) = raw.name.as_deref()
+    merged
+}
+
+/// A name that matches a published model fills nothing, but is a yardstick: each explicit shape
+/// value that differs from the published one is a warning.
+fn warn_against_published(ctx: &mut Ctx, name: Option<&str>, explicit: &BTreeMap<String, Value>) {
+    if let Some(name) = name
         && let Some(p) = presets::model_preset(name)
     {
         let published = flatten(&p.model);
-        for (k, have) in &explicit {
+        for (k, have) in explicit {
             if DEPLOYMENT_KEYS.contains(&k.as_str()) {
                 continue;
             }
@@ -719,6 +761,23 @@ fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
             }
         }
     }
+}
+
+fn resolve_model(ctx: &mut Ctx, raw: RawModel) -> Result<Model> {
+    let preset = match raw.preset.as_deref() {
+        Some(p) => Some(lookup_model_preset(ctx, p)?),
+        None => None,
+    };
+    let hf = match raw.hf_config.as_deref() {
+        Some(p) => Some(read_hf(ctx, p)?),
+        None => None,
+    };
+
+    let explicit = flatten(&raw);
+    let merged = merge_layers(ctx, &explicit, preset, hf.as_ref());
+    if preset.is_none() {
+        warn_against_published(ctx, raw.name.as_deref(), &explicit);
+    }
 
     let m = unflatten(&merged).map_err(|e| Error::Invalid {
         path: ctx.source.to_string(),
@@ -735,18 +794,7 @@ fn build_model(
     hf_config: Option<String>,
     m: RawModel,
 ) -> Result<Model> {
-    let layers = m
-        .layers
-        .ok_or_else(|| ctx.missing("model.layers", "number of layers"))?;
-    let layers = ctx.check_u64("model.layers", layers, limits::LAYERS)?;
-    let hidden = m
-        .hidden_size
-        .ok_or_else(|| ctx.missing("model.hidden_size", "hidden size (token dimension)"))?;
-    let hidden = ctx.check_u64("model.hidden_size", hidden, limits::HIDDEN)?;
-    let heads = m
-        .heads
-        .ok_or_else(|| ctx.missing("model.heads", "number of attention heads"))?;
-    let heads = ctx.check_u64("model.heads", heads, limits::HEADS)?;
+    let (layers, hidden, heads) = core_shape(ctx, &m)?;
     let declared_params = match m.declared_params {
         Some(p) => Some(ctx.check_range(
             "model.declared_params",
@@ -758,8 +806,67 @@ fn build_model(
         )?),
         None => None,
     };
+    let mla = check_mla(ctx, &m)?;
+    let kv_heads = kv_heads_of(ctx, &m, heads, mla.is_some())?;
+    let attention = attention_of(ctx, &m, heads, kv_heads, mla.is_some())?;
+    let head_dim = head_dim_of(ctx, &m, heads, hidden, mla.as_ref())?;
+    let moe = match m.moe.clone().filter(|x| *x != Default::default()) {
+        Some(raw) => Some(build_moe(ctx, raw, layers)?),
+        None => None,
+    };
+    let ffn = dense_ffn_of(ctx, &m, moe.as_ref())?;
+    let (gated_ffn, tied_embeddings, vocab_size) = embeddings_of(ctx, &m)?;
+    let (dtype, kv_cache_dtype) = dtypes_of(ctx, &m);
+    Ok(Model {
+        name: name.or_else(|| preset.map(|p| p.name.clone())),
+        preset: preset.map(|p| p.name.clone()),
+        hf_config,
+        declared_params,
+        layers,
+        hidden_size: hidden,
+        heads,
+        head_dim,
+        kv_heads,
+        attention,
+        mla,
+        ffn_intermediate_size: ffn,
+        gated_ffn,
+        moe,
+        vocab_size,
+        tied_embeddings,
+        dtype,
+        kv_cache_dtype,
+    })
+}
 
-    // MLA.
+/// Layers, hidden size and heads; when several are missing, one message names them all.
+fn core_shape(ctx: &Ctx, m: &RawModel) -> Result<(u64, u64, u64)> {
+    let need = [
+        (m.layers, "model.layers", "number of layers", limits::LAYERS),
+        (
+            m.hidden_size,
+            "model.hidden_size",
+            "hidden size (token dimension)",
+            limits::HIDDEN,
+        ),
+        (m.heads, "model.heads", "number of attention heads", limits::HEADS),
+    ];
+    let missing: Vec<Error> = need
+        .iter()
+        .filter(|n| n.0.is_none())
+        .map(|n| ctx.missing(n.1, n.2))
+        .collect();
+    if let Some(e) = combine_missing(ctx.source, missing) {
+        return Err(e);
+    }
+    let mut v = [0u64; 3];
+    for (slot, (x, field, _, max)) in v.iter_mut().zip(need) {
+        *slot = ctx.check_u64(field, x.unwrap_or(0), max)?;
+    }
+    Ok((v[0], v[1], v[2]))
+}
+
+fn check_mla(ctx: &Ctx, m: &RawModel) -> Result<Option<Mla>> {
     let mla = match &m.mla {
         Some(mla) => {
             ctx.check_u64("model.mla.kv_lora_rank", mla.kv_lora_rank, limits::HIDDEN)?;
@@ -796,8 +903,10 @@ fn build_model(
             format!("attention is {kind:?} but MLA latent sizes are given"),
         ));
     }
+    Ok(mla)
+}
 
-    // KV heads and attention kind.
+fn kv_heads_of(ctx: &mut Ctx, m: &RawModel, heads: u64, is_mla: bool) -> Result<u64> {
     let kv_heads = match m.kv_heads {
         Some(kv) => ctx.check_u64("model.kv_heads", kv, limits::HEADS)?,
         None => {
@@ -807,7 +916,7 @@ fn build_model(
                     "the model uses GQA but the number of KV heads is not given",
                 ));
             }
-            if mla.is_some() {
+            if is_mla {
                 ctx.assume(format!(
                     "MLA: KV heads = query heads = {heads} (the latent is shared by all heads)"
                 ));
@@ -817,21 +926,31 @@ fn build_model(
             heads
         }
     };
-    if heads % kv_heads != 0 {
+    if !heads.is_multiple_of(kv_heads) {
         return Err(ctx.invalid(
             "model.kv_heads",
             format!("{heads} query heads are not a multiple of {kv_heads} KV heads"),
         ));
     }
-    let attention = match (m.attention, &mla) {
-        (_, Some(_)) => AttentionKind::Mla,
-        (Some(AttentionKind::Mha), None) if kv_heads < heads => {
+    Ok(kv_heads)
+}
+
+fn attention_of(
+    ctx: &mut Ctx,
+    m: &RawModel,
+    heads: u64,
+    kv_heads: u64,
+    is_mla: bool,
+) -> Result<AttentionKind> {
+    Ok(match (m.attention, is_mla) {
+        (_, true) => AttentionKind::Mla,
+        (Some(AttentionKind::Mha), false) if kv_heads < heads => {
             return Err(ctx.invalid(
                 "model.attention",
                 format!("multi-head attention needs KV heads = heads, but {kv_heads} < {heads}"),
             ));
         }
-        (Some(kind), None) => {
+        (Some(kind), false) => {
             if kind == AttentionKind::Gqa && kv_heads == heads {
                 ctx.warn(format!(
                     "attention: GQA with KV heads = heads = {heads} is multi-head attention"
@@ -839,7 +958,7 @@ fn build_model(
             }
             kind
         }
-        (None, None) => {
+        (None, false) => {
             let kind = if kv_heads < heads {
                 AttentionKind::Gqa
             } else {
@@ -851,149 +970,139 @@ fn build_model(
             ));
             kind
         }
-    };
+    })
+}
 
-    // Head dim.
-    let head_dim = match m.head_dim {
-        Some(d) => {
-            let d = ctx.check_u64("model.head_dim", d, limits::HEAD_DIM)?;
-            if mla.is_none() && heads * d != hidden && ctx.model_origin.get("head_dim") == Some(&Origin::Task)
-            {
-                ctx.warn(format!(
-                    "head_dim: {heads} heads x {d} = {} differs from hidden size {hidden}{}; \
-                     using the declared head_dim (legal: some models project attention to \
-                     another width)",
-                    heads * d,
-                    ctx.at_line("model.head_dim")
-                ));
-            }
-            d
-        }
-        None => match &mla {
-            Some(mla) => {
-                let d = mla.qk_nope_head_dim + mla.qk_rope_head_dim;
-                ctx.assume(format!(
-                    "MLA head_dim = qk_nope_head_dim + qk_rope_head_dim = {d}"
-                ));
-                d
-            }
-            None => {
-                if hidden % heads != 0 {
-                    return Err(ctx.missing(
-                        "model.head_dim",
-                        &format!(
-                            "head dimension not given and hidden size {hidden} is not a \
-                             multiple of {heads} heads"
-                        ),
-                    ));
-                }
-                ctx.assume(format!(
-                    "head_dim = hidden size / heads = {hidden} / {heads} = {}",
-                    hidden / heads
-                ));
-                hidden / heads
-            }
-        },
-    };
-
-    // FFN and MoE.
-    let raw_moe = m.moe.clone().unwrap_or_default();
-    let moe_given = raw_moe != Default::default();
-    let moe = if moe_given {
-        let experts = raw_moe.experts.ok_or_else(|| {
-            ctx.missing(
-                "model.moe.experts",
-                "the model has MoE fields but no expert count (for a dense model give the FFN \
-                 size as `ffn_intermediate_size` instead)",
-            )
-        })?;
-        let experts = ctx.check_u64("model.moe.experts", experts, limits::EXPERTS)?;
-        let size = raw_moe.expert_intermediate_size.ok_or_else(|| {
-            ctx.missing(
-                "model.moe.expert_intermediate_size",
-                "intermediate size of one expert",
-            )
-        })?;
-        let size = ctx.check_u64("model.moe.expert_intermediate_size", size, limits::INTERMEDIATE)?;
-        let top_k = match raw_moe.top_k {
-            Some(k) => ctx.check_u64("model.moe.top_k", k, limits::EXPERTS)?,
-            None => {
-                let k = defaults::TOP_K.min(experts);
-                ctx.assume(format!("MoE top-k = {k} experts per token (not given)"));
-                let hint = if ctx.markdown {
-                    " add `* **Top-K Gate**: N` to"
-                } else {
-                    " set `model.moe.top_k` in"
-                };
-                ctx.warn(format!(
-                    "moe.top_k: not given; assuming {k} experts per token (Mixtral-style);{hint} \
-                     the task to be exact"
-                ));
-                k
-            }
-        };
-        if top_k > experts {
-            return Err(ctx.invalid(
-                "model.moe.top_k",
-                format!("top-k {top_k} is more than the {experts} experts"),
+fn head_dim_of(ctx: &mut Ctx, m: &RawModel, heads: u64, hidden: u64, mla: Option<&Mla>) -> Result<u64> {
+    if let Some(d) = m.head_dim {
+        let d = ctx.check_u64("model.head_dim", d, limits::HEAD_DIM)?;
+        if mla.is_none() && heads * d != hidden && ctx.model_origin.get("head_dim") == Some(&Origin::Task) {
+            ctx.warn(format!(
+                "head_dim: {heads} heads x {d} = {} differs from hidden size {hidden}{}; \
+                 using the declared head_dim (legal: some models project attention to \
+                 another width)",
+                heads * d,
+                ctx.at_line("model.head_dim")
             ));
         }
-        let shared = match raw_moe.shared_experts {
-            Some(s) => {
-                if s > limits::EXPERTS {
-                    return Err(ctx.invalid("model.moe.shared_experts", "above the supported maximum"));
-                }
-                s
-            }
-            None => {
-                ctx.assume("no shared experts (not given)");
-                0
-            }
-        };
-        let shared_size = match raw_moe.shared_expert_intermediate_size {
-            Some(s) => ctx.check_u64(
-                "model.moe.shared_expert_intermediate_size",
-                s,
-                limits::INTERMEDIATE,
-            )?,
-            None => {
-                if shared > 0 {
-                    ctx.assume(format!(
-                        "shared expert intermediate size = routed expert size = {size}"
-                    ));
-                }
-                size
-            }
-        };
-        let dense_layers = match raw_moe.dense_layers {
-            Some(d) => d,
-            None => {
-                ctx.assume("every layer is MoE (no dense leading layers given)");
-                0
-            }
-        };
-        if dense_layers >= layers {
-            return Err(ctx.invalid(
-                "model.moe.dense_layers",
-                format!("{dense_layers} dense layers leave no MoE layer out of {layers}"),
+        return Ok(d);
+    }
+    if let Some(mla) = mla {
+        let d = mla.qk_nope_head_dim + mla.qk_rope_head_dim;
+        ctx.assume(format!(
+            "MLA head_dim = qk_nope_head_dim + qk_rope_head_dim = {d}"
+        ));
+        return Ok(d);
+    }
+    if !hidden.is_multiple_of(heads) {
+        return Err(ctx.missing(
+            "model.head_dim",
+            &format!("head dimension not given and hidden size {hidden} is not a multiple of {heads} heads"),
+        ));
+    }
+    ctx.assume(format!(
+        "head_dim = hidden size / heads = {hidden} / {heads} = {}",
+        hidden / heads
+    ));
+    Ok(hidden / heads)
+}
+
+fn build_moe(ctx: &mut Ctx, raw: RawMoe, layers: u64) -> Result<Moe> {
+    let experts = raw.experts.ok_or_else(|| {
+        ctx.missing(
+            "model.moe.experts",
+            "the model has MoE fields but no expert count (for a dense model give the FFN \
+             size as `ffn_intermediate_size` instead)",
+        )
+    })?;
+    let experts = ctx.check_u64("model.moe.experts", experts, limits::EXPERTS)?;
+    let size = raw.expert_intermediate_size.ok_or_else(|| {
+        ctx.missing(
+            "model.moe.expert_intermediate_size",
+            "intermediate size of one expert",
+        )
+    })?;
+    let size = ctx.check_u64("model.moe.expert_intermediate_size", size, limits::INTERMEDIATE)?;
+    let top_k = moe_top_k(ctx, raw.top_k, experts)?;
+    let (shared, shared_size) = moe_shared(ctx, &raw, size)?;
+    let dense_layers = raw.dense_layers.unwrap_or_else(|| {
+        ctx.assume("every layer is MoE (no dense leading layers given)");
+        0
+    });
+    if dense_layers >= layers {
+        return Err(ctx.invalid(
+            "model.moe.dense_layers",
+            format!("{dense_layers} dense layers leave no MoE layer out of {layers}"),
+        ));
+    }
+    Ok(Moe {
+        experts,
+        top_k,
+        expert_intermediate_size: size,
+        shared_experts: shared,
+        shared_expert_intermediate_size: shared_size,
+        dense_layers,
+    })
+}
+
+fn moe_top_k(ctx: &mut Ctx, top_k: Option<u64>, experts: u64) -> Result<u64> {
+    let top_k = match top_k {
+        Some(k) => ctx.check_u64("model.moe.top_k", k, limits::EXPERTS)?,
+        None => {
+            let k = defaults::TOP_K.min(experts);
+            ctx.assume(format!("MoE top-k = {k} experts per token (not given)"));
+            let hint = if ctx.markdown {
+                " add `* **Top-K Gate**: N` to"
+            } else {
+                " set `model.moe.top_k` in"
+            };
+            ctx.warn(format!(
+                "moe.top_k: not given; assuming {k} experts per token (Mixtral-style);{hint} \
+                 the task to be exact"
             ));
+            k
         }
-        Some(Moe {
-            experts,
-            top_k,
-            expert_intermediate_size: size,
-            shared_experts: shared,
-            shared_expert_intermediate_size: shared_size,
-            dense_layers,
-        })
-    } else {
-        None
     };
-    let needs_dense_ffn = match &moe {
-        None => true,
-        Some(moe) => moe.dense_layers > 0,
+    if top_k > experts {
+        return Err(ctx.invalid(
+            "model.moe.top_k",
+            format!("top-k {top_k} is more than the {experts} experts"),
+        ));
+    }
+    Ok(top_k)
+}
+
+fn moe_shared(ctx: &mut Ctx, raw: &RawMoe, size: u64) -> Result<(u64, u64)> {
+    let shared = match raw.shared_experts {
+        Some(s) if s > limits::EXPERTS => {
+            return Err(ctx.invalid("model.moe.shared_experts", "above the supported maximum"));
+        }
+        Some(s) => s,
+        None => {
+            ctx.assume("no shared experts (not given)");
+            0
+        }
     };
-    let ffn = if needs_dense_ffn {
+    let shared_size = match raw.shared_expert_intermediate_size {
+        Some(s) => ctx.check_u64(
+            "model.moe.shared_expert_intermediate_size",
+            s,
+            limits::INTERMEDIATE,
+        )?,
+        None => {
+            if shared > 0 {
+                ctx.assume(format!(
+                    "shared expert intermediate size = routed expert size = {size}"
+                ));
+            }
+            size
+        }
+    };
+    Ok((shared, shared_size))
+}
+
+fn dense_ffn_of(ctx: &mut Ctx, m: &RawModel, moe: Option<&Moe>) -> Result<u64> {
+    if moe.is_none_or(|x| x.dense_layers > 0) {
         let what = if moe.is_some() {
             "intermediate size of the dense FFN of the leading dense layers"
         } else {
@@ -1002,24 +1111,24 @@ fn build_model(
         let f = m
             .ffn_intermediate_size
             .ok_or_else(|| ctx.missing("model.ffn_intermediate_size", what))?;
-        ctx.check_u64("model.ffn_intermediate_size", f, limits::INTERMEDIATE)?
-    } else {
-        match m.ffn_intermediate_size {
-            None => {
-                ctx.assume("no dense FFN: every layer is MoE (ffn_intermediate_size = 0)");
-                0
-            }
-            Some(0) => 0,
-            Some(f) => {
-                ctx.warn(format!(
-                    "ffn_intermediate_size: {f}{} is not used: every layer is MoE; set to 0",
-                    ctx.model_at("ffn_intermediate_size")
-                ));
-                0
-            }
+        return ctx.check_u64("model.ffn_intermediate_size", f, limits::INTERMEDIATE);
+    }
+    match m.ffn_intermediate_size {
+        None => ctx.assume("no dense FFN: every layer is MoE (ffn_intermediate_size = 0)"),
+        Some(0) => {}
+        Some(f) => {
+            let msg = format!(
+                "ffn_intermediate_size: {f}{} is not used: every layer is MoE; set to 0",
+                ctx.model_at("ffn_intermediate_size")
+            );
+            ctx.warn(msg);
         }
-    };
+    }
+    Ok(0)
+}
 
+/// Gated FFN, tied embeddings and vocabulary size.
+fn embeddings_of(ctx: &mut Ctx, m: &RawModel) -> Result<(bool, bool, u64)> {
     let gated_ffn = m.gated_ffn.unwrap_or_else(|| {
         ctx.assume("gated FFN (SwiGLU: gate, up and down projections = 3 matrices)");
         true
@@ -1043,6 +1152,12 @@ fn build_model(
             0
         }
     };
+    Ok((gated_ffn, tied_embeddings, vocab_size))
+}
+
+/// Weight and KV-cache formats: bf16 weights by default; a 16-bit KV cache with 8- and 4-bit
+/// weights, as engines do by default.
+fn dtypes_of(ctx: &mut Ctx, m: &RawModel) -> (Dtype, Dtype) {
     let dtype = m.dtype.unwrap_or_else(|| {
         ctx.assume("weights in bf16 (precision not given)");
         Dtype::Bf16
@@ -1050,7 +1165,7 @@ fn build_model(
     let kv_cache_dtype = m.kv_cache_dtype.unwrap_or_else(|| {
         let kv = match dtype {
             Dtype::Fp16 | Dtype::Fp32 => dtype,
-            Dtype::Bf16 | Dtype::Fp8 | Dtype::Int8 | Dtype::Int4 => Dtype::Bf16,
+            Dtype::Bf16 | Dtype::Fp8 | Dtype::Int8 | Dtype::Int4 | Dtype::Fp4 => Dtype::Bf16,
         };
         ctx.assume(format!(
             "KV cache in {} with {} weights: KV cache kept in 16-bit, as engines do by default",
@@ -1059,54 +1174,35 @@ fn build_model(
         ));
         kv
     });
-
-    Ok(Model {
-        name: name.or_else(|| preset.map(|p| p.name.clone())),
-        preset: preset.map(|p| p.name.clone()),
-        hf_config,
-        declared_params,
-        layers,
-        hidden_size: hidden,
-        heads,
-        head_dim,
-        kv_heads,
-        attention,
-        mla,
-        ffn_intermediate_size: ffn,
-        gated_ffn,
-        moe,
-        vocab_size,
-        tied_embeddings,
-        dtype,
-        kv_cache_dtype,
-    })
+    (dtype, kv_cache_dtype)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Hardware
 
-fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Hardware> {
-    let preset = match raw.preset.as_deref() {
-        Some(p) => Some(lookup_gpu_preset(ctx, p)?),
-        None => None,
-    };
-    let pname = preset.map(|p| p.name.clone()).unwrap_or_default();
-    let mut filled: Vec<String> = Vec::new();
+/// Picks each hardware value: explicit, else the preset's (listed), else a stated default.
+struct Picker {
+    pname: String,
+    filled: Vec<String>,
+}
 
-    // Explicit value, else preset value, else default (stated), else None.
-    let mut pick = |ctx: &mut Ctx,
-                    key: &str,
-                    explicit: Option<f64>,
-                    from_preset: Option<f64>,
-                    default: Option<(f64, String)>|
-     -> Option<f64> {
+impl Picker {
+    fn pick(
+        &mut self,
+        ctx: &mut Ctx,
+        key: &str,
+        explicit: Option<f64>,
+        from_preset: Option<f64>,
+        default: Option<(f64, &str)>,
+    ) -> Option<f64> {
         match (explicit, from_preset) {
             (Some(v), Some(p)) => {
                 if !same_f64(v, p) {
                     let at = ctx.at_line(&format!("hardware.{key}"));
                     ctx.warn(format!(
-                        "{key}: task says {}{at}, preset {pname} has {}; using {}",
+                        "{key}: task says {}{at}, preset {} has {}; using {}",
                         fmt_f64(v),
+                        self.pname,
                         fmt_f64(p),
                         fmt_f64(v)
                     ));
@@ -1115,7 +1211,7 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
             }
             (Some(v), None) => Some(v),
             (None, Some(p)) => {
-                filled.push(format!("{key} {}", fmt_f64(p)));
+                self.filled.push(format!("{key} {}", fmt_f64(p)));
                 Some(p)
             }
             (None, None) => default.map(|(v, why)| {
@@ -1123,16 +1219,68 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
                 v
             }),
         }
-    };
+    }
+}
 
+fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Hardware> {
+    let preset = match raw.preset.as_deref() {
+        Some(p) => Some(lookup_gpu_preset(ctx, p)?),
+        None => None,
+    };
+    let mut picker = Picker {
+        pname: preset.map(|p| p.name.clone()).unwrap_or_default(),
+        filled: Vec::new(),
+    };
+    let (peak, hbm, memory) = hw_required(ctx, &raw, preset, &mut picker, dtype)?;
+    let [mfu, bw_util, intra, inter] = hw_defaulted(ctx, &raw, preset, &mut picker);
+    let gpus_per_node = gpus_per_node_of(ctx, &raw, preset, &mut picker);
+    if let Some(p) = preset {
+        if !picker.filled.is_empty() {
+            let msg = format!(
+                "hardware values from GPU preset {}: {}",
+                p.name,
+                picker.filled.join(", ")
+            );
+            ctx.assume(msg);
+        }
+        for n in &p.notes {
+            ctx.assume(format!("{}: {n}", p.name));
+        }
+    }
+    let gpu_budget = match raw.gpu_budget {
+        Some(b) => Some(ctx.check_u64("hardware.gpu_budget", b, limits::GPU_BUDGET)?),
+        None => None,
+    };
+    let check_link = |field: &str, v: f64| {
+        ctx.check_range(field, v, 1e8, 1e14, Qty::BytesPerS, "a per-GPU link bandwidth")
+    };
+    let intra = check_link("hardware.intra_node_bytes_per_s", intra)?;
+    let inter = check_link("hardware.inter_node_bytes_per_s", inter)?;
+    Ok(Hardware {
+        preset: preset.map(|p| p.name.clone()),
+        gpu_budget,
+        peak_flops_per_s: peak,
+        mfu: ctx.check_fraction("hardware.mfu", mfu)?,
+        hbm_bytes_per_s: hbm,
+        bandwidth_utilization: ctx.check_fraction("hardware.bandwidth_utilization", bw_util)?,
+        memory_bytes: memory,
+        gpus_per_node: ctx.check_u64("hardware.gpus_per_node", gpus_per_node, limits::GPUS_PER_NODE)?,
+        intra_node_bytes_per_s: intra,
+        inter_node_bytes_per_s: inter,
+    })
+}
+
+/// Peak FLOP/s: explicit, else the preset's column for the weight dtype (stated).
+fn peak_of(
+    ctx: &mut Ctx,
+    raw: &RawHardware,
+    preset: Option<&GpuPreset>,
+    picker: &mut Picker,
+    dtype: Dtype,
+) -> Option<f64> {
     let peak_choice = preset.map(|p| p.peak_for(dtype));
-    let peak = pick(
-        ctx,
-        "peak_flops_per_s",
-        raw.peak_flops_per_s,
-        peak_choice.as_ref().map(|c| c.flops_per_s),
-        None,
-    );
+    let peak_preset = peak_choice.as_ref().map(|c| c.flops_per_s);
+    let peak = picker.pick(ctx, "peak_flops_per_s", raw.peak_flops_per_s, peak_preset, None);
     if raw.peak_flops_per_s.is_none()
         && let (Some(p), Some(c)) = (preset, &peak_choice)
     {
@@ -1147,89 +1295,142 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
             ctx.assume(note.clone());
         }
     }
-    let peak = peak.ok_or_else(|| ctx.missing("hardware.peak_flops_per_s", "peak FLOP/s of one GPU"))?;
-    let hbm = pick(
+    peak
+}
+
+/// Peak FLOP/s, HBM bandwidth and memory, checked; when several are missing one message names
+/// them all.
+fn hw_required(
+    ctx: &mut Ctx,
+    raw: &RawHardware,
+    preset: Option<&GpuPreset>,
+    picker: &mut Picker,
+    dtype: Dtype,
+) -> Result<(f64, f64, f64)> {
+    let peak = peak_of(ctx, raw, preset, picker, dtype);
+    let hbm = picker.pick(
         ctx,
         "hbm_bytes_per_s",
         raw.hbm_bytes_per_s,
         preset.map(|p| p.hbm_bytes_per_s),
         None,
-    )
-    .ok_or_else(|| ctx.missing("hardware.hbm_bytes_per_s", "HBM bandwidth of one GPU"))?;
-    let memory = pick(
+    );
+    let memory = picker.pick(
         ctx,
         "memory_bytes",
         raw.memory_bytes,
         preset.map(|p| p.memory_bytes),
         None,
-    )
-    .ok_or_else(|| ctx.missing("hardware.memory_bytes", "memory capacity of one GPU"))?;
-    let mfu = pick(
-        ctx,
-        "mfu",
-        raw.mfu,
-        preset.map(|p| p.mfu),
-        Some((
-            defaults::MFU,
-            "MFU 0.5: large-GEMM prefill typically reaches 40-60% of dense peak (see \
-             models/README.md)"
-                .to_string(),
-        )),
-    )
-    .unwrap_or(defaults::MFU);
-    let bw_util = pick(
-        ctx,
-        "bandwidth_utilization",
-        raw.bandwidth_utilization,
-        preset.map(|p| p.bandwidth_utilization),
-        Some((
-            defaults::BANDWIDTH_UTILIZATION,
-            "HBM bandwidth utilization 0.8: decode kernels typically reach 70-90% of peak HBM \
-             bandwidth (see models/README.md)"
-                .to_string(),
-        )),
-    )
-    .unwrap_or(defaults::BANDWIDTH_UTILIZATION);
-    let intra = pick(
-        ctx,
-        "intra_node_bytes_per_s",
-        raw.intra_node_bytes_per_s,
-        preset.map(|p| p.intra_node_bytes_per_s),
-        Some((
-            defaults::INTRA_NODE_BYTES_PER_S,
-            "intra-node bandwidth 450 GB/s per GPU per direction (NVLink4-class, 900 GB/s \
-             bidirectional; the task gives none)"
-                .to_string(),
-        )),
-    )
-    .unwrap_or(defaults::INTRA_NODE_BYTES_PER_S);
-    let inter = pick(
-        ctx,
-        "inter_node_bytes_per_s",
-        raw.inter_node_bytes_per_s,
-        preset.map(|p| p.inter_node_bytes_per_s),
-        Some((
-            defaults::INTER_NODE_BYTES_PER_S,
-            "inter-node bandwidth 50 GB/s per GPU per direction (one 400 Gb/s NIC per GPU; the \
-             task gives none)"
-                .to_string(),
-        )),
-    )
-    .unwrap_or(defaults::INTER_NODE_BYTES_PER_S);
+    );
+    let missing: Vec<Error> = [
+        (peak, "hardware.peak_flops_per_s", "peak FLOP/s of one GPU"),
+        (hbm, "hardware.hbm_bytes_per_s", "HBM bandwidth of one GPU"),
+        (memory, "hardware.memory_bytes", "memory capacity of one GPU"),
+    ]
+    .iter()
+    .filter(|x| x.0.is_none())
+    .map(|x| ctx.missing(x.1, x.2))
+    .collect();
+    if let Some(e) = combine_missing(ctx.source, missing) {
+        return Err(e);
+    }
+    let (peak, hbm, memory) = (peak.unwrap_or(0.0), hbm.unwrap_or(0.0), memory.unwrap_or(0.0));
+    Ok((
+        ctx.check_range(
+            "hardware.peak_flops_per_s",
+            peak,
+            1e12,
+            1e18,
+            Qty::Flops,
+            "the peak compute of one GPU",
+        )?,
+        ctx.check_range(
+            "hardware.hbm_bytes_per_s",
+            hbm,
+            1e10,
+            1e15,
+            Qty::BytesPerS,
+            "the HBM bandwidth of one GPU",
+        )?,
+        ctx.check_range(
+            "hardware.memory_bytes",
+            memory,
+            1e9,
+            100e12,
+            Qty::Bytes,
+            "the memory of one GPU",
+        )?,
+    ))
+}
 
-    let gpus_per_node = match (raw.gpus_per_node, preset.map(|p| p.gpus_per_node)) {
+/// (key, explicit value, preset value, default, why the default).
+type HwRow<'a> = (&'a str, Option<f64>, Option<f64>, f64, &'a str);
+
+/// MFU, bandwidth utilization and the two link bandwidths: explicit, preset or default.
+fn hw_defaulted(
+    ctx: &mut Ctx,
+    raw: &RawHardware,
+    preset: Option<&GpuPreset>,
+    picker: &mut Picker,
+) -> [f64; 4] {
+    let rows: [HwRow; 4] = [
+        (
+            "mfu",
+            raw.mfu,
+            preset.map(|p| p.mfu),
+            defaults::MFU,
+            "MFU 0.5: large-GEMM prefill typically reaches 40-60% of dense peak (see models/README.md)",
+        ),
+        (
+            "bandwidth_utilization",
+            raw.bandwidth_utilization,
+            preset.map(|p| p.bandwidth_utilization),
+            defaults::BANDWIDTH_UTILIZATION,
+            "HBM bandwidth utilization 0.8: decode kernels typically reach 70-90% of peak HBM bandwidth (see models/README.md)",
+        ),
+        (
+            "intra_node_bytes_per_s",
+            raw.intra_node_bytes_per_s,
+            preset.map(|p| p.intra_node_bytes_per_s),
+            defaults::INTRA_NODE_BYTES_PER_S,
+            "intra-node bandwidth 450 GB/s per GPU per direction (NVLink4-class, 900 GB/s bidirectional; the task gives none)",
+        ),
+        (
+            "inter_node_bytes_per_s",
+            raw.inter_node_bytes_per_s,
+            preset.map(|p| p.inter_node_bytes_per_s),
+            defaults::INTER_NODE_BYTES_PER_S,
+            "inter-node bandwidth 50 GB/s per GPU per direction (one 400 Gb/s NIC per GPU; the task gives none)",
+        ),
+    ];
+    rows.map(|(key, explicit, from_preset, default, why)| {
+        picker
+            .pick(ctx, key, explicit, from_preset, Some((default, why)))
+            .unwrap_or(default)
+    })
+}
+
+fn gpus_per_node_of(
+    ctx: &mut Ctx,
+    raw: &RawHardware,
+    preset: Option<&GpuPreset>,
+    picker: &mut Picker,
+) -> u64 {
+    match (raw.gpus_per_node, preset.map(|p| p.gpus_per_node)) {
         (Some(v), Some(p)) => {
             if v != p {
                 let at = ctx.at_line("hardware.gpus_per_node");
-                ctx.warn(format!(
-                    "gpus_per_node: task says {v}{at}, preset {pname} has {p}; using {v}"
-                ));
+                let msg = format!(
+                    "gpus_per_node: task says {v}{at}, preset {} has {p}; using {v}",
+                    picker.pname
+                );
+                ctx.warn(msg);
             }
             v
         }
         (Some(v), None) => v,
         (None, Some(p)) => {
-            filled.push(format!("gpus_per_node {p}"));
+            picker.filled.push(format!("gpus_per_node {p}"));
             p
         }
         (None, None) => {
@@ -1239,102 +1440,20 @@ fn resolve_hardware(ctx: &mut Ctx, raw: RawHardware, dtype: Dtype) -> Result<Har
             ));
             defaults::GPUS_PER_NODE
         }
-    };
-    if let Some(p) = preset
-        && !filled.is_empty()
-    {
-        ctx.assume(format!(
-            "hardware values from GPU preset {}: {}",
-            p.name,
-            filled.join(", ")
-        ));
     }
-    if let Some(p) = preset {
-        for n in &p.notes {
-            ctx.assume(format!("{}: {n}", p.name));
-        }
-    }
-
-    // Validation.
-    let gpu_budget = match raw.gpu_budget {
-        Some(b) => Some(ctx.check_u64("hardware.gpu_budget", b, limits::GPU_BUDGET)?),
-        None => None,
-    };
-    let peak = ctx.check_range(
-        "hardware.peak_flops_per_s",
-        peak,
-        1e12,
-        1e18,
-        Qty::Flops,
-        "the peak compute of one GPU",
-    )?;
-    let hbm = ctx.check_range(
-        "hardware.hbm_bytes_per_s",
-        hbm,
-        1e10,
-        1e15,
-        Qty::BytesPerS,
-        "the HBM bandwidth of one GPU",
-    )?;
-    let memory = ctx.check_range(
-        "hardware.memory_bytes",
-        memory,
-        1e9,
-        100e12,
-        Qty::Bytes,
-        "the memory of one GPU",
-    )?;
-    let mfu = ctx.check_fraction("hardware.mfu", mfu)?;
-    let bw_util = ctx.check_fraction("hardware.bandwidth_utilization", bw_util)?;
-    let intra = ctx.check_range(
-        "hardware.intra_node_bytes_per_s",
-        intra,
-        1e8,
-        1e14,
-        Qty::BytesPerS,
-        "a per-GPU link bandwidth",
-    )?;
-    let inter = ctx.check_range(
-        "hardware.inter_node_bytes_per_s",
-        inter,
-        1e8,
-        1e14,
-        Qty::BytesPerS,
-        "a per-GPU link bandwidth",
-    )?;
-    let gpus_per_node = ctx.check_u64("hardware.gpus_per_node", gpus_per_node, limits::GPUS_PER_NODE)?;
-
-    Ok(Hardware {
-        preset: preset.map(|p| p.name.clone()),
-        gpu_budget,
-        peak_flops_per_s: peak,
-        mfu,
-        hbm_bytes_per_s: hbm,
-        bandwidth_utilization: bw_util,
-        memory_bytes: memory,
-        gpus_per_node,
-        intra_node_bytes_per_s: intra,
-        inter_node_bytes_per_s: inter,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Workload, requirements, strategy, cost
 
-fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
-    let batch = w
-        .batch
-        .ok_or_else(|| ctx.missing("workload.batch", "batch size (sequences)"))?;
-    let batch = ctx.check_u64("workload.batch", batch, limits::BATCH)?;
-    let input_len = match w.input_len {
-        Some(v) => Some(ctx.check_u64("workload.input_len", v, limits::TOKENS)?),
-        None => None,
-    };
-    let output_len = match w.output_len {
-        Some(v) => Some(ctx.check_u64("workload.output_len", v, limits::TOKENS)?),
-        None => None,
-    };
-    let max_len = match (w.max_len, input_len, output_len) {
+/// The maximum length: given, else input + output, else the input length.
+fn max_len_of(
+    ctx: &mut Ctx,
+    w: &RawWorkload,
+    input_len: Option<u64>,
+    output_len: Option<u64>,
+) -> Result<u64> {
+    Ok(match (w.max_len, input_len, output_len) {
         (Some(m), _, _) => ctx.check_u64("workload.max_len", m, limits::TOKENS)?,
         (None, Some(i), Some(o)) => {
             let m = i + o;
@@ -1356,7 +1475,45 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
         (None, None, _) => {
             return Err(ctx.missing("workload.max_len", "sequence length (a range or an input length)"));
         }
+    })
+}
+
+/// Warnings and assumptions on the lengths: input + output above the maximum, no output length.
+fn length_notes(ctx: &mut Ctx, input_len: Option<u64>, output_len: Option<u64>, max_len: u64) {
+    if let (Some(i), Some(o)) = (input_len, output_len)
+        && i + o > max_len
+    {
+        ctx.warn(format!(
+            "workload: input {i} + output {o} = {} tokens exceeds the maximum length {max_len}; \
+             KV cache is sized for {} tokens per sequence",
+            i + o,
+            i + o
+        ));
+    }
+    if output_len.is_none() {
+        ctx.assume(format!(
+            "no output length given: decode requests/s use half the maximum length ({} tokens) \
+             as output length; TPOT is checked at context {}",
+            (max_len / 2).max(1),
+            input_len.unwrap_or(0).max(max_len)
+        ));
+    }
+}
+
+fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
+    let batch = w
+        .batch
+        .ok_or_else(|| ctx.missing("workload.batch", "batch size (sequences)"))?;
+    let batch = ctx.check_u64("workload.batch", batch, limits::BATCH)?;
+    let input_len = match w.input_len {
+        Some(v) => Some(ctx.check_u64("workload.input_len", v, limits::TOKENS)?),
+        None => None,
     };
+    let output_len = match w.output_len {
+        Some(v) => Some(ctx.check_u64("workload.output_len", v, limits::TOKENS)?),
+        None => None,
+    };
+    let max_len = max_len_of(ctx, &w, input_len, output_len)?;
     let min_len = match w.min_len {
         Some(m) => ctx.check_u64("workload.min_len", m, limits::TOKENS)?,
         None => {
@@ -1379,24 +1536,7 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
             format!("input length {i} is above the maximum length {max_len}"),
         ));
     }
-    if let (Some(i), Some(o)) = (input_len, output_len)
-        && i + o > max_len
-    {
-        ctx.warn(format!(
-            "workload: input {i} + output {o} = {} tokens exceeds the maximum length {max_len}; \
-             KV cache is sized for {} tokens per sequence",
-            i + o,
-            i + o
-        ));
-    }
-    if output_len.is_none() {
-        ctx.assume(format!(
-            "no output length given: decode requests/s use half the maximum length ({} tokens) \
-             as output length; TPOT is checked at context {}",
-            (max_len / 2).max(1),
-            input_len.unwrap_or(0).max(max_len)
-        ));
-    }
+    length_notes(ctx, input_len, output_len, max_len);
     Ok(Workload {
         batch,
         input_len,
@@ -1420,6 +1560,14 @@ fn check_requirements(ctx: &Ctx, r: Requirements) -> Result<Requirements> {
         r.throughput_per_gpu_tokens_per_s,
     )?;
     check("requirements.request_rate_per_s", r.request_rate_per_s)?;
+    check(
+        "requirements.prefill_throughput_per_gpu_tokens_per_s",
+        r.prefill_throughput_per_gpu_tokens_per_s,
+    )?;
+    check(
+        "requirements.decode_throughput_per_gpu_tokens_per_s",
+        r.decode_throughput_per_gpu_tokens_per_s,
+    )?;
     Ok(r)
 }
 

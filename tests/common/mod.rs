@@ -5,23 +5,19 @@ use pdplan::spec::task::*;
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// The plan schema of the contract: `../shared/schema` when present, else the vendored copy.
+/// The plan schema: `fixtures/plan.schema.json`, the repository's authoritative copy
+/// (`tests/plan_schema.rs` checks it against the plan types and against `../shared/schema`).
 pub fn schema() -> Value {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let shared = root.join("../shared/schema/plan.schema.json");
-    let path = if shared.exists() {
-        shared
-    } else {
-        root.join("fixtures/plan.schema.json")
-    };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/plan.schema.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Fail with every violation when `plan` does not validate against the schema.
-pub fn assert_valid(plan: &Value) {
+pub fn assert_valid<T: serde::Serialize>(plan: &T) {
+    let plan = serde_json::to_value(plan).expect("a plan serializes");
     let validator = jsonschema::validator_for(&schema()).expect("schema compiles");
     let errors: Vec<String> = validator
-        .iter_errors(plan)
+        .iter_errors(&plan)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "plan violates the schema: {errors:#?}");

@@ -28,10 +28,62 @@ fn line(r: &TaskResult) -> String {
     }
 }
 
-pub fn run(args: BatchArgs) -> Result<i32> {
-    if args.jobs == Some(0) {
-        return Err(Error::Usage("--jobs must be at least 1".into()));
+/// Log lines on standard output that never stop the batch: after the first failed write
+/// nothing more is printed, and the failure (unless a closed pipe) is kept for the exit code.
+#[derive(Default)]
+struct Lines {
+    closed: bool,
+    failed: Option<std::io::Error>,
+}
+
+impl Lines {
+    fn line(&mut self, text: &str) {
+        use std::io::Write;
+        if self.closed {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
+            self.closed = true;
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                self.failed = Some(e);
+            }
+        }
     }
+}
+
+/// The progress bar of an interactive batch run.
+fn progress_bar(len: usize) -> ProgressBar {
+    let b = ProgressBar::new(len as u64);
+    b.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
+            .expect("a valid progress template"),
+    );
+    b
+}
+
+/// The closing lines: counts per status, wall time, exit code, files written.
+fn print_totals(stdout: &mut Lines, report: &batch::Report, written: &[std::path::PathBuf]) {
+    let counts = Status::ALL
+        .iter()
+        .filter(|&&s| report.count(s) > 0)
+        .map(|&s| format!("{} {}", report.count(s), s.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    stdout.line(&format!(
+        "{counts} in {:.2} s on {} jobs; exit code {}",
+        report.wall_s,
+        report.jobs,
+        report.exit_code()
+    ));
+    for p in written {
+        stdout.line(&format!("wrote {}", p.display()));
+    }
+}
+
+pub fn run(args: BatchArgs) -> Result<i32> {
+    // Threads: more than the tasks are never started; the bound only stops a typo early.
+    super::limits::opt_count("--jobs", args.jobs.map(|j| j as u64), 1024)?;
     for p in &args.inputs {
         if !p.exists() {
             log::warn!("{} does not exist; it is reported as bad input", p.display());
@@ -56,18 +108,12 @@ pub fn run(args: BatchArgs) -> Result<i32> {
         jobs,
         compare: args.compare,
     };
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = ProgressBar::new(inputs.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {wide_msg}")
-                .expect("a valid progress template"),
-        );
-        b
-    });
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| progress_bar(inputs.len()));
     // Plain log lines are printed in input order, as soon as every earlier input is done.
     let mut done: Vec<Option<String>> = vec![None; inputs.len()];
     let mut printed = 0;
     let plain = !args.quiet && bar.is_none();
+    let mut stdout = Lines::default();
     let report = batch::run(&inputs, &opts, &CANCEL, |i, r| {
         if let Some(b) = &bar {
             b.inc(1);
@@ -78,7 +124,7 @@ pub fn run(args: BatchArgs) -> Result<i32> {
         } else if plain {
             done[i] = Some(line(r));
             while let Some(Some(l)) = done.get(printed) {
-                println!("[{}/{}] {l}", printed + 1, inputs.len());
+                stdout.line(&format!("[{}/{}] {l}", printed + 1, inputs.len()));
                 printed += 1;
             }
         }
@@ -88,21 +134,15 @@ pub fn run(args: BatchArgs) -> Result<i32> {
     }
     let written = batch::write_summary(&args.out, &report)?;
     if !args.quiet {
-        let counts = Status::ALL
-            .iter()
-            .filter(|&&s| report.count(s) > 0)
-            .map(|&s| format!("{} {}", report.count(s), s.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        println!(
-            "{counts} in {:.2} s on {} jobs; exit code {}",
-            report.wall_s,
-            report.jobs,
-            report.exit_code()
-        );
-        for p in written {
-            println!("wrote {}", p.display());
-        }
+        print_totals(&mut stdout, &report, &written);
     }
-    Ok(report.exit_code())
+    // Standard output failing (a full disk) is an output error once every task is done and the
+    // summary is written; a closed pipe (`| head -2`) is not an error.
+    match stdout.failed {
+        Some(e) => Err(Error::Write {
+            path: "standard output".into(),
+            source: e,
+        }),
+        None => Ok(report.exit_code()),
+    }
 }

@@ -140,7 +140,7 @@ fn bench_task(name: &str, r: &crate::spec::resolve::Resolved, runs: usize, max_w
                 row.exhaustive_s = ex_s;
                 if let Ok(s) = &out {
                     let same = (s.deployment.solver.primary_value - best.objective).abs()
-                        <= 1e-6 * best.objective.abs().max(1.0);
+                        <= crate::params::ORACLE_REL_TOL * best.objective.abs().max(1.0);
                     row.note = format!(
                         "{}; exhaustive: {work} combinations, {}",
                         row.note,
@@ -202,20 +202,31 @@ fn scaling(task: &Task, objective: Objective, runs: usize) {
         };
         let (p, d) = (take(&all[0]), take(&all[1]));
         let n = p.len() + d.len();
-        let (t, res) = time(runs, || -> std::result::Result<(usize, usize, String), String> {
-            let f =
-                ilp::formulation::build(task, mode, objective, ilp::formulation::Stage::Primary, [&p, &d]);
-            let s = solver::solve(&f.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
-            let f2 = ilp::formulation::build(
-                task,
-                mode,
-                objective,
-                ilp::formulation::Stage::Secondary { floor: s.objective },
-                [&p, &d],
-            );
-            let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
-            Ok((f2.model.vars.len(), f2.model.rows.len(), s2.status))
-        });
+        let (t, res) = time(
+            runs,
+            || -> std::result::Result<(usize, usize, ilp::SolverStatus), String> {
+                let f = ilp::formulation::build(
+                    task,
+                    mode,
+                    objective,
+                    ilp::formulation::Stage::Primary,
+                    [&p, &d],
+                );
+                let s = solver::solve(&f.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
+                let f2 = ilp::formulation::build(
+                    task,
+                    mode,
+                    objective,
+                    ilp::formulation::Stage::Secondary {
+                        floor: s.objective,
+                        tolerance: ilp::formulation::DEFAULT_TOLERANCE,
+                    },
+                    [&p, &d],
+                );
+                let s2 = solver::solve(&f2.model, ilp::TIME_LIMIT_S, None).map_err(|e| format!("{e:?}"))?;
+                Ok((f2.model.vars.len(), f2.model.rows.len(), s2.status))
+            },
+        );
         match res {
             Ok((vars, rows, status)) => println!(
                 "{n:>10} {vars:>9} {rows:>6} {:>12} {:>14.1}  {status}",
@@ -236,7 +247,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         .tasks
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks"));
-    let runs = args.runs.max(1);
+    let runs = super::limits::count("--runs", args.runs as u64, 1000)? as usize;
     println!(
         "pdplan bench: median of {runs} runs; {} CPU(s); solve = read + enumerate + prune + ILP + verify + plans (in-process, no writes); exhaustive = enumerate every feasible candidate and every pair",
         std::thread::available_parallelism().map_or(1, |n| n.get())

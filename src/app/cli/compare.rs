@@ -11,6 +11,8 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         gpus: args.gpus,
         rate: args.rate,
         objective: None,
+        hf_config: None,
+        tolerance: crate::ilp::formulation::DEFAULT_TOLERANCE,
         engine: None,
     };
     let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;
@@ -22,19 +24,17 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         .file_stem()
         .map_or("task".into(), |s| s.to_string_lossy().into_owned());
     let c = compare::compare(&name, &r.task, mode, solved.as_ref(), time);
-    let table = compare::table(&c);
+    let table = crate::report::compare::table(&c);
     print!("{table}");
     if let Some(dir) = &args.out {
-        let written = crate::app::output::write_files(
-            dir,
-            &[
-                (
-                    "compare.json",
-                    crate::app::output::json_string(&compare::to_json(&c)),
-                ),
-                ("compare.md", table),
-            ],
-        )?;
+        let mut set = crate::app::output::OutputSet::new();
+        set.input(&args.task)
+            .file(
+                dir.join("compare.json"),
+                crate::report::json::to_json(&crate::report::compare::to_json(&c))?,
+            )
+            .file(dir.join("compare.md"), table);
+        let written = set.write()?;
         for p in written {
             println!("wrote {}", p.display());
         }

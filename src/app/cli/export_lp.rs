@@ -12,9 +12,12 @@ pub fn run(args: ExportLpArgs) -> Result<i32> {
         print!("{}", d.primary_model.to_lp_string());
         return Ok(0);
     }
-    crate::app::output::write_atomic(&args.output, &d.primary_model.to_lp_string())?;
     let second = secondary_path(&args.output);
-    crate::app::output::write_atomic(&second, &d.model.to_lp_string())?;
+    let mut set = crate::app::output::OutputSet::new();
+    set.input(&args.task)
+        .file(args.output.clone(), d.primary_model.to_lp_string())
+        .file(second.clone(), d.model.to_lp_string());
+    set.write()?;
     println!(
         "wrote {} ({} variables, {} rows) and {}",
         args.output.display(),

@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod evaluate;
 mod export_lp;
+mod limits;
 mod solve;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,11 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Do not sync written files and folders to disk (faster on slow disks; after a power loss
+    /// shortly after the run, files may be empty or missing). By default every file is synced
+    /// before it is renamed into place and its folder after (see `app::output`).
+    #[arg(long, global = true)]
+    pub no_fsync: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,10 +126,20 @@ pub struct GoalArgs {
     /// min-gpus: the fewest GPUs (total of both phases) meeting every requirement, then max
     /// tokens/s per GPU.
     /// total: max sustained request rate of the deployment (requests/s; prefill and decode
-    /// capacities matched: the smaller one counts), then the fewest GPUs; not with --rate.
+    /// capacities matched: the smaller one counts), then the fewest GPUs; needs a GPU budget
+    /// (--gpus), not with --rate.
     /// Each is two ILP solves, the first optimum held while the second is optimized.
     #[arg(long, value_enum, value_name = "OBJECTIVE", verbatim_doc_comment)]
     pub objective: Option<crate::ilp::formulation::Objective>,
+    /// Hugging Face `config.json` of the model, or the folder holding it (with a ModelOpt
+    /// `hf_quant_config.json` beside it, if any); overrides the task's `HF config` line. Values
+    /// the task file gives explicitly still win over the config's.
+    #[arg(long, value_name = "PATH")]
+    pub hf_config: Option<PathBuf>,
+    /// Without a GPU limit (per-gpu objective): the fewest GPUs among plans whose tokens/s per
+    /// GPU is within this share of the best in each phase (0.05 = 5 %).
+    #[arg(long, value_name = "SHARE", default_value_t = crate::ilp::formulation::DEFAULT_TOLERANCE)]
+    pub tolerance: f64,
     /// Serving engine (trtllm, vllm, sglang, any); overrides the task's `cost.engine`. Selects
     /// the measured kernel profile and engine features of the cost model (default any).
     #[arg(long, value_name = "ENGINE", value_parser = parse_engine)]
@@ -189,15 +205,19 @@ pub struct SolveArgs {
 pub struct EvaluateArgs {
     /// Task file (Markdown deployment condition or JSON).
     pub task: PathBuf,
-    /// Evaluate one phase only (`prefill` or `decode`); both when absent.
-    #[arg(long)]
-    pub phase: Option<String>,
+    /// Evaluate one phase only; both when absent (case-insensitive).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub phase: Option<crate::layout::Phase>,
     /// Plan JSON: with --phase the file to write; without, a folder for prefill.json and decode.json.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     /// Total GPUs of the phase (overrides the strategy's GPU line).
     #[arg(long)]
     pub gpus: Option<u64>,
+    /// Request rate the deployment serves (requests/s): evaluates under a request stream, TTFT
+    /// at this load (batch formation, queueing, KV hand-off); overrides the task's target rate.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Tensor parallelism of attention (splits heads; a degree, GPUs).
     #[arg(long)]
     pub tp: Option<u64>,
@@ -227,17 +247,28 @@ pub struct EvaluateArgs {
     pub batch: Option<u64>,
 }
 
+/// A path written in `task` (relative to the task's folder, as `resolve` reads it) made
+/// absolute, so that the printed JSON still finds it once saved in another folder.
+fn absolute_from(task: &std::path::Path, p: &str) -> String {
+    let base = task.parent().unwrap_or(std::path::Path::new(""));
+    let joined = base.join(p);
+    std::path::absolute(joined.canonicalize().unwrap_or(joined))
+        .map_or_else(|_| p.to_string(), |a| a.display().to_string())
+}
+
 /// Run a parsed command line; returns the process exit code for outcomes that are not errors.
 pub fn run(cli: Cli) -> Result<i32> {
+    crate::app::output::set_fsync(!cli.no_fsync);
     match cli.command {
         Command::Solve(args) => solve::run(args),
         Command::Task { file } => {
-            let r = crate::app::pipeline::read_task(&file)?;
+            let mut r = crate::app::pipeline::read_task(&file)?;
+            r.task.model.hf_config = r.task.model.hf_config.map(|p| absolute_from(&file, &p));
             let v = serde_json::to_value(&r.task).map_err(|e| Error::Internal(e.to_string()))?;
-            print!("{}", crate::app::output::json_string(&v));
             for w in &r.warnings {
                 eprintln!("warning: {w}");
             }
+            crate::app::output::print_stdout(&crate::app::output::json_string(&v))?;
             Ok(0)
         }
         Command::Evaluate(args) => evaluate::run(args),

@@ -1,0 +1,207 @@
+//! Real Hugging Face configs (fixtures/hf/, sources in fixtures/hf/SOURCES.md): parameter counts
+//! against the published figures, the weight dtype, and a warning for every architecture feature
+//! the cost model does not have (issue 14 items 5 and 7).
+
+use pdplan::input::hf_config::parse_hf_config;
+use pdplan::input::markdown::ParsedTask;
+use pdplan::input::task::{Dtype, RawTask};
+use pdplan::spec::model_size::{active_params, embedding_params, total_params};
+use pdplan::spec::resolve::{Resolved, resolve};
+
+/// Resolve a task whose model is the HF config (folder or file) at `fixtures/hf/<rel>`.
+fn resolve_hf(rel: &str) -> Resolved {
+    let mut raw = RawTask::default();
+    raw.model.hf_config = Some(rel.to_string());
+    raw.hardware.preset = Some("B300".into());
+    raw.workload.batch = Some(8);
+    raw.workload.input_len = Some(1024);
+    raw.workload.output_len = Some(1024);
+    let parsed = ParsedTask {
+        raw,
+        fields: Vec::new(),
+        warnings: Vec::new(),
+    };
+    resolve("fixtures/hf/task.json", parsed).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// (fixture folder, published total, published active, weight dtype of the checkpoint).
+/// MiniMax publishes its active count as `10B` (one significant figure, ±5 %).
+const PUBLISHED: &[(&str, f64, f64, Dtype)] = &[
+    ("llama-4-scout", 109e9, 17e9, Dtype::Bf16),
+    ("llama-4-maverick", 400e9, 17e9, Dtype::Bf16),
+    ("gpt-oss-120b", 116.8e9, 5.1e9, Dtype::Fp4),
+    ("gpt-oss-20b", 20.9e9, 3.6e9, Dtype::Fp4),
+    ("kimi-k2", 1.04e12, 32e9, Dtype::Fp8),
+    ("kimi-k2.5", 1.04e12, 32e9, Dtype::Int4),
+    ("kimi-k2.5-nvfp4", 1.04e12, 32e9, Dtype::Fp4),
+    ("glm-5", 744e9, 40e9, Dtype::Bf16),
+    ("glm-5-nvfp4", 744e9, 40e9, Dtype::Fp4),
+    ("qwen3-30b-a3b", 30.5e9, 3.3e9, Dtype::Bf16),
+    ("qwen3-coder-480b", 480e9, 35e9, Dtype::Bf16),
+    ("deepseek-r1", 671e9, 37e9, Dtype::Fp8),
+    ("deepseek-v3.2", 671e9, 37e9, Dtype::Fp8),
+    ("deepseek-v3.2-nvfp4", 671e9, 37e9, Dtype::Fp4),
+    ("mixtral-8x22b", 141e9, 39e9, Dtype::Bf16),
+    ("minimax-m2.5", 230e9, 10e9, Dtype::Fp8),
+];
+
+#[test]
+fn published_parameter_counts_within_three_percent() {
+    for &(dir, total, active, dtype) in PUBLISHED {
+        let r = resolve_hf(dir);
+        let m = &r.task.model;
+        let t = total_params(m);
+        assert!(
+            (t / total - 1.0).abs() <= 0.03,
+            "{dir}: total {:.1} B vs published {:.1} B",
+            t / 1e9,
+            total / 1e9
+        );
+        // Model cards differ on whether the input embedding counts as active: the published
+        // figure must lie within 3 % of the range [without it, with it].
+        let (lo, hi) = (active_params(m), active_params(m) + embedding_params(m));
+        let tol = if dir.starts_with("minimax") { 0.05 } else { 0.03 };
+        assert!(
+            active >= lo * (1.0 - tol) && active <= hi * (1.0 + tol),
+            "{dir}: active {:.2}..{:.2} B vs published {:.2} B",
+            lo / 1e9,
+            hi / 1e9,
+            active / 1e9
+        );
+        assert_eq!(m.dtype, dtype, "{dir}: weight dtype");
+    }
+}
+
+fn warned(r: &Resolved, needle: &str) -> bool {
+    r.warnings.iter().any(|w| w.contains(needle))
+}
+
+#[test]
+fn unmodelled_features_are_warned_about() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "gpt-oss-120b",
+            &[
+                "sliding-window attention (window 128 tokens) on 18 of 36 layers",
+                "in 16-bit",
+            ],
+        ),
+        ("deepseek-v3.2", &["sparse attention (DSA"]),
+        ("glm-5", &["sparse attention (DSA"]),
+        ("llama-4-scout", &["chunked local attention"]),
+        ("kimi-k2.5", &["vision encoder", "in 16-bit"]),
+        ("deepseek-v3.2-nvfp4", &["sparse attention (DSA", "in 16-bit"]),
+    ];
+    for (dir, needles) in cases {
+        let r = resolve_hf(dir);
+        for n in *needles {
+            assert!(warned(&r, n), "{dir}: no warning with `{n}` in {:?}", r.warnings);
+        }
+    }
+    // A plain dense / MoE config with nothing unmodelled gives no architecture warning.
+    let r = resolve_hf("qwen3-30b-a3b");
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("config.json")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn interleaved_moe_and_shared_experts_are_read() {
+    let m = resolve_hf("llama-4-maverick").task.model;
+    let moe = m.moe.as_ref().expect("MoE");
+    assert_eq!((m.layers, moe.dense_layers, m.moe_layers()), (48, 24, 24));
+    assert_eq!(m.ffn_intermediate_size, 16384); // intermediate_size_mlp of the dense layers
+    assert_eq!((moe.expert_intermediate_size, moe.shared_experts), (8192, 1));
+    let scout = resolve_hf("llama-4-scout").task.model;
+    assert_eq!(
+        scout.moe.as_ref().map(|x| (x.dense_layers, x.shared_experts)),
+        Some((0, 1))
+    );
+    let glm = resolve_hf("glm-5").task.model;
+    assert_eq!(glm.head_dim, 256); // qk_head_dim = 192 + 64, not the config's head_dim 64
+    let k2 = resolve_hf("kimi-k2").task.model;
+    assert_eq!(
+        k2.moe
+            .as_ref()
+            .map(|x| (x.experts, x.shared_experts, x.dense_layers)),
+        Some((384, 1, 1))
+    );
+}
+
+#[test]
+fn modelopt_quant_config_beside_config_json_sets_weights_and_kv_cache() {
+    let r = resolve_hf("deepseek-v3.2-nvfp4");
+    assert_eq!(r.task.model.dtype, Dtype::Fp4);
+    assert_eq!(r.task.model.kv_cache_dtype, Dtype::Fp8);
+    // The same config.json named as a file, without its folder's quant file, reads bf16.
+    let plain = resolve_hf("deepseek-v3.2-nvfp4/config.json");
+    assert_eq!(plain.task.model.dtype, Dtype::Bf16);
+}
+
+#[test]
+fn every_unread_key_is_named() {
+    let text = r#"{"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+        "intermediate_size": 128, "vocab_size": 100, "model_type": "llama",
+        "rope_theta": 10000, "fancy_new_sparsity": 0.5}"#;
+    let hf = parse_hf_config("c.json", text).unwrap();
+    assert!(
+        hf.warnings
+            .iter()
+            .any(|w| w.contains("fancy_new_sparsity") && !w.contains("rope_theta")),
+        "{:?}",
+        hf.warnings
+    );
+}
+
+#[test]
+fn presets_match_their_fixture_configs() {
+    let pairs = [
+        ("Llama-4-Scout", "llama-4-scout"),
+        ("Llama-4-Maverick", "llama-4-maverick"),
+        ("gpt-oss-120b", "gpt-oss-120b"),
+        ("gpt-oss-20b", "gpt-oss-20b"),
+        ("Kimi-K2", "kimi-k2"),
+        ("Kimi-K2.5", "kimi-k2.5"),
+        ("GLM-5", "glm-5"),
+        ("Qwen3-30B-A3B", "qwen3-30b-a3b"),
+        ("Qwen3-Coder-480B", "qwen3-coder-480b"),
+        ("DeepSeek-V3.2", "deepseek-v3.2"),
+        ("MiniMax-M2.5", "minimax-m2.5"),
+    ];
+    for (preset, dir) in pairs {
+        let p = pdplan::spec::presets::model_preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
+        let mut raw = RawTask::default();
+        raw.model.preset = Some(p.name.clone());
+        raw.hardware.preset = Some("B300".into());
+        raw.workload.batch = Some(8);
+        raw.workload.input_len = Some(1024);
+        let parsed = ParsedTask {
+            raw,
+            fields: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let from_preset = resolve("fixtures/hf/task.json", parsed).unwrap().task.model;
+        let from_hf = resolve_hf(dir).task.model;
+        let shape = |m: &pdplan::spec::task::Model| {
+            (
+                m.layers,
+                m.hidden_size,
+                m.heads,
+                m.head_dim,
+                m.kv_heads,
+                m.ffn_intermediate_size,
+                m.moe.clone(),
+                m.mla.clone(),
+                m.vocab_size,
+                m.dtype,
+            )
+        };
+        assert_eq!(
+            shape(&from_preset),
+            shape(&from_hf),
+            "preset {preset} vs fixtures/hf/{dir}"
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! Serving semantics (DESIGN.md §3, issue 10): plans hold under a request stream, evaluate agrees
+//! with solve, B is a floor and not a cap, the no-limit objective does not over-spend, `total`
+//! needs a GPU limit, and every plan reports the balanced prefill:decode unit.
+mod common;
+
+use pdplan::analysis::evaluate;
+use pdplan::ilp::formulation::{DEFAULT_TOLERANCE, Mode, Objective};
+use pdplan::layout::Phase;
+use pdplan::spec::resolve::Resolved;
+use pdplan::spec::task::GivenStrategy;
+use serde_json::Value;
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300)
+}
+
+/// The fixture tasks under every mode: as written, with a GPU budget, with a target rate (the
+/// latter two derived from the no-limit plan's scale so that they are feasible).
+fn scenarios() -> Vec<(String, Resolved)> {
+    let mut out = Vec::new();
+    for (name, r) in common::readable_fixtures() {
+        // The large no-limit fixtures are slow in a debug build; their budget and rate forms
+        // are covered by the Qwen3 seed and the Llama budget fixture.
+        if name.starts_with("deepseek") || name.contains("given-strategy") {
+            continue;
+        }
+        out.push((name.clone(), r.clone()));
+        if Mode::of(&r.task) == Mode::NoLimit {
+            let mut b = r.clone();
+            b.task.hardware.gpu_budget = Some(32);
+            out.push((format!("{name} @32 GPUs"), b));
+        }
+        let mut t = r.clone();
+        t.task.requirements.request_rate_per_s = Some(2.0);
+        out.push((format!("{name} @2 req/s"), t));
+    }
+    out
+}
+
+/// A typed plan as JSON (what the files hold).
+fn json(p: &pdplan::plan::PhasePlan) -> Value {
+    serde_json::to_value(p).expect("a plan serializes")
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn every_stream_plan_meets_ttft_at_its_sustained_rate() {
+    let mut checked = 0;
+    for (name, r) in scenarios() {
+        if Mode::of(&r.task) == Mode::NoLimit {
+            continue;
+        }
+        let Ok(s) = pdplan::solve(&r, None) else { continue };
+        let plan = json(&s.plans[0]);
+        let perf = &plan["performance"];
+        let b = &perf["ttft_breakdown"];
+        let terms = ["prefill_s", "batch_formation_s", "queueing_s", "kv_transfer_s"].map(|k| num(&b[k]));
+        let ttft = num(&perf["ttft_s"]);
+        assert!(
+            close(ttft, terms.iter().sum(), 1e-12),
+            "{name}: ttft {ttft} ≠ Σ {terms:?}"
+        );
+        assert!(ttft >= terms[0], "{name}");
+        assert!(terms.iter().all(|t| *t >= 0.0), "{name}: {terms:?}");
+        let u = num(&perf["prefill_utilization"]);
+        assert!(u > 0.0 && u < 1.0, "{name}: utilization {u}");
+        if let Some(limit) = r.task.requirements.ttft_s {
+            assert!(
+                ttft <= limit * (1.0 + 1e-9),
+                "{name}: TTFT {ttft} > {limit} at its rate"
+            );
+        }
+        // The load reported is the sustained rate shared by the prefill instances.
+        let rate = num(&plan["deployment"]["sustained_request_rate_per_s"]);
+        let load = num(&perf["load_per_instance_requests_per_s"]);
+        assert!(
+            close(load * s.deployment.prefill.instances as f64, rate, 1e-12),
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} stream plans checked");
+}
+
+/// Solve's own strategy, evaluated, gives exit 0 and solve's figures (to 1e-9 relative) in
+/// every phase, on every fixture × mode.
+#[test]
+fn evaluate_of_solves_strategy_agrees_with_solve() {
+    let mut checked = 0;
+    for (name, r) in scenarios() {
+        let Ok(s) = pdplan::solve(&r, None) else { continue };
+        let mode = s.deployment.mode;
+        let mut re = r.clone();
+        if mode != Mode::NoLimit {
+            // The load evaluate scores prefill at: the rate the plan sustains.
+            re.task.requirements.request_rate_per_s = Some(s.deployment.request_rate_per_s);
+        }
+        for (i, phase) in Phase::BOTH.into_iter().enumerate() {
+            let c = s.deployment.phase(phase);
+            let l = &c.candidate.layout;
+            let flags = GivenStrategy {
+                gpus: Some(c.gpus()),
+                tp: Some(l.tp),
+                pp: Some(l.pp),
+                sp: Some(l.sp),
+                dp: None,
+                attention_dp: Some(l.attention_dp),
+                ep: Some(l.ep),
+                expert_tp: Some(l.expert_tp),
+                replicas: Some(c.instances),
+                batch: Some(c.candidate.batch),
+            };
+            let e = evaluate::evaluate(&re, &[phase], &flags);
+            let res = &e.phases[0].results[0];
+            assert_eq!(
+                e.exit_code, 0,
+                "{name} {phase}: {:?} {:?}",
+                e.findings, res.problems
+            );
+            let (pa, pb) = (json(&s.plans[i]), json(&res.plan));
+            let (a, b) = (&pa["performance"], &pb["performance"]);
+            for key in [
+                "ttft_s",
+                "tpot_s",
+                "throughput_tokens_per_s_per_gpu",
+                "prefill_utilization",
+            ] {
+                match (a[key].as_f64(), b[key].as_f64()) {
+                    (None, None) => {}
+                    (Some(x), Some(y)) => {
+                        assert!(close(x, y, 1e-9), "{name} {phase} {key}: solve {x}, evaluate {y}")
+                    }
+                    (x, y) => panic!("{name} {phase} {key}: solve {x:?}, evaluate {y:?}"),
+                }
+            }
+            let mem = |p: &Value| num(&p["memory"]["per_gpu"]["total_bytes"]);
+            assert!(close(mem(&pa), mem(&pb), 1e-9), "{name} {phase}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} phases checked");
+}
+
+/// The best sustained rate never increases with B and never drops by more than 20 % from B to
+/// B + 64 unless the plan at B + 64 needs more decode GPUs (B is a floor, not a cap).
+#[test]
+fn rate_is_non_increasing_in_b_without_cliffs() {
+    let (_, base) = common::readable_fixtures()
+        .into_iter()
+        .find(|(n, _)| n.starts_with("llama3-70b-budget"))
+        .expect("the Llama budget fixture");
+    let mut last: Option<(u64, f64, u64)> = None;
+    let mut solved = 0;
+    for b in (64..=1024).step_by(64) {
+        let mut r = base.clone();
+        r.task.workload.batch = b;
+        let s = match pdplan::solve(&r, None) {
+            Ok(s) => s,
+            // Beyond some B the budget cannot hold the floor: infeasible, never a lower rate.
+            Err(e) if e.exit_code() == pdplan::error::exit::INFEASIBLE && last.is_some() => break,
+            Err(e) => panic!("B = {b}: {e}"),
+        };
+        let (rate, decode_gpus) = (s.deployment.request_rate_per_s, s.deployment.decode.gpus());
+        eprintln!("B = {b}: {rate:.3} requests/s, {decode_gpus} decode GPUs");
+        if let Some((pb, prate, pgpus)) = last {
+            assert!(
+                rate <= prate * (1.0 + 1e-9),
+                "B {pb} → {b}: rate rose {prate} → {rate}"
+            );
+            if rate < 0.8 * prate {
+                assert!(
+                    decode_gpus > pgpus,
+                    "B {pb} → {b}: rate {prate} → {rate} with no more decode GPUs"
+                );
+            }
+        }
+        last = Some((b, rate, decode_gpus));
+        solved += 1;
+    }
+    assert!(solved >= 6, "only {solved} batch sizes feasible");
+}
+
+/// Without a GPU limit the default plan never uses more than twice the GPUs of the fewest-GPU
+/// plan in a phase while gaining less than the tolerance in that phase's tokens/s per GPU.
+#[test]
+fn no_limit_plans_do_not_overspend() {
+    let mut tasks: Vec<(String, Resolved)> = common::readable_fixtures()
+        .into_iter()
+        .filter(|(n, r)| Mode::of(&r.task) == Mode::NoLimit && !n.starts_with("deepseek"))
+        .collect();
+    for batch in [4, 16, 40, 128] {
+        tasks.push((
+            format!("small dense B={batch}"),
+            common::resolved(common::small_dense(batch, None)),
+        ));
+    }
+    let mut checked = 0;
+    for (name, r) in tasks {
+        let Ok(d) = pdplan::solve(&r, None) else { continue };
+        let f = pdplan::solve_with(&r, Some(Mode::NoLimit), Some(Objective::MinGpus)).expect("feasible");
+        for p in Phase::BOTH {
+            let (a, b) = (d.deployment.phase(p), f.deployment.phase(p));
+            if a.gpus() > 2 * b.gpus() {
+                let gain =
+                    a.candidate.cover_tokens_per_s_per_gpu / b.candidate.cover_tokens_per_s_per_gpu - 1.0;
+                assert!(
+                    gain >= DEFAULT_TOLERANCE,
+                    "{name} {p}: {} GPUs vs {} for a gain of {gain}",
+                    a.gpus(),
+                    b.gpus()
+                );
+            }
+        }
+        assert_eq!(
+            num(&json(&d.plans[0])["deployment"]["tolerance"]),
+            DEFAULT_TOLERANCE,
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} tasks checked");
+}
+
+#[test]
+fn total_without_a_gpu_limit_is_exit_2_saying_what_to_give() {
+    let task = common::fixture_tasks()
+        .into_iter()
+        .find(|p| p.ends_with("qwen3-235b-moe.md"))
+        .expect("seed fixture");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pdplan"))
+        .args(["solve", task.to_str().unwrap(), "--objective", "total", "--out"])
+        .arg(common::scratch("total-no-limit"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("budget") && err.contains("target rate"), "{err}");
+}
+
+/// The seed Qwen3 task reports its balanced unit: prefill and decode rates within 10 %.
+#[test]
+fn seed_qwen3_reports_the_balanced_unit() {
+    let (_, r) = common::readable_fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "qwen3-235b-moe.md")
+        .expect("seed fixture");
+    let s = pdplan::solve(&r, None).expect("feasible");
+    let plan = json(&s.plans[0]);
+    let bal = &plan["deployment"]["balanced"];
+    let unit = &bal["unit"];
+    eprintln!("seed Qwen3 balanced: {bal:#}");
+    let (np, nd) = (num(&unit["prefill_instances"]), num(&unit["decode_instances"]));
+    let rp = s.deployment.prefill.candidate.serving.rate_per_s * np;
+    let rd = s.deployment.decode.candidate.serving.rate_per_s * nd;
+    assert!(rp.min(rd) >= 0.9 * rp.max(rd) * (1.0 - 1e-12), "{rp} vs {rd}");
+    assert!(close(num(&unit["request_rate_per_s"]), rp.min(rd), 1e-12));
+    let gp = s.deployment.prefill.candidate.gpus_per_instance() as f64;
+    let gd = s.deployment.decode.candidate.gpus_per_instance() as f64;
+    assert_eq!(num(&unit["total_gpus"]), np * gp + nd * gd);
+    // No smaller unit matches.
+    for p in 1..=np as u64 {
+        for d in 1..=nd as u64 {
+            if p + d < (np + nd) as u64 {
+                let (a, b) = (p as f64 * rp / np, d as f64 * rd / nd);
+                assert!(a.min(b) < 0.9 * a.max(b), "{p}:{d} matches too");
+            }
+        }
+    }
+    let idle = num(&bal["plan_prefill_idle_share"]).max(num(&bal["plan_decode_idle_share"]));
+    assert!((0.0..1.0).contains(&idle));
+}
