@@ -32,8 +32,20 @@ fn kv_bytes_per_token_are_exact() {
     assert_eq!(kv_bytes_per_token(&preset_model("Llama-3.1-405B")), 516_096.0);
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Every row is predicted; a miss beyond ±25% carries its explanation; the median and worst
+/// |error| of each group are held (a change of the cost model that makes them worse fails).
 #[test]
-fn every_calibration_md_row_is_predicted() {
+fn every_row_is_predicted_and_errors_do_not_regress() {
     let out = calibration::outcomes().unwrap();
     let md: Vec<_> = out.iter().filter(|o| o.row.in_calibration_md).collect();
     // DeepSeek production prefill + decode, profile prefill + decode, SGLang 3 prefill + decode.
@@ -49,34 +61,43 @@ fn every_calibration_md_row_is_predicted() {
             o.row.id,
             o.predicted
         );
-        // A miss beyond ±25% carries its explanation; nothing is silently off.
         assert!(
             o.relative_error.abs() <= 0.25 || !o.row.note.is_empty(),
             "{} misses by {:+.0}% without an explanation",
             o.row.id,
             o.relative_error * 100.0
         );
-        // Guard against regressions: no row is off by more than a factor ~2.5.
-        assert!(
-            o.relative_error.abs() < 1.5,
-            "{}: {:+.0}%",
-            o.row.id,
-            o.relative_error * 100.0
-        );
     }
-    // Rows that do not depend on production load or engine kernel gaps stay within ±25%.
-    for id in [
-        "deepseek-profile-prefill-4k",
-        "trtllm-h100-llama70b-b96-tp2-2048-128",
-        "trtllm-h100-llama70b-b1024-tp2-128-128",
-        "trtllm-h100-llama7b-b48-tp1-2048-2048",
-        "trtllm-h100-llama7b-b768-tp1-128-128",
-        "trtllm-h100-llama70b-ttft-tp4-2048",
-    ] {
-        let o = out.iter().find(|o| o.row.id == id).unwrap();
+    let errors = |md: bool| -> Vec<f64> {
+        out.iter()
+            .filter(|o| o.row.in_calibration_md == md)
+            .map(|o| o.relative_error.abs())
+            .collect()
+    };
+    let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    // Measured on this commit: calibration.md median 5.0 %, worst 77 % (the production prefill
+    // row, a 24-hour average the model cannot see; every other row within 25 %); other rows
+    // median 7.7 %, worst 76 % (TensorRT-LLM v0.6 GQA decode without XQA).
+    let (a, b) = (errors(true), errors(false));
+    assert!(
+        median(a.clone()) <= 0.06,
+        "calibration.md median {:.3}",
+        median(a.clone())
+    );
+    assert!(worst(&a) <= 0.80, "calibration.md worst {:.3}", worst(&a));
+    assert!(
+        median(b.clone()) <= 0.09,
+        "other rows median {:.3}",
+        median(b.clone())
+    );
+    assert!(worst(&b) <= 0.80, "other rows worst {:.3}", worst(&b));
+    // calibration.md's settings at defaults (Engine: sglang on the SGLang rows): every row but
+    // the production-average prefill within 25 %.
+    for o in md.iter().filter(|o| o.row.id != "deepseek-prod-prefill") {
         assert!(
             o.relative_error.abs() <= 0.25,
-            "{id}: {:+.1}%",
+            "{}: {:+.1}%",
+            o.row.id,
             o.relative_error * 100.0
         );
     }

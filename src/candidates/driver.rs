@@ -47,6 +47,8 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
     let mut rank: Option<RankFigures> = None;
+    // The layout's cost coefficients, once per layout (issue 12: per-layout work done once).
+    let coeffs = cost::LayoutCoeffs::new(task, l, phase);
     for &b in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
@@ -60,7 +62,7 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
         let seqs = cost::sequences_per_rank(l, b);
         let r = match rank.take() {
             Some(r) if r.seqs == seqs => r,
-            _ => cost::evaluate_rank(task, phase, l, seqs),
+            _ => cost::rank_with(&coeffs, seqs),
         };
         if let Err(why) = check_rank(task, phase, l, &r) {
             tally(task, &mut out.rejected, l, b, why);

@@ -2,9 +2,10 @@
 //!
 //! Every row is a measured result with its full setting (hardware, model, parallel layout,
 //! batch, lengths, and the engine features the source states, such as two-batch overlap). The
-//! model runs with the GPU preset's defaults (mfu 0.5, bandwidth utilization 0.8) and the
-//! documented [`crate::spec::task::CostParams`] defaults; a row may only set what its source states
-//! (overlap on/off, balanced routing, KV-cache precision), never an efficiency factor. Rows are
+//! model runs with the GPU preset's defaults (the measured kernel profile of the GPU, see
+//! [`crate::cost::profile`]) and the documented [`crate::spec::task::CostParams`] defaults; a row
+//! may only set what its source states (the engine, balanced routing, KV-cache precision), never
+//! an efficiency factor or an overlap fraction. Rows are
 //! **not fitted**: `pdplan calibrate` prints predicted vs measured and the relative error, and
 //! ARCHITECTURE.md ("Cost model and calibration") reads the table.
 //!
@@ -85,8 +86,20 @@ const SGLANG_BLOG: &str = "LMSYS, \"Deploying DeepSeek with PD Disaggregation an
 const TRTLLM_PERF: &str = "NVIDIA TensorRT-LLM docs/source/performance.md (v0.6.1 peak-throughput table, H100 FP8, gptSessionBenchmark static batching), github.com/NVIDIA/TensorRT-LLM";
 const TRTLLM_LATENCY: &str = "NVIDIA TensorRT-LLM docs/source/performance.md (v0.5 low-latency table, batch 1, 1st-token latency), github.com/NVIDIA/TensorRT-LLM";
 
-fn deepseek(gpu: &str, input: u64, output: u64, batch: u64, overlap: f64, imbalance: Option<f64>) -> Value {
-    let mut cost = json!({ "comm_overlap": overlap });
+/// A DeepSeek-V3 row: the engine the source ran (`None`: DeepSeek's own system, costed with the
+/// default engine `any`), and the routing balance when the source states it.
+fn deepseek(
+    gpu: &str,
+    input: u64,
+    output: u64,
+    batch: u64,
+    engine: Option<&str>,
+    imbalance: Option<f64>,
+) -> Value {
+    let mut cost = json!({});
+    if let Some(e) = engine {
+        cost["engine"] = json!(e);
+    }
     if let Some(i) = imbalance {
         cost["moe_imbalance"] = json!(i);
     }
@@ -118,6 +131,7 @@ fn llama2(size: &str, gpu: &str, dtype: &str, batch: u64, input: u64, output: u6
         "hardware": { "preset": gpu },
         "model": model,
         "workload": { "batch": batch, "input_len": input, "output_len": output },
+        "cost": { "engine": "trtllm" },
     })
 }
 
@@ -129,7 +143,7 @@ pub fn rows() -> Vec<Row> {
             source: DEEPSEEK_OVERVIEW,
             setting: "DeepSeek-V3/R1, H800, prefill EP32 + attention-DP32 (4 nodes), dual micro-batch overlap; 73.7k input tokens/s per node including 56.3% on-disk KV-cache hits. Prompt length not published: 4K prompts and 16K tokens per GPU assumed (as the profile rows)",
             in_calibration_md: true,
-            task: deepseek("H800", 4096, 1, 128, 1.0, None),
+            task: deepseek("H800", 4096, 1, 128, None, None),
             layout: layout(1, 32, 32),
             batch: 128,
             metric: Metric::PrefillTokensPerNode {
@@ -144,7 +158,7 @@ pub fn rows() -> Vec<Row> {
             source: DEEPSEEK_OVERVIEW,
             setting: "DeepSeek-V3/R1, H800, decode EP144 + attention-DP144 (18 nodes), 5-stage overlap pipeline; average KV length 4,989, 20–22 tokens/s per user, 14.8k output tokens/s per node. Concurrency not published: 14.8k / 8 GPUs / 21 tokens/s ≈ 88 sequences per GPU",
             in_calibration_md: true,
-            task: deepseek("H800", 4989, 1, 144 * 88, 1.0, None),
+            task: deepseek("H800", 4989, 1, 144 * 88, None, None),
             layout: layout(1, 144, 144),
             batch: 144 * 88,
             metric: Metric::DecodeTokensPerNode,
@@ -157,7 +171,7 @@ pub fn rows() -> Vec<Row> {
             source: DEEPSEEK_PROFILE,
             setting: "DeepSeek-V3, H800, prefill EP32 TP1 (attention-DP32), 4K prompts, 16K tokens per GPU per batch, balanced routing, two micro-batch overlap",
             in_calibration_md: true,
-            task: deepseek("H800", 4096, 1, 128, 1.0, Some(1.0)),
+            task: deepseek("H800", 4096, 1, 128, None, Some(1.0)),
             layout: layout(1, 32, 32),
             batch: 128,
             metric: Metric::PrefillTokensPerNode { computed_share: 1.0 },
@@ -170,7 +184,7 @@ pub fn rows() -> Vec<Row> {
             source: DEEPSEEK_PROFILE,
             setting: "DeepSeek-V3, H800, decode EP128 (attention-DP128), 128 requests per GPU, 4K prompts, balanced routing, overlap",
             in_calibration_md: true,
-            task: deepseek("H800", 4096, 1, 128 * 128, 1.0, Some(1.0)),
+            task: deepseek("H800", 4096, 1, 128 * 128, None, Some(1.0)),
             layout: layout(1, 128, 128),
             batch: 128 * 128,
             metric: Metric::DecodeTokensPerNode,
@@ -193,7 +207,7 @@ pub fn rows() -> Vec<Row> {
             source: SGLANG_BLOG,
             setting: "DeepSeek-V3, H100, prefill on 4 nodes EP32 + attention-DP32, DeepEP, two-batch overlap, EPLB, 16,384 tokens per GPU per batch",
             in_calibration_md: true,
-            task: deepseek("H100-SXM", input, 1, 32 * per_gpu, 1.0, None),
+            task: deepseek("H100-SXM", input, 1, 32 * per_gpu, Some("sglang"), None),
             layout: layout(1, 32, 32),
             batch: 32 * per_gpu,
             metric: Metric::PrefillTokensPerNode { computed_share: 1.0 },
@@ -207,7 +221,7 @@ pub fn rows() -> Vec<Row> {
         source: SGLANG_BLOG,
         setting: "DeepSeek-V3, H100, decode on 9 nodes EP72 + attention-DP72 (288 = 256 + 32 redundant experts, 4 per GPU), 2K input, 256 sequences per GPU, two-batch overlap",
         in_calibration_md: true,
-        task: deepseek("H100-SXM", 2000, 1, 72 * 256, 1.0, None),
+        task: deepseek("H100-SXM", 2000, 1, 72 * 256, Some("sglang"), None),
         layout: layout(1, 72, 72),
         batch: 72 * 256,
         metric: Metric::DecodeTokensPerNode,
@@ -379,20 +393,14 @@ pub fn rows() -> Vec<Row> {
 /// change a constant).
 fn known_gap(id: &str) -> &'static str {
     match id {
-        "deepseek-profile-decode-4k" | "sglang-h100-decode-2k" => {
-            "the step is bound by the EP all-to-all, which the row's two-batch overlap is assumed to hide completely (overlap 1 = max(compute, communication)); in practice the two micro-batches do not overlap perfectly (DeepEP README: a low-latency dispatch + combine of 128 tokens at EP128 takes ~0.56 ms per layer, ≈ 32 ms per step on its own) and each of the ~20 kernels per layer adds launch/synchronization time the roofline does not see"
-        }
-        "sglang-h100-prefill-1k" | "sglang-h100-prefill-2k" | "sglang-h100-prefill-4k" => {
-            "SGLang measured ~20% below DeepSeek's own profile at the same 4K setting on GPUs with the same FP8 peak (H100 vs H800); one MFU per GPU cannot express per-engine kernel maturity (SGLang's blog lists kernel and overlap gaps it had not closed), and the imbalance of real routing under EPLB is taken at the default 1.2"
-        }
         "trtllm-h100-llama70b-b64-tp2-2048-2048" | "trtllm-h100-llama70b-b480-tp4-128-2048" => {
-            "decode-heavy rows of a GQA model: TensorRT-LLM v0.6 generation kernels did not yet share a KV head's reads among its 8 query heads (the GQA-specific XQA kernel came in a later release); reading the KV cache once per query head would explain the 2.2× (the prefill-heavy 70B rows and the MHA 7B rows, where this does not arise, are within 10%)"
+            "decode-heavy rows of a GQA model measured with TensorRT-LLM v0.6, whose generation kernels did not yet share a KV head's reads among its 8 query heads (the GQA-specific XQA kernel came later); the decode-attention curve is measured on TensorRT-LLM 1.3 (XQA), so the model is faster than that release (the prefill-heavy 70B rows and the MHA 7B rows are within 10%)"
         }
         "trtllm-h100-llama70b-ttft-tp4-128" => {
-            "a 128-token prompt at batch 1 takes ~10 ms of roofline time; the rest is fixed per-kernel launch and synchronization cost (80 layers × ~10 kernels, 160 all-reduces) that the model does not charge"
+            "a 128-token prompt at batch 1: the launch costs measured per kernel class (5.5 ms over 80 layers) close most of the gap to the v0.5 measurement; the rest is host-side scheduling of a release without CUDA graphs for context, which no kernel table measures"
         }
-        "trtllm-a100-llama70b-ttft-tp4-2048" | "trtllm-a100-llama7b-ttft-tp1-2048" => {
-            "long-prompt prefill on A100 FP16 is one large GEMM after another and reached ~65-70% of peak in TensorRT-LLM; the preset's mfu 0.5 (a whole-model figure across GPUs) is conservative for this case"
+        "trtllm-h100-llama70b-ttft-tp4-2048" => {
+            "the TP4 all-reduces (160 × 32 MB) cost 47 ms at the bus bandwidth NCCL / the custom all-reduce reach in aiconfigurator's 2026 tables; TensorRT-LLM v0.5 measured 109 ms in all, so its all-reduce ran faster or overlapped (the operators alone, 92 ms, are within 16%)"
         }
         _ => "",
     }

@@ -1,82 +1,102 @@
 //! Communication times: TP all-reduce, EP all-to-all, SP (context-parallel) exchange, PP hand-off.
 //!
-//! Bandwidths are per GPU, unidirectional, the nominal link rate of the preset (no separate
-//! efficiency factor: NCCL / DeepEP reach 75–90 % of it on large messages, which is inside the
-//! model's error band and stated as an assumption). A group of `g` neighbouring GPUs stays
-//! inside a node when `g ≤ GPUs per node` (the mapping places TP ranks next to each other);
-//! otherwise the inter-node bandwidth applies. Each collective also pays a fixed latency: NCCL's
-//! small-message all-reduce latency is ~10 µs inside an NVLink node and ~20–30 µs across
-//! InfiniBand (nccl-tests results published by NVIDIA; DeepEP README: ~100–200 µs for a
-//! low-latency dispatch + combine across nodes). We use 8 µs intra-node and 25 µs inter-node per
-//! collective step.
+//! Every collective is `latency + bytes / (link bandwidth × efficiency)` (the α–β model of
+//! Hockney, "The communication challenge for MPP", Parallel Computing 1994, as NCCL's own tuning
+//! model uses it). Bandwidths are per GPU, one direction, the task's nominal link rates. Inside
+//! a node latency and efficiency are measured ([`super::profile`]): NCCL and the engine's custom
+//! all-reduce per group size, DeepEP's dispatch / combine kernels (aiconfigurator-core tables).
+//! Across nodes the NIC runs at the task's `network_utilization` (default 0.8: DeepEP README,
+//! 39–46 GB/s of a 50 GB/s RDMA NIC) with 25 µs per collective (nccl-tests all-reduce latency
+//! across InfiniBand, ~20–30 µs). A group of `g` neighbouring GPUs stays inside a node when
+//! `g ≤ GPUs per node` (the mapping places TP ranks next to each other).
 
+use super::kernels::Kernels;
 use crate::spec::task::Hardware;
 
-/// Fixed latency of one collective inside a node, seconds.
+/// Fixed latency of one collective inside a node without a measured profile, seconds
+/// (nccl-tests small-message all-reduce on an NVLink node, ~8–15 µs).
 pub const INTRA_NODE_LATENCY_S: f64 = 8e-6;
 /// Fixed latency of one collective across nodes, seconds.
 pub const INTER_NODE_LATENCY_S: f64 = 25e-6;
 
-/// Bandwidth and latency for a group spanning `span` neighbouring GPUs.
-pub fn link(hw: &Hardware, span: u64) -> (f64, f64) {
-    if span <= hw.gpus_per_node {
-        (hw.intra_node_bytes_per_s, INTRA_NODE_LATENCY_S)
-    } else {
-        (hw.inter_node_bytes_per_s, INTER_NODE_LATENCY_S)
-    }
-}
-
-/// Ring all-reduce of `bytes` over `n` GPUs spanning `span` neighbouring GPUs:
-/// each GPU sends `2(n−1)/n × bytes` (Patarasuk & Yuan, "Bandwidth optimal all-reduce algorithms
-/// for clusters of workstations", JPDC 2009; NCCL's busBW definition).
-pub fn all_reduce_s(hw: &Hardware, n: u64, span: u64, bytes: f64) -> f64 {
+/// Ring all-reduce of `bytes` over `n` GPUs spanning `span` neighbouring GPUs: each GPU sends
+/// `2(n−1)/n × bytes` (Patarasuk & Yuan, JPDC 2009; NCCL's busBW definition). Inside a node the
+/// measured latency and bus efficiency of the smallest measured group ≥ `n` apply (the better of
+/// NCCL and the engine's custom all-reduce, as the engines pick per size).
+pub fn all_reduce_s(k: &Kernels, hw: &Hardware, net: f64, n: u64, span: u64, bytes: f64) -> f64 {
     if n <= 1 {
         return 0.0;
     }
-    let (bw, lat) = link(hw, span);
-    2.0 * (n - 1) as f64 / n as f64 * bytes / bw + lat
+    let volume = 2.0 * (n - 1) as f64 / n as f64 * bytes;
+    if span <= hw.gpus_per_node {
+        let group = k
+            .all_reduce
+            .groups
+            .iter()
+            .filter(|g| g.gpus >= n)
+            .min_by_key(|g| g.gpus);
+        return match group {
+            Some(g) => g.latency_s + volume / (hw.intra_node_bytes_per_s * g.bus_efficiency),
+            None => volume / (hw.intra_node_bytes_per_s * net) + INTRA_NODE_LATENCY_S,
+        };
+    }
+    volume / (hw.inter_node_bytes_per_s * net) + INTER_NODE_LATENCY_S
 }
 
-/// How MoE token copies cross node boundaries in an all-to-all.
+/// How MoE token copies cross GPU and node boundaries in an all-to-all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Routing {
-    /// Every (token, expert) copy travels on its own: DeepEP low-latency kernels (pure RDMA,
-    /// used in decode), NCCL all-to-all.
+    /// Every (token, expert) copy travels on its own: DeepEP low-latency kernels (decode).
     PerCopy,
-    /// A token crosses the network once per destination *node* and is then forwarded over NVLink
-    /// to the GPUs of that node that hold its experts: DeepEP "normal" (high-throughput) kernels
-    /// used in prefill (DeepEP README; DeepSeek-V3 report §3.2.2, "dispatched to at most 4
-    /// nodes ... forwarded via NVLink").
+    /// A token crosses the network once per destination *node* and NVLink once per destination
+    /// GPU: DeepEP "normal" kernels used in prefill (DeepEP README; DeepSeek-V3 report §3.2.2).
     NodeDedup,
 }
 
 /// MoE all-to-all (dispatch or combine) on a group of `w` GPUs: each GPU sends `tokens` tokens of
-/// `token_bytes` bytes, each to `k` experts drawn uniformly from the group (`k` copies).
+/// `token_bytes` bytes, each to `k` experts drawn uniformly from the group.
 ///
-/// * the share of copies that stay on the GPU is `1/w`, on the node `gpn/w` (uniform routing);
-/// * [`Routing::PerCopy`]: inter-node bytes = `tokens·k·(1 − gpn/w)·token_bytes`;
-/// * [`Routing::NodeDedup`]: with `N = w/gpn` nodes each other node receives the token with
-///   probability `1 − (1 − 1/N)^k`, so inter-node bytes = `tokens·(N−1)·(1 − (1−1/N)^k)·token_bytes`;
-/// * NVLink and the NIC work concurrently, so the time is the larger of the two parts plus one
-///   collective latency.
+/// * inside a node: [`Routing::PerCopy`] sends `k` copies, [`Routing::NodeDedup`] one per
+///   distinct destination GPU, `w·(1 − (1 − 1/w)^k)`; the share `(w−1)/w` leaves the GPU, at
+///   DeepEP's measured latency and link efficiency (low-latency kernels for per-copy routing,
+///   normal kernels otherwise);
+/// * across nodes (`w > GPUs per node`): inter-node bytes `tokens·k·(1 − gpn/w)·token_bytes`
+///   per copy, or with node dedup `tokens·(N−1)·(1 − (1−1/N)^k)·token_bytes` for `N = w/gpn`
+///   nodes; NVLink and the NIC work concurrently, the larger part sets the time.
+#[allow(clippy::too_many_arguments)]
 pub fn moe_all_to_all_s(
+    kern: &Kernels,
     hw: &Hardware,
+    net: f64,
     w: u64,
     tokens: f64,
     k: f64,
     token_bytes: f64,
     routing: Routing,
+    combine: bool,
 ) -> f64 {
     if w <= 1 || tokens <= 0.0 {
         return 0.0;
     }
     let wf = w as f64;
-    let copies = tokens * k;
-    let leaving = copies * (wf - 1.0) / wf * token_bytes;
+    let deepep = match routing {
+        Routing::PerCopy => kern.deepep_ll,
+        Routing::NodeDedup => kern.deepep_normal,
+    };
+    let fit = deepep.map(|d| if combine { d.combine } else { d.dispatch });
+    let (intra_lat, intra_eff) =
+        fit.map_or((INTRA_NODE_LATENCY_S, net), |f| (f.latency_s, f.link_efficiency));
+    let intra_bw = hw.intra_node_bytes_per_s * intra_eff;
     if w <= hw.gpus_per_node {
-        return leaving / hw.intra_node_bytes_per_s + INTRA_NODE_LATENCY_S;
+        let copies = match routing {
+            Routing::PerCopy => k,
+            Routing::NodeDedup => wf * (1.0 - (1.0 - 1.0 / wf).powf(k)),
+        };
+        return intra_lat + tokens * copies * (wf - 1.0) / wf * token_bytes / intra_bw;
     }
     let gpn = hw.gpus_per_node as f64;
+    let copies = tokens * k;
+    let leaving = copies * (wf - 1.0) / wf * token_bytes;
     let per_copy_off_node = copies * (1.0 - gpn / wf) * token_bytes;
     let intra = (leaving - per_copy_off_node).max(0.0);
     let (inter, intra) = match routing {
@@ -91,13 +111,16 @@ pub fn moe_all_to_all_s(
             )
         }
     };
-    (inter / hw.inter_node_bytes_per_s).max(intra / hw.intra_node_bytes_per_s) + INTER_NODE_LATENCY_S
+    (inter / (hw.inter_node_bytes_per_s * net)).max(intra / intra_bw) + INTER_NODE_LATENCY_S.max(intra_lat)
 }
 
 /// Point-to-point send of `bytes` between GPUs of a group spanning `span` neighbouring GPUs.
-pub fn send_s(hw: &Hardware, span: u64, bytes: f64) -> f64 {
-    let (bw, lat) = link(hw, span);
-    bytes / bw + lat
+pub fn send_s(hw: &Hardware, net: f64, span: u64, bytes: f64) -> f64 {
+    if span <= hw.gpus_per_node {
+        bytes / (hw.intra_node_bytes_per_s * net) + INTRA_NODE_LATENCY_S
+    } else {
+        bytes / (hw.inter_node_bytes_per_s * net) + INTER_NODE_LATENCY_S
+    }
 }
 
 #[cfg(test)]
@@ -122,24 +145,27 @@ mod tests {
     #[test]
     fn ring_all_reduce_moves_two_n_minus_one_over_n() {
         let h = hw();
-        let t = all_reduce_s(&h, 4, 4, 450e9) - INTRA_NODE_LATENCY_S;
+        let k = Kernels::roofline(&h);
+        let t = all_reduce_s(&k, &h, 1.0, 4, 4, 450e9) - INTRA_NODE_LATENCY_S;
         assert!((t - 1.5).abs() < 1e-12);
-        assert_eq!(all_reduce_s(&h, 1, 1, 1e9), 0.0);
+        assert_eq!(all_reduce_s(&k, &h, 1.0, 1, 1, 1e9), 0.0);
     }
 
     #[test]
     fn node_dedup_never_sends_more_than_per_copy() {
         let h = hw();
+        let kern = Kernels::roofline(&h);
+        let a2a = |w, k, r| moe_all_to_all_s(&kern, &h, 0.8, w, 1000.0, k, 7168.0, r, false);
         for w in [16, 32, 64, 144] {
             for k in [1.0, 2.0, 8.0] {
-                let a = moe_all_to_all_s(&h, w, 1000.0, k, 7168.0, Routing::PerCopy);
-                let b = moe_all_to_all_s(&h, w, 1000.0, k, 7168.0, Routing::NodeDedup);
+                let a = a2a(w, k, Routing::PerCopy);
+                let b = a2a(w, k, Routing::NodeDedup);
                 assert!(b <= a * (1.0 + 1e-12), "w={w} k={k}: {b} > {a}");
             }
         }
         // One copy per token: nothing to deduplicate across nodes.
-        let a = moe_all_to_all_s(&h, 32, 1000.0, 1.0, 7168.0, Routing::PerCopy);
-        let b = moe_all_to_all_s(&h, 32, 1000.0, 1.0, 7168.0, Routing::NodeDedup);
+        let a = a2a(32, 1.0, Routing::PerCopy);
+        let b = a2a(32, 1.0, Routing::NodeDedup);
         assert!((a - b).abs() / a < 1e-9);
     }
 }

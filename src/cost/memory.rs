@@ -109,14 +109,14 @@ pub fn kv_bytes_per_token_layer_gpu(model: &Model, tp: u64) -> f64 {
     }
 }
 
-/// Activation bytes at peak for `tokens` tokens in flight on one GPU of a stage.
+/// Activation bytes per token in flight on one GPU (without the logits).
 ///
 /// Assumption: inference keeps only the live tensors of one layer (no saved activations), the
 /// peak being the residual stream in/out (`2d`), the attention projections (`(q + 2kv)/tp`) and
 /// the largest FFN intermediate on the GPU (gate and up: `2·inter/tp`, or for experts the routed
-/// token copies `k·(d + 2·inter/expert_tp)`), plus FP32 logits on the last stage. FlashAttention
-/// keeps no `s²` score matrix (Dao et al. 2022).
-fn activation_bytes(task: &Task, l: &Layout, tokens: f64, logits_tokens: f64, lm: bool) -> f64 {
+/// token copies `k·(d + 2·inter/expert_tp)` times the imbalance when experts are split by EP),
+/// plus FP32 logits on the last stage. FlashAttention keeps no `s²` score matrix (Dao et al. 2022).
+fn activation_bytes_per_token(task: &Task, l: &Layout) -> f64 {
     let m = &task.model;
     let d = m.hidden_size as f64;
     let qkv = (m.heads + 2 * m.kv_heads) as f64 * m.head_dim as f64 / l.tp as f64;
@@ -125,58 +125,113 @@ fn activation_bytes(task: &Task, l: &Layout, tokens: f64, logits_tokens: f64, lm
     } else {
         0.0
     };
+    let imbalance = if l.ep > 1 { task.cost.moe_imbalance } else { 1.0 };
     let experts = m.moe.as_ref().map_or(0.0, |moe| {
-        moe.top_k as f64
-            * (d + 2.0 * moe.expert_intermediate_size as f64 / l.expert_tp as f64)
-            * task.cost.moe_imbalance
+        moe.top_k as f64 * (d + 2.0 * moe.expert_intermediate_size as f64 / l.expert_tp as f64) * imbalance
     });
-    let per_token = 2.0 * d + qkv + dense.max(experts);
-    let logits = if lm {
-        logits_tokens * m.vocab_size as f64 / l.tp as f64 * 4.0
-    } else {
-        0.0
-    };
-    tokens * per_token * task.cost.activation_bytes + logits
+    (2.0 * d + qkv + dense.max(experts)) * task.cost.activation_bytes
+}
+
+/// Memory of one distinct stage as `weights + seqs·kv + activations(seqs)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct StageMemory {
+    stage: u64,
+    weights: f64,
+    kv_per_seq: f64,
+    lm_head: bool,
+}
+
+/// Per-layout memory coefficients (the batch enters only through sequences per rank).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryCoeffs {
+    stages: Vec<StageMemory>,
+    act_per_token: f64,
+    logits_per_seq: f64,
+    /// Prefill: tokens per sequence in flight, and the chunk that caps them.
+    tokens_per_seq: f64,
+    chunk_tokens: f64,
+    reserve: f64,
+    capacity: f64,
+}
+
+impl MemoryCoeffs {
+    /// Coefficients of `l` in `phase`; `shapes` are the layout's stages.
+    pub fn new(task: &Task, phase: Phase, l: &Layout, shapes: &[StageShape]) -> MemoryCoeffs {
+        let m = &task.model;
+        let capacity = task.hardware.memory_bytes;
+        let wbytes = m.dtype.bytes() * params::weight_scale(m);
+        let kv_tokens = task.workload.kv_tokens_per_sequence().div_ceil(l.sp) as f64;
+        let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
+        let even_split = params::total_params(m) * wbytes / l.gpus_per_instance() as f64;
+        let mut stages: Vec<StageMemory> = Vec::with_capacity(shapes.len());
+        for s in shapes {
+            let mem = StageMemory {
+                stage: s.stage,
+                weights: (stage_weight_params(m, l, s) * wbytes).max(even_split),
+                kv_per_seq: s.layers() as f64 * kv_tokens * kv_layer,
+                lm_head: s.lm_head,
+            };
+            if stages.last().is_none_or(|p| {
+                (p.weights, p.kv_per_seq, p.lm_head) != (mem.weights, mem.kv_per_seq, mem.lm_head)
+            }) {
+                stages.push(mem);
+            }
+        }
+        let (tokens_per_seq, chunk_tokens) = match phase {
+            Phase::Prefill => (
+                task.workload.max_len.div_ceil(l.sp) as f64,
+                task.cost.prefill_chunk_tokens as f64,
+            ),
+            Phase::Decode => (1.0, f64::INFINITY),
+        };
+        MemoryCoeffs {
+            stages,
+            act_per_token: activation_bytes_per_token(task, l),
+            logits_per_seq: m.vocab_size as f64 / l.tp as f64 * 4.0,
+            tokens_per_seq,
+            chunk_tokens,
+            reserve: task.cost.reserve_fraction * capacity,
+            capacity,
+        }
+    }
+
+    /// Memory of the most loaded GPU with `seqs` sequences per attention rank. Tokens in flight:
+    /// prefill processes up to a chunk of its sequences' tokens, decode one token per sequence.
+    pub fn at(&self, seqs: u64) -> MemoryBreakdown {
+        let seqs = seqs as f64;
+        let tokens = (seqs * self.tokens_per_seq).min(self.chunk_tokens);
+        let mut worst = MemoryBreakdown {
+            weights_bytes: 0.0,
+            kv_cache_bytes: 0.0,
+            activations_bytes: 0.0,
+            reserve_bytes: self.reserve,
+            total_bytes: f64::NEG_INFINITY,
+            capacity_bytes: self.capacity,
+            stage: 0,
+        };
+        for s in &self.stages {
+            let logits = if s.lm_head {
+                seqs * self.logits_per_seq
+            } else {
+                0.0
+            };
+            let act = tokens * self.act_per_token + logits;
+            let kv = seqs * s.kv_per_seq;
+            let total = s.weights + kv + act + self.reserve;
+            if total > worst.total_bytes {
+                worst.weights_bytes = s.weights;
+                worst.kv_cache_bytes = kv;
+                worst.activations_bytes = act;
+                worst.total_bytes = total;
+                worst.stage = s.stage;
+            }
+        }
+        worst
+    }
 }
 
 /// Memory of the most loaded GPU of an instance holding `batch` sequences.
 pub fn per_gpu(task: &Task, phase: Phase, l: &Layout, batch: u64) -> MemoryBreakdown {
-    let m = &task.model;
-    let capacity = task.hardware.memory_bytes;
-    let wbytes = m.dtype.bytes() * params::weight_scale(m);
-    let seqs = super::sequences_per_rank(l, batch) as f64;
-    let kv_tokens = task.workload.kv_tokens_per_sequence().div_ceil(l.sp) as f64;
-    let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
-    let reserve = task.cost.reserve_fraction * capacity;
-    // Tokens in flight on one GPU: prefill processes up to a chunk of its sequences' tokens,
-    // decode one token per sequence.
-    let (tokens, logits_tokens) = match phase {
-        Phase::Prefill => {
-            let all = seqs * (task.workload.max_len.div_ceil(l.sp)) as f64;
-            (all.min(task.cost.prefill_chunk_tokens as f64), seqs)
-        }
-        Phase::Decode => (seqs, seqs),
-    };
-    let even_split = params::total_params(m) * wbytes / l.gpus_per_instance() as f64;
-    let mut worst: Option<MemoryBreakdown> = None;
-    let mut shapes = stage_shapes(m, l.pp);
-    shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head, s.embedding));
-    for s in shapes {
-        let weights = (stage_weight_params(m, l, &s) * wbytes).max(even_split);
-        let kv = s.layers() as f64 * seqs * kv_tokens * kv_layer;
-        let act = activation_bytes(task, l, tokens, logits_tokens, s.lm_head);
-        let total = weights + kv + act + reserve;
-        if worst.as_ref().is_none_or(|w| total > w.total_bytes) {
-            worst = Some(MemoryBreakdown {
-                weights_bytes: weights,
-                kv_cache_bytes: kv,
-                activations_bytes: act,
-                reserve_bytes: reserve,
-                total_bytes: total,
-                capacity_bytes: capacity,
-                stage: s.stage,
-            });
-        }
-    }
-    worst.expect("pp >= 1 gives at least one stage")
+    let shapes = stage_shapes(&task.model, l.pp);
+    MemoryCoeffs::new(task, phase, l, &shapes).at(super::sequences_per_rank(l, batch))
 }

@@ -2,13 +2,22 @@
 //!
 //! Every figure is for the *most loaded* GPU / the *slowest* pipeline stage of one instance: that
 //! is what sets memory fit and pace. The model is a per-operator roofline — each operator takes
-//! `max(FLOPs / (peak × MFU), bytes / (HBM bandwidth × utilization))` (Williams et al.,
-//! "Roofline", CACM 2009; applied to LLM inference as in Yuan et al., "LLM Inference Unveiled:
-//! Survey and Roofline Model Insights", 2024) — plus communication that is not overlapped.
+//! `launch + max(FLOPs / (peak × c), bytes / (HBM bandwidth × b))` (Williams et al., "Roofline",
+//! CACM 2009; applied to LLM inference as in Yuan et al., "LLM Inference Unveiled", 2024) with the
+//! efficiencies `c`, `b` and the launch cost measured per kernel class and size
+//! ([`profile`]) — plus communication that is not overlapped.
+//!
+//! Three levels (issue 12): per-task constants ([`kernels::Kernels`]), per-layout coefficients
+//! ([`LayoutCoeffs::new`]: stage shapes, weight parameters per operator, memory per stage,
+//! communication groups), and a per-batch kernel ([`LayoutCoeffs::figures`]) that evaluates a
+//! few terms per operator class without allocating.
 
 pub mod calibration;
+pub mod coeffs;
 pub mod comm;
+pub mod kernels;
 pub mod memory;
+pub mod profile;
 /// Model size arithmetic (parameter counts, KV bytes) lives with the specification.
 pub use crate::spec::model_size as params;
 pub mod time;
@@ -17,6 +26,7 @@ use crate::layout::{Layout, Phase};
 use crate::spec::task::Task;
 use serde::Serialize;
 
+pub use coeffs::LayoutCoeffs;
 pub use memory::MemoryBreakdown;
 pub use time::StepBreakdown;
 
@@ -46,9 +56,7 @@ pub struct Figures {
 /// The same figures with the TTFT at the maximum length filled in (prefill; for reports).
 pub fn with_max_length(task: &Task, phase: Phase, layout: &Layout, batch: u64, mut f: Figures) -> Figures {
     if phase == Phase::Prefill && f.ttft_at_max_length_s.is_none() {
-        let mut at_max = task.clone();
-        at_max.workload.input_len = Some(task.workload.max_len);
-        f.ttft_at_max_length_s = evaluate(&at_max, phase, layout, batch).ttft_s;
+        f.ttft_at_max_length_s = LayoutCoeffs::new(task, layout, phase).ttft_at_max_length(batch);
     }
     f
 }
@@ -74,28 +82,22 @@ pub struct RankFigures {
     pub breakdown: StepBreakdown,
 }
 
-/// Evaluate a layout with `batch` sequences per instance.
-///
-/// Pipeline model (GPipe, Huang et al. 2019; Narayanan et al. SC'21 §2.2):
-/// * prefill: one micro-batch per sequence of each attention rank (`m = sequences per rank`);
-///   the batch finishes after `(m + pp − 1)` stage times (fill + drain); with `pp = 1` one pass.
-/// * decode: `m = min(pp, sequences per rank)` micro-batches circulate; a token needs `pp` stage
-///   times, so `TPOT = pp × stage time(micro-batch)`; with `m < pp` stages idle (bubbles).
-pub fn evaluate(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figures {
-    let rank = evaluate_rank(task, phase, layout, sequences_per_rank(layout, batch));
-    rank.at_batch(task, phase, layout, batch)
-}
-
 /// The batch-independent part of [`evaluate`] for `seqs` sequences per attention rank.
 pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> RankFigures {
-    let wl = &task.workload;
-    // `per_gpu` reads the batch only through the sequences per rank.
-    let memory = memory::per_gpu(task, phase, layout, seqs * layout.attention_dp);
-    match phase {
+    rank_with(&LayoutCoeffs::new(task, layout, phase), seqs)
+}
+
+/// [`evaluate_rank`] from the layout's coefficients (computed once per layout by the caller):
+/// the formulas of [`LayoutCoeffs::figures`] split at the sequences per rank (memory and step
+/// times depend on the batch only through them), so `rank_with(c, seqs).at_batch(..)` equals
+/// `c.figures(batch)` (tests/driver.rs holds them equal).
+pub fn rank_with(c: &LayoutCoeffs, seqs: u64) -> RankFigures {
+    let (layout, wl) = (&c.layout, &c.task.workload);
+    let memory = c.memory(seqs * layout.attention_dp);
+    match c.phase {
         Phase::Prefill => {
             let m = if layout.pp > 1 { seqs } else { 1 };
-            let per_mb = seqs.div_ceil(m);
-            let step = time::stage_step(task, phase, layout, per_mb, wl.ttft_input_len());
+            let step = c.stage_step(seqs.div_ceil(m), wl.ttft_input_len());
             let ttft = (m + layout.pp - 1) as f64 * step.stage_time_s;
             // The TTFT at the maximum length is only reported; `with_max_length` fills it.
             let ttft_max = (wl.ttft_input_len() == wl.max_len).then_some(ttft);
@@ -111,22 +113,57 @@ pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> R
         Phase::Decode => {
             let m = layout.pp.min(seqs);
             let per_mb = seqs.div_ceil(m);
-            let tpot_at = |ctx: u64| {
-                let step = time::stage_step(task, phase, layout, per_mb, ctx);
-                (layout.pp as f64 * step.stage_time_s, step)
-            };
-            let (tpot_last, _) = tpot_at(wl.decode_last_context());
-            let (tpot_mean, breakdown) = tpot_at(wl.decode_mean_context());
+            let pp = layout.pp as f64;
+            let tpot_last = pp * c.stage_step(per_mb, wl.decode_last_context()).stage_time_s;
+            let breakdown = c.stage_step(per_mb, wl.decode_mean_context());
             RankFigures {
                 seqs,
                 memory,
                 latency_s: tpot_last,
-                second_s: Some(tpot_mean),
+                second_s: Some(pp * breakdown.stage_time_s),
                 micro_batches: m,
                 breakdown,
             }
         }
     }
+}
+
+/// Evaluate a layout with `batch` sequences per instance (one layout, one batch; to evaluate
+/// many batches of a layout build [`LayoutCoeffs`] once and call [`LayoutCoeffs::figures`]).
+pub fn evaluate(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figures {
+    LayoutCoeffs::new(task, layout, phase).figures(batch)
+}
+
+/// What the plan should state about the cost model's parameters for `task`: the kernel profile
+/// used (GPU, engine, versions), or that a GPU without one runs on scaled reference curves.
+pub fn assumptions(task: &Task) -> Vec<String> {
+    let engine = task.cost.engine;
+    let Some((p, measured)) = profile::gpu_profile(task) else {
+        return vec!["kernel efficiencies: no profile embedded; one MFU and one bandwidth utilization for every kernel".into()];
+    };
+    let key = profile::engine_key(engine);
+    let used = if p.engines.contains_key(key) {
+        key
+    } else {
+        profile::REFERENCE_ENGINE
+    };
+    let mut out = vec![format!(
+        "kernel efficiencies by class and size measured on {} with {} ({}); engine {} (default any = TensorRT-LLM kernels with two-batch overlap of the MoE all-to-all); `pdplan presets --sources` lists every parameter's source",
+        p.gpu,
+        used,
+        p.engines.get(used).map_or("", |k| k.gemm_bf16.source.as_str()),
+        engine.name()
+    )];
+    if !measured {
+        out.push(format!(
+            "this GPU has no measured kernel profile: the {} curves are scaled to its peak ({:.0} TFLOP/s) and HBM bandwidth ({:.2} TB/s), times MFU / bandwidth utilization over {}'s measured large-kernel figures",
+            p.gpu,
+            task.hardware.peak_flops_per_s / 1e12,
+            task.hardware.hbm_bytes_per_s / 1e12,
+            p.gpu
+        ));
+    }
+    out
 }
 
 /// Throughput figures of one instance holding `batch` sequences (tokens/s, tokens/s per GPU,

@@ -1,4 +1,5 @@
-//! Time of one pipeline stage for one micro-batch: per-operator roofline plus communication.
+//! Time of one pipeline stage for one micro-batch: per-operator roofline with measured kernel
+//! efficiencies, fixed launch costs, and communication (the per-batch kernel of the cost model).
 //!
 //! FLOPs per operator (forward pass, 2 FLOPs per multiply-add; Kaplan et al. 2020 §2.1):
 //! * projections / FFN / experts / router / LM head: `2 × tokens × parameters` (GQA: the K and V
@@ -10,37 +11,35 @@
 //! * attention in decode: `2 × h × (d_qk + d_v) × c` per sequence and layer at context `c` (MLA
 //!   absorbed: `d_qk = kv_lora + rope`, `d_v = kv_lora`, all heads share the latent).
 //!
-//! The attention core (QKᵀ, softmax, AV) runs at the precision of the KV cache: with 8-bit
-//! weights and a 16-bit cache it runs at the GPU's 16-bit peak ([`attention_flops_ratio`]),
-//! as in DeepSeek's deployment ("matmuls in FP8, MLA core in BF16", calibration.md).
+//! Each operator is a kernel of a measured class ([`super::profile`]): `launches × launch_s +
+//! max(F / (P·c(x)), B / (H·b(x)))` — dense GEMMs at `x` = tokens, the grouped MoE GEMM at `x` =
+//! token copies per local expert, prefill attention at the sequence length, decode attention at
+//! the KV bytes it reads, element-wise kernels (norms with residual adds, SwiGLU, MoE permutation,
+//! RoPE / KV-cache write) at their measured bandwidth. The attention core runs at the KV cache's
+//! precision ([`attention_flops_ratio`]).
 //!
-//! Bytes per operator: the GPU's weight shard (read once per micro-batch), KV cache written
-//! (prefill) or read (decode: the whole context of every sequence), and the layer's activations.
-//! Element-wise kernels that are separate launches in vLLM/SGLang/TensorRT-LLM are memory-bound
-//! operators of their own ([`ELEMENTWISE_ELEMS`]): two RMSNorms with their residual adds, the
-//! SwiGLU activation, and for MoE the permutation of token copies before and after the experts.
+//! MoE (Fedus et al. 2021; DeepSeek-V3 report §3.4): `k` expert assignments per token spread over
+//! `ep` groups with the task's imbalance on the busiest GPU — only when `ep > 1`: with `ep = 1`
+//! every GPU holds a slice of every expert (expert-TP), no token is routed to another GPU and
+//! routing cannot unbalance them. In decode only the experts the micro-batch activates are read
+//! (`E/ep · (1 − (1 − 1/E)^n)` of the local ones for `n` uniform assignments).
 //!
-//! MoE (Fedus et al. 2021; DeepSeek-V3 report §3.4): `k` expert assignments per token, spread over
-//! `ep` groups with an explicit imbalance factor on the busiest GPU; in decode only the experts
-//! the micro-batch activates are read — with `n` assignments drawn uniformly from `E` experts the
-//! expected number of distinct experts among the `E/ep` local ones is `E/ep · (1 − (1 − 1/E)^n)`.
-//! Shared experts run on every attention rank for its own tokens (split over `tp`); dense leading
-//! layers (DeepSeek-V3: 3) are dense FFN layers on the stages that hold them.
+//! Communication per layer ([`super::comm`]): TP all-reduce after attention and after a TP-split
+//! FFN (Megatron-LM §3); with `ep > 1` the MoE dispatch + combine all-to-all; with `ep = 1` and
+//! attention-DP the expert-TP group gathers and reduce-scatters its tokens (an all-reduce's
+//! bytes); the SP (ring-attention) KV exchange; the PP activation hand-off.
 //!
-//! Communication per layer: TP ring all-reduce after attention and after a TP-split FFN
-//! (Megatron-LM, Shoeybi et al. 2019 §3); MoE dispatch + combine all-to-all over the stage width
-//! (dispatch in the weight precision when that is 8-bit, combine in the activation precision, as
-//! DeepEP does); the SP (ring-attention) KV exchange; the PP activation hand-off.
-//! Overlap ([`crate::spec::task::CostParams::comm_overlap`] = `o`): the stage takes
-//! `operators + communication − o · min(operators, communication)`; `o = 1` is perfect two-batch
-//! overlap (`max` of the two: DeepSeek's dual micro-batch prefill and 5-stage decode pipeline,
-//! SGLang's two-batch overlap), `o = 0` none (vLLM / TensorRT-LLM TP all-reduce on the critical
-//! path).
-//! Assumption: every stage runs at the same MFU / bandwidth utilization given by the task.
+//! Overlap: an engine with two-batch overlap ([`super::kernels::two_batch_overlap`]) splits the
+//! micro-batch in two and runs one half's communication while the other computes (SGLang TBO,
+//! DeepSeek's dual micro-batch): the stage takes `2·max(ops½/s, comm½) + min(ops½, comm½)/L` —
+//! the halves run at their own (smaller) kernel sizes, compute keeps only the share `s` of SMs
+//! that DeepEP's normal kernels leave it in prefill (the low-latency kernels of decode occupy
+//! none: DeepEP README), and one half-layer at the start cannot overlap. Without it, the task's
+//! `comm_overlap = o` hides `o · min(operators, communication)`.
 
+use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
 use super::comm::{self, Routing};
-use super::memory::{StageShape, kv_bytes_per_token_layer_gpu, stage_shapes};
-use super::params;
+use super::kernels::Kernels;
 use crate::layout::{Layout, Phase};
 use crate::spec::presets;
 use crate::spec::task::{Dtype, Task};
@@ -49,12 +48,14 @@ use serde::Serialize;
 /// Time of the slowest stage for one micro-batch, split by kind (seconds).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct StepBreakdown {
-    /// Sum over operators of `max(compute, memory)`.
+    /// Sum over operators of their kernel times (launches included).
     pub operators_s: f64,
-    /// Of which compute-bound time (FLOPs / (peak × MFU)) summed over compute-bound operators.
+    /// Of which compute-bound kernels.
     pub compute_bound_s: f64,
-    /// Of which memory-bound time summed over memory-bound operators.
+    /// Of which memory-bound kernels.
     pub memory_bound_s: f64,
+    /// Of `operators_s`: fixed launch costs of all kernels.
+    pub launch_s: f64,
     /// Of `operators_s`: the attention core (QKᵀ, softmax, AV) of all layers of the stage.
     pub attention_core_s: f64,
     /// Of `operators_s`: element-wise kernels (norms, residual adds, SwiGLU, MoE permutation).
@@ -65,25 +66,30 @@ pub struct StepBreakdown {
     pub pp_send_s: f64,
     /// Communication left on the critical path after overlap.
     pub communication_s: f64,
-    /// `operators_s + communication_s`.
+    /// Whether the stage ran as two overlapped micro-batches.
+    pub two_batch_overlap: bool,
+    /// Time of the stage (operators + exposed communication).
     pub stage_time_s: f64,
     /// Stage that sets the pace.
     pub stage: u64,
 }
 
-/// Elements read + written per token and layer by the element-wise kernels, in units of the
-/// hidden size `d` (norms and residuals) — each RMSNorm with its fused residual add reads the
-/// residual and the branch output and writes both (4d), twice per layer (before attention and
-/// before the FFN). Sources: the kernel lists of vLLM's `fused_add_rms_norm` and SGLang's
+/// Elements read + written per token and layer by the norm kernels, in units of the hidden size
+/// `d` — each RMSNorm with its fused residual add reads the residual and the branch output and
+/// writes both (4d), twice per layer. Sources: vLLM's `fused_add_rms_norm`, SGLang's
 /// `RMSNorm.forward_cuda`.
 pub const ELEMENTWISE_ELEMS: f64 = 8.0;
+
+/// Element-wise kernel launches per layer besides SwiGLU / permutation: two fused norms and the
+/// RoPE + KV-cache write (the kernel lists of vLLM / SGLang / TensorRT-LLM decoder layers).
+const NORM_LAUNCHES: f64 = 3.0;
 
 /// Ratio of the attention-core FLOP rate to the GPU's peak for the weights' dtype.
 ///
 /// The attention core multiplies queries with the KV cache, so it runs at the cache's precision:
-/// with 8-bit weights (FP8/INT8 GEMMs at the 8-bit peak) and a 16-bit KV cache it runs at the
-/// 16-bit peak, half the 8-bit one on Hopper/Blackwell (datasheets). Known only when the task
-/// names a GPU preset; a task that gives one peak figure is taken at its word (ratio 1).
+/// with 8-bit weights and a 16-bit KV cache it runs at the 16-bit peak, half the 8-bit one on
+/// Hopper/Blackwell (datasheets). Known only when the task names a GPU preset; a task that gives
+/// one peak figure is taken at its word (ratio 1).
 pub fn attention_flops_ratio(task: &Task) -> f64 {
     let m = &task.model;
     if m.kv_cache_dtype.bytes() < 2.0 || m.dtype.bytes() >= 2.0 {
@@ -99,50 +105,8 @@ pub fn attention_flops_ratio(task: &Task) -> f64 {
     }
 }
 
-struct Roofline {
-    flops_per_s: f64,
-    bytes_per_s: f64,
-    compute: f64,
-    memory: f64,
-}
-
-impl Roofline {
-    /// One operator at the weights' peak: `max(FLOPs / (peak·MFU), bytes / (HBM·utilization))`.
-    fn op(&mut self, flops: f64, bytes: f64) -> f64 {
-        self.op_at(flops, 1.0, bytes)
-    }
-    /// One operator whose compute runs at `rate × peak`.
-    fn op_at(&mut self, flops: f64, rate: f64, bytes: f64) -> f64 {
-        let c = flops / (self.flops_per_s * rate);
-        let m = bytes / self.bytes_per_s;
-        if c >= m {
-            self.compute += c;
-        } else {
-            self.memory += m;
-        }
-        c.max(m)
-    }
-}
-
-/// Time of the slowest stage of `layout` for a micro-batch of `seqs` sequences per attention
-/// rank, at input length `len` (prefill) or context `len` (decode).
-pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) -> StepBreakdown {
-    let mut shapes = stage_shapes(&task.model, l.pp);
-    // Stages with the same layers and LM-head placement take the same time: evaluate each once.
-    shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head));
-    shapes
-        .iter()
-        .map(|s| one_stage(task, phase, l, seqs, len, s))
-        .fold(StepBreakdown::default(), |worst, b| {
-            if b.stage_time_s > worst.stage_time_s {
-                b
-            } else {
-                worst
-            }
-        })
-}
-
-/// Per-layer times of one stage (seconds), before multiplying by the layer counts.
+/// Kernel times of one layer of each kind (seconds), and their split.
+#[derive(Clone, Copy, Debug, Default)]
 struct Layer {
     attention: f64,
     attention_core: f64,
@@ -150,196 +114,358 @@ struct Layer {
     moe_ffn: f64,
     elementwise_dense: f64,
     elementwise_moe: f64,
+    /// Compute-bound share of each kind (for the breakdown).
+    compute_attention: f64,
+    compute_dense: f64,
+    compute_moe: f64,
+    launch_attention: f64,
+    launch_dense: f64,
+    launch_moe: f64,
     all_to_all: f64,
+    tp_dense: f64,
+    tp_moe: f64,
+    sp: f64,
 }
 
-fn one_stage(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64, s: &StageShape) -> StepBreakdown {
-    let m = &task.model;
-    // Links at their achieved rate (CostParams::network_utilization).
-    let mut net = task.hardware.clone();
-    net.intra_node_bytes_per_s *= task.cost.network_utilization;
-    net.inter_node_bytes_per_s *= task.cost.network_utilization;
-    let hw = &net;
-    let act = task.cost.activation_bytes;
-    let wbytes = m.dtype.bytes();
-    // When the declared parameter count exceeds what the shapes add up to, every weight matrix
-    // is taken as that much larger, for the bytes it reads and the FLOPs it costs alike
-    // (DESIGN.md §1.4: use the figure that is safe; a plan sized on the smaller figure would miss
-    // its latency if the declared size is the true one). 1 for consistent tasks.
-    let scale = params::weight_scale(m);
-    let mut r = Roofline {
-        flops_per_s: task.hardware.peak_flops_per_s * task.hardware.mfu,
-        bytes_per_s: task.hardware.hbm_bytes_per_s * task.hardware.bandwidth_utilization,
-        compute: 0.0,
-        memory: 0.0,
-    };
-    let tp = l.tp as f64;
-    let seqs_f = seqs as f64;
-    let d = m.hidden_size as f64;
+/// Running sum of kernel times with their compute-bound part and launches.
+#[derive(Default)]
+struct Acc {
+    total: f64,
+    compute: f64,
+    launch: f64,
+}
+
+impl Acc {
+    fn add(&mut self, (t, compute_bound): (f64, bool), launch: f64) -> f64 {
+        self.total += t;
+        self.launch += launch;
+        if compute_bound {
+            self.compute += t;
+        }
+        t
+    }
+}
+
+/// Inputs of one layer's evaluation: distinct query tokens on a GPU and in the stage.
+struct Load {
+    seqs: f64,
+    tokens: f64,
+    stage_tokens: f64,
+    len: f64,
+    decode: bool,
+}
+
+fn load(l: &Layout, phase: Phase, seqs: f64, len: u64) -> Load {
     let decode = phase == Phase::Decode;
-    // Distinct query tokens on this GPU (TP ranks share tokens; SP splits the sequence).
     let tokens = if decode {
-        seqs_f
+        seqs
     } else {
-        seqs_f * len.div_ceil(l.sp) as f64
+        seqs * len.div_ceil(l.sp) as f64
     };
-    // Distinct tokens in the whole stage.
-    let stage_tokens = tokens * (l.sp * l.attention_dp) as f64;
-    let (dqk, dv) = params::attention_dims(m, decode);
-    let heads_gpu = m.heads as f64 / tp;
-    let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
-    let attn_rate = attention_flops_ratio(task);
+    Load {
+        seqs,
+        tokens,
+        stage_tokens: tokens * (l.sp * l.attention_dp) as f64,
+        len: len as f64,
+        decode,
+    }
+}
 
-    let mut layer = Layer {
-        attention: 0.0,
-        attention_core: 0.0,
-        dense_ffn: 0.0,
-        moe_ffn: 0.0,
-        elementwise_dense: 0.0,
-        elementwise_moe: 0.0,
-        all_to_all: 0.0,
-    };
-
-    // --- one attention block: projections, then the core ---
-    let attn_p = scale * params::attention_params(m) / tp;
-    let proj = r.op(2.0 * tokens * attn_p, attn_p * wbytes + tokens * 4.0 * d * act);
-    layer.attention_core = if decode {
-        let ctx = len as f64;
-        r.op_at(
-            seqs_f * 2.0 * heads_gpu * (dqk + dv) * ctx,
-            attn_rate,
-            seqs_f * ctx * kv_layer,
+fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
+    let mut acc = Acc::default();
+    let g = k.gemm;
+    let proj = (
+        2.0 * x.tokens * o.attention_p,
+        o.attention_p * o.weight_bytes + x.tokens * 4.0 * o.d * o.act_bytes,
+    );
+    acc.add(
+        k.time(g, proj.0, k.peak_flops_per_s, proj.1, x.tokens, o.attention_gemms),
+        o.attention_gemms * g.launch_s,
+    );
+    let core = if x.decode {
+        let c = k.attention_decode;
+        let bytes = x.seqs * x.len * o.kv_layer;
+        let flops = x.seqs * 2.0 * o.heads * (o.dqk_decode + o.dv_decode) * x.len;
+        acc.add(
+            k.time(c, flops, k.attention_flops_per_s, bytes, bytes, 1.0),
+            c.launch_s,
         )
     } else {
-        let s_len = len as f64;
-        let flops = seqs_f * heads_gpu * (dqk + dv) * s_len * s_len / l.sp as f64;
-        r.op_at(flops, attn_rate, tokens * kv_layer + tokens * 2.0 * d * act)
+        let c = k.attention_prefill;
+        let flops = x.seqs * o.heads * (o.dqk_prefill + o.dv_prefill) * x.len * x.len / l.sp as f64;
+        let bytes = x.tokens * o.kv_layer + x.tokens * 2.0 * o.d * o.act_bytes;
+        acc.add(
+            k.time(c, flops, k.attention_flops_per_s, bytes, x.len, 1.0),
+            c.launch_s,
+        )
     };
-    layer.attention = proj + layer.attention_core;
-    let norms = r.op(0.0, tokens * ELEMENTWISE_ELEMS * d * act);
+    layer.attention = acc.total;
+    layer.attention_core = core;
+    layer.compute_attention = acc.compute;
+    layer.launch_attention = acc.launch;
+}
 
-    // --- dense FFN layer (SwiGLU: the activation reads gate and up, writes one) ---
-    let ffn_p = scale * params::ffn_params(m, m.ffn_intermediate_size) / tp;
-    if s.dense_layers > 0 {
-        layer.dense_ffn = r.op(2.0 * tokens * ffn_p, ffn_p * wbytes + tokens * 2.0 * d * act);
-        let inter = m.ffn_intermediate_size as f64 / tp;
-        layer.elementwise_dense = norms + r.op(0.0, tokens * 3.0 * inter * act);
-    }
+fn elementwise(k: &Kernels, bytes: f64, launches: f64) -> f64 {
+    k.time(k.elementwise, 0.0, 1.0, bytes, 1.0, launches).0
+}
 
-    // --- MoE layer ---
-    if let (Some(moe), true) = (&m.moe, s.moe_layers > 0) {
-        let e = moe.experts as f64;
-        let k = moe.top_k as f64;
-        let local = e / l.ep as f64;
-        let expert_p = scale * params::expert_params(m) / l.expert_tp as f64;
-        let assignments = stage_tokens * k;
-        // Expert-token pairs computed by the busiest GPU.
-        let busiest = assignments / l.ep as f64 * task.cost.moe_imbalance;
-        let active_local = if decode {
-            local * (1.0 - (1.0 - 1.0 / e).powf(assignments))
-        } else {
-            local
-        };
-        let router = r.op(2.0 * tokens * d * e, d * e * wbytes);
-        let experts = r.op(
-            2.0 * busiest * expert_p,
-            active_local * expert_p * wbytes + busiest * 2.0 * d * act,
+fn dense_ffn(k: &Kernels, o: &OpSizes, x: &Load, layer: &mut Layer) {
+    let g = k.gemm;
+    let (t, c) = k.time(
+        g,
+        2.0 * x.tokens * o.ffn_p,
+        k.peak_flops_per_s,
+        o.ffn_p * o.weight_bytes + x.tokens * 2.0 * o.d * o.act_bytes,
+        x.tokens,
+        2.0,
+    );
+    layer.dense_ffn = t;
+    layer.compute_dense = if c { t } else { 0.0 };
+    let norms = elementwise(k, x.tokens * ELEMENTWISE_ELEMS * o.d * o.act_bytes, NORM_LAUNCHES);
+    layer.elementwise_dense = norms + elementwise(k, x.tokens * 3.0 * o.ffn_inter * o.act_bytes, 1.0);
+    layer.launch_dense = 2.0 * g.launch_s + (NORM_LAUNCHES + 1.0) * k.elementwise.launch_s;
+}
+
+fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
+    let mut acc = Acc::default();
+    let g = k.gemm;
+    let assignments = x.stage_tokens * o.top_k;
+    let busiest = assignments / l.ep as f64 * o.imbalance;
+    let active = if x.decode {
+        o.local_experts * (1.0 - (1.0 - 1.0 / o.experts).powf(assignments))
+    } else {
+        o.local_experts
+    };
+    acc.add(
+        k.time(
+            g,
+            2.0 * x.tokens * o.router_p,
+            k.peak_flops_per_s,
+            o.router_p * o.weight_bytes,
+            x.tokens,
+            1.0,
+        ),
+        g.launch_s,
+    );
+    let per_expert = busiest / o.local_experts.max(1.0);
+    let bytes = active * o.expert_p * o.weight_bytes + busiest * 2.0 * o.d * o.act_bytes;
+    let (class, launches) = match k.moe {
+        Some(c) if !(k.grouped_gemm_as_dense && l.ep > 1) => (c, 1.0),
+        _ => (g, 2.0),
+    };
+    acc.add(
+        k.time(
+            class,
+            2.0 * busiest * o.expert_p,
+            k.peak_flops_per_s,
+            bytes,
+            per_expert,
+            launches,
+        ),
+        launches * class.launch_s,
+    );
+    if o.shared_p > 0.0 {
+        acc.add(
+            k.time(
+                g,
+                2.0 * x.tokens * o.shared_p,
+                k.peak_flops_per_s,
+                o.shared_p * o.weight_bytes,
+                x.tokens,
+                2.0,
+            ),
+            2.0 * g.launch_s,
         );
-        let shared_p =
-            scale * moe.shared_experts as f64 * params::ffn_params(m, moe.shared_expert_intermediate_size)
-                / tp;
-        let shared = if shared_p > 0.0 {
-            r.op(2.0 * tokens * shared_p, shared_p * wbytes)
+    }
+    layer.moe_ffn = acc.total;
+    layer.compute_moe = acc.compute;
+    let norms = elementwise(k, x.tokens * ELEMENTWISE_ELEMS * o.d * o.act_bytes, NORM_LAUNCHES);
+    let swiglu =
+        (busiest * (3.0 * o.expert_inter + 4.0 * o.d) + x.tokens * 3.0 * o.shared_inter) * o.act_bytes;
+    layer.elementwise_moe = norms + elementwise(k, swiglu, 2.0);
+    layer.launch_moe = acc.launch + (NORM_LAUNCHES + 2.0) * k.elementwise.launch_s;
+}
+
+/// Communication of one layer of each kind.
+fn layer_comm(c: &LayoutCoeffs, x: &Load, layer: &mut Layer) {
+    let (task, l, o) = (c.task, &c.layout, &c.ops);
+    let hw = &task.hardware;
+    let net = task.cost.network_utilization;
+    let ar = comm::all_reduce_s(&c.kernels, hw, net, l.tp, l.tp, x.tokens * o.d * o.act_bytes);
+    let shared_tp = o.shared_p > 0.0;
+    layer.tp_dense = 2.0 * ar;
+    layer.tp_moe = if shared_tp { 2.0 * ar } else { ar };
+    let w = l.width();
+    if o.experts > 0.0 && w > 1 && l.ep > 1 {
+        let routing = if x.decode {
+            Routing::PerCopy
         } else {
-            0.0
+            Routing::NodeDedup
         };
-        layer.moe_ffn = router + experts + shared;
-        // Element-wise: norms, SwiGLU of the routed copies and the shared experts, and the
-        // permutation of the copies into expert order and back (read + write k·d each way).
-        let expert_inter = moe.expert_intermediate_size as f64 / l.expert_tp as f64;
-        let shared_inter = moe.shared_experts as f64 * moe.shared_expert_intermediate_size as f64 / tp;
-        layer.elementwise_moe = norms
-            + r.op(
-                0.0,
-                (busiest * (3.0 * expert_inter + 4.0 * d) + tokens * 3.0 * shared_inter) * act,
-            );
-        // Dispatch (token copies to each expert shard) and combine, per GPU. TP ranks of an
-        // attention group share their tokens, each sending `1/tp` of them.
-        let w = l.width();
-        if w > 1 {
-            let routing = if decode {
-                Routing::PerCopy
-            } else {
-                Routing::NodeDedup
-            };
-            let sent = tokens / tp * l.expert_tp as f64 * task.cost.moe_imbalance;
-            let dispatch = comm::moe_all_to_all_s(hw, w, sent, k, d * m.dtype.bytes().min(act), routing);
-            let combine = comm::moe_all_to_all_s(hw, w, sent, k, d * act, routing);
-            layer.all_to_all = dispatch + combine;
-        }
+        let sent = x.tokens / l.tp as f64 * l.expert_tp as f64 * o.imbalance;
+        let fp8 = task.model.dtype.bytes().min(o.act_bytes);
+        let a2a = |bytes: f64, combine: bool| {
+            comm::moe_all_to_all_s(&c.kernels, hw, net, w, sent, o.top_k, bytes, routing, combine)
+        };
+        layer.all_to_all = a2a(o.d * fp8, false) + a2a(o.d * o.act_bytes, true);
+    } else if o.experts > 0.0 && l.attention_dp > 1 {
+        // ep = 1: the expert-TP group all-gathers the tokens of its attention ranks and
+        // reduce-scatters the outputs: the bytes of an all-reduce of the stage's tokens.
+        layer.all_to_all = comm::all_reduce_s(
+            &c.kernels,
+            hw,
+            net,
+            w,
+            w,
+            x.stage_tokens / l.tp as f64 * o.d * o.act_bytes,
+        );
     }
-
-    // --- TP all-reduce after attention and after a TP-split FFN (Megatron-LM §3) ---
-    let ar_bytes = tokens * d * act;
-    let ar = comm::all_reduce_s(hw, l.tp, l.tp, ar_bytes);
-    let shared_tp = m.moe.as_ref().is_some_and(|x| x.shared_experts > 0);
-    let ar_dense = 2.0 * ar;
-    let ar_moe = if shared_tp { 2.0 * ar } else { ar };
-
-    // --- SP / context-parallel KV exchange: each GPU receives the other chunks' KV ---
-    let sp_x = if !decode && l.sp > 1 {
-        let bytes = seqs_f * len as f64 * (l.sp - 1) as f64 / l.sp as f64 * kv_layer;
-        comm::send_s(hw, l.tp * l.sp, bytes)
+    layer.sp = if !x.decode && l.sp > 1 {
+        let bytes = x.seqs * x.len * (l.sp - 1) as f64 / l.sp as f64 * o.kv_layer;
+        comm::send_s(hw, net, l.tp * l.sp, bytes)
     } else {
         0.0
     };
+}
 
-    let layers = s.layers() as f64;
-    let dense_n = s.dense_layers as f64;
-    let moe_n = s.moe_layers as f64;
-    let elementwise = dense_n * layer.elementwise_dense + moe_n * layer.elementwise_moe;
-    let mut operators =
-        layers * layer.attention + dense_n * layer.dense_ffn + moe_n * layer.moe_ffn + elementwise;
-
-    // --- LM head on the last stage: prefill needs logits of the last token only ---
-    if s.lm_head && m.vocab_size > 0 {
-        let lm_p = scale * params::lm_head_params(m) / tp;
-        let rows = seqs_f;
-        operators += r.op(2.0 * rows * lm_p, lm_p * wbytes);
+fn layer_times(c: &LayoutCoeffs, seqs: f64, len: u64, has_dense: bool, has_moe: bool) -> (Layer, Load) {
+    let x = load(&c.layout, c.phase, seqs, len);
+    let mut layer = Layer::default();
+    attention_block(&c.kernels, &c.ops, &c.layout, &x, &mut layer);
+    if has_dense {
+        dense_ffn(&c.kernels, &c.ops, &x, &mut layer);
     }
-    let tp_total = dense_n * ar_dense + moe_n * ar_moe;
-    let ep_total = moe_n * layer.all_to_all;
-    let sp_total = layers * sp_x;
+    if has_moe && c.ops.experts > 0.0 {
+        moe_ffn(&c.kernels, &c.ops, &c.layout, &x, &mut layer);
+    }
+    layer_comm(c, &x, &mut layer);
+    (layer, x)
+}
+
+/// Operators and communication of one stage from its layer times.
+fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
+    let (l, k, o) = (&c.layout, &c.kernels, &c.ops);
+    let (dn, mn) = (s.dense_layers, s.moe_layers);
+    let layers = dn + mn;
+    let elementwise = dn * ly.elementwise_dense + mn * ly.elementwise_moe;
+    let mut operators = layers * ly.attention + dn * ly.dense_ffn + mn * ly.moe_ffn + elementwise;
+    let mut compute = layers * ly.compute_attention + dn * ly.compute_dense + mn * ly.compute_moe;
+    let mut launch = layers * ly.launch_attention + dn * ly.launch_dense + mn * ly.launch_moe;
+    if s.lm_head && o.lm_p > 0.0 {
+        let (t, cb) = k.time(
+            k.gemm,
+            2.0 * x.seqs * o.lm_p,
+            k.peak_flops_per_s,
+            o.lm_p * o.weight_bytes,
+            x.seqs,
+            1.0,
+        );
+        operators += t;
+        compute += if cb { t } else { 0.0 };
+        launch += k.gemm.launch_s;
+    }
     let pp_send = if l.pp > 1 && !s.lm_head {
-        comm::send_s(hw, l.gpus_per_instance(), tokens * d * act)
+        let hw = &c.task.hardware;
+        comm::send_s(
+            hw,
+            c.task.cost.network_utilization,
+            l.gpus_per_instance(),
+            x.tokens * o.d * o.act_bytes,
+        )
     } else {
         0.0
     };
-    let raw_comm = tp_total + ep_total + sp_total + pp_send;
-    let communication = raw_comm - task.cost.comm_overlap * raw_comm.min(operators);
     StepBreakdown {
         operators_s: operators,
-        compute_bound_s: compute_share(&r, operators),
-        memory_bound_s: operators - compute_share(&r, operators),
-        attention_core_s: layers * layer.attention_core,
+        compute_bound_s: compute,
+        memory_bound_s: operators - compute,
+        launch_s: launch,
+        attention_core_s: layers * ly.attention_core,
         elementwise_s: elementwise,
-        tp_all_reduce_s: tp_total,
-        ep_all_to_all_s: ep_total,
-        sp_exchange_s: sp_total,
+        tp_all_reduce_s: dn * ly.tp_dense + mn * ly.tp_moe,
+        ep_all_to_all_s: mn * ly.all_to_all,
+        sp_exchange_s: layers * ly.sp,
         pp_send_s: pp_send,
-        communication_s: communication,
-        stage_time_s: operators + communication,
         stage: s.stage,
+        ..StepBreakdown::default()
     }
 }
 
-/// Operators time that is compute-bound, scaled from the per-operator tallies of one layer of
-/// each kind to the stage total.
-fn compute_share(r: &Roofline, operators: f64) -> f64 {
-    let sum = r.compute + r.memory;
-    if sum <= 0.0 {
-        0.0
-    } else {
-        operators * r.compute / sum
+fn raw_comm(b: &StepBreakdown) -> f64 {
+    b.tp_all_reduce_s + b.ep_all_to_all_s + b.sp_exchange_s + b.pp_send_s
+}
+
+/// The breakdown of two equal halves run one after the other (every time doubled).
+fn doubled(mut b: StepBreakdown) -> StepBreakdown {
+    for v in [
+        &mut b.operators_s,
+        &mut b.compute_bound_s,
+        &mut b.memory_bound_s,
+        &mut b.launch_s,
+        &mut b.attention_core_s,
+        &mut b.elementwise_s,
+        &mut b.tp_all_reduce_s,
+        &mut b.ep_all_to_all_s,
+        &mut b.sp_exchange_s,
+        &mut b.pp_send_s,
+    ] {
+        *v *= 2.0;
     }
+    b
+}
+
+/// One stage's time: overlap rule applied to its operators and communication. With two-batch
+/// overlap only the two halves are evaluated (what the engine runs); the breakdown sums them.
+fn stage_time(c: &LayoutCoeffs, s: &StageCoeffs, seqs: u64, len: u64) -> StepBreakdown {
+    let has_moe = s.moe_layers > 0.0;
+    let l = &c.layout;
+    let tokens = load(l, c.phase, seqs as f64, len).tokens;
+    let tbo = c.kernels.two_batch_overlap
+        && has_moe
+        && c.ops.experts > 0.0
+        && l.ep > 1
+        && l.width() > 1
+        && tokens >= 2.0;
+    if tbo {
+        let (hl, hx) = layer_times(c, seqs as f64 / 2.0, len, s.dense_layers > 0.0, has_moe);
+        let half = stage_sum(c, s, &hl, &hx);
+        let share = if hx.decode {
+            1.0
+        } else {
+            c.kernels.compute_share_during_comm
+        };
+        let (ops, com) = (half.operators_s / share, raw_comm(&half));
+        let layers = (s.dense_layers + s.moe_layers).max(1.0);
+        let mut b = doubled(half);
+        b.stage_time_s = 2.0 * ops.max(com) + ops.min(com) / layers;
+        b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
+        b.two_batch_overlap = true;
+        return b;
+    }
+    let (ly, x) = layer_times(c, seqs as f64, len, s.dense_layers > 0.0, has_moe);
+    let mut b = stage_sum(c, s, &ly, &x);
+    let comm = raw_comm(&b);
+    let o = c.task.cost.comm_overlap;
+    b.communication_s = comm - o * comm.min(b.operators_s);
+    b.stage_time_s = b.operators_s + b.communication_s;
+    b
+}
+
+/// Time of the slowest stage of `l` for a micro-batch of `seqs` sequences per attention rank, at
+/// input length `len` (prefill) or context `len` (decode) (one-off; builds the coefficients).
+pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) -> StepBreakdown {
+    LayoutCoeffs::new(task, l, phase).stage_step(seqs, len)
+}
+
+/// Time of the slowest stage of the layout for a micro-batch of `seqs` sequences per attention
+/// rank, at input length `len` (prefill) or context `len` (decode).
+pub fn slowest_stage(c: &LayoutCoeffs, seqs: u64, len: u64) -> StepBreakdown {
+    let mut worst = StepBreakdown::default();
+    for s in &c.stages {
+        let b = stage_time(c, s, seqs, len);
+        if b.stage_time_s > worst.stage_time_s {
+            worst = b;
+        }
+    }
+    worst
 }

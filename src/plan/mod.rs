@@ -87,6 +87,7 @@ pub fn assumptions(r: &Resolved) -> Vec<String> {
             wl.rate_output_len()
         ),
     });
+    out.extend(crate::cost::assumptions(t));
     out.push(format!(
         "interconnect: {} GPUs per node, {:.0} GB/s per GPU inside a node, {:.0} GB/s per GPU between nodes; TP groups placed on neighbouring GPUs",
         t.hardware.gpus_per_node,

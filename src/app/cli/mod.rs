@@ -42,7 +42,12 @@ pub enum Command {
         file: PathBuf,
     },
     /// List the model and GPU presets shipped in models/.
-    Presets,
+    Presets {
+        /// List instead every kernel parameter of the cost model with its source (GPU, engine,
+        /// version, measured table).
+        #[arg(long)]
+        sources: bool,
+    },
     /// Evaluate one given strategy (the task's Parallelism Strategy section and/or flags).
     Evaluate(EvaluateArgs),
     /// Print the cost model's predictions against published measurements (relative error).
@@ -131,15 +136,21 @@ pub struct GoalArgs {
     /// the task file gives explicitly still win over the config's.
     #[arg(long, value_name = "PATH")]
     pub hf_config: Option<PathBuf>,
-    /// Engine (vllm, sglang, trtllm; any = every layout, the default): its kernel profile, and
-    /// the search keeps only layouts it runs disaggregated; overrides the task's `Engine:` line.
-    /// The rules are in each plan's `launch` section with their source and engine version.
-    #[arg(long, value_name = "ENGINE")]
-    pub engine: Option<String>,
     /// Without a GPU limit (per-gpu objective): the fewest GPUs among plans whose tokens/s per
     /// GPU is within this share of the best in each phase (0.05 = 5 %).
     #[arg(long, value_name = "SHARE", default_value_t = crate::ilp::formulation::DEFAULT_TOLERANCE)]
     pub tolerance: f64,
+    /// Serving engine (trtllm, vllm, sglang; any = every layout, the default); overrides the
+    /// task's `Engine:` line. Selects the measured kernel profile and engine features of the cost
+    /// model, and the search keeps only layouts the engine runs disaggregated (the rules are in
+    /// each plan's `launch` section with their source and engine version).
+    #[arg(long, value_name = "ENGINE", value_parser = parse_engine)]
+    pub engine: Option<crate::spec::task::Engine>,
+}
+
+fn parse_engine(text: &str) -> std::result::Result<crate::spec::task::Engine, String> {
+    crate::spec::task::Engine::parse(text)
+        .ok_or_else(|| format!("unknown engine `{text}`: expected trtllm, vllm, sglang or any"))
 }
 
 #[derive(clap::Args, Debug)]
@@ -281,8 +292,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Calibrate { json } => calibrate::run(json),
         Command::Batch(args) => batch::run(args),
         Command::Compare(args) => compare::run(args),
-        Command::Presets => {
-            print!("{}", crate::spec::presets::listing());
+        Command::Presets { sources } => {
+            if sources {
+                print!("{}", crate::cost::profile::sources_listing());
+            } else {
+                print!("{}", crate::spec::presets::listing());
+            }
             Ok(0)
         }
         Command::ExportLp(args) => export_lp::run(args),

@@ -20,12 +20,8 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
     if let Some(rate) = rate {
         r.task.requirements.request_rate_per_s = Some(rate);
     }
-    if let Some(e) = &goal.engine {
-        r.task.cost.engine = crate::spec::task::Engine::parse(e).ok_or_else(|| {
-            Error::Usage(format!(
-                "--engine: unknown engine `{e}`: expected vllm, sglang, trtllm or any"
-            ))
-        })?;
+    if let Some(e) = goal.engine {
+        r.task.cost.engine = e;
     }
     for w in &r.warnings {
         log::warn!("{w}");

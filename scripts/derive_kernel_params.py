@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Derive pdplan's kernel-class efficiency parameters from measured kernel tables.
+
+Source: NVIDIA's `aiconfigurator-core` wheel on PyPI (Apache-2.0), which ships per GPU and per
+engine version the latencies of single kernels measured on real hardware (GEMM, attention, MoE,
+MLA, NCCL and custom all-reduce, DeepEP all-to-all) as Parquet files under
+`aiconfigurator_core/systems/data/<gpu>/<op>/<engine>/<version>/`.
+
+Usage (CI never runs this; the output is committed):
+
+    pip download --no-deps aiconfigurator-core==0.12.0 -d /tmp/aic
+    unzip -q /tmp/aic/aiconfigurator_core-*.whl -d /tmp/aic/x
+    pip install pandas pyarrow
+    python3 scripts/derive_kernel_params.py /tmp/aic/x/aiconfigurator_core/systems models/kernels
+
+What is derived, per GPU and engine (every number is a median over many kernel measurements,
+never a fit to end-to-end throughput):
+
+* a kernel of a class takes `launch_s + max(F / (P·c(x)), B / (H·b(x)))`, with `P` the GPU's
+  dense peak for the dtype and `H` its HBM bandwidth (both from aiconfigurator's system YAML,
+  i.e. the datasheet); `c(x)` is the achieved fraction of peak and `b(x)` of HBM bandwidth, as a
+  function of the kernel's size `x`:
+  - dense GEMM: x = M (tokens); c = F/(P·(t−launch)), b = B/(H·(t−launch)), medians over the
+    weight shapes N, K in [1024, 16384] (F = 2MNK, B = NK·w + (MK + MN)·2 bytes);
+  - grouped MoE GEMM (gate/up + down, gated): x = token copies per local expert;
+  - prefill attention (FlashAttention-style, causal): x = sequence length, c only
+    (F = 2·b·h·d·s², the causal half of QKᵀ and AV);
+  - decode attention (paged / XQA): x = KV bytes read per kernel, b only;
+  - MLA prefill / decode likewise (DeepSeek-V3 dims: d_qk 192 / d_v 128; latent 512 + 64);
+  - element-wise (the FP8 quantize kernel: reads BF16, writes FP8): b plateau and launch;
+* collectives: all-reduce per group size as `latency_s + 2(n−1)/n · bytes / (link · eff)`,
+  the better of NCCL and the engine's custom all-reduce at each size; DeepEP intra-node
+  dispatch / combine (low-latency and normal kernels) as `latency_s + bytes / (link · eff)`.
+
+`launch_s` is the 5th percentile of the latencies of the class's smallest kernels (the fixed cost
+one launch pays however small the kernel).
+"""
+import glob
+import json
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+PACKAGE = "aiconfigurator-core 0.12.0 (PyPI, Apache-2.0, NVIDIA)"
+# Streaming multiprocessors per GPU (NVIDIA architecture whitepapers: A100 108, H100/H200 SXM 132,
+# B200 148): DeepEP's normal kernels occupy some of them while compute runs beside.
+SMS = {"h100_sxm": 132, "h200_sxm": 132, "a100_sxm": 108, "b200_sxm": 148}
+GPUS = {
+    "h100_sxm": "H100-SXM",
+    "h200_sxm": "H200",
+    "a100_sxm": "A100-80G",
+    "b200_sxm": "B200",
+}
+ENGINES = ["trtllm", "vllm", "sglang"]
+WBYTES = {"bfloat16": 2.0, "fp8": 1.0, "fp8_block": 1.0}
+DTYPE_KEY = {"bfloat16": "bf16", "fp8": "fp8"}
+GRID_M = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+
+
+def system(root, gpu):
+    """Datasheet numbers aiconfigurator normalizes with (its system YAML)."""
+    import yaml  # noqa: PLC0415  (pyyaml ships with pandas' usual environments)
+
+    with open(os.path.join(root, gpu + ".yaml")) as f:
+        y = yaml.safe_load(f)
+    g, n = y["gpu"], y["node"]
+    peak = {"bf16": float(g["bfloat16_tc_flops"])}
+    if "fp8_tc_flops" in g:
+        peak["fp8"] = float(g["fp8_tc_flops"])
+    return {
+        "peak_flops_per_s": peak,
+        "hbm_bytes_per_s": float(g["mem_bw"]),
+        "intra_node_bytes_per_s": float(n["intra_node_bw"]),
+        "inter_node_bytes_per_s": float(n["inter_node_bw"]),
+        "sms": SMS[gpu],
+        "source": f"{PACKAGE}: systems/{gpu}.yaml; SM count from NVIDIA's architecture whitepapers",
+    }
+
+
+def newest(root, gpu, op, engine, table):
+    """Path of the newest engine version that has `table` (versions sorted naturally)."""
+    paths = glob.glob(os.path.join(root, "data", gpu, op, engine, "*", table))
+
+    def key(p):
+        v = p.split(os.sep)[-2]
+        return [int(x) if x.isdigit() else x for x in v.replace("rc", ".").replace("post", ".").split(".")]
+
+    paths.sort(key=key)
+    return paths[-1] if paths else None
+
+
+def rel(root, path):
+    return os.path.relpath(path, os.path.join(root, "data"))
+
+
+def launch_floor(t_s):
+    return float(np.percentile(t_s, 5))
+
+
+def monotone(xs, ys, k):
+    """Raise small-size points so that work / efficiency never falls as the size grows.
+
+    For work growing as x^k and efficiency interpolated linearly in log x, the time
+    x^k / e(x) is non-decreasing on a segment iff e0 >= e1 / (1 + k·ln(x1/x0)). The medians of
+    different configurations can violate that (each configuration's own latencies grow with its
+    size). Walking down from the largest size, the measured large-size values are kept and a
+    smaller size's efficiency is raised to the bound where needed (those kernels are dominated by
+    their launch cost, which is charged separately)."""
+    out = list(ys)
+    for i in range(len(out) - 1, 0, -1):
+        floor = out[i] / (1.0 + k * np.log(xs[i] / xs[i - 1]))
+        out[i - 1] = round(max(out[i - 1], floor), 4)
+    return out
+
+
+def curve(df, x_col, grid, fields, launch, envelope=(), power=None):
+    """Median of each efficiency field at the grid point nearest each measured x (log scale).
+
+    Efficiencies are capped at 1 (a median above the datasheet figure is a table whose size
+    semantics differ from the formula, not a faster kernel). Fields named in `envelope` are made
+    non-increasing in x (the upper envelope from the right): used for the grouped MoE GEMM's
+    memory efficiency, whose bytes stop growing once every local expert is active, so that its
+    time never falls as tokens grow (the measured latencies of each configuration grow with the
+    tokens; the medians across configurations need not)."""
+    xs, out = [], {f: [] for f in fields}
+    lx = np.log2(df[x_col].astype(float).clip(lower=1e-9))
+    for g in grid:
+        near = df[np.abs(lx - np.log2(g)) <= 0.26]
+        if len(near) < 3:
+            continue
+        xs.append(float(g))
+        for f in fields:
+            out[f].append(round(float(near[f].median()), 4))
+    for f in fields:
+        out[f] = [min(v, 1.0) for v in out[f]]
+    for f in envelope:
+        for i in range(len(out[f]) - 2, -1, -1):
+            out[f][i] = max(out[f][i], out[f][i + 1])
+    for f, k in (power or {}).items():
+        out[f] = monotone(xs, out[f], k)
+    res = {"x": xs, "launch_s": round(launch, 9)}
+    res.update(out)
+    return res
+
+
+def gemm(root, gpu, engine, sysd):
+    path = newest(root, gpu, "gemm", engine, "gemm_perf.parquet")
+    if not path:
+        return {}
+    d = pd.read_parquet(path)
+    out = {}
+    for dt, key in DTYPE_KEY.items():
+        if key not in sysd["peak_flops_per_s"]:
+            continue
+        x = d[d.gemm_dtype == dt].copy()
+        if x.empty:
+            continue
+        x["t"] = x.latency * 1e-3
+        small = x[(x.m <= 16) & (x.n * x.k <= 1 << 20)]
+        launch = launch_floor(small.t) if len(small) else launch_floor(x.t)
+        x = x[(x.n >= 1024) & (x.n <= 16384) & (x.k >= 1024) & (x.k <= 16384)]
+        busy = (x.t - launch).clip(lower=1e-7)
+        x["compute"] = 2.0 * x.m * x.n * x.k / (sysd["peak_flops_per_s"][key] * busy)
+        x["memory"] = (x.n * x.k * WBYTES[dt] + 2.0 * x.m * (x.k + x.n)) / (sysd["hbm_bytes_per_s"] * busy)
+        c = curve(x, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
+        c["source"] = f"{PACKAGE}: {rel(root, path)}, gemm_dtype {dt}, {len(x)} kernels (N, K in 1024..16384)"
+        out["gemm_" + key] = c
+    return out
+
+
+def versions(root, gpu, op, engine, table):
+    """Paths of every engine version that has `table`, newest first."""
+    paths = glob.glob(os.path.join(root, "data", gpu, op, engine, "*", table))
+
+    def key(p):
+        v = p.split(os.sep)[-2]
+        return [int(x) if x.isdigit() else x for x in v.replace("rc", ".").replace("post", ".").split(".")]
+
+    return sorted(paths, key=key, reverse=True)
+
+
+def moe(root, gpu, engine, sysd):
+    """Grouped MoE GEMM (the engine's `moe` op: routing, permutation, gate/up, SwiGLU, down).
+
+    `num_tokens` is taken as the tokens of the whole EP group (aiconfigurator's MoE op input), so
+    one GPU computes `num_tokens·topk/ep` token copies over `num_experts/ep` local experts."""
+    out = {}
+    for dt, key in [("bfloat16", "bf16"), ("fp8_block", "fp8"), ("fp8", "fp8")]:
+        if key not in sysd["peak_flops_per_s"] or "moe_" + key in out:
+            continue
+        for path in versions(root, gpu, "moe", engine, "moe_perf.parquet"):
+            d = pd.read_parquet(path)
+            x = d[(d.moe_dtype == dt) & (d.distribution.isin(["balanced", "uniform"]))].copy()
+            x = x[~x.kernel_source.astype(str).str.contains("nongated")]
+            if len(x) >= 20:
+                break
+        else:
+            continue
+        x["t"] = x.latency * 1e-3
+        launch = launch_floor(x[x.num_tokens <= 2].t)
+        local = x.num_experts / x.moe_ep_size
+        copies = x.num_tokens * x.topk / x.moe_ep_size
+        active = local * (1.0 - (1.0 - 1.0 / x.num_experts) ** (x.num_tokens * x.topk))
+        per_expert = 3.0 * x.hidden_size * x.inter_size / x.moe_tp_size
+        busy = (x.t - launch).clip(lower=1e-7)
+        x["per_expert"] = x.num_tokens * x.topk / x.num_experts
+        x["compute"] = 2.0 * copies * per_expert / (sysd["peak_flops_per_s"][key] * busy)
+        x["memory"] = (active * per_expert * WBYTES[dt]) / (sysd["hbm_bytes_per_s"] * busy)
+        grid = [0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        c = curve(x, "per_expert", grid, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
+        c["source"] = f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, balanced routing, {len(x)} kernels"
+        out["moe_" + key] = c
+    return out
+
+
+def attention(root, gpu, engine, sysd):
+    out = {}
+    p = newest(root, gpu, "attention", engine, "context_attention_perf.parquet")
+    if p:
+        d = pd.read_parquet(p)
+        x = d[(d.attn_dtype == "bfloat16") & (d.kv_cache_dtype == "bfloat16")].copy()
+        x = x[x.window_size == 0] if "window_size" in x else x
+        x = x[(x.num_heads >= 8) & (x.head_dim == 128)]
+        x["t"] = x.latency * 1e-3
+        launch = launch_floor(x[x.isl * x.batch_size <= 64].t)
+        busy = (x.t - launch).clip(lower=1e-7)
+        x["compute"] = 2.0 * x.batch_size * x.num_heads * x.head_dim * x.isl**2 / (sysd["peak_flops_per_s"]["bf16"] * busy)
+        c = curve(x, "isl", [16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384], ["compute"], launch, power={"compute": 2})
+        c["source"] = f"{PACKAGE}: {rel(root, p)}, bf16, head_dim 128, >= 8 heads, {len(x)} kernels"
+        out["attention_prefill"] = c
+    p = newest(root, gpu, "attention", engine, "generation_attention_perf.parquet")
+    if p:
+        d = pd.read_parquet(p)
+        x = d[(d.kv_cache_dtype == "bfloat16") & (d.head_dim == 128)].copy()
+        x = x[x.window_size == 0] if "window_size" in x else x
+        x["t"] = x.latency * 1e-3
+        x["bytes"] = x.batch_size * x.step * 2.0 * x.num_key_value_heads * x.head_dim * 2.0
+        launch = launch_floor(x[x.bytes <= 1 << 16].t)
+        x["memory"] = x.bytes / (sysd["hbm_bytes_per_s"] * (x.t - launch).clip(lower=1e-7))
+        grid = [2.0**i for i in range(16, 35, 2)]
+        c = curve(x, "bytes", grid, ["memory"], launch, power={"memory": 1})
+        c["source"] = f"{PACKAGE}: {rel(root, p)}, bf16 KV, head_dim 128, x = KV bytes read, {len(x)} kernels"
+        out["attention_decode"] = c
+    out.update(mla(root, gpu, engine, sysd))
+    return out
+
+
+def mla(root, gpu, engine, sysd):
+    out = {}
+    p = newest(root, gpu, "mla", engine, "context_mla_perf.parquet")
+    if p:
+        x = pd.read_parquet(p)
+        x = x[(x.kv_cache_dtype == "bfloat16") & (x.num_heads // x.tp_size >= 8)].copy()
+        heads = x.num_heads / x.tp_size
+        x["t"] = x.latency * 1e-3
+        launch = launch_floor(x[x.isl * x.batch_size <= 64].t) if (x.isl * x.batch_size <= 64).any() else 0.0
+        busy = (x.t - launch).clip(lower=1e-7)
+        x["compute"] = x.batch_size * heads * (192 + 128) * x.isl**2 / (sysd["peak_flops_per_s"]["bf16"] * busy)
+        c = curve(x, "isl", [16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384], ["compute"], launch, power={"compute": 2})
+        c["source"] = f"{PACKAGE}: {rel(root, p)}, DeepSeek-V3 MLA dims, bf16, {len(x)} kernels"
+        out["mla_prefill"] = c
+    p = newest(root, gpu, "mla", engine, "generation_mla_perf.parquet")
+    if p:
+        x = pd.read_parquet(p)
+        x = x[x.kv_cache_dtype == "bfloat16"].copy()
+        x["t"] = x.latency * 1e-3
+        x["bytes"] = x.batch_size * x.step * 576 * 2.0
+        launch = launch_floor(x[x.bytes <= 1 << 16].t)
+        x["memory"] = x.bytes / (sysd["hbm_bytes_per_s"] * (x.t - launch).clip(lower=1e-7))
+        grid = [2.0**i for i in range(16, 35, 2)]
+        c = curve(x, "bytes", grid, ["memory"], launch, power={"memory": 1})
+        c["source"] = f"{PACKAGE}: {rel(root, p)}, latent 512 + rope 64, bf16 KV, x = KV bytes read, {len(x)} kernels"
+        out["mla_decode"] = c
+    return out
+
+
+def elementwise(root, gpu, engine, sysd):
+    # TensorRT-LLM's kernel for every engine: the class stands for the fused norm / residual /
+    # activation kernels, which all three engines implement as bandwidth-bound CUDA kernels.
+    p = newest(root, gpu, "quantize", "trtllm", "scale_matrix_perf.parquet")
+    if not p:
+        return {}
+    x = pd.read_parquet(p)
+    x["t"] = x.latency * 1e-3
+    x["bytes"] = x.m * x.k * 3.0
+    launch = launch_floor(x[x.bytes <= 1 << 18].t) if (x.bytes <= 1 << 18).any() else launch_floor(x.t)
+    big = x[x.bytes >= 1 << 28]
+    eff = float((big.bytes / (sysd["hbm_bytes_per_s"] * (big.t - launch))).median())
+    return {
+        "elementwise": {
+            "x": [],
+            "memory_plateau": round(eff, 4),
+            "launch_s": round(launch, 9),
+            "source": f"{PACKAGE}: {rel(root, p)} (BF16 -> FP8 scale kernel: reads 2, writes 1 byte per element), {len(x)} kernels",
+        }
+    }
+
+
+def all_reduce(root, gpu, engine, sysd):
+    """Per group size: small-message latency and large-message bus efficiency (vs nominal link)."""
+    rows = []
+    nccl = newest(root, gpu, "comm", "nccl", "nccl_perf.parquet")
+    custom = newest(root, gpu, "comm", engine, "custom_allreduce_perf.parquet")
+    frames = []
+    if nccl:
+        d = pd.read_parquet(nccl)
+        frames.append(d[(d.op_name == "all_reduce") & (d.nccl_dtype == "half")])
+    if custom:
+        frames.append(pd.read_parquet(custom))
+    if not frames:
+        return {}
+    d = pd.concat(frames)
+    link = sysd["intra_node_bytes_per_s"]
+    for n, g in d.groupby("num_gpus"):
+        best = g.groupby("message_size").latency.min() * 1e-3
+        lat = float(best[best.index <= 65536].min())
+        large = best[best.index >= 1 << 26]
+        bus = (large.index * 2.0 * (n - 1) / n) / (large.values - lat)
+        rows.append({"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4)})
+    srcs = [rel(root, p) for p in (nccl, custom) if p]
+    return {"all_reduce": {"groups": rows, "source": f"{PACKAGE}: min of " + " and ".join(srcs) + " per message size"}}
+
+
+def deepep(root, gpu):
+    out = {}
+    for kind, table in [("ll", "wideep_deepep_ll_perf.parquet"), ("normal", "wideep_deepep_normal_perf.parquet")]:
+        p = newest(root, gpu, "comm", "sglang", table)
+        if not p:
+            continue
+        d = pd.read_parquet(p)
+        d = d[d.node_num == 1]
+        if kind == "normal":
+            d = d[(d.dispatch_sms == d.dispatch_sms.max())]
+            disp, comb = d.dispatch_transmit_us + d.dispatch_notify_us, d.combine_transmit_us + d.combine_notify_us
+        else:
+            disp, comb = d.dispatch_avg_t_us, d.combine_avg_t_us
+        sysd = system(root, gpu)
+        res = {}
+        for name, t_us, eb in [("dispatch", disp, 1.0), ("combine", comb, 2.0)]:
+            t = t_us * 1e-6
+            lat = float(t[d.num_token <= 2].median())
+            # Bytes leaving a GPU (dispatch FP8, combine BF16, as DeepEP runs DeepSeek-V3): the
+            # low-latency kernels send every (token, expert) copy; the normal kernels send a
+            # token once per destination GPU (expected distinct GPUs among 8 for top-k experts).
+            copies = d.num_topk if kind == "ll" else 8.0 * (1.0 - (1.0 - 1.0 / 8.0) ** d.num_topk)
+            leaving = d.num_token * copies * d.hidden_size * eb * 7.0 / 8.0
+            big = d.num_token >= (512 if kind == "ll" else 4096)
+            eff = (leaving[big] / (t[big] - lat)).median() / sysd["intra_node_bytes_per_s"]
+            res[name] = {"latency_s": round(lat, 9), "link_efficiency": round(float(eff), 4)}
+        res["source"] = f"{PACKAGE}: {rel(root, p)}, one node (8 GPUs)"
+        if kind == "normal":
+            res["sms"] = int(d.dispatch_sms.max())
+        out["deepep_" + kind] = res
+    return out
+
+
+def derive(root, gpu):
+    sysd = system(root, gpu)
+    engines = {}
+    for e in ENGINES:
+        params = {}
+        for f in (gemm, moe, attention, elementwise, all_reduce):
+            params.update(f(root, gpu, e, sysd))
+        if params:
+            engines[e] = params
+    doc = {
+        "gpu": GPUS[gpu],
+        "generated_by": "scripts/derive_kernel_params.py (do not edit by hand; rerun the script)",
+        "system": sysd,
+        "engines": engines,
+    }
+    doc.update(deepep(root, gpu))
+    return doc
+
+
+def main():
+    root, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    for gpu, name in GPUS.items():
+        doc = derive(root, gpu)
+        path = os.path.join(out, name.lower() + ".json")
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=1, sort_keys=True)
+            f.write("\n")
+        print(path, ", ".join(sorted(doc["engines"])))
+
+
+if __name__ == "__main__":
+    main()

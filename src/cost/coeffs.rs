@@ -1,0 +1,218 @@
+//! Per-layout coefficients (DESIGN.md §4; issue 12's three levels): everything about a layout
+//! that does not depend on the batch — stage shapes, weight parameters per operator on one GPU,
+//! memory per stage, communication groups — computed once by [`LayoutCoeffs::new`]. The
+//! per-batch kernel ([`LayoutCoeffs::figures`], [`super::time`]) then evaluates a few roofline
+//! terms per operator class with no allocation.
+
+use super::kernels::Kernels;
+use super::memory::{self, MemoryBreakdown};
+use super::params;
+use super::time::{self, StepBreakdown};
+use super::{Figures, sequences_per_rank};
+use crate::layout::{Layout, Phase};
+use crate::spec::task::{AttentionKind, Task};
+
+/// One distinct pipeline stage: its layers and the weight parameters one GPU holds per operator
+/// (after the declared-size scale and TP / expert sharding).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StageCoeffs {
+    pub stage: u64,
+    pub dense_layers: f64,
+    pub moe_layers: f64,
+    pub lm_head: bool,
+}
+
+/// Per-GPU operator sizes shared by every stage of the layout.
+#[derive(Clone, Copy, Debug)]
+pub struct OpSizes {
+    /// Attention projection parameters on one GPU.
+    pub attention_p: f64,
+    /// GEMM launches of one attention block (GQA: QKV + output; MLA: q_a, q_b, kv_a, kv_b, o).
+    pub attention_gemms: f64,
+    pub ffn_p: f64,
+    pub ffn_inter: f64,
+    pub expert_p: f64,
+    pub expert_inter: f64,
+    pub shared_p: f64,
+    pub shared_inter: f64,
+    pub router_p: f64,
+    pub lm_p: f64,
+    pub heads: f64,
+    pub dqk_prefill: f64,
+    pub dv_prefill: f64,
+    pub dqk_decode: f64,
+    pub dv_decode: f64,
+    pub kv_layer: f64,
+    pub d: f64,
+    pub experts: f64,
+    pub top_k: f64,
+    pub local_experts: f64,
+    pub weight_bytes: f64,
+    pub act_bytes: f64,
+    /// Busiest GPU's expert load over the mean: the task's imbalance, 1 without EP (`ep = 1`:
+    /// every GPU holds a slice of every expert, so routing cannot unbalance them).
+    pub imbalance: f64,
+}
+
+/// Everything about one layout of one phase that the batch does not change.
+#[derive(Clone, Debug)]
+pub struct LayoutCoeffs<'t> {
+    pub task: &'t Task,
+    pub layout: Layout,
+    pub phase: Phase,
+    pub kernels: Kernels,
+    pub ops: OpSizes,
+    /// Distinct stages (same layers and LM-head placement evaluated once).
+    pub stages: Vec<StageCoeffs>,
+    pub memory: memory::MemoryCoeffs,
+}
+
+fn op_sizes(task: &Task, l: &Layout) -> OpSizes {
+    let m = &task.model;
+    let scale = params::weight_scale(m);
+    let tp = l.tp as f64;
+    let (dqk_p, dv_p) = params::attention_dims(m, false);
+    let (dqk_d, dv_d) = params::attention_dims(m, true);
+    let moe = m.moe.as_ref();
+    let etp = l.expert_tp as f64;
+    OpSizes {
+        attention_p: scale * params::attention_params(m) / tp,
+        attention_gemms: if m.attention == AttentionKind::Mla {
+            5.0
+        } else {
+            2.0
+        },
+        ffn_p: scale * params::ffn_params(m, m.ffn_intermediate_size) / tp,
+        ffn_inter: m.ffn_intermediate_size as f64 / tp,
+        expert_p: scale * params::expert_params(m) / etp,
+        expert_inter: moe.map_or(0.0, |x| x.expert_intermediate_size as f64 / etp),
+        shared_p: moe.map_or(0.0, |x| {
+            scale * x.shared_experts as f64 * params::ffn_params(m, x.shared_expert_intermediate_size) / tp
+        }),
+        shared_inter: moe.map_or(0.0, |x| {
+            x.shared_experts as f64 * x.shared_expert_intermediate_size as f64 / tp
+        }),
+        router_p: moe.map_or(0.0, |x| m.hidden_size as f64 * x.experts as f64),
+        lm_p: scale * params::lm_head_params(m) / tp,
+        heads: m.heads as f64 / tp,
+        dqk_prefill: dqk_p,
+        dv_prefill: dv_p,
+        dqk_decode: dqk_d,
+        dv_decode: dv_d,
+        kv_layer: memory::kv_bytes_per_token_layer_gpu(m, l.tp),
+        d: m.hidden_size as f64,
+        experts: moe.map_or(0.0, |x| x.experts as f64),
+        top_k: moe.map_or(0.0, |x| x.top_k as f64),
+        local_experts: moe.map_or(0.0, |x| x.experts as f64 / l.ep as f64),
+        weight_bytes: m.dtype.bytes(),
+        act_bytes: task.cost.activation_bytes,
+        imbalance: if l.ep > 1 { task.cost.moe_imbalance } else { 1.0 },
+    }
+}
+
+impl<'t> LayoutCoeffs<'t> {
+    /// Coefficients of `layout` in `phase` (once per layout).
+    pub fn new(task: &'t Task, layout: &Layout, phase: Phase) -> LayoutCoeffs<'t> {
+        let mut shapes = memory::stage_shapes(&task.model, layout.pp);
+        let memory = memory::MemoryCoeffs::new(task, phase, layout, &shapes);
+        shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head));
+        let stages = shapes
+            .iter()
+            .map(|s| StageCoeffs {
+                stage: s.stage,
+                dense_layers: s.dense_layers as f64,
+                moe_layers: s.moe_layers as f64,
+                lm_head: s.lm_head,
+            })
+            .collect();
+        LayoutCoeffs {
+            task,
+            layout: *layout,
+            phase,
+            kernels: Kernels::new(task, time::attention_flops_ratio(task)),
+            ops: op_sizes(task, layout),
+            stages,
+            memory,
+        }
+    }
+
+    /// Memory of the most loaded GPU with `batch` sequences per instance.
+    pub fn memory(&self, batch: u64) -> MemoryBreakdown {
+        self.memory.at(sequences_per_rank(&self.layout, batch))
+    }
+
+    /// Slowest stage for a micro-batch of `seqs` sequences per rank at length / context `len`.
+    pub fn stage_step(&self, seqs: u64, len: u64) -> StepBreakdown {
+        time::slowest_stage(self, seqs, len)
+    }
+
+    /// The figures of the layout with `batch` sequences per instance.
+    ///
+    /// Pipeline model (GPipe, Huang et al. 2019; Narayanan et al. SC'21 §2.2):
+    /// * prefill: one micro-batch per sequence of each attention rank (`m = sequences per rank`);
+    ///   the batch finishes after `(m + pp − 1)` stage times (fill + drain); `pp = 1`: one pass.
+    /// * decode: `m = min(pp, sequences per rank)` micro-batches circulate; a token needs `pp`
+    ///   stage times, so `TPOT = pp × stage time(micro-batch)`; with `m < pp` stages idle.
+    pub fn figures(&self, batch: u64) -> Figures {
+        let l = &self.layout;
+        let wl = &self.task.workload;
+        let memory = self.memory(batch);
+        let seqs = sequences_per_rank(l, batch);
+        let gpus = l.gpus_per_instance() as f64;
+        match self.phase {
+            Phase::Prefill => {
+                let m = if l.pp > 1 { seqs } else { 1 };
+                let per_mb = seqs.div_ceil(m);
+                let isl = wl.ttft_input_len();
+                let breakdown = self.stage_step(per_mb, isl);
+                let ttft = (m + l.pp - 1) as f64 * breakdown.stage_time_s;
+                let throughput = batch as f64 * isl as f64 / ttft;
+                Figures {
+                    memory,
+                    ttft_s: Some(ttft),
+                    ttft_at_max_length_s: (isl == wl.max_len).then_some(ttft),
+                    tpot_s: None,
+                    tpot_mean_s: None,
+                    micro_batches: m,
+                    throughput_tokens_per_s: throughput,
+                    throughput_tokens_per_s_per_gpu: throughput / gpus,
+                    rate_requests_per_s: batch as f64 / ttft,
+                    breakdown,
+                }
+            }
+            Phase::Decode => {
+                let m = l.pp.min(seqs);
+                let per_mb = seqs.div_ceil(m);
+                let pp = l.pp as f64;
+                let tpot_last = pp * self.stage_step(per_mb, wl.decode_last_context()).stage_time_s;
+                let breakdown = self.stage_step(per_mb, wl.decode_mean_context());
+                let tpot_mean = pp * breakdown.stage_time_s;
+                let throughput = batch as f64 / tpot_mean;
+                Figures {
+                    memory,
+                    ttft_s: None,
+                    ttft_at_max_length_s: None,
+                    tpot_s: Some(tpot_last),
+                    tpot_mean_s: Some(tpot_mean),
+                    micro_batches: m,
+                    throughput_tokens_per_s: throughput,
+                    throughput_tokens_per_s_per_gpu: throughput / gpus,
+                    rate_requests_per_s: throughput / wl.rate_output_len() as f64,
+                    breakdown,
+                }
+            }
+        }
+    }
+
+    /// Prefill TTFT at the maximum length (reports; `None` in decode).
+    pub fn ttft_at_max_length(&self, batch: u64) -> Option<f64> {
+        if self.phase != Phase::Prefill {
+            return None;
+        }
+        let l = &self.layout;
+        let seqs = sequences_per_rank(l, batch);
+        let m = if l.pp > 1 { seqs } else { 1 };
+        let step = self.stage_step(seqs.div_ceil(m), self.task.workload.max_len);
+        Some((m + l.pp - 1) as f64 * step.stage_time_s)
+    }
+}

@@ -1,0 +1,193 @@
+//! Per-task kernel constants: the measured curves of the task's GPU and engine, the rates they
+//! scale, and the engine features the step model needs (computed once per task).
+
+use super::profile::{self, AllReduce, Curve, DeepEp, GpuProfile};
+use crate::spec::task::{Engine, Task};
+use std::sync::LazyLock;
+
+/// A curve that leaves the roofline unchanged (efficiency 1, no launch cost): used only when no
+/// profile is embedded, which the tests rule out.
+static FLAT: LazyLock<Curve> = LazyLock::new(Curve::default);
+static NO_ALL_REDUCE: LazyLock<AllReduce> = LazyLock::new(|| AllReduce {
+    groups: Vec::new(),
+    source: String::new(),
+});
+
+/// Whether an engine runs two micro-batches so that one's MoE communication overlaps the other's
+/// compute (DESIGN.md §4, "partial overlap ... by engine").
+///
+/// * SGLang: two-batch overlap (`--enable-two-batch-overlap`), used in LMSYS's DeepSeek
+///   deployment (lmsys.org/blog/2025-05-05-large-scale-ep, "Two-batch Overlap");
+/// * vLLM: dual-batch overlap (`--enable-dbo`), blog.vllm.ai 2025-12-17 "Large Scale Serving";
+/// * TensorRT-LLM: no micro-batch overlap of the MoE all-to-all in its PyTorch flow as
+///   AIConfigurator 0.12 models it (the all-to-all is a sequential op of the MoE block);
+/// * any: what DeepSeek's own system does (dual micro-batch overlap in prefill, DeepSeek
+///   "Inference System Overview", Feb 2025), as SGLang and vLLM do.
+pub fn two_batch_overlap(engine: Engine) -> bool {
+    !matches!(engine, Engine::Trtllm)
+}
+
+/// Whether an engine runs the routed experts of an expert-parallel MoE layer (`ep > 1`, DeepEP
+/// dispatch) with DeepGEMM's grouped GEMMs, whose groups run like dense GEMMs of the group's size
+/// (DeepGEMM README, "Grouped GEMMs (contiguous / masked layout)": the grouped kernels reach the
+/// dense kernels' TFLOPS at the same M per group): SGLang's DeepEP MoE (`--moe-a2a-backend
+/// deepep`, LMSYS blog 2025-05-05) and DeepSeek's own system (`any`). TensorRT-LLM and vLLM
+/// use their fused-MoE kernels, measured as such in the tables.
+pub fn grouped_gemm_as_dense(engine: Engine) -> bool {
+    matches!(engine, Engine::Sglang | Engine::Any)
+}
+
+/// Everything per task the per-batch kernel reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernels {
+    pub gemm: &'static Curve,
+    pub moe: Option<&'static Curve>,
+    pub attention_prefill: &'static Curve,
+    pub attention_decode: &'static Curve,
+    pub elementwise: &'static Curve,
+    pub all_reduce: &'static AllReduce,
+    pub deepep_ll: Option<&'static DeepEp>,
+    pub deepep_normal: Option<&'static DeepEp>,
+    /// `mfu / c_ref`: the task's large-kernel MFU over the profile's measured one.
+    pub compute_scale: f64,
+    /// `bandwidth_utilization / b_ref`.
+    pub memory_scale: f64,
+    /// Peak FLOP/s for the weights' dtype (the task's figure).
+    pub peak_flops_per_s: f64,
+    /// Peak for the attention core (16-bit unless the KV cache is 8-bit).
+    pub attention_flops_per_s: f64,
+    pub hbm_bytes_per_s: f64,
+    /// Nominal NVLink bandwidth the profile's link efficiencies are relative to is the task's.
+    pub intra_node_bytes_per_s: f64,
+    /// Fraction of SMs left to compute while DeepEP normal kernels run beside it.
+    pub compute_share_during_comm: f64,
+    pub two_batch_overlap: bool,
+    /// See [`grouped_gemm_as_dense`].
+    pub grouped_gemm_as_dense: bool,
+    /// Whether the GPU has its own measured profile (false: reference curves, scaled).
+    pub measured: bool,
+}
+
+fn pick<'a>(p: &'a GpuProfile, engine: &str) -> Option<&'a profile::EngineKernels> {
+    p.engines
+        .get(engine)
+        .or_else(|| p.engines.get(profile::REFERENCE_ENGINE))
+}
+
+impl Kernels {
+    /// The constants of `task` (GPU profile and engine from the task; see [`profile`]).
+    pub fn new(task: &Task, attention_ratio: f64) -> Kernels {
+        let hw = &task.hardware;
+        let engine = task.cost.engine;
+        let found = profile::gpu_profile(task);
+        let kernels = found.and_then(|(p, _)| pick(p, profile::engine_key(engine)).map(|k| (p, k)));
+        let reference = found.and_then(|(p, _)| pick(p, profile::REFERENCE_ENGINE));
+        let fp8 = task.model.dtype.bytes() <= 1.0;
+        let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {
+            Some((_, k)) => {
+                let mla = task.model.attention == crate::spec::task::AttentionKind::Mla;
+                let gemm = if fp8 {
+                    k.gemm_fp8.as_ref().unwrap_or(&k.gemm_bf16)
+                } else {
+                    &k.gemm_bf16
+                };
+                let moe = if fp8 {
+                    k.moe_fp8.as_ref().or(k.moe_bf16.as_ref())
+                } else {
+                    k.moe_bf16.as_ref()
+                };
+                let prefill = if mla { k.mla_prefill.as_ref() } else { None }.unwrap_or(&k.attention_prefill);
+                let decode = if mla { k.mla_decode.as_ref() } else { None }.unwrap_or(&k.attention_decode);
+                (
+                    gemm,
+                    moe,
+                    prefill,
+                    decode,
+                    k.elementwise.as_ref().unwrap_or(&FLAT),
+                    &k.all_reduce,
+                )
+            }
+            None => (&*FLAT, None, &*FLAT, &*FLAT, &*FLAT, &*NO_ALL_REDUCE),
+        };
+        let c_ref = reference.map_or(1.0, |r| plateau(&r.gemm_bf16.compute));
+        let b_ref = reference.map_or(1.0, |r| r.gemm_bf16.memory.first().copied().unwrap_or(1.0));
+        let sms = found.map_or(1, |(p, _)| p.system.sms.max(1));
+        let normal = found.and_then(|(p, _)| p.deepep_normal.as_ref());
+        let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
+        Kernels {
+            gemm,
+            moe,
+            attention_prefill: prefill,
+            attention_decode: decode,
+            elementwise,
+            all_reduce,
+            deepep_ll: found.and_then(|(p, _)| p.deepep_ll.as_ref()),
+            deepep_normal: normal,
+            compute_scale: hw.mfu / c_ref,
+            memory_scale: hw.bandwidth_utilization / b_ref,
+            peak_flops_per_s: hw.peak_flops_per_s,
+            attention_flops_per_s: hw.peak_flops_per_s * attention_ratio,
+            hbm_bytes_per_s: hw.hbm_bytes_per_s,
+            intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
+            compute_share_during_comm: (sms - busy) as f64 / sms as f64,
+            two_batch_overlap: two_batch_overlap(engine),
+            grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
+            measured: found.is_some_and(|(_, m)| m),
+        }
+    }
+
+    /// The plain roofline on `hw`: one MFU and one bandwidth utilization for every kernel, no
+    /// launch costs, nominal links at `network_utilization` (what the model was before measured
+    /// curves; used by tests of the structure).
+    pub fn roofline(hw: &crate::spec::task::Hardware) -> Kernels {
+        Kernels {
+            gemm: &FLAT,
+            moe: None,
+            attention_prefill: &FLAT,
+            attention_decode: &FLAT,
+            elementwise: &FLAT,
+            all_reduce: &NO_ALL_REDUCE,
+            deepep_ll: None,
+            deepep_normal: None,
+            compute_scale: hw.mfu,
+            memory_scale: hw.bandwidth_utilization,
+            peak_flops_per_s: hw.peak_flops_per_s,
+            attention_flops_per_s: hw.peak_flops_per_s,
+            hbm_bytes_per_s: hw.hbm_bytes_per_s,
+            intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
+            compute_share_during_comm: 1.0,
+            two_batch_overlap: false,
+            grouped_gemm_as_dense: false,
+            measured: false,
+        }
+    }
+
+    /// One kernel of `class` at size `x`: `(time, compute-bound?)`, with `launches` launches.
+    pub fn time(
+        &self,
+        class: &Curve,
+        flops: f64,
+        peak: f64,
+        bytes: f64,
+        x: f64,
+        launches: f64,
+    ) -> (f64, bool) {
+        let at = class.locate(x);
+        let c = if flops > 0.0 {
+            flops / (peak * self.compute_scale * class.compute_of(at))
+        } else {
+            0.0
+        };
+        let m = if bytes > 0.0 {
+            bytes / (self.hbm_bytes_per_s * self.memory_scale * class.memory_of(at))
+        } else {
+            0.0
+        };
+        (launches * class.launch_s + c.max(m), c >= m)
+    }
+}
+
+/// The large-kernel plateau of a compute curve: its maximum.
+fn plateau(ys: &[f64]) -> f64 {
+    ys.iter().copied().fold(0.0, f64::max).max(1e-3)
+}

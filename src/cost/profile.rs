@@ -1,0 +1,385 @@
+//! Kernel profiles: measured efficiency of each kernel class, per GPU and engine.
+//!
+//! The numbers are derived by `scripts/derive_kernel_params.py` from the kernel tables NVIDIA
+//! publishes in the `aiconfigurator-core` PyPI package (Apache-2.0; TensorRT-LLM, vLLM and SGLang
+//! kernels timed on each GPU) into `models/kernels/*.json`, which are embedded here with
+//! `include_str!`: costing never reads a file. Every curve carries its source (GPU, engine,
+//! version, table); `pdplan presets --sources` lists them.
+//!
+//! A kernel of a class takes `launch_s + max(F / (P·c(x)), B / (H·b(x)))`
+//! (roofline of Williams et al., CACM 2009, with efficiencies measured per size instead of one
+//! MFU): `P` and `H` are the task's peak FLOP/s and HBM bandwidth, `c(x)` and `b(x)` the achieved
+//! fractions measured at size `x` (tokens for a GEMM, tokens per expert for a grouped MoE GEMM,
+//! sequence length for prefill attention, KV bytes for decode attention), interpolated linearly
+//! in `log x` and held constant beyond the measured range.
+//!
+//! **How the task's MFU and bandwidth-utilization lines combine with the curves.** The MFU line is
+//! the efficiency of a large BF16 GEMM, the bandwidth-utilization line that of a large
+//! memory-bound GEMV (M = 1). Every compute curve is multiplied by `mfu / c_ref` and every memory
+//! curve by `bandwidth_utilization / b_ref`, where `c_ref` / `b_ref` are those two figures as
+//! measured in the reference profile of the GPU (TensorRT-LLM's tables). The GPU presets set
+//! `mfu` and `bandwidth_utilization` to exactly those measured figures, so a task that names a
+//! GPU preset runs on the measured curves unchanged; a task that states its own MFU scales every
+//! class by the same ratio, and a GPU given only by its numbers (no profile) uses the H100-SXM
+//! curves scaled to its peak and bandwidth with the default 0.5 / 0.8 (stated in the plan).
+
+use crate::spec::task::{Engine, Task};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// Efficiency of one kernel class as a function of its size `x`.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Curve {
+    /// Sizes measured (ascending).
+    #[serde(default)]
+    pub x: Vec<f64>,
+    /// Achieved fraction of the dense peak at each size (empty: not compute-limited).
+    #[serde(default)]
+    pub compute: Vec<f64>,
+    /// Achieved fraction of HBM bandwidth at each size (empty: see `memory_plateau`).
+    #[serde(default)]
+    pub memory: Vec<f64>,
+    /// Achieved fraction of HBM bandwidth of a class measured as one plateau.
+    #[serde(default)]
+    pub memory_plateau: Option<f64>,
+    /// Fixed time of one launch of the class's kernel, seconds.
+    pub launch_s: f64,
+    /// Where the numbers were measured.
+    pub source: String,
+    /// `ln x` of the measured sizes (filled once when the profiles are parsed).
+    #[serde(skip)]
+    ln_x: Vec<f64>,
+}
+
+/// Where a size falls on a curve: the segment `i − 1 .. i` and the weight of point `i`.
+#[derive(Clone, Copy, Debug)]
+pub struct At {
+    i: usize,
+    w: f64,
+}
+
+impl Curve {
+    fn prepare(&mut self) {
+        self.ln_x = self.x.iter().map(|v| v.max(1e-300).ln()).collect();
+    }
+    /// Locate size `x` (linear interpolation in `log x`, clamped to the measured range).
+    pub fn locate(&self, x: f64) -> At {
+        let lx = &self.ln_x;
+        let n = lx.len();
+        if n == 0 || x <= self.x[0] {
+            return At { i: 0, w: 1.0 };
+        }
+        if x >= self.x[n - 1] {
+            return At { i: n - 1, w: 1.0 };
+        }
+        let i = self.x.partition_point(|&v| v <= x).clamp(1, n - 1);
+        let w = (x.ln() - lx[i - 1]) / (lx[i] - lx[i - 1]);
+        At { i, w }
+    }
+    fn value(ys: &[f64], at: At) -> f64 {
+        match ys.len() {
+            0 => 1.0,
+            n if at.i >= n => ys[n - 1],
+            _ if at.i == 0 || at.w >= 1.0 => ys[at.i],
+            _ => ys[at.i - 1] + at.w * (ys[at.i] - ys[at.i - 1]),
+        }
+    }
+    /// Achieved fraction of peak at a located size.
+    pub fn compute_of(&self, at: At) -> f64 {
+        Self::value(&self.compute, at).max(1e-4)
+    }
+    /// Achieved fraction of HBM bandwidth at a located size.
+    pub fn memory_of(&self, at: At) -> f64 {
+        match self.memory_plateau {
+            Some(p) if self.memory.is_empty() => p,
+            _ => Self::value(&self.memory, at).max(1e-4),
+        }
+    }
+    /// Achieved fraction of peak at size `x`.
+    pub fn compute_at(&self, x: f64) -> f64 {
+        self.compute_of(self.locate(x))
+    }
+    /// Achieved fraction of HBM bandwidth at size `x`.
+    pub fn memory_at(&self, x: f64) -> f64 {
+        self.memory_of(self.locate(x))
+    }
+}
+
+/// Latency and achieved fraction of the nominal link bandwidth of one collective.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct LinkFit {
+    pub latency_s: f64,
+    pub link_efficiency: f64,
+}
+
+/// All-reduce inside a node, per group size.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct AllReduceGroup {
+    pub gpus: u64,
+    pub latency_s: f64,
+    /// Bus bandwidth (NCCL's `2(n−1)/n · bytes / t`) over the nominal per-GPU NVLink bandwidth.
+    pub bus_efficiency: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AllReduce {
+    pub groups: Vec<AllReduceGroup>,
+    pub source: String,
+}
+
+/// DeepEP dispatch and combine inside one node.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DeepEp {
+    pub dispatch: LinkFit,
+    pub combine: LinkFit,
+    /// SMs the kernels occupy while they run (normal kernels; low-latency kernels use none).
+    #[serde(default)]
+    pub sms: Option<u64>,
+    pub source: String,
+}
+
+/// The kernel classes of one engine on one GPU.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EngineKernels {
+    pub gemm_bf16: Curve,
+    #[serde(default)]
+    pub gemm_fp8: Option<Curve>,
+    #[serde(default)]
+    pub moe_bf16: Option<Curve>,
+    #[serde(default)]
+    pub moe_fp8: Option<Curve>,
+    pub attention_prefill: Curve,
+    pub attention_decode: Curve,
+    #[serde(default)]
+    pub mla_prefill: Option<Curve>,
+    #[serde(default)]
+    pub mla_decode: Option<Curve>,
+    #[serde(default)]
+    pub elementwise: Option<Curve>,
+    pub all_reduce: AllReduce,
+}
+
+/// Datasheet numbers the efficiencies were normalized with.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SystemSpec {
+    pub peak_flops_per_s: BTreeMap<String, f64>,
+    pub hbm_bytes_per_s: f64,
+    pub intra_node_bytes_per_s: f64,
+    pub inter_node_bytes_per_s: f64,
+    /// Streaming multiprocessors of the GPU (datasheet).
+    pub sms: u64,
+    pub source: String,
+}
+
+/// One `models/kernels/<gpu>.json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct GpuProfile {
+    pub gpu: String,
+    pub generated_by: String,
+    pub system: SystemSpec,
+    pub engines: BTreeMap<String, EngineKernels>,
+    #[serde(default)]
+    pub deepep_ll: Option<DeepEp>,
+    #[serde(default)]
+    pub deepep_normal: Option<DeepEp>,
+}
+
+impl GpuProfile {
+    fn prepare(&mut self) {
+        for k in self.engines.values_mut() {
+            let optional = [
+                &mut k.gemm_fp8,
+                &mut k.moe_bf16,
+                &mut k.moe_fp8,
+                &mut k.mla_prefill,
+                &mut k.mla_decode,
+                &mut k.elementwise,
+            ];
+            for c in optional.into_iter().flatten() {
+                c.prepare();
+            }
+            for c in [
+                &mut k.gemm_bf16,
+                &mut k.attention_prefill,
+                &mut k.attention_decode,
+            ] {
+                c.prepare();
+            }
+        }
+    }
+}
+
+/// The embedded profiles (file name, text).
+const FILES: [(&str, &str); 4] = [
+    (
+        "models/kernels/h100-sxm.json",
+        include_str!("../../models/kernels/h100-sxm.json"),
+    ),
+    (
+        "models/kernels/h200.json",
+        include_str!("../../models/kernels/h200.json"),
+    ),
+    (
+        "models/kernels/a100-80g.json",
+        include_str!("../../models/kernels/a100-80g.json"),
+    ),
+    (
+        "models/kernels/b200.json",
+        include_str!("../../models/kernels/b200.json"),
+    ),
+];
+
+/// Every embedded profile, parsed once. A file that does not parse is a build defect caught by
+/// the tests (`profiles_parse`); it is skipped here rather than aborting a solve.
+pub fn profiles() -> &'static [GpuProfile] {
+    static CELL: OnceLock<Vec<GpuProfile>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        FILES
+            .iter()
+            .filter_map(|(_, text)| serde_json::from_str::<GpuProfile>(text).ok())
+            .map(|mut p| {
+                p.prepare();
+                p
+            })
+            .collect()
+    })
+}
+
+/// Parse errors of the embedded profiles (for the test that keeps them valid).
+pub fn parse_errors() -> Vec<String> {
+    FILES
+        .iter()
+        .filter_map(|(name, text)| {
+            serde_json::from_str::<GpuProfile>(text)
+                .err()
+                .map(|e| format!("{name}: {e}"))
+        })
+        .collect()
+}
+
+/// The GPU whose curves stand in for a GPU without a profile.
+pub const REFERENCE_GPU: &str = "H100-SXM";
+/// The engine whose large-kernel figures define what the task's MFU / bandwidth lines mean.
+pub const REFERENCE_ENGINE: &str = "trtllm";
+
+/// GPU presets measured on a sibling with the same chip and memory: H800 is an H100 SXM with
+/// reduced NVLink / FP64 (NVIDIA H800 datasheet), so its kernels are H100's.
+fn profile_name(preset: &str) -> &str {
+    match preset {
+        "H800" => "H100-SXM",
+        other => other,
+    }
+}
+
+/// The profile of a task's GPU: `(profile, measured)`; `measured = false` when the GPU has no
+/// profile and the reference GPU's curves stand in, scaled to its numbers. `None` only if no
+/// profile is embedded (ruled out by the tests).
+pub fn gpu_profile(task: &Task) -> Option<(&'static GpuProfile, bool)> {
+    let all = profiles();
+    let named = task.hardware.preset.as_deref().map(profile_name);
+    if let Some(p) = named.and_then(|n| all.iter().find(|p| p.gpu == n)) {
+        return Some((p, true));
+    }
+    let reference = all
+        .iter()
+        .find(|p| p.gpu == REFERENCE_GPU)
+        .or_else(|| all.first());
+    reference.map(|p| (p, false))
+}
+
+/// Which engine's tables serve `engine` (`any` = the reference engine's kernels).
+pub fn engine_key(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Trtllm | Engine::Any => "trtllm",
+        Engine::Vllm => "vllm",
+        Engine::Sglang => "sglang",
+    }
+}
+
+/// One line per curve: class, measured size range, large-size efficiency, launch cost, source.
+fn curve_line(name: &str, c: &Curve) -> String {
+    let last = |v: &[f64]| v.last().copied();
+    let range = match (c.x.first(), c.x.last()) {
+        (Some(a), Some(b)) => format!("x {a}..{b}"),
+        _ => "plateau".to_string(),
+    };
+    let compute = last(&c.compute).map_or(String::new(), |v| format!(" compute {v:.3}"));
+    let memory = c
+        .memory
+        .first()
+        .copied()
+        .or(c.memory_plateau)
+        .map_or(String::new(), |v| format!(" memory {v:.3}"));
+    format!(
+        "    {name:<18} {range}{compute}{memory} launch {:.1} µs — {}\n",
+        c.launch_s * 1e6,
+        c.source
+    )
+}
+
+fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
+    out.push_str(&format!("  engine {name}\n"));
+    let optional = [
+        ("gemm_fp8", &k.gemm_fp8),
+        ("moe_bf16", &k.moe_bf16),
+        ("moe_fp8", &k.moe_fp8),
+        ("mla_prefill", &k.mla_prefill),
+        ("mla_decode", &k.mla_decode),
+        ("elementwise", &k.elementwise),
+    ];
+    out.push_str(&curve_line("gemm_bf16", &k.gemm_bf16));
+    out.push_str(&curve_line("attention_prefill", &k.attention_prefill));
+    out.push_str(&curve_line("attention_decode", &k.attention_decode));
+    for (n, c) in optional {
+        if let Some(c) = c {
+            out.push_str(&curve_line(n, c));
+        }
+    }
+    for g in &k.all_reduce.groups {
+        out.push_str(&format!(
+            "    all_reduce x{:<9} latency {:.1} µs bus efficiency {:.3} — {}\n",
+            g.gpus,
+            g.latency_s * 1e6,
+            g.bus_efficiency,
+            k.all_reduce.source
+        ));
+    }
+}
+
+/// Every kernel parameter with its provenance (`pdplan presets --sources`): per GPU profile and
+/// engine, each class's measured range, large-size efficiency (compute: largest size; memory:
+/// smallest size), launch cost and source table; DeepEP fits; the engine features.
+pub fn sources_listing() -> String {
+    let mut out = String::from(
+        "Kernel parameters (models/kernels/*.json, derived by scripts/derive_kernel_params.py; \
+         efficiency = achieved fraction of the datasheet peak / HBM bandwidth / link bandwidth):\n",
+    );
+    for p in profiles() {
+        out.push_str(&format!("{} — {}\n", p.gpu, p.system.source));
+        for (name, k) in &p.engines {
+            engine_lines(&mut out, name, k);
+        }
+        for (name, d) in [("deepep_ll", &p.deepep_ll), ("deepep_normal", &p.deepep_normal)] {
+            if let Some(d) = d {
+                out.push_str(&format!(
+                    "  {name:<20} dispatch {:.1} µs / {:.3}, combine {:.1} µs / {:.3} — {}\n",
+                    d.dispatch.latency_s * 1e6,
+                    d.dispatch.link_efficiency,
+                    d.combine.latency_s * 1e6,
+                    d.combine.link_efficiency,
+                    d.source
+                ));
+            }
+        }
+    }
+    out.push_str(
+        "Engine features (src/cost/kernels.rs): two-batch overlap of the MoE all-to-all — sglang \
+         (LMSYS blog 2025-05-05), vllm (--enable-dbo, vLLM blog 2025-12-17), any (DeepSeek \
+         Inference System Overview, Feb 2025); not trtllm. Grouped expert GEMMs as dense GEMMs \
+         per group with EP (DeepGEMM README) — sglang, any.\n\
+         GPUs without a profile use the H100-SXM curves scaled to their peak and bandwidth; H800 \
+         uses H100-SXM's (same chip and HBM).\n",
+    );
+    out
+}
