@@ -119,6 +119,11 @@ fn min_gpus(mode: Mode, cands: &[Candidate]) -> u64 {
 /// over 10 s at 1,500 on a 2-core VM), while the count-variable form does well on large budgets.
 pub const MAX_FIXED_COUNT_COLUMNS: usize = 600;
 
+/// Most (candidate, count) pairs a count front is built from: the sweep is quadratic in the
+/// front, so beyond this (budgets of ~10^5 GPUs and more) the count-variable form is used, warm
+/// started from the enumerated optimum and time-limited, with status and gap in the plan.
+pub const MAX_COUNT_PAIRS: u64 = 200_000;
+
 /// Columns of a phase: every candidate with a count variable, or (budget mode, `total`
 /// objective) the Pareto front of (candidate, instance count) pairs by (GPUs ↓, request rate ↑).
 ///
@@ -148,6 +153,18 @@ fn columns(
 /// The Pareto front by (GPUs ↓, rate ↑, least load ↓) of the (candidate, count) pairs with a
 /// count in `range(candidate)` (inclusive), in candidate order.
 fn count_front(cands: &[Candidate], range: impl Fn(&Candidate) -> (u64, u64)) -> Vec<(usize, Option<u64>)> {
+    // Too many (candidate, count) pairs to sort and sweep (huge budgets): no enumerated front;
+    // the caller falls back to count variables (an empty front is never used as columns).
+    let pairs: u64 = cands
+        .iter()
+        .map(|c| {
+            let (min, max) = range(c);
+            (max.saturating_sub(min)).saturating_add(1).min(u64::MAX / 4)
+        })
+        .fold(0u64, u64::saturating_add);
+    if pairs > MAX_COUNT_PAIRS {
+        return Vec::new();
+    }
     let mut pts: Vec<(u64, f64, f64, usize, u64)> = Vec::new();
     for (i, c) in cands.iter().enumerate() {
         let (min, max) = range(c);
@@ -607,13 +624,28 @@ fn phase_columns(
     let mut cols: Vec<Vec<(usize, Option<u64>)>> = (0..2)
         .map(|i| columns(mode, fixed_counts, cands[i], fewest[1 - i]))
         .collect();
+    let too_many = fixed_counts
+        && cols
+            .iter()
+            .zip(cands)
+            .any(|(c, cs)| c.is_empty() && !cs.is_empty());
     if let (Mode::Budget { gpus }, Some(floor), true) = (mode, rate_floor, fixed_counts)
-        && total(&cols) > BOUNDED_COLUMNS_ABOVE
+        && (too_many || total(&cols) > BOUNDED_COLUMNS_ABOVE)
     {
         let bounded = floored_columns(mode, gpus, cands, floor);
         if bounded.iter().all(|c| !c.is_empty()) && total(&bounded) <= MAX_FIXED_COUNT_COLUMNS {
             cols = bounded;
         }
+    }
+    if too_many
+        && cols
+            .iter()
+            .zip(cands)
+            .any(|(c, cs)| c.is_empty() && !cs.is_empty())
+    {
+        cols = (0..2)
+            .map(|i| columns(mode, false, cands[i], fewest[1 - i]))
+            .collect();
     }
     if total(&cols) > MAX_FIXED_COUNT_COLUMNS {
         cols = (0..2)
