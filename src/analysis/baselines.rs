@@ -129,7 +129,7 @@ fn phase_tokens_per_gpu(task: &Task, mode: Mode, c: &PhaseChoice) -> f64 {
         Mode::NoLimit if c.instances == c.candidate.cover_instances => c.candidate.cover_tokens_per_s_per_gpu,
         Mode::NoLimit => {
             // More instances than needed to hold B: they share B, each runs below its batch.
-            let held = (c.instances * c.candidate.batch).max(1) as f64;
+            let held = c.instances.saturating_mul(c.candidate.batch).max(1) as f64;
             f.throughput_tokens_per_s_per_gpu * (task.workload.batch as f64 / held).min(1.0)
         }
         // Under a request stream: at the instance's capacity, as the optimizer counts it.
@@ -142,7 +142,7 @@ pub fn score(task: &Task, mode: Mode, prefill: &PhaseChoice, decode: &PhaseChoic
     let rate = ilp::sustained_rate(mode, prefill, decode);
     let p = phase_tokens_per_gpu(task, mode, prefill);
     let d = phase_tokens_per_gpu(task, mode, decode);
-    let gpus = prefill.gpus() + decode.gpus();
+    let gpus = prefill.gpus().saturating_add(decode.gpus());
     Score {
         objective: match mode {
             Mode::NoLimit => p + d,

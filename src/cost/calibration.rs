@@ -17,8 +17,8 @@ use crate::cost::{self, Figures};
 use crate::error::Result;
 use crate::layout::{Layout, Phase};
 use crate::spec::task::Task;
+use crate::spec::task::{Dtype, Engine, RawCostParams, RawTask};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// What a row measured.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -47,7 +47,7 @@ pub struct Row {
     /// Whether the row is one of `../shared/calibration.md`.
     pub in_calibration_md: bool,
     /// The task (JSON task-file form: presets + workload + stated engine features).
-    pub task: Value,
+    pub task: RawTask,
     pub layout: Layout,
     /// Sequences per instance.
     pub batch: u64,
@@ -93,46 +93,52 @@ fn deepseek(
     input: u64,
     output: u64,
     batch: u64,
-    engine: Option<&str>,
+    engine: Option<Engine>,
     imbalance: Option<f64>,
-) -> Value {
-    let mut cost = json!({});
-    if let Some(e) = engine {
-        cost["engine"] = json!(e);
-    }
-    if let Some(i) = imbalance {
-        cost["moe_imbalance"] = json!(i);
-    }
-    json!({
-        "hardware": { "preset": gpu },
-        "model": { "preset": "DeepSeek-V3" },
-        "workload": { "batch": batch, "input_len": input, "output_len": output },
-        "cost": cost,
-    })
+) -> RawTask {
+    let mut t = task_on(gpu, batch, input, output);
+    t.model.preset = Some("DeepSeek-V3".into());
+    t.cost = Some(RawCostParams {
+        engine,
+        moe_imbalance: imbalance,
+        ..RawCostParams::default()
+    });
+    t
+}
+
+/// A task on a GPU preset with a workload and nothing else set.
+fn task_on(gpu: &str, batch: u64, input: u64, output: u64) -> RawTask {
+    let mut t = RawTask::default();
+    t.hardware.preset = Some(gpu.into());
+    t.workload.batch = Some(batch);
+    t.workload.input_len = Some(input);
+    t.workload.output_len = Some(output);
+    t
 }
 
 /// Llama-2 shapes as TensorRT-LLM benchmarked them (FP8 weights and FP8 KV cache on H100, FP16
 /// on A100): Llama-2-70B is Llama-3.1-70B's shape with a 32,000-token vocabulary; Llama-2-7B is
 /// 32 layers × 4096, 32 MHA heads, FFN 11,008 (meta-llama/Llama-2-7b-hf config.json).
-fn llama2(size: &str, gpu: &str, dtype: &str, batch: u64, input: u64, output: u64) -> Value {
-    let model = match size {
-        "70b" => json!({
-            "preset": "Llama-3.1-70B", "vocab_size": 32000, "declared_params": 69e9,
-            "dtype": dtype, "kv_cache_dtype": dtype,
-        }),
-        _ => json!({
-            "name": "Llama-2-7B", "declared_params": 6.74e9, "layers": 32, "hidden_size": 4096,
-            "heads": 32, "head_dim": 128, "kv_heads": 32, "ffn_intermediate_size": 11008,
-            "gated_ffn": true, "vocab_size": 32000, "tied_embeddings": false,
-            "dtype": dtype, "kv_cache_dtype": dtype,
-        }),
-    };
-    json!({
-        "hardware": { "preset": gpu },
-        "model": model,
-        "workload": { "batch": batch, "input_len": input, "output_len": output },
-        "cost": { "engine": "trtllm" },
-    })
+fn llama2(size: &str, gpu: &str, dtype: Dtype, batch: u64, input: u64, output: u64) -> RawTask {
+    let mut t = task_on(gpu, batch, input, output);
+    let m = &mut t.model;
+    if size == "70b" {
+        m.preset = Some("Llama-3.1-70B".into());
+        m.declared_params = Some(69e9);
+    } else {
+        m.name = Some("Llama-2-7B".into());
+        m.declared_params = Some(6.74e9);
+        (m.layers, m.hidden_size, m.heads, m.head_dim) = (Some(32), Some(4096), Some(32), Some(128));
+        (m.kv_heads, m.ffn_intermediate_size) = (Some(32), Some(11008));
+        (m.gated_ffn, m.tied_embeddings) = (Some(true), Some(false));
+    }
+    m.vocab_size = Some(32000);
+    (m.dtype, m.kv_cache_dtype) = (Some(dtype), Some(dtype));
+    t.cost = Some(RawCostParams {
+        engine: Some(Engine::Trtllm),
+        ..RawCostParams::default()
+    });
+    t
 }
 
 /// Every row: calibration.md first, then the published rows calibration.md does not list.
@@ -207,7 +213,7 @@ pub fn rows() -> Vec<Row> {
             source: SGLANG_BLOG,
             setting: "DeepSeek-V3, H100, prefill on 4 nodes EP32 + attention-DP32, DeepEP, two-batch overlap, EPLB, 16,384 tokens per GPU per batch",
             in_calibration_md: true,
-            task: deepseek("H100-SXM", input, 1, 32 * per_gpu, Some("sglang"), None),
+            task: deepseek("H100-SXM", input, 1, 32 * per_gpu, Some(Engine::Sglang), None),
             layout: layout(1, 32, 32),
             batch: 32 * per_gpu,
             metric: Metric::PrefillTokensPerNode { computed_share: 1.0 },
@@ -221,7 +227,7 @@ pub fn rows() -> Vec<Row> {
         source: SGLANG_BLOG,
         setting: "DeepSeek-V3, H100, decode on 9 nodes EP72 + attention-DP72 (288 = 256 + 32 redundant experts, 4 per GPU), 2K input, 256 sequences per GPU, two-batch overlap",
         in_calibration_md: true,
-        task: deepseek("H100-SXM", 2000, 1, 72 * 256, Some("sglang"), None),
+        task: deepseek("H100-SXM", 2000, 1, 72 * 256, Some(Engine::Sglang), None),
         layout: layout(1, 72, 72),
         batch: 72 * 256,
         metric: Metric::DecodeTokensPerNode,
@@ -310,7 +316,7 @@ pub fn rows() -> Vec<Row> {
             source: TRTLLM_PERF,
             setting: "Llama-2, H100 SXM, FP8 weights + FP8 KV cache, TP as in the id, static batch of B sequences, ISL-OSL as in the id",
             in_calibration_md: false,
-            task: llama2(size, "H100-SXM", "fp8", batch, input, output),
+            task: llama2(size, "H100-SXM", Dtype::Fp8, batch, input, output),
             layout: layout(tp, 1, 1),
             batch,
             metric: Metric::StaticBatchOutputTokensPerGpu,
@@ -324,7 +330,7 @@ pub fn rows() -> Vec<Row> {
             "trtllm-h100-llama70b-ttft-tp4-128",
             "70b",
             "H100-SXM",
-            "fp8",
+            Dtype::Fp8,
             4,
             128,
             26.0,
@@ -333,7 +339,7 @@ pub fn rows() -> Vec<Row> {
             "trtllm-h100-llama70b-ttft-tp4-2048",
             "70b",
             "H100-SXM",
-            "fp8",
+            Dtype::Fp8,
             4,
             2048,
             109.0,
@@ -342,7 +348,7 @@ pub fn rows() -> Vec<Row> {
             "trtllm-h100-llama7b-ttft-tp1-2048",
             "7b",
             "H100-SXM",
-            "fp8",
+            Dtype::Fp8,
             1,
             2048,
             36.0,
@@ -351,7 +357,7 @@ pub fn rows() -> Vec<Row> {
             "trtllm-a100-llama70b-ttft-tp4-2048",
             "70b",
             "A100-80G",
-            "fp16",
+            Dtype::Fp16,
             4,
             2048,
             377.0,
@@ -360,7 +366,7 @@ pub fn rows() -> Vec<Row> {
             "trtllm-a100-llama7b-ttft-tp1-2048",
             "7b",
             "A100-80G",
-            "fp16",
+            Dtype::Fp16,
             1,
             2048,
             133.0,
@@ -408,7 +414,7 @@ fn known_gap(id: &str) -> &'static str {
 
 /// Resolve a row's task (presets and defaults) exactly as a task file would be.
 pub fn task_of(row: &Row) -> Result<Task> {
-    let text = serde_json::to_string(&row.task).expect("a JSON value serializes");
+    let text = serde_json::to_string(&row.task).expect("a task serializes");
     let source = format!("calibration:{}.json", row.id);
     let parsed = crate::input::load::parse_json(&source, &text)?;
     Ok(crate::spec::resolve::resolve(&source, parsed)?.task)

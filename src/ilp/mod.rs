@@ -35,7 +35,7 @@ pub struct PhaseChoice {
 
 impl PhaseChoice {
     pub fn gpus(&self) -> u64 {
-        self.instances * self.candidate.gpus_per_instance()
+        self.instances.saturating_mul(self.candidate.gpus_per_instance())
     }
 }
 

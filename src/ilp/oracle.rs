@@ -126,7 +126,9 @@ pub fn exhaustive_tol(
                     di,
                     nd,
                     tpg: per_gpu_k(mode, p) + per_gpu_k(mode, d),
-                    gpus: np * p.gpus_per_instance() + nd * d.gpus_per_instance(),
+                    gpus: np
+                        .saturating_mul(p.gpus_per_instance())
+                        .saturating_add(nd.saturating_mul(d.gpus_per_instance())),
                     rate,
                 };
                 keep_best(&mut best, objective, offer);
@@ -149,17 +151,27 @@ fn counts(mode: Mode, objective: Objective, p: &Candidate, d: &Candidate) -> Vec
     let (rp, rd) = (p.serving.rate_per_s, d.serving.rate_per_s);
     let np_min = min_instances(mode, p);
     let nd_min = min_instances(mode, d);
+    // A layout that serves no request stream within its requirements (rate 0) is in no plan of
+    // the rate reading (the enumeration rejects it; baselines may offer it).
+    if mode != Mode::NoLimit && (rp.is_nan() || rd.is_nan() || rp <= 0.0 || rd <= 0.0) {
+        return Vec::new();
+    }
     match mode {
         Mode::NoLimit => unreachable!("handled by no_limit"),
         Mode::Budget { gpus: budget } => {
-            if np_min * gp + nd_min * gd > budget {
+            if np_min
+                .saturating_mul(gp)
+                .saturating_add(nd_min.saturating_mul(gd))
+                > budget
+            {
                 return Vec::new();
             }
             if objective != Objective::Total {
                 // The rate is free: the fewest instances are as good as any, with enough decode
                 // for one prefill instance's batches to form.
                 let nd = need(np_min as f64 * p.serving.min_rate_per_s, rd, nd_min);
-                let ok = np_min * gp + nd * gd <= budget && loaded(p, np_min, rp.min(nd as f64 * rd));
+                let ok = np_min.saturating_mul(gp).saturating_add(nd.saturating_mul(gd)) <= budget
+                    && loaded(p, np_min, rp.min(nd as f64 * rd));
                 return if ok { vec![(np_min, nd)] } else { Vec::new() };
             }
             let np_max = (budget - nd_min * gd) / gp;
