@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Compare pdplan's cost model with NVIDIA AIConfigurator's estimates (TensorRT-LLM backend).
+
+AIConfigurator (PyPI `aiconfigurator`, Apache-2.0) estimates a layout's TTFT and TPOT from
+per-operator latencies measured on real GPUs with TensorRT-LLM (its `aiconfigurator-core`
+tables). This script asks both tools about the same configurations:
+
+* AIConfigurator: `aiconfigurator.cli.api.cli_estimate(mode="static_ctx" | "static_gen")`, the
+  programmatic form of `aiconfigurator cli estimate --estimate-mode static_ctx|static_gen`:
+  one context pass of `batch` sequences of `isl` tokens per attention-DP rank (TTFT), or the
+  mean time per decode step over `osl` steps from context `isl` (TPOT);
+* pdplan: `pdplan evaluate TASK --phase P --tp .. --attention-dp .. --ep .. --batch ..` on a task
+  file with `Engine: trtllm`; prefill is compared by `performance.ttft_breakdown.prefill_s` (the
+  forward pass alone, without pdplan's queueing or KV hand-off) and decode by
+  `performance.tpot_at_mean_context_s` (the step at the mean context `isl + osl/2`).
+
+It writes `fixtures/aic/compare.csv` (one row per configuration), `fixtures/aic/breakdown.json`
+(AIConfigurator's per-operator times beside pdplan's `performance.breakdown`, to find which term
+differs) and, with `--scenarios`, solves the budget scenarios of `fixtures/tasks/aic/` with
+`--engine trtllm` and has AIConfigurator estimate the chosen layouts
+(`fixtures/aic/scenarios.csv`).
+
+CI never runs this (it needs AIConfigurator and minutes of CPU); the outputs are committed.
+
+Usage:
+
+    python3 -m venv /tmp/aic-venv && /tmp/aic-venv/bin/pip install aiconfigurator==0.12.0
+    cargo build --release
+    /tmp/aic-venv/bin/python scripts/aic_compare.py [--scenarios] [--pdplan target/release/pdplan]
+"""
+import argparse
+import csv
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# AIConfigurator names of the models and GPUs pdplan's presets stand for.
+AIC_MODEL = {
+    ("Qwen3-32B", "fp8"): "Qwen/Qwen3-32B-FP8",
+    ("Llama-3.1-70B", "bf16"): "meta-llama/Meta-Llama-3.1-70B",
+    ("Llama-3.1-70B", "fp8"): "nvidia/Llama-3.1-70B-Instruct-FP8",
+    ("Qwen3-235B-A22B", "fp8"): "Qwen/Qwen3-235B-A22B-FP8",
+    ("DeepSeek-V3", "fp8"): "deepseek-ai/DeepSeek-V3",
+}
+AIC_SYSTEM = {"H100-SXM": "h100_sxm", "H200": "h200_sxm"}
+MOE = ("Qwen3-235B-A22B", "DeepSeek-V3")
+PRECISION = {"fp8": "FP8", "bf16": "BF16"}
+KV_QUANT = {"fp8": "fp8", "bf16": "bfloat16"}
+
+# (id, model, dtype, gpu, phase, isl, osl, batch per attention-DP rank, tp, attention_dp, ep)
+# expert-TP is the stage width over ep (width = tp × attention_dp).
+CONFIGS = [
+    ("qwen32b-h100-prefill-tp2-b1-4k", "Qwen3-32B", "fp8", "H100-SXM", "prefill", 4096, 512, 1, 2, 1, 1),
+    ("qwen32b-h100-decode-tp2-b32", "Qwen3-32B", "fp8", "H100-SXM", "decode", 4096, 512, 32, 2, 1, 1),
+    ("qwen32b-h200-decode-tp1-b64", "Qwen3-32B", "fp8", "H200", "decode", 2048, 1024, 64, 1, 1, 1),
+    ("qwen32b-h200-prefill-tp1-b4-2k", "Qwen3-32B", "fp8", "H200", "prefill", 2048, 1024, 4, 1, 1, 1),
+    ("llama70b-h100-prefill-tp4-b1-128", "Llama-3.1-70B", "bf16", "H100-SXM", "prefill", 128, 128, 1, 4, 1, 1),
+    ("llama70b-h100-prefill-tp4-b1-8k", "Llama-3.1-70B", "bf16", "H100-SXM", "prefill", 8192, 512, 1, 4, 1, 1),
+    ("llama70b-h200-decode-tp8-b64", "Llama-3.1-70B", "bf16", "H200", "decode", 4096, 512, 64, 8, 1, 1),
+    ("llama70b-h100-decode-tp4-b8", "Llama-3.1-70B", "bf16", "H100-SXM", "decode", 2048, 256, 8, 4, 1, 1),
+    ("qwen235b-h200-prefill-tp4-ep4-b1-4k", "Qwen3-235B-A22B", "fp8", "H200", "prefill", 4096, 512, 1, 4, 1, 4),
+    ("qwen235b-h200-decode-dp8-ep8-b32", "Qwen3-235B-A22B", "fp8", "H200", "decode", 2048, 1024, 32, 1, 8, 8),
+    ("qwen235b-h200-decode-tp4-etp4-b64", "Qwen3-235B-A22B", "fp8", "H200", "decode", 2048, 512, 64, 4, 1, 1),
+    ("dsv3-h200-prefill-dp8-ep8-b1-4k", "DeepSeek-V3", "fp8", "H200", "prefill", 4096, 512, 1, 1, 8, 8),
+    ("dsv3-h200-decode-dp8-ep8-b64", "DeepSeek-V3", "fp8", "H200", "decode", 4096, 1024, 64, 1, 8, 8),
+    ("dsv3-h200-decode-tp8-ep8-b16", "DeepSeek-V3", "fp8", "H200", "decode", 2048, 512, 16, 8, 1, 8),
+]
+
+TASK = """## Environment Condition
+* **GPUs**: {gpus}
+* **GPU model**: {gpu}
+## Model Configuration
+* **Model preset**: {model}
+* **Precision**: {precision}
+* **KV cache precision**: {precision}
+* **Engine**: trtllm
+## Input Data
+* **Batch size**: {batch}
+* **Sequence In**: {isl}
+* **Sequence Out**: {osl}
+## Basic Performance Requirements
+* **TTFT**: None
+* **TPOT**: None
+"""
+
+
+def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):
+    """AIConfigurator's estimate: (ms, per-op ms dict, version)."""
+    from aiconfigurator.cli.api import cli_estimate  # noqa: PLC0415
+
+    width = tp * dp
+    moe = model in MOE
+    r = cli_estimate(
+        AIC_MODEL[(model, dtype)],
+        AIC_SYSTEM[gpu],
+        mode="static_ctx" if phase == "prefill" else "static_gen",
+        backend_name="trtllm",
+        isl=isl,
+        osl=osl,
+        batch_size=batch,
+        tp_size=tp,
+        pp_size=pp,
+        attention_dp_size=dp,
+        moe_tp_size=width // ep if moe else None,
+        moe_ep_size=ep if moe else None,
+        kvcache_quant_mode=KV_QUANT[dtype],
+    )
+    s = r.summary
+    if phase == "prefill":
+        ops = s.get_context_latency_dict()
+        value = r.ttft
+    else:
+        # Summed over the osl decode steps: per step.
+        ops = {k: v / osl for k, v in s.get_generation_latency_dict().items()}
+        value = r.tpot
+    return value, {k: round(float(v), 4) for k, v in ops.items()}, r.backend_version
+
+
+def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep):
+    """pdplan's figure for the same layout: (ms, performance.breakdown)."""
+    width = tp * dp
+    with tempfile.TemporaryDirectory() as d:
+        task = os.path.join(d, "task.md")
+        with open(task, "w") as f:
+            f.write(TASK.format(gpus=width, gpu=gpu, model=model, precision=PRECISION[dtype],
+                                batch=batch * dp, isl=isl, osl=osl))
+        out = os.path.join(d, "plan.json")
+        argv = [pdplan, "evaluate", task, "--phase", phase, "--tp", str(tp), "--attention-dp",
+                str(dp), "--replicas", "1", "--batch", str(batch * dp), "--out", out]
+        if model in MOE:
+            argv += ["--ep", str(ep), "--expert-tp", str(width // ep)]
+        p = subprocess.run(argv, capture_output=True, text=True)
+        if not os.path.exists(out):
+            raise RuntimeError(f"pdplan evaluate failed: {' '.join(argv)}\n{p.stdout}\n{p.stderr}")
+        with open(out) as f:
+            perf = json.load(f)["performance"]
+    if phase == "prefill":
+        value = perf["ttft_breakdown"]["prefill_s"]
+    else:
+        value = perf["tpot_at_mean_context_s"]
+    return value * 1e3, perf["breakdown"]
+
+
+def compare(pdplan):
+    rows, details = [], {}
+    version = None
+    for cid, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep in CONFIGS:
+        a, ops, version = aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep)
+        p, breakdown = pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep)
+        diff = (p - a) / a * 100.0
+        rows.append({
+            "config": cid, "model": model, "dtype": dtype, "gpu": gpu, "phase": phase,
+            "isl": isl, "osl": osl, "batch_per_rank": batch, "tp": tp, "attention_dp": dp,
+            "ep": ep, "expert_tp": tp * dp // ep,
+            "metric": "ttft_ms" if phase == "prefill" else "tpot_ms",
+            "aic_ms": round(a, 3), "pdplan_ms": round(p, 3), "diff_pct": round(diff, 1),
+            "aic_version": f"aiconfigurator 0.12.0, trtllm {version}",
+        })
+        details[cid] = {"aic_ms_per_op": ops, "pdplan_breakdown_s": breakdown}
+        print(f"{cid:<40} AIC {a:9.2f} ms  pdplan {p:9.2f} ms  {diff:+6.1f}%", flush=True)
+    write_csv(os.path.join(ROOT, "fixtures/aic/compare.csv"), rows)
+    with open(os.path.join(ROOT, "fixtures/aic/breakdown.json"), "w") as f:
+        json.dump(details, f, indent=1, sort_keys=True)
+        f.write("\n")
+    diffs = sorted(abs(r["diff_pct"]) for r in rows)
+    print(f"median |diff| {statistics.median(diffs):.1f}%, worst {diffs[-1]:.1f}%")
+
+
+def write_csv(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pdplan", default=os.path.join(ROOT, "target/release/pdplan"))
+    ap.add_argument("--scenarios", action="store_true", help="also solve fixtures/tasks/aic/")
+    ap.add_argument("--no-compare", action="store_true", help="skip the configuration table")
+    args = ap.parse_args()
+    logging.disable(logging.WARNING)
+    if not args.no_compare:
+        compare(args.pdplan)
+    if args.scenarios:
+        import aic_scenarios  # noqa: PLC0415
+
+        aic_scenarios.run(args.pdplan, aic_estimate)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
