@@ -53,6 +53,13 @@ MOE = ("Qwen3-235B-A22B", "DeepSeek-V3")
 PRECISION = {"fp8": "FP8", "bf16": "BF16"}
 KV_QUANT = {"fp8": "fp8", "bf16": "bfloat16"}
 
+
+def kv_dtype(model, dtype):
+    """KV-cache precision of a configuration: the weights' one, except DeepSeek-V3's MLA latent
+    cache, kept 16-bit (AIConfigurator's TensorRT-LLM 1.3 tables have no FP8-KV context MLA on
+    H200 for every layout)."""
+    return "bf16" if model == "DeepSeek-V3" else dtype
+
 # (id, model, dtype, gpu, phase, isl, osl, batch per attention-DP rank, tp, attention_dp, ep)
 # expert-TP is the stage width over ep (width = tp × attention_dp).
 CONFIGS = [
@@ -78,7 +85,7 @@ TASK = """## Environment Condition
 ## Model Configuration
 * **Model preset**: {model}
 * **Precision**: {precision}
-* **KV cache precision**: {precision}
+* **KV cache precision**: {kv}
 * **Engine**: trtllm
 ## Input Data
 * **Batch size**: {batch}
@@ -90,7 +97,7 @@ TASK = """## Environment Condition
 """
 
 
-def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):
+def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):  # noqa: PLR0913
     """AIConfigurator's estimate: (ms, per-op ms dict, version)."""
     from aiconfigurator.cli.api import cli_estimate  # noqa: PLC0415
 
@@ -109,7 +116,8 @@ def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):
         attention_dp_size=dp,
         moe_tp_size=width // ep if moe else None,
         moe_ep_size=ep if moe else None,
-        kvcache_quant_mode=KV_QUANT[dtype],
+        kvcache_quant_mode=KV_QUANT[kv_dtype(model, dtype)],
+        fmha_quant_mode=KV_QUANT[kv_dtype(model, dtype)],
     )
     s = r.summary
     if phase == "prefill":
@@ -129,6 +137,7 @@ def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, e
         task = os.path.join(d, "task.md")
         with open(task, "w") as f:
             f.write(TASK.format(gpus=width, gpu=gpu, model=model, precision=PRECISION[dtype],
+                                kv=PRECISION[kv_dtype(model, dtype)],
                                 batch=batch * dp, isl=isl, osl=osl))
         out = os.path.join(d, "plan.json")
         argv = [pdplan, "evaluate", task, "--phase", phase, "--tp", str(tp), "--attention-dp",
