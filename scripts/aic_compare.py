@@ -77,6 +77,7 @@ CONFIGS = [
     ("dsv3-h200-prefill-dp8-ep8-b1-4k", "DeepSeek-V3", "fp8", "H200", "prefill", 4096, 512, 1, 1, 8, 8),
     ("dsv3-h200-decode-dp8-ep8-b64", "DeepSeek-V3", "fp8", "H200", "decode", 4096, 1024, 64, 1, 8, 8),
     ("dsv3-h200-decode-tp8-ep8-b16", "DeepSeek-V3", "fp8", "H200", "decode", 2048, 512, 16, 8, 1, 8),
+    ("qwen235b-h100-prefill-dp8-ep8-b2-4k", "Qwen3-235B-A22B", "fp8", "H100-SXM", "prefill", 4096, 1024, 2, 1, 8, 8),
 ]
 
 TASK = """## Environment Condition

@@ -4,7 +4,8 @@ For each task of `fixtures/tasks/aic/` (GPU budget, model, workload, TTFT and TP
 `Engine: trtllm`): `pdplan solve TASK --engine trtllm`, then AIConfigurator's `static_ctx`
 estimate of the prefill layout (the plan's batch per instance over its attention-DP ranks, at the
 input length) and its `static_gen` estimate of the decode layout (the plan's sequences per
-attention-DP rank, context from ISL to ISL + OSL; AIConfigurator's TPOT is the mean step).
+attention-DP rank and micro-batch, context from ISL to ISL + OSL; AIConfigurator's TPOT is the
+mean step).
 
 A plan meets the TTFT requirement under AIConfigurator when AIConfigurator's prefill pass plus
 the serving terms pdplan adds to its own pass (batch formation, queueing at the plan's load, KV
@@ -49,7 +50,10 @@ def solve(pdplan, task):
 
 def layout(plan):
     s = plan["strategy"]
-    per_rank = -(-s["batch_per_instance"] // s["attention_dp"])
+    # AIConfigurator's static estimate with pp_size > 1 keeps pp micro-batches of `batch_size`
+    # per attention-DP rank in flight (its throughput is scaled by pp_size, base_backend.py), as
+    # pdplan's plan runs `micro_batches` of the instance's batch: one micro-batch per rank.
+    per_rank = -(-s["batch_per_instance"] // (s["attention_dp"] * s["micro_batches"]))
     text = (f"TP{s['tp']} PP{s['pp']} SP{s['sp']} DP{s['attention_dp']} EP{s['ep']} "
             f"ETP{s['expert_tp']} x{s['replicas']} b{s['batch_per_instance']}")
     return s, per_rank, text

@@ -22,7 +22,9 @@ never a fit to end-to-end throughput):
   function of the kernel's size `x`:
   - dense GEMM: x = M (tokens); c = F/(P·(t−launch)), b = B/(H·(t−launch)), medians over the
     weight shapes N, K in [1024, 16384] (F = 2MNK, B = NK·w + (MK + MN)·2 bytes);
-  - grouped MoE GEMM (gate/up + down, gated): x = token copies per local expert;
+  - grouped MoE GEMM (gate/up + down, gated): x = token copies per local expert, B = active
+    local experts' weights + 2 × 16-bit rows per token copy (as pdplan counts them); one curve
+    over all shapes and one per size class of the expert slice a GPU holds (`moe_by_slice`);
   - prefill attention (FlashAttention-style, causal): x = sequence length, c only
     (F = 2·b·h·d·s², the causal half of QKᵀ and AV);
   - decode attention (paged / XQA): x = KV bytes read per kernel, b only;
@@ -207,11 +209,45 @@ def moe(root, gpu, engine, sysd):
         busy = (x.t - launch).clip(lower=1e-7)
         x["per_expert"] = x.num_tokens * x.topk / x.num_experts
         x["compute"] = 2.0 * copies * per_expert / (sysd["peak_flops_per_s"][key] * busy)
-        x["memory"] = (active * per_expert * WBYTES[dt]) / (sysd["hbm_bytes_per_s"] * busy)
-        grid = [0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
-        c = curve(x, "per_expert", grid, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
+        # Bytes as pdplan's cost model counts them (src/cost/time.rs, moe_ffn): the active local
+        # experts' weights plus each token copy's 16-bit input and output rows.
+        moved = active * per_expert * WBYTES[dt] + copies * 2.0 * x.hidden_size * 2.0
+        x["memory"] = moved / (sysd["hbm_bytes_per_s"] * busy)
+        x["slice"] = x.hidden_size * x.inter_size / x.moe_tp_size
+        c = curve(x, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
         c["source"] = f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, balanced routing, {len(x)} kernels"
         out["moe_" + key] = c
+        out["moe_" + key + "_by_slice"] = moe_by_slice(x, launch, f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, balanced routing")
+    return out
+
+
+MOE_GRID = [0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+# Upper bounds (elements of one expert matrix on one GPU, hidden × intermediate / moe_tp) of the
+# size classes of the grouped MoE GEMM: 2^21.5, 2^23, 2^24.5, unbounded.
+MOE_SLICES = [2.0**21.5, 2.0**23, 2.0**24.5, None]
+
+
+def moe_by_slice(x, launch, source):
+    """The grouped GEMM's curves per size class of the expert slice on one GPU.
+
+    At the same tokens per expert, the achieved fraction of peak grows with the expert matrix a
+    GPU holds (`hidden × intermediate / moe_tp`): in TensorRT-LLM's H200 table at 256 tokens per
+    expert it is 0.06 for 4096 × 2048/8 and 0.23 for 4096 × 2048. One curve over all shapes (the
+    median) is then 1.5–3× too slow for DeepSeek-size experts and up to 2× too fast for thin
+    expert-TP slices; one curve per class removes that (checked per kernel against the table)."""
+    out, lo = [], 0.0
+    for hi in MOE_SLICES:
+        part = x[(x.slice >= lo) & ((x.slice < hi) if hi else True)]
+        lo = hi or lo
+        if len(part) < 50:
+            continue
+        small = part[part.num_tokens <= 2].t
+        c = curve(part, "per_expert", MOE_GRID, ["compute", "memory"], launch_floor(small) if len(small) else launch,
+                  envelope=["memory"], power={"compute": 1})
+        c["slice_elements_below"] = hi
+        c["source"] = f"{source}, expert slice < {hi:.3g} elements" if hi else f"{source}, expert slice >= {lo:.3g} elements"
+        c["source"] += f", {len(part)} kernels"
+        out.append(c)
     return out
 
 

@@ -125,12 +125,14 @@ impl<'t> LayoutCoeffs<'t> {
                 lm_head: s.lm_head,
             })
             .collect();
+        let ops = op_sizes(task, layout);
         LayoutCoeffs {
             task,
             layout: *layout,
             phase,
-            kernels: Kernels::new(task, time::attention_flops_ratio(task)),
-            ops: op_sizes(task, layout),
+            kernels: Kernels::new(task, time::attention_flops_ratio(task))
+                .for_expert_slice(ops.d * ops.expert_inter),
+            ops,
             stages,
             memory,
         }

@@ -42,6 +42,9 @@ pub fn grouped_gemm_as_dense(engine: Engine) -> bool {
 pub struct Kernels {
     pub gemm: &'static Curve,
     pub moe: Option<&'static Curve>,
+    /// The grouped MoE GEMM per expert-size class (ascending bounds); [`Kernels::for_expert_slice`]
+    /// picks the class of a layout's expert slice into `moe`.
+    pub moe_by_slice: &'static [Curve],
     pub attention_prefill: &'static Curve,
     pub attention_decode: &'static Curve,
     pub elementwise: &'static Curve,
@@ -83,6 +86,11 @@ impl Kernels {
         let kernels = found.and_then(|(p, _)| pick(p, profile::engine_key(engine)).map(|k| (p, k)));
         let reference = found.and_then(|(p, _)| pick(p, profile::REFERENCE_ENGINE));
         let fp8 = task.model.dtype.bytes() <= 1.0;
+        let moe_by_slice: &'static [Curve] = match kernels {
+            Some((_, k)) if fp8 && !k.moe_fp8_by_slice.is_empty() => &k.moe_fp8_by_slice,
+            Some((_, k)) if !fp8 || k.moe_fp8.is_none() => &k.moe_bf16_by_slice,
+            _ => &[],
+        };
         let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {
             Some((_, k)) => {
                 let mla = task.model.attention == crate::spec::task::AttentionKind::Mla;
@@ -117,6 +125,7 @@ impl Kernels {
         Kernels {
             gemm,
             moe,
+            moe_by_slice,
             attention_prefill: prefill,
             attention_decode: decode,
             elementwise,
@@ -143,6 +152,7 @@ impl Kernels {
         Kernels {
             gemm: &FLAT,
             moe: None,
+            moe_by_slice: &[],
             attention_prefill: &FLAT,
             attention_decode: &FLAT,
             elementwise: &FLAT,
@@ -160,6 +170,23 @@ impl Kernels {
             grouped_gemm_as_dense: false,
             measured: false,
         }
+    }
+
+    /// The kernels of a layout whose GPUs each hold `elements` of every local expert matrix
+    /// (`hidden × expert intermediate / expert_tp`): the grouped MoE GEMM runs on the curve
+    /// measured on experts of that size class (the first class whose bound exceeds it), when the
+    /// profile has classes (see `scripts/derive_kernel_params.py`, `moe_by_slice`: one curve over
+    /// all expert shapes is 1.5–3× too slow for DeepSeek-size experts and up to 2× too fast for
+    /// thin expert-TP slices, per kernel of TensorRT-LLM's H100 / H200 tables).
+    pub fn for_expert_slice(mut self, elements: f64) -> Kernels {
+        let class = self
+            .moe_by_slice
+            .iter()
+            .find(|c| c.slice_elements_below.is_none_or(|below| elements < below));
+        if let (Some(c), Some(_)) = (class, self.moe) {
+            self.moe = Some(c);
+        }
+        self
     }
 
     /// One kernel of `class` at size `x`: `(time, compute-bound?)`, with `launches` launches.

@@ -45,6 +45,10 @@ pub struct Curve {
     pub memory_plateau: Option<f64>,
     /// Fixed time of one launch of the class's kernel, seconds.
     pub launch_s: f64,
+    /// Of a grouped-MoE curve of one expert-size class: the class holds expert slices of fewer
+    /// elements than this (`hidden × intermediate / expert_tp` on one GPU; `None`: no bound).
+    #[serde(default)]
+    pub slice_elements_below: Option<f64>,
     /// Where the numbers were measured.
     pub source: String,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
@@ -149,6 +153,13 @@ pub struct EngineKernels {
     pub moe_bf16: Option<Curve>,
     #[serde(default)]
     pub moe_fp8: Option<Curve>,
+    /// The grouped MoE GEMM per expert-size class (ascending bounds; see
+    /// `scripts/derive_kernel_params.py`, `moe_by_slice`): at the same tokens per expert a GPU
+    /// holding a larger expert slice reaches a larger fraction of peak.
+    #[serde(default)]
+    pub moe_bf16_by_slice: Vec<Curve>,
+    #[serde(default)]
+    pub moe_fp8_by_slice: Vec<Curve>,
     pub attention_prefill: Curve,
     pub attention_decode: Curve,
     #[serde(default)]
@@ -197,6 +208,9 @@ impl GpuProfile {
                 &mut k.elementwise,
             ];
             for c in optional.into_iter().flatten() {
+                c.prepare();
+            }
+            for c in k.moe_bf16_by_slice.iter_mut().chain(k.moe_fp8_by_slice.iter_mut()) {
                 c.prepare();
             }
             for c in [
@@ -333,6 +347,11 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
     out.push_str(&curve_line("attention_decode", &k.attention_decode));
     for (n, c) in optional {
         if let Some(c) = c {
+            out.push_str(&curve_line(n, c));
+        }
+    }
+    for (n, cs) in [("moe_bf16/slice", &k.moe_bf16_by_slice), ("moe_fp8/slice", &k.moe_fp8_by_slice)] {
+        for c in cs {
             out.push_str(&curve_line(n, c));
         }
     }

@@ -280,8 +280,11 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     layer.moe_ffn = acc.total;
     layer.compute_moe = acc.compute;
     let norms = elementwise(k, x.tokens * ELEMENTWISE_ELEMS * o.d * o.act_bytes, NORM_LAUNCHES);
-    let swiglu =
-        (busiest * (3.0 * o.expert_inter + 4.0 * o.d) + x.tokens * 3.0 * o.shared_inter) * o.act_bytes;
+    // A measured fused-MoE kernel (`class` = k.moe) already holds the routed experts' permutation
+    // and SwiGLU (aiconfigurator's `moe` op times the whole fused block); they are charged apart
+    // only when the experts run as dense GEMMs.
+    let routed = if launches == 1.0 { 0.0 } else { busiest * (3.0 * o.expert_inter + 4.0 * o.d) };
+    let swiglu = (routed + x.tokens * 3.0 * o.shared_inter) * o.act_bytes;
     layer.elementwise_moe = norms + elementwise(k, swiglu, 2.0);
     layer.launch_moe = acc.launch + (NORM_LAUNCHES + 2.0) * k.elementwise.launch_s;
 }
