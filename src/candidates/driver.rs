@@ -62,7 +62,7 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
         let seqs = cost::sequences_per_rank(l, b);
         let r = match rank.take() {
             Some(r) if r.seqs == seqs => r,
-            _ => cost::rank_with(&coeffs, seqs),
+            prev => cost::rank_after(&coeffs, seqs, prev.as_ref()),
         };
         if let Err(why) = check_rank(task, phase, l, &r) {
             tally(task, &mut out.rejected, l, b, why);
