@@ -65,6 +65,7 @@ def kv_dtype(model, dtype):
 CONFIGS = [
     ("qwen32b-h100-prefill-tp2-b1-4k", "Qwen3-32B", "fp8", "H100-SXM", "prefill", 4096, 512, 1, 2, 1, 1),
     ("qwen32b-h100-decode-tp2-b32", "Qwen3-32B", "fp8", "H100-SXM", "decode", 4096, 512, 32, 2, 1, 1),
+    ("qwen32b-h100-decode-tp2-b152", "Qwen3-32B", "fp8", "H100-SXM", "decode", 4096, 512, 152, 2, 1, 1),
     ("qwen32b-h200-decode-tp1-b64", "Qwen3-32B", "fp8", "H200", "decode", 2048, 1024, 64, 1, 1, 1),
     ("qwen32b-h200-prefill-tp1-b4-2k", "Qwen3-32B", "fp8", "H200", "prefill", 2048, 1024, 4, 1, 1, 1),
     ("llama70b-h100-prefill-tp4-b1-128", "Llama-3.1-70B", "bf16", "H100-SXM", "prefill", 128, 128, 1, 4, 1, 1),

@@ -334,6 +334,9 @@ def elementwise(root, gpu, engine, sysd):
     }
 
 
+HALF_BYTES = 2.0
+
+
 def all_reduce(root, gpu, engine, sysd):
     """Per group size: small-message latency and large-message bus efficiency (vs nominal link)."""
     rows = []
@@ -353,7 +356,12 @@ def all_reduce(root, gpu, engine, sysd):
         best = g.groupby("message_size").latency.min() * 1e-3
         lat = float(best[best.index <= 65536].min())
         large = best[best.index >= 1 << 26]
-        bus = (large.index * 2.0 * (n - 1) / n) / (large.values - lat)
+        # `message_size` counts 16-bit elements, not bytes: aiconfigurator's all-reduce ops look
+        # the table up at tokens × hidden (e.g. Llama-3.1-70B TP4, 8192 tokens: its
+        # context_ar_1 is the table's latency at 67,108,864), and the bytes on the wire are twice
+        # that (4 × H100 at 2^27 elements: 2·(3/4)·256 MiB / 1.18 ms = 341 GB/s bus bandwidth,
+        # what NVLink 4 reaches in nccl-tests; counting bytes would halve it).
+        bus = (large.index * HALF_BYTES * 2.0 * (n - 1) / n) / (large.values - lat)
         rows.append({"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4)})
     srcs = [rel(root, p) for p in (nccl, custom) if p]
     return {"all_reduce": {"groups": rows, "source": f"{PACKAGE}: min of " + " and ".join(srcs) + " per message size"}}
