@@ -362,7 +362,15 @@ def all_reduce(root, gpu, engine, sysd):
         # that (4 × H100 at 2^27 elements: 2·(3/4)·256 MiB / 1.18 ms = 341 GB/s bus bandwidth,
         # what NVLink 4 reaches in nccl-tests; counting bytes would halve it).
         bus = (large.index * HALF_BYTES * 2.0 * (n - 1) / n) / (large.values - lat)
-        rows.append({"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4)})
+        row = {"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4)}
+        # Mid-size messages (tens of KB to a few MB: decode's all-reduces) run far below the
+        # large-message bandwidth: the bus efficiency after the latency, per measured size.
+        sizes = best[(best.index >= 1 << 12) & (best.index <= 1 << 28)]
+        volume = sizes.index.astype(float) * HALF_BYTES * 2.0 * (n - 1) / n
+        eff = volume / ((sizes.values - lat).clip(min=1e-9) * link)
+        row["bytes"] = [float(v) for v in sizes.index.astype(float) * HALF_BYTES]
+        row["bus_efficiency_at"] = [round(min(float(e), 1.0), 4) for e in eff]
+        rows.append(row)
     srcs = [rel(root, p) for p in (nccl, custom) if p]
     return {"all_reduce": {"groups": rows, "source": f"{PACKAGE}: min of " + " and ".join(srcs) + " per message size"}}
 

@@ -21,8 +21,9 @@ pub const INTER_NODE_LATENCY_S: f64 = 25e-6;
 
 /// Ring all-reduce of `bytes` over `n` GPUs spanning `span` neighbouring GPUs: each GPU sends
 /// `2(n−1)/n × bytes` (Patarasuk & Yuan, JPDC 2009; NCCL's busBW definition). Inside a node the
-/// measured latency and bus efficiency of the smallest measured group ≥ `n` apply (the better of
-/// NCCL and the engine's custom all-reduce, as the engines pick per size).
+/// measured latency and bus efficiency of the smallest measured group ≥ `n` apply, the efficiency
+/// at the message's size (the better of NCCL and the engine's custom all-reduce, as the engines
+/// pick per size; [`super::profile::AllReduceGroup::efficiency`]).
 pub fn all_reduce_s(k: &Kernels, hw: &Hardware, net: f64, n: u64, span: u64, bytes: f64) -> f64 {
     if n <= 1 {
         return 0.0;
@@ -36,7 +37,7 @@ pub fn all_reduce_s(k: &Kernels, hw: &Hardware, net: f64, n: u64, span: u64, byt
             .filter(|g| g.gpus >= n)
             .min_by_key(|g| g.gpus);
         return match group {
-            Some(g) => g.latency_s + volume / (hw.intra_node_bytes_per_s * g.bus_efficiency),
+            Some(g) => g.latency_s + volume / (hw.intra_node_bytes_per_s * g.efficiency(bytes)),
             None => volume / (hw.intra_node_bytes_per_s * net) + INTRA_NODE_LATENCY_S,
         };
     }

@@ -118,12 +118,40 @@ pub struct LinkFit {
 }
 
 /// All-reduce inside a node, per group size.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct AllReduceGroup {
     pub gpus: u64,
     pub latency_s: f64,
     /// Bus bandwidth (NCCL's `2(n−1)/n · bytes / t`) over the nominal per-GPU NVLink bandwidth.
     pub bus_efficiency: f64,
+    /// Message sizes measured (bytes, ascending) and the bus efficiency after `latency_s` at each:
+    /// mid-size messages (decode's tens of KB to a few MB) run far below the large-message
+    /// figure. Empty: `bus_efficiency` at every size.
+    #[serde(default)]
+    pub bytes: Vec<f64>,
+    #[serde(default)]
+    pub bus_efficiency_at: Vec<f64>,
+}
+
+impl AllReduceGroup {
+    /// Bus efficiency for a message of `bytes` (linear in `log bytes` between measured sizes,
+    /// held constant beyond them).
+    pub fn efficiency(&self, bytes: f64) -> f64 {
+        let (xs, ys) = (&self.bytes, &self.bus_efficiency_at);
+        let n = xs.len().min(ys.len());
+        if n == 0 {
+            return self.bus_efficiency;
+        }
+        if bytes <= xs[0] {
+            return ys[0].max(1e-4);
+        }
+        if bytes >= xs[n - 1] {
+            return ys[n - 1].max(1e-4);
+        }
+        let i = xs[..n].partition_point(|&v| v <= bytes).clamp(1, n - 1);
+        let w = (bytes.ln() - xs[i - 1].ln()) / (xs[i].ln() - xs[i - 1].ln());
+        (ys[i - 1] + w * (ys[i] - ys[i - 1])).max(1e-4)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
