@@ -168,7 +168,7 @@ def compare(pdplan):
         rows.append({
             "config": cid, "model": model, "dtype": dtype, "gpu": gpu, "phase": phase,
             "isl": isl, "osl": osl, "batch_per_rank": batch, "tp": tp, "attention_dp": dp,
-            "ep": ep, "expert_tp": tp * dp // ep,
+            "ep": ep if model in MOE else "", "expert_tp": tp * dp // ep if model in MOE else "",
             "metric": "ttft_ms" if phase == "prefill" else "tpot_ms",
             "aic_ms": round(a, 3), "pdplan_ms": round(p, 3), "diff_pct": round(diff, 1),
             "aic_version": f"aiconfigurator 0.12.0, trtllm {version}",

