@@ -333,7 +333,11 @@ fn moe_curve_follows_the_expert_slice_class() {
     let full = base.for_expert_slice(7168.0 * 2048.0).moe.unwrap();
     let thin = base.for_expert_slice(7168.0 * 256.0).moe.unwrap();
     for (c, elements) in [(full, 7168.0 * 2048.0), (thin, 7168.0 * 256.0)] {
-        assert!(c.slice_elements_below.is_none_or(|b| elements < b), "{}", c.source);
+        assert!(
+            c.slice_elements_below.is_none_or(|b| elements < b),
+            "{}",
+            c.source
+        );
     }
     assert!(full.compute_at(256.0) > 2.5 * thin.compute_at(256.0));
 }

@@ -238,7 +238,11 @@ impl GpuProfile {
             for c in optional.into_iter().flatten() {
                 c.prepare();
             }
-            for c in k.moe_bf16_by_slice.iter_mut().chain(k.moe_fp8_by_slice.iter_mut()) {
+            for c in k
+                .moe_bf16_by_slice
+                .iter_mut()
+                .chain(k.moe_fp8_by_slice.iter_mut())
+            {
                 c.prepare();
             }
             for c in [
@@ -378,7 +382,10 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
             out.push_str(&curve_line(n, c));
         }
     }
-    for (n, cs) in [("moe_bf16/slice", &k.moe_bf16_by_slice), ("moe_fp8/slice", &k.moe_fp8_by_slice)] {
+    for (n, cs) in [
+        ("moe_bf16/slice", &k.moe_bf16_by_slice),
+        ("moe_fp8/slice", &k.moe_fp8_by_slice),
+    ] {
         for c in cs {
             out.push_str(&curve_line(n, c));
         }

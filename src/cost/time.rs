@@ -295,7 +295,11 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     // A measured fused-MoE kernel (`class` = k.moe) already holds the routed experts' permutation
     // and SwiGLU (aiconfigurator's `moe` op times the whole fused block); they are charged apart
     // only when the experts run as dense GEMMs.
-    let routed = if launches == 1.0 { 0.0 } else { busiest * (3.0 * o.expert_inter + 4.0 * o.d) };
+    let routed = if launches == 1.0 {
+        0.0
+    } else {
+        busiest * (3.0 * o.expert_inter + 4.0 * o.d)
+    };
     let swiglu = (routed + x.tokens * 3.0 * o.shared_inter) * o.act_bytes;
     layer.elementwise_moe = norms + elementwise(k, swiglu, 2.0);
     layer.launch_moe = acc.launch + (NORM_LAUNCHES + 2.0) * k.elementwise.launch_s;
