@@ -241,9 +241,10 @@ def moe_by_slice(x, launch, source):
         lo = hi or lo
         if len(part) < 50:
             continue
-        small = part[part.num_tokens <= 2].t
-        c = curve(part, "per_expert", MOE_GRID, ["compute", "memory"], launch_floor(small) if len(small) else launch,
-                  envelope=["memory"], power={"compute": 1})
+        # The launch cost is the class-independent one (5th percentile of the smallest kernels of
+        # every shape): a large slice's smallest kernels still read their active experts' weights,
+        # which the memory term charges.
+        c = curve(part, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
         c["slice_elements_below"] = hi
         c["source"] = f"{source}, expert slice < {hi:.3g} elements" if hi else f"{source}, expert slice >= {lo:.3g} elements"
         c["source"] += f", {len(part)} kernels"
