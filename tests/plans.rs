@@ -67,10 +67,20 @@ fn expected(name: &str) -> Result<(), (i32, &'static str)> {
 #[test]
 fn fixtures_solve_or_explain() {
     let dir = root().join("fixtures/tasks");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .collect();
+    // Task files of the folder and of its sub-folders (fixtures/tasks/aic/: the AIConfigurator
+    // budget scenarios), named relative to it.
+    let mut names: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().to_string();
+        if e.file_type().unwrap().is_dir() {
+            for f in std::fs::read_dir(e.path()).unwrap() {
+                names.push(format!("{name}/{}", f.unwrap().file_name().to_string_lossy()));
+            }
+        } else {
+            names.push(name);
+        }
+    }
     names.sort();
     for name in names {
         if name.contains("given-strategy") {
