@@ -131,6 +131,9 @@ pub struct AllReduceGroup {
     pub bytes: Vec<f64>,
     #[serde(default)]
     pub bus_efficiency_at: Vec<f64>,
+    /// `ln` of `bytes` (filled once when the profiles are parsed).
+    #[serde(skip)]
+    ln_bytes: Vec<f64>,
 }
 
 impl AllReduceGroup {
@@ -138,7 +141,7 @@ impl AllReduceGroup {
     /// held constant beyond them).
     pub fn efficiency(&self, bytes: f64) -> f64 {
         let (xs, ys) = (&self.bytes, &self.bus_efficiency_at);
-        let n = xs.len().min(ys.len());
+        let n = xs.len().min(ys.len()).min(self.ln_bytes.len());
         if n == 0 {
             return self.bus_efficiency;
         }
@@ -149,7 +152,8 @@ impl AllReduceGroup {
             return ys[n - 1].max(1e-4);
         }
         let i = xs[..n].partition_point(|&v| v <= bytes).clamp(1, n - 1);
-        let w = (bytes.ln() - xs[i - 1].ln()) / (xs[i].ln() - xs[i - 1].ln());
+        let lx = &self.ln_bytes;
+        let w = (bytes.ln() - lx[i - 1]) / (lx[i] - lx[i - 1]);
         (ys[i - 1] + w * (ys[i] - ys[i - 1])).max(1e-4)
     }
 }
@@ -244,6 +248,9 @@ impl GpuProfile {
                 .chain(k.moe_fp8_by_slice.iter_mut())
             {
                 c.prepare();
+            }
+            for g in &mut k.all_reduce.groups {
+                g.ln_bytes = g.bytes.iter().map(|v| v.max(1e-300).ln()).collect();
             }
             for c in [
                 &mut k.gemm_bf16,
