@@ -398,15 +398,29 @@ pub struct OptimizedDeployment {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalancedFacts {
-    /// `None` when a chosen layout serves no request stream within the requirements.
+    /// Each chosen layout at its best stream-capable batch (the unit says which); `None` when a
+    /// chosen layout serves no request stream at any batch (the note says which). Always
+    /// written (`null` when absent).
+    #[schemars(required)]
     pub unit: Option<Balanced>,
     /// Relative mismatch allowed between the pools' rates (0.1 = 10 %).
     pub match_within: f64,
     pub note: String,
-    /// Requests/s the plan's pools sustain under a request stream, and their idle shares.
-    pub plan_request_rate_per_s: f64,
-    pub plan_prefill_idle_share: f64,
-    pub plan_decode_idle_share: f64,
+    /// The plan's own instances under a request stream, each at the batch it serves the stream
+    /// with (budget and rate modes: the plan's batches; no limit: the unit's batches); absent
+    /// when a pool serves no stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_prefill_batch: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_decode_batch: Option<u64>,
+    /// Requests/s those pools sustain together (the smaller pool's capacity), and the share of
+    /// each pool's capacity left idle at that rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_request_rate_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_prefill_idle_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_decode_idle_share: Option<f64>,
 }
 
 /// `deployment.concurrency_floor`: the task's B against what the decode pool holds.
