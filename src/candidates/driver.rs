@@ -17,8 +17,8 @@
 
 use super::prune::Front;
 use super::{
-    Candidate, Limit, PhaseCandidates, Rejections, check_batch, check_rank, ends_layout, merge_rejections,
-    tally,
+    Candidate, Failed, Limit, PhaseCandidates, add_rejections, check_rank, ends_layout, materialize,
+    score_batch,
 };
 use crate::cost::{self, RankFigures};
 use crate::layout::{self, Layout, Limits, Phase};
@@ -30,13 +30,48 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Prune to the front of this mode and objective, or keep every feasible candidate.
 pub(super) type Prune = Option<(Mode, Objective)>;
 
+/// The rejections of one kind in one layout: how many, the first (its batch and failure, put
+/// into words only if it becomes the phase's example at the merge) and the best value reached.
+#[derive(Clone, Copy)]
+struct LayoutTally {
+    count: u64,
+    first_batch: u64,
+    first: Failed,
+    best: f64,
+}
+
 /// What one layout contributes.
 #[derive(Default)]
 struct LayoutScan {
     evaluated: u64,
     feasible_seen: u64,
     kept: Vec<Candidate>,
-    rejected: BTreeMap<Limit, Rejections>,
+    /// Indexed by [`Limit::index`].
+    rejected: [Option<LayoutTally>; Limit::COUNT],
+}
+
+impl LayoutScan {
+    fn tally(&mut self, batch: u64, why: Failed) {
+        let slot = &mut self.rejected[why.limit.index()];
+        match slot {
+            None => {
+                *slot = Some(LayoutTally {
+                    count: 1,
+                    first_batch: batch,
+                    first: why,
+                    best: why.value,
+                })
+            }
+            Some(t) => {
+                t.count += 1;
+                t.best = if why.limit.higher_is_better() {
+                    t.best.max(why.value)
+                } else {
+                    t.best.min(why.value)
+                };
+            }
+        }
+    }
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
@@ -52,32 +87,33 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
     for &b in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
-            let why = super::Failed {
+            let why = Failed {
                 limit: Limit::Balance,
                 value: b as f64,
             };
-            tally(task, &mut out.rejected, l, b, why);
+            out.tally(b, why);
             continue;
         }
         let seqs = cost::sequences_per_rank(l, b);
         let r = match rank.take() {
             Some(r) if r.seqs == seqs => r,
-            _ => cost::rank_with(&coeffs, seqs),
+            prev => cost::rank_after(&coeffs, seqs, prev.as_ref()),
         };
         if let Err(why) = check_rank(task, phase, l, &r) {
-            tally(task, &mut out.rejected, l, b, why);
+            out.tally(b, why);
             break;
         }
-        match check_batch(task, phase, l, b, &r) {
-            Ok(c) => {
+        match score_batch(task, phase, l, b, &r) {
+            Ok(s) => {
                 out.feasible_seen += 1;
+                let make = || materialize(task, phase, l, &r, &s);
                 match &mut front {
-                    Some(f) => f.offer(c),
-                    None => out.kept.push(c),
+                    Some(f) => f.offer_lazy(&s, make),
+                    None => out.kept.push(make()),
                 }
             }
             Err(why) => {
-                tally(task, &mut out.rejected, l, b, why);
+                out.tally(b, why);
                 if ends_layout(why.limit) {
                     break;
                 }
@@ -145,21 +181,30 @@ fn pool(
 }
 
 /// Merge one phase's layout results in enumeration order.
-fn merge(task: &Task, phase: Phase, layouts: u64, scans: Vec<LayoutScan>, prune: Prune) -> PhaseCandidates {
+fn merge(
+    task: &Task,
+    phase: Phase,
+    layouts: &[Layout],
+    scans: Vec<LayoutScan>,
+    prune: Prune,
+) -> PhaseCandidates {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
     let mut pc = PhaseCandidates {
         phase,
-        layouts,
+        layouts: layouts.len() as u64,
         evaluated: 0,
         feasible: Vec::new(),
         feasible_seen: 0,
         rejected: BTreeMap::new(),
     };
-    for s in scans {
+    for (s, l) in scans.into_iter().zip(layouts) {
         pc.evaluated += s.evaluated;
         pc.feasible_seen += s.feasible_seen;
-        merge_rejections(&mut pc.rejected, s.rejected);
+        for t in s.rejected.iter().flatten() {
+            let example = || t.first.text(task, l, t.first_batch);
+            add_rejections(&mut pc.rejected, t.first.limit, t.count, t.best, example);
+        }
         match &mut front {
             Some(f) => s.kept.into_iter().for_each(|c| f.offer(c)),
             None => pc.feasible.extend(s.kept),
@@ -201,7 +246,7 @@ pub(super) fn run(
     let prefill: Vec<LayoutScan> = scans.by_ref().take(n_p).collect();
     let decode: Vec<LayoutScan> = scans.take(n_d).collect();
     [
-        merge(task, Phase::Prefill, n_p as u64, prefill, prune),
-        merge(task, Phase::Decode, n_d as u64, decode, prune),
+        merge(task, Phase::Prefill, &layouts[0], prefill, prune),
+        merge(task, Phase::Decode, &layouts[1], decode, prune),
     ]
 }

@@ -67,17 +67,34 @@ impl Serving {
     /// The serving figures of a layout with its batch; `None` when no load meets the TTFT
     /// requirement (prefill, rate reading).
     pub fn of(task: &Task, phase: Phase, layout: &Layout, batch: u64, f: &Figures) -> Option<Serving> {
+        let t = cost::Throughput {
+            tokens_per_s: f.throughput_tokens_per_s,
+            tokens_per_s_per_gpu: f.throughput_tokens_per_s_per_gpu,
+            rate_requests_per_s: f.rate_requests_per_s,
+        };
+        Serving::from_parts(task, phase, layout, batch, f.ttft_s, &t)
+    }
+
+    /// [`Serving::of`] from the instance's throughput and its TTFT (prefill).
+    pub fn from_parts(
+        task: &Task,
+        phase: Phase,
+        layout: &Layout,
+        batch: u64,
+        ttft_s: Option<f64>,
+        t: &cost::Throughput,
+    ) -> Option<Serving> {
         let gpus = layout.gpus_per_instance() as f64;
         match phase {
             Phase::Decode => Some(Serving {
-                rate_per_s: f.rate_requests_per_s,
+                rate_per_s: t.rate_requests_per_s,
                 min_rate_per_s: 0.0,
-                tokens_per_s_per_gpu: f.throughput_tokens_per_s_per_gpu,
+                tokens_per_s_per_gpu: t.tokens_per_s_per_gpu,
                 kv_transfer_s: 0.0,
             }),
             Phase::Prefill => {
                 let kv = kv_transfer_s(task, layout);
-                let d = f.ttft_s.unwrap_or(f64::INFINITY);
+                let d = ttft_s.unwrap_or(f64::INFINITY);
                 let range = queueing::load_range(d, batch, kv, task.requirements.ttft_s)?;
                 Some(Serving {
                     rate_per_s: range.max_per_s,
@@ -143,6 +160,16 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Number of kinds (for tables indexed by [`Limit::index`]).
+    pub const COUNT: usize = 6;
+    /// Position in the order the checks run.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    /// Whether a higher value reached is closer to passing (throughput, sequences per rank).
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Limit::ThroughputPerGpu | Limit::Balance)
+    }
     pub fn name(self) -> &'static str {
         match self {
             Limit::Balance => "balance",
@@ -218,30 +245,6 @@ pub fn batch_options(b_total: u64) -> Vec<u64> {
     bs.sort_unstable();
     bs.dedup();
     bs
-}
-
-fn reject(
-    map: &mut BTreeMap<Limit, Rejections>,
-    limit: Limit,
-    example: impl FnOnce() -> String,
-    value: f64,
-    higher_is_better: bool,
-) {
-    let e = map.entry(limit).or_insert_with(|| Rejections {
-        count: 0,
-        example: example(),
-        best: if higher_is_better {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        },
-    });
-    e.count += 1;
-    e.best = if higher_is_better {
-        e.best.max(value)
-    } else {
-        e.best.min(value)
-    };
 }
 
 /// A failed check: the limit and the value the candidate reached (bytes, s, tokens/s).
@@ -346,34 +349,70 @@ fn check_batch(
     batch: u64,
     rank: &cost::RankFigures,
 ) -> Result<Candidate, Failed> {
+    let s = score_batch(task, phase, layout, batch, rank)?;
+    Ok(materialize(task, phase, layout, rank, &s))
+}
+
+/// The per-batch checks on the candidate's numbers alone ([`prune::Scalars`]): what the
+/// enumeration needs before deciding whether to build the candidate.
+fn score_batch(
+    task: &Task,
+    phase: Phase,
+    layout: &Layout,
+    batch: u64,
+    rank: &cost::RankFigures,
+) -> Result<prune::Scalars, Failed> {
     let fail = |limit, value| Err(Failed { limit, value });
     let rate = rate_reading(task);
-    let c = Candidate::new(
-        task,
+    let t = rank.throughput(task, phase, layout, batch);
+    let b_total = task.workload.batch;
+    let cover_instances = b_total.div_ceil(batch);
+    let ttft = (phase == Phase::Prefill).then_some(rank.latency_s);
+    let serving = Serving::from_parts(task, phase, layout, batch, ttft, &t).unwrap_or_else(Serving::none);
+    let s = prune::Scalars {
         phase,
-        layout,
         batch,
-        rank.at_batch(task, phase, layout, batch),
-    );
-    if rate && c.serving.rate_per_s <= 0.0 {
+        gpus_per_instance: layout.gpus_per_instance(),
+        cover_instances,
+        cover_tokens_per_s_per_gpu: t.tokens_per_s_per_gpu * b_total as f64
+            / (cover_instances * batch) as f64,
+        serving,
+    };
+    if rate && serving.rate_per_s <= 0.0 {
         // Batch formation and queueing push TTFT over the limit at every load.
-        let t = c.figures.ttft_s.unwrap_or(0.0) + c.serving.kv_transfer_s;
-        return fail(Limit::TtftAtLoad, t);
+        return fail(Limit::TtftAtLoad, ttft.unwrap_or(0.0) + serving.kv_transfer_s);
     }
-    if let Some(min) = task
-        .requirements
-        .throughput_per_gpu(matches!(phase, Phase::Prefill))
-    {
+    if let Some(min) = task.requirements.throughput_per_gpu(phase == Phase::Prefill) {
         let reached = if rate {
-            c.serving.tokens_per_s_per_gpu
+            serving.tokens_per_s_per_gpu
         } else {
-            c.cover_tokens_per_s_per_gpu
+            s.cover_tokens_per_s_per_gpu
         };
         if reached < min {
             return fail(Limit::ThroughputPerGpu, reached);
         }
     }
-    Ok(c)
+    Ok(s)
+}
+
+/// The candidate of scored numbers (the same as [`Candidate::new`] of the batch's figures).
+fn materialize(
+    task: &Task,
+    phase: Phase,
+    layout: &Layout,
+    rank: &cost::RankFigures,
+    s: &prune::Scalars,
+) -> Candidate {
+    let t = rank.throughput(task, phase, layout, s.batch);
+    Candidate {
+        phase,
+        layout: *layout,
+        batch: s.batch,
+        cover_instances: s.cover_instances,
+        figures: rank.with_throughput(phase, t),
+        cover_tokens_per_s_per_gpu: s.cover_tokens_per_s_per_gpu,
+        serving: s.serving,
+    }
 }
 
 /// Batches (prefill: requests per forward pass; decode: concurrent sequences per instance) of
@@ -454,12 +493,6 @@ pub fn generate_both_on(
     driver::run(task, [true, true], prune, Some(threads.max(1)))
 }
 
-/// Tally one rejected candidate.
-fn tally(task: &Task, map: &mut BTreeMap<Limit, Rejections>, l: &Layout, b: u64, why: Failed) {
-    let higher_better = why.limit == Limit::ThroughputPerGpu || why.limit == Limit::Balance;
-    reject(map, why.limit, || why.text(task, l, b), why.value, higher_better);
-}
-
 /// Whether a failure holds for every larger batch of the layout too: memory, TTFT (also under
 /// load) and TPOT only grow with the batch, so the scan of the layout stops there.
 fn ends_layout(limit: Limit) -> bool {
@@ -469,23 +502,28 @@ fn ends_layout(limit: Limit) -> bool {
     )
 }
 
-/// Merge the rejections of a later part of the enumeration into `into` (counts add, the best
-/// value is the best of both, the example stays the first one in enumeration order).
-fn merge_rejections(into: &mut BTreeMap<Limit, Rejections>, from: BTreeMap<Limit, Rejections>) {
-    for (limit, r) in from {
-        let higher_better = limit == Limit::ThroughputPerGpu || limit == Limit::Balance;
-        match into.get_mut(&limit) {
-            None => {
-                into.insert(limit, r);
-            }
-            Some(e) => {
-                e.count += r.count;
-                e.best = if higher_better {
-                    e.best.max(r.best)
-                } else {
-                    e.best.min(r.best)
-                };
-            }
+/// Add `count` rejections of `limit` whose best value is `best` to `into` (counts add, the best
+/// value is the best of both; `example` is put into words only for a limit not seen before, so
+/// the example stays the first one in enumeration order).
+fn add_rejections(
+    into: &mut BTreeMap<Limit, Rejections>,
+    limit: Limit,
+    count: u64,
+    best: f64,
+    example: impl FnOnce() -> String,
+) {
+    match into.get_mut(&limit) {
+        None => {
+            let example = example();
+            into.insert(limit, Rejections { count, example, best });
+        }
+        Some(e) => {
+            e.count += count;
+            e.best = if limit.higher_is_better() {
+                e.best.max(best)
+            } else {
+                e.best.min(best)
+            };
         }
     }
 }

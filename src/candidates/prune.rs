@@ -18,35 +18,73 @@
 //! dominating candidate is never one the model would reject.
 //! Among candidates with equal keys the first in enumeration order is kept.
 
-use crate::candidates::Candidate;
+use crate::candidates::{Candidate, Serving};
+use crate::layout::Phase;
 use crate::spec::goal::{Mode, Objective};
 
 /// What a candidate contributes to the model, every entry oriented "higher is better".
 pub type Key = [f64; 5];
 
 /// The dominance key of a candidate in a mode, for an objective.
-pub fn key(mode: Mode, _objective: Objective, c: &Candidate) -> Key {
-    match mode {
-        Mode::NoLimit => [
-            c.cover_tokens_per_s_per_gpu,
-            -((c.cover_instances * c.gpus_per_instance()) as f64),
-            0.0,
-            0.0,
-            0.0,
-        ],
-        _ => [
-            c.serving.rate_per_s,
-            -(c.gpus_per_instance() as f64),
-            // Sequences held count toward the decode floor B only.
-            if c.phase == crate::layout::Phase::Decode {
-                c.batch as f64
-            } else {
-                0.0
-            },
-            c.serving.tokens_per_s_per_gpu,
-            // Prefill: the least load its batches need (lower is better).
-            -c.serving.min_rate_per_s,
-        ],
+pub fn key(mode: Mode, objective: Objective, c: &Candidate) -> Key {
+    Scalars::of(c).key(mode, objective)
+}
+
+/// The numbers of a candidate its key and the throughput-per-GPU filter read: the enumeration
+/// builds them before the candidate itself, which is materialized only if it enters the front.
+#[derive(Clone, Copy, Debug)]
+pub struct Scalars {
+    pub phase: Phase,
+    pub batch: u64,
+    pub gpus_per_instance: u64,
+    pub cover_instances: u64,
+    pub cover_tokens_per_s_per_gpu: f64,
+    pub serving: Serving,
+}
+
+impl Scalars {
+    pub fn of(c: &Candidate) -> Scalars {
+        Scalars {
+            phase: c.phase,
+            batch: c.batch,
+            gpus_per_instance: c.gpus_per_instance(),
+            cover_instances: c.cover_instances,
+            cover_tokens_per_s_per_gpu: c.cover_tokens_per_s_per_gpu,
+            serving: c.serving,
+        }
+    }
+
+    /// The dominance key in a mode, for an objective.
+    pub fn key(&self, mode: Mode, _objective: Objective) -> Key {
+        match mode {
+            Mode::NoLimit => [
+                self.cover_tokens_per_s_per_gpu,
+                -((self.cover_instances * self.gpus_per_instance) as f64),
+                0.0,
+                0.0,
+                0.0,
+            ],
+            _ => [
+                self.serving.rate_per_s,
+                -(self.gpus_per_instance as f64),
+                // Sequences held count toward the decode floor B only.
+                if self.phase == Phase::Decode {
+                    self.batch as f64
+                } else {
+                    0.0
+                },
+                self.serving.tokens_per_s_per_gpu,
+                // Prefill: the least load its batches need (lower is better).
+                -self.serving.min_rate_per_s,
+            ],
+        }
+    }
+
+    /// Tokens/s per GPU as the mode counts it, thousands ([`super::per_gpu_k`]).
+    pub fn per_gpu_k(&self, mode: Mode) -> f64 {
+        crate::spec::goal::Counting::of(mode)
+            .tokens_per_gpu(self.cover_tokens_per_s_per_gpu, self.serving.tokens_per_s_per_gpu)
+            / super::KTOK
     }
 }
 
@@ -78,19 +116,24 @@ impl Front {
 
     /// Offer the next candidate (enumeration order).
     pub fn offer(&mut self, c: Candidate) {
+        self.offer_lazy(&Scalars::of(&c), || c);
+    }
+
+    /// Offer the next candidate by its numbers; `make` builds it only if it enters the front.
+    pub fn offer_lazy(&mut self, s: &Scalars, make: impl FnOnce() -> Candidate) {
         let idx = self.seen;
         self.seen += 1;
         if let Some(min) = self.min_per_gpu_k
-            && super::per_gpu_k(self.mode, &c) < min
+            && s.per_gpu_k(self.mode) < min
         {
             return;
         }
-        let k = key(self.mode, self.objective, &c);
+        let k = s.key(self.mode, self.objective);
         if self.items.iter().any(|(d, _, _)| dominates(d, &k)) {
             return;
         }
         self.items.retain(|(d, _, _)| !dominates(&k, d));
-        self.items.push((k, idx, c));
+        self.items.push((k, idx, make()));
     }
 
     /// The surviving candidates in enumeration order.

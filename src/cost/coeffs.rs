@@ -64,6 +64,9 @@ pub struct LayoutCoeffs<'t> {
     pub ops: OpSizes,
     /// Distinct stages (same layers and LM-head placement evaluated once).
     pub stages: Vec<StageCoeffs>,
+    /// Whether any stage has dense-FFN layers / MoE layers.
+    pub has_dense: bool,
+    pub has_moe: bool,
     pub memory: memory::MemoryCoeffs,
 }
 
@@ -124,8 +127,10 @@ impl<'t> LayoutCoeffs<'t> {
                 moe_layers: s.moe_layers as f64,
                 lm_head: s.lm_head,
             })
-            .collect();
+            .collect::<Vec<StageCoeffs>>();
         LayoutCoeffs {
+            has_dense: stages.iter().any(|s| s.dense_layers > 0.0),
+            has_moe: stages.iter().any(|s| s.moe_layers > 0.0),
             task,
             layout: *layout,
             phase,
@@ -184,8 +189,9 @@ impl<'t> LayoutCoeffs<'t> {
                 let m = l.pp.min(seqs);
                 let per_mb = seqs.div_ceil(m);
                 let pp = l.pp as f64;
-                let tpot_last = pp * self.stage_step(per_mb, wl.decode_last_context()).stage_time_s;
-                let breakdown = self.stage_step(per_mb, wl.decode_mean_context());
+                let [last, breakdown] =
+                    time::slowest_stages(self, per_mb, [wl.decode_last_context(), wl.decode_mean_context()]);
+                let tpot_last = pp * last.stage_time_s;
                 let tpot_mean = pp * breakdown.stage_time_s;
                 let throughput = batch as f64 / tpot_mean;
                 Figures {

@@ -79,6 +79,8 @@ pub struct RankFigures {
     /// the mean context.
     pub second_s: Option<f64>,
     pub micro_batches: u64,
+    /// Sequences per micro-batch (the stage times depend on the batch only through it).
+    pub per_micro_batch: u64,
     pub breakdown: StepBreakdown,
 }
 
@@ -92,12 +94,38 @@ pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> R
 /// times depend on the batch only through them), so `rank_with(c, seqs).at_batch(..)` equals
 /// `c.figures(batch)` (tests/driver.rs holds them equal).
 pub fn rank_with(c: &LayoutCoeffs, seqs: u64) -> RankFigures {
+    rank_after(c, seqs, None)
+}
+
+/// Micro-batches and sequences per micro-batch of `seqs` sequences per rank (the pipeline model
+/// of [`LayoutCoeffs::figures`]): prefill one micro-batch per sequence when `pp > 1`, decode
+/// `min(pp, seqs)` micro-batches.
+fn micro_batches(phase: Phase, layout: &Layout, seqs: u64) -> (u64, u64) {
+    let m = match phase {
+        Phase::Prefill if layout.pp > 1 => seqs,
+        Phase::Prefill => 1,
+        Phase::Decode => layout.pp.min(seqs),
+    };
+    (m, seqs.div_ceil(m.max(1)))
+}
+
+/// [`rank_with`], reusing the stage times of `prev` (the same layout's figures at other sequences
+/// per rank) when its micro-batches hold as many sequences: the stage times depend on the
+/// sequences per rank only through that size (with `pp > 1` a prefill micro-batch is one sequence
+/// whatever the batch), so only memory and the pipeline count are recomputed. Equal to
+/// [`rank_with`] bit for bit (tests/driver.rs).
+pub fn rank_after(c: &LayoutCoeffs, seqs: u64, prev: Option<&RankFigures>) -> RankFigures {
     let (layout, wl) = (&c.layout, &c.task.workload);
     let memory = c.memory(seqs * layout.attention_dp);
+    let (m, per_mb) = micro_batches(c.phase, layout, seqs);
+    let prev = prev.filter(|p| p.per_micro_batch == per_mb);
+    let pp = layout.pp as f64;
     match c.phase {
         Phase::Prefill => {
-            let m = if layout.pp > 1 { seqs } else { 1 };
-            let step = c.stage_step(seqs.div_ceil(m), wl.ttft_input_len());
+            let step = match prev {
+                Some(p) => p.breakdown.clone(),
+                None => c.stage_step(per_mb, wl.ttft_input_len()),
+            };
             let ttft = (m + layout.pp - 1) as f64 * step.stage_time_s;
             // The TTFT at the maximum length is only reported; `with_max_length` fills it.
             let ttft_max = (wl.ttft_input_len() == wl.max_len).then_some(ttft);
@@ -107,21 +135,26 @@ pub fn rank_with(c: &LayoutCoeffs, seqs: u64) -> RankFigures {
                 latency_s: ttft,
                 second_s: ttft_max,
                 micro_batches: m,
+                per_micro_batch: per_mb,
                 breakdown: step,
             }
         }
         Phase::Decode => {
-            let m = layout.pp.min(seqs);
-            let per_mb = seqs.div_ceil(m);
-            let pp = layout.pp as f64;
-            let tpot_last = pp * c.stage_step(per_mb, wl.decode_last_context()).stage_time_s;
-            let breakdown = c.stage_step(per_mb, wl.decode_mean_context());
+            let (tpot_last, breakdown) = match prev {
+                Some(p) => (p.latency_s, p.breakdown.clone()),
+                None => {
+                    let lens = [wl.decode_last_context(), wl.decode_mean_context()];
+                    let [last, mean] = time::slowest_stages(c, per_mb, lens);
+                    (pp * last.stage_time_s, mean)
+                }
+            };
             RankFigures {
                 seqs,
                 memory,
                 latency_s: tpot_last,
                 second_s: Some(pp * breakdown.stage_time_s),
                 micro_batches: m,
+                per_micro_batch: per_mb,
                 breakdown,
             }
         }

@@ -171,7 +171,8 @@ fn load(l: &Layout, phase: Phase, seqs: f64, len: u64) -> Load {
     }
 }
 
-fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
+/// The attention projections (the part of the attention block the context does not change).
+fn attention_projections(k: &Kernels, o: &OpSizes, x: &Load) -> Acc {
     let mut acc = Acc::default();
     let g = k.gemm;
     let proj = (
@@ -182,6 +183,17 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut L
         k.time(g, proj.0, k.peak_flops_per_s, proj.1, x.tokens, o.attention_gemms),
         o.attention_gemms * g.launch_s,
     );
+    acc
+}
+
+/// The attention block at the load's length / context: the projections `proj` (computed once
+/// per micro-batch) plus the attention core, which alone depends on the context.
+fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, layer: &mut Layer) {
+    let mut acc = Acc {
+        total: proj.total,
+        compute: proj.compute,
+        launch: proj.launch,
+    };
     let core = if x.decode {
         let c = k.attention_decode;
         let bytes = x.seqs * x.len * o.kv_layer;
@@ -320,26 +332,49 @@ fn layer_comm(c: &LayoutCoeffs, x: &Load, layer: &mut Layer) {
             x.stage_tokens / l.tp as f64 * o.d * o.act_bytes,
         );
     }
-    layer.sp = if !x.decode && l.sp > 1 {
-        let bytes = x.seqs * x.len * (l.sp - 1) as f64 / l.sp as f64 * o.kv_layer;
-        comm::send_s(hw, net, l.tp * l.sp, bytes)
-    } else {
-        0.0
-    };
+    layer.sp = sp_exchange(c, x);
 }
 
-fn layer_times(c: &LayoutCoeffs, seqs: f64, len: u64, has_dense: bool, has_moe: bool) -> (Layer, Load) {
-    let x = load(&c.layout, c.phase, seqs, len);
-    let mut layer = Layer::default();
-    attention_block(&c.kernels, &c.ops, &c.layout, &x, &mut layer);
-    if has_dense {
-        dense_ffn(&c.kernels, &c.ops, &x, &mut layer);
+/// The SP (ring-attention) KV exchange of one layer: each rank passes the KV of the other
+/// `sp − 1` shards around the ring (Liu et al., "Ring Attention", 2023).
+fn sp_exchange(c: &LayoutCoeffs, x: &Load) -> f64 {
+    let l = &c.layout;
+    if !x.decode && l.sp > 1 {
+        let bytes = x.seqs * x.len * (l.sp - 1) as f64 / l.sp as f64 * c.ops.kv_layer;
+        comm::send_s(
+            &c.task.hardware,
+            c.task.cost.network_utilization,
+            l.tp * l.sp,
+            bytes,
+        )
+    } else {
+        0.0
     }
-    if has_moe && c.ops.experts > 0.0 {
-        moe_ffn(&c.kernels, &c.ops, &c.layout, &x, &mut layer);
+}
+
+/// Every layer kind of one micro-batch at the first of `lens` (the model's dense and MoE layers
+/// alike: a stage multiplies each by its own layer count, so one evaluation serves every stage),
+/// and the same layer at each further length — only the attention core and the SP exchange
+/// depend on the length / context, so the rest is computed once.
+fn layer_times(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] {
+    let x = load(&c.layout, c.phase, seqs, lens[0]);
+    let (k, o, l) = (&c.kernels, &c.ops, &c.layout);
+    let mut layer = Layer::default();
+    let proj = attention_projections(k, o, &x);
+    attention_block(k, o, l, &x, &proj, &mut layer);
+    if c.has_dense {
+        dense_ffn(k, o, &x, &mut layer);
+    }
+    if c.has_moe && o.experts > 0.0 {
+        moe_ffn(k, o, l, &x, &mut layer);
     }
     layer_comm(c, &x, &mut layer);
-    (layer, x)
+    let mut second = (layer, load(l, c.phase, seqs, lens[lens.len() - 1]));
+    if lens.len() > 1 {
+        attention_block(k, o, l, &second.1, &proj, &mut second.0);
+        second.0.sp = sp_exchange(c, &second.1);
+    }
+    [(layer, x), second]
 }
 
 /// Operators and communication of one stage from its layer times.
@@ -414,36 +449,40 @@ fn doubled(mut b: StepBreakdown) -> StepBreakdown {
     b
 }
 
-/// One stage's time: overlap rule applied to its operators and communication. With two-batch
-/// overlap only the two halves are evaluated (what the engine runs); the breakdown sums them.
-fn stage_time(c: &LayoutCoeffs, s: &StageCoeffs, seqs: u64, len: u64) -> StepBreakdown {
-    let has_moe = s.moe_layers > 0.0;
+/// Whether a stage runs as two overlapped micro-batches: an engine with two-batch overlap, a stage
+/// with MoE layers whose experts are spread over `ep > 1` GPUs, and at least two tokens to split.
+fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64) -> bool {
     let l = &c.layout;
-    let tokens = load(l, c.phase, seqs as f64, len).tokens;
-    let tbo = c.kernels.two_batch_overlap
-        && has_moe
+    c.kernels.two_batch_overlap
+        && s.moe_layers > 0.0
         && c.ops.experts > 0.0
         && l.ep > 1
         && l.width() > 1
-        && tokens >= 2.0;
-    if tbo {
-        let (hl, hx) = layer_times(c, seqs as f64 / 2.0, len, s.dense_layers > 0.0, has_moe);
-        let half = stage_sum(c, s, &hl, &hx);
-        let share = if hx.decode {
-            1.0
-        } else {
-            c.kernels.compute_share_during_comm
-        };
-        let (ops, com) = (half.operators_s / share, raw_comm(&half));
-        let layers = (s.dense_layers + s.moe_layers).max(1.0);
-        let mut b = doubled(half);
-        b.stage_time_s = 2.0 * ops.max(com) + ops.min(com) / layers;
-        b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
-        b.two_batch_overlap = true;
-        return b;
-    }
-    let (ly, x) = layer_times(c, seqs as f64, len, s.dense_layers > 0.0, has_moe);
-    let mut b = stage_sum(c, s, &ly, &x);
+        && tokens >= 2.0
+}
+
+/// A stage run as two overlapped halves, from the half micro-batch's layer times: only the two
+/// halves are evaluated (what the engine runs); the breakdown sums them.
+fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBreakdown {
+    let half = stage_sum(c, s, hl, hx);
+    let share = if hx.decode {
+        1.0
+    } else {
+        c.kernels.compute_share_during_comm
+    };
+    let (ops, com) = (half.operators_s / share, raw_comm(&half));
+    let layers = (s.dense_layers + s.moe_layers).max(1.0);
+    let mut b = doubled(half);
+    b.stage_time_s = 2.0 * ops.max(com) + ops.min(com) / layers;
+    b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
+    b.two_batch_overlap = true;
+    b
+}
+
+/// A stage run as one micro-batch: the task's `comm_overlap` hides that share of the smaller of
+/// operators and communication.
+fn plain_stage(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
+    let mut b = stage_sum(c, s, ly, x);
     let comm = raw_comm(&b);
     let o = c.task.cost.comm_overlap;
     b.communication_s = comm - o * comm.min(b.operators_s);
@@ -451,8 +490,8 @@ fn stage_time(c: &LayoutCoeffs, s: &StageCoeffs, seqs: u64, len: u64) -> StepBre
     b
 }
 
-/// Time of the slowest stage of `l` for a micro-batch of `seqs` sequences per attention rank, at
-/// input length `len` (prefill) or context `len` (decode) (one-off; builds the coefficients).
+/// Time of one stage for one micro-batch of `seqs` sequences per rank at length / context `len`
+/// (one-off; builds the coefficients).
 pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) -> StepBreakdown {
     LayoutCoeffs::new(task, l, phase).stage_step(seqs, len)
 }
@@ -460,11 +499,32 @@ pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) ->
 /// Time of the slowest stage of the layout for a micro-batch of `seqs` sequences per attention
 /// rank, at input length `len` (prefill) or context `len` (decode).
 pub fn slowest_stage(c: &LayoutCoeffs, seqs: u64, len: u64) -> StepBreakdown {
-    let mut worst = StepBreakdown::default();
+    let [b, _] = slowest_stages(c, seqs, [len, len]);
+    b
+}
+
+/// [`slowest_stage`] at two lengths / contexts at once (decode: the last token's and the mean
+/// context): the layer terms the context does not change are computed once, and once for all
+/// stages (stages differ only in their layer counts and the LM head).
+pub fn slowest_stages(c: &LayoutCoeffs, seqs: u64, lens: [u64; 2]) -> [StepBreakdown; 2] {
+    let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
+    let tokens = load(&c.layout, c.phase, seqs as f64, lens[0]).tokens;
+    let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens));
+    let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens));
+    let full = any_plain.then(|| layer_times(c, seqs as f64, lens));
+    let half = any_tbo.then(|| layer_times(c, seqs as f64 / 2.0, lens));
+    let mut worst = [StepBreakdown::default(), StepBreakdown::default()];
     for s in &c.stages {
-        let b = stage_time(c, s, seqs, len);
-        if b.stage_time_s > worst.stage_time_s {
-            worst = b;
+        let tbo = runs_tbo(c, s, tokens);
+        for (i, w) in worst.iter_mut().enumerate() {
+            let b = match (tbo, &half, &full) {
+                (true, Some(h), _) => tbo_stage(c, s, &h[i].0, &h[i].1),
+                (_, _, Some(f)) => plain_stage(c, s, &f[i].0, &f[i].1),
+                _ => continue,
+            };
+            if b.stage_time_s > w.stage_time_s {
+                *w = b;
+            }
         }
     }
     worst
