@@ -511,7 +511,7 @@ pub fn deployment_facts(r: &Resolved, d: &Deployment, counting: Counting) -> Opt
         sustained_request_rate_per_s: d.request_rate_per_s,
         kv_transfer: kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
         tolerance: d.tolerance,
-        balanced: balanced_facts(&r.task, d),
+        balanced: Box::new(balanced_facts(&r.task, d)),
         concurrency_floor: concurrency_floor(&r.task, d.mode, &d.decode, d.request_rate_per_s),
         fewest_gpus_alternative: d.fewest_gpus.as_ref().map(|(p, q)| Alternative {
             prefill: alternative_phase(p, counting),

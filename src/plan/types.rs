@@ -385,8 +385,9 @@ pub struct OptimizedDeployment {
     pub kv_transfer: KvTransfer,
     /// The no-limit `per-gpu` objective's tolerance (share of the best tokens/s per GPU).
     pub tolerance: f64,
-    /// The balanced prefill:decode unit of the chosen layouts and the pools' idle shares.
-    pub balanced: BalancedFacts,
+    /// The balanced prefill:decode unit of the chosen layouts and the pools' idle shares (boxed:
+    /// it keeps the evaluated variant of [`DeploymentFacts`] from carrying its size).
+    pub balanced: Box<BalancedFacts>,
     /// Budget and rate modes: B as a floor on the sequences the decode pool holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency_floor: Option<ConcurrencyFloor>,
