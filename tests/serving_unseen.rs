@@ -167,6 +167,8 @@ struct Point {
     decode_gpus: u64,
     held: u64,
     binds: bool,
+    /// Fewest decode GPUs serving the plan's rate, the floor aside.
+    for_rate: u64,
 }
 
 /// The plan at B, or the infeasibility message.
@@ -185,6 +187,7 @@ fn point(r: &Resolved, b: u64) -> Result<Point, String> {
         decode_gpus: s.deployment.decode.gpus(),
         held: num(&floor["held_sequences"]) as u64,
         binds: floor["binds"].as_bool().expect("binds"),
+        for_rate: num(&floor["decode_gpus_for_rate"]) as u64,
     })
 }
 
@@ -233,7 +236,10 @@ fn rate_is_non_increasing_in_b_and_cliffs_are_decode_gpus() {
                     if p.rate < 0.8 * q.rate {
                         cliffs += 1;
                         assert!(
-                            q.held < b && p.decode_gpus > q.decode_gpus && p.binds,
+                            q.held < b
+                                && p.decode_gpus > q.decode_gpus
+                                && p.binds
+                                && p.for_rate < p.decode_gpus,
                             "{name} @{gpus}: B {} → {b}: rate {} → {} without the floor forcing decode GPUs ({} held, {} → {} GPUs, binds {})",
                             q.b,
                             q.rate,

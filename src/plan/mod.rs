@@ -512,7 +512,7 @@ pub fn deployment_facts(r: &Resolved, d: &Deployment, counting: Counting) -> Opt
         kv_transfer: kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
         tolerance: d.tolerance,
         balanced: Box::new(balanced_facts(&r.task, d)),
-        concurrency_floor: concurrency_floor(&r.task, d.mode, &d.decode, d.request_rate_per_s),
+        concurrency_floor: concurrency_floor(&r.task, d),
         fewest_gpus_alternative: d.fewest_gpus.as_ref().map(|(p, q)| Alternative {
             prefill: alternative_phase(p, counting),
             decode: alternative_phase(q, counting),
@@ -591,22 +591,39 @@ fn balanced_note(d: &Deployment, best: &[Option<crate::candidates::Candidate>; 2
 }
 
 /// `deployment.concurrency_floor` (rate reading): B is a floor on the sequences the decode pool
-/// holds, not a cap on an instance's batch; it binds when the rate alone would need fewer decode
-/// instances than the plan has and one fewer would hold fewer than B.
-fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -> Option<ConcurrencyFloor> {
-    if mode == Mode::NoLimit {
+/// holds, not a cap on an instance's batch. It binds when a decode pool with fewer GPUs than the
+/// plan's — any decode candidate the optimizer had, with the instances the sustained rate needs
+/// — serves the rate but holds fewer than B: the floor, not the rate, then sets the decode pool
+/// (more instances of the chosen layout, or a larger layout holding more sequences).
+fn concurrency_floor(task: &Task, d: &Deployment) -> Option<ConcurrencyFloor> {
+    if d.mode == Mode::NoLimit {
         return None;
     }
-    let b = task.workload.batch;
+    let (b, rate, decode) = (task.workload.batch, d.request_rate_per_s, &d.decode);
+    let for_rate = |c: &crate::candidates::Candidate| {
+        (rate / c.serving.rate_per_s * (1.0 - 1e-9)).ceil().max(1.0) as u64
+    };
+    // (GPUs, sequences held) of the smallest pool of each decode candidate serving the rate.
+    let pools: Vec<(u64, u64)> = d.candidates[1] // (prefill, decode)
+        .iter()
+        .chain([&decode.candidate])
+        .filter(|c| c.serving.rate_per_s > 0.0)
+        .map(|c| {
+            (
+                for_rate(c).saturating_mul(c.gpus_per_instance()),
+                for_rate(c).saturating_mul(c.batch),
+            )
+        })
+        .collect();
     let c = decode.candidate.batch;
-    let for_rate = (rate / decode.candidate.serving.rate_per_s * (1.0 - 1e-9)).ceil() as u64;
     Some(ConcurrencyFloor {
         floor_sequences: b,
         held_sequences: decode.instances * c,
         concurrency_per_instance: c,
         decode_instances: decode.instances,
-        decode_instances_for_rate: for_rate,
-        binds: decode.instances.saturating_sub(1) * c < b && for_rate < decode.instances,
+        decode_instances_for_rate: for_rate(&decode.candidate),
+        decode_gpus_for_rate: pools.iter().map(|p| p.0).min().unwrap_or(decode.gpus()),
+        binds: pools.iter().any(|&(g, held)| g < decode.gpus() && held < b),
     })
 }
 

@@ -432,9 +432,13 @@ pub struct ConcurrencyFloor {
     pub held_sequences: u64,
     pub concurrency_per_instance: u64,
     pub decode_instances: u64,
-    /// Decode instances the sustained rate alone needs.
+    /// Decode instances of the chosen layout the sustained rate alone needs.
     pub decode_instances_for_rate: u64,
-    /// The floor, not the rate, sets the decode instance count.
+    /// Fewest decode GPUs serving the sustained rate, over every decode candidate the optimizer
+    /// had, the floor aside.
+    pub decode_gpus_for_rate: u64,
+    /// The floor, not the rate, sets the decode pool: a pool with fewer GPUs serves the rate but
+    /// holds fewer than B sequences.
     pub binds: bool,
 }
 
