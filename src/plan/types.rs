@@ -259,6 +259,8 @@ pub struct Performance {
     /// Budget and rate modes: requests/s each instance of the phase serves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_per_instance_requests_per_s: Option<f64>,
+    /// Prefill: the time to prefill the instance's batch at the maximum length — with a budget
+    /// or a target rate the batch's prefill alone, without batch formation and queueing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttft_at_max_length_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -53,9 +53,26 @@ fn latency_text(plan: &PhasePlan) -> String {
     let mut s = String::new();
     let p = &plan.performance;
     if let Some(t) = p.ttft_s {
+        // Under a request stream TTFT includes batch formation and queueing; the figure at the
+        // maximum length is the batch's prefill alone, so it is named as such.
+        let (now, max) = if p.load_per_instance_requests_per_s.is_some() {
+            ("under load", "prefill alone")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             s,
-            "  TTFT: {t:.3} s at the TTFT input length, {:.3} s at the maximum length",
+            "  TTFT: {t:.3} s at the TTFT input length{}, {}{:.3} s at the maximum length",
+            if now.is_empty() {
+                String::new()
+            } else {
+                format!(" {now}")
+            },
+            if max.is_empty() {
+                String::new()
+            } else {
+                format!("{max} ")
+            },
             p.ttft_at_max_length_s.unwrap_or(f64::NAN)
         );
     }
