@@ -15,11 +15,13 @@
 //!   whole phase, and the merged front of the local fronts (offered in enumeration order) equals
 //!   the front of all candidates, ties included (the earliest of equal keys survives both times).
 
-use super::prune::Front;
+use super::prune::{Front, Scalars};
 use super::{
     Candidate, Failed, Limit, PhaseCandidates, add_rejections, check_rank, ends_layout, materialize,
     score_batch,
 };
+use crate::cost::kernels::Kernels;
+use crate::cost::time::LayerCache;
 use crate::cost::{self, RankFigures};
 use crate::layout::{self, Layout, Limits, Phase};
 use crate::spec::goal::{Mode, Objective};
@@ -77,13 +79,25 @@ impl LayoutScan {
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
 /// the same sequences per rank and stopping at the first batch that fails memory, TTFT (also
 /// under load) or TPOT ([`super::ends_layout`]: every larger batch fails too).
-fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Prune) -> LayoutScan {
+fn scan_layout(
+    task: &Task,
+    k: &Kernels,
+    cache: &mut LayerCache,
+    phase: Phase,
+    l: &Layout,
+    batches: &[u64],
+    prune: Prune,
+) -> LayoutScan {
     let mut out = LayoutScan::default();
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
-    let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
-    let mut rank: Option<RankFigures> = None;
+    // Entries of the layout's front: the candidate's numbers and the index of its per-rank
+    // figures; the few survivors are built at the end.
+    let mut front = prune.map(|(mode, objective)| Front::<(Scalars, usize)>::new(mode, objective, min));
+    // The distinct per-rank figures met so far (batches ascend, so equal sequences per rank are
+    // adjacent and the last entry is the one to reuse).
+    let mut ranks: Vec<RankFigures> = Vec::with_capacity(batches.len());
     // The layout's cost coefficients, once per layout (issue 12: per-layout work done once).
-    let coeffs = cost::LayoutCoeffs::new(task, l, phase);
+    let coeffs = cost::LayoutCoeffs::with_kernels(task, l, phase, *k);
     for &b in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
@@ -95,21 +109,21 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
             continue;
         }
         let seqs = cost::sequences_per_rank(l, b);
-        let r = match rank.take() {
-            Some(r) if r.seqs == seqs => r,
-            prev => cost::rank_after(&coeffs, seqs, prev.as_ref()),
-        };
-        if let Err(why) = check_rank(task, phase, l, &r) {
+        if ranks.last().is_none_or(|r| r.seqs != seqs) {
+            let r = cost::rank_after(&coeffs, seqs, ranks.last(), cache);
+            ranks.push(r);
+        }
+        let (i, r) = (ranks.len() - 1, &ranks[ranks.len() - 1]);
+        if let Err(why) = check_rank(task, phase, l, r) {
             out.tally(b, why);
             break;
         }
-        match score_batch(task, phase, l, b, &r) {
+        match score_batch(task, phase, l, b, r) {
             Ok(s) => {
                 out.feasible_seen += 1;
-                let make = || materialize(task, phase, l, &r, &s);
                 match &mut front {
-                    Some(f) => f.offer_lazy(&s, make),
-                    None => out.kept.push(make()),
+                    Some(f) => f.offer_with(&s, (s, i)),
+                    None => out.kept.push(materialize(task, phase, l, r, &s)),
                 }
             }
             Err(why) => {
@@ -119,10 +133,12 @@ fn scan_layout(task: &Task, phase: Phase, l: &Layout, batches: &[u64], prune: Pr
                 }
             }
         }
-        rank = Some(r);
     }
     if let Some(f) = front {
-        out.kept = f.into_candidates();
+        let survivors = f.into_items().into_iter();
+        out.kept = survivors
+            .map(|(s, i)| materialize(task, phase, l, &ranks[i], &s))
+            .collect();
     }
     out
 }
@@ -146,15 +162,21 @@ fn pool(
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
     let chunk = (jobs.len() / (n * 16)).clamp(1, 64);
     let next = AtomicUsize::new(0);
+    let kernels = Kernels::for_task(task);
     let work = || {
         let mut done = Vec::new();
+        // Layer times shared by this worker's layouts of one shape (every pipeline depth).
+        let mut cache = LayerCache::default();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= jobs.len() {
                 return done;
             }
             for (i, (phase, l)) in jobs.iter().enumerate().skip(start).take(chunk) {
-                done.push((i, scan_layout(task, *phase, l, batches, prune)));
+                done.push((
+                    i,
+                    scan_layout(task, &kernels, &mut cache, *phase, l, batches, prune),
+                ));
             }
         }
     };

@@ -368,7 +368,13 @@ fn score_batch(
     let b_total = task.workload.batch;
     let cover_instances = b_total.div_ceil(batch);
     let ttft = (phase == Phase::Prefill).then_some(rank.latency_s);
-    let serving = Serving::from_parts(task, phase, layout, batch, ttft, &t).unwrap_or_else(Serving::none);
+    // The batch reading neither checks nor ranks by the serving figures: the candidate gets them
+    // when it is built ([`materialize`]).
+    let serving = if rate {
+        Serving::from_parts(task, phase, layout, batch, ttft, &t).unwrap_or_else(Serving::none)
+    } else {
+        Serving::none()
+    };
     let s = prune::Scalars {
         phase,
         batch,
@@ -404,6 +410,12 @@ fn materialize(
     s: &prune::Scalars,
 ) -> Candidate {
     let t = rank.throughput(task, phase, layout, s.batch);
+    let serving = if rate_reading(task) {
+        s.serving
+    } else {
+        let ttft = (phase == Phase::Prefill).then_some(rank.latency_s);
+        Serving::from_parts(task, phase, layout, s.batch, ttft, &t).unwrap_or_else(Serving::none)
+    };
     Candidate {
         phase,
         layout: *layout,
@@ -411,7 +423,7 @@ fn materialize(
         cover_instances: s.cover_instances,
         figures: rank.with_throughput(phase, t),
         cover_tokens_per_s_per_gpu: s.cover_tokens_per_s_per_gpu,
-        serving: s.serving,
+        serving,
     }
 }
 

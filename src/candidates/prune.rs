@@ -94,17 +94,32 @@ fn dominates(d: &Key, c: &Key) -> bool {
 
 /// An online Pareto front: feed candidates in enumeration order, get the undominated ones back in
 /// the same order. Memory stays proportional to the front, not to the candidates seen.
-pub struct Front {
+///
+/// The payload `T` is what is kept per entry: the candidate itself, or (the enumeration's
+/// per-layout fronts) a cheap handle from which the few survivors are built at the end.
+pub struct Front<T = Candidate> {
     mode: Mode,
     objective: Objective,
     min_per_gpu_k: Option<f64>,
-    items: Vec<(Key, usize, Candidate)>,
+    items: Vec<(Key, usize, T)>,
     seen: usize,
 }
 
-impl Front {
+impl Front<Candidate> {
+    /// Offer the next candidate (enumeration order).
+    pub fn offer(&mut self, c: Candidate) {
+        self.offer_with(&Scalars::of(&c), c);
+    }
+
+    /// The surviving candidates in enumeration order.
+    pub fn into_candidates(self) -> Vec<Candidate> {
+        self.into_items()
+    }
+}
+
+impl<T> Front<T> {
     /// `min_per_gpu_tokens_per_s`: the throughput-per-GPU requirement, if any.
-    pub fn new(mode: Mode, objective: Objective, min_per_gpu_tokens_per_s: Option<f64>) -> Front {
+    pub fn new(mode: Mode, objective: Objective, min_per_gpu_tokens_per_s: Option<f64>) -> Front<T> {
         Front {
             mode,
             objective,
@@ -114,13 +129,8 @@ impl Front {
         }
     }
 
-    /// Offer the next candidate (enumeration order).
-    pub fn offer(&mut self, c: Candidate) {
-        self.offer_lazy(&Scalars::of(&c), || c);
-    }
-
-    /// Offer the next candidate by its numbers; `make` builds it only if it enters the front.
-    pub fn offer_lazy(&mut self, s: &Scalars, make: impl FnOnce() -> Candidate) {
+    /// Offer the next entry by its candidate's numbers (enumeration order).
+    pub fn offer_with(&mut self, s: &Scalars, payload: T) {
         let idx = self.seen;
         self.seen += 1;
         if let Some(min) = self.min_per_gpu_k
@@ -133,11 +143,11 @@ impl Front {
             return;
         }
         self.items.retain(|(d, _, _)| !dominates(&k, d));
-        self.items.push((k, idx, make()));
+        self.items.push((k, idx, payload));
     }
 
-    /// The surviving candidates in enumeration order.
-    pub fn into_candidates(mut self) -> Vec<Candidate> {
+    /// The surviving entries in enumeration order.
+    pub fn into_items(mut self) -> Vec<T> {
         self.items.sort_unstable_by_key(|(_, i, _)| *i);
         self.items.into_iter().map(|(_, _, c)| c).collect()
     }

@@ -116,6 +116,11 @@ fn op_sizes(task: &Task, l: &Layout) -> OpSizes {
 impl<'t> LayoutCoeffs<'t> {
     /// Coefficients of `layout` in `phase` (once per layout).
     pub fn new(task: &'t Task, layout: &Layout, phase: Phase) -> LayoutCoeffs<'t> {
+        Self::with_kernels(task, layout, phase, Kernels::for_task(task))
+    }
+
+    /// [`LayoutCoeffs::new`] with the task's kernel constants computed once by the caller.
+    pub fn with_kernels(task: &'t Task, layout: &Layout, phase: Phase, kernels: Kernels) -> LayoutCoeffs<'t> {
         let mut shapes = memory::stage_shapes(&task.model, layout.pp);
         let memory = memory::MemoryCoeffs::new(task, phase, layout, &shapes);
         shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head));
@@ -134,7 +139,7 @@ impl<'t> LayoutCoeffs<'t> {
             task,
             layout: *layout,
             phase,
-            kernels: Kernels::new(task, time::attention_flops_ratio(task)),
+            kernels,
             ops: op_sizes(task, layout),
             stages,
             memory,
@@ -189,8 +194,8 @@ impl<'t> LayoutCoeffs<'t> {
                 let m = l.pp.min(seqs);
                 let per_mb = seqs.div_ceil(m);
                 let pp = l.pp as f64;
-                let [last, breakdown] =
-                    time::slowest_stages(self, per_mb, [wl.decode_last_context(), wl.decode_mean_context()]);
+                let lens = [wl.decode_last_context(), wl.decode_mean_context()];
+                let [last, breakdown] = time::slowest_stages(self, per_mb, lens, &mut Default::default());
                 let tpot_last = pp * last.stage_time_s;
                 let tpot_mean = pp * breakdown.stage_time_s;
                 let throughput = batch as f64 / tpot_mean;

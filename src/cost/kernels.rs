@@ -75,6 +75,11 @@ fn pick<'a>(p: &'a GpuProfile, engine: &str) -> Option<&'a profile::EngineKernel
 }
 
 impl Kernels {
+    /// The constants of `task` with the attention core's peak of [`super::time::attention_flops_ratio`].
+    pub fn for_task(task: &Task) -> Kernels {
+        Kernels::new(task, super::time::attention_flops_ratio(task))
+    }
+
     /// The constants of `task` (GPU profile and engine from the task; see [`profile`]).
     pub fn new(task: &Task, attention_ratio: f64) -> Kernels {
         let hw = &task.hardware;

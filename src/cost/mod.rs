@@ -94,7 +94,7 @@ pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> R
 /// times depend on the batch only through them), so `rank_with(c, seqs).at_batch(..)` equals
 /// `c.figures(batch)` (tests/driver.rs holds them equal).
 pub fn rank_with(c: &LayoutCoeffs, seqs: u64) -> RankFigures {
-    rank_after(c, seqs, None)
+    rank_after(c, seqs, None, &mut time::LayerCache::default())
 }
 
 /// Micro-batches and sequences per micro-batch of `seqs` sequences per rank (the pipeline model
@@ -112,9 +112,15 @@ fn micro_batches(phase: Phase, layout: &Layout, seqs: u64) -> (u64, u64) {
 /// [`rank_with`], reusing the stage times of `prev` (the same layout's figures at other sequences
 /// per rank) when its micro-batches hold as many sequences: the stage times depend on the
 /// sequences per rank only through that size (with `pp > 1` a prefill micro-batch is one sequence
-/// whatever the batch), so only memory and the pipeline count are recomputed. Equal to
-/// [`rank_with`] bit for bit (tests/driver.rs).
-pub fn rank_after(c: &LayoutCoeffs, seqs: u64, prev: Option<&RankFigures>) -> RankFigures {
+/// whatever the batch), so only memory and the pipeline count are recomputed; layer times come
+/// from `cache` when a layout of the same shape computed them. Equal to [`rank_with`] bit for bit
+/// (tests/driver.rs).
+pub fn rank_after(
+    c: &LayoutCoeffs,
+    seqs: u64,
+    prev: Option<&RankFigures>,
+    cache: &mut time::LayerCache,
+) -> RankFigures {
     let (layout, wl) = (&c.layout, &c.task.workload);
     let memory = c.memory(seqs * layout.attention_dp);
     let (m, per_mb) = micro_batches(c.phase, layout, seqs);
@@ -124,7 +130,11 @@ pub fn rank_after(c: &LayoutCoeffs, seqs: u64, prev: Option<&RankFigures>) -> Ra
         Phase::Prefill => {
             let step = match prev {
                 Some(p) => p.breakdown.clone(),
-                None => c.stage_step(per_mb, wl.ttft_input_len()),
+                None => {
+                    let len = wl.ttft_input_len();
+                    let [step, _] = time::slowest_stages(c, per_mb, [len, len], cache);
+                    step
+                }
             };
             let ttft = (m + layout.pp - 1) as f64 * step.stage_time_s;
             // The TTFT at the maximum length is only reported; `with_max_length` fills it.
@@ -144,7 +154,7 @@ pub fn rank_after(c: &LayoutCoeffs, seqs: u64, prev: Option<&RankFigures>) -> Ra
                 Some(p) => (p.latency_s, p.breakdown.clone()),
                 None => {
                     let lens = [wl.decode_last_context(), wl.decode_mean_context()];
-                    let [last, mean] = time::slowest_stages(c, per_mb, lens);
+                    let [last, mean] = time::slowest_stages(c, per_mb, lens, cache);
                     (pp * last.stage_time_s, mean)
                 }
             };

@@ -147,6 +147,7 @@ impl Acc {
 }
 
 /// Inputs of one layer's evaluation: distinct query tokens on a GPU and in the stage.
+#[derive(Clone, Copy)]
 struct Load {
     seqs: f64,
     tokens: f64,
@@ -449,6 +450,40 @@ fn doubled(mut b: StepBreakdown) -> StepBreakdown {
     b
 }
 
+/// What a layer's times depend on: the layout without its pipeline depth (stages of every `pp`
+/// run the same layers), the phase, which layer kinds the model has, the micro-batch and the
+/// lengths.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct LayerKey {
+    shape: Layout,
+    phase: Phase,
+    kinds: (bool, bool),
+    seqs_bits: u64,
+    lens: [u64; 2],
+}
+
+/// Layer times already computed for one task, shared by the layouts that differ only in their
+/// pipeline depth (issue 12: per-layout work once; here per layer shape once). A cache belongs
+/// to one task: build a new one per enumeration. Hits return the stored values, so results are
+/// bit-identical with or without it.
+#[derive(Default)]
+pub struct LayerCache {
+    map: rustc_hash::FxHashMap<LayerKey, [(Layer, Load); 2]>,
+}
+
+impl LayerCache {
+    fn layers(&mut self, c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] {
+        let key = LayerKey {
+            shape: Layout { pp: 1, ..c.layout },
+            phase: c.phase,
+            kinds: (c.has_dense, c.has_moe),
+            seqs_bits: seqs.to_bits(),
+            lens: [lens[0], lens[lens.len() - 1]],
+        };
+        *self.map.entry(key).or_insert_with(|| layer_times(c, seqs, lens))
+    }
+}
+
 /// Whether a stage runs as two overlapped micro-batches: an engine with two-batch overlap, a stage
 /// with MoE layers whose experts are spread over `ep > 1` GPUs, and at least two tokens to split.
 fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64) -> bool {
@@ -499,20 +534,25 @@ pub fn stage_step(task: &Task, phase: Phase, l: &Layout, seqs: u64, len: u64) ->
 /// Time of the slowest stage of the layout for a micro-batch of `seqs` sequences per attention
 /// rank, at input length `len` (prefill) or context `len` (decode).
 pub fn slowest_stage(c: &LayoutCoeffs, seqs: u64, len: u64) -> StepBreakdown {
-    let [b, _] = slowest_stages(c, seqs, [len, len]);
+    let [b, _] = slowest_stages(c, seqs, [len, len], &mut LayerCache::default());
     b
 }
 
 /// [`slowest_stage`] at two lengths / contexts at once (decode: the last token's and the mean
 /// context): the layer terms the context does not change are computed once, and once for all
 /// stages (stages differ only in their layer counts and the LM head).
-pub fn slowest_stages(c: &LayoutCoeffs, seqs: u64, lens: [u64; 2]) -> [StepBreakdown; 2] {
+pub fn slowest_stages(
+    c: &LayoutCoeffs,
+    seqs: u64,
+    lens: [u64; 2],
+    cache: &mut LayerCache,
+) -> [StepBreakdown; 2] {
     let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
     let tokens = load(&c.layout, c.phase, seqs as f64, lens[0]).tokens;
     let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens));
     let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens));
-    let full = any_plain.then(|| layer_times(c, seqs as f64, lens));
-    let half = any_tbo.then(|| layer_times(c, seqs as f64 / 2.0, lens));
+    let full = any_plain.then(|| cache.layers(c, seqs as f64, lens));
+    let half = any_tbo.then(|| cache.layers(c, seqs as f64 / 2.0, lens));
     let mut worst = [StepBreakdown::default(), StepBreakdown::default()];
     for s in &c.stages {
         let tbo = runs_tbo(c, s, tokens);

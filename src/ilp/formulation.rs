@@ -187,17 +187,44 @@ fn count_front(cands: &[Candidate], range: impl Fn(&Candidate) -> (u64, u64)) ->
             .then(a.2.total_cmp(&b.2))
             .then((a.3, a.4).cmp(&(b.3, b.4)))
     });
-    let mut kept: Vec<(f64, f64)> = Vec::new();
+    let mut kept = Staircase::default();
     let mut keep: Vec<(usize, Option<u64>)> = Vec::new();
     for (_, rate, least, i, k) in pts {
-        if kept.iter().any(|&(r, l)| r >= rate && l <= least) {
+        if kept.covers(rate, least) {
             continue;
         }
-        kept.push((rate, least));
+        kept.insert(rate, least);
         keep.push((i, Some(k)));
     }
     keep.sort_unstable();
     keep
+}
+
+/// The kept (rate, least load) points that no other kept point dominates, by least load ascending
+/// with the rate strictly rising: "does a kept point have rate ≥ r and least load ≤ l?" is then
+/// one binary search (the last point with least load ≤ l has the highest rate among them). A
+/// dominated kept point never answers a query its dominator does not, so dropping it from the
+/// staircase changes no answer; the sweep becomes O(n log n) instead of quadratic.
+#[derive(Default)]
+struct Staircase {
+    pts: Vec<(f64, f64)>,
+}
+
+impl Staircase {
+    /// Index of the first point with least load above `least`.
+    fn after(&self, least: f64) -> usize {
+        self.pts.partition_point(|&(_, l)| l.total_cmp(&least).is_le())
+    }
+    fn covers(&self, rate: f64, least: f64) -> bool {
+        let i = self.after(least);
+        i > 0 && self.pts[i - 1].0 >= rate
+    }
+    /// Insert a point no kept point covers; drop those it dominates (least load ≥, rate ≤).
+    fn insert(&mut self, rate: f64, least: f64) {
+        let start = self.pts.partition_point(|&(_, l)| l.total_cmp(&least).is_lt());
+        let end = start + self.pts[start..].iter().take_while(|&&(r, _)| r <= rate).count();
+        self.pts.splice(start..end, [(rate, least)]);
+    }
 }
 
 /// Above this many enumerated count columns the model is bounded by the enumerated optimum when

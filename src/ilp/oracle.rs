@@ -118,6 +118,9 @@ pub fn exhaustive_tol(
     let mut best: Option<Best> = None;
     for (pi, p) in prefill.iter().enumerate() {
         for (di, d) in decode.iter().enumerate() {
+            if cannot_beat(mode, objective, best.as_ref(), p, d) {
+                continue;
+            }
             for (np, nd) in counts(mode, objective, p, d) {
                 let rate = (np as f64 * p.serving.rate_per_s).min(nd as f64 * d.serving.rate_per_s);
                 let offer = Offer {
@@ -136,6 +139,22 @@ pub fn exhaustive_tol(
         }
     }
     best
+}
+
+/// Whether no plan of the pair `p`, `d` can replace `best` (budget mode, `total`): every offer of
+/// the pair has `np·gp + nd·gd ≤ budget` and rate `min(np·rp, nd·rd)`, which is at most the
+/// relaxation's `rp·rd·budget / (gp·rd + gd·rp)` (both terms equal); when the best rate is
+/// [`better`] than that bound, every offer loses to `best` at its turn ([`keep_best`] keeps only
+/// a strictly better rate or an equal one with fewer GPUs), so skipping the pair changes nothing.
+fn cannot_beat(mode: Mode, objective: Objective, best: Option<&Best>, p: &Candidate, d: &Candidate) -> bool {
+    let (Mode::Budget { gpus }, Objective::Total, Some(b)) = (mode, objective, best) else {
+        return false;
+    };
+    let (rp, rd) = (p.serving.rate_per_s, d.serving.rate_per_s);
+    let (gp, gd) = (p.gpus_per_instance() as f64, d.gpus_per_instance() as f64);
+    let bound = rp * rd * gpus as f64 / (gp * rd + gd * rp);
+    // A margin over the rounding of the bound's own arithmetic.
+    bound.is_finite() && better(b.objective, bound * (1.0 + 1e-12))
 }
 
 /// Whether `np` prefill instances at `rate` requests/s get enough load to form their batches
