@@ -561,15 +561,20 @@ fn evaluate_reading(r: &Resolved, phase: Phase, g: &GivenStrategy, reading: &Rea
 /// pdplan's optimum per phase (prefill, decode), or why there is none.
 fn optima(task: &Task) -> Result<[Optimum; 2], String> {
     let d = ilp::optimize(task, Mode::of(task)).map_err(|e| e.to_string())?;
+    Ok(optima_of(&d))
+}
+
+/// The optimum per phase of a solved deployment.
+pub fn optima_of(d: &ilp::Deployment) -> [Optimum; 2] {
     let counting = Counting::of(d.mode);
-    Ok(Phase::BOTH.map(|p| {
+    Phase::BOTH.map(|p| {
         let c = d.phase(p);
         Optimum {
             layout: format!("{} × {} replicas", c.candidate.layout, c.instances),
             gpus: c.gpus(),
             tokens_per_s_per_gpu: plan::phase_tokens_per_gpu(c, counting),
         }
-    }))
+    })
 }
 
 /// The nearest readings of one phase evaluated, the one written to the plan first: one that
@@ -628,10 +633,21 @@ fn attach_facts(e: &mut Evaluation) {
 
 /// Evaluate the strategy for the phases asked.
 pub fn evaluate(r: &Resolved, phases: &[Phase], flags: &GivenStrategy) -> Evaluation {
+    evaluate_against(r, phases, flags, optima(&r.task))
+}
+
+/// [`evaluate`] against an optimum already known (`solve` reports the given strategy next to
+/// the plan it solved: its deployment is the optimum, so the task is not solved twice).
+pub fn evaluate_against(
+    r: &Resolved,
+    phases: &[Phase],
+    flags: &GivenStrategy,
+    optima: Result<[Optimum; 2], String>,
+) -> Evaluation {
     let task = &r.task;
     let g = merge(task.strategy.as_ref(), flags);
     let findings = consistency(task, &g);
-    let (optimum, optimum_error) = match optima(task) {
+    let (optimum, optimum_error) = match optima {
         Ok(o) => (Some(o), None),
         Err(e) => (None, Some(e)),
     };

@@ -11,10 +11,12 @@ use crate::plan::given::GivenStrategyReport;
 use crate::spec::resolve::Resolved;
 use crate::spec::task::GivenStrategy;
 
-/// The report of both phases (prefill, decode), or `None` when the task gives no strategy.
-pub fn report(r: &Resolved) -> Option<[GivenStrategyReport; 2]> {
+/// The report of both phases (prefill, decode) next to the solved deployment `d`, or `None` when
+/// the task gives no strategy.
+pub fn report(r: &Resolved, d: &crate::ilp::Deployment) -> Option<[GivenStrategyReport; 2]> {
     r.task.strategy.as_ref()?;
-    let e = evaluate::evaluate(r, &[Phase::Prefill, Phase::Decode], &GivenStrategy::default());
+    let phases = [Phase::Prefill, Phase::Decode];
+    let e = evaluate::evaluate_against(r, &phases, &GivenStrategy::default(), Ok(evaluate::optima_of(d)));
     Some([phase_report(&e, Phase::Prefill), phase_report(&e, Phase::Decode)])
 }
 

@@ -74,7 +74,7 @@ pub fn solve_tol(
         }
     }
     let mut plans = plans;
-    let given = crate::analysis::given::report(task);
+    let given = crate::analysis::given::report(task, &deployment);
     if let Some(g) = &given {
         for (p, r) in plans.iter_mut().zip(g) {
             p.given_strategy = Some(r.clone());

@@ -164,10 +164,22 @@ impl MemoryCoeffs {
         let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
         let even_split = params::total_params(m) * wbytes / l.gpus_per_instance() as f64;
         let mut stages: Vec<StageMemory> = Vec::with_capacity(shapes.len());
+        let mut last: Option<(&StageShape, f64)> = None;
         for s in shapes {
+            // Stages of the same shape hold the same weights: computed once per run of them.
+            let weights = match last {
+                Some((p, w))
+                    if (p.dense_layers, p.moe_layers, p.embedding, p.lm_head)
+                        == (s.dense_layers, s.moe_layers, s.embedding, s.lm_head) =>
+                {
+                    w
+                }
+                _ => (stage_weight_params(m, l, s) * wbytes).max(even_split),
+            };
+            last = Some((s, weights));
             let mem = StageMemory {
                 stage: s.stage,
-                weights: (stage_weight_params(m, l, s) * wbytes).max(even_split),
+                weights,
                 kv_per_seq: s.layers() as f64 * kv_tokens * kv_layer,
                 lm_head: s.lm_head,
             };

@@ -125,6 +125,9 @@ struct Layer {
     tp_dense: f64,
     tp_moe: f64,
     sp: f64,
+    /// The LM head on the stage that holds it: `(time, compute-bound?)` (0 when the model has
+    /// none).
+    lm_head: (f64, bool),
 }
 
 /// Running sum of kernel times with their compute-bound part and launches.
@@ -370,6 +373,16 @@ fn layer_times(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] 
         moe_ffn(k, o, l, &x, &mut layer);
     }
     layer_comm(c, &x, &mut layer);
+    if o.lm_p > 0.0 {
+        layer.lm_head = k.time(
+            k.gemm,
+            2.0 * x.seqs * o.lm_p,
+            k.peak_flops_per_s,
+            o.lm_p * o.weight_bytes,
+            x.seqs,
+            1.0,
+        );
+    }
     let mut second = (layer, load(l, c.phase, seqs, lens[lens.len() - 1]));
     if lens.len() > 1 {
         attention_block(k, o, l, &second.1, &proj, &mut second.0);
@@ -388,14 +401,7 @@ fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBre
     let mut compute = layers * ly.compute_attention + dn * ly.compute_dense + mn * ly.compute_moe;
     let mut launch = layers * ly.launch_attention + dn * ly.launch_dense + mn * ly.launch_moe;
     if s.lm_head && o.lm_p > 0.0 {
-        let (t, cb) = k.time(
-            k.gemm,
-            2.0 * x.seqs * o.lm_p,
-            k.peak_flops_per_s,
-            o.lm_p * o.weight_bytes,
-            x.seqs,
-            1.0,
-        );
+        let (t, cb) = ly.lm_head;
         operators += t;
         compute += if cb { t } else { 0.0 };
         launch += k.gemm.launch_s;
