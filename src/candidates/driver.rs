@@ -158,14 +158,15 @@ fn shape_groups(jobs: &[(Phase, Layout)]) -> Vec<Vec<usize>> {
         let (p, l) = jobs[i];
         (p as u8, Layout { pp: 1, ..l })
     };
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&i| (shape(i), i));
+    // Groups in order of first appearance, indices ascending within each (one pass).
+    let mut index: rustc_hash::FxHashMap<(u8, Layout), usize> = Default::default();
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for i in order {
-        match groups.last_mut() {
-            Some(g) if shape(g[0]) == shape(i) => g.push(i),
-            _ => groups.push(vec![i]),
-        }
+    for i in 0..jobs.len() {
+        let g = *index.entry(shape(i)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
     }
     groups
 }
