@@ -142,6 +142,34 @@ fn agree(root: &Value, fixture: &Value, types_node: &Value, path: &str, errors: 
         }
     }
     objects(root, fixture, types_node, path, errors);
+    branches(root, fixture, types_node, path, errors);
+}
+
+/// A schema node with `anyOf` / `oneOf` branches (e.g. `deployment`: solve's or evaluate's):
+/// every object variant of the types agrees with at least one branch; when none does, the
+/// disagreements of the closest branch are reported.
+fn branches(root: &Value, fixture: &Value, types_node: &Value, path: &str, errors: &mut Vec<String>) {
+    let Some(bs) = fixture
+        .get("anyOf")
+        .or_else(|| fixture.get("oneOf"))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    for v in variants(root, types_node)
+        .into_iter()
+        .filter(|v| v.get("properties").is_some())
+    {
+        let mut closest: Option<Vec<String>> = None;
+        for b in bs {
+            let mut e = Vec::new();
+            agree(root, b, v, path, &mut e);
+            if closest.as_ref().is_none_or(|c| e.len() < c.len()) {
+                closest = Some(e);
+            }
+        }
+        errors.extend(closest.unwrap_or_default());
+    }
 }
 
 /// Properties, required keys and `additionalProperties` of an object node, in every variant.
@@ -224,12 +252,19 @@ fn a_disagreement_is_reported() {
     broken["properties"]["strategy"]["properties"]["tp"]["type"] = "string".into();
     broken["properties"]["memory"]["properties"]["per_gpu"]["properties"]["weights_bytes"]["type"] =
         "integer".into();
+    // Inside a branch (solve's deployment): the unit's batch as a string.
+    broken["properties"]["deployment"]["anyOf"][0]["properties"]["balanced"]["properties"]["unit"]["properties"]
+        ["prefill_batch"]["type"] = "string".into();
     let mut errors = Vec::new();
     agree(&root, &broken, &root, "plan", &mut errors);
     let text = errors.join("\n");
     assert!(text.contains("plan.gpus.per_rack"), "{text}");
     assert!(text.contains("plan.strategy.tp"), "{text}");
     assert!(text.contains("plan.memory.per_gpu.weights_bytes"), "{text}");
+    assert!(
+        text.contains("plan.deployment.balanced.unit.prefill_batch"),
+        "{text}"
+    );
 }
 
 /// Every plan the solver writes validates against the schema generated from the types (no key

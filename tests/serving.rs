@@ -240,8 +240,11 @@ fn total_without_a_gpu_limit_is_exit_2_saying_what_to_give() {
     assert!(err.contains("budget") && err.contains("target rate"), "{err}");
 }
 
-/// The seed Qwen3 task reports its balanced unit: prefill and decode rates within 10 %, and no
-/// smaller unit matches (or, when a layout serves no stream within TTFT, says why there is none).
+/// The seed Qwen3 task reports its balanced unit. Its no-limit prefill (128 requests per pass)
+/// serves no request stream within TTFT, so the unit runs each chosen layout at its best
+/// stream-capable batch: the unit names those batches, the pools' rates at them match within
+/// 10 %, no smaller unit matches, no other batch of the layout serves a stream at a higher rate,
+/// and the plan's own pools report idle shares at the rate they sustain together.
 #[test]
 fn seed_qwen3_reports_the_balanced_unit() {
     let (_, r) = common::readable_fixtures()
@@ -253,25 +256,36 @@ fn seed_qwen3_reports_the_balanced_unit() {
     let bal = &plan["deployment"]["balanced"];
     let unit = &bal["unit"];
     eprintln!("seed Qwen3 balanced: {bal:#}");
-    if unit.is_null() {
-        // No unit exists only when a layout serves no request stream within its requirement
-        // (its rate-reading capacity is zero), and the plan says so.
-        let rp = s.deployment.prefill.candidate.serving.rate_per_s;
-        let rd = s.deployment.decode.candidate.serving.rate_per_s;
+    assert!(unit.is_object(), "no balanced unit: {bal:#}");
+    // The rate reading of the same task (a budget no plan reaches): what a request stream sees.
+    let mut stream = r.task.clone();
+    stream.hardware.gpu_budget = Some(u64::MAX);
+    let rate_at = |phase: Phase, batch: u64| -> Option<f64> {
+        let layout = &s.deployment.phase(phase).candidate.layout;
+        pdplan::candidates::check(&stream, phase, layout, batch)
+            .ok()
+            .map(|c| c.serving.rate_per_s)
+            .filter(|r| *r > 0.0)
+    };
+    let (bp, bd) = (
+        num(&unit["prefill_batch"]) as u64,
+        num(&unit["decode_batch"]) as u64,
+    );
+    let per_p = rate_at(Phase::Prefill, bp).expect("the unit's prefill batch serves a stream");
+    let per_d = rate_at(Phase::Decode, bd).expect("the unit's decode batch serves a stream");
+    // Each layout's batch is its best under a stream.
+    for b in pdplan::candidates::rate_batch_options() {
         assert!(
-            rp <= 0.0 || rd <= 0.0,
-            "no unit although both rates are positive: {rp}, {rd}"
+            rate_at(Phase::Prefill, b).is_none_or(|x| x <= per_p),
+            "prefill b={b}"
         );
         assert!(
-            bal["note"]
-                .as_str()
-                .is_some_and(|n| n.contains("no request stream"))
+            rate_at(Phase::Decode, b).is_none_or(|x| x <= per_d),
+            "decode b={b}"
         );
-        return;
     }
     let (np, nd) = (num(&unit["prefill_instances"]), num(&unit["decode_instances"]));
-    let rp = s.deployment.prefill.candidate.serving.rate_per_s * np;
-    let rd = s.deployment.decode.candidate.serving.rate_per_s * nd;
+    let (rp, rd) = (per_p * np, per_d * nd);
     assert!(rp.min(rd) >= 0.9 * rp.max(rd) * (1.0 - 1e-12), "{rp} vs {rd}");
     assert!(close(num(&unit["request_rate_per_s"]), rp.min(rd), 1e-12));
     let gp = s.deployment.prefill.candidate.gpus_per_instance() as f64;
@@ -281,11 +295,34 @@ fn seed_qwen3_reports_the_balanced_unit() {
     for p in 1..=np as u64 {
         for d in 1..=nd as u64 {
             if p + d < (np + nd) as u64 {
-                let (a, b) = (p as f64 * rp / np, d as f64 * rd / nd);
+                let (a, b) = (p as f64 * per_p, d as f64 * per_d);
                 assert!(a.min(b) < 0.9 * a.max(b), "{p}:{d} matches too");
             }
         }
     }
-    let idle = num(&bal["plan_prefill_idle_share"]).max(num(&bal["plan_decode_idle_share"]));
-    assert!((0.0..1.0).contains(&idle));
+    // The plan's own instances at the unit's batches (no limit): their rate and idle shares.
+    assert_eq!(num(&bal["plan_prefill_batch"]) as u64, bp);
+    assert_eq!(num(&bal["plan_decode_batch"]) as u64, bd);
+    let cap_p = per_p * s.deployment.prefill.instances as f64;
+    let cap_d = per_d * s.deployment.decode.instances as f64;
+    let rate = num(&bal["plan_request_rate_per_s"]);
+    assert!(close(rate, cap_p.min(cap_d), 1e-12), "{rate} vs {cap_p}, {cap_d}");
+    for (key, cap) in [
+        ("plan_prefill_idle_share", cap_p),
+        ("plan_decode_idle_share", cap_d),
+    ] {
+        assert!(
+            close(num(&bal[key]), 1.0 - rate / cap, 1e-9) || num(&bal[key]) < 1e-12,
+            "{key}"
+        );
+    }
+    let idle = [
+        num(&bal["plan_prefill_idle_share"]),
+        num(&bal["plan_decode_idle_share"]),
+    ];
+    assert!(idle.iter().all(|x| (0.0..1.0).contains(x)), "{idle:?}");
+    assert!(
+        idle.iter().any(|x| *x < 1e-12),
+        "the bottleneck pool idles: {idle:?}"
+    );
 }

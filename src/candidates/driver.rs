@@ -150,7 +150,29 @@ fn workers(jobs: usize, threads: Option<usize>) -> usize {
     cores.min(jobs.div_ceil(4)).max(1)
 }
 
-/// Score `jobs` on a pool of threads; the results come back in job order.
+/// The jobs grouped by shape: runs of job indices whose layouts differ only in pipeline depth
+/// (same phase, TP, SP, attention-DP, EP, expert-TP). A group is scanned on one thread with one
+/// [`LayerCache`], so its layouts share their layer times and the cache holds one shape at a time.
+fn shape_groups(jobs: &[(Phase, Layout)]) -> Vec<Vec<usize>> {
+    let shape = |i: usize| {
+        let (p, l) = jobs[i];
+        (p as u8, Layout { pp: 1, ..l })
+    };
+    // Groups in order of first appearance, indices ascending within each (one pass).
+    let mut index: rustc_hash::FxHashMap<(u8, Layout), usize> = Default::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in 0..jobs.len() {
+        let g = *index.entry(shape(i)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    groups
+}
+
+/// Score `jobs` on a pool of threads; the results come back in job order (each is stored at its
+/// index, whichever thread and group scanned it).
 fn pool(
     task: &Task,
     jobs: &[(Phase, Layout)],
@@ -158,25 +180,27 @@ fn pool(
     prune: Prune,
     threads: Option<usize>,
 ) -> Vec<LayoutScan> {
+    let groups = shape_groups(jobs);
     let n = workers(jobs.len(), threads);
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
-    let chunk = (jobs.len() / (n * 16)).clamp(1, 64);
+    let chunk = (groups.len() / (n * 16)).clamp(1, 16);
     let next = AtomicUsize::new(0);
     let kernels = Kernels::for_task(task);
     let work = || {
         let mut done = Vec::new();
-        // Layer times shared by this worker's layouts of one shape (every pipeline depth).
-        let mut cache = LayerCache::default();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
-            if start >= jobs.len() {
+            if start >= groups.len() {
                 return done;
             }
-            for (i, (phase, l)) in jobs.iter().enumerate().skip(start).take(chunk) {
-                done.push((
-                    i,
-                    scan_layout(task, &kernels, &mut cache, *phase, l, batches, prune),
-                ));
+            for group in groups.iter().skip(start).take(chunk) {
+                // Layer times shared by the group's layouts (every pipeline depth of one shape).
+                let mut cache = LayerCache::default();
+                for &i in group {
+                    let (phase, l) = &jobs[i];
+                    let scan = scan_layout(task, &kernels, &mut cache, *phase, l, batches, prune);
+                    done.push((i, scan));
+                }
             }
         }
     };

@@ -548,7 +548,7 @@ fn objective_words(mode: Mode, objective: Objective, tolerance: f64) -> String {
     let (c1, c2) = objective.criteria();
     if formulation::uses_tolerance(mode, objective) {
         return format!(
-            "{}, then {} among plans within {}% of it in each phase (lexicographic, two solves)",
+            "{}, then {} where a phase takes more GPUs only for at least {}% more tokens/s per GPU (ending within that of its best; lexicographic, two solves)",
             c1.words(),
             c2.words(),
             tolerance * 100.0

@@ -274,18 +274,18 @@ fn best_of(cs: &[Candidate], key: &dyn Fn(&Candidate) -> (f64, f64), max: (bool,
     best.map(|(i, _)| i)
 }
 
-/// The fewest-GPU candidate among those within `tolerance` of the list's best tokens/s per GPU
-/// (ties: higher tokens/s per GPU).
+/// The fewest-GPU candidate reaching the list's tolerance target (ties: higher tokens/s per GPU):
+/// the target is [`super::formulation::tolerance_target`]'s definition, the choice enumerated.
 fn within_tolerance(cs: &[Candidate], tolerance: f64) -> Option<usize> {
-    let top = cs.iter().map(tokens_per_gpu_k).fold(0.0, f64::max);
-    let floor = (1.0 - tolerance) * top;
-    let gpus = |c: &Candidate| (c.cover_instances * c.gpus_per_instance()) as f64;
+    let gpus = |c: &Candidate| c.cover_instances * c.gpus_per_instance();
+    let points: Vec<(u64, f64)> = cs.iter().map(|c| (gpus(c), tokens_per_gpu_k(c))).collect();
+    let floor = super::formulation::tolerance_target(&points, tolerance)?;
     let mut best: Option<(usize, (f64, f64))> = None;
     for (i, c) in cs.iter().enumerate() {
         if better(floor, tokens_per_gpu_k(c)) {
             continue;
         }
-        let k = (gpus(c), tokens_per_gpu_k(c));
+        let k = (gpus(c) as f64, tokens_per_gpu_k(c));
         if best.is_none_or(|(_, b)| lex_better(k, b, (false, true))) {
             best = Some((i, k));
         }

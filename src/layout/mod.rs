@@ -329,7 +329,7 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
             }
         }
     }
-    out.sort();
+    out.sort_unstable();
     out.dedup();
     out
 }

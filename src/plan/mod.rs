@@ -511,8 +511,8 @@ pub fn deployment_facts(r: &Resolved, d: &Deployment, counting: Counting) -> Opt
         sustained_request_rate_per_s: d.request_rate_per_s,
         kv_transfer: kv_transfer(&r.task, &d.prefill, d.request_rate_per_s),
         tolerance: d.tolerance,
-        balanced: balanced_facts(d),
-        concurrency_floor: concurrency_floor(&r.task, d.mode, &d.decode, d.request_rate_per_s),
+        balanced: Box::new(balanced_facts(&r.task, d)),
+        concurrency_floor: concurrency_floor(&r.task, d),
         fewest_gpus_alternative: d.fewest_gpus.as_ref().map(|(p, q)| Alternative {
             prefill: alternative_phase(p, counting),
             decode: alternative_phase(q, counting),
@@ -522,46 +522,108 @@ pub fn deployment_facts(r: &Resolved, d: &Deployment, counting: Counting) -> Opt
 }
 
 /// `deployment.balanced`: the smallest prefill:decode unit of the chosen layouts whose rates
-/// match ([`balanced::balanced`]), and the idle share of each pool of the plan itself at its
-/// sustained rate under a request stream (rate-reading capacities).
-fn balanced_facts(d: &Deployment) -> BalancedFacts {
-    let (p, q) = (&d.prefill, &d.decode);
-    let cap_p = p.instances as f64 * p.candidate.serving.rate_per_s;
-    let cap_q = q.instances as f64 * q.candidate.serving.rate_per_s;
-    let rate = cap_p.min(cap_q);
-    let unit = balanced::balanced(&p.candidate, &q.candidate);
-    let note = if unit.is_some() {
-        "the smallest prefill and decode instance counts of these layouts whose request rates match within 10 %: the unit to replicate as traffic grows"
-    } else {
-        "no prefill:decode unit of these layouts matches within 10 % (a prefill layout no request stream keeps within TTFT)"
+/// match ([`balanced::balanced`]), each layout at its best stream-capable batch
+/// ([`balanced::best_stream_candidate`]); and the plan's own instances under a request stream:
+/// at the plan's batches in the rate reading (they were chosen for a stream), at the unit's
+/// batches without a limit (the batch reading's batches need not form from a stream).
+fn balanced_facts(task: &Task, d: &Deployment) -> BalancedFacts {
+    let best = Phase::BOTH.map(|ph| balanced::best_stream_candidate(task, ph, &d.phase(ph).candidate.layout));
+    let unit = match &best {
+        [Some(p), Some(q)] => balanced::balanced(p, q),
+        _ => None,
     };
-    BalancedFacts {
+    let pools = if d.mode == Mode::NoLimit {
+        [best[0].as_ref(), best[1].as_ref()]
+    } else {
+        [Some(&d.prefill.candidate), Some(&d.decode.candidate)]
+    };
+    let mut facts = BalancedFacts {
         unit,
         match_within: balanced::MAX_MISMATCH,
-        note: note.to_string(),
-        plan_request_rate_per_s: rate,
-        plan_prefill_idle_share: idle_share(cap_p, rate),
-        plan_decode_idle_share: idle_share(cap_q, rate),
+        note: balanced_note(d, &best, unit.is_some()),
+        plan_prefill_batch: None,
+        plan_decode_batch: None,
+        plan_request_rate_per_s: None,
+        plan_prefill_idle_share: None,
+        plan_decode_idle_share: None,
+    };
+    if let [Some(p), Some(q)] = pools {
+        let cap_p = d.prefill.instances as f64 * p.serving.rate_per_s;
+        let cap_q = d.decode.instances as f64 * q.serving.rate_per_s;
+        if cap_p > 0.0 && cap_q > 0.0 {
+            let rate = cap_p.min(cap_q);
+            facts.plan_prefill_batch = Some(p.batch);
+            facts.plan_decode_batch = Some(q.batch);
+            facts.plan_request_rate_per_s = Some(rate);
+            facts.plan_prefill_idle_share = Some(idle_share(cap_p, rate));
+            facts.plan_decode_idle_share = Some(idle_share(cap_q, rate));
+        }
+    }
+    facts
+}
+
+/// What `deployment.balanced` holds, in words: the unit and its batches, or why there is none.
+fn balanced_note(d: &Deployment, best: &[Option<crate::candidates::Candidate>; 2], unit: bool) -> String {
+    if unit {
+        return format!(
+            "the smallest prefill and decode instance counts of these layouts whose request rates match within 10 %, each layout at its best stream-capable batch (prefill {} requests per pass, decode {} concurrent sequences): the unit to replicate as traffic grows",
+            best[0].as_ref().map_or(0, |c| c.batch),
+            best[1].as_ref().map_or(0, |c| c.batch)
+        );
+    }
+    let none: Vec<String> = Phase::BOTH
+        .into_iter()
+        .zip(best)
+        .filter(|(_, b)| b.is_none())
+        .map(|(ph, _)| format!("the {ph} layout {}", d.phase(ph).candidate.layout))
+        .collect();
+    if none.is_empty() {
+        format!(
+            "no prefill:decode unit of these layouts matches within 10 % with at most {} instances per phase",
+            balanced::MAX_INSTANCES
+        )
+    } else {
+        format!(
+            "no unit: {} serves no request stream within the requirements at any batch",
+            none.join(" and ")
+        )
     }
 }
 
 /// `deployment.concurrency_floor` (rate reading): B is a floor on the sequences the decode pool
-/// holds, not a cap on an instance's batch; it binds when the rate alone would need fewer decode
-/// instances than the plan has and one fewer would hold fewer than B.
-fn concurrency_floor(task: &Task, mode: Mode, decode: &PhaseChoice, rate: f64) -> Option<ConcurrencyFloor> {
-    if mode == Mode::NoLimit {
+/// holds, not a cap on an instance's batch. It binds when a decode pool with fewer GPUs than the
+/// plan's — any decode candidate the optimizer had, with the instances the sustained rate needs
+/// — serves the rate but holds fewer than B: the floor, not the rate, then sets the decode pool
+/// (more instances of the chosen layout, or a larger layout holding more sequences).
+fn concurrency_floor(task: &Task, d: &Deployment) -> Option<ConcurrencyFloor> {
+    if d.mode == Mode::NoLimit {
         return None;
     }
-    let b = task.workload.batch;
+    let (b, rate, decode) = (task.workload.batch, d.request_rate_per_s, &d.decode);
+    let for_rate = |c: &crate::candidates::Candidate| {
+        (rate / c.serving.rate_per_s * (1.0 - 1e-9)).ceil().max(1.0) as u64
+    };
+    // (GPUs, sequences held) of the smallest pool of each decode candidate serving the rate.
+    let pools: Vec<(u64, u64)> = d.candidates[1] // (prefill, decode)
+        .iter()
+        .chain([&decode.candidate])
+        .filter(|c| c.serving.rate_per_s > 0.0)
+        .map(|c| {
+            (
+                for_rate(c).saturating_mul(c.gpus_per_instance()),
+                for_rate(c).saturating_mul(c.batch),
+            )
+        })
+        .collect();
     let c = decode.candidate.batch;
-    let for_rate = (rate / decode.candidate.serving.rate_per_s * (1.0 - 1e-9)).ceil() as u64;
     Some(ConcurrencyFloor {
         floor_sequences: b,
         held_sequences: decode.instances * c,
         concurrency_per_instance: c,
         decode_instances: decode.instances,
-        decode_instances_for_rate: for_rate,
-        binds: decode.instances.saturating_sub(1) * c < b && for_rate < decode.instances,
+        decode_instances_for_rate: for_rate(&decode.candidate),
+        decode_gpus_for_rate: pools.iter().map(|p| p.0).min().unwrap_or(decode.gpus()),
+        binds: pools.iter().any(|&(g, held)| g < decode.gpus() && held < b),
     })
 }
 

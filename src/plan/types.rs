@@ -259,6 +259,8 @@ pub struct Performance {
     /// Budget and rate modes: requests/s each instance of the phase serves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load_per_instance_requests_per_s: Option<f64>,
+    /// Prefill: the time to prefill the instance's batch at the maximum length — with a budget
+    /// or a target rate the batch's prefill alone, without batch formation and queueing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttft_at_max_length_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -385,8 +387,9 @@ pub struct OptimizedDeployment {
     pub kv_transfer: KvTransfer,
     /// The no-limit `per-gpu` objective's tolerance (share of the best tokens/s per GPU).
     pub tolerance: f64,
-    /// The balanced prefill:decode unit of the chosen layouts and the pools' idle shares.
-    pub balanced: BalancedFacts,
+    /// The balanced prefill:decode unit of the chosen layouts and the pools' idle shares (boxed:
+    /// it keeps the evaluated variant of [`DeploymentFacts`] from carrying its size).
+    pub balanced: Box<BalancedFacts>,
     /// Budget and rate modes: B as a floor on the sequences the decode pool holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency_floor: Option<ConcurrencyFloor>,
@@ -398,15 +401,29 @@ pub struct OptimizedDeployment {
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalancedFacts {
-    /// `None` when a chosen layout serves no request stream within the requirements.
+    /// Each chosen layout at its best stream-capable batch (the unit says which); `None` when a
+    /// chosen layout serves no request stream at any batch (the note says which). Always
+    /// written (`null` when absent).
+    #[schemars(required)]
     pub unit: Option<Balanced>,
     /// Relative mismatch allowed between the pools' rates (0.1 = 10 %).
     pub match_within: f64,
     pub note: String,
-    /// Requests/s the plan's pools sustain under a request stream, and their idle shares.
-    pub plan_request_rate_per_s: f64,
-    pub plan_prefill_idle_share: f64,
-    pub plan_decode_idle_share: f64,
+    /// The plan's own instances under a request stream, each at the batch it serves the stream
+    /// with (budget and rate modes: the plan's batches; no limit: the unit's batches); absent
+    /// when a pool serves no stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_prefill_batch: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_decode_batch: Option<u64>,
+    /// Requests/s those pools sustain together (the smaller pool's capacity), and the share of
+    /// each pool's capacity left idle at that rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_request_rate_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_prefill_idle_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_decode_idle_share: Option<f64>,
 }
 
 /// `deployment.concurrency_floor`: the task's B against what the decode pool holds.
@@ -417,9 +434,13 @@ pub struct ConcurrencyFloor {
     pub held_sequences: u64,
     pub concurrency_per_instance: u64,
     pub decode_instances: u64,
-    /// Decode instances the sustained rate alone needs.
+    /// Decode instances of the chosen layout the sustained rate alone needs.
     pub decode_instances_for_rate: u64,
-    /// The floor, not the rate, sets the decode instance count.
+    /// Fewest decode GPUs serving the sustained rate, over every decode candidate the optimizer
+    /// had, the floor aside.
+    pub decode_gpus_for_rate: u64,
+    /// The floor, not the rate, sets the decode pool: a pool with fewer GPUs serves the rate but
+    /// holds fewer than B sequences.
     pub binds: bool,
 }
 

@@ -53,9 +53,26 @@ fn latency_text(plan: &PhasePlan) -> String {
     let mut s = String::new();
     let p = &plan.performance;
     if let Some(t) = p.ttft_s {
+        // Under a request stream TTFT includes batch formation and queueing; the figure at the
+        // maximum length is the batch's prefill alone, so it is named as such.
+        let (now, max) = if p.load_per_instance_requests_per_s.is_some() {
+            ("under load", "prefill alone")
+        } else {
+            ("", "")
+        };
         let _ = writeln!(
             s,
-            "  TTFT: {t:.3} s at the TTFT input length, {:.3} s at the maximum length",
+            "  TTFT: {t:.3} s at the TTFT input length{}, {}{:.3} s at the maximum length",
+            if now.is_empty() {
+                String::new()
+            } else {
+                format!(" {now}")
+            },
+            if max.is_empty() {
+                String::new()
+            } else {
+                format!("{max} ")
+            },
             p.ttft_at_max_length_s.unwrap_or(f64::NAN)
         );
     }
@@ -131,7 +148,7 @@ fn deployment_text(d: &Deployment, prefill: &PhasePlan) -> String {
             kv.seconds_per_request * 1e3,
             kv.nic_utilization * 100.0
         );
-        let _ = write!(s, "{}", balanced_text(&o.balanced));
+        let _ = write!(s, "{}", balanced_text(&o.balanced, d));
     }
     if let Some((p, q)) = &d.fewest_gpus {
         let _ = writeln!(
@@ -147,27 +164,45 @@ fn deployment_text(d: &Deployment, prefill: &PhasePlan) -> String {
     s
 }
 
-/// The balanced unit and how idle the plan's pools are.
-fn balanced_text(b: &crate::plan::BalancedFacts) -> String {
+/// The balanced unit (with the batch each phase runs) and how idle the plan's own pools are
+/// under a request stream; the reason when there is no unit.
+fn balanced_text(b: &crate::plan::BalancedFacts, d: &Deployment) -> String {
     let mut s = String::new();
-    if let Some(u) = &b.unit {
+    match &b.unit {
+        Some(u) => {
+            let _ = writeln!(
+                s,
+                "balanced unit (replicate as traffic grows): {} prefill (batch {}) : {} decode (concurrency {}) instances = {} GPUs, {:.3} requests/s (idle: prefill {:.0}%, decode {:.0}%)",
+                u.prefill_instances,
+                u.prefill_batch,
+                u.decode_instances,
+                u.decode_batch,
+                u.total_gpus,
+                u.request_rate_per_s,
+                u.prefill_idle_share * 100.0,
+                u.decode_idle_share * 100.0
+            );
+        }
+        None => {
+            let _ = writeln!(s, "balanced unit: {}", b.note);
+        }
+    }
+    if let (Some(bp), Some(bd), Some(rate), Some(ip), Some(id)) = (
+        b.plan_prefill_batch,
+        b.plan_decode_batch,
+        b.plan_request_rate_per_s,
+        b.plan_prefill_idle_share,
+        b.plan_decode_idle_share,
+    ) {
         let _ = writeln!(
             s,
-            "balanced unit (replicate as traffic grows): {} prefill : {} decode instances = {} GPUs, {:.3} requests/s (idle: prefill {:.0}%, decode {:.0}%)",
-            u.prefill_instances,
-            u.decode_instances,
-            u.total_gpus,
-            u.request_rate_per_s,
-            u.prefill_idle_share * 100.0,
-            u.decode_idle_share * 100.0
+            "under a request stream this plan's {} prefill (batch {bp}) + {} decode (concurrency {bd}) instances sustain {rate:.3} requests/s; idle: prefill {:.0}%, decode {:.0}%",
+            d.prefill.instances,
+            d.decode.instances,
+            ip * 100.0,
+            id * 100.0
         );
     }
-    let _ = writeln!(
-        s,
-        "under a request stream this plan's pools idle: prefill {:.0}%, decode {:.0}%",
-        b.plan_prefill_idle_share * 100.0,
-        b.plan_decode_idle_share * 100.0
-    );
     s
 }
 
