@@ -188,6 +188,7 @@ fn pool(
     let kernels = Kernels::for_task(task);
     let work = || {
         let mut done = Vec::new();
+        let mut cache = LayerCache::default();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= groups.len() {
@@ -195,7 +196,7 @@ fn pool(
             }
             for group in groups.iter().skip(start).take(chunk) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
-                let mut cache = LayerCache::default();
+                cache.clear();
                 for &i in group {
                     let (phase, l) = &jobs[i];
                     let scan = scan_layout(task, &kernels, &mut cache, *phase, l, batches, prune);

@@ -70,33 +70,31 @@ pub struct LayoutCoeffs<'t> {
     pub memory: memory::MemoryCoeffs,
 }
 
-fn op_sizes(task: &Task, l: &Layout) -> OpSizes {
+fn op_sizes(task: &Task, l: &Layout, z: &params::ModelSizes) -> OpSizes {
     let m = &task.model;
-    let scale = params::weight_scale(m);
+    let scale = z.scale;
     let tp = l.tp as f64;
     let (dqk_p, dv_p) = params::attention_dims(m, false);
     let (dqk_d, dv_d) = params::attention_dims(m, true);
     let moe = m.moe.as_ref();
     let etp = l.expert_tp as f64;
     OpSizes {
-        attention_p: scale * params::attention_params(m) / tp,
+        attention_p: scale * z.attention / tp,
         attention_gemms: if m.attention == AttentionKind::Mla {
             5.0
         } else {
             2.0
         },
-        ffn_p: scale * params::ffn_params(m, m.ffn_intermediate_size) / tp,
+        ffn_p: scale * z.ffn / tp,
         ffn_inter: m.ffn_intermediate_size as f64 / tp,
-        expert_p: scale * params::expert_params(m) / etp,
+        expert_p: scale * z.expert / etp,
         expert_inter: moe.map_or(0.0, |x| x.expert_intermediate_size as f64 / etp),
-        shared_p: moe.map_or(0.0, |x| {
-            scale * x.shared_experts as f64 * params::ffn_params(m, x.shared_expert_intermediate_size) / tp
-        }),
+        shared_p: moe.map_or(0.0, |x| scale * x.shared_experts as f64 * z.shared_expert / tp),
         shared_inter: moe.map_or(0.0, |x| {
             x.shared_experts as f64 * x.shared_expert_intermediate_size as f64 / tp
         }),
         router_p: moe.map_or(0.0, |x| m.hidden_size as f64 * x.experts as f64),
-        lm_p: scale * params::lm_head_params(m) / tp,
+        lm_p: scale * z.lm_head / tp,
         heads: m.heads as f64 / tp,
         dqk_prefill: dqk_p,
         dv_prefill: dv_p,
@@ -122,7 +120,7 @@ impl<'t> LayoutCoeffs<'t> {
     /// [`LayoutCoeffs::new`] with the task's kernel constants computed once by the caller.
     pub fn with_kernels(task: &'t Task, layout: &Layout, phase: Phase, kernels: Kernels) -> LayoutCoeffs<'t> {
         let mut shapes = memory::stage_shapes(&task.model, layout.pp);
-        let memory = memory::MemoryCoeffs::new(task, phase, layout, &shapes);
+        let memory = memory::MemoryCoeffs::with_sizes(task, phase, layout, &shapes, &kernels.sizes);
         shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head));
         let stages = shapes
             .iter()
@@ -133,7 +131,7 @@ impl<'t> LayoutCoeffs<'t> {
                 lm_head: s.lm_head,
             })
             .collect::<Vec<StageCoeffs>>();
-        let ops = op_sizes(task, layout);
+        let ops = op_sizes(task, layout, &kernels.sizes);
         LayoutCoeffs {
             has_dense: stages.iter().any(|s| s.dense_layers > 0.0),
             has_moe: stages.iter().any(|s| s.moe_layers > 0.0),

@@ -81,6 +81,8 @@ pub struct Kernels {
     pub grouped_gemm_as_dense: bool,
     /// Whether the GPU has its own measured profile (false: reference curves, scaled).
     pub measured: bool,
+    /// The model's part sizes (per task, read by every layout's coefficients).
+    pub sizes: crate::spec::model_size::ModelSizes,
 }
 
 fn pick<'a>(p: &'a GpuProfile, engine: &str) -> Option<&'a profile::EngineKernels> {
@@ -159,6 +161,7 @@ impl Kernels {
             two_batch_overlap: two_batch_overlap(engine),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
             measured: found.is_some_and(|(_, m)| m),
+            sizes: crate::spec::model_size::ModelSizes::of(&task.model),
         }
     }
 
@@ -186,6 +189,8 @@ impl Kernels {
             two_batch_overlap: false,
             grouped_gemm_as_dense: false,
             measured: false,
+            // No model: these constants serve the communication formulas only.
+            sizes: Default::default(),
         }
     }
 

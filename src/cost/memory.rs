@@ -77,22 +77,24 @@ pub fn stage_shapes(model: &Model, pp: u64) -> Vec<StageShape> {
 
 /// Weight parameters on one GPU of a stage (before the declared-size scale).
 pub fn stage_weight_params(model: &Model, l: &Layout, s: &StageShape) -> f64 {
+    stage_weight_params_with(&params::ModelSizes::of(model), model, l, s)
+}
+
+/// [`stage_weight_params`] from the model's part sizes computed once per task.
+fn stage_weight_params_with(z: &params::ModelSizes, model: &Model, l: &Layout, s: &StageShape) -> f64 {
     let tp = l.tp as f64;
-    let mut p = s.layers() as f64 * params::attention_params(model) / tp
-        + s.dense_layers as f64 * params::ffn_params(model, model.ffn_intermediate_size) / tp;
+    let mut p = s.layers() as f64 * z.attention / tp + s.dense_layers as f64 * z.ffn / tp;
     if let Some(moe) = &model.moe {
         let experts_here = moe.experts.div_ceil(l.ep) as f64;
         let router = model.hidden_size as f64 * moe.experts as f64;
-        let shared =
-            moe.shared_experts as f64 * params::ffn_params(model, moe.shared_expert_intermediate_size);
-        p += s.moe_layers as f64
-            * (experts_here * params::expert_params(model) / l.expert_tp as f64 + router + shared / tp);
+        let shared = moe.shared_experts as f64 * z.shared_expert;
+        p += s.moe_layers as f64 * (experts_here * z.expert / l.expert_tp as f64 + router + shared / tp);
     }
     if s.embedding {
-        p += params::embedding_params(model) / tp;
+        p += z.embedding / tp;
     }
     if s.lm_head && !(model.tied_embeddings && s.embedding) {
-        p += params::lm_head_params(model) / tp;
+        p += z.lm_head / tp;
     }
     p
 }
@@ -157,12 +159,23 @@ pub struct MemoryCoeffs {
 impl MemoryCoeffs {
     /// Coefficients of `l` in `phase`; `shapes` are the layout's stages.
     pub fn new(task: &Task, phase: Phase, l: &Layout, shapes: &[StageShape]) -> MemoryCoeffs {
+        Self::with_sizes(task, phase, l, shapes, &params::ModelSizes::of(&task.model))
+    }
+
+    /// [`MemoryCoeffs::new`] with the model's part sizes computed once per task.
+    pub fn with_sizes(
+        task: &Task,
+        phase: Phase,
+        l: &Layout,
+        shapes: &[StageShape],
+        z: &params::ModelSizes,
+    ) -> MemoryCoeffs {
         let m = &task.model;
         let capacity = task.hardware.memory_bytes;
-        let wbytes = m.dtype.bytes() * params::weight_scale(m);
+        let wbytes = m.dtype.bytes() * z.scale;
         let kv_tokens = task.workload.kv_tokens_per_sequence().div_ceil(l.sp) as f64;
         let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
-        let even_split = params::total_params(m) * wbytes / l.gpus_per_instance() as f64;
+        let even_split = z.total * wbytes / l.gpus_per_instance() as f64;
         let mut stages: Vec<StageMemory> = Vec::with_capacity(shapes.len());
         let mut last: Option<(&StageShape, f64)> = None;
         for s in shapes {
@@ -174,7 +187,7 @@ impl MemoryCoeffs {
                 {
                     w
                 }
-                _ => (stage_weight_params(m, l, s) * wbytes).max(even_split),
+                _ => (stage_weight_params_with(z, m, l, s) * wbytes).max(even_split),
             };
             last = Some((s, weights));
             let mem = StageMemory {

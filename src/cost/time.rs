@@ -485,6 +485,11 @@ pub struct LayerCache {
 }
 
 impl LayerCache {
+    /// Forget every entry, keeping the memory (the next group of layouts starts empty).
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+
     fn layers(&mut self, c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] {
         let key = LayerKey {
             shape: Layout { pp: 1, ..c.layout },

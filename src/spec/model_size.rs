@@ -97,6 +97,41 @@ pub fn weight_scale(m: &Model) -> f64 {
     }
 }
 
+/// The parameter counts of a model's parts, computed once per task: the per-layout coefficients
+/// read them for every layout (the same values the functions above return).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ModelSizes {
+    pub total: f64,
+    /// [`weight_scale`].
+    pub scale: f64,
+    pub attention: f64,
+    /// One dense FFN at the model's intermediate size.
+    pub ffn: f64,
+    pub expert: f64,
+    /// One shared expert (0 without MoE).
+    pub shared_expert: f64,
+    pub embedding: f64,
+    pub lm_head: f64,
+}
+
+impl ModelSizes {
+    pub fn of(m: &Model) -> ModelSizes {
+        ModelSizes {
+            total: total_params(m),
+            scale: weight_scale(m),
+            attention: attention_params(m),
+            ffn: ffn_params(m, m.ffn_intermediate_size),
+            expert: expert_params(m),
+            shared_expert: m
+                .moe
+                .as_ref()
+                .map_or(0.0, |moe| ffn_params(m, moe.shared_expert_intermediate_size)),
+            embedding: embedding_params(m),
+            lm_head: lm_head_params(m),
+        }
+    }
+}
+
 /// KV-cache bytes per token per layer for the whole model width (before TP sharding).
 /// GQA/MHA: `2 (K,V) × kv_heads × head_dim × bytes`; MLA: `(kv_lora_rank + rope_dim) × bytes`
 /// (the compressed latent and the decoupled RoPE key, DeepSeek-V2 §2.1.2).
