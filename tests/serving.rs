@@ -7,7 +7,6 @@ use pdplan::analysis::evaluate;
 use pdplan::ilp::formulation::{DEFAULT_TOLERANCE, Mode, Objective};
 use pdplan::layout::Phase;
 use pdplan::spec::resolve::Resolved;
-use pdplan::spec::task::GivenStrategy;
 use serde_json::Value;
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -100,19 +99,7 @@ fn evaluate_of_solves_strategy_agrees_with_solve() {
         }
         for (i, phase) in Phase::BOTH.into_iter().enumerate() {
             let c = s.deployment.phase(phase);
-            let l = &c.candidate.layout;
-            let flags = GivenStrategy {
-                gpus: Some(c.gpus()),
-                tp: Some(l.tp),
-                pp: Some(l.pp),
-                sp: Some(l.sp),
-                dp: None,
-                attention_dp: Some(l.attention_dp),
-                ep: Some(l.ep),
-                expert_tp: Some(l.expert_tp),
-                replicas: Some(c.instances),
-                batch: Some(c.candidate.batch),
-            };
+            let flags = common::strategy_flags(c);
             let e = evaluate::evaluate(&re, &[phase], &flags);
             let res = &e.phases[0].results[0];
             assert_eq!(

@@ -14,7 +14,6 @@ use pdplan::analysis::evaluate;
 use pdplan::ilp::formulation::{DEFAULT_TOLERANCE, Mode, Objective};
 use pdplan::layout::Phase;
 use pdplan::spec::resolve::Resolved;
-use pdplan::spec::task::GivenStrategy;
 use serde_json::Value;
 use std::sync::OnceLock;
 
@@ -99,23 +98,6 @@ fn ttft_holds_at_the_sustained_rate_with_its_breakdown() {
     }
 }
 
-/// Solve's strategy of each phase as `evaluate` flags.
-fn flags_of(c: &pdplan::ilp::PhaseChoice) -> GivenStrategy {
-    let l = &c.candidate.layout;
-    GivenStrategy {
-        gpus: Some(c.gpus()),
-        tp: Some(l.tp),
-        pp: Some(l.pp),
-        sp: Some(l.sp),
-        dp: None,
-        attention_dp: Some(l.attention_dp),
-        ep: Some(l.ep),
-        expert_tp: Some(l.expert_tp),
-        replicas: Some(c.instances),
-        batch: Some(c.candidate.batch),
-    }
-}
-
 #[test]
 fn evaluate_of_solves_strategy_gives_solves_figures() {
     for (name, r, s) in unseen() {
@@ -123,7 +105,7 @@ fn evaluate_of_solves_strategy_gives_solves_figures() {
         // The load evaluate scores prefill at: the rate the plan sustains.
         re.task.requirements.request_rate_per_s = Some(s.deployment.request_rate_per_s);
         for (i, phase) in Phase::BOTH.into_iter().enumerate() {
-            let e = evaluate::evaluate(&re, &[phase], &flags_of(s.deployment.phase(phase)));
+            let e = evaluate::evaluate(&re, &[phase], &common::strategy_flags(s.deployment.phase(phase)));
             let res = &e.phases[0].results[0];
             assert_eq!(
                 e.exit_code, 0,

@@ -178,3 +178,20 @@ pub fn scratch(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+/// A solved phase's strategy as `evaluate` flags (degrees, replicas, batch, GPUs).
+pub fn strategy_flags(c: &pdplan::ilp::PhaseChoice) -> GivenStrategy {
+    let l = &c.candidate.layout;
+    GivenStrategy {
+        gpus: Some(c.gpus()),
+        tp: Some(l.tp),
+        pp: Some(l.pp),
+        sp: Some(l.sp),
+        dp: None,
+        attention_dp: Some(l.attention_dp),
+        ep: Some(l.ep),
+        expert_tp: Some(l.expert_tp),
+        replicas: Some(c.instances),
+        batch: Some(c.candidate.batch),
+    }
+}
