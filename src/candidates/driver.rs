@@ -179,7 +179,7 @@ fn pool(
     batches: &[u64],
     prune: Prune,
     threads: Option<usize>,
-) -> Vec<LayoutScan> {
+) -> Vec<Option<LayoutScan>> {
     let groups = shape_groups(jobs);
     let n = workers(jobs.len(), threads);
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
@@ -187,7 +187,9 @@ fn pool(
     let next = AtomicUsize::new(0);
     let kernels = Kernels::for_task(task);
     let work = || {
-        let mut done = Vec::new();
+        // Room for every job up front: a worker writes only its share, and untouched capacity
+        // costs no memory, while doubling would copy (and fault in) the scans again and again.
+        let mut done = Vec::with_capacity(jobs.len());
         let mut cache = LayerCache::default();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
@@ -224,7 +226,7 @@ fn pool(
     for (i, scan) in parts.drain(..).flatten() {
         slots[i] = Some(scan);
     }
-    slots.into_iter().flatten().collect()
+    slots
 }
 
 /// Merge one phase's layout results in enumeration order.
@@ -232,7 +234,7 @@ fn merge(
     task: &Task,
     phase: Phase,
     layouts: &[Layout],
-    scans: Vec<LayoutScan>,
+    scans: impl IntoIterator<Item = LayoutScan>,
     prune: Prune,
 ) -> PhaseCandidates {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
@@ -290,10 +292,13 @@ pub(super) fn run(
         .collect();
     let mut scans = pool(task, &jobs, &batches, prune, threads).into_iter();
     let [n_p, n_d] = [layouts[0].len(), layouts[1].len()];
-    let prefill: Vec<LayoutScan> = scans.by_ref().take(n_p).collect();
-    let decode: Vec<LayoutScan> = scans.take(n_d).collect();
-    [
-        merge(task, Phase::Prefill, &layouts[0], prefill, prune),
-        merge(task, Phase::Decode, &layouts[1], decode, prune),
-    ]
+    let prefill = merge(
+        task,
+        Phase::Prefill,
+        &layouts[0],
+        scans.by_ref().take(n_p).flatten(),
+        prune,
+    );
+    let decode = merge(task, Phase::Decode, &layouts[1], scans.take(n_d).flatten(), prune);
+    [prefill, decode]
 }
