@@ -299,6 +299,22 @@ pub fn profiles() -> &'static [GpuProfile] {
     })
 }
 
+/// The profile in `models/kernels/<gpu in lower case>.json`, parsed once; `None` when there is no
+/// such file or it does not parse.
+fn profile_file(gpu: &str) -> Option<&'static GpuProfile> {
+    static CELLS: [OnceLock<Option<GpuProfile>>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
+    let file = format!("models/kernels/{}.json", gpu.to_lowercase());
+    let i = FILES.iter().position(|(name, _)| *name == file)?;
+    CELLS[i]
+        .get_or_init(|| {
+            serde_json::from_str::<GpuProfile>(FILES[i].1).ok().map(|mut p| {
+                p.prepare();
+                p
+            })
+        })
+        .as_ref()
+}
+
 /// Parse errors of the embedded profiles (for the test that keeps them valid).
 pub fn parse_errors() -> Vec<String> {
     FILES
@@ -329,8 +345,15 @@ fn profile_name(preset: &str) -> &str {
 /// profile and the reference GPU's curves stand in, scaled to its numbers. `None` only if no
 /// profile is embedded (ruled out by the tests).
 pub fn gpu_profile(task: &Task) -> Option<(&'static GpuProfile, bool)> {
-    let all = profiles();
     let named = task.hardware.preset.as_deref().map(profile_name);
+    // The file named after the GPU alone, when it holds that GPU: a solve parses one profile,
+    // not all of them (they are ~50 kB of JSON each).
+    for gpu in named.into_iter().chain([REFERENCE_GPU]) {
+        if let Some(p) = profile_file(gpu).filter(|p| p.gpu == gpu) {
+            return Some((p, named == Some(gpu)));
+        }
+    }
+    let all = profiles();
     if let Some(p) = named.and_then(|n| all.iter().find(|p| p.gpu == n)) {
         return Some((p, true));
     }
