@@ -188,19 +188,7 @@ fn no_limit_plans_do_not_overspend() {
     for (name, r) in tasks {
         let Ok(d) = pdplan::solve(&r, None) else { continue };
         let f = pdplan::solve_with(&r, Some(Mode::NoLimit), Some(Objective::MinGpus)).expect("feasible");
-        for p in Phase::BOTH {
-            let (a, b) = (d.deployment.phase(p), f.deployment.phase(p));
-            if a.gpus() > 2 * b.gpus() {
-                let gain =
-                    a.candidate.cover_tokens_per_s_per_gpu / b.candidate.cover_tokens_per_s_per_gpu - 1.0;
-                assert!(
-                    gain >= DEFAULT_TOLERANCE,
-                    "{name} {p}: {} GPUs vs {} for a gain of {gain}",
-                    a.gpus(),
-                    b.gpus()
-                );
-            }
-        }
+        common::assert_no_overspend(&name, &d, &f);
         assert_eq!(
             num(&json(&d.plans[0])["deployment"]["tolerance"]),
             DEFAULT_TOLERANCE,

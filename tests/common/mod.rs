@@ -195,3 +195,21 @@ pub fn strategy_flags(c: &pdplan::ilp::PhaseChoice) -> GivenStrategy {
         batch: Some(c.candidate.batch),
     }
 }
+
+/// Issue 10's over-spend rule: a no-limit phase with more than twice the GPUs of the `min-gpus`
+/// plan gains at least the tolerance in tokens/s per GPU.
+pub fn assert_no_overspend(name: &str, d: &pdplan::Solution, min_gpus: &pdplan::Solution) {
+    use pdplan::ilp::formulation::DEFAULT_TOLERANCE;
+    for p in pdplan::layout::Phase::BOTH {
+        let (a, b) = (d.deployment.phase(p), min_gpus.deployment.phase(p));
+        if a.gpus() > 2 * b.gpus() {
+            let gain = a.candidate.cover_tokens_per_s_per_gpu / b.candidate.cover_tokens_per_s_per_gpu - 1.0;
+            assert!(
+                gain >= DEFAULT_TOLERANCE,
+                "{name} {p}: {} GPUs vs {} for a gain of {gain}",
+                a.gpus(),
+                b.gpus()
+            );
+        }
+    }
+}
