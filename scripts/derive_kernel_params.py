@@ -21,10 +21,13 @@ never a fit to end-to-end throughput):
   i.e. the datasheet); `c(x)` is the achieved fraction of peak and `b(x)` of HBM bandwidth, as a
   function of the kernel's size `x`:
   - dense GEMM: x = M (tokens); c = F/(P·(t−launch)), b = B/(H·(t−launch)), medians over the
-    weight shapes N, K in [1024, 16384] (F = 2MNK, B = NK·w + (MK + MN)·2 bytes);
+    weight shapes N, K in [1024, 16384] (F = 2MNK, B = NK·w + (MK + MN)·2 bytes); per dtype
+    (BF16, per-tensor FP8, 128 × 128 block-scaled FP8 read at the exact M the table measures);
   - grouped MoE GEMM (gate/up + down, gated): x = token copies per local expert, B = active
-    local experts' weights + 2 × 16-bit rows per token copy (as pdplan counts them); one curve
-    over all shapes and one per size class of the expert slice a GPU holds (`moe_by_slice`);
+    local experts' weights + 2 × 16-bit rows per token copy (as pdplan counts them, with its
+    default imbalance when ep > 1); measured under power-law routing on the busiest EP group
+    (`ROUTING`); one curve over all shapes and one per size class of the expert slice a GPU
+    holds (`moe_by_slice`);
   - prefill attention (FlashAttention-style, causal): x = sequence length, c only
     (F = 2·b·h·d·s², the causal half of QKᵀ and AV);
   - decode attention (paged / XQA): x = KV bytes read per kernel, b only;
@@ -117,7 +120,7 @@ def monotone(xs, ys, k):
     return out
 
 
-def curve(df, x_col, grid, fields, launch, envelope=(), power=None):
+def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False):  # noqa: PLR0913
     """Median of each efficiency field at the grid point nearest each measured x (log scale).
 
     Efficiencies are capped at 1 (a median above the datasheet figure is a table whose size
@@ -125,11 +128,13 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None):
     non-increasing in x (the upper envelope from the right): used for the grouped MoE GEMM's
     memory efficiency, whose bytes stop growing once every local expert is active, so that its
     time never falls as tokens grow (the measured latencies of each configuration grow with the
-    tokens; the medians across configurations need not)."""
+    tokens; the medians across configurations need not). With `exact`, a grid point takes only
+    the measurements at exactly that size (for kernels whose time steps between neighbouring
+    sizes)."""
     xs, out = [], {f: [] for f in fields}
     lx = np.log2(df[x_col].astype(float).clip(lower=1e-9))
     for g in grid:
-        near = df[np.abs(lx - np.log2(g)) <= 0.26]
+        near = df[df[x_col] == g] if exact else df[np.abs(lx - np.log2(g)) <= 0.26]
         if len(near) < 3:
             continue
         xs.append(float(g))
@@ -147,14 +152,32 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None):
     return res
 
 
+# Token counts (M) at which the block-scaled FP8 GEMM is read off the table exactly: every size
+# the tables measure up to 1025 (pairs such as 128 / 129 straddle the kernel's 128-row tile), then
+# powers of two. Its latency is not smooth in M: in TensorRT-LLM 1.3.0rc20's H100 table a
+# 51200 × 5120 GEMM takes 105 us at M = 128, 232 us at 129, 214 us at 160, 140 us at 256 and 298
+# us at 257 (the weights are streamed once per 128-row tile of M until the kernel switches to a
+# wider tile); the binned power-of-two grid of the other dtypes would step over that.
+GRID_M_BLOCK = [1, 2, 4, 8, 16, 32, 48, 64, 65, 80, 96, 112, 128, 129, 160, 192, 224, 256, 257,
+                512, 513, 768, 769, 1024, 1025, 2048, 4096, 8192, 16384]
+GEMM_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block"}
+
+
 def gemm(root, gpu, engine, sysd):
+    """Dense GEMM per dtype: BF16, FP8 with one scale per tensor, and FP8 with 128 × 128 block
+    scales (`fp8_block`: the DeepSeek-V3 recipe, used by the published FP8 checkpoints of the
+    DeepSeek, Qwen3 and Kimi-K2 families, which aiconfigurator times as `fp8_block`)."""
     path = newest(root, gpu, "gemm", engine, "gemm_perf.parquet")
     if not path:
         return {}
     d = pd.read_parquet(path)
     out = {}
-    for dt, key in DTYPE_KEY.items():
-        if key not in sysd["peak_flops_per_s"]:
+    for dt, key in GEMM_DTYPES.items():
+        peak_key = "fp8" if dt == "fp8_block" else key
+        if peak_key not in sysd["peak_flops_per_s"] or (dt == "fp8_block" and engine == "vllm"):
+            # vLLM 0.24's block-FP8 table mixes three kernel sources per shape and times a
+            # 1024 × 1024 GEMM at 60-160 us for any M (host-side overhead, not the kernel): not
+            # used; vLLM's block-FP8 GEMMs fall back to its per-tensor FP8 curve.
             continue
         x = d[d.gemm_dtype == dt].copy()
         if x.empty:
@@ -164,9 +187,12 @@ def gemm(root, gpu, engine, sysd):
         launch = launch_floor(small.t) if len(small) else launch_floor(x.t)
         x = x[(x.n >= 1024) & (x.n <= 16384) & (x.k >= 1024) & (x.k <= 16384)]
         busy = (x.t - launch).clip(lower=1e-7)
-        x["compute"] = 2.0 * x.m * x.n * x.k / (sysd["peak_flops_per_s"][key] * busy)
+        x["compute"] = 2.0 * x.m * x.n * x.k / (sysd["peak_flops_per_s"][peak_key] * busy)
         x["memory"] = (x.n * x.k * WBYTES[dt] + 2.0 * x.m * (x.k + x.n)) / (sysd["hbm_bytes_per_s"] * busy)
-        c = curve(x, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
+        if dt == "fp8_block":
+            c = curve(x, "m", GRID_M_BLOCK, ["compute", "memory"], launch, power={"compute": 1}, exact=True)
+        else:
+            c = curve(x, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
         c["source"] = f"{PACKAGE}: {rel(root, path)}, gemm_dtype {dt}, {len(x)} kernels (N, K in 1024..16384)"
         out["gemm_" + key] = c
     return out
@@ -183,31 +209,55 @@ def versions(root, gpu, op, engine, table):
     return sorted(paths, key=key, reverse=True)
 
 
+# Routing of the MoE kernel measurements used: aiconfigurator's collector draws expert loads from
+# a power law and times the most loaded EP group (it swaps that group to rank 0: collector
+# docs, "Power-Law Distribution in MoE Workload Simulation", "EP Group Selection"); alpha 1.01 is
+# the mildest skew the tables hold (aiconfigurator's figure for DeepSeek-V3 / R1 routing, 1.2 its
+# Qwen3-235B one). Balanced routing is the unreachable lower bound: on H200 (TensorRT-LLM
+# 1.3.0rc20, DeepSeek-V3 experts, EP 8) the busiest group takes 1.31x the balanced time at 512
+# tokens and 1.6x at 4096, where a uniform 1.2x more tokens on the busiest GPU adds 3 % resp. 20 %.
+ROUTING = ["power_law_1.01", "balanced", "uniform"]
+# The cost model's default MoE imbalance (src/spec/task.rs, CostParams::default().moe_imbalance):
+# it multiplies the busiest GPU's token copies when ep > 1 (src/cost/time.rs, moe_ffn). The
+# efficiencies are derived with the same count, so that a task at the default reproduces the
+# measured busiest-group time and another imbalance scales the busiest GPU's tokens from there.
+DEFAULT_IMBALANCE = 1.2
+
+
+def moe_rows(root, gpu, engine, dt):
+    """The newest table's rows of one dtype under the first routing of ROUTING it measures."""
+    for path in versions(root, gpu, "moe", engine, "moe_perf.parquet"):
+        d = pd.read_parquet(path)
+        d = d[(d.moe_dtype == dt) & ~d.kernel_source.astype(str).str.contains("nongated")]
+        for routing in ROUTING:
+            x = d[d.distribution == routing].copy()
+            if len(x) >= 20:
+                return path, routing, x
+    return None, None, None
+
+
 def moe(root, gpu, engine, sysd):
     """Grouped MoE GEMM (the engine's `moe` op: routing, permutation, gate/up, SwiGLU, down).
 
     `num_tokens` is taken as the tokens of the whole EP group (aiconfigurator's MoE op input), so
-    one GPU computes `num_tokens·topk/ep` token copies over `num_experts/ep` local experts."""
+    one GPU computes `num_tokens·topk/ep` token copies (times the default imbalance when ep > 1,
+    as the cost model counts them) over `num_experts/ep` local experts."""
     out = {}
     for dt, key in [("bfloat16", "bf16"), ("fp8_block", "fp8"), ("fp8", "fp8")]:
         if key not in sysd["peak_flops_per_s"] or "moe_" + key in out:
             continue
-        for path in versions(root, gpu, "moe", engine, "moe_perf.parquet"):
-            d = pd.read_parquet(path)
-            x = d[(d.moe_dtype == dt) & (d.distribution.isin(["balanced", "uniform"]))].copy()
-            x = x[~x.kernel_source.astype(str).str.contains("nongated")]
-            if len(x) >= 20:
-                break
-        else:
+        path, routing, x = moe_rows(root, gpu, engine, dt)
+        if path is None:
             continue
         x["t"] = x.latency * 1e-3
         launch = launch_floor(x[x.num_tokens <= 2].t)
         local = x.num_experts / x.moe_ep_size
-        copies = x.num_tokens * x.topk / x.moe_ep_size
+        imbalance = np.where(x.moe_ep_size > 1, DEFAULT_IMBALANCE, 1.0)
+        copies = x.num_tokens * x.topk / x.moe_ep_size * imbalance
         active = local * (1.0 - (1.0 - 1.0 / x.num_experts) ** (x.num_tokens * x.topk))
         per_expert = 3.0 * x.hidden_size * x.inter_size / x.moe_tp_size
         busy = (x.t - launch).clip(lower=1e-7)
-        x["per_expert"] = x.num_tokens * x.topk / x.num_experts
+        x["per_expert"] = x.num_tokens * x.topk / x.num_experts * imbalance
         x["compute"] = 2.0 * copies * per_expert / (sysd["peak_flops_per_s"][key] * busy)
         # Bytes as pdplan's cost model counts them (src/cost/time.rs, moe_ffn): the active local
         # experts' weights plus each token copy's 16-bit input and output rows.
@@ -215,9 +265,10 @@ def moe(root, gpu, engine, sysd):
         x["memory"] = moved / (sysd["hbm_bytes_per_s"] * busy)
         x["slice"] = x.hidden_size * x.inter_size / x.moe_tp_size
         c = curve(x, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
-        c["source"] = f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, balanced routing, {len(x)} kernels"
+        how = f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, {routing} routing (busiest EP group)"
+        c["source"] = f"{how}, {len(x)} kernels"
         out["moe_" + key] = c
-        out["moe_" + key + "_by_slice"] = moe_by_slice(x, launch, f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, balanced routing")
+        out["moe_" + key + "_by_slice"] = moe_by_slice(x, launch, how)
     return out
 
 

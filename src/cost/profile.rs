@@ -181,6 +181,12 @@ pub struct EngineKernels {
     pub gemm_bf16: Curve,
     #[serde(default)]
     pub gemm_fp8: Option<Curve>,
+    /// FP8 GEMM with 128 × 128 block scales (the DeepSeek-V3 recipe; models whose preset says
+    /// their FP8 checkpoint is block-scaled, [`crate::spec::presets::ModelPreset::fp8_block_scales`]).
+    /// Measured at every M the table has, not binned: its time steps at the kernel's 128-row tile
+    /// (see `scripts/derive_kernel_params.py`, `GRID_M_BLOCK`).
+    #[serde(default)]
+    pub gemm_fp8_block: Option<Curve>,
     #[serde(default)]
     pub moe_bf16: Option<Curve>,
     #[serde(default)]
@@ -233,6 +239,7 @@ impl GpuProfile {
         for k in self.engines.values_mut() {
             let optional = [
                 &mut k.gemm_fp8,
+                &mut k.gemm_fp8_block,
                 &mut k.moe_bf16,
                 &mut k.moe_fp8,
                 &mut k.mla_prefill,
@@ -398,6 +405,7 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
     out.push_str(&format!("  engine {name}\n"));
     let optional = [
         ("gemm_fp8", &k.gemm_fp8),
+        ("gemm_fp8_block", &k.gemm_fp8_block),
         ("moe_bf16", &k.moe_bf16),
         ("moe_fp8", &k.moe_fp8),
         ("mla_prefill", &k.mla_prefill),

@@ -26,6 +26,12 @@ pub struct ModelPreset {
     pub source: String,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Where it is published that the model's FP8 checkpoint scales its weights per 128 × 128
+    /// block (`quantization_config.weight_block_size`), not per tensor: its FP8 GEMMs are then
+    /// costed on the measured block-scaled kernel (`gemm_fp8_block` in `models/kernels/`).
+    /// Absent: per-tensor FP8 (what engines do when they quantize 16-bit weights themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8_block_scales: Option<String>,
     /// The shape, in task-file form; `name`, `preset` and `hf_config` are left empty.
     pub model: RawModel,
 }
