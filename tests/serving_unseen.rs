@@ -34,6 +34,11 @@ fn json(p: &pdplan::plan::PhasePlan) -> Value {
 fn unseen() -> &'static [(String, Resolved, Solution)] {
     static ALL: OnceLock<Vec<(String, Resolved, Solution)>> = OnceLock::new();
     ALL.get_or_init(|| {
+        // qwen3-32b-h200-budget.md has 18 GPUs (was 16): Qwen3-32B's FP8 checkpoint is
+        // block-scaled, and TensorRT-LLM's block-FP8 GEMM on H200 takes 1.6x longer at M = 65
+        // than at 64 (aiconfigurator-core 0.12 gemm_perf.parquet, fp8_block), so 1000 sequences
+        // on 15 decode GPUs (67 each) miss the 25 ms TPOT (30 ms; AIConfigurator: 22.9 ms at b67
+        // and mean context 1536 vs 15.8 ms at b64); 16 decode GPUs (62.5 each) need 17 in all.
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks/serving");
         let mut paths: Vec<_> = std::fs::read_dir(&dir)
             .expect("fixtures/tasks/serving exists")
