@@ -400,3 +400,91 @@ fn stage_runs_give_the_memory_of_every_stage() {
     }
     assert!(checked > 50, "{checked}");
 }
+
+/// A model whose FP8 checkpoint is block-scaled (the preset cites its `weight_block_size`) runs
+/// its GEMMs on the measured block-scaled kernel, whose time steps at the 128-row tile: in
+/// TensorRT-LLM's H100 table a 51200 × 5120 GEMM takes 105 us at M = 128 and 232 us at M = 129.
+/// A model without that citation keeps the per-tensor kernel, which has no such step (119 vs
+/// 121 us), and so does DeepSeek-V3 (its preset note says why).
+#[test]
+fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
+    let mut task = common::small_dense(1, None);
+    task.hardware.preset = Some("H100-SXM".into());
+    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    task.cost.engine = Engine::Trtllm;
+    // The H100's datasheet FP8 peak and HBM bandwidth, at the measured reference efficiencies
+    // (what the GPU preset sets), so the curves apply unscaled.
+    let p = profile::profiles().iter().find(|p| p.gpu == "H100-SXM").unwrap();
+    let reference = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
+    let hw = &mut task.hardware;
+    hw.peak_flops_per_s = p.system.peak_flops_per_s["fp8"];
+    hw.hbm_bytes_per_s = p.system.hbm_bytes_per_s;
+    hw.mfu = reference.compute.iter().copied().fold(0.0, f64::max);
+    hw.bandwidth_utilization = reference.memory[0];
+    let gemm_s = |k: &Kernels, m: f64| {
+        let (n, kk) = (51200.0, 5120.0);
+        let bytes = n * kk + 2.0 * m * (n + kk);
+        k.time(k.gemm, 2.0 * m * n * kk, k.peak_flops_per_s, bytes, m, 1.0)
+            .0
+    };
+    let per_tensor = Kernels::new(&task, 1.0);
+    assert!(
+        per_tensor.gemm.source.contains("gemm_dtype fp8,"),
+        "{}",
+        per_tensor.gemm.source
+    );
+    assert!(gemm_s(&per_tensor, 129.0) < 1.1 * gemm_s(&per_tensor, 128.0));
+    task.model.preset = Some("Qwen3-32B".into());
+    let block = Kernels::new(&task, 1.0);
+    assert!(block.gemm.source.contains("fp8_block"), "{}", block.gemm.source);
+    let (at128, at129) = (gemm_s(&block, 128.0), gemm_s(&block, 129.0));
+    assert!(at129 > 1.6 * at128, "M 128: {at128} s, M 129: {at129} s");
+    assert!(
+        (80e-6..140e-6).contains(&at128),
+        "M 128: {at128} s (table: 105 us)"
+    );
+    task.model.preset = Some("DeepSeek-V3".into());
+    assert!(Kernels::new(&task, 1.0).gemm.source.contains("gemm_dtype fp8,"));
+}
+
+/// The grouped MoE GEMM is costed as measured on the busiest EP group under power-law routing
+/// (aiconfigurator's collector), not under balanced routing: DeepSeek-V3's experts on 8 H200s
+/// (EP 8, FP8 blocks, 512 tokens in the group) take 0.519 ms on the busiest GPU in TensorRT-LLM's
+/// table and 0.397 ms balanced; the model's default 1.2 imbalance on balanced efficiencies said
+/// 0.42 ms.
+#[test]
+fn moe_kernel_is_the_busiest_group_under_skewed_routing() {
+    let mut task = common::small_dense(1, None);
+    task.hardware.preset = Some("H200".into());
+    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    task.cost.engine = Engine::Trtllm;
+    let p = profile::profiles().iter().find(|p| p.gpu == "H200").unwrap();
+    let reference = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
+    let hw = &mut task.hardware;
+    hw.peak_flops_per_s = p.system.peak_flops_per_s["fp8"];
+    hw.hbm_bytes_per_s = p.system.hbm_bytes_per_s;
+    hw.mfu = reference.compute.iter().copied().fold(0.0, f64::max);
+    hw.bandwidth_utilization = reference.memory[0];
+    let (d, inter, experts, ep, tokens) = (7168.0, 2048.0, 256.0_f64, 8.0, 512.0);
+    let k = Kernels::new(&task, 1.0).for_expert_slice(d * inter);
+    let class = k.moe.unwrap();
+    assert!(class.source.contains("power_law_1.01"), "{}", class.source);
+    // As src/cost/time.rs (moe_ffn) counts a decode layer's routed experts.
+    let busiest = tokens * 8.0 / ep * 1.2;
+    let local = experts / ep;
+    let active = local * (1.0 - (1.0 - 1.0 / experts).powf(tokens * 8.0));
+    let expert_p = 3.0 * d * inter;
+    let bytes = active * expert_p + busiest * 2.0 * d * 2.0;
+    let (t, _) = k.time(
+        class,
+        2.0 * busiest * expert_p,
+        k.peak_flops_per_s,
+        bytes,
+        busiest / local,
+        1.0,
+    );
+    assert!(
+        (0.45e-3..0.65e-3).contains(&t),
+        "{t} s (busiest group 0.519 ms, balanced 0.397 ms)"
+    );
+}
