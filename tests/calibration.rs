@@ -47,7 +47,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[test]
 fn every_row_is_predicted_and_errors_do_not_regress() {
     let out = calibration::outcomes().unwrap();
-    let md: Vec<_> = out.iter().filter(|o| o.row.in_calibration_md).collect();
+    let md: Vec<_> = out.iter().filter(|o| o.row.in_calibration_md()).collect();
     // DeepSeek production prefill + decode, profile prefill + decode, SGLang 3 prefill + decode.
     assert_eq!(md.len(), 8);
     assert!(
@@ -70,7 +70,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     }
     let errors = |md: bool| -> Vec<f64> {
         out.iter()
-            .filter(|o| o.row.in_calibration_md == md)
+            .filter(|o| o.row.in_calibration_md() == md)
             .map(|o| o.relative_error.abs())
             .collect()
     };
