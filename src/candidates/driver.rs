@@ -27,6 +27,7 @@ use crate::layout::{self, Layout, Limits, Phase};
 use crate::spec::goal::{Mode, Objective};
 use crate::spec::task::Task;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Prune to the front of this mode and objective, or keep every feasible candidate.
@@ -42,28 +43,29 @@ struct LayoutTally {
     best: f64,
 }
 
-/// What one layout contributes.
+/// What one layout contributes, compact (one slot per layout lives until the merge): counts, the
+/// tallies of the limits met, and either every feasible candidate built (unpruned) or only the
+/// numbers of the layout's front entries (pruned: the few that survive the phase's front are
+/// built after the merge, [`build`]).
 #[derive(Default)]
 struct LayoutScan {
-    evaluated: u64,
-    feasible_seen: u64,
-    kept: Vec<Candidate>,
-    /// Indexed by [`Limit::index`].
-    rejected: [Option<LayoutTally>; Limit::COUNT],
+    evaluated: u32,
+    feasible_seen: u32,
+    built: Vec<Candidate>,
+    front: Vec<Scalars>,
+    /// One tally per limit met, in the order first met (a layout meets at most a few).
+    rejected: Vec<LayoutTally>,
 }
 
 impl LayoutScan {
     fn tally(&mut self, batch: u64, why: Failed) {
-        let slot = &mut self.rejected[why.limit.index()];
-        match slot {
-            None => {
-                *slot = Some(LayoutTally {
-                    count: 1,
-                    first_batch: batch,
-                    first: why,
-                    best: why.value,
-                })
-            }
+        match self.rejected.iter_mut().find(|t| t.first.limit == why.limit) {
+            None => self.rejected.push(LayoutTally {
+                count: 1,
+                first_batch: batch,
+                first: why,
+                best: why.value,
+            }),
             Some(t) => {
                 t.count += 1;
                 t.best = if why.limit.higher_is_better() {
@@ -76,13 +78,24 @@ impl LayoutScan {
     }
 }
 
+/// What a worker reuses from one layout to the next: the layer times of the current shape group
+/// and the per-rank figures of the current layout (cleared, never freed, so a scan allocates
+/// nothing for them).
+#[derive(Default)]
+struct Scratch {
+    cache: LayerCache,
+    ranks: Vec<RankFigures>,
+    /// The layout's front, one per phase (their throughput floors differ).
+    fronts: [Option<Front<Scalars>>; 2],
+}
+
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
 /// the same sequences per rank and stopping at the first batch that fails memory, TTFT (also
 /// under load) or TPOT ([`super::ends_layout`]: every larger batch fails too).
 fn scan_layout(
     task: &Task,
     k: &Kernels,
-    cache: &mut LayerCache,
+    scratch: &mut Scratch,
     phase: Phase,
     l: &Layout,
     batches: &[u64],
@@ -90,12 +103,14 @@ fn scan_layout(
 ) -> LayoutScan {
     let mut out = LayoutScan::default();
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
-    // Entries of the layout's front: the candidate's numbers and the index of its per-rank
-    // figures; the few survivors are built at the end.
-    let mut front = prune.map(|(mode, objective)| Front::<(Scalars, usize)>::new(mode, objective, min));
+    let Scratch { cache, ranks, fronts } = scratch;
+    // The layout's own front: only a candidate that survives it can survive the phase's front.
+    let mut front = prune.map(|(mode, objective)| {
+        fronts[phase as usize].get_or_insert_with(|| Front::new(mode, objective, min))
+    });
     // The distinct per-rank figures met so far (batches ascend, so equal sequences per rank are
     // adjacent and the last entry is the one to reuse).
-    let mut ranks: Vec<RankFigures> = Vec::with_capacity(batches.len());
+    ranks.clear();
     // The layout's cost coefficients, once per layout (issue 12: per-layout work done once).
     let coeffs = cost::LayoutCoeffs::with_kernels(task, l, phase, *k);
     for &b in batches {
@@ -113,7 +128,7 @@ fn scan_layout(
             let r = cost::rank_after(&coeffs, seqs, ranks.last(), cache);
             ranks.push(r);
         }
-        let (i, r) = (ranks.len() - 1, &ranks[ranks.len() - 1]);
+        let r = &ranks[ranks.len() - 1];
         if let Err(why) = check_rank(task, phase, l, r) {
             out.tally(b, why);
             break;
@@ -122,8 +137,8 @@ fn scan_layout(
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
-                    Some(f) => f.offer_with(&s, (s, i)),
-                    None => out.kept.push(materialize(task, phase, l, r, &s)),
+                    Some(f) => f.offer_with(&s, s),
+                    None => out.built.push(materialize(task, phase, l, r, &s)),
                 }
             }
             Err(why) => {
@@ -135,12 +150,18 @@ fn scan_layout(
         }
     }
     if let Some(f) = front {
-        let survivors = f.into_items().into_iter();
-        out.kept = survivors
-            .map(|(s, i)| materialize(task, phase, l, &ranks[i], &s))
-            .collect();
+        out.front = f.take_items();
     }
     out
+}
+
+/// Build a candidate of the phase's front from its numbers: the layout's figures at its batch
+/// evaluated afresh (equal bit for bit to the scan's, which reused figures across batches and
+/// layouts: tests/driver.rs), then the same [`materialize`] as an unpruned scan.
+fn build(task: &Task, k: &Kernels, phase: Phase, l: &Layout, s: &Scalars) -> Candidate {
+    let coeffs = cost::LayoutCoeffs::with_kernels(task, l, phase, *k);
+    let r = cost::rank_with(&coeffs, cost::sequences_per_rank(l, s.batch));
+    materialize(task, phase, l, &r, s)
 }
 
 /// Worker threads for `jobs` layouts: `threads` (default: the machine's cores), at most one per
@@ -175,70 +196,64 @@ fn shape_groups(jobs: &[(Phase, Layout)]) -> Vec<Vec<usize>> {
 /// index, whichever thread and group scanned it).
 fn pool(
     task: &Task,
+    kernels: &Kernels,
     jobs: &[(Phase, Layout)],
     batches: &[u64],
     prune: Prune,
     threads: Option<usize>,
-) -> Vec<Option<LayoutScan>> {
+) -> impl Iterator<Item = LayoutScan> {
     let groups = shape_groups(jobs);
     let n = workers(jobs.len(), threads);
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
     let chunk = (groups.len() / (n * 16)).clamp(1, 16);
     let next = AtomicUsize::new(0);
-    let kernels = Kernels::for_task(task);
+    // One slot per job, written once by whichever worker scans it (no per-worker copies).
+    let slots: Vec<OnceLock<LayoutScan>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
     let work = || {
-        // Room for every job up front: a worker writes only its share, and untouched capacity
-        // costs no memory, while doubling would copy (and fault in) the scans again and again.
-        let mut done = Vec::with_capacity(jobs.len());
-        let mut cache = LayerCache::default();
+        let mut scratch = Scratch::default();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= groups.len() {
-                return done;
+                return;
             }
             for group in groups.iter().skip(start).take(chunk) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
-                cache.clear();
+                scratch.cache.clear();
                 for &i in group {
                     let (phase, l) = &jobs[i];
-                    let scan = scan_layout(task, &kernels, &mut cache, *phase, l, batches, prune);
-                    done.push((i, scan));
+                    let scan = scan_layout(task, kernels, &mut scratch, *phase, l, batches, prune);
+                    // Each index is in exactly one group, scanned once.
+                    let _ = slots[i].set(scan);
                 }
             }
         }
     };
-    let mut parts: Vec<Vec<(usize, LayoutScan)>> = if n == 1 {
-        vec![work()]
+    if n == 1 {
+        work();
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
-            let mut parts = vec![work()];
+            work();
             // A worker only panics on a bug; re-raise it on this thread.
-            parts.extend(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            parts
-        })
-    };
-    let mut slots: Vec<Option<LayoutScan>> = (0..jobs.len()).map(|_| None).collect();
-    for (i, scan) in parts.drain(..).flatten() {
-        slots[i] = Some(scan);
+            for h in handles {
+                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            }
+        });
     }
-    slots
+    slots.into_iter().map(|s| s.into_inner().unwrap_or_default())
 }
 
 /// Merge one phase's layout results in enumeration order.
 fn merge(
     task: &Task,
+    kernels: &Kernels,
     phase: Phase,
     layouts: &[Layout],
     scans: impl IntoIterator<Item = LayoutScan>,
     prune: Prune,
 ) -> PhaseCandidates {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
-    let mut front = prune.map(|(mode, objective)| Front::new(mode, objective, min));
+    let mut front = prune.map(|(mode, objective)| Front::<(usize, Scalars)>::new(mode, objective, min));
     let mut pc = PhaseCandidates {
         phase,
         layouts: layouts.len() as u64,
@@ -247,20 +262,24 @@ fn merge(
         feasible_seen: 0,
         rejected: BTreeMap::new(),
     };
-    for (s, l) in scans.into_iter().zip(layouts) {
-        pc.evaluated += s.evaluated;
-        pc.feasible_seen += s.feasible_seen;
-        for t in s.rejected.iter().flatten() {
+    for (i, (s, l)) in scans.into_iter().zip(layouts).enumerate() {
+        pc.evaluated += u64::from(s.evaluated);
+        pc.feasible_seen += u64::from(s.feasible_seen);
+        for t in &s.rejected {
             let example = || t.first.text(task, l, t.first_batch);
             add_rejections(&mut pc.rejected, t.first.limit, t.count, t.best, example);
         }
         match &mut front {
-            Some(f) => s.kept.into_iter().for_each(|c| f.offer(c)),
-            None => pc.feasible.extend(s.kept),
+            Some(f) => s.front.into_iter().for_each(|x| f.offer_with(&x, (i, x))),
+            None => pc.feasible.extend(s.built),
         }
     }
     if let Some(f) = front {
-        pc.feasible = f.into_candidates();
+        pc.feasible = f
+            .into_items()
+            .into_iter()
+            .map(|(i, x)| build(task, kernels, phase, &layouts[i], &x))
+            .collect();
     }
     pc
 }
@@ -290,15 +309,17 @@ pub(super) fn run(
         .zip(&layouts)
         .flat_map(|(&p, ls)| ls.iter().map(move |l| (p, *l)))
         .collect();
-    let mut scans = pool(task, &jobs, &batches, prune, threads).into_iter();
+    let kernels = Kernels::for_task(task);
+    let mut scans = pool(task, &kernels, &jobs, &batches, prune, threads);
     let [n_p, n_d] = [layouts[0].len(), layouts[1].len()];
     let prefill = merge(
         task,
+        &kernels,
         Phase::Prefill,
         &layouts[0],
-        scans.by_ref().take(n_p).flatten(),
+        scans.by_ref().take(n_p),
         prune,
     );
-    let decode = merge(task, Phase::Decode, &layouts[1], scans.take(n_d).flatten(), prune);
+    let decode = merge(task, &kernels, Phase::Decode, &layouts[1], scans.take(n_d), prune);
     [prefill, decode]
 }
