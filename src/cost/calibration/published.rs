@@ -112,12 +112,15 @@ fn trtllm_v09_layout(model: &str, tp: u64) -> Layout {
     }
 }
 
+/// (id, model, GPU, batch, TP, ISL, OSL, measured) of a static-batch throughput row.
+type StaticRow = (&'static str, &'static str, &'static str, u64, u64, u64, u64, f64);
+
 /// TensorRT-LLM v0.9.0 peak-throughput table: (id, model, GPU, batch, TP, ISL, OSL, output
 /// tokens/s per GPU). Left out: A100 Mixtral B32 2048/2048 (801 tokens/s/GPU), which cannot be
 /// FP16 TP2 as published: it needs ≤ 18.4 ms per decode step, i.e. ≥ 2.5 TB/s per GPU to read
 /// 46.7 GB of FP16 expert weights (every expert is hit at batch 32), above the A100's 2.04 TB/s.
 #[rustfmt::skip]
-const V09_STATIC: [(&str, &str, &str, u64, u64, u64, u64, f64); 23] = [
+const V09_STATIC: [StaticRow; 23] = [
     ("trtllm09-h200-mixtral-b1024-tp2-128-128", "mixtral", "H200", 1024, 2, 128, 128, 5444.0),
     ("trtllm09-h200-mixtral-b256-tp2-128-2048", "mixtral", "H200", 256, 2, 128, 2048, 4973.0),
     ("trtllm09-h200-mixtral-b64-tp2-2048-128", "mixtral", "H200", 64, 2, 2048, 128, 605.0),
