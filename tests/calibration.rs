@@ -90,7 +90,9 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     // - vLLM CI 15.3 % / 20.3 % (every row within 21 %; Hopper rows 15-20 % fast: per-step host
     //   time the model does not charge);
     // - NIM 1.7 % / 12.2 %;
-    // - SGLang blogs 26.2 % / 91.5 % (H20 prefill: no H20 kernel profile, see the note).
+    // - SGLang blogs 26.2 % / 91.5 % (H20 prefill: no H20 kernel profile, see the note);
+    // - TensorRT-LLM DeepSeek-R1 blog, one row (H200 max-throughput, in-flight batching costed as
+    //   a static cycle) 41.8 %.
     let bounds = [
         (Group::CalibrationMd, 8, 0.06, 0.80),
         (Group::TrtllmV06, 13, 0.09, 0.86),
@@ -98,6 +100,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         (Group::VllmCi, 9, 0.17, 0.22),
         (Group::Nim, 4, 0.03, 0.14),
         (Group::SglangBlogs, 3, 0.28, 0.93),
+        (Group::TrtllmBlogs, 1, 0.43, 0.43),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {
         let e = errors(group);

@@ -61,17 +61,20 @@ pub enum Group {
     Nim,
     /// SGLang deployment blogs (LMSYS) not in calibration.md.
     SglangBlogs,
+    /// TensorRT-LLM's DeepSeek-R1 best-practice blog (H200 max-throughput).
+    TrtllmBlogs,
 }
 
 impl Group {
     /// Every group, in print order.
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::CalibrationMd,
         Group::TrtllmV06,
         Group::TrtllmV09,
         Group::VllmCi,
         Group::Nim,
         Group::SglangBlogs,
+        Group::TrtllmBlogs,
     ];
     /// The heading `pdplan calibrate` prints above the group.
     pub fn heading(self) -> &'static str {
@@ -82,6 +85,7 @@ impl Group {
             Group::VllmCi => "vLLM CI latency runs (Llama-3 8B / 70B, Mixtral; batch 8, 32 in, 128 out)",
             Group::Nim => "NVIDIA NIM benchmarking (Llama-3.3-70B, concurrency 1)",
             Group::SglangBlogs => "SGLang deployment blogs (Kimi-K2 on H200, DeepSeek-R1 on H20)",
+            Group::TrtllmBlogs => "TensorRT-LLM DeepSeek-R1 best-practice blog (H200 max-throughput)",
         }
     }
 }
