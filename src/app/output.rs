@@ -6,7 +6,7 @@
 //!    an input of the run (same device and inode) and is not another output of the same run.
 //! 2. **Stage**: in each target folder a fresh private temporary folder is created exclusively
 //!    (`.pdplan-tmp-PID-XXXXXX`, random suffix, mode 0700: [`tempfile::Builder`]); every file is
-//!    created there with `O_EXCL` (a planted symbolic link cannot redirect it), written and synced.
+//!    created there with `O_EXCL` (a planted symbolic link cannot redirect it) and written.
 //!    Temporary folders of processes that no longer run are removed first.
 //! 3. **Commit** ([`Staged::commit`]): the target folders are locked (an exclusive `flock` on
 //!    each folder, taken in sorted order), the destinations are checked again, the files are renamed
@@ -14,10 +14,14 @@
 //!    one folder therefore never mix: each set of files is renamed in as a whole while the other
 //!    run waits.
 //!
-//! **fsync policy**: each file is synced before its rename and each target folder after the
-//! renames, so after exit 0 a crash or power loss keeps either the complete previous set or the
-//! complete new one. `--no-fsync` ([`set_fsync`]) skips both syncs (faster for large batches on
-//! slow disks; a power loss shortly after may then leave empty or missing files).
+//! **fsync policy — one durable write per solve**: before the renames, the staged files are made
+//! durable by *one* flush of the filesystem that holds them (`syncfs(2)` on the temporary folder,
+//! Linux; one per filesystem when a set spans several; elsewhere each file is synced), and after
+//! the renames each target folder is synced (its new names). So after exit 0 a crash or power loss
+//! keeps either the complete previous set or the complete new one, and a solve costs one data
+//! flush plus one folder sync however many files it writes (before: one `fsync` per file).
+//! `--no-fsync` ([`set_fsync`]) skips both (faster for large batches on slow disks; a power loss
+//! shortly after may then leave empty or missing files).
 //!
 //! A failure at any step removes the temporary folder; the destinations keep their previous
 //! contents.
@@ -198,7 +202,7 @@ impl OutputSet {
     }
 
     /// Check, create the target folders, and write every file into a private temporary folder
-    /// inside its target folder (synced unless `--no-fsync`). Nothing is visible yet.
+    /// inside its target folder (made durable at [`Staged::commit`]). Nothing is visible yet.
     pub fn stage(self) -> Result<Staged> {
         self.check()?;
         let mut folders: BTreeMap<PathBuf, Folder> = BTreeMap::new();
@@ -270,9 +274,6 @@ impl Folder {
             .open(&tmp)
             .map_err(|e| write_err(dest, e))?;
         f.write_all(contents.as_bytes()).map_err(|e| write_err(dest, e))?;
-        if fsync_on() {
-            f.sync_all().map_err(|e| write_err(dest, e))?;
-        }
         self.files.push((name.to_string(), dest.to_path_buf()));
         Ok(())
     }
@@ -311,6 +312,9 @@ impl Staged {
     /// Lock every target folder (sorted order), rename the files in, sync, unlock. The temporary
     /// folders are removed in every case.
     pub fn commit(self) -> Result<Vec<PathBuf>> {
+        if fsync_on() {
+            self.flush()?;
+        }
         let mut locks = Vec::new();
         for dir in self.folders.keys() {
             locks.push(lock_folder(dir)?);
@@ -321,6 +325,39 @@ impl Staged {
         }
         drop(locks);
         Ok(written)
+    }
+}
+
+impl Staged {
+    /// Make every staged file durable before any rename: one `syncfs` per filesystem holding a
+    /// temporary folder (normally one per solve).
+    #[cfg(target_os = "linux")]
+    fn flush(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let mut devices = Vec::new();
+        for f in self.folders.values() {
+            let temp = f.temp.path();
+            let d = File::open(temp).map_err(|e| write_err(temp, e))?;
+            let dev = d.metadata().map_err(|e| write_err(temp, e))?.dev();
+            if !devices.contains(&dev) {
+                rustix::fs::syncfs(&d).map_err(|e| write_err(temp, e.into()))?;
+                devices.push(dev);
+            }
+        }
+        Ok(())
+    }
+
+    /// Make every staged file durable before any rename (no `syncfs` here: each file is synced).
+    #[cfg(not(target_os = "linux"))]
+    fn flush(&self) -> Result<()> {
+        for f in self.folders.values() {
+            for (name, dest) in &f.files {
+                File::open(f.temp.path().join(name))
+                    .and_then(|x| x.sync_all())
+                    .map_err(|e| write_err(dest, e))?;
+            }
+        }
+        Ok(())
     }
 }
 
