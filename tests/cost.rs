@@ -361,3 +361,42 @@ fn all_reduce_follows_the_measured_curve_per_message_size() {
     assert!(bus > 0.8 * 450e9, "256 MB bus bandwidth {bus}");
     assert!(small / (1024.0 * 1024.0) > 3.0 * large / (256.0 * 1024.0 * 1024.0));
 }
+
+/// The per-layout coefficients built from the stage runs (one entry per run of equal stages)
+/// give the memory of every stage listed one by one: same worst stage, same bytes, at several
+/// depths (uneven splits, the embedding and LM-head stages, MoE models with dense lead layers).
+#[test]
+fn stage_runs_give_the_memory_of_every_stage() {
+    let mut checked = 0;
+    for (name, r) in common::readable_fixtures() {
+        let task = &r.task;
+        let sizes = pdplan::spec::model_size::ModelSizes::of(&task.model);
+        let layers = task.model.layers;
+        for pp in [1, 2, 3, 5, 7, 8, 16, layers / 2, layers] {
+            if pp == 0 || pp > layers {
+                continue;
+            }
+            let l = dense(1, pp, 1);
+            for phase in Phase::BOTH {
+                let all = memory::stage_shapes(&task.model, pp);
+                let runs = memory::stage_runs(&task.model, pp);
+                assert!(
+                    runs.len() <= all.len() && runs.len() <= 6,
+                    "{name} pp{pp}: {} runs",
+                    runs.len()
+                );
+                let full = memory::MemoryCoeffs::with_sizes(task, phase, &l, &all, &sizes);
+                let short = memory::MemoryCoeffs::with_sizes(task, phase, &l, &runs, &sizes);
+                for seqs in [1, 7, 64] {
+                    assert_eq!(
+                        full.at(seqs),
+                        short.at(seqs),
+                        "{name} pp{pp} {phase:?} seqs {seqs}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "{checked}");
+}

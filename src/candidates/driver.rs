@@ -87,6 +87,8 @@ struct Scratch {
     ranks: Vec<RankFigures>,
     /// The layout's front, one per phase (their throughput floors differ).
     fronts: [Option<Front<Scalars>>; 2],
+    /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
+    runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
@@ -103,7 +105,12 @@ fn scan_layout(
 ) -> LayoutScan {
     let mut out = LayoutScan::default();
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
-    let Scratch { cache, ranks, fronts } = scratch;
+    let Scratch {
+        cache,
+        ranks,
+        fronts,
+        runs,
+    } = scratch;
     // The layout's own front: only a candidate that survives it can survive the phase's front.
     let mut front = prune.map(|(mode, objective)| {
         fronts[phase as usize].get_or_insert_with(|| Front::new(mode, objective, min))
@@ -112,7 +119,10 @@ fn scan_layout(
     // adjacent and the last entry is the one to reuse).
     ranks.clear();
     // The layout's cost coefficients, once per layout (issue 12: per-layout work done once).
-    let coeffs = cost::LayoutCoeffs::with_kernels(task, l, phase, *k);
+    let runs = runs
+        .entry(l.pp)
+        .or_insert_with(|| cost::memory::stage_runs(&task.model, l.pp));
+    let coeffs = cost::LayoutCoeffs::with_runs(task, l, phase, *k, runs);
     for &b in batches {
         out.evaluated += 1;
         if b < l.attention_dp {

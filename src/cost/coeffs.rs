@@ -119,18 +119,37 @@ impl<'t> LayoutCoeffs<'t> {
 
     /// [`LayoutCoeffs::new`] with the task's kernel constants computed once by the caller.
     pub fn with_kernels(task: &'t Task, layout: &Layout, phase: Phase, kernels: Kernels) -> LayoutCoeffs<'t> {
-        let mut shapes = memory::stage_shapes(&task.model, layout.pp);
-        let memory = memory::MemoryCoeffs::with_sizes(task, phase, layout, &shapes, &kernels.sizes);
-        shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.lm_head));
-        let stages = shapes
-            .iter()
-            .map(|s| StageCoeffs {
+        let runs = memory::stage_runs(&task.model, layout.pp);
+        Self::with_runs(task, layout, phase, kernels, &runs)
+    }
+
+    /// [`LayoutCoeffs::with_kernels`] from the layout's stage runs ([`memory::stage_runs`] of the
+    /// model at `layout.pp`, which a caller scanning many layouts computes once per depth): equal
+    /// stages have equal coefficients, so the runs give the same memory and time terms as every
+    /// stage would, the first stage of a run naming it.
+    pub fn with_runs(
+        task: &'t Task,
+        layout: &Layout,
+        phase: Phase,
+        kernels: Kernels,
+        runs: &[memory::StageShape],
+    ) -> LayoutCoeffs<'t> {
+        let memory = memory::MemoryCoeffs::with_sizes(task, phase, layout, runs, &kernels.sizes);
+        let mut stages: Vec<StageCoeffs> = Vec::with_capacity(runs.len());
+        let key = |s: &memory::StageShape| (s.dense_layers, s.moe_layers, s.lm_head);
+        let mut last = None;
+        for s in runs {
+            if last == Some(key(s)) {
+                continue;
+            }
+            last = Some(key(s));
+            stages.push(StageCoeffs {
                 stage: s.stage,
                 dense_layers: s.dense_layers as f64,
                 moe_layers: s.moe_layers as f64,
                 lm_head: s.lm_head,
-            })
-            .collect::<Vec<StageCoeffs>>();
+            });
+        }
         let ops = op_sizes(task, layout, &kernels.sizes);
         LayoutCoeffs {
             has_dense: stages.iter().any(|s| s.dense_layers > 0.0),

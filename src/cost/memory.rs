@@ -76,6 +76,15 @@ pub fn stage_shapes(model: &Model, pp: u64) -> Vec<StageShape> {
 }
 
 /// Weight parameters on one GPU of a stage (before the declared-size scale).
+/// The first stage of each run of equal stages (same dense and MoE layer counts, embedding and
+/// LM head), in order: what the per-layout coefficients need, since equal stages have equal
+/// weights, KV cache and times (`pp` entries shrink to at most a few).
+pub fn stage_runs(model: &Model, pp: u64) -> Vec<StageShape> {
+    let mut shapes = stage_shapes(model, pp);
+    shapes.dedup_by_key(|s| (s.dense_layers, s.moe_layers, s.embedding, s.lm_head));
+    shapes
+}
+
 pub fn stage_weight_params(model: &Model, l: &Layout, s: &StageShape) -> f64 {
     stage_weight_params_with(&params::ModelSizes::of(model), model, l, s)
 }

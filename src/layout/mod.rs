@@ -297,15 +297,16 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
         }
     }
     widths.sort();
+    // Loops in the order of `Layout`'s fields (tp, pp, sp, then attention_dp = w / (tp·sp), ep,
+    // expert-TP, which ascend with the sorted width triples for fixed tp·sp): the layouts come out
+    // sorted and distinct, with no sort pass (tests below hold it equal to a sorted enumeration).
+    let pps = pp_options(model, limits);
     let mut out = Vec::new();
-    for pp in pp_options(model, limits) {
-        for &(w, ep, etp) in &widths {
-            if pp * w > limits.max_instance_gpus {
-                continue;
-            }
-            for &tp in &tps {
-                for &sp in &sps {
-                    if w % (tp * sp) != 0 {
+    for &tp in &tps {
+        for &pp in &pps {
+            for &sp in &sps {
+                for &(w, ep, etp) in &widths {
+                    if pp * w > limits.max_instance_gpus || w % (tp * sp) != 0 {
                         continue;
                     }
                     let attention_dp = w / (tp * sp);
@@ -329,14 +330,96 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
             }
         }
     }
-    out.sort_unstable();
-    out.dedup();
+    debug_assert!(out.windows(2).all(|w| w[0] < w[1]));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The enumeration as first written: pipeline depth outermost, then a sort and a dedup.
+    fn sorted_reference(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
+        let max_w = limits.max_width;
+        let sps = match phase {
+            Phase::Prefill => powers_of_two(params::MAX_SP.min(max_w)),
+            Phase::Decode => vec![1],
+        };
+        let widths: Vec<(u64, u64, u64)> = match &model.moe {
+            None => (1..=max_w).map(|w| (w, 1, 1)).collect(),
+            Some(moe) => divisors(moe.experts, max_w)
+                .into_iter()
+                .flat_map(|ep| {
+                    powers_of_two(max_w / ep)
+                        .into_iter()
+                        .map(move |etp| (ep * etp, ep, etp))
+                })
+                .filter(|&(_, _, etp)| moe.expert_intermediate_size % etp == 0)
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for pp in pp_options(model, limits) {
+            for &(w, ep, etp) in &widths {
+                for tp in divisors(model.heads, max_w) {
+                    for &sp in &sps {
+                        if w % (tp * sp) != 0 || pp * w > limits.max_instance_gpus {
+                            continue;
+                        }
+                        let l = Layout {
+                            tp,
+                            pp,
+                            sp,
+                            attention_dp: w / (tp * sp),
+                            ep,
+                            expert_tp: etp,
+                        };
+                        let dense_ok = model.moe.is_some() || l.attention_dp.is_power_of_two();
+                        if dense_ok && validate(model, phase, &l).is_ok() {
+                            out.push(l);
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn enumeration_comes_out_sorted_and_complete() {
+        // The models of the shipped task files (dense, GQA, MLA, MoE with and without dense
+        // layers), both phases, with and without a GPU budget.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.retain(|p| p.extension().is_some_and(|x| x == "md"));
+        files.sort();
+        let mut models = 0;
+        for path in files {
+            // Malformed fixtures (they test the parser) are skipped.
+            let Ok(parsed) = crate::input::load::load_task(&path) else {
+                continue;
+            };
+            let Ok(r) = crate::spec::resolve::resolve(&path.display().to_string(), parsed) else {
+                continue;
+            };
+            models += 1;
+            for phase in Phase::BOTH {
+                for budget in [None, Some(8), Some(48)] {
+                    let limits = Limits::for_budget(budget);
+                    let got = enumerate(&r.task.model, phase, &limits);
+                    let name = format!("{} {phase:?} {budget:?}", path.display());
+                    assert!(got.windows(2).all(|w| w[0] < w[1]), "{name}");
+                    assert_eq!(got, sorted_reference(&r.task.model, phase, &limits), "{name}");
+                }
+            }
+        }
+        assert!(models >= 5, "only {models} task files resolved");
+    }
 
     #[test]
     fn stages_differ_by_at_most_one_layer() {
