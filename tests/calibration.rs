@@ -2,7 +2,7 @@
 //! measurements, each predicted with the preset defaults (no per-row tuning). `pdplan calibrate`
 //! prints the table; ARCHITECTURE.md reads it.
 
-use pdplan::cost::calibration::{self, Metric};
+use pdplan::cost::calibration::{self, Group, Metric};
 use pdplan::spec::model_size::kv_bytes_per_token;
 use pdplan::spec::presets::model_preset;
 use pdplan::spec::task::RawTask;
@@ -47,9 +47,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[test]
 fn every_row_is_predicted_and_errors_do_not_regress() {
     let out = calibration::outcomes().unwrap();
-    let md: Vec<_> = out.iter().filter(|o| o.row.in_calibration_md).collect();
+    let md: Vec<_> = out.iter().filter(|o| o.row.in_calibration_md()).collect();
     // DeepSeek production prefill + decode, profile prefill + decode, SGLang 3 prefill + decode.
     assert_eq!(md.len(), 8);
+    let mut ids: Vec<_> = out.iter().map(|o| o.row.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), out.len(), "row ids are unique");
     assert!(
         out.len() > md.len(),
         "published rows outside calibration.md are checked too"
@@ -68,30 +72,51 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
             o.relative_error * 100.0
         );
     }
-    let errors = |md: bool| -> Vec<f64> {
+    let errors = |group: Group| -> Vec<f64> {
         out.iter()
-            .filter(|o| o.row.in_calibration_md == md)
+            .filter(|o| o.row.group == group)
             .map(|o| o.relative_error.abs())
             .collect()
     };
     let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
-    // Measured on this commit: calibration.md median 5.0 %, worst 77 % (the production prefill
-    // row, a 24-hour average the model cannot see; every other row within 25 %); other rows
-    // median 7.7 %, worst 84.5 % (TensorRT-LLM v0.6 GQA decode without XQA, TP4: 76 % before the
-    // all-reduce tables were read as element counts, which made TP decode faster).
-    let (a, b) = (errors(true), errors(false));
-    assert!(
-        median(a.clone()) <= 0.06,
-        "calibration.md median {:.3}",
-        median(a.clone())
+    // (group, rows, median bound, worst bound): each bound is the value measured on this commit
+    // plus 1-2 points, so a change of the cost model that makes a group worse fails here (a
+    // change that makes it better should lower the bound). Measured |error| (median / worst):
+    // - calibration.md 5.0 % / 77.1 % (the production prefill row, a 24-hour average the model
+    //   cannot see; every other row within 25 %);
+    // - TensorRT-LLM v0.5/v0.6.1 7.7 % / 84.5 % (v0.6 GQA decode without XQA, TP4);
+    // - TensorRT-LLM v0.9.0 10.7 % / 137 % (Mixtral on Hopper: v0.9's MoE GEMMs, see the note;
+    //   its Llama-2-70B rows are all within 13 %);
+    // - vLLM CI 15.3 % / 20.3 % (every row within 21 %; Hopper rows 15-20 % fast: per-step host
+    //   time the model does not charge);
+    // - NIM 1.7 % / 12.2 %;
+    // - SGLang blogs 26.2 % / 91.5 % (H20 prefill: no H20 kernel profile, see the note);
+    // - TensorRT-LLM DeepSeek-R1 blog, one row (H200 max-throughput, in-flight batching costed as
+    //   a static cycle) 41.8 %.
+    let bounds = [
+        (Group::CalibrationMd, 8, 0.06, 0.80),
+        (Group::TrtllmV06, 13, 0.09, 0.86),
+        (Group::TrtllmV09, 35, 0.12, 1.40),
+        (Group::VllmCi, 9, 0.17, 0.22),
+        (Group::Nim, 4, 0.03, 0.14),
+        (Group::SglangBlogs, 3, 0.28, 0.93),
+        (Group::TrtllmBlogs, 1, 0.43, 0.43),
+    ];
+    for (group, rows, median_bound, worst_bound) in bounds {
+        let e = errors(group);
+        assert_eq!(e.len(), rows, "{group:?} rows");
+        assert!(
+            median(e.clone()) <= median_bound,
+            "{group:?} median {:.3}",
+            median(e.clone())
+        );
+        assert!(worst(&e) <= worst_bound, "{group:?} worst {:.3}", worst(&e));
+    }
+    assert_eq!(
+        out.len(),
+        bounds.iter().map(|b| b.1).sum::<usize>(),
+        "every row is in a group"
     );
-    assert!(worst(&a) <= 0.80, "calibration.md worst {:.3}", worst(&a));
-    assert!(
-        median(b.clone()) <= 0.09,
-        "other rows median {:.3}",
-        median(b.clone())
-    );
-    assert!(worst(&b) <= 0.86, "other rows worst {:.3}", worst(&b));
     // calibration.md's settings at defaults (Engine: sglang on the SGLang rows): every row but
     // the production-average prefill within 25 %.
     for o in md.iter().filter(|o| o.row.id != "deepseek-prod-prefill") {

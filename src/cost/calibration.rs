@@ -13,6 +13,8 @@
 //! list (TensorRT-LLM's published performance tables), to check the model is not tuned to the
 //! first group.
 
+mod published;
+
 use crate::cost::{self, Figures};
 use crate::error::Result;
 use crate::layout::{Layout, Phase};
@@ -34,6 +36,58 @@ pub enum Metric {
     StaticBatchOutputTokensPerGpu,
     /// Time to first token of one request, milliseconds.
     TtftMs,
+    /// Time per output token of a decode step at the row's batch and the mean context,
+    /// milliseconds: the inter-token latency a benchmark reports at a fixed concurrency.
+    TpotMs,
+    /// End-to-end latency of one static batch (vLLM `benchmark_latency`: prefill the batch, then
+    /// `OSL − 1` decode steps, the first token coming from the prefill), milliseconds:
+    /// `TTFT + (OSL − 1)·TPOT(mean context)`.
+    BatchLatencyMs,
+}
+
+/// Where a row comes from; `pdplan calibrate` prints the rows grouped by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// The settings of `../shared/calibration.md`.
+    CalibrationMd,
+    /// TensorRT-LLM `docs/source/performance.md`, v0.5 / v0.6.1 tables (Llama-2).
+    TrtllmV06,
+    /// TensorRT-LLM `docs/source/performance.md`, v0.9.0 tables (Llama-2, Mixtral; XQA on).
+    TrtllmV09,
+    /// vLLM's CI latency runs (Buildkite `performance-benchmark` pipeline).
+    VllmCi,
+    /// NVIDIA NIM for LLMs benchmarking pages.
+    Nim,
+    /// SGLang deployment blogs (LMSYS) not in calibration.md.
+    SglangBlogs,
+    /// TensorRT-LLM's DeepSeek-R1 best-practice blog (H200 max-throughput).
+    TrtllmBlogs,
+}
+
+impl Group {
+    /// Every group, in print order.
+    pub const ALL: [Group; 7] = [
+        Group::CalibrationMd,
+        Group::TrtllmV06,
+        Group::TrtllmV09,
+        Group::VllmCi,
+        Group::Nim,
+        Group::SglangBlogs,
+        Group::TrtllmBlogs,
+    ];
+    /// The heading `pdplan calibrate` prints above the group.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Group::CalibrationMd => "rows of calibration.md",
+            Group::TrtllmV06 => "TensorRT-LLM v0.5/v0.6.1 performance tables (Llama-2)",
+            Group::TrtllmV09 => "TensorRT-LLM v0.9.0 performance tables (Llama-2, Mixtral)",
+            Group::VllmCi => "vLLM CI latency runs (Llama-3 8B / 70B, Mixtral; batch 8, 32 in, 128 out)",
+            Group::Nim => "NVIDIA NIM benchmarking (Llama-3.3-70B, concurrency 1)",
+            Group::SglangBlogs => "SGLang deployment blogs (Kimi-K2 on H200, DeepSeek-R1 on H20)",
+            Group::TrtllmBlogs => "TensorRT-LLM DeepSeek-R1 best-practice blog (H200 max-throughput)",
+        }
+    }
 }
 
 /// One published measurement with its setting.
@@ -44,8 +98,8 @@ pub struct Row {
     pub source: &'static str,
     /// The setting in words.
     pub setting: &'static str,
-    /// Whether the row is one of `../shared/calibration.md`.
-    pub in_calibration_md: bool,
+    /// Where the row comes from (`Group::CalibrationMd`: one of `../shared/calibration.md`).
+    pub group: Group,
     /// The task (JSON task-file form: presets + workload + stated engine features).
     pub task: RawTask,
     pub layout: Layout,
@@ -56,6 +110,13 @@ pub struct Row {
     pub unit: &'static str,
     /// What the model leaves out that matters for this row (read with the error).
     pub note: &'static str,
+}
+
+impl Row {
+    /// Whether the row is one of `../shared/calibration.md`.
+    pub fn in_calibration_md(&self) -> bool {
+        self.group == Group::CalibrationMd
+    }
 }
 
 /// A row with the model's prediction.
@@ -148,7 +209,7 @@ pub fn rows() -> Vec<Row> {
             id: "deepseek-prod-prefill",
             source: DEEPSEEK_OVERVIEW,
             setting: "DeepSeek-V3/R1, H800, prefill EP32 + attention-DP32 (4 nodes), dual micro-batch overlap; 73.7k input tokens/s per node including 56.3% on-disk KV-cache hits. Prompt length not published: 4K prompts and 16K tokens per GPU assumed (as the profile rows)",
-            in_calibration_md: true,
+            group: Group::CalibrationMd,
             task: deepseek("H800", 4096, 1, 128, None, None),
             layout: layout(1, 32, 32),
             batch: 128,
@@ -163,7 +224,7 @@ pub fn rows() -> Vec<Row> {
             id: "deepseek-prod-decode",
             source: DEEPSEEK_OVERVIEW,
             setting: "DeepSeek-V3/R1, H800, decode EP144 + attention-DP144 (18 nodes), 5-stage overlap pipeline; average KV length 4,989, 20–22 tokens/s per user, 14.8k output tokens/s per node. Concurrency not published: 14.8k / 8 GPUs / 21 tokens/s ≈ 88 sequences per GPU",
-            in_calibration_md: true,
+            group: Group::CalibrationMd,
             task: deepseek("H800", 4989, 1, 144 * 88, None, None),
             layout: layout(1, 144, 144),
             batch: 144 * 88,
@@ -176,7 +237,7 @@ pub fn rows() -> Vec<Row> {
             id: "deepseek-profile-prefill-4k",
             source: DEEPSEEK_PROFILE,
             setting: "DeepSeek-V3, H800, prefill EP32 TP1 (attention-DP32), 4K prompts, 16K tokens per GPU per batch, balanced routing, two micro-batch overlap",
-            in_calibration_md: true,
+            group: Group::CalibrationMd,
             task: deepseek("H800", 4096, 1, 128, None, Some(1.0)),
             layout: layout(1, 32, 32),
             batch: 128,
@@ -189,7 +250,7 @@ pub fn rows() -> Vec<Row> {
             id: "deepseek-profile-decode-4k",
             source: DEEPSEEK_PROFILE,
             setting: "DeepSeek-V3, H800, decode EP128 (attention-DP128), 128 requests per GPU, 4K prompts, balanced routing, overlap",
-            in_calibration_md: true,
+            group: Group::CalibrationMd,
             task: deepseek("H800", 4096, 1, 128 * 128, None, Some(1.0)),
             layout: layout(1, 128, 128),
             batch: 128 * 128,
@@ -212,7 +273,7 @@ pub fn rows() -> Vec<Row> {
             },
             source: SGLANG_BLOG,
             setting: "DeepSeek-V3, H100, prefill on 4 nodes EP32 + attention-DP32, DeepEP, two-batch overlap, EPLB, 16,384 tokens per GPU per batch",
-            in_calibration_md: true,
+            group: Group::CalibrationMd,
             task: deepseek("H100-SXM", input, 1, 32 * per_gpu, Some(Engine::Sglang), None),
             layout: layout(1, 32, 32),
             batch: 32 * per_gpu,
@@ -226,7 +287,7 @@ pub fn rows() -> Vec<Row> {
         id: "sglang-h100-decode-2k",
         source: SGLANG_BLOG,
         setting: "DeepSeek-V3, H100, decode on 9 nodes EP72 + attention-DP72 (288 = 256 + 32 redundant experts, 4 per GPU), 2K input, 256 sequences per GPU, two-batch overlap",
-        in_calibration_md: true,
+        group: Group::CalibrationMd,
         task: deepseek("H100-SXM", 2000, 1, 72 * 256, Some(Engine::Sglang), None),
         layout: layout(1, 72, 72),
         batch: 72 * 256,
@@ -315,7 +376,7 @@ pub fn rows() -> Vec<Row> {
             id,
             source: TRTLLM_PERF,
             setting: "Llama-2, H100 SXM, FP8 weights + FP8 KV cache, TP as in the id, static batch of B sequences, ISL-OSL as in the id",
-            in_calibration_md: false,
+            group: Group::TrtllmV06,
             task: llama2(size, "H100-SXM", Dtype::Fp8, batch, input, output),
             layout: layout(tp, 1, 1),
             batch,
@@ -377,7 +438,7 @@ pub fn rows() -> Vec<Row> {
             id,
             source: TRTLLM_LATENCY,
             setting: "Llama-2, batch 1, TP as in the id, first-token latency at the input length in the id",
-            in_calibration_md: false,
+            group: Group::TrtllmV06,
             task: llama2(size, gpu, dtype, 1, input, 1),
             layout: layout(tp, 1, 1),
             batch: 1,
@@ -387,6 +448,7 @@ pub fn rows() -> Vec<Row> {
             note: "",
         });
     }
+    rows.extend(published::rows());
     for r in &mut rows {
         if r.note.is_empty() {
             r.note = known_gap(r.id);
@@ -405,7 +467,7 @@ fn known_gap(id: &str) -> &'static str {
         "trtllm-h100-llama70b-ttft-tp4-128" => {
             "a 128-token prompt at batch 1: the launch costs measured per kernel class (5.5 ms over 80 layers) close most of the gap to the v0.5 measurement; the rest is host-side scheduling of a release without CUDA graphs for context, which no kernel table measures"
         }
-        _ => "",
+        _ => published::known_gap(id),
     }
 }
 
@@ -426,7 +488,10 @@ pub fn predict(row: &Row) -> Result<(f64, cost::StepBreakdown)> {
     let task = task_of(row)?;
     let gpn = task.hardware.gpus_per_node as f64;
     let main = match row.metric {
-        Metric::DecodeTokensPerNode | Metric::StaticBatchOutputTokensPerGpu => Phase::Decode,
+        Metric::DecodeTokensPerNode
+        | Metric::StaticBatchOutputTokensPerGpu
+        | Metric::TpotMs
+        | Metric::BatchLatencyMs => Phase::Decode,
         _ => Phase::Prefill,
     };
     let breakdown = figures(&task, main, row).breakdown;
@@ -444,6 +509,13 @@ pub fn predict(row: &Row) -> Result<(f64, cost::StepBreakdown)> {
             row.batch as f64 * osl / (ttft + osl * tpot) / row.layout.gpus_per_instance() as f64
         }
         Metric::TtftMs => figures(&task, Phase::Prefill, row).ttft_s.unwrap_or(f64::NAN) * 1e3,
+        Metric::TpotMs => figures(&task, Phase::Decode, row).tpot_mean_s.unwrap_or(f64::NAN) * 1e3,
+        Metric::BatchLatencyMs => {
+            let ttft = figures(&task, Phase::Prefill, row).ttft_s.unwrap_or(f64::NAN);
+            let tpot = figures(&task, Phase::Decode, row).tpot_mean_s.unwrap_or(f64::NAN);
+            let osl = task.workload.output_len.unwrap_or(1) as f64;
+            (ttft + (osl - 1.0) * tpot) * 1e3
+        }
     };
     Ok((value, breakdown))
 }
@@ -471,13 +543,9 @@ pub fn table(outcomes: &[Outcome]) -> String {
         "{:<42} {:>12} {:>12} {:>8}  {}\n",
         "row", "predicted", "measured", "error", "unit"
     ));
-    for group in [true, false] {
-        out.push_str(if group {
-            "-- rows of calibration.md\n"
-        } else {
-            "-- published rows not in calibration.md\n"
-        });
-        for o in outcomes.iter().filter(|o| o.row.in_calibration_md == group) {
+    for group in Group::ALL {
+        out.push_str(&format!("-- {}\n", group.heading()));
+        for o in outcomes.iter().filter(|o| o.row.group == group) {
             let flag = if o.relative_error.abs() <= 0.25 {
                 ""
             } else {
