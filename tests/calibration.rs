@@ -97,7 +97,11 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         (Group::CalibrationMd, 8, 0.06, 0.80),
         (Group::TrtllmV06, 13, 0.09, 0.86),
         (Group::TrtllmV09, 35, 0.12, 1.40),
-        (Group::VllmCi, 9, 0.17, 0.22),
+        // vLLM CI worst 0.22 -> 0.23: the grouped MoE curves are read on the busiest EP group
+        // under power-law routing (scripts/derive_kernel_params.py, ROUTING), which at the few
+        // tokens of these latency runs activates fewer experts than uniform routing: the H200
+        // Mixtral row goes -17.1 % -> -22.6 % (its H100 row -8.8 % -> -13.2 %, A100 +11.3 % -> +0.8 %).
+        (Group::VllmCi, 9, 0.17, 0.23),
         (Group::Nim, 4, 0.03, 0.14),
         (Group::SglangBlogs, 3, 0.28, 0.93),
         (Group::TrtllmBlogs, 1, 0.43, 0.43),
