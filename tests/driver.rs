@@ -74,7 +74,7 @@ fn reuse_across_batches_equals_per_candidate_evaluation() {
     for (name, t) in tasks() {
         for pc in candidates::generate_both(&t) {
             // Every layout × batch is either feasible or rejected (the rest of a layout after a
-            // memory / latency failure is not evaluated).
+            // memory failure is not evaluated).
             let rejected: u64 = pc.rejected.values().map(|r| r.count).sum();
             assert_eq!(pc.feasible_seen + rejected, pc.evaluated, "{name}");
             assert_eq!(pc.feasible_seen, pc.feasible.len() as u64, "{name}");
@@ -153,4 +153,63 @@ fn large_budgets_are_proven_optimal_and_equal_the_oracle() {
         assert_eq!(d.total_gpus(), best.gpus, "{gpus} GPUs");
         assert!(d.total_gpus() <= gpus);
     }
+}
+
+/// A latency miss does not end a layout's scan: with the block-scaled FP8 GEMM (a step at the
+/// 128-row tile) TPOT is not monotone in the batch, and every (layout, batch) that passes on its
+/// own is among the enumeration's feasible candidates. The task shows the case it guards: some
+/// layout misses TPOT at a batch and meets it at a larger one.
+#[test]
+fn latency_misses_do_not_end_a_layout_scan() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks/aic/qwen3-32b-fp8-h100.md");
+    let mut t = pdplan::read_task(&path).expect("fixture reads").task;
+    t.cost.engine = pdplan::spec::task::Engine::Any;
+    // Short sequences: the GEMMs, not attention, set the decode step.
+    (
+        t.workload.input_len,
+        t.workload.output_len,
+        t.workload.min_len,
+        t.workload.max_len,
+    ) = (Some(128), Some(128), 128, 256);
+    let limits = pdplan::layout::Limits::for_budget(t.hardware.gpu_budget);
+    let batches = candidates::batches_for(&t);
+    // The TPOT limit between the two sides of the first inversion found (a decode layout whose
+    // TPOT at a batch exceeds its TPOT at a larger batch).
+    let tpot =
+        |l: &pdplan::layout::Layout, b: u64| pdplan::cost::evaluate(&t, Phase::Decode, l, b).tpot_s.unwrap();
+    let inversion = pdplan::layout::enumerate(&t.model, Phase::Decode, &limits)
+        .into_iter()
+        .find_map(|l| {
+            let ok: Vec<u64> = batches.iter().copied().filter(|&b| b >= l.attention_dp).collect();
+            ok.windows(2)
+                .find(|w| tpot(&l, w[1]) < tpot(&l, w[0]))
+                .map(|w| (tpot(&l, w[1]) + tpot(&l, w[0])) / 2.0)
+        })
+        .expect("the block-FP8 tile step makes TPOT fall somewhere between two batches");
+    t.requirements.tpot_s = Some(inversion);
+    let mut recovered = 0;
+    for phase in Phase::BOTH {
+        let pc = candidates::generate(&t, phase);
+        let kept: std::collections::HashSet<_> = pc.feasible.iter().map(|c| (c.layout, c.batch)).collect();
+        for l in pdplan::layout::enumerate(&t.model, phase, &limits) {
+            let mut missed_latency = false;
+            for &b in &batches {
+                match candidates::check(&t, phase, &l, b) {
+                    Ok(_) => {
+                        assert!(
+                            kept.contains(&(l, b)),
+                            "{phase} {l:?} b{b}: feasible alone, not enumerated"
+                        );
+                        recovered += missed_latency as usize;
+                    }
+                    Err(f) => missed_latency |= f.limit == candidates::Limit::Tpot,
+                }
+            }
+        }
+    }
+    assert!(
+        recovered > 0,
+        "no layout meets TPOT at a batch above one that misses it"
+    );
 }

@@ -92,8 +92,9 @@ struct Scratch {
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
-/// the same sequences per rank and stopping at the first batch that fails memory, TTFT (also
-/// under load) or TPOT ([`super::ends_layout`]: every larger batch fails too).
+/// the same sequences per rank and stopping at the first batch that does not fit memory
+/// ([`super::ends_layout`]: every larger batch fails too; a batch missing TTFT or TPOT does not
+/// stop the scan, since latency need not grow with the batch).
 fn scan_layout(
     task: &Task,
     k: &Kernels,
@@ -123,6 +124,8 @@ fn scan_layout(
         .entry(l.pp)
         .or_insert_with(|| cost::memory::stage_runs(&task.model, l.pp));
     let coeffs = cost::LayoutCoeffs::with_runs(task, l, phase, *k, runs);
+    // Whether the current figures (the last of `ranks`) fail a per-rank check.
+    let mut rank_failed: Option<Failed> = None;
     for &b in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
@@ -136,13 +139,18 @@ fn scan_layout(
         let seqs = cost::sequences_per_rank(l, b);
         if ranks.last().is_none_or(|r| r.seqs != seqs) {
             let r = cost::rank_after(&coeffs, seqs, ranks.last(), cache);
+            // The per-rank checks hold for every batch of these figures: checked once.
+            rank_failed = check_rank(task, phase, l, &r).err();
             ranks.push(r);
         }
-        let r = &ranks[ranks.len() - 1];
-        if let Err(why) = check_rank(task, phase, l, r) {
+        if let Some(why) = rank_failed {
             out.tally(b, why);
-            break;
+            if ends_layout(why.limit) {
+                break;
+            }
+            continue;
         }
+        let r = &ranks[ranks.len() - 1];
         match score_batch(task, phase, l, b, r) {
             Ok(s) => {
                 out.feasible_seen += 1;
