@@ -43,10 +43,10 @@ struct LayoutTally {
     best: f64,
 }
 
-/// What one layout contributes, compact (one slot per layout lives until the merge): counts, the
-/// tallies of the limits met, and either every feasible candidate built (unpruned) or only the
-/// numbers of the layout's front entries (pruned: the few that survive the phase's front are
-/// built after the merge, [`build`]).
+/// One layout's scan in progress (a worker reuses one, cleared per layout): counts, the tallies
+/// of the limits met, and either every feasible candidate built (unpruned) or only the numbers of
+/// the layout's front entries (pruned: the few that survive the phase's front are built after the
+/// merge, [`build`]).
 #[derive(Default)]
 struct LayoutScan {
     evaluated: u32,
@@ -55,6 +55,61 @@ struct LayoutScan {
     front: Vec<Scalars>,
     /// One tally per limit met, in the order first met (a layout meets at most a few).
     rejected: Vec<LayoutTally>,
+}
+
+/// A run of entries in one of a worker's [`Arena`] vectors.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    /// Move `from` to the end of `to`; where it now sits.
+    fn append<T>(to: &mut Vec<T>, from: &mut Vec<T>) -> Span {
+        let start = to.len() as u32;
+        let len = from.len() as u32;
+        to.append(from);
+        Span { start, len }
+    }
+
+    fn of<'a, T>(&self, v: &'a [T]) -> &'a [T] {
+        &v[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+/// What one layout contributes, kept until the merge: its counts and where its entries sit in
+/// its worker's [`Arena`] (a few words per layout, no allocation of its own).
+#[derive(Clone, Copy, Default)]
+struct Record {
+    evaluated: u32,
+    feasible_seen: u32,
+    worker: u32,
+    built: Span,
+    front: Span,
+    rejected: Span,
+}
+
+/// A worker's results, appended layout after layout.
+#[derive(Default)]
+struct Arena {
+    built: Vec<Candidate>,
+    front: Vec<Scalars>,
+    rejected: Vec<LayoutTally>,
+}
+
+impl Arena {
+    /// Move a finished scan in (leaving it empty for the next layout); its record.
+    fn record(&mut self, worker: usize, scan: &mut LayoutScan) -> Record {
+        Record {
+            evaluated: std::mem::take(&mut scan.evaluated),
+            feasible_seen: std::mem::take(&mut scan.feasible_seen),
+            worker: worker as u32,
+            built: Span::append(&mut self.built, &mut scan.built),
+            front: Span::append(&mut self.front, &mut scan.front),
+            rejected: Span::append(&mut self.rejected, &mut scan.rejected),
+        }
+    }
 }
 
 impl LayoutScan {
@@ -89,6 +144,8 @@ struct Scratch {
     fronts: [Option<Front<Scalars>>; 2],
     /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
     runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
+    /// The current layout's scan.
+    scan: LayoutScan,
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
@@ -103,14 +160,14 @@ fn scan_layout(
     l: &Layout,
     batches: &[u64],
     prune: Prune,
-) -> LayoutScan {
-    let mut out = LayoutScan::default();
+) {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let Scratch {
         cache,
         ranks,
         fronts,
         runs,
+        scan: out,
     } = scratch;
     // The layout's own front: only a candidate that survives it can survive the phase's front.
     let mut front = prune.map(|(mode, objective)| {
@@ -168,9 +225,8 @@ fn scan_layout(
         }
     }
     if let Some(f) = front {
-        out.front = f.take_items();
+        f.drain_into(&mut out.front);
     }
-    out
 }
 
 /// Build a candidate of the phase's front from its numbers: the layout's figures at its batch
@@ -210,8 +266,8 @@ fn shape_groups(jobs: &[(Phase, Layout)]) -> Vec<Vec<usize>> {
     groups
 }
 
-/// Score `jobs` on a pool of threads; the results come back in job order (each is stored at its
-/// index, whichever thread and group scanned it).
+/// Score `jobs` on a pool of threads: each layout's record in job order (each is stored at its
+/// index, whichever thread and group scanned it) and the workers' arenas its spans point into.
 fn pool(
     task: &Task,
     kernels: &Kernels,
@@ -219,46 +275,54 @@ fn pool(
     batches: &[u64],
     prune: Prune,
     threads: Option<usize>,
-) -> impl Iterator<Item = LayoutScan> {
+) -> (Vec<Record>, Vec<Arena>) {
     let groups = shape_groups(jobs);
     let n = workers(jobs.len(), threads);
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
     let chunk = (groups.len() / (n * 16)).clamp(1, 16);
     let next = AtomicUsize::new(0);
     // One slot per job, written once by whichever worker scans it (no per-worker copies).
-    let slots: Vec<OnceLock<LayoutScan>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
-    let work = || {
+    let slots: Vec<OnceLock<Record>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
+    let work = |worker: usize| {
         let mut scratch = Scratch::default();
+        let mut arena = Arena::default();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= groups.len() {
-                return;
+                return arena;
             }
             for group in groups.iter().skip(start).take(chunk) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
                 scratch.cache.clear();
                 for &i in group {
                     let (phase, l) = &jobs[i];
-                    let scan = scan_layout(task, kernels, &mut scratch, *phase, l, batches, prune);
+                    scan_layout(task, kernels, &mut scratch, *phase, l, batches, prune);
                     // Each index is in exactly one group, scanned once.
-                    let _ = slots[i].set(scan);
+                    let _ = slots[i].set(arena.record(worker, &mut scratch.scan));
                 }
             }
         }
     };
-    if n == 1 {
-        work();
+    let arenas = if n == 1 {
+        vec![work(0)]
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
-            work();
+            let handles: Vec<_> = (1..n).map(|w| s.spawn(move || work(w))).collect();
+            let mut arenas = vec![work(0)];
             // A worker only panics on a bug; re-raise it on this thread.
-            for h in handles {
-                h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            }
-        });
-    }
-    slots.into_iter().map(|s| s.into_inner().unwrap_or_default())
+            arenas.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            arenas
+        })
+    };
+    let records = slots
+        .into_iter()
+        .map(|s| s.into_inner().unwrap_or_default())
+        .collect();
+    (records, arenas)
 }
 
 /// Merge one phase's layout results in enumeration order.
@@ -267,7 +331,7 @@ fn merge(
     kernels: &Kernels,
     phase: Phase,
     layouts: &[Layout],
-    scans: impl IntoIterator<Item = LayoutScan>,
+    (records, arenas): (&[Record], &[Arena]),
     prune: Prune,
 ) -> PhaseCandidates {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
@@ -280,16 +344,21 @@ fn merge(
         feasible_seen: 0,
         rejected: BTreeMap::new(),
     };
-    for (i, (s, l)) in scans.into_iter().zip(layouts).enumerate() {
-        pc.evaluated += u64::from(s.evaluated);
-        pc.feasible_seen += u64::from(s.feasible_seen);
-        for t in &s.rejected {
+    for (i, (r, l)) in records.iter().zip(layouts).enumerate() {
+        let arena = &arenas[r.worker as usize];
+        pc.evaluated += u64::from(r.evaluated);
+        pc.feasible_seen += u64::from(r.feasible_seen);
+        for t in r.rejected.of(&arena.rejected) {
             let example = || t.first.text(task, l, t.first_batch);
             add_rejections(&mut pc.rejected, t.first.limit, t.count, t.best, example);
         }
         match &mut front {
-            Some(f) => s.front.into_iter().for_each(|x| f.offer_with(&x, (i, x))),
-            None => pc.feasible.extend(s.built),
+            Some(f) => r
+                .front
+                .of(&arena.front)
+                .iter()
+                .for_each(|x| f.offer_with(x, (i, *x))),
+            None => pc.feasible.extend(r.built.of(&arena.built).iter().cloned()),
         }
     }
     if let Some(f) = front {
@@ -328,16 +397,17 @@ pub(super) fn run(
         .flat_map(|(&p, ls)| ls.iter().map(move |l| (p, *l)))
         .collect();
     let kernels = Kernels::for_task(task);
-    let mut scans = pool(task, &kernels, &jobs, &batches, prune, threads);
+    let (records, arenas) = pool(task, &kernels, &jobs, &batches, prune, threads);
     let [n_p, n_d] = [layouts[0].len(), layouts[1].len()];
-    let prefill = merge(
+    let (p, d) = records.split_at(n_p);
+    let prefill = merge(task, &kernels, Phase::Prefill, &layouts[0], (p, &arenas), prune);
+    let decode = merge(
         task,
         &kernels,
-        Phase::Prefill,
-        &layouts[0],
-        scans.by_ref().take(n_p),
+        Phase::Decode,
+        &layouts[1],
+        (&d[..n_d], &arenas),
         prune,
     );
-    let decode = merge(task, &kernels, Phase::Decode, &layouts[1], scans.take(n_d), prune);
     [prefill, decode]
 }

@@ -146,6 +146,14 @@ impl<T> Front<T> {
         self.items.push((k, idx, payload));
     }
 
+    /// Move the surviving entries, in enumeration order, to the end of `out`; the front is left
+    /// empty with its storage, ready for the next run of offers.
+    pub fn drain_into(&mut self, out: &mut Vec<T>) {
+        self.items.sort_unstable_by_key(|(_, i, _)| *i);
+        self.seen = 0;
+        out.extend(self.items.drain(..).map(|(_, _, c)| c));
+    }
+
     /// The surviving entries in enumeration order, in a vector of their size; the front is left
     /// empty with its storage, ready for the next run of offers (a worker reuses one front for
     /// many layouts).
