@@ -154,17 +154,6 @@ impl<T> Front<T> {
         out.extend(self.items.drain(..).map(|(_, _, c)| c));
     }
 
-    /// The surviving entries in enumeration order, in a vector of their size; the front is left
-    /// empty with its storage, ready for the next run of offers (a worker reuses one front for
-    /// many layouts).
-    pub fn take_items(&mut self) -> Vec<T> {
-        self.items.sort_unstable_by_key(|(_, i, _)| *i);
-        self.seen = 0;
-        let mut out = Vec::with_capacity(self.items.len());
-        out.extend(self.items.drain(..).map(|(_, _, c)| c));
-        out
-    }
-
     /// The surviving entries in enumeration order.
     pub fn into_items(mut self) -> Vec<T> {
         self.items.sort_unstable_by_key(|(_, i, _)| *i);
