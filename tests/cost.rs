@@ -488,3 +488,43 @@ fn moe_kernel_is_the_busiest_group_under_skewed_routing() {
         "{t} s (busiest group 0.519 ms, balanced 0.397 ms)"
     );
 }
+
+/// A GPU without its own profile (H20) runs the reference (H100) curves as time, not as a share
+/// of its peak: what a kernel loses below the compute plateau on the reference carries over
+/// (scaled by bandwidth), only the saturated part slows with the smaller peak. A small-slice
+/// grouped MoE GEMM (DeepSeek experts split 8 ways, 512 tokens per expert: ~5 % of the H100's FP8
+/// peak in the measured tables) is therefore much faster than the peak-scaled curve says, never
+/// faster than the H20's saturated compute, and a large dense GEMM near the plateau is costed as
+/// before.
+#[test]
+fn unprofiled_gpu_carries_sub_plateau_time_over_as_time() {
+    let mut task = common::small_dense(1, None);
+    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    task.cost.engine = Engine::Sglang;
+    let h20 = pdplan::spec::presets::gpu_preset("H20").unwrap();
+    let hw = &mut task.hardware;
+    hw.preset = Some("H20".into());
+    hw.peak_flops_per_s = h20.peak_for(pdplan::spec::task::Dtype::Fp8).flops_per_s;
+    hw.hbm_bytes_per_s = h20.hbm_bytes_per_s;
+    hw.mfu = h20.mfu;
+    let k = Kernels::new(&task, 1.0);
+    assert!(!k.measured && k.transfer.is_some());
+    let scaled = Kernels { transfer: None, ..k };
+    let (d, slice) = (7168.0, 2048.0 / 8.0);
+    let (k, scaled) = (k.for_expert_slice(d * slice), scaled.for_expert_slice(d * slice));
+    let class = k.moe.unwrap();
+    let flops = 2.0 * 3.0 * d * slice * 512.0 * 256.0;
+    let peak = k.peak_flops_per_s;
+    let (t, _) = k.time(class, flops, peak, 0.0, 512.0, 0.0);
+    let (old, _) = scaled.time(class, flops, peak, 0.0, 512.0, 0.0);
+    let floor = flops / (peak * task.hardware.mfu);
+    assert!(
+        t >= floor && t < old / 3.0,
+        "transfer {t} s, peak-scaled {old} s, saturated {floor} s"
+    );
+    // A large dense GEMM is compute-saturated on the reference: within 10 % of the peak-scaled time.
+    let flops = 2.0 * 8192.0 * 8192.0 * 28672.0;
+    let (t, _) = k.time(k.gemm, flops, peak, 0.0, 8192.0, 0.0);
+    let (old, _) = scaled.time(scaled.gemm, flops, peak, 0.0, 8192.0, 0.0);
+    assert!((t / old - 1.0).abs() < 0.1, "dense GEMM {t} s vs {old} s");
+}

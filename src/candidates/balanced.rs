@@ -96,8 +96,11 @@ pub fn balanced(p: &Candidate, d: &Candidate) -> Option<Balanced> {
     }
     let mut best: Option<(u64, u64, f64)> = None;
     for np in 1..=MAX_INSTANCES {
-        let ideal = np as f64 * rp / rd;
-        for nd in [ideal.floor() as u64, ideal.ceil() as u64] {
+        // The decode counts that match `np` prefill instances form an interval around
+        // `np·rp/rd`; its smallest member is the one a fewest-instances unit can use (the floor of
+        // its lower end and the next integer: one of them is it, whatever the rounding).
+        let lower = (1.0 - MAX_MISMATCH) * np as f64 * rp / rd;
+        for nd in [lower.floor() as u64, lower.floor() as u64 + 1] {
             if nd == 0 || nd > MAX_INSTANCES {
                 continue;
             }

@@ -1,6 +1,15 @@
 //! Per-task kernel constants: the measured curves of the task's GPU and engine, the rates they
 //! scale, and the engine features the step model needs (computed once per task).
 //!
+//! **A GPU without its own profile** runs on the reference GPU's curves ([`Transfer`]): a kernel's
+//! measured time splits into the part a compute-saturated kernel takes (FLOPs at the plateau
+//! efficiency, which scales with the peak) and what the kernel loses below the plateau (operand
+//! traffic, tile and wave quantization, scheduling), which does not shrink with more FLOP/s and is
+//! carried over as time, scaled by the HBM bandwidth ratio. Scaling the whole curve by the peak
+//! instead would make a small-slice grouped MoE GEMM — 5 % of the H100's FP8 peak at 256 tokens
+//! per expert in the measured tables, i.e. ~100 TFLOP/s — run at 5 % of an H20's peak
+//! (~15 TFLOP/s), though the kernel is not compute-bound on either card.
+//!
 //! **No per-step host term.** The fixed costs charged are per kernel launch (each class's
 //! measured `launch_s`) and per collective; the host's per-step work (scheduling, input
 //! preparation, sampling bookkeeping) is not added: TensorRT-LLM's overlap scheduler, on by
@@ -95,6 +104,9 @@ pub struct Kernels {
     pub grouped_gemm_as_dense: bool,
     /// Whether the GPU has its own measured profile (false: reference curves, scaled).
     pub measured: bool,
+    /// How the reference GPU's curves carry over to this one (`None`: the GPU's own profile, or
+    /// the plain roofline).
+    pub transfer: Option<Transfer>,
     /// The model's part sizes (per task, read by every layout's coefficients).
     pub sizes: crate::spec::model_size::ModelSizes,
 }
@@ -103,6 +115,52 @@ fn pick<'a>(p: &'a GpuProfile, engine: &str) -> Option<&'a profile::EngineKernel
     p.engines
         .get(engine)
         .or_else(|| p.engines.get(profile::REFERENCE_ENGINE))
+}
+
+/// The reference GPU's curves on another GPU (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transfer {
+    /// Reference peak over this GPU's peak (same dtype column).
+    pub peak_ratio: f64,
+    /// Reference HBM bandwidth over this GPU's.
+    pub bandwidth_ratio: f64,
+    /// The scaled compute efficiency a saturated kernel reaches, per class: the plateau of its
+    /// own curve for dense GEMMs and attention; for the grouped MoE GEMM the dense GEMM's (a
+    /// grouped GEMM is a batch of dense GEMMs and reaches their rate given enough tokens per
+    /// expert; the measured tables stop at a few hundred, far below it).
+    pub gemm: f64,
+    pub attention_prefill: f64,
+    pub attention_decode: f64,
+}
+
+impl Transfer {
+    /// The reference GPU's profile on `task`'s GPU, when the task's GPU has no profile of its own
+    /// and the reference GPU's preset gives its peak and bandwidth.
+    fn of(task: &Task, reference_gpu: &str, measured: bool, k: &Kernels) -> Option<Transfer> {
+        let hw = &task.hardware;
+        let r = crate::spec::presets::gpu_preset(reference_gpu).filter(|_| !measured)?;
+        let peak = r.peak_for(task.model.dtype).flops_per_s;
+        let same = peak == hw.peak_flops_per_s && r.hbm_bytes_per_s == hw.hbm_bytes_per_s;
+        // A card with the reference's numbers runs its curves as they are.
+        let usable = peak > 0.0 && hw.peak_flops_per_s > 0.0 && hw.hbm_bytes_per_s > 0.0 && !same;
+        usable.then(|| Transfer {
+            peak_ratio: peak / hw.peak_flops_per_s,
+            bandwidth_ratio: r.hbm_bytes_per_s / hw.hbm_bytes_per_s,
+            gemm: k.compute_scale * plateau(&k.gemm.compute),
+            attention_prefill: k.compute_scale * plateau(&k.attention_prefill.compute),
+            attention_decode: k.compute_scale * plateau(&k.attention_decode.compute),
+        })
+    }
+
+    /// Compute time of `flops` at scaled efficiency `e` on this GPU (peak `peak`): the saturated
+    /// part at this GPU's peak plus, scaled by bandwidth, what the kernel loses below the plateau
+    /// on the reference GPU.
+    fn compute_s(&self, flops: f64, peak: f64, e: f64, saturated: f64) -> f64 {
+        let at_plateau = flops / (peak * saturated);
+        let reference_peak = peak * self.peak_ratio;
+        let lost = flops / (reference_peak * e) - flops / (reference_peak * saturated);
+        at_plateau + lost.max(0.0) * self.bandwidth_ratio
+    }
 }
 
 impl Kernels {
@@ -156,7 +214,7 @@ impl Kernels {
         let sms = found.map_or(1, |(p, _)| p.system.sms.max(1));
         let normal = found.and_then(|(p, _)| p.deepep_normal.as_ref());
         let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
-        Kernels {
+        let mut k = Kernels {
             gemm,
             moe,
             moe_by_slice,
@@ -176,8 +234,11 @@ impl Kernels {
             two_batch_overlap: two_batch_overlap(engine),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
             measured: found.is_some_and(|(_, m)| m),
+            transfer: None,
             sizes: crate::spec::model_size::ModelSizes::of(&task.model),
-        }
+        };
+        k.transfer = found.and_then(|(p, m)| Transfer::of(task, &p.gpu, m, &k));
+        k
     }
 
     /// The plain roofline on `hw`: one MFU and one bandwidth utilization for every kernel, no
@@ -204,6 +265,7 @@ impl Kernels {
             two_batch_overlap: false,
             grouped_gemm_as_dense: false,
             measured: false,
+            transfer: None,
             // No model: these constants serve the communication formulas only.
             sizes: Default::default(),
         }
@@ -237,10 +299,19 @@ impl Kernels {
         launches: f64,
     ) -> (f64, bool) {
         let at = class.locate(x);
-        let c = if flops > 0.0 {
-            flops / (peak * self.compute_scale * class.compute_of(at))
-        } else {
+        let c = if flops <= 0.0 {
             0.0
+        } else if let Some(t) = self.transfer {
+            let saturated = if std::ptr::eq(class, self.attention_prefill) {
+                t.attention_prefill
+            } else if std::ptr::eq(class, self.attention_decode) {
+                t.attention_decode
+            } else {
+                t.gemm
+            };
+            t.compute_s(flops, peak, self.compute_scale * class.compute_of(at), saturated)
+        } else {
+            flops / (peak * self.compute_scale * class.compute_of(at))
         };
         let m = if bytes > 0.0 {
             bytes / (self.hbm_bytes_per_s * self.memory_scale * class.memory_of(at))
