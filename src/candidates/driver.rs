@@ -202,7 +202,7 @@ fn scan_layout(
         }
         if let Some(why) = rank_failed {
             out.tally(b, why);
-            if ends_layout(why.limit) {
+            if ends_layout(why.limit) || ttft_grows_with_batch(phase, l, why.limit) {
                 break;
             }
             continue;
@@ -227,6 +227,15 @@ fn scan_layout(
     if let Some(f) = front {
         f.drain_into(&mut out.front);
     }
+}
+
+/// Whether a prefill TTFT miss holds for every larger batch of the layout: with `pp > 1` a
+/// micro-batch is one sequence whatever the batch, so the stage time is fixed and the TTFT,
+/// `(sequences per rank + pp − 1) × stage time` (plus the fixed hand-off under a request stream),
+/// only grows ([`cost::rank_after`]). With `pp = 1` the step is one pass over all the sequences and
+/// its measured kernel curves need not make it monotone, so the scan goes on.
+fn ttft_grows_with_batch(phase: Phase, l: &Layout, limit: Limit) -> bool {
+    phase == Phase::Prefill && l.pp > 1 && limit == Limit::Ttft
 }
 
 /// Build a candidate of the phase's front from its numbers: the layout's figures at its batch
