@@ -270,8 +270,8 @@ fn mfu_line_scales_every_compute_bound_kernel() {
     assert!((k.compute_scale - 1.0).abs() < 1e-3, "{}", k.compute_scale);
 }
 
-/// A GPU given only by its numbers runs on the reference curves scaled to its peak and
-/// bandwidth, and the plan says so.
+/// A GPU given only by its numbers runs on the reference curves carried over to its peak and
+/// bandwidth (twice both: every operator twice as fast), and the plan says so.
 #[test]
 fn numbers_only_gpu_uses_scaled_reference_curves() {
     let t = with_lengths(llama70b(), 8192, 16);

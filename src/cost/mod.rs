@@ -199,11 +199,11 @@ pub fn assumptions(task: &Task) -> Vec<String> {
     )];
     if !measured {
         out.push(format!(
-            "this GPU has no measured kernel profile: the {} curves are scaled to its peak ({:.0} TFLOP/s) and HBM bandwidth ({:.2} TB/s), times MFU / bandwidth utilization over {}'s measured large-kernel figures",
+            "this GPU has no measured kernel profile: the {} curves stand in — a kernel's compute at the plateau runs at this GPU's peak ({:.0} TFLOP/s) times its MFU, what the kernel loses below the plateau on {} is carried over as time scaled by HBM bandwidth ({:.2} TB/s here), memory-bound kernels at this bandwidth times its utilization",
             p.gpu,
             task.hardware.peak_flops_per_s / 1e12,
-            task.hardware.hbm_bytes_per_s / 1e12,
-            p.gpu
+            p.gpu,
+            task.hardware.hbm_bytes_per_s / 1e12
         ));
     }
     out

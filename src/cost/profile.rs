@@ -21,7 +21,8 @@
 //! `mfu` and `bandwidth_utilization` to exactly those measured figures, so a task that names a
 //! GPU preset runs on the measured curves unchanged; a task that states its own MFU scales every
 //! class by the same ratio, and a GPU given only by its numbers (no profile) uses the H100-SXM
-//! curves scaled to its peak and bandwidth with the default 0.5 / 0.8 (stated in the plan).
+//! curves carried over to its peak and bandwidth ([`super::kernels::Transfer`]: the saturated
+//! compute at its peak, the loss below the plateau as time scaled by bandwidth; stated in the plan).
 
 use crate::spec::task::{Engine, Task};
 use serde::Deserialize;
