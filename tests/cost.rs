@@ -401,6 +401,24 @@ fn stage_runs_give_the_memory_of_every_stage() {
     assert!(checked > 50, "{checked}");
 }
 
+/// A small FP8 task on a profiled GPU with TensorRT-LLM kernels: the GPU's datasheet FP8 peak
+/// and HBM bandwidth at the profile's measured reference efficiencies (what the GPU preset sets),
+/// so its curves apply unscaled.
+fn fp8_trtllm_on(gpu: &str) -> Task {
+    let mut task = common::small_dense(1, None);
+    task.hardware.preset = Some(gpu.into());
+    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    task.cost.engine = Engine::Trtllm;
+    let p = profile::profiles().iter().find(|p| p.gpu == gpu).unwrap();
+    let reference = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
+    let hw = &mut task.hardware;
+    hw.peak_flops_per_s = p.system.peak_flops_per_s["fp8"];
+    hw.hbm_bytes_per_s = p.system.hbm_bytes_per_s;
+    hw.mfu = reference.compute.iter().copied().fold(0.0, f64::max);
+    hw.bandwidth_utilization = reference.memory[0];
+    task
+}
+
 /// A model whose FP8 checkpoint is block-scaled (the preset cites its `weight_block_size`) runs
 /// its GEMMs on the measured block-scaled kernel, whose time steps at the 128-row tile: in
 /// TensorRT-LLM's H100 table a 51200 × 5120 GEMM takes 105 us at M = 128 and 232 us at M = 129.
@@ -408,19 +426,7 @@ fn stage_runs_give_the_memory_of_every_stage() {
 /// 121 us), and so does DeepSeek-V3 (its preset note says why).
 #[test]
 fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
-    let mut task = common::small_dense(1, None);
-    task.hardware.preset = Some("H100-SXM".into());
-    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
-    task.cost.engine = Engine::Trtllm;
-    // The H100's datasheet FP8 peak and HBM bandwidth, at the measured reference efficiencies
-    // (what the GPU preset sets), so the curves apply unscaled.
-    let p = profile::profiles().iter().find(|p| p.gpu == "H100-SXM").unwrap();
-    let reference = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
-    let hw = &mut task.hardware;
-    hw.peak_flops_per_s = p.system.peak_flops_per_s["fp8"];
-    hw.hbm_bytes_per_s = p.system.hbm_bytes_per_s;
-    hw.mfu = reference.compute.iter().copied().fold(0.0, f64::max);
-    hw.bandwidth_utilization = reference.memory[0];
+    let mut task = fp8_trtllm_on("H100-SXM");
     let gemm_s = |k: &Kernels, m: f64| {
         let (n, kk) = (51200.0, 5120.0);
         let bytes = n * kk + 2.0 * m * (n + kk);
@@ -454,17 +460,7 @@ fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
 /// 0.42 ms.
 #[test]
 fn moe_kernel_is_the_busiest_group_under_skewed_routing() {
-    let mut task = common::small_dense(1, None);
-    task.hardware.preset = Some("H200".into());
-    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
-    task.cost.engine = Engine::Trtllm;
-    let p = profile::profiles().iter().find(|p| p.gpu == "H200").unwrap();
-    let reference = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
-    let hw = &mut task.hardware;
-    hw.peak_flops_per_s = p.system.peak_flops_per_s["fp8"];
-    hw.hbm_bytes_per_s = p.system.hbm_bytes_per_s;
-    hw.mfu = reference.compute.iter().copied().fold(0.0, f64::max);
-    hw.bandwidth_utilization = reference.memory[0];
+    let task = fp8_trtllm_on("H200");
     let (d, inter, experts, ep, tokens) = (7168.0, 2048.0, 256.0_f64, 8.0, 512.0);
     let k = Kernels::new(&task, 1.0).for_expert_slice(d * inter);
     let class = k.moe.unwrap();

@@ -3,7 +3,6 @@
 //! needs a GPU limit, and every plan reports the balanced prefill:decode unit.
 mod common;
 
-use pdplan::analysis::evaluate;
 use pdplan::ilp::formulation::{DEFAULT_TOLERANCE, Mode, Objective};
 use pdplan::layout::Phase;
 use pdplan::spec::resolve::Resolved;
@@ -97,36 +96,7 @@ fn evaluate_of_solves_strategy_agrees_with_solve() {
             // The load evaluate scores prefill at: the rate the plan sustains.
             re.task.requirements.request_rate_per_s = Some(s.deployment.request_rate_per_s);
         }
-        for (i, phase) in Phase::BOTH.into_iter().enumerate() {
-            let c = s.deployment.phase(phase);
-            let flags = common::strategy_flags(c);
-            let e = evaluate::evaluate(&re, &[phase], &flags);
-            let res = &e.phases[0].results[0];
-            assert_eq!(
-                e.exit_code, 0,
-                "{name} {phase}: {:?} {:?}",
-                e.findings, res.problems
-            );
-            let (pa, pb) = (json(&s.plans[i]), json(&res.plan));
-            let (a, b) = (&pa["performance"], &pb["performance"]);
-            for key in [
-                "ttft_s",
-                "tpot_s",
-                "throughput_tokens_per_s_per_gpu",
-                "prefill_utilization",
-            ] {
-                match (a[key].as_f64(), b[key].as_f64()) {
-                    (None, None) => {}
-                    (Some(x), Some(y)) => {
-                        assert!(close(x, y, 1e-9), "{name} {phase} {key}: solve {x}, evaluate {y}")
-                    }
-                    (x, y) => panic!("{name} {phase} {key}: solve {x:?}, evaluate {y:?}"),
-                }
-            }
-            let mem = |p: &Value| num(&p["memory"]["per_gpu"]["total_bytes"]);
-            assert!(close(mem(&pa), mem(&pb), 1e-9), "{name} {phase}");
-            checked += 1;
-        }
+        checked += common::assert_evaluate_agrees_with_solve(&name, &re, &s).len();
     }
     assert!(checked >= 8, "only {checked} phases checked");
 }

@@ -213,3 +213,45 @@ pub fn assert_no_overspend(name: &str, d: &pdplan::Solution, min_gpus: &pdplan::
         }
     }
 }
+
+/// Solve's own strategy of every phase evaluated on `re` (the task, at the load evaluate scores
+/// prefill at): exit 0, the same TTFT, TPOT, tokens/s per GPU, prefill utilization and memory per
+/// GPU to 1e-9 relative. The (solve, evaluate) plan JSONs per phase, for further checks.
+pub fn assert_evaluate_agrees_with_solve(
+    name: &str,
+    re: &pdplan::spec::resolve::Resolved,
+    s: &pdplan::Solution,
+) -> Vec<(Value, Value)> {
+    use pdplan::layout::Phase;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300);
+    let mut out = Vec::new();
+    for (i, phase) in Phase::BOTH.into_iter().enumerate() {
+        let flags = strategy_flags(s.deployment.phase(phase));
+        let e = pdplan::analysis::evaluate::evaluate(re, &[phase], &flags);
+        let res = &e.phases[0].results[0];
+        assert_eq!(
+            e.exit_code, 0,
+            "{name} {phase}: {:?} {:?}",
+            e.findings, res.problems
+        );
+        let pa = serde_json::to_value(&s.plans[i]).unwrap();
+        let pb = serde_json::to_value(&res.plan).unwrap();
+        let (a, b) = (&pa["performance"], &pb["performance"]);
+        for key in [
+            "ttft_s",
+            "tpot_s",
+            "throughput_tokens_per_s_per_gpu",
+            "prefill_utilization",
+        ] {
+            match (a[key].as_f64(), b[key].as_f64()) {
+                (None, None) => {}
+                (Some(x), Some(y)) => assert!(close(x, y), "{name} {phase} {key}: solve {x}, evaluate {y}"),
+                (x, y) => panic!("{name} {phase} {key}: solve {x:?}, evaluate {y:?}"),
+            }
+        }
+        let mem = |p: &Value| p["memory"]["per_gpu"]["total_bytes"].as_f64().unwrap();
+        assert!(close(mem(&pa), mem(&pb)), "{name} {phase}: memory per GPU");
+        out.push((pa, pb));
+    }
+    out
+}
