@@ -419,11 +419,11 @@ fn fp8_trtllm_on(gpu: &str) -> Task {
     task
 }
 
-/// A model whose FP8 checkpoint is block-scaled (the preset cites its `weight_block_size`) runs
-/// its GEMMs on the measured block-scaled kernel, whose time steps at the 128-row tile: in
-/// TensorRT-LLM's H100 table a 51200 × 5120 GEMM takes 105 us at M = 128 and 232 us at M = 129.
-/// A model without that citation keeps the per-tensor kernel, which has no such step (119 vs
-/// 121 us), and so does DeepSeek-V3 (its preset note says why).
+/// A model whose FP8 weights are block-scaled (`model.weight_block_size`, from its HF config or a
+/// preset that cites it) runs its GEMMs on the measured block-scaled kernel, whose time steps at
+/// the 128-row tile: in TensorRT-LLM's H100 table a 51200 × 5120 GEMM takes 105 us at M = 128 and
+/// 232 us at M = 129. A model without it keeps the per-tensor kernel, which has no such step (119
+/// vs 121 us).
 #[test]
 fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
     let mut task = fp8_trtllm_on("H100-SXM");
@@ -440,7 +440,8 @@ fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
         per_tensor.gemm.source
     );
     assert!(gemm_s(&per_tensor, 129.0) < 1.1 * gemm_s(&per_tensor, 128.0));
-    task.model.preset = Some("Qwen3-32B".into());
+    // What resolving the Qwen3-32B preset (or its FP8 config.json) at FP8 gives.
+    task.model.weight_block_size = Some(vec![128, 128]);
     let block = Kernels::new(&task, 1.0);
     assert!(block.gemm.source.contains("fp8_block"), "{}", block.gemm.source);
     let (at128, at129) = (gemm_s(&block, 128.0), gemm_s(&block, 129.0));
@@ -449,7 +450,7 @@ fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
         (80e-6..140e-6).contains(&at128),
         "M 128: {at128} s (table: 105 us)"
     );
-    task.model.preset = Some("DeepSeek-V3".into());
+    task.model.weight_block_size = None;
     assert!(Kernels::new(&task, 1.0).gemm.source.contains("gemm_dtype fp8,"));
 }
 

@@ -43,6 +43,7 @@ const PUBLISHED: &[(&str, f64, f64, Dtype)] = &[
     ("deepseek-v3.2-nvfp4", 671e9, 37e9, Dtype::Fp4),
     ("mixtral-8x22b", 141e9, 39e9, Dtype::Bf16),
     ("minimax-m2.5", 230e9, 10e9, Dtype::Fp8),
+    ("qwen3-32b-fp8", 32.8e9, 32.8e9, Dtype::Fp8),
 ];
 
 #[test]
@@ -204,4 +205,46 @@ fn presets_match_their_fixture_configs() {
             "preset {preset} vs fixtures/hf/{dir}"
         );
     }
+}
+
+/// `quantization_config.weight_block_size` of an FP8 checkpoint selects the block-scaled FP8 GEMM
+/// (AIConfigurator's `fp8_block` mode reads the same key): Qwen3-32B-FP8's published config
+/// (`[128, 128]`) resolves to block scales and its GEMM is the measured block kernel, whose time
+/// steps at the 128-row tile; the same config without the key stays per-tensor.
+#[test]
+fn weight_block_size_selects_the_block_scaled_fp8_gemm() {
+    use pdplan::cost::kernels::{Kernels, fp8_block_scaled};
+    let mut r = resolve_hf("qwen3-32b-fp8");
+    assert_eq!(r.task.model.weight_block_size, Some(vec![128, 128]));
+    r.task.hardware = resolve_on_h100().task.hardware;
+    assert!(fp8_block_scaled(&r.task));
+    let k = Kernels::for_task(&r.task);
+    assert!(k.gemm.source.contains("fp8_block"), "{}", k.gemm.source);
+    let (n, kk) = (25600.0 * 2.0, 5120.0);
+    let gemm_s = |m: f64| {
+        let bytes = n * kk + 2.0 * m * (n + kk);
+        k.time(k.gemm, 2.0 * m * n * kk, k.peak_flops_per_s, bytes, m, 1.0)
+            .0
+    };
+    assert!(gemm_s(129.0) > 1.6 * gemm_s(128.0), "no tile step at M = 129");
+
+    let text = std::fs::read_to_string("fixtures/hf/qwen3-32b-fp8/config.json").unwrap();
+    let per_tensor = parse_hf_config("per-tensor", &text.replace("weight_block_size", "block_note")).unwrap();
+    assert_eq!(per_tensor.model.dtype, Some(Dtype::Fp8));
+    assert_eq!(per_tensor.model.weight_block_size, None);
+}
+
+/// The Qwen3-32B-FP8 config resolved on an H100-SXM (a GPU with a measured block-FP8 table).
+fn resolve_on_h100() -> Resolved {
+    let mut raw = RawTask::default();
+    raw.model.hf_config = Some("qwen3-32b-fp8".into());
+    raw.hardware.preset = Some("H100-SXM".into());
+    raw.workload.batch = Some(8);
+    raw.workload.input_len = Some(1024);
+    let parsed = ParsedTask {
+        raw,
+        fields: Vec::new(),
+        warnings: Vec::new(),
+    };
+    resolve("fixtures/hf/task.json", parsed).expect("resolves")
 }

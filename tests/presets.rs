@@ -38,7 +38,11 @@ fn resolve_model(model: RawModel) -> (Model, Vec<String>, Vec<String>) {
     (r.task.model, r.assumptions, r.warnings)
 }
 
+/// The shape and precision, without names, sizes as declared, and the FP8 scale blocks (the
+/// DeepSeek-V3 preset keeps per-tensor FP8 though its config.json is block-scaled: its note
+/// says why; `block_scaled_presets_resolve_their_weight_blocks_at_fp8_only` covers the blocks).
 fn shape_only(mut m: Model) -> Model {
+    m.weight_block_size = None;
     m.name = None;
     m.preset = None;
     m.hf_config = None;
@@ -464,4 +468,24 @@ fn hf_errors_are_reported() {
     }
     let err = read_hf_config(Path::new("/nonexistent/config.json")).unwrap_err();
     assert!(matches!(err, Error::Read { .. }));
+}
+
+/// A preset whose FP8 checkpoint is block-scaled (`fp8_block_scales` cites its
+/// `weight_block_size`) resolves to 128 × 128 blocks when run at FP8, and to none at BF16 (the
+/// engine then quantizes nothing); DeepSeek-V3's preset keeps per-tensor FP8 (its note says why).
+#[test]
+fn block_scaled_presets_resolve_their_weight_blocks_at_fp8_only() {
+    let at = |preset: &str, dtype: Dtype| {
+        let (m, _, _) = resolve_model(RawModel {
+            preset: Some(preset.into()),
+            dtype: Some(dtype),
+            ..Default::default()
+        });
+        m.weight_block_size
+    };
+    assert_eq!(at("Qwen3-32B", Dtype::Fp8), Some(vec![128, 128]));
+    assert_eq!(at("Qwen3-235B-A22B", Dtype::Fp8), Some(vec![128, 128]));
+    assert_eq!(at("Qwen3-32B", Dtype::Bf16), None);
+    assert_eq!(at("DeepSeek-V3", Dtype::Fp8), None);
+    assert_eq!(at("Llama-3.1-70B", Dtype::Fp8), None);
 }

@@ -58,18 +58,16 @@ pub fn grouped_gemm_as_dense(engine: Engine) -> bool {
     matches!(engine, Engine::Sglang | Engine::Any)
 }
 
-/// Whether the task's FP8 weights carry one scale per 128 × 128 block (the model preset names
-/// where its FP8 checkpoint says so, [`crate::spec::presets::ModelPreset::fp8_block_scales`]):
-/// TensorRT-LLM and SGLang then run DeepGEMM-style block-scaled GEMMs, whose time in M differs
-/// from the per-tensor kernel's (aiconfigurator-core 0.12 `gemm_perf.parquet`, `fp8_block` rows:
-/// on H100 a 51200 × 5120 GEMM takes 105 us at M = 128 and 232 us at M = 129; per-tensor 119 and
-/// 121 us). A model given only by its shape is taken as per-tensor.
+/// Whether the task's FP8 weights carry one scale per block (`model.weight_block_size`: from the
+/// HF config's `quantization_config.weight_block_size`, or a preset whose FP8 checkpoint says so,
+/// [`crate::spec::presets::ModelPreset::fp8_block_scales`]): TensorRT-LLM and SGLang then run
+/// DeepGEMM-style block-scaled GEMMs, whose time in M differs from the per-tensor kernel's
+/// (aiconfigurator-core 0.12 `gemm_perf.parquet`, `fp8_block` rows: on H100 a 51200 × 5120 GEMM
+/// takes 105 us at M = 128 and 232 us at M = 129; per-tensor 119 and 121 us). The tables measure
+/// 128 × 128 blocks, the size every published block-scaled checkpoint uses. A model given only by
+/// its shape is taken as per-tensor.
 pub fn fp8_block_scaled(task: &Task) -> bool {
-    task.model
-        .preset
-        .as_deref()
-        .and_then(crate::spec::presets::model_preset)
-        .is_some_and(|p| p.fp8_block_scales.is_some())
+    task.model.dtype == crate::spec::task::Dtype::Fp8 && task.model.weight_block_size.is_some()
 }
 
 /// Everything per task the per-batch kernel reads.

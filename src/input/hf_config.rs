@@ -21,6 +21,7 @@
 //! | `first_k_dense_replace`, `mlp_only_layers`, `decoder_sparse_step`, `interleave_moe_layer_step`, `moe_layers`, `moe_layer_freq` | `moe.dense_layers` (layers without experts; their placement is not modelled) |
 //! | `vocab_size`, `tie_word_embeddings` | `vocab_size`, `tied_embeddings` |
 //! | `quantization_config` (fp8, mxfp4, compressed-tensors int/float 4/8 bits, awq, gptq, modelopt, bitsandbytes), `hf_quant_config.json` (`quant_algo` FP8 / NVFP4 / W4A16_AWQ / W4A8_AWQ, `kv_cache_quant_algo`), else `torch_dtype` / `dtype` | `dtype`, `kv_cache_dtype` |
+//! | `quantization_config.weight_block_size` (FP8 weights) | `weight_block_size` (block-scaled FP8 GEMM) |
 //!
 //! Features the cost model does not have are warnings (stderr and every plan): sliding-window
 //! and chunked attention (`layer_types`, `sliding_window`, `attention_chunk_size`), sparse
@@ -570,6 +571,13 @@ fn precision(c: &Cfg, top: &Cfg, out: &mut HfModel) {
     };
     if let (Some(d), Some(q)) = (quant, q) {
         note_kept_modules(&Cfg(q), d, &mut out.warnings);
+        out.model.weight_block_size = block_size(&Cfg(q), d);
+        if let Some(b) = &out.model.weight_block_size {
+            out.notes.push(format!(
+                "config.json: FP8 weights scaled per {b:?} block (quantization_config.weight_block_size): \
+                 GEMMs costed on the block-scaled FP8 kernel"
+            ));
+        }
     }
     let declared = c
         .s("torch_dtype")
@@ -583,6 +591,19 @@ fn precision(c: &Cfg, top: &Cfg, out: &mut HfModel) {
         out.warnings
             .push(format!("config.json: torch_dtype `{d}` not understood; ignored"));
     }
+}
+
+/// FP8 weights scaled per block: `weight_block_size` (`[128, 128]`: DeepSeek-V3, Qwen3-FP8,
+/// MiniMax-M2). AIConfigurator reads the same key the same way (`quant_method` fp8 with a
+/// `weight_block_size` is its `fp8_block` GEMM mode; aiconfigurator-core 0.12
+/// `sdk/models/helpers.py`).
+fn block_size(q: &Cfg, d: Dtype) -> Option<Vec<u64>> {
+    let block: Vec<u64> = q
+        .list("weight_block_size")?
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    (d == Dtype::Fp8 && !block.is_empty()).then_some(block)
 }
 
 fn note_kept_modules(q: &Cfg, d: Dtype, warnings: &mut Vec<String>) {

@@ -112,6 +112,11 @@ pub struct RawModel {
     pub dtype: Option<Dtype>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_cache_dtype: Option<Dtype>,
+    /// FP8 weights scaled per block of this many output × input elements (Hugging Face
+    /// `quantization_config.weight_block_size`, `[128, 128]` in DeepSeek-V3 / Qwen3 FP8
+    /// checkpoints); absent: one scale per tensor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_block_size: Option<Vec<u64>>,
 }
 
 /// MoE shape as written.

@@ -543,7 +543,7 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
 /// Keys of a model that are identity, not shape: never merged from presets.
 const IDENTITY_KEYS: [&str; 4] = ["name", "preset", "hf_config", "path"];
 /// Precision is a deployment choice, not a published shape: not compared by name match.
-const DEPLOYMENT_KEYS: [&str; 2] = ["dtype", "kv_cache_dtype"];
+const DEPLOYMENT_KEYS: [&str; 3] = ["dtype", "kv_cache_dtype", "weight_block_size"];
 
 /// `moe.top_k`-style flat map of a model's given values.
 fn flatten(m: &RawModel) -> BTreeMap<String, Value> {
@@ -851,6 +851,7 @@ fn build_model(
     let ffn = dense_ffn_of(ctx, &m, moe.as_ref())?;
     let (gated_ffn, tied_embeddings, vocab_size) = embeddings_of(ctx, &m)?;
     let (dtype, kv_cache_dtype) = dtypes_of(ctx, &m);
+    let weight_block_size = weight_block_size_of(ctx, &m, preset, dtype);
     Ok(Model {
         name: name.or_else(|| preset.map(|p| p.name.clone())),
         preset: preset.map(|p| p.name.clone()),
@@ -871,7 +872,34 @@ fn build_model(
         tied_embeddings,
         dtype,
         kv_cache_dtype,
+        weight_block_size,
     })
+}
+
+/// The FP8 weights' scale blocks: the task's or HF config's `weight_block_size`, else the block
+/// of a preset whose FP8 checkpoint is block-scaled (128 × 128, the block its `fp8_block_scales`
+/// source publishes). Only FP8 weights have it: a block given for other weights is dropped with
+/// a note; a preset's is dropped silently (the task runs the preset at another precision).
+fn weight_block_size_of(
+    ctx: &mut Ctx,
+    m: &RawModel,
+    preset: Option<&ModelPreset>,
+    dtype: Dtype,
+) -> Option<Vec<u64>> {
+    let fp8 = dtype == Dtype::Fp8;
+    let Some(block) = m.weight_block_size.clone().filter(|b| !b.is_empty()) else {
+        let published = preset.and_then(|p| p.fp8_block_scales.as_ref());
+        return published.filter(|_| fp8).map(|_| vec![128, 128]);
+    };
+    if !fp8 {
+        ctx.assume(format!(
+            "weight block size {block:?} ignored: the weights are {}, and only FP8 weights run \
+             the block-scaled GEMM",
+            dtype.name()
+        ));
+        return None;
+    }
+    Some(block)
 }
 
 /// Layers, hidden size and heads; when several are missing, one message names them all.

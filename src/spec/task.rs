@@ -79,6 +79,12 @@ pub struct Model {
     pub tied_embeddings: bool,
     pub dtype: Dtype,
     pub kv_cache_dtype: Dtype,
+    /// FP8 weights scaled per block (`[rows, columns]`, from the HF config's
+    /// `quantization_config.weight_block_size` or a preset whose FP8 checkpoint is block-scaled,
+    /// [`crate::spec::presets::ModelPreset::fp8_block_scales`]); `None`: per-tensor scales. The
+    /// cost model then runs the FP8 GEMMs on the measured block-scaled kernel (`cost::kernels`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_block_size: Option<Vec<u64>>,
 }
 
 /// Resolved MoE shape.

@@ -70,6 +70,7 @@ pub fn qwen3_task() -> Task {
             tied_embeddings: false,
             dtype: Dtype::Fp8,
             kv_cache_dtype: Dtype::Bf16,
+            weight_block_size: None,
         },
         workload: Workload {
             batch: 128,
@@ -113,6 +114,7 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
             tied_embeddings: false,
             dtype: Dtype::Bf16,
             kv_cache_dtype: Dtype::Bf16,
+            weight_block_size: None,
         },
         workload: Workload {
             batch,
