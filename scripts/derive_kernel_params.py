@@ -27,7 +27,7 @@ never a fit to end-to-end throughput):
     local experts' weights + 2 × 16-bit rows per token copy (as pdplan counts them, with its
     default imbalance when ep > 1); measured under power-law routing on the busiest EP group
     (`ROUTING`); one curve over all shapes and one per size class of the expert slice a GPU
-    holds (`moe_by_slice`);
+    holds and of the number of experts it holds (`moe_by_slice`);
   - prefill attention (FlashAttention-style, causal): x = sequence length, c only
     (F = 2·b·h·d·s², the causal half of QKᵀ and AV);
   - decode attention (paged / XQA): x = KV bytes read per kernel, b only;
@@ -43,6 +43,7 @@ one launch pays however small the kernel).
 import glob
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -277,6 +278,7 @@ def moe(root, gpu, engine, sysd):
         moved = active * per_expert * WBYTES[dt] + copies * 2.0 * x.hidden_size * 2.0
         x["memory"] = moved / (sysd["hbm_bytes_per_s"] * busy)
         x["slice"] = x.hidden_size * x.inter_size / x.moe_tp_size
+        x["local"] = x.num_experts / x.moe_ep_size
         c = curve(x, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
         how = f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, {routing} routing (busiest EP group)"
         c["source"] = f"{how}, {len(x)} kernels"
@@ -287,33 +289,82 @@ def moe(root, gpu, engine, sysd):
 
 MOE_GRID = [0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 # Upper bounds (elements of one expert matrix on one GPU, hidden × intermediate / moe_tp) of the
-# size classes of the grouped MoE GEMM: 2^21.5, 2^23, 2^24.5, unbounded.
-MOE_SLICES = [2.0**21.5, 2.0**23, 2.0**24.5, None]
+# size classes of the grouped MoE GEMM: doubling from 2^20 to 2^25, then unbounded.
+MOE_SLICES = [2.0**20, 2.0**21, 2.0**22, 2.0**23, 2.0**24, 2.0**25, None]
+# Upper bounds of the local-expert classes inside each slice class (experts one GPU holds,
+# num_experts / moe_ep), doubling: at the same tokens per expert and slice, a GPU with more local
+# experts has more tiles to spread over its SMs and reads more weights per kernel. TensorRT-LLM's
+# H200 table (1.3.0rc20, FP8 blocks, 4096 x 1536 experts, 307 tokens per expert): 0.028 of peak
+# with 1 local expert, 0.082 with 4, 0.14 with 16, 0.20 with 32, 0.22 with 128. Per kernel of
+# TensorRT-LLM's FP8-block tables (busiest group; the class curve pdplan picks vs the measured
+# latency, `class_errors`), median |error| with 4 slice classes and no local classes 16.1 % (H200),
+# 14.8 % (H100), 13.1 % (B200); with these classes 7.5 %, 7.6 %, 7.2 %.
+MOE_LOCAL = [2, 4, 8, 16, 32, 64, 128, None]
+# Fewest kernels, and fewest expert shapes (hidden, intermediate, experts, top-k, moe_tp, moe_ep),
+# a class's curve is fitted on; a thinner class joins its neighbour. A grid point of a curve is
+# the median of at least 3 measurements at that size, so a class of fewer shapes has no curve.
+MOE_CLASS_MIN = 50
+MOE_CLASS_MIN_SHAPES = 3
+SHAPE = ["hidden_size", "inter_size", "num_experts", "topk", "moe_tp_size", "moe_ep_size"]
+
+
+def thin(rows):
+    """Whether a class has too few kernels or shapes for a curve (or a curve of fewer than 3
+    sizes: its shapes measured at different tokens per expert)."""
+    if len(rows) < MOE_CLASS_MIN or len(rows.drop_duplicates(SHAPE)) < MOE_CLASS_MIN_SHAPES:
+        return True
+    return len(curve(rows, "per_expert", MOE_GRID, ["compute"], 0.0)["x"]) < 3
 
 
 def moe_by_slice(x, launch, source):
-    """The grouped GEMM's curves per size class of the expert slice on one GPU.
+    """The grouped GEMM's curves per size class of the expert slice on one GPU, and within each
+    per class of the number of local experts (ascending bounds, in that order).
 
     At the same tokens per expert, the achieved fraction of peak grows with the expert matrix a
     GPU holds (`hidden × intermediate / moe_tp`): in TensorRT-LLM's H200 table at 256 tokens per
-    expert it is 0.06 for 4096 × 2048/8 and 0.23 for 4096 × 2048. One curve over all shapes (the
-    median) is then 1.5–3× too slow for DeepSeek-size experts and up to 2× too fast for thin
-    expert-TP slices; one curve per class removes that (checked per kernel against the table)."""
+    expert it is 0.06 for 4096 × 2048/8 and 0.23 for 4096 × 2048. It grows with the local experts
+    too (`MOE_LOCAL`): one curve per slice class over every expert count made Qwen3-235B's
+    EP 4 grouped GEMM (32 local experts of 4096 × 1536, 307 tokens per expert) 1.7x slower than
+    its row of the table, the class's median being pulled down by shapes with 1-8 local experts.
+    A slice class's last local class is unbounded, so every layout finds a curve in its slice
+    class."""
     out, lo = [], 0.0
     for hi in MOE_SLICES:
         part = x[(x.slice >= lo) & ((x.slice < hi) if hi else True)]
         lo = hi or lo
-        if len(part) < 50:
+        if thin(part):
             continue
-        # The launch cost is the class-independent one (5th percentile of the smallest kernels of
-        # every shape): a large slice's smallest kernels still read their active experts' weights,
-        # which the memory term charges.
-        c = curve(part, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
-        c["slice_elements_below"] = hi
-        c["source"] = f"{source}, expert slice < {hi:.3g} elements" if hi else f"{source}, expert slice >= {lo:.3g} elements"
-        c["source"] += f", {len(part)} kernels"
-        out.append(c)
+        for below, cell in local_classes(part):
+            # The launch cost is the class-independent one (5th percentile of the smallest
+            # kernels of every shape): a large slice's smallest kernels still read their active
+            # experts' weights, which the memory term charges.
+            c = curve(cell, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
+            c["slice_elements_below"] = hi
+            c["local_experts_below"] = below
+            what = f"expert slice < {hi:.3g} elements" if hi else f"expert slice >= {lo:.3g} elements"
+            experts = f"< {below} local experts" if below else "every local expert count above"
+            c["source"] = f"{source}, {what}, {experts}, {len(cell)} kernels"
+            out.append(c)
     return out
+
+
+def local_classes(part):
+    """`(upper bound, rows)` of the local-expert classes of one slice class: a class too thin for
+    a curve (`thin`) joins the next one, the last joins the one before it."""
+    cells, lo, pending = [], 0, None
+    for below in MOE_LOCAL:
+        rows = part[(part.local >= lo) & ((part.local < below) if below else True)]
+        lo = below or lo
+        rows = rows if pending is None else pd.concat([pending, rows])
+        if thin(rows) and below is not None:
+            pending = rows
+            continue
+        cells.append([below, rows])
+        pending = None
+    if len(cells) > 1 and thin(cells[-1][1]):
+        last = cells.pop()
+        cells[-1] = [None, pd.concat([cells[-1][1], last[1]])]
+    return [(b, r) for b, r in cells if not thin(r)]
 
 
 def attention(root, gpu, engine, sysd):
@@ -492,6 +543,48 @@ def derive(root, gpu):
     return doc
 
 
+def dumps(doc):
+    """The profile as indented JSON with each list of numbers on one line (the profiles are parsed
+    on every solve; one line per number made them 3x longer)."""
+    text = json.dumps(doc, indent=1, sort_keys=True)
+    flat = re.sub(r"\[\s*((?:-?[0-9.eE+-]+|null)(?:,\s*(?:-?[0-9.eE+-]+|null))*)\s*\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
+    return flat + "\n"
+
+
+def class_errors(root, gpu, doc, engine="trtllm"):
+    """Median |error| per kernel of the grouped-MoE class curve pdplan picks (slice and local
+    experts, as `Kernels::for_expert_slice`), against every busiest-group row of the table the
+    curves come from: `launch + max(F / (P·c), B / (H·b))` at the row's tokens per expert."""
+    out = {}
+    sysd, k = doc["system"], doc["engines"].get(engine, {})
+    for dt, key in [("fp8_block", "fp8"), ("bfloat16", "bf16")]:
+        classes = k.get("moe_" + key + "_by_slice", [])
+        path, _, x = moe_rows(root, gpu, engine, dt)
+        if not classes or path is None:
+            continue
+        local = x.num_experts / x.moe_ep_size
+        imbalance = np.where(x.moe_ep_size > 1, DEFAULT_IMBALANCE, 1.0)
+        copies = x.num_tokens * x.topk / x.moe_ep_size * imbalance
+        active = local * (1.0 - (1.0 - 1.0 / x.num_experts) ** (x.num_tokens * x.topk))
+        per_expert = 3.0 * x.hidden_size * x.inter_size / x.moe_tp_size
+        flops = 2.0 * copies * per_expert
+        moved = active * per_expert * WBYTES[dt] + copies * 4.0 * x.hidden_size
+        tokens = (x.num_tokens * x.topk / x.num_experts * imbalance).to_numpy()
+        sl = (x.hidden_size * x.inter_size / x.moe_tp_size).to_numpy()
+        errors = []
+        for i, t in enumerate(x.latency.to_numpy() * 1e-3):
+            c = next(c for c in classes if (c["slice_elements_below"] is None or sl[i] < c["slice_elements_below"])
+                     and (c.get("local_experts_below") is None or local.iloc[i] < c["local_experts_below"]))
+            lx = np.log(c["x"])
+            eff = [max(float(np.interp(np.log(tokens[i]), lx, c[f])), 1e-4) for f in ("compute", "memory")]
+            pred = c["launch_s"] + max(flops.iloc[i] / (sysd["peak_flops_per_s"][key] * eff[0]),
+                                       moved.iloc[i] / (sysd["hbm_bytes_per_s"] * eff[1]))
+            errors.append(abs(pred / t - 1.0))
+        out[dt] = round(float(np.median(errors)), 3)
+    return out
+
+
 def main():
     root, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -499,9 +592,8 @@ def main():
         doc = derive(root, gpu)
         path = os.path.join(out, name.lower() + ".json")
         with open(path, "w") as f:
-            json.dump(doc, f, indent=1, sort_keys=True)
-            f.write("\n")
-        print(path, ", ".join(sorted(doc["engines"])))
+            f.write(dumps(doc))
+        print(path, ", ".join(sorted(doc["engines"])), "MoE class median |error| per kernel:", class_errors(root, gpu, doc))
 
 
 if __name__ == "__main__":

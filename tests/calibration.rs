@@ -85,28 +85,39 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     // - calibration.md 5.0 % / 77.1 % (the production prefill row, a 24-hour average the model
     //   cannot see; every other row within 25 %);
     // - TensorRT-LLM v0.5/v0.6.1 7.7 % / 84.5 % (v0.6 GQA decode without XQA, TP4);
-    // - TensorRT-LLM v0.9.0 8.9 % / 63.7 % (Mixtral on Hopper: v0.9's MoE GEMMs, see the note;
+    // - TensorRT-LLM v0.9.0 8.9 % / 97.6 % (Mixtral on Hopper: v0.9's MoE GEMMs, see the note;
     //   its Llama-2-70B rows are all within 13 %; 10.7 % / 137 % before the busiest-group MoE
-    //   curves);
-    // - vLLM CI 15.3 % / 20.3 % (every row within 21 %; Hopper rows 15-20 % fast: per-step host
-    //   time the model does not charge);
+    //   curves, 63.7 % worst before they were classed by local experts);
+    // - vLLM CI 15.3 % / 23.4 % (Hopper rows 13-23 % fast, A100 dense rows within 7 %: not a
+    //   per-step host cost, which would show on A100 too; see kernels.rs);
     // - NIM 1.7 % / 12.2 %;
-    // - SGLang blogs 26.2 % / 70.6 % (H20 prefill: no H20 kernel profile, see the note; 91.5 %
-    //   before the reference curves carried their sub-plateau time over as time);
+    // - SGLang blogs 26.2 % / 60.6 % (H20 prefill: no H20 kernel profile, see the note; 91.5 %
+    //   before the reference curves carried their sub-plateau time over as time, 70.6 % before
+    //   the MoE classes by local experts);
     // - TensorRT-LLM DeepSeek-R1 blog, one row (H200 max-throughput, in-flight batching costed as
-    //   a static cycle) 15.9 % (41.8 % before the busiest-group MoE curves).
+    //   a static cycle) 23.3 % (41.8 % before the busiest-group MoE curves, 15.9 % before the
+    //   MoE classes by local experts).
+    //
+    // Loosened by the MoE classes by local experts (scripts/derive_kernel_params.py, MOE_LOCAL:
+    // per kernel of TensorRT-LLM 1.3's FP8-block tables the picked curve's median error went
+    // 16.1 % -> 7.5 % on H200, 14.8 % -> 7.6 % on H100): the one-curve-per-slice class had been
+    // 50-74 % too slow for Mixtral's experts on 2 GPUs and 16-27 % too slow for DeepSeek's on 8
+    // (now within 16 % and 12 % of the table), which hid that v0.9's Mixtral kernels were slower
+    // than TensorRT-LLM 1.3's (v0.9 worst 0.66 -> 0.99) and what the DeepSeek-R1 blog row's
+    // static-cycle reading misses (0.17 -> 0.25); the vLLM H200 Mixtral row moves -22.6 % ->
+    // -23.4 % (worst 0.23 -> 0.24).
     let bounds = [
         (Group::CalibrationMd, 8, 0.06, 0.80),
         (Group::TrtllmV06, 13, 0.09, 0.86),
-        (Group::TrtllmV09, 35, 0.10, 0.66),
+        (Group::TrtllmV09, 35, 0.10, 0.99),
         // vLLM CI worst 0.22 -> 0.23: the grouped MoE curves are read on the busiest EP group
         // under power-law routing (scripts/derive_kernel_params.py, ROUTING), which at the few
         // tokens of these latency runs activates fewer experts than uniform routing: the H200
         // Mixtral row goes -17.1 % -> -22.6 % (its H100 row -8.8 % -> -13.2 %, A100 +11.3 % -> +0.8 %).
-        (Group::VllmCi, 9, 0.17, 0.23),
+        (Group::VllmCi, 9, 0.17, 0.24),
         (Group::Nim, 4, 0.03, 0.14),
-        (Group::SglangBlogs, 3, 0.28, 0.72),
-        (Group::TrtllmBlogs, 1, 0.17, 0.17),
+        (Group::SglangBlogs, 3, 0.28, 0.62),
+        (Group::TrtllmBlogs, 1, 0.25, 0.25),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {
         let e = errors(group);

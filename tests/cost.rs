@@ -322,16 +322,30 @@ fn two_batch_overlap_is_partial() {
 fn moe_curve_follows_the_expert_slice_class() {
     let p = profile::profiles().iter().find(|p| p.gpu == "H200").unwrap();
     let classes = &p.engines["trtllm"].moe_fp8_by_slice;
-    assert_eq!(classes.len(), 4);
     assert!(classes.last().unwrap().slice_elements_below.is_none());
+    // Every class has a curve of at least 3 sizes (an empty one would read as the peak), and
+    // every slice class ends with an unbounded local-expert class: each layout finds a curve.
+    for p in profile::profiles() {
+        for k in p.engines.values() {
+            for c in k.moe_fp8_by_slice.iter().chain(&k.moe_bf16_by_slice) {
+                assert!(c.x.len() >= 3 && c.compute.len() == c.x.len(), "{}", c.source);
+            }
+        }
+    }
+    for (i, c) in classes.iter().enumerate() {
+        let next = classes.get(i + 1);
+        if next.is_none_or(|n| n.slice_elements_below != c.slice_elements_below) {
+            assert!(c.local_experts_below.is_none(), "{}", c.source);
+        }
+    }
     let mut task = common::small_dense(1, None);
     task.hardware.preset = Some("H200".into());
     task.model.dtype = pdplan::spec::task::Dtype::Fp8;
     task.cost.engine = Engine::Trtllm;
     let base = Kernels::new(&task, 1.0);
     assert!(base.moe.is_some(), "an fp8 task on H200 has a measured MoE class");
-    let full = base.for_expert_slice(7168.0 * 2048.0).moe.unwrap();
-    let thin = base.for_expert_slice(7168.0 * 256.0).moe.unwrap();
+    let full = base.for_expert_slice(7168.0 * 2048.0, 32.0).moe.unwrap();
+    let thin = base.for_expert_slice(7168.0 * 256.0, 256.0).moe.unwrap();
     for (c, elements) in [(full, 7168.0 * 2048.0), (thin, 7168.0 * 256.0)] {
         assert!(
             c.slice_elements_below.is_none_or(|b| elements < b),
@@ -340,6 +354,38 @@ fn moe_curve_follows_the_expert_slice_class() {
         );
     }
     assert!(full.compute_at(256.0) > 2.5 * thin.compute_at(256.0));
+}
+
+/// Within an expert-slice class the grouped GEMM's curve follows the GPU's local experts too: in
+/// TensorRT-LLM's H200 table (FP8 blocks, power-law routing) Qwen3-235B's experts (4096 × 1536)
+/// at 307 tokens per expert reach 0.028 of peak with 1 local expert and 0.20 with 32; EP 4 with
+/// 4096 tokens takes 0.953 ms on the busiest GPU, which one curve per slice class put at 1.61 ms.
+#[test]
+fn moe_curve_follows_the_local_experts_within_a_slice_class() {
+    let task = fp8_trtllm_on("H200");
+    let (d, inter, experts, ep, tokens) = (4096.0, 1536.0, 128.0_f64, 4.0, 4096.0);
+    let base = Kernels::new(&task, 1.0);
+    let one = base.for_expert_slice(d * inter, 1.0).moe.unwrap();
+    let many = base.for_expert_slice(d * inter, experts / ep).moe.unwrap();
+    assert!(many.compute_at(307.0) > 2.0 * one.compute_at(307.0));
+    let k = base.for_expert_slice(d * inter, experts / ep);
+    // As src/cost/time.rs (moe_ffn) counts a prefill layer's routed experts.
+    let busiest = tokens * 8.0 / ep * 1.2;
+    let local = experts / ep;
+    let expert_p = 3.0 * d * inter;
+    let bytes = local * expert_p + busiest * 2.0 * d * 2.0;
+    let (t, _) = k.time(
+        many,
+        2.0 * busiest * expert_p,
+        k.peak_flops_per_s,
+        bytes,
+        busiest / local,
+        1.0,
+    );
+    assert!(
+        (0.85e-3..1.45e-3).contains(&t),
+        "{t} s (table 0.953 ms; one curve per slice class: 1.61 ms)"
+    );
 }
 
 /// All-reduce time follows the measured bus efficiency at the message's size: a 1 MB
@@ -463,7 +509,7 @@ fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
 fn moe_kernel_is_the_busiest_group_under_skewed_routing() {
     let task = fp8_trtllm_on("H200");
     let (d, inter, experts, ep, tokens) = (7168.0, 2048.0, 256.0_f64, 8.0, 512.0);
-    let k = Kernels::new(&task, 1.0).for_expert_slice(d * inter);
+    let k = Kernels::new(&task, 1.0).for_expert_slice(d * inter, experts / ep);
     let class = k.moe.unwrap();
     assert!(class.source.contains("power_law_1.01"), "{}", class.source);
     // As src/cost/time.rs (moe_ffn) counts a decode layer's routed experts.
@@ -489,8 +535,8 @@ fn moe_kernel_is_the_busiest_group_under_skewed_routing() {
 /// A GPU without its own profile (H20) runs the reference (H100) curves as time, not as a share
 /// of its peak: what a kernel loses below the compute plateau on the reference carries over
 /// (scaled by bandwidth), only the saturated part slows with the smaller peak. A small-slice
-/// grouped MoE GEMM (DeepSeek experts split 8 ways, 512 tokens per expert: ~5 % of the H100's FP8
-/// peak in the measured tables) is therefore much faster than the peak-scaled curve says, never
+/// grouped MoE GEMM (DeepSeek experts split 8 ways by expert-TP, 32 of them per GPU, 512 tokens
+/// per expert: ~5 % of the H100's FP8 peak in the measured tables) is therefore much faster than the peak-scaled curve says, never
 /// faster than the H20's saturated compute, and a large dense GEMM near the plateau is costed as
 /// before.
 #[test]
@@ -508,7 +554,10 @@ fn unprofiled_gpu_carries_sub_plateau_time_over_as_time() {
     assert!(!k.measured && k.transfer.is_some());
     let scaled = Kernels { transfer: None, ..k };
     let (d, slice) = (7168.0, 2048.0 / 8.0);
-    let (k, scaled) = (k.for_expert_slice(d * slice), scaled.for_expert_slice(d * slice));
+    let (k, scaled) = (
+        k.for_expert_slice(d * slice, 32.0),
+        scaled.for_expert_slice(d * slice, 32.0),
+    );
     let class = k.moe.unwrap();
     let flops = 2.0 * 3.0 * d * slice * 512.0 * 256.0;
     let peak = k.peak_flops_per_s;

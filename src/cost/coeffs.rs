@@ -157,9 +157,9 @@ impl<'t> LayoutCoeffs<'t> {
             task,
             layout: *layout,
             phase,
-            // The grouped MoE GEMM's class follows the layout's expert slice (cheap: a scan of
-            // the profile's few size classes, once per layout).
-            kernels: kernels.for_expert_slice(ops.d * ops.expert_inter),
+            // The grouped MoE GEMM's class follows the layout's expert slice and local experts
+            // (cheap: a scan of the profile's few classes, once per layout).
+            kernels: kernels.for_expert_slice(ops.d * ops.expert_inter, ops.local_experts),
             ops,
             stages,
             memory,

@@ -270,16 +270,19 @@ impl Kernels {
     }
 
     /// The kernels of a layout whose GPUs each hold `elements` of every local expert matrix
-    /// (`hidden × expert intermediate / expert_tp`): the grouped MoE GEMM runs on the curve
-    /// measured on experts of that size class (the first class whose bound exceeds it), when the
-    /// profile has classes (see `scripts/derive_kernel_params.py`, `moe_by_slice`: one curve over
-    /// all expert shapes is 1.5–3× too slow for DeepSeek-size experts and up to 2× too fast for
-    /// thin expert-TP slices, per kernel of TensorRT-LLM's H100 / H200 tables).
-    pub fn for_expert_slice(mut self, elements: f64) -> Kernels {
-        let class = self
-            .moe_by_slice
-            .iter()
-            .find(|c| c.slice_elements_below.is_none_or(|below| elements < below));
+    /// (`hidden × expert intermediate / expert_tp`) and `local_experts` experts (`experts / ep`):
+    /// the grouped MoE GEMM runs on the curve measured on that size class and local-expert class
+    /// (the first class whose bounds both exceed them), when the profile has classes (see
+    /// `scripts/derive_kernel_params.py`, `moe_by_slice`: one curve over all expert shapes is
+    /// 1.5–3× too slow for DeepSeek-size experts and up to 2× too fast for thin expert-TP slices,
+    /// and within a size class the fraction of peak at the same tokens per expert grows with the
+    /// local experts, 0.03 with one to 0.20 with 32 in TensorRT-LLM's H200 table; per kernel of
+    /// the FP8-block tables the median error of the picked curve is 10 % on H100 / H200).
+    pub fn for_expert_slice(mut self, elements: f64, local_experts: f64) -> Kernels {
+        let class = self.moe_by_slice.iter().find(|c| {
+            c.slice_elements_below.is_none_or(|below| elements < below)
+                && c.local_experts_below.is_none_or(|below| local_experts < below)
+        });
         if let (Some(c), Some(_)) = (class, self.moe) {
             self.moe = Some(c);
         }

@@ -50,6 +50,11 @@ pub struct Curve {
     /// elements than this (`hidden × intermediate / expert_tp` on one GPU; `None`: no bound).
     #[serde(default)]
     pub slice_elements_below: Option<f64>,
+    /// Of a grouped-MoE curve of one expert-size class: the class holds GPUs with fewer local
+    /// experts than this (`experts / ep`; `None`: no bound). Classes of one slice bound come in
+    /// ascending order of this bound, the last unbounded.
+    #[serde(default)]
+    pub local_experts_below: Option<f64>,
     /// Where the numbers were measured.
     pub source: String,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
