@@ -8,7 +8,7 @@
 //!   depend on the number of threads or their timing: counts add up, the example of a rejection
 //!   is the first in order, and the Pareto front keeps the first of equal keys.
 //! * **Reuse across batches.** Memory and step times depend on the batch only through the
-//!   sequences per attention rank ([`cost::RankFigures`]); consecutive batches with the same
+//!   sequences per attention rank ([`cost::RankScalars`]); consecutive batches with the same
 //!   sequences per rank (batches are ascending, so equal values are adjacent) reuse them.
 //! * **Pruned per layout.** With a mode and objective, each layout keeps its own Pareto front
 //!   ([`Front`]) before the merge: a candidate dominated inside its layout is dominated in the
@@ -22,7 +22,7 @@ use super::{
 };
 use crate::cost::kernels::Kernels;
 use crate::cost::time::LayerCache;
-use crate::cost::{self, RankFigures};
+use crate::cost::{self, RankFigures, RankScalars};
 use crate::layout::{self, Layout, Limits, Phase};
 use crate::spec::goal::{Mode, Objective};
 use crate::spec::task::Task;
@@ -134,18 +134,53 @@ impl LayoutScan {
 }
 
 /// What a worker reuses from one layout to the next: the layer times of the current shape group
-/// and the per-rank figures of the current layout (cleared, never freed, so a scan allocates
-/// nothing for them).
+/// (cleared, never freed, so a scan allocates nothing for them).
 #[derive(Default)]
 struct Scratch {
     cache: LayerCache,
-    ranks: Vec<RankFigures>,
     /// The layout's front, one per phase (their throughput floors differ).
     fronts: [Option<Front<Scalars>>; 2],
     /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
     runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
     /// The current layout's scan.
     scan: LayoutScan,
+}
+
+/// The per-rank figures of the current batches of a scan (batches ascend, so equal sequences per
+/// rank are adjacent): their scalars, whether they fail a per-rank check, and (unpruned scans
+/// only) the full figures, computed for the first feasible batch.
+#[derive(Default)]
+struct Rank {
+    scalars: Option<RankScalars>,
+    failed: Option<Failed>,
+    full: Option<RankFigures>,
+}
+
+impl Rank {
+    /// The scalars at `seqs` sequences per rank and their per-rank check (once per value: the
+    /// checks hold for every batch of these figures).
+    fn at(
+        &mut self,
+        c: &cost::LayoutCoeffs,
+        seqs: u64,
+        cache: &mut LayerCache,
+    ) -> (RankScalars, Option<Failed>) {
+        match self.scalars {
+            Some(r) if r.seqs == seqs => (r, self.failed),
+            _ => {
+                let r = cost::rank_after(c, seqs, self.scalars.as_ref(), cache);
+                self.failed = check_rank(c.task, c.phase, &c.layout, &r).err();
+                (self.scalars, self.full) = (Some(r), None);
+                (r, self.failed)
+            }
+        }
+    }
+
+    /// The full figures of the current scalars (equal to them: tests/driver.rs).
+    fn full(&mut self, c: &cost::LayoutCoeffs) -> &RankFigures {
+        let seqs = self.scalars.map_or(0, |r| r.seqs);
+        self.full.get_or_insert_with(|| cost::rank_with(c, seqs))
+    }
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
@@ -164,7 +199,6 @@ fn scan_layout(
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let Scratch {
         cache,
-        ranks,
         fronts,
         runs,
         scan: out,
@@ -173,16 +207,12 @@ fn scan_layout(
     let mut front = prune.map(|(mode, objective)| {
         fronts[phase as usize].get_or_insert_with(|| Front::new(mode, objective, min))
     });
-    // The distinct per-rank figures met so far (batches ascend, so equal sequences per rank are
-    // adjacent and the last entry is the one to reuse).
-    ranks.clear();
+    let mut rank = Rank::default();
     // The layout's cost coefficients, once per layout (issue 12: per-layout work done once).
     let runs = runs
         .entry(l.pp)
         .or_insert_with(|| cost::memory::stage_runs(&task.model, l.pp));
     let coeffs = cost::LayoutCoeffs::with_runs(task, l, phase, *k, runs);
-    // Whether the current figures (the last of `ranks`) fail a per-rank check.
-    let mut rank_failed: Option<Failed> = None;
     for &b in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
@@ -193,13 +223,7 @@ fn scan_layout(
             out.tally(b, why);
             continue;
         }
-        let seqs = cost::sequences_per_rank(l, b);
-        if ranks.last().is_none_or(|r| r.seqs != seqs) {
-            let r = cost::rank_after(&coeffs, seqs, ranks.last(), cache);
-            // The per-rank checks hold for every batch of these figures: checked once.
-            rank_failed = check_rank(task, phase, l, &r).err();
-            ranks.push(r);
-        }
+        let (r, rank_failed) = rank.at(&coeffs, cost::sequences_per_rank(l, b), cache);
         if let Some(why) = rank_failed {
             out.tally(b, why);
             if ends_layout(why.limit) || ttft_grows_with_batch(phase, l, why.limit) {
@@ -207,13 +231,14 @@ fn scan_layout(
             }
             continue;
         }
-        let r = &ranks[ranks.len() - 1];
-        match score_batch(task, phase, l, b, r) {
+        match score_batch(task, phase, l, b, &r) {
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
                     Some(f) => f.offer_with(&s, s),
-                    None => out.built.push(materialize(task, phase, l, r, &s)),
+                    None => out
+                        .built
+                        .push(materialize(task, phase, l, rank.full(&coeffs), &s)),
                 }
             }
             Err(why) => {
