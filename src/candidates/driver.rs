@@ -27,7 +27,6 @@ use crate::layout::{self, Layout, Limits, Phase};
 use crate::spec::goal::{Mode, Objective};
 use crate::spec::task::Task;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Prune to the front of this mode and objective, or keep every feasible candidate.
@@ -315,15 +314,15 @@ fn pool(
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
     let chunk = (groups.len() / (n * 16)).clamp(1, 16);
     let next = AtomicUsize::new(0);
-    // One slot per job, written once by whichever worker scans it (no per-worker copies).
-    let slots: Vec<OnceLock<Record>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
+    // Each worker's records tagged with their job index, scattered into job order at the end.
     let work = |worker: usize| {
         let mut scratch = Scratch::default();
         let mut arena = Arena::default();
+        let mut done: Vec<(usize, Record)> = Vec::new();
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= groups.len() {
-                return arena;
+                return (arena, done);
             }
             for group in groups.iter().skip(start).take(chunk) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
@@ -331,31 +330,35 @@ fn pool(
                 for &i in group {
                     let (phase, l) = &jobs[i];
                     scan_layout(task, kernels, &mut scratch, *phase, l, batches, prune);
-                    // Each index is in exactly one group, scanned once.
-                    let _ = slots[i].set(arena.record(worker, &mut scratch.scan));
+                    done.push((i, arena.record(worker, &mut scratch.scan)));
                 }
             }
         }
     };
-    let arenas = if n == 1 {
+    let results = if n == 1 {
         vec![work(0)]
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = (1..n).map(|w| s.spawn(move || work(w))).collect();
-            let mut arenas = vec![work(0)];
+            let mut results = vec![work(0)];
             // A worker only panics on a bug; re-raise it on this thread.
-            arenas.extend(
+            results.extend(
                 handles
                     .into_iter()
                     .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
             );
-            arenas
+            results
         })
     };
-    let records = slots
-        .into_iter()
-        .map(|s| s.into_inner().unwrap_or_default())
-        .collect();
+    // Each index is in exactly one group, scanned once: every slot is written once.
+    let mut records = vec![Record::default(); jobs.len()];
+    let mut arenas = Vec::with_capacity(results.len());
+    for (arena, done) in results {
+        for (i, r) in done {
+            records[i] = r;
+        }
+        arenas.push(arena);
+    }
     (records, arenas)
 }
 

@@ -155,7 +155,7 @@ struct StageMemory {
 /// Per-layout memory coefficients (the batch enters only through sequences per rank).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemoryCoeffs {
-    stages: Vec<StageMemory>,
+    stages: smallvec::SmallVec<[StageMemory; 4]>,
     act_per_token: f64,
     logits_per_seq: f64,
     /// Prefill: tokens per sequence in flight, and the chunk that caps them.
@@ -185,7 +185,7 @@ impl MemoryCoeffs {
         let kv_tokens = task.workload.kv_tokens_per_sequence().div_ceil(l.sp) as f64;
         let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
         let even_split = z.total * wbytes / l.gpus_per_instance() as f64;
-        let mut stages: Vec<StageMemory> = Vec::with_capacity(shapes.len());
+        let mut stages: smallvec::SmallVec<[StageMemory; 4]> = smallvec::SmallVec::new();
         let mut last: Option<(&StageShape, f64)> = None;
         for s in shapes {
             // Stages of the same shape hold the same weights: computed once per run of them.
