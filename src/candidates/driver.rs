@@ -192,7 +192,7 @@ fn scan_layout(
     scratch: &mut Scratch,
     phase: Phase,
     l: &Layout,
-    batches: &[u64],
+    batches: &[(u64, u64)],
     prune: Prune,
 ) {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
@@ -212,7 +212,7 @@ fn scan_layout(
         .entry(l.pp)
         .or_insert_with(|| cost::memory::stage_runs(&task.model, l.pp));
     let coeffs = cost::LayoutCoeffs::with_runs(task, l, phase, *k, runs);
-    for &b in batches {
+    for &(b, cover) in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
             let why = Failed {
@@ -230,7 +230,7 @@ fn scan_layout(
             }
             continue;
         }
-        match score_batch(task, phase, l, b, &r) {
+        match score_batch(task, phase, l, (b, cover), &r) {
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
@@ -305,7 +305,7 @@ fn pool(
     task: &Task,
     kernels: &Kernels,
     jobs: &[(Phase, Layout)],
-    batches: &[u64],
+    batches: &[(u64, u64)],
     prune: Prune,
     threads: Option<usize>,
 ) -> (Vec<Record>, Vec<Arena>) {
@@ -417,7 +417,11 @@ pub(super) fn run(
     threads: Option<usize>,
 ) -> [PhaseCandidates; 2] {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
-    let batches = super::batches_for(task);
+    // Each batch with the instances that cover B, `ceil(B / batch)` (the same for every layout).
+    let batches: Vec<(u64, u64)> = super::batches_for(task)
+        .into_iter()
+        .map(|b| (b, task.workload.batch.div_ceil(b)))
+        .collect();
     let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
         if want[p as usize] {
             let mut ls = layout::enumerate(&task.model, p, &limits);

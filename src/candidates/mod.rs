@@ -349,24 +349,26 @@ fn check_batch(
     batch: u64,
     rank: &cost::RankFigures,
 ) -> Result<Candidate, Failed> {
-    let s = score_batch(task, phase, layout, batch, &rank.scalars)?;
+    let cover = task.workload.batch.div_ceil(batch);
+    let s = score_batch(task, phase, layout, (batch, cover), &rank.scalars)?;
     Ok(materialize(task, phase, layout, rank, &s))
 }
 
 /// The per-batch checks on the candidate's numbers alone ([`prune::Scalars`]): what the
-/// enumeration needs before deciding whether to build the candidate.
+/// enumeration needs before deciding whether to build the candidate. `cover_instances` is
+/// `ceil(B / batch)` (the enumeration computes it once per batch for all layouts).
+#[inline]
 fn score_batch(
     task: &Task,
     phase: Phase,
     layout: &Layout,
-    batch: u64,
+    (batch, cover_instances): (u64, u64),
     rank: &cost::RankScalars,
 ) -> Result<prune::Scalars, Failed> {
     let fail = |limit, value| Err(Failed { limit, value });
     let rate = rate_reading(task);
     let t = rank.throughput(task, phase, layout, batch);
     let b_total = task.workload.batch;
-    let cover_instances = b_total.div_ceil(batch);
     let ttft = (phase == Phase::Prefill).then_some(rank.latency_s);
     // The batch reading neither checks nor ranks by the serving figures: the candidate gets them
     // when it is built ([`materialize`]).
