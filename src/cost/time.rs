@@ -494,49 +494,51 @@ fn doubled(mut b: StepBreakdown) -> StepBreakdown {
     b
 }
 
-/// What a layer's times depend on: the layout without its pipeline depth (stages of every `pp`
-/// run the same layers), the phase, which layer kinds the model has, the micro-batch and the
+/// What a layer's times depend on besides the micro-batch and the layer kinds: the layout
+/// without its pipeline depth (stages of every `pp` run the same layers), the phase and the
 /// lengths.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct LayerKey {
-    shape: Layout,
-    phase: Phase,
-    kinds: (bool, bool),
-    seqs_bits: u64,
-    lens: [u64; 2],
-}
+type LayerGroup = (Layout, Phase, [u64; 2]);
 
 /// Layer times already computed for one task, shared by the layouts that differ only in their
-/// pipeline depth (issue 12: per-layout work once; here per layer shape once). A cache belongs
-/// to one task: build a new one per enumeration. Hits return the stored values, so results are
-/// bit-identical with or without it.
+/// pipeline depth (issue 12: per-layout work once; here per layer shape once). The entries belong
+/// to one [`LayerGroup`] at a time (the enumeration scans a shape's layouts one after the other);
+/// a lookup in another group starts the cache afresh, so the key within the group is only the
+/// micro-batch and the layer kinds. A cache belongs to one task: build a new one per enumeration.
+/// Hits return the stored values, so results are bit-identical with or without it.
 #[derive(Default)]
 pub struct LayerCache {
-    map: rustc_hash::FxHashMap<LayerKey, usize>,
+    group: Option<LayerGroup>,
+    map: rustc_hash::FxHashMap<(u64, (bool, bool)), usize>,
     entries: Vec<[(Layer, Load); 2]>,
 }
 
 impl LayerCache {
     /// Forget every entry, keeping the memory (the next group of layouts starts empty).
     pub fn clear(&mut self) {
+        self.group = None;
         self.map.clear();
         self.entries.clear();
     }
 
     /// Where the layer times of `seqs` at `lens` sit in `entries` (computed on a miss).
     fn layers(&mut self, c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> usize {
-        let key = LayerKey {
-            shape: Layout { pp: 1, ..c.layout },
-            phase: c.phase,
-            kinds: (c.has_dense, c.has_moe),
-            seqs_bits: seqs.to_bits(),
-            lens: [lens[0], lens[lens.len() - 1]],
-        };
+        let group = (
+            Layout { pp: 1, ..c.layout },
+            c.phase,
+            [lens[0], lens[lens.len() - 1]],
+        );
+        if self.group != Some(group) {
+            self.clear();
+            self.group = Some(group);
+        }
         let entries = &mut self.entries;
-        *self.map.entry(key).or_insert_with(|| {
-            entries.push(layer_times(c, seqs, lens));
-            entries.len() - 1
-        })
+        *self
+            .map
+            .entry((seqs.to_bits(), (c.has_dense, c.has_moe)))
+            .or_insert_with(|| {
+                entries.push(layer_times(c, seqs, lens));
+                entries.len() - 1
+            })
     }
 }
 
