@@ -98,6 +98,15 @@ struct Arena {
 }
 
 impl Arena {
+    /// An arena with room for `jobs` layouts' results (a few front entries and tallies each).
+    fn with_room(jobs: usize) -> Arena {
+        Arena {
+            built: Vec::new(),
+            front: Vec::with_capacity(4 * jobs),
+            rejected: Vec::with_capacity(2 * jobs),
+        }
+    }
+
     /// Move a finished scan in (leaving it empty for the next layout); its record.
     fn record(&mut self, worker: usize, scan: &mut LayoutScan) -> Record {
         Record {
@@ -317,8 +326,10 @@ fn pool(
     // Each worker's records tagged with their job index, scattered into job order at the end.
     let work = |worker: usize| {
         let mut scratch = Scratch::default();
-        let mut arena = Arena::default();
-        let mut done: Vec<(usize, Record)> = Vec::new();
+        // Room for every job reserved up front: untouched capacity costs no page, and no growth
+        // step copies (and faults in) the vectors again.
+        let mut arena = Arena::with_room(jobs.len());
+        let mut done: Vec<(usize, Record)> = Vec::with_capacity(jobs.len());
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= groups.len() {
