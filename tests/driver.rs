@@ -213,3 +213,32 @@ fn latency_misses_do_not_end_a_layout_scan() {
         "no layout meets TPOT at a batch above one that misses it"
     );
 }
+
+/// The enumeration's per-rank scalars (`cost::rank_after`: stage times alone, reused across
+/// sequences per rank and from a layer cache shared by the layouts of one shape) equal the
+/// scalars of the plan's full figures (`cost::rank_with`, a fresh evaluation with breakdowns),
+/// bit for bit, on every layout of every test task and sequences per rank 1 … 40 and a few
+/// large counts.
+#[test]
+fn lean_rank_scalars_equal_the_full_figures() {
+    let mut ranks = 0;
+    for (name, t) in tasks() {
+        let limits = pdplan::layout::Limits::for_budget(t.hardware.gpu_budget);
+        let mut cache = pdplan::cost::time::LayerCache::default();
+        for phase in Phase::BOTH {
+            for l in pdplan::layout::enumerate(&t.model, phase, &limits) {
+                let c = pdplan::cost::LayoutCoeffs::new(&t, &l, phase);
+                let mut prev = None;
+                for seqs in (1..=40).chain([64, 127, 128, 1000]) {
+                    let lean = pdplan::cost::rank_after(&c, seqs, prev.as_ref(), &mut cache);
+                    let full = pdplan::cost::rank_with(&c, seqs);
+                    assert_eq!(lean, full.scalars, "{name} {phase} {l:?} seqs {seqs}");
+                    assert_eq!(lean.memory_bytes, full.memory.total_bytes);
+                    prev = Some(lean);
+                    ranks += 1;
+                }
+            }
+        }
+    }
+    assert!(ranks > 10_000, "{ranks} ranks compared");
+}

@@ -8,7 +8,7 @@
 //!   depend on the number of threads or their timing: counts add up, the example of a rejection
 //!   is the first in order, and the Pareto front keeps the first of equal keys.
 //! * **Reuse across batches.** Memory and step times depend on the batch only through the
-//!   sequences per attention rank ([`cost::RankFigures`]); consecutive batches with the same
+//!   sequences per attention rank ([`cost::RankScalars`]); consecutive batches with the same
 //!   sequences per rank (batches are ascending, so equal values are adjacent) reuse them.
 //! * **Pruned per layout.** With a mode and objective, each layout keeps its own Pareto front
 //!   ([`Front`]) before the merge: a candidate dominated inside its layout is dominated in the
@@ -22,12 +22,11 @@ use super::{
 };
 use crate::cost::kernels::Kernels;
 use crate::cost::time::LayerCache;
-use crate::cost::{self, RankFigures};
+use crate::cost::{self, RankFigures, RankScalars};
 use crate::layout::{self, Layout, Limits, Phase};
 use crate::spec::goal::{Mode, Objective};
 use crate::spec::task::Task;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Prune to the front of this mode and objective, or keep every feasible candidate.
@@ -99,6 +98,15 @@ struct Arena {
 }
 
 impl Arena {
+    /// An arena with room for `jobs` layouts' results (a few front entries and tallies each).
+    fn with_room(jobs: usize) -> Arena {
+        Arena {
+            built: Vec::new(),
+            front: Vec::with_capacity(4 * jobs),
+            rejected: Vec::with_capacity(2 * jobs),
+        }
+    }
+
     /// Move a finished scan in (leaving it empty for the next layout); its record.
     fn record(&mut self, worker: usize, scan: &mut LayoutScan) -> Record {
         Record {
@@ -134,18 +142,53 @@ impl LayoutScan {
 }
 
 /// What a worker reuses from one layout to the next: the layer times of the current shape group
-/// and the per-rank figures of the current layout (cleared, never freed, so a scan allocates
-/// nothing for them).
+/// (cleared, never freed, so a scan allocates nothing for them).
 #[derive(Default)]
 struct Scratch {
     cache: LayerCache,
-    ranks: Vec<RankFigures>,
     /// The layout's front, one per phase (their throughput floors differ).
     fronts: [Option<Front<Scalars>>; 2],
     /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
     runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
     /// The current layout's scan.
     scan: LayoutScan,
+}
+
+/// The per-rank figures of the current batches of a scan (batches ascend, so equal sequences per
+/// rank are adjacent): their scalars, whether they fail a per-rank check, and (unpruned scans
+/// only) the full figures, computed for the first feasible batch.
+#[derive(Default)]
+struct Rank {
+    scalars: Option<RankScalars>,
+    failed: Option<Failed>,
+    full: Option<RankFigures>,
+}
+
+impl Rank {
+    /// The scalars at `seqs` sequences per rank and their per-rank check (once per value: the
+    /// checks hold for every batch of these figures).
+    fn at(
+        &mut self,
+        c: &cost::LayoutCoeffs,
+        seqs: u64,
+        cache: &mut LayerCache,
+    ) -> (RankScalars, Option<Failed>) {
+        match self.scalars {
+            Some(r) if r.seqs == seqs => (r, self.failed),
+            _ => {
+                let r = cost::rank_after(c, seqs, self.scalars.as_ref(), cache);
+                self.failed = check_rank(c.task, c.phase, &c.layout, &r).err();
+                (self.scalars, self.full) = (Some(r), None);
+                (r, self.failed)
+            }
+        }
+    }
+
+    /// The full figures of the current scalars (equal to them: tests/driver.rs).
+    fn full(&mut self, c: &cost::LayoutCoeffs) -> &RankFigures {
+        let seqs = self.scalars.map_or(0, |r| r.seqs);
+        self.full.get_or_insert_with(|| cost::rank_with(c, seqs))
+    }
 }
 
 /// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
@@ -158,13 +201,12 @@ fn scan_layout(
     scratch: &mut Scratch,
     phase: Phase,
     l: &Layout,
-    batches: &[u64],
+    batches: &[(u64, u64)],
     prune: Prune,
 ) {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
     let Scratch {
         cache,
-        ranks,
         fronts,
         runs,
         scan: out,
@@ -173,17 +215,13 @@ fn scan_layout(
     let mut front = prune.map(|(mode, objective)| {
         fronts[phase as usize].get_or_insert_with(|| Front::new(mode, objective, min))
     });
-    // The distinct per-rank figures met so far (batches ascend, so equal sequences per rank are
-    // adjacent and the last entry is the one to reuse).
-    ranks.clear();
+    let mut rank = Rank::default();
     // The layout's cost coefficients, once per layout (issue 12: per-layout work done once).
     let runs = runs
         .entry(l.pp)
         .or_insert_with(|| cost::memory::stage_runs(&task.model, l.pp));
     let coeffs = cost::LayoutCoeffs::with_runs(task, l, phase, *k, runs);
-    // Whether the current figures (the last of `ranks`) fail a per-rank check.
-    let mut rank_failed: Option<Failed> = None;
-    for &b in batches {
+    for &(b, cover) in batches {
         out.evaluated += 1;
         if b < l.attention_dp {
             let why = Failed {
@@ -193,13 +231,7 @@ fn scan_layout(
             out.tally(b, why);
             continue;
         }
-        let seqs = cost::sequences_per_rank(l, b);
-        if ranks.last().is_none_or(|r| r.seqs != seqs) {
-            let r = cost::rank_after(&coeffs, seqs, ranks.last(), cache);
-            // The per-rank checks hold for every batch of these figures: checked once.
-            rank_failed = check_rank(task, phase, l, &r).err();
-            ranks.push(r);
-        }
+        let (r, rank_failed) = rank.at(&coeffs, cost::sequences_per_rank(l, b), cache);
         if let Some(why) = rank_failed {
             out.tally(b, why);
             if ends_layout(why.limit) || ttft_grows_with_batch(phase, l, why.limit) {
@@ -207,13 +239,14 @@ fn scan_layout(
             }
             continue;
         }
-        let r = &ranks[ranks.len() - 1];
-        match score_batch(task, phase, l, b, r) {
+        match score_batch(task, phase, l, (b, cover), &r) {
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
                     Some(f) => f.offer_with(&s, s),
-                    None => out.built.push(materialize(task, phase, l, r, &s)),
+                    None => out
+                        .built
+                        .push(materialize(task, phase, l, rank.full(&coeffs), &s)),
                 }
             }
             Err(why) => {
@@ -281,7 +314,7 @@ fn pool(
     task: &Task,
     kernels: &Kernels,
     jobs: &[(Phase, Layout)],
-    batches: &[u64],
+    batches: &[(u64, u64)],
     prune: Prune,
     threads: Option<usize>,
 ) -> (Vec<Record>, Vec<Arena>) {
@@ -290,15 +323,17 @@ fn pool(
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
     let chunk = (groups.len() / (n * 16)).clamp(1, 16);
     let next = AtomicUsize::new(0);
-    // One slot per job, written once by whichever worker scans it (no per-worker copies).
-    let slots: Vec<OnceLock<Record>> = (0..jobs.len()).map(|_| OnceLock::new()).collect();
+    // Each worker's records tagged with their job index, scattered into job order at the end.
     let work = |worker: usize| {
         let mut scratch = Scratch::default();
-        let mut arena = Arena::default();
+        // Room for every job reserved up front: untouched capacity costs no page, and no growth
+        // step copies (and faults in) the vectors again.
+        let mut arena = Arena::with_room(jobs.len());
+        let mut done: Vec<(usize, Record)> = Vec::with_capacity(jobs.len());
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
             if start >= groups.len() {
-                return arena;
+                return (arena, done);
             }
             for group in groups.iter().skip(start).take(chunk) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
@@ -306,31 +341,35 @@ fn pool(
                 for &i in group {
                     let (phase, l) = &jobs[i];
                     scan_layout(task, kernels, &mut scratch, *phase, l, batches, prune);
-                    // Each index is in exactly one group, scanned once.
-                    let _ = slots[i].set(arena.record(worker, &mut scratch.scan));
+                    done.push((i, arena.record(worker, &mut scratch.scan)));
                 }
             }
         }
     };
-    let arenas = if n == 1 {
+    let results = if n == 1 {
         vec![work(0)]
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = (1..n).map(|w| s.spawn(move || work(w))).collect();
-            let mut arenas = vec![work(0)];
+            let mut results = vec![work(0)];
             // A worker only panics on a bug; re-raise it on this thread.
-            arenas.extend(
+            results.extend(
                 handles
                     .into_iter()
                     .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
             );
-            arenas
+            results
         })
     };
-    let records = slots
-        .into_iter()
-        .map(|s| s.into_inner().unwrap_or_default())
-        .collect();
+    // Each index is in exactly one group, scanned once: every slot is written once.
+    let mut records = vec![Record::default(); jobs.len()];
+    let mut arenas = Vec::with_capacity(results.len());
+    for (arena, done) in results {
+        for (i, r) in done {
+            records[i] = r;
+        }
+        arenas.push(arena);
+    }
     (records, arenas)
 }
 
@@ -389,7 +428,11 @@ pub(super) fn run(
     threads: Option<usize>,
 ) -> [PhaseCandidates; 2] {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
-    let batches = super::batches_for(task);
+    // Each batch with the instances that cover B, `ceil(B / batch)` (the same for every layout).
+    let batches: Vec<(u64, u64)> = super::batches_for(task)
+        .into_iter()
+        .map(|b| (b, task.workload.batch.div_ceil(b)))
+        .collect();
     let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
         if want[p as usize] {
             let mut ls = layout::enumerate(&task.model, p, &limits);

@@ -308,17 +308,17 @@ pub fn check(task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Result<C
         });
     }
     let rank = cost::evaluate_rank(task, phase, layout, cost::sequences_per_rank(layout, batch));
-    check_rank(task, phase, layout, &rank)?;
+    check_rank(task, phase, layout, &rank.scalars)?;
     check_batch(task, phase, layout, batch, &rank)
 }
 
 /// The checks that depend on the sequences per rank alone: memory, TTFT (in the rate reading
 /// with the hand-off, which depends on the layout only), TPOT. A failure holds for every larger
 /// batch too (memory and latency never fall as the sequences per rank grow).
-fn check_rank(task: &Task, phase: Phase, layout: &Layout, rank: &cost::RankFigures) -> Result<(), Failed> {
+fn check_rank(task: &Task, phase: Phase, layout: &Layout, rank: &cost::RankScalars) -> Result<(), Failed> {
     let fail = |limit, value| Err(Failed { limit, value });
-    if !rank.memory.fits() {
-        return fail(Limit::Memory, rank.memory.total_bytes);
+    if !rank.fits {
+        return fail(Limit::Memory, rank.memory_bytes);
     }
     let req = &task.requirements;
     match (phase, req.ttft_s, req.tpot_s) {
@@ -349,24 +349,26 @@ fn check_batch(
     batch: u64,
     rank: &cost::RankFigures,
 ) -> Result<Candidate, Failed> {
-    let s = score_batch(task, phase, layout, batch, rank)?;
+    let cover = task.workload.batch.div_ceil(batch);
+    let s = score_batch(task, phase, layout, (batch, cover), &rank.scalars)?;
     Ok(materialize(task, phase, layout, rank, &s))
 }
 
 /// The per-batch checks on the candidate's numbers alone ([`prune::Scalars`]): what the
-/// enumeration needs before deciding whether to build the candidate.
+/// enumeration needs before deciding whether to build the candidate. `cover_instances` is
+/// `ceil(B / batch)` (the enumeration computes it once per batch for all layouts).
+#[inline]
 fn score_batch(
     task: &Task,
     phase: Phase,
     layout: &Layout,
-    batch: u64,
-    rank: &cost::RankFigures,
+    (batch, cover_instances): (u64, u64),
+    rank: &cost::RankScalars,
 ) -> Result<prune::Scalars, Failed> {
     let fail = |limit, value| Err(Failed { limit, value });
     let rate = rate_reading(task);
     let t = rank.throughput(task, phase, layout, batch);
     let b_total = task.workload.batch;
-    let cover_instances = b_total.div_ceil(batch);
     let ttft = (phase == Phase::Prefill).then_some(rank.latency_s);
     // The batch reading neither checks nor ranks by the serving figures: the candidate gets them
     // when it is built ([`materialize`]).
@@ -409,11 +411,11 @@ fn materialize(
     rank: &cost::RankFigures,
     s: &prune::Scalars,
 ) -> Candidate {
-    let t = rank.throughput(task, phase, layout, s.batch);
+    let t = rank.scalars.throughput(task, phase, layout, s.batch);
     let serving = if rate_reading(task) {
         s.serving
     } else {
-        let ttft = (phase == Phase::Prefill).then_some(rank.latency_s);
+        let ttft = (phase == Phase::Prefill).then_some(rank.scalars.latency_s);
         Serving::from_parts(task, phase, layout, s.batch, ttft, &t).unwrap_or_else(Serving::none)
     };
     Candidate {

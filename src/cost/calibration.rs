@@ -204,7 +204,21 @@ fn llama2(size: &str, gpu: &str, dtype: Dtype, batch: u64, input: u64, output: u
 
 /// Every row: calibration.md first, then the published rows calibration.md does not list.
 pub fn rows() -> Vec<Row> {
-    let mut rows = vec![
+    let mut rows = deepseek_rows();
+    rows.extend(sglang_rows());
+    rows.extend(trtllm_v06_rows());
+    rows.extend(published::rows());
+    for r in &mut rows {
+        if r.note.is_empty() {
+            r.note = known_gap(r.id);
+        }
+    }
+    rows
+}
+
+/// calibration.md's DeepSeek rows: the production averages and the published profile.
+fn deepseek_rows() -> Vec<Row> {
+    vec![
         Row {
             id: "deepseek-prod-prefill",
             source: DEEPSEEK_OVERVIEW,
@@ -259,7 +273,12 @@ pub fn rows() -> Vec<Row> {
             unit: "output tokens/s/node",
             note: "",
         },
-    ];
+    ]
+}
+
+/// calibration.md's SGLang rows: DeepSeek-V3 on H100 with DeepEP and two-batch overlap.
+fn sglang_rows() -> Vec<Row> {
+    let mut rows = Vec::new();
     for (input, per_gpu, measured) in [
         (1024u64, 16u64, 57_674.0),
         (2048, 8, 54_543.0),
@@ -296,82 +315,36 @@ pub fn rows() -> Vec<Row> {
         unit: "output tokens/s/node",
         note: "",
     });
-    // TensorRT-LLM peak-throughput rows (out tok/s/GPU, static batching) — not in calibration.md.
-    let trt = [
-        (
-            "trtllm-h100-llama70b-b64-tp2-2048-2048",
-            "70b",
-            64,
-            2,
-            2048,
-            2048,
-            547.0,
-        ),
-        (
-            "trtllm-h100-llama70b-b96-tp2-2048-128",
-            "70b",
-            96,
-            2,
-            2048,
-            128,
-            306.0,
-        ),
-        (
-            "trtllm-h100-llama70b-b480-tp4-128-2048",
-            "70b",
-            480,
-            4,
-            128,
-            2048,
-            1_486.0,
-        ),
-        (
-            "trtllm-h100-llama70b-b1024-tp2-128-128",
-            "70b",
-            1024,
-            2,
-            128,
-            128,
-            2_657.0,
-        ),
-        (
-            "trtllm-h100-llama7b-b48-tp1-2048-2048",
-            "7b",
-            48,
-            1,
-            2048,
-            2048,
-            2_740.0,
-        ),
-        (
-            "trtllm-h100-llama7b-b80-tp1-2048-128",
-            "7b",
-            80,
-            1,
-            2048,
-            128,
-            2_244.0,
-        ),
-        (
-            "trtllm-h100-llama7b-b112-tp1-128-2048",
-            "7b",
-            112,
-            1,
-            128,
-            2048,
-            6_818.0,
-        ),
-        (
-            "trtllm-h100-llama7b-b768-tp1-128-128",
-            "7b",
-            768,
-            1,
-            128,
-            128,
-            19_694.0,
-        ),
-    ];
-    for (id, size, batch, tp, input, output, measured) in trt {
+    rows
+}
+
+/// (id, size, batch, TP, ISL, OSL, output tokens/s per GPU) of a TensorRT-LLM v0.6 row.
+#[rustfmt::skip]
+const V06_STATIC: [(&str, &str, u64, u64, u64, u64, f64); 8] = [
+    ("trtllm-h100-llama70b-b64-tp2-2048-2048", "70b", 64, 2, 2048, 2048, 547.0),
+    ("trtllm-h100-llama70b-b96-tp2-2048-128", "70b", 96, 2, 2048, 128, 306.0),
+    ("trtllm-h100-llama70b-b480-tp4-128-2048", "70b", 480, 4, 128, 2048, 1_486.0),
+    ("trtllm-h100-llama70b-b1024-tp2-128-128", "70b", 1024, 2, 128, 128, 2_657.0),
+    ("trtllm-h100-llama7b-b48-tp1-2048-2048", "7b", 48, 1, 2048, 2048, 2_740.0),
+    ("trtllm-h100-llama7b-b80-tp1-2048-128", "7b", 80, 1, 2048, 128, 2_244.0),
+    ("trtllm-h100-llama7b-b112-tp1-128-2048", "7b", 112, 1, 128, 2048, 6_818.0),
+    ("trtllm-h100-llama7b-b768-tp1-128-128", "7b", 768, 1, 128, 128, 19_694.0),
+];
+
+/// (id, size, GPU, weights, TP, ISL, first-token latency ms) of a TensorRT-LLM v0.5 row.
+#[rustfmt::skip]
+const V05_TTFT: [(&str, &str, &str, Dtype, u64, u64, f64); 5] = [
+    ("trtllm-h100-llama70b-ttft-tp4-128", "70b", "H100-SXM", Dtype::Fp8, 4, 128, 26.0),
+    ("trtllm-h100-llama70b-ttft-tp4-2048", "70b", "H100-SXM", Dtype::Fp8, 4, 2048, 109.0),
+    ("trtllm-h100-llama7b-ttft-tp1-2048", "7b", "H100-SXM", Dtype::Fp8, 1, 2048, 36.0),
+    ("trtllm-a100-llama70b-ttft-tp4-2048", "70b", "A100-80G", Dtype::Fp16, 4, 2048, 377.0),
+    ("trtllm-a100-llama7b-ttft-tp1-2048", "7b", "A100-80G", Dtype::Fp16, 1, 2048, 133.0),
+];
+
+/// TensorRT-LLM's Llama-2 peak-throughput and first-token-latency rows (not in calibration.md).
+fn trtllm_v06_rows() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (id, size, batch, tp, input, output, measured) in V06_STATIC {
         rows.push(Row {
             id,
             source: TRTLLM_PERF,
@@ -386,54 +359,7 @@ pub fn rows() -> Vec<Row> {
             note: "",
         });
     }
-    let ttft = [
-        (
-            "trtllm-h100-llama70b-ttft-tp4-128",
-            "70b",
-            "H100-SXM",
-            Dtype::Fp8,
-            4,
-            128,
-            26.0,
-        ),
-        (
-            "trtllm-h100-llama70b-ttft-tp4-2048",
-            "70b",
-            "H100-SXM",
-            Dtype::Fp8,
-            4,
-            2048,
-            109.0,
-        ),
-        (
-            "trtllm-h100-llama7b-ttft-tp1-2048",
-            "7b",
-            "H100-SXM",
-            Dtype::Fp8,
-            1,
-            2048,
-            36.0,
-        ),
-        (
-            "trtllm-a100-llama70b-ttft-tp4-2048",
-            "70b",
-            "A100-80G",
-            Dtype::Fp16,
-            4,
-            2048,
-            377.0,
-        ),
-        (
-            "trtllm-a100-llama7b-ttft-tp1-2048",
-            "7b",
-            "A100-80G",
-            Dtype::Fp16,
-            1,
-            2048,
-            133.0,
-        ),
-    ];
-    for (id, size, gpu, dtype, tp, input, measured) in ttft {
+    for (id, size, gpu, dtype, tp, input, measured) in V05_TTFT {
         rows.push(Row {
             id,
             source: TRTLLM_LATENCY,
@@ -447,12 +373,6 @@ pub fn rows() -> Vec<Row> {
             unit: "ms",
             note: "",
         });
-    }
-    rows.extend(published::rows());
-    for r in &mut rows {
-        if r.note.is_empty() {
-            r.note = known_gap(r.id);
-        }
     }
     rows
 }

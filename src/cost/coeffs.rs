@@ -63,7 +63,7 @@ pub struct LayoutCoeffs<'t> {
     pub kernels: Kernels,
     pub ops: OpSizes,
     /// Distinct stages (same layers and LM-head placement evaluated once).
-    pub stages: Vec<StageCoeffs>,
+    pub stages: smallvec::SmallVec<[StageCoeffs; 4]>,
     /// Whether any stage has dense-FFN layers / MoE layers.
     pub has_dense: bool,
     pub has_moe: bool,
@@ -135,7 +135,8 @@ impl<'t> LayoutCoeffs<'t> {
         runs: &[memory::StageShape],
     ) -> LayoutCoeffs<'t> {
         let memory = memory::MemoryCoeffs::with_sizes(task, phase, layout, runs, &kernels.sizes);
-        let mut stages: Vec<StageCoeffs> = Vec::with_capacity(runs.len());
+        // Inline storage: a layout has a few distinct stages (one allocation less per layout).
+        let mut stages: smallvec::SmallVec<[StageCoeffs; 4]> = smallvec::SmallVec::new();
         let key = |s: &memory::StageShape| (s.dense_layers, s.moe_layers, s.lm_head);
         let mut last = None;
         for s in runs {

@@ -155,7 +155,7 @@ struct StageMemory {
 /// Per-layout memory coefficients (the batch enters only through sequences per rank).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemoryCoeffs {
-    stages: Vec<StageMemory>,
+    stages: smallvec::SmallVec<[StageMemory; 4]>,
     act_per_token: f64,
     logits_per_seq: f64,
     /// Prefill: tokens per sequence in flight, and the chunk that caps them.
@@ -185,7 +185,7 @@ impl MemoryCoeffs {
         let kv_tokens = task.workload.kv_tokens_per_sequence().div_ceil(l.sp) as f64;
         let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
         let even_split = z.total * wbytes / l.gpus_per_instance() as f64;
-        let mut stages: Vec<StageMemory> = Vec::with_capacity(shapes.len());
+        let mut stages: smallvec::SmallVec<[StageMemory; 4]> = smallvec::SmallVec::new();
         let mut last: Option<(&StageShape, f64)> = None;
         for s in shapes {
             // Stages of the same shape hold the same weights: computed once per run of them.
@@ -232,8 +232,6 @@ impl MemoryCoeffs {
     /// Memory of the most loaded GPU with `seqs` sequences per attention rank. Tokens in flight:
     /// prefill processes up to a chunk of its sequences' tokens, decode one token per sequence.
     pub fn at(&self, seqs: u64) -> MemoryBreakdown {
-        let seqs = seqs as f64;
-        let tokens = (seqs * self.tokens_per_seq).min(self.chunk_tokens);
         let mut worst = MemoryBreakdown {
             weights_bytes: 0.0,
             kv_cache_bytes: 0.0,
@@ -243,15 +241,7 @@ impl MemoryCoeffs {
             capacity_bytes: self.capacity,
             stage: 0,
         };
-        for s in &self.stages {
-            let logits = if s.lm_head {
-                seqs * self.logits_per_seq
-            } else {
-                0.0
-            };
-            let act = tokens * self.act_per_token + logits;
-            let kv = seqs * s.kv_per_seq;
-            let total = s.weights + kv + act + self.reserve;
+        for (s, kv, act, total) in self.stage_totals(seqs) {
             if total > worst.total_bytes {
                 worst.weights_bytes = s.weights;
                 worst.kv_cache_bytes = kv;
@@ -261,6 +251,35 @@ impl MemoryCoeffs {
             }
         }
         worst
+    }
+
+    /// The total of [`MemoryCoeffs::at`] alone (bytes).
+    pub fn total_at(&self, seqs: u64) -> f64 {
+        self.stage_totals(seqs).fold(
+            f64::NEG_INFINITY,
+            |w, (_, _, _, total)| if total > w { total } else { w },
+        )
+    }
+
+    /// Whether `total` bytes fit one GPU ([`MemoryBreakdown::fits`]).
+    pub fn fits(&self, total: f64) -> bool {
+        total <= self.capacity
+    }
+
+    /// Each stage with its KV cache, activations and total bytes at `seqs` sequences per rank.
+    fn stage_totals(&self, seqs: u64) -> impl Iterator<Item = (&StageMemory, f64, f64, f64)> {
+        let seqs = seqs as f64;
+        let tokens = (seqs * self.tokens_per_seq).min(self.chunk_tokens);
+        self.stages.iter().map(move |s| {
+            let logits = if s.lm_head {
+                seqs * self.logits_per_seq
+            } else {
+                0.0
+            };
+            let act = tokens * self.act_per_token + logits;
+            let kv = seqs * s.kv_per_seq;
+            (s, kv, act, s.weights + kv + act + self.reserve)
+        })
     }
 }
 

@@ -63,16 +63,25 @@ pub fn with_max_length(task: &Task, phase: Phase, layout: &Layout, batch: u64, m
 
 /// Sequences per attention-DP rank (the most loaded rank).
 pub fn sequences_per_rank(layout: &Layout, batch: u64) -> u64 {
-    batch.div_ceil(layout.attention_dp)
+    let dp = layout.attention_dp;
+    // A power of two (every dense layout, most MoE ones) by a shift: the enumeration calls this
+    // once per candidate and a 64-bit division is its slowest instruction.
+    match dp.is_power_of_two().then(|| batch.checked_add(dp - 1)).flatten() {
+        Some(up) => up >> dp.trailing_zeros(),
+        None => batch.div_ceil(dp),
+    }
 }
 
-/// What [`evaluate`] computes from the sequences per attention rank alone: memory and step times
-/// depend on the batch only through `ceil(batch / attention_dp)`, so the enumeration computes this
-/// once per distinct value and finishes each batch with [`RankFigures::at_batch`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct RankFigures {
+/// What the enumeration checks and ranks a layout's batches by, computed from the sequences per
+/// attention rank alone: memory and step times depend on the batch only through
+/// `ceil(batch / attention_dp)`, so the enumeration computes this once per distinct value
+/// ([`rank_after`], no breakdown) and finishes each batch with [`RankScalars::throughput`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RankScalars {
     pub seqs: u64,
-    pub memory: MemoryBreakdown,
+    /// Memory of the most loaded GPU (bytes) and whether it fits.
+    pub memory_bytes: f64,
+    pub fits: bool,
     /// Prefill: TTFT at the TTFT input length; decode: TPOT at the last token's context.
     pub latency_s: f64,
     /// Prefill: TTFT at the maximum length when that is the TTFT input length; decode: TPOT at
@@ -81,6 +90,15 @@ pub struct RankFigures {
     pub micro_batches: u64,
     /// Sequences per micro-batch (the stage times depend on the batch only through it).
     pub per_micro_batch: u64,
+    /// The slowest stage's time at the two lengths of [`rank_lens`].
+    stage_s: [f64; 2],
+}
+
+/// [`RankScalars`] with the memory and the slowest stage's breakdown (the plan's figures).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RankFigures {
+    pub scalars: RankScalars,
+    pub memory: MemoryBreakdown,
     pub breakdown: StepBreakdown,
 }
 
@@ -90,11 +108,31 @@ pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> R
 }
 
 /// [`evaluate_rank`] from the layout's coefficients (computed once per layout by the caller):
-/// the formulas of [`LayoutCoeffs::figures`] split at the sequences per rank (memory and step
-/// times depend on the batch only through them), so `rank_with(c, seqs).at_batch(..)` equals
-/// `c.figures(batch)` (tests/driver.rs holds them equal).
+/// the formulas of [`LayoutCoeffs::figures`] split at the sequences per rank, so
+/// `rank_with(c, seqs).at_batch(..)` equals `c.figures(batch)` and its scalars equal
+/// [`rank_after`]'s (tests/driver.rs holds them equal).
 pub fn rank_with(c: &LayoutCoeffs, seqs: u64) -> RankFigures {
-    rank_after(c, seqs, None, &mut time::LayerCache::default())
+    let memory = c.memory.at(seqs);
+    let (m, per_mb) = micro_batches(c.phase, &c.layout, seqs);
+    let steps = time::slowest_stages(c, per_mb, rank_lens(c), &mut time::LayerCache::default());
+    let times = [steps[0].stage_time_s, steps[1].stage_time_s];
+    let [first, second] = steps;
+    RankFigures {
+        scalars: RankScalars::of(c, seqs, (memory.total_bytes, memory.fits()), (m, per_mb), times),
+        memory,
+        // Prefill: the step at the TTFT length; decode: the step at the mean context.
+        breakdown: if c.phase == Phase::Prefill { first } else { second },
+    }
+}
+
+/// The lengths / contexts a rank's stages are timed at: prefill the TTFT input length (twice),
+/// decode the last token's and the mean context.
+fn rank_lens(c: &LayoutCoeffs) -> [u64; 2] {
+    let wl = &c.task.workload;
+    match c.phase {
+        Phase::Prefill => [wl.ttft_input_len(); 2],
+        Phase::Decode => [wl.decode_last_context(), wl.decode_mean_context()],
+    }
 }
 
 /// Micro-batches and sequences per micro-batch of `seqs` sequences per rank (the pipeline model
@@ -109,64 +147,59 @@ fn micro_batches(phase: Phase, layout: &Layout, seqs: u64) -> (u64, u64) {
     (m, seqs.div_ceil(m.max(1)))
 }
 
-/// [`rank_with`], reusing the stage times of `prev` (the same layout's figures at other sequences
-/// per rank) when its micro-batches hold as many sequences: the stage times depend on the
-/// sequences per rank only through that size (with `pp > 1` a prefill micro-batch is one sequence
-/// whatever the batch), so only memory and the pipeline count are recomputed; layer times come
-/// from `cache` when a layout of the same shape computed them. Equal to [`rank_with`] bit for bit
-/// (tests/driver.rs).
+/// The scalars of [`rank_with`] without its breakdowns, reusing the stage times of `prev` (the
+/// same layout's scalars at other sequences per rank) when its micro-batches hold as many
+/// sequences: the stage times depend on the sequences per rank only through that size (with
+/// `pp > 1` a prefill micro-batch is one sequence whatever the batch), so only memory and the
+/// pipeline count are recomputed; layer times come from `cache` when a layout of the same shape
+/// computed them. Equal to [`rank_with`]'s scalars bit for bit (tests/driver.rs).
 pub fn rank_after(
     c: &LayoutCoeffs,
     seqs: u64,
-    prev: Option<&RankFigures>,
+    prev: Option<&RankScalars>,
     cache: &mut time::LayerCache,
-) -> RankFigures {
-    let (layout, wl) = (&c.layout, &c.task.workload);
-    let memory = c.memory(seqs * layout.attention_dp);
-    let (m, per_mb) = micro_batches(c.phase, layout, seqs);
-    let prev = prev.filter(|p| p.per_micro_batch == per_mb);
-    let pp = layout.pp as f64;
-    match c.phase {
-        Phase::Prefill => {
-            let step = match prev {
-                Some(p) => p.breakdown.clone(),
-                None => {
-                    let len = wl.ttft_input_len();
-                    let [step, _] = time::slowest_stages(c, per_mb, [len, len], cache);
-                    step
-                }
-            };
-            let ttft = (m + layout.pp - 1) as f64 * step.stage_time_s;
-            // The TTFT at the maximum length is only reported; `with_max_length` fills it.
-            let ttft_max = (wl.ttft_input_len() == wl.max_len).then_some(ttft);
-            RankFigures {
-                seqs,
-                memory,
-                latency_s: ttft,
-                second_s: ttft_max,
-                micro_batches: m,
-                per_micro_batch: per_mb,
-                breakdown: step,
+) -> RankScalars {
+    let total = c.memory.total_at(seqs);
+    let (m, per_mb) = micro_batches(c.phase, &c.layout, seqs);
+    let times = match prev.filter(|p| p.per_micro_batch == per_mb) {
+        Some(p) => p.stage_s,
+        None => time::slowest_times(c, per_mb, rank_lens(c), cache),
+    };
+    RankScalars::of(c, seqs, (total, c.memory.fits(total)), (m, per_mb), times)
+}
+
+impl RankScalars {
+    /// From the memory, the pipeline counts and the slowest stage's times at [`rank_lens`]
+    /// (pipeline model of [`LayoutCoeffs::figures`]): prefill TTFT `(m + pp − 1) × stage`, decode
+    /// TPOT `pp × stage`.
+    fn of(
+        c: &LayoutCoeffs,
+        seqs: u64,
+        (memory_bytes, fits): (f64, bool),
+        (m, per_mb): (u64, u64),
+        stage_s: [f64; 2],
+    ) -> RankScalars {
+        let (l, wl) = (&c.layout, &c.task.workload);
+        let (latency_s, second_s) = match c.phase {
+            Phase::Prefill => {
+                let ttft = (m + l.pp - 1) as f64 * stage_s[0];
+                // The TTFT at the maximum length is only reported; `with_max_length` fills it.
+                (ttft, (wl.ttft_input_len() == wl.max_len).then_some(ttft))
             }
-        }
-        Phase::Decode => {
-            let (tpot_last, breakdown) = match prev {
-                Some(p) => (p.latency_s, p.breakdown.clone()),
-                None => {
-                    let lens = [wl.decode_last_context(), wl.decode_mean_context()];
-                    let [last, mean] = time::slowest_stages(c, per_mb, lens, cache);
-                    (pp * last.stage_time_s, mean)
-                }
-            };
-            RankFigures {
-                seqs,
-                memory,
-                latency_s: tpot_last,
-                second_s: Some(pp * breakdown.stage_time_s),
-                micro_batches: m,
-                per_micro_batch: per_mb,
-                breakdown,
+            Phase::Decode => {
+                let pp = l.pp as f64;
+                (pp * stage_s[0], Some(pp * stage_s[1]))
             }
+        };
+        RankScalars {
+            seqs,
+            memory_bytes,
+            fits,
+            latency_s,
+            second_s,
+            micro_batches: m,
+            per_micro_batch: per_mb,
+            stage_s,
         }
     }
 }
@@ -218,7 +251,7 @@ pub struct Throughput {
     pub rate_requests_per_s: f64,
 }
 
-impl RankFigures {
+impl RankScalars {
     /// The throughput of `batch` sequences (which must give `self.seqs` per rank).
     pub fn throughput(&self, task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Throughput {
         let wl = &task.workload;
@@ -244,27 +277,55 @@ impl RankFigures {
             }
         }
     }
+}
 
-    /// The figures of `batch` sequences per instance (which must give `self.seqs` per rank).
+impl RankFigures {
+    /// The figures of `batch` sequences per instance (which must give `self.scalars.seqs` per
+    /// rank).
     pub fn at_batch(&self, task: &Task, phase: Phase, layout: &Layout, batch: u64) -> Figures {
-        let t = self.throughput(task, phase, layout, batch);
+        let t = self.scalars.throughput(task, phase, layout, batch);
         self.with_throughput(phase, t)
     }
 
-    /// The figures with a throughput computed by [`RankFigures::throughput`].
+    /// The figures with a throughput computed by [`RankScalars::throughput`].
     pub fn with_throughput(&self, phase: Phase, t: Throughput) -> Figures {
+        let r = &self.scalars;
         let prefill = phase == Phase::Prefill;
         Figures {
             memory: self.memory.clone(),
-            ttft_s: prefill.then_some(self.latency_s),
-            ttft_at_max_length_s: if prefill { self.second_s } else { None },
-            tpot_s: (!prefill).then_some(self.latency_s),
-            tpot_mean_s: if prefill { None } else { self.second_s },
-            micro_batches: self.micro_batches,
+            ttft_s: prefill.then_some(r.latency_s),
+            ttft_at_max_length_s: if prefill { r.second_s } else { None },
+            tpot_s: (!prefill).then_some(r.latency_s),
+            tpot_mean_s: if prefill { None } else { r.second_s },
+            micro_batches: r.micro_batches,
             throughput_tokens_per_s: t.tokens_per_s,
             throughput_tokens_per_s_per_gpu: t.tokens_per_s_per_gpu,
             rate_requests_per_s: t.rate_requests_per_s,
             breakdown: self.breakdown.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shift for a power-of-two attention-DP equals the division, up to the largest batch.
+    #[test]
+    fn sequences_per_rank_is_the_ceiling_of_the_division() {
+        for dp in 1..=70u64 {
+            let l = Layout {
+                tp: 1,
+                pp: 1,
+                sp: 1,
+                attention_dp: dp,
+                ep: 1,
+                expert_tp: 1,
+            };
+            let edges = [u64::MAX, u64::MAX - 1, u64::MAX - dp, 1 << 40];
+            for b in (0..=600u64).chain(edges) {
+                assert_eq!(sequences_per_rank(&l, b), b.div_ceil(dp), "dp {dp} batch {b}");
+            }
         }
     }
 }

@@ -398,20 +398,33 @@ fn layer_times(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] 
     [(layer, x), second]
 }
 
+/// What a stage's time is made of: its operators and each kind of raw communication (the sums
+/// [`stage_sum`] reports; the stage time is computed from these alone, [`plain_time`],
+/// [`tbo_time`]).
+struct StageParts {
+    operators: f64,
+    tp_all_reduce: f64,
+    ep_all_to_all: f64,
+    sp_exchange: f64,
+    pp_send: f64,
+}
+
+impl StageParts {
+    /// Communication before overlap.
+    fn comm(&self) -> f64 {
+        self.tp_all_reduce + self.ep_all_to_all + self.sp_exchange + self.pp_send
+    }
+}
+
 /// Operators and communication of one stage from its layer times.
-fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
-    let (l, k, o) = (&c.layout, &c.kernels, &c.ops);
+fn stage_parts(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StageParts {
+    let (l, o) = (&c.layout, &c.ops);
     let (dn, mn) = (s.dense_layers, s.moe_layers);
     let layers = dn + mn;
     let elementwise = dn * ly.elementwise_dense + mn * ly.elementwise_moe;
     let mut operators = layers * ly.attention + dn * ly.dense_ffn + mn * ly.moe_ffn + elementwise;
-    let mut compute = layers * ly.compute_attention + dn * ly.compute_dense + mn * ly.compute_moe;
-    let mut launch = layers * ly.launch_attention + dn * ly.launch_dense + mn * ly.launch_moe;
     if s.lm_head && o.lm_p > 0.0 {
-        let (t, cb) = ly.lm_head;
-        operators += t;
-        compute += if cb { t } else { 0.0 };
-        launch += k.gemm.launch_s;
+        operators += ly.lm_head.0;
     }
     let pp_send = if l.pp > 1 && !s.lm_head {
         let hw = &c.task.hardware;
@@ -424,24 +437,42 @@ fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBre
     } else {
         0.0
     };
-    StepBreakdown {
-        operators_s: operators,
-        compute_bound_s: compute,
-        memory_bound_s: operators - compute,
-        launch_s: launch,
-        attention_core_s: layers * ly.attention_core,
-        elementwise_s: elementwise,
-        tp_all_reduce_s: dn * ly.tp_dense + mn * ly.tp_moe,
-        ep_all_to_all_s: mn * ly.all_to_all,
-        sp_exchange_s: layers * ly.sp,
-        pp_send_s: pp_send,
-        stage: s.stage,
-        ..StepBreakdown::default()
+    StageParts {
+        operators,
+        tp_all_reduce: dn * ly.tp_dense + mn * ly.tp_moe,
+        ep_all_to_all: mn * ly.all_to_all,
+        sp_exchange: layers * ly.sp,
+        pp_send,
     }
 }
 
-fn raw_comm(b: &StepBreakdown) -> f64 {
-    b.tp_all_reduce_s + b.ep_all_to_all_s + b.sp_exchange_s + b.pp_send_s
+/// [`stage_parts`] with the split of the operators, as the plan reports it.
+fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
+    let (k, o) = (&c.kernels, &c.ops);
+    let p = stage_parts(c, s, ly, x);
+    let (dn, mn) = (s.dense_layers, s.moe_layers);
+    let layers = dn + mn;
+    let mut compute = layers * ly.compute_attention + dn * ly.compute_dense + mn * ly.compute_moe;
+    let mut launch = layers * ly.launch_attention + dn * ly.launch_dense + mn * ly.launch_moe;
+    if s.lm_head && o.lm_p > 0.0 {
+        let (t, cb) = ly.lm_head;
+        compute += if cb { t } else { 0.0 };
+        launch += k.gemm.launch_s;
+    }
+    StepBreakdown {
+        operators_s: p.operators,
+        compute_bound_s: compute,
+        memory_bound_s: p.operators - compute,
+        launch_s: launch,
+        attention_core_s: layers * ly.attention_core,
+        elementwise_s: dn * ly.elementwise_dense + mn * ly.elementwise_moe,
+        tp_all_reduce_s: p.tp_all_reduce,
+        ep_all_to_all_s: p.ep_all_to_all,
+        sp_exchange_s: p.sp_exchange,
+        pp_send_s: p.pp_send,
+        stage: s.stage,
+        ..StepBreakdown::default()
+    }
 }
 
 /// The breakdown of two equal halves run one after the other (every time doubled).
@@ -463,42 +494,51 @@ fn doubled(mut b: StepBreakdown) -> StepBreakdown {
     b
 }
 
-/// What a layer's times depend on: the layout without its pipeline depth (stages of every `pp`
-/// run the same layers), the phase, which layer kinds the model has, the micro-batch and the
+/// What a layer's times depend on besides the micro-batch and the layer kinds: the layout
+/// without its pipeline depth (stages of every `pp` run the same layers), the phase and the
 /// lengths.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct LayerKey {
-    shape: Layout,
-    phase: Phase,
-    kinds: (bool, bool),
-    seqs_bits: u64,
-    lens: [u64; 2],
-}
+type LayerGroup = (Layout, Phase, [u64; 2]);
 
 /// Layer times already computed for one task, shared by the layouts that differ only in their
-/// pipeline depth (issue 12: per-layout work once; here per layer shape once). A cache belongs
-/// to one task: build a new one per enumeration. Hits return the stored values, so results are
-/// bit-identical with or without it.
+/// pipeline depth (issue 12: per-layout work once; here per layer shape once). The entries belong
+/// to one [`LayerGroup`] at a time (the enumeration scans a shape's layouts one after the other);
+/// a lookup in another group starts the cache afresh, so the key within the group is only the
+/// micro-batch and the layer kinds. A cache belongs to one task: build a new one per enumeration.
+/// Hits return the stored values, so results are bit-identical with or without it.
 #[derive(Default)]
 pub struct LayerCache {
-    map: rustc_hash::FxHashMap<LayerKey, [(Layer, Load); 2]>,
+    group: Option<LayerGroup>,
+    map: rustc_hash::FxHashMap<(u64, (bool, bool)), usize>,
+    entries: Vec<[(Layer, Load); 2]>,
 }
 
 impl LayerCache {
     /// Forget every entry, keeping the memory (the next group of layouts starts empty).
     pub fn clear(&mut self) {
+        self.group = None;
         self.map.clear();
+        self.entries.clear();
     }
 
-    fn layers(&mut self, c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] {
-        let key = LayerKey {
-            shape: Layout { pp: 1, ..c.layout },
-            phase: c.phase,
-            kinds: (c.has_dense, c.has_moe),
-            seqs_bits: seqs.to_bits(),
-            lens: [lens[0], lens[lens.len() - 1]],
-        };
-        *self.map.entry(key).or_insert_with(|| layer_times(c, seqs, lens))
+    /// Where the layer times of `seqs` at `lens` sit in `entries` (computed on a miss).
+    fn layers(&mut self, c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> usize {
+        let group = (
+            Layout { pp: 1, ..c.layout },
+            c.phase,
+            [lens[0], lens[lens.len() - 1]],
+        );
+        if self.group != Some(group) {
+            self.clear();
+            self.group = Some(group);
+        }
+        let entries = &mut self.entries;
+        *self
+            .map
+            .entry((seqs.to_bits(), (c.has_dense, c.has_moe)))
+            .or_insert_with(|| {
+                entries.push(layer_times(c, seqs, lens));
+                entries.len() - 1
+            })
     }
 }
 
@@ -514,32 +554,41 @@ fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64) -> bool {
         && tokens >= 2.0
 }
 
-/// A stage run as two overlapped halves, from the half micro-batch's layer times: only the two
-/// halves are evaluated (what the engine runs); the breakdown sums them.
-fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBreakdown {
-    let half = stage_sum(c, s, hl, hx);
-    let share = if hx.decode {
+/// The time of a stage run as two overlapped halves from the half micro-batch's parts:
+/// `2·max(ops½/s, comm½) + min(ops½, comm½)/L` (module documentation).
+fn tbo_time(c: &LayoutCoeffs, s: &StageCoeffs, half: &StageParts, decode: bool) -> f64 {
+    let share = if decode {
         1.0
     } else {
         c.kernels.compute_share_during_comm
     };
-    let (ops, com) = (half.operators_s / share, raw_comm(&half));
+    let (ops, com) = (half.operators / share, half.comm());
     let layers = (s.dense_layers + s.moe_layers).max(1.0);
-    let mut b = doubled(half);
-    b.stage_time_s = 2.0 * ops.max(com) + ops.min(com) / layers;
+    2.0 * ops.max(com) + ops.min(com) / layers
+}
+
+/// A stage run as two overlapped halves, from the half micro-batch's layer times: only the two
+/// halves are evaluated (what the engine runs); the breakdown sums them.
+fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBreakdown {
+    let mut b = doubled(stage_sum(c, s, hl, hx));
+    b.stage_time_s = tbo_time(c, s, &stage_parts(c, s, hl, hx), hx.decode);
     b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
     b.two_batch_overlap = true;
     b
 }
 
-/// A stage run as one micro-batch: the task's `comm_overlap` hides that share of the smaller of
-/// operators and communication.
+/// The exposed communication and the time of a stage run as one micro-batch: the task's
+/// `comm_overlap = o` hides `o · min(operators, communication)`.
+fn plain_time(c: &LayoutCoeffs, p: &StageParts) -> (f64, f64) {
+    let comm = p.comm();
+    let exposed = comm - c.task.cost.comm_overlap * comm.min(p.operators);
+    (exposed, p.operators + exposed)
+}
+
+/// A stage run as one micro-batch ([`plain_time`]).
 fn plain_stage(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
     let mut b = stage_sum(c, s, ly, x);
-    let comm = raw_comm(&b);
-    let o = c.task.cost.comm_overlap;
-    b.communication_s = comm - o * comm.min(b.operators_s);
-    b.stage_time_s = b.operators_s + b.communication_s;
+    (b.communication_s, b.stage_time_s) = plain_time(c, &stage_parts(c, s, ly, x));
     b
 }
 
@@ -565,22 +614,68 @@ pub fn slowest_stages(
     lens: [u64; 2],
     cache: &mut LayerCache,
 ) -> [StepBreakdown; 2] {
+    slowest_by(c, seqs, lens, cache, |s, tbo, ly, x| match tbo {
+        true => tbo_stage(c, s, ly, x),
+        false => plain_stage(c, s, ly, x),
+    })
+}
+
+/// The stage times of [`slowest_stages`] alone (the enumeration's per-rank checks need no
+/// breakdown): the same [`StageParts`], [`plain_time`] and [`tbo_time`], so equal bit for bit.
+pub fn slowest_times(c: &LayoutCoeffs, seqs: u64, lens: [u64; 2], cache: &mut LayerCache) -> [f64; 2] {
+    slowest_by(c, seqs, lens, cache, |s, tbo, ly, x| {
+        let p = stage_parts(c, s, ly, x);
+        match tbo {
+            true => tbo_time(c, s, &p, x.decode),
+            false => plain_time(c, &p).1,
+        }
+    })
+}
+
+/// A stage's result with its time, for [`slowest_by`].
+trait Timed: Default {
+    fn time_s(&self) -> f64;
+}
+
+impl Timed for StepBreakdown {
+    fn time_s(&self) -> f64 {
+        self.stage_time_s
+    }
+}
+
+impl Timed for f64 {
+    fn time_s(&self) -> f64 {
+        *self
+    }
+}
+
+/// The slowest stage at each of two lengths, each stage evaluated by `stage(stage, runs two-batch
+/// overlap?, layer times, load)` from the cached layer times of the full or the half micro-batch.
+fn slowest_by<T: Timed>(
+    c: &LayoutCoeffs,
+    seqs: u64,
+    lens: [u64; 2],
+    cache: &mut LayerCache,
+    stage: impl Fn(&StageCoeffs, bool, &Layer, &Load) -> T,
+) -> [T; 2] {
     let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
     let tokens = load(&c.layout, c.phase, seqs as f64, lens[0]).tokens;
     let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens));
     let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens));
     let full = any_plain.then(|| cache.layers(c, seqs as f64, lens));
     let half = any_tbo.then(|| cache.layers(c, seqs as f64 / 2.0, lens));
-    let mut worst = [StepBreakdown::default(), StepBreakdown::default()];
+    let entry = |i: Option<usize>| i.map(|i| &cache.entries[i]);
+    let (full, half) = (entry(full), entry(half));
+    let mut worst = [T::default(), T::default()];
     for s in &c.stages {
         let tbo = runs_tbo(c, s, tokens);
         for (i, w) in worst.iter_mut().enumerate() {
-            let b = match (tbo, &half, &full) {
-                (true, Some(h), _) => tbo_stage(c, s, &h[i].0, &h[i].1),
-                (_, _, Some(f)) => plain_stage(c, s, &f[i].0, &f[i].1),
+            let b = match (tbo, half, full) {
+                (true, Some(h), _) => stage(s, true, &h[i].0, &h[i].1),
+                (_, _, Some(f)) => stage(s, false, &f[i].0, &f[i].1),
                 _ => continue,
             };
-            if b.stage_time_s > w.stage_time_s {
+            if b.time_s() > w.time_s() {
                 *w = b;
             }
         }
