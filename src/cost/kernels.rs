@@ -17,11 +17,17 @@
 //! features/overlap-scheduler), and SGLang's zero-overhead batch scheduler since v0.4 ("no single
 //! idle time on the GPU" in five consecutive decode batches under Nsight,
 //! lmsys.org/blog/2024-12-04-sglang-v0-4) run it beside the previous step's GPU work;
-//! AIConfigurator 0.12's TensorRT-LLM and SGLang backends add none either. vLLM overlaps it only
-//! with `--async-scheduling` (vLLM 0.33, fixtures/engines/vllm-flags.txt); without it the model is
-//! optimistic for vLLM at small batches (AIConfigurator's vLLM backend adds 0.8 ms per layer to
-//! prefill, a figure fitted to end-to-end rows, which this model does not take).
-
+//! AIConfigurator 0.12's TensorRT-LLM and SGLang backends add none either. vLLM overlaps it by
+//! default since v0.14 (async scheduling, vllm-project/vllm#27614; the profile's vLLM tables are
+//! v0.24.0), and its default `FULL_AND_PIECEWISE` graph mode replays uniform decode batches as
+//! one full CUDA graph (docs.vllm.ai design/cuda_graphs). Older vLLM paid both: piecewise
+//! graphs cost ~15 us per layer per forward pass in vLLM's own A/B measurements (vllm#20059:
+//! Qwen2.5-1.5B, 28 layers, ITL at QPS 1 5.39 ms piecewise vs 4.97 ms full graph; vllm#51167,
+//! H200: 15 us per graph boundary at batch 1, 25 us at batch 4), which vLLM 0.24 still pays in
+//! prefill (not charged: ~1 ms per 80-layer pass). The vLLM CI latency rows (`pdplan calibrate`)
+//! are 13-23 % fast on H100 / H200 but within 7 % on A100 for the dense models, with the same
+//! builds: a per-step or per-layer host constant would show on A100 as well (1.3 ms per step on
+//! Hopper for Llama-3-8B against 0.26 ms on A100), so that gap is not charged as one either.
 use super::profile::{self, AllReduce, Curve, DeepEp, GpuProfile};
 use crate::spec::task::{Engine, Task};
 use std::sync::LazyLock;
