@@ -139,7 +139,8 @@ impl<T> Front<T> {
             return;
         }
         let k = s.key(self.mode, self.objective);
-        if self.items.iter().any(|(d, _, _)| dominates(d, &k)) {
+        // Newest first: the latest entries are the likeliest to dominate the next offer.
+        if self.items.iter().rev().any(|(d, _, _)| dominates(d, &k)) {
             return;
         }
         self.items.retain(|(d, _, _)| !dominates(&k, d));
