@@ -487,7 +487,7 @@ fn block_scaled_fp8_checkpoints_run_the_block_gemm_with_its_tile_step() {
     );
     assert!(gemm_s(&per_tensor, 129.0) < 1.1 * gemm_s(&per_tensor, 128.0));
     // What resolving the Qwen3-32B preset (or its FP8 config.json) at FP8 gives.
-    task.model.weight_block_size = Some(vec![128, 128]);
+    task.model.weight_block_size = Some([128, 128]);
     let block = Kernels::new(&task, 1.0);
     assert!(block.gemm.source.contains("fp8_block"), "{}", block.gemm.source);
     let (at128, at129) = (gemm_s(&block, 128.0), gemm_s(&block, 129.0));

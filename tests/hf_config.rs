@@ -215,7 +215,7 @@ fn presets_match_their_fixture_configs() {
 fn weight_block_size_selects_the_block_scaled_fp8_gemm() {
     use pdplan::cost::kernels::{Kernels, fp8_block_scaled};
     let mut r = resolve_hf("qwen3-32b-fp8");
-    assert_eq!(r.task.model.weight_block_size, Some(vec![128, 128]));
+    assert_eq!(r.task.model.weight_block_size, Some([128, 128]));
     r.task.hardware = resolve_on_h100().task.hardware;
     assert!(fp8_block_scaled(&r.task));
     let k = Kernels::for_task(&r.task);

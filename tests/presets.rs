@@ -483,8 +483,8 @@ fn block_scaled_presets_resolve_their_weight_blocks_at_fp8_only() {
         });
         m.weight_block_size
     };
-    assert_eq!(at("Qwen3-32B", Dtype::Fp8), Some(vec![128, 128]));
-    assert_eq!(at("Qwen3-235B-A22B", Dtype::Fp8), Some(vec![128, 128]));
+    assert_eq!(at("Qwen3-32B", Dtype::Fp8), Some([128, 128]));
+    assert_eq!(at("Qwen3-235B-A22B", Dtype::Fp8), Some([128, 128]));
     assert_eq!(at("Qwen3-32B", Dtype::Bf16), None);
     assert_eq!(at("DeepSeek-V3", Dtype::Fp8), None);
     assert_eq!(at("Llama-3.1-70B", Dtype::Fp8), None);

@@ -596,14 +596,13 @@ fn precision(c: &Cfg, top: &Cfg, out: &mut HfModel) {
 /// FP8 weights scaled per block: `weight_block_size` (`[128, 128]`: DeepSeek-V3, Qwen3-FP8,
 /// MiniMax-M2). AIConfigurator reads the same key the same way (`quant_method` fp8 with a
 /// `weight_block_size` is its `fp8_block` GEMM mode; aiconfigurator-core 0.12
-/// `sdk/models/helpers.py`).
-fn block_size(q: &Cfg, d: Dtype) -> Option<Vec<u64>> {
-    let block: Vec<u64> = q
-        .list("weight_block_size")?
-        .iter()
-        .filter_map(Value::as_u64)
-        .collect();
-    (d == Dtype::Fp8 && !block.is_empty()).then_some(block)
+/// `sdk/models/helpers.py`). Read as `[rows, columns]`; a list of another length is not read.
+fn block_size(q: &Cfg, d: Dtype) -> Option<[u64; 2]> {
+    let block = q.list("weight_block_size")?;
+    match block.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>()?[..] {
+        [rows, cols] if d == Dtype::Fp8 => Some([rows, cols]),
+        _ => None,
+    }
 }
 
 fn note_kept_modules(q: &Cfg, d: Dtype, warnings: &mut Vec<String>) {

@@ -116,7 +116,7 @@ pub struct RawModel {
     /// `quantization_config.weight_block_size`, `[128, 128]` in DeepSeek-V3 / Qwen3 FP8
     /// checkpoints); absent: one scale per tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weight_block_size: Option<Vec<u64>>,
+    pub weight_block_size: Option<[u64; 2]>,
 }
 
 /// MoE shape as written.

@@ -885,11 +885,11 @@ fn weight_block_size_of(
     m: &RawModel,
     preset: Option<&ModelPreset>,
     dtype: Dtype,
-) -> Option<Vec<u64>> {
+) -> Option<[u64; 2]> {
     let fp8 = dtype == Dtype::Fp8;
-    let Some(block) = m.weight_block_size.clone().filter(|b| !b.is_empty()) else {
+    let Some(block) = m.weight_block_size else {
         let published = preset.and_then(|p| p.fp8_block_scales.as_ref());
-        return published.filter(|_| fp8).map(|_| vec![128, 128]);
+        return published.filter(|_| fp8).map(|_| [128, 128]);
     };
     if !fp8 {
         ctx.assume(format!(

@@ -84,7 +84,7 @@ pub struct Model {
     /// [`crate::spec::presets::ModelPreset::fp8_block_scales`]); `None`: per-tensor scales. The
     /// cost model then runs the FP8 GEMMs on the measured block-scaled kernel (`cost::kernels`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weight_block_size: Option<Vec<u64>>,
+    pub weight_block_size: Option<[u64; 2]>,
 }
 
 /// Resolved MoE shape.
