@@ -203,7 +203,7 @@ fn kernel_profiles_parse_and_every_curve_has_a_source() {
     assert!(all.len() >= 4);
     for p in all {
         assert!(p.engines.contains_key(profile::REFERENCE_ENGINE), "{}", p.gpu);
-        for (engine, k) in &p.engines {
+        for (engine, k) in p.engines.iter() {
             for c in [&k.gemm_bf16, &k.attention_prefill, &k.attention_decode] {
                 assert!(
                     c.source.contains("aiconfigurator-core"),
@@ -234,7 +234,7 @@ fn gemm_efficiency_rises_with_tokens() {
         .iter()
         .find(|p| p.gpu == profile::REFERENCE_GPU)
         .unwrap();
-    let g = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
+    let g = &p.engines.get(profile::REFERENCE_ENGINE).unwrap().gemm_bf16;
     assert!(g.compute_at(16.0) * 10.0 < g.compute_at(4096.0));
     assert!(g.compute_at(4096.0) > 0.6);
 }
@@ -260,7 +260,10 @@ fn mfu_line_scales_every_compute_bound_kernel() {
     h100.hardware.preset = Some("H100-SXM".into());
     h100.hardware.mfu = pdplan::spec::presets::gpu_preset("H100-SXM").unwrap().mfu;
     let k = Kernels::new(&h100, 1.0);
-    let plateau = p.engines["trtllm"]
+    let plateau = p
+        .engines
+        .get("trtllm")
+        .unwrap()
         .gemm_bf16
         .compute
         .iter()
@@ -321,7 +324,7 @@ fn two_batch_overlap_is_partial() {
 #[test]
 fn moe_curve_follows_the_expert_slice_class() {
     let p = profile::profiles().iter().find(|p| p.gpu == "H200").unwrap();
-    let classes = &p.engines["trtllm"].moe_fp8_by_slice;
+    let classes = &p.engines.get("trtllm").unwrap().moe_fp8_by_slice;
     assert!(classes.last().unwrap().slice_elements_below.is_none());
     // Every class has a curve of at least 3 sizes (an empty one would read as the peak), and
     // every slice class ends with an unbounded local-expert class: each layout finds a curve.
@@ -456,7 +459,7 @@ fn fp8_trtllm_on(gpu: &str) -> Task {
     task.model.dtype = pdplan::spec::task::Dtype::Fp8;
     task.cost.engine = Engine::Trtllm;
     let p = profile::profiles().iter().find(|p| p.gpu == gpu).unwrap();
-    let reference = &p.engines[profile::REFERENCE_ENGINE].gemm_bf16;
+    let reference = &p.engines.get(profile::REFERENCE_ENGINE).unwrap().gemm_bf16;
     let hw = &mut task.hardware;
     hw.peak_flops_per_s = p.system.peak_flops_per_s["fp8"];
     hw.hbm_bytes_per_s = p.system.hbm_bytes_per_s;

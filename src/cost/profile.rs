@@ -233,46 +233,94 @@ pub struct GpuProfile {
     pub gpu: String,
     pub generated_by: String,
     pub system: SystemSpec,
-    pub engines: BTreeMap<String, EngineKernels>,
+    pub engines: Engines,
     #[serde(default)]
     pub deepep_ll: Option<DeepEp>,
     #[serde(default)]
     pub deepep_normal: Option<DeepEp>,
 }
 
-impl GpuProfile {
-    fn prepare(&mut self) {
-        for k in self.engines.values_mut() {
-            let optional = [
-                &mut k.gemm_fp8,
-                &mut k.gemm_fp8_block,
-                &mut k.moe_bf16,
-                &mut k.moe_fp8,
-                &mut k.mla_prefill,
-                &mut k.mla_decode,
-                &mut k.elementwise,
-            ];
-            for c in optional.into_iter().flatten() {
-                c.prepare();
-            }
-            for c in k
-                .moe_bf16_by_slice
-                .iter_mut()
-                .chain(k.moe_fp8_by_slice.iter_mut())
-            {
-                c.prepare();
-            }
-            for g in &mut k.all_reduce.groups {
-                g.ln_bytes = g.bytes.iter().map(|v| v.max(1e-300).ln()).collect();
-            }
-            for c in [
-                &mut k.gemm_bf16,
-                &mut k.attention_prefill,
-                &mut k.attention_decode,
-            ] {
-                c.prepare();
-            }
+impl EngineKernels {
+    /// Fill the curves' cached logarithms (once, when the engine is parsed).
+    fn prepare(mut self) -> EngineKernels {
+        let k = &mut self;
+        let optional = [
+            &mut k.gemm_fp8,
+            &mut k.gemm_fp8_block,
+            &mut k.moe_bf16,
+            &mut k.moe_fp8,
+            &mut k.mla_prefill,
+            &mut k.mla_decode,
+            &mut k.elementwise,
+        ];
+        for c in optional.into_iter().flatten() {
+            c.prepare();
         }
+        for c in k
+            .moe_bf16_by_slice
+            .iter_mut()
+            .chain(k.moe_fp8_by_slice.iter_mut())
+        {
+            c.prepare();
+        }
+        for g in &mut k.all_reduce.groups {
+            g.ln_bytes = g.bytes.iter().map(|v| v.max(1e-300).ln()).collect();
+        }
+        for c in [
+            &mut k.gemm_bf16,
+            &mut k.attention_prefill,
+            &mut k.attention_decode,
+        ] {
+            c.prepare();
+        }
+        self
+    }
+}
+
+/// The engines of one profile, each parsed on first use: a solve reads one engine's curves, and
+/// the three engines' JSON (most of it the grouped-MoE classes by slice and local experts) would
+/// otherwise be parsed on every solve.
+#[derive(Clone, Debug)]
+pub struct Engines {
+    raw: BTreeMap<String, Box<serde_json::value::RawValue>>,
+    parsed: BTreeMap<String, OnceLock<Option<EngineKernels>>>,
+}
+
+impl<'de> Deserialize<'de> for Engines {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Engines, D::Error> {
+        let raw = BTreeMap::<String, Box<serde_json::value::RawValue>>::deserialize(d)?;
+        let parsed = raw.keys().map(|k| (k.clone(), OnceLock::new())).collect();
+        Ok(Engines { raw, parsed })
+    }
+}
+
+impl Engines {
+    fn parse(&self, name: &str) -> Result<EngineKernels, String> {
+        let raw = self.raw.get(name).ok_or_else(|| format!("no engine {name}"))?;
+        serde_json::from_str::<EngineKernels>(raw.get())
+            .map(EngineKernels::prepare)
+            .map_err(|e| format!("engine {name}: {e}"))
+    }
+    /// The kernels of engine `name` (`None`: not in the profile, or its JSON does not parse,
+    /// which `parse_errors` reports).
+    pub fn get(&self, name: &str) -> Option<&EngineKernels> {
+        let cell = self.parsed.get(name)?;
+        cell.get_or_init(|| self.parse(name).ok()).as_ref()
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    /// Every engine that parses, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &EngineKernels)> {
+        self.raw
+            .keys()
+            .filter_map(|k| self.get(k).map(|e| (k.as_str(), e)))
+    }
+    pub fn values(&self) -> impl Iterator<Item = &EngineKernels> {
+        self.iter().map(|(_, e)| e)
+    }
+    fn errors(&self) -> Vec<String> {
+        self.raw.keys().filter_map(|k| self.parse(k).err()).collect()
     }
 }
 
@@ -304,10 +352,6 @@ pub fn profiles() -> &'static [GpuProfile] {
         FILES
             .iter()
             .filter_map(|(_, text)| serde_json::from_str::<GpuProfile>(text).ok())
-            .map(|mut p| {
-                p.prepare();
-                p
-            })
             .collect()
     })
 }
@@ -319,12 +363,7 @@ fn profile_file(gpu: &str) -> Option<&'static GpuProfile> {
     let file = format!("models/kernels/{}.json", gpu.to_lowercase());
     let i = FILES.iter().position(|(name, _)| *name == file)?;
     CELLS[i]
-        .get_or_init(|| {
-            serde_json::from_str::<GpuProfile>(FILES[i].1).ok().map(|mut p| {
-                p.prepare();
-                p
-            })
-        })
+        .get_or_init(|| serde_json::from_str::<GpuProfile>(FILES[i].1).ok())
         .as_ref()
 }
 
@@ -332,10 +371,14 @@ fn profile_file(gpu: &str) -> Option<&'static GpuProfile> {
 pub fn parse_errors() -> Vec<String> {
     FILES
         .iter()
-        .filter_map(|(name, text)| {
-            serde_json::from_str::<GpuProfile>(text)
-                .err()
+        .flat_map(|(name, text)| match serde_json::from_str::<GpuProfile>(text) {
+            Ok(p) => p
+                .engines
+                .errors()
+                .into_iter()
                 .map(|e| format!("{name}: {e}"))
+                .collect(),
+            Err(e) => vec![format!("{name}: {e}")],
         })
         .collect()
 }
@@ -455,7 +498,7 @@ pub fn sources_listing() -> String {
     );
     for p in profiles() {
         out.push_str(&format!("{} — {}\n", p.gpu, p.system.source));
-        for (name, k) in &p.engines {
+        for (name, k) in p.engines.iter() {
             engine_lines(&mut out, name, k);
         }
         for (name, d) in [("deepep_ll", &p.deepep_ll), ("deepep_normal", &p.deepep_normal)] {
