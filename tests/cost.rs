@@ -359,6 +359,30 @@ fn moe_curve_follows_the_expert_slice_class() {
     assert!(full.compute_at(256.0) > 2.5 * thin.compute_at(256.0));
 }
 
+/// One layer's routed experts (top-8, 1.2 imbalance, FP8 weights, 16-bit activations) on the
+/// busiest GPU with the grouped-GEMM curve `class`, as src/cost/time.rs (`moe_ffn`) counts them:
+/// `shape` is (hidden size, expert intermediate size, experts, EP, tokens in the group); decode
+/// reads only the experts its tokens activate, prefill every local expert.
+fn routed_experts_s(
+    k: &Kernels,
+    class: &pdplan::cost::profile::Curve,
+    (d, inter, experts, ep, tokens): (f64, f64, f64, f64, f64),
+    decode: bool,
+) -> f64 {
+    let busiest = tokens * 8.0 / ep * 1.2;
+    let local = experts / ep;
+    let read = if decode {
+        local * (1.0 - (1.0 - 1.0 / experts).powf(tokens * 8.0))
+    } else {
+        local
+    };
+    let expert_p = 3.0 * d * inter;
+    let bytes = read * expert_p + busiest * 2.0 * d * 2.0;
+    let flops = 2.0 * busiest * expert_p;
+    k.time(class, flops, k.peak_flops_per_s, bytes, busiest / local, 1.0)
+        .0
+}
+
 /// Within an expert-slice class the grouped GEMM's curve follows the GPU's local experts too: in
 /// TensorRT-LLM's H200 table (FP8 blocks, power-law routing) Qwen3-235B's experts (4096 × 1536)
 /// at 307 tokens per expert reach 0.028 of peak with 1 local expert and 0.20 with 32; EP 4 with
@@ -372,19 +396,7 @@ fn moe_curve_follows_the_local_experts_within_a_slice_class() {
     let many = base.for_expert_slice(d * inter, experts / ep).moe.unwrap();
     assert!(many.compute_at(307.0) > 2.0 * one.compute_at(307.0));
     let k = base.for_expert_slice(d * inter, experts / ep);
-    // As src/cost/time.rs (moe_ffn) counts a prefill layer's routed experts.
-    let busiest = tokens * 8.0 / ep * 1.2;
-    let local = experts / ep;
-    let expert_p = 3.0 * d * inter;
-    let bytes = local * expert_p + busiest * 2.0 * d * 2.0;
-    let (t, _) = k.time(
-        many,
-        2.0 * busiest * expert_p,
-        k.peak_flops_per_s,
-        bytes,
-        busiest / local,
-        1.0,
-    );
+    let t = routed_experts_s(&k, many, (d, inter, experts, ep, tokens), false);
     assert!(
         (0.85e-3..1.45e-3).contains(&t),
         "{t} s (table 0.953 ms; one curve per slice class: 1.61 ms)"
@@ -515,20 +527,7 @@ fn moe_kernel_is_the_busiest_group_under_skewed_routing() {
     let k = Kernels::new(&task, 1.0).for_expert_slice(d * inter, experts / ep);
     let class = k.moe.unwrap();
     assert!(class.source.contains("power_law_1.01"), "{}", class.source);
-    // As src/cost/time.rs (moe_ffn) counts a decode layer's routed experts.
-    let busiest = tokens * 8.0 / ep * 1.2;
-    let local = experts / ep;
-    let active = local * (1.0 - (1.0 - 1.0 / experts).powf(tokens * 8.0));
-    let expert_p = 3.0 * d * inter;
-    let bytes = active * expert_p + busiest * 2.0 * d * 2.0;
-    let (t, _) = k.time(
-        class,
-        2.0 * busiest * expert_p,
-        k.peak_flops_per_s,
-        bytes,
-        busiest / local,
-        1.0,
-    );
+    let t = routed_experts_s(&k, class, (d, inter, experts, ep, tokens), true);
     assert!(
         (0.45e-3..0.65e-3).contains(&t),
         "{t} s (busiest group 0.519 ms, balanced 0.397 ms)"

@@ -4,15 +4,16 @@
 
 use pdplan::input::hf_config::parse_hf_config;
 use pdplan::input::markdown::ParsedTask;
-use pdplan::input::task::{Dtype, RawTask};
+use pdplan::input::task::{Dtype, RawModel, RawTask};
 use pdplan::spec::model_size::{active_params, embedding_params, total_params};
 use pdplan::spec::resolve::{Resolved, resolve};
 
-/// Resolve a task whose model is the HF config (folder or file) at `fixtures/hf/<rel>`.
-fn resolve_hf(rel: &str) -> Resolved {
+/// Resolve a task on the GPU preset `gpu` (8 sequences of 1,024 input and output tokens) whose
+/// model `set_model` fills in (HF config paths are relative to `fixtures/hf/`).
+fn resolve_on(gpu: &str, set_model: impl FnOnce(&mut RawModel)) -> pdplan::error::Result<Resolved> {
     let mut raw = RawTask::default();
-    raw.model.hf_config = Some(rel.to_string());
-    raw.hardware.preset = Some("B300".into());
+    set_model(&mut raw.model);
+    raw.hardware.preset = Some(gpu.into());
     raw.workload.batch = Some(8);
     raw.workload.input_len = Some(1024);
     raw.workload.output_len = Some(1024);
@@ -21,7 +22,12 @@ fn resolve_hf(rel: &str) -> Resolved {
         fields: Vec::new(),
         warnings: Vec::new(),
     };
-    resolve("fixtures/hf/task.json", parsed).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    resolve("fixtures/hf/task.json", parsed)
+}
+
+/// Resolve a task whose model is the HF config (folder or file) at `fixtures/hf/<rel>`.
+fn resolve_hf(rel: &str) -> Resolved {
+    resolve_on("B300", |m| m.hf_config = Some(rel.to_string())).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// (fixture folder, published total, published active, weight dtype of the checkpoint).
@@ -173,17 +179,10 @@ fn presets_match_their_fixture_configs() {
     ];
     for (preset, dir) in pairs {
         let p = pdplan::spec::presets::model_preset(preset).unwrap_or_else(|| panic!("no preset {preset}"));
-        let mut raw = RawTask::default();
-        raw.model.preset = Some(p.name.clone());
-        raw.hardware.preset = Some("B300".into());
-        raw.workload.batch = Some(8);
-        raw.workload.input_len = Some(1024);
-        let parsed = ParsedTask {
-            raw,
-            fields: Vec::new(),
-            warnings: Vec::new(),
-        };
-        let from_preset = resolve("fixtures/hf/task.json", parsed).unwrap().task.model;
+        let from_preset = resolve_on("B300", |m| m.preset = Some(p.name.clone()))
+            .unwrap()
+            .task
+            .model;
         let from_hf = resolve_hf(dir).task.model;
         let shape = |m: &pdplan::spec::task::Model| {
             (
@@ -236,15 +235,5 @@ fn weight_block_size_selects_the_block_scaled_fp8_gemm() {
 
 /// The Qwen3-32B-FP8 config resolved on an H100-SXM (a GPU with a measured block-FP8 table).
 fn resolve_on_h100() -> Resolved {
-    let mut raw = RawTask::default();
-    raw.model.hf_config = Some("qwen3-32b-fp8".into());
-    raw.hardware.preset = Some("H100-SXM".into());
-    raw.workload.batch = Some(8);
-    raw.workload.input_len = Some(1024);
-    let parsed = ParsedTask {
-        raw,
-        fields: Vec::new(),
-        warnings: Vec::new(),
-    };
-    resolve("fixtures/hf/task.json", parsed).expect("resolves")
+    resolve_on("H100-SXM", |m| m.hf_config = Some("qwen3-32b-fp8".into())).expect("resolves")
 }
