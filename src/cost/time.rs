@@ -447,9 +447,8 @@ fn stage_parts(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> Stage
 }
 
 /// [`stage_parts`] with the split of the operators, as the plan reports it.
-fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
+fn stage_sum(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, p: &StageParts) -> StepBreakdown {
     let (k, o) = (&c.kernels, &c.ops);
-    let p = stage_parts(c, s, ly, x);
     let (dn, mn) = (s.dense_layers, s.moe_layers);
     let layers = dn + mn;
     let mut compute = layers * ly.compute_attention + dn * ly.compute_dense + mn * ly.compute_moe;
@@ -570,8 +569,9 @@ fn tbo_time(c: &LayoutCoeffs, s: &StageCoeffs, half: &StageParts, decode: bool) 
 /// A stage run as two overlapped halves, from the half micro-batch's layer times: only the two
 /// halves are evaluated (what the engine runs); the breakdown sums them.
 fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBreakdown {
-    let mut b = doubled(stage_sum(c, s, hl, hx));
-    b.stage_time_s = tbo_time(c, s, &stage_parts(c, s, hl, hx), hx.decode);
+    let p = stage_parts(c, s, hl, hx);
+    let mut b = doubled(stage_sum(c, s, hl, &p));
+    b.stage_time_s = tbo_time(c, s, &p, hx.decode);
     b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
     b.two_batch_overlap = true;
     b
@@ -587,8 +587,9 @@ fn plain_time(c: &LayoutCoeffs, p: &StageParts) -> (f64, f64) {
 
 /// A stage run as one micro-batch ([`plain_time`]).
 fn plain_stage(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
-    let mut b = stage_sum(c, s, ly, x);
-    (b.communication_s, b.stage_time_s) = plain_time(c, &stage_parts(c, s, ly, x));
+    let p = stage_parts(c, s, ly, x);
+    let mut b = stage_sum(c, s, ly, &p);
+    (b.communication_s, b.stage_time_s) = plain_time(c, &p);
     b
 }
 
