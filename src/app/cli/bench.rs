@@ -5,7 +5,8 @@
 //!    plans; no writes), the enumeration's cost per candidate in ns, and the same `solve` as a
 //!    process (`pdplan solve TASK -o TMP`: start-up, reading and writing included) for this binary
 //!    and, with `--baseline BIN`, for a previous release measured in the same run (same method,
-//!    same machine state): the ratio is baseline / this.
+//!    the two processes taking turns run by run, so that both see the same machine state): the
+//!    ratio is baseline / this.
 //! 2. **Growth** (`--growth`): time against the GPU budget (8 … 4,096) and against the experts,
 //!    layers and batch of the Qwen3 task.
 //! 3. **Exhaustive** (`--exhaustive`): `solve` against exhaustive enumeration on every fixture and

@@ -37,21 +37,58 @@ struct Timing {
     cpu_s: f64,
 }
 
+/// Wall and CPU samples of one measured thing.
+#[derive(Default)]
+struct Samples {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl Samples {
+    /// Time one run of `f` (CPU of this process, or of children when `children`); false when it
+    /// failed (its sample is kept but the measurement is void).
+    fn take(&mut self, children: bool, f: &mut dyn FnMut() -> bool) -> bool {
+        let (t, c) = (Instant::now(), cpu_s(children));
+        let ok = f();
+        self.wall.push(t.elapsed().as_secs_f64());
+        self.cpu.push(cpu_s(children) - c);
+        ok
+    }
+
+    fn medians(self) -> Timing {
+        Timing {
+            wall_s: median(self.wall),
+            cpu_s: median(self.cpu),
+        }
+    }
+}
+
 /// Run `f` `runs` times; median wall and CPU (of this process, or of children when `children`).
 fn measure(runs: usize, children: bool, mut f: impl FnMut() -> bool) -> Option<Timing> {
-    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    let mut s = Samples::default();
     for _ in 0..runs {
-        let (t, c) = (Instant::now(), cpu_s(children));
-        if !f() {
+        if !s.take(children, &mut f) {
             return None;
         }
-        wall.push(t.elapsed().as_secs_f64());
-        cpu.push(cpu_s(children) - c);
     }
-    Some(Timing {
-        wall_s: median(wall),
-        cpu_s: median(cpu),
-    })
+    Some(s.medians())
+}
+
+/// [`measure`] of two processes taking turns (this binary, then the baseline, `runs` times): a
+/// burst of load on the machine then slows both sides of the ratio alike instead of whichever
+/// side was being measured at the time.
+fn measure_turns(
+    runs: usize,
+    mut a: impl FnMut() -> bool,
+    mut b: impl FnMut() -> bool,
+) -> (Option<Timing>, Option<Timing>) {
+    let (mut sa, mut sb) = (Samples::default(), Samples::default());
+    let (mut ok_a, mut ok_b) = (true, true);
+    for _ in 0..runs {
+        ok_a = ok_a && sa.take(true, &mut a);
+        ok_b = ok_b && sb.take(true, &mut b);
+    }
+    (ok_a.then(|| sa.medians()), ok_b.then(|| sb.medians()))
 }
 
 /// One scenario: a task file, optionally under a GPU budget (`solve --gpus`).
@@ -171,8 +208,14 @@ pub fn table(dir: &Path, runs: usize, baseline: Option<&Path>) -> Result<()> {
             }
         };
         let (inp, cands, ns) = in_process(&r, runs);
-        let proc_t = measure(runs, true, || run_process(&this, &s, &out));
-        let base_t = baseline.and_then(|b| measure(runs, true, || run_process(b, &s, &out)));
+        let (proc_t, base_t) = match baseline {
+            Some(b) => measure_turns(
+                runs,
+                || run_process(&this, &s, &out),
+                || run_process(b, &s, &out),
+            ),
+            None => (measure(runs, true, || run_process(&this, &s, &out)), None),
+        };
         let (pw, pc) = (proc_t.map(|t| t.wall_s), proc_t.map(|t| t.cpu_s));
         let (bw, bc) = (base_t.map(|t| t.wall_s), base_t.map(|t| t.cpu_s));
         println!(
