@@ -233,6 +233,25 @@ fn weight_block_size_selects_the_block_scaled_fp8_gemm() {
     assert_eq!(per_tensor.model.weight_block_size, None);
 }
 
+/// A float32 checkpoint (Gemma-2, Phi and many fine-tunes publish `torch_dtype: float32`) is
+/// planned at the 16 bits the engines serve it in, with a note; a quantized one keeps its
+/// quantization, and a task's own `Precision` line still wins.
+#[test]
+fn a_float32_checkpoint_is_planned_at_sixteen_bits() {
+    let text = std::fs::read_to_string("fixtures/hf/llama-3.1-70b.json").unwrap();
+    let fp32 = text.replace("\"bfloat16\"", "\"float32\"");
+    assert_ne!(fp32, text, "the fixture names its torch_dtype");
+    let m = parse_hf_config("fp32", &fp32).unwrap();
+    assert_eq!(m.model.dtype, Some(Dtype::Bf16));
+    assert!(m.notes.iter().any(|n| n.contains("float32")), "{:?}", m.notes);
+    let bf16 = parse_hf_config("bf16", &text).unwrap();
+    assert_eq!(bf16.model.dtype, Some(Dtype::Bf16));
+    assert!(!bf16.notes.iter().any(|n| n.contains("float32")));
+    let fp8 = std::fs::read_to_string("fixtures/hf/qwen3-32b-fp8/config.json").unwrap();
+    let q = parse_hf_config("fp8", &fp8.replace("\"bfloat16\"", "\"float32\"")).unwrap();
+    assert_eq!(q.model.dtype, Some(Dtype::Fp8));
+}
+
 /// The Qwen3-32B-FP8 config resolved on an H100-SXM (a GPU with a measured block-FP8 table).
 fn resolve_on_h100() -> Resolved {
     resolve_on("H100-SXM", |m| m.hf_config = Some("qwen3-32b-fp8".into())).expect("resolves")

@@ -20,7 +20,7 @@
 //! | `n_shared_experts` / `num_shared_experts`, `shared_expert_intermediate_size` / `shared_intermediate_size`; Llama-4: one shared expert of `intermediate_size` | `moe.shared_experts`, `moe.shared_expert_intermediate_size` |
 //! | `first_k_dense_replace`, `mlp_only_layers`, `decoder_sparse_step`, `interleave_moe_layer_step`, `moe_layers`, `moe_layer_freq` | `moe.dense_layers` (layers without experts; their placement is not modelled) |
 //! | `vocab_size`, `tie_word_embeddings` | `vocab_size`, `tied_embeddings` |
-//! | `quantization_config` (fp8, mxfp4, compressed-tensors int/float 4/8 bits, awq, gptq, modelopt, bitsandbytes), `hf_quant_config.json` (`quant_algo` FP8 / NVFP4 / W4A16_AWQ / W4A8_AWQ, `kv_cache_quant_algo`), else `torch_dtype` / `dtype` | `dtype`, `kv_cache_dtype` |
+//! | `quantization_config` (fp8, mxfp4, compressed-tensors int/float 4/8 bits, awq, gptq, modelopt, bitsandbytes), `hf_quant_config.json` (`quant_algo` FP8 / NVFP4 / W4A16_AWQ / W4A8_AWQ, `kv_cache_quant_algo`), else `torch_dtype` / `dtype` (float32 read as BF16, the width engines serve it in) | `dtype`, `kv_cache_dtype` |
 //! | `quantization_config.weight_block_size` (FP8 weights) | `weight_block_size` (block-scaled FP8 GEMM) |
 //!
 //! Features the cost model does not have are warnings (stderr and every plan): sliding-window
@@ -585,6 +585,20 @@ fn precision(c: &Cfg, top: &Cfg, out: &mut HfModel) {
         .or(top.s("torch_dtype"))
         .or(top.s("dtype"));
     out.model.dtype = quant.or_else(|| declared.and_then(torch_dtype));
+    if out.model.dtype == Some(Dtype::Fp32) {
+        // An unquantized float32 checkpoint is served in 16 bits: vLLM's default `--dtype auto`
+        // "Downcast[s] for float32 models" to the platform's first dtype, BF16 on CUDA GPUs of
+        // compute capability 8.0 and later (vllm/config/model.py `_resolve_auto_dtype`,
+        // vllm/platforms/cuda.py `supported_dtypes`); SGLang's `--dtype auto` likewise casts
+        // float32 to 16 bits. Planning 4-byte weights would size the deployment twice too large.
+        out.model.dtype = Some(Dtype::Bf16);
+        out.notes.push(
+            "config.json: torch_dtype float32: planned as BF16, the 16-bit dtype the engines' \
+             default `--dtype auto` serves a float32 checkpoint in (state `Precision: FP32` in \
+             the task to plan float32 weights)"
+                .into(),
+        );
+    }
     if out.model.dtype.is_none()
         && let Some(d) = declared
     {
