@@ -256,3 +256,94 @@ fn a_float32_checkpoint_is_planned_at_sixteen_bits() {
 fn resolve_on_h100() -> Resolved {
     resolve_on("H100-SXM", |m| m.hf_config = Some("qwen3-32b-fp8".into())).expect("resolves")
 }
+
+/// Hybrid Mamba-2 / attention stacks (NVIDIA Nemotron-H): the block-by-block parameter count
+/// (the declared size that scales weights) is within 3 % of the published total, the stack is
+/// read as one layer per FFN block, and the hybrid (and latent MoE) is a warning. The Super
+/// config holds Python's `Infinity`, which is read as null.
+#[test]
+fn hybrid_mamba_stacks_count_their_parameters() {
+    for (dir, published, ffn_blocks, dtype) in [
+        ("nemotron-3-nano-30b-a3b", 31.6e9, 23, Dtype::Bf16),
+        ("nemotron-3-super-120b-a12b-fp8", 120e9, 40, Dtype::Fp8),
+        ("nemotron-h-56b", 56e9, 54, Dtype::Bf16),
+    ] {
+        let r = resolve_hf(dir);
+        let m = &r.task.model;
+        let declared = m
+            .declared_params
+            .unwrap_or_else(|| panic!("{dir}: no block count"));
+        assert!(
+            (declared / published - 1.0).abs() < 0.03,
+            "{dir}: {declared:e} vs {published:e}"
+        );
+        assert!(
+            total_params(m) <= declared * 1.01,
+            "{dir}: the layers read exceed the stack"
+        );
+        assert_eq!(m.layers, ffn_blocks, "{dir}");
+        assert_eq!(m.dtype, dtype, "{dir}");
+        assert!(!m.gated_ffn, "{dir}: squared ReLU is not gated");
+        assert!(warned(&r, "hybrid Mamba-2"), "{dir}");
+    }
+    assert!(warned(
+        &resolve_hf("nemotron-3-super-120b-a12b-fp8"),
+        "latent MoE"
+    ));
+}
+
+/// Families that name the shape another way (`transformers`' `attribute_map`s): GPT-2
+/// (`n_layer`, `n_embd`, `n_head`, `n_inner: null` = 4 × hidden, tied embeddings by default),
+/// DBRX (`d_model`, `n_layers`, `n_heads`, nested `attn_config` / `ffn_config`), Falcon-7B
+/// (`multi_query`: one KV head), ChatGLM (`num_layers`, `multi_query_group_num`,
+/// `ffn_hidden_size`, `kv_channels`, `padded_vocab_size`).
+#[test]
+fn other_families_spellings_of_the_shape_are_read() {
+    let read = |text: &str| parse_hf_config("family", text).unwrap().model;
+    let gpt2 = read(
+        r#"{"model_type":"gpt2","n_layer":48,"n_embd":1600,"n_head":25,"n_inner":null,"vocab_size":50257,"n_positions":1024}"#,
+    );
+    assert_eq!(
+        (gpt2.layers, gpt2.hidden_size, gpt2.heads),
+        (Some(48), Some(1600), Some(25))
+    );
+    assert_eq!(
+        (gpt2.ffn_intermediate_size, gpt2.gated_ffn, gpt2.tied_embeddings),
+        (Some(6400), Some(false), Some(true))
+    );
+    let dbrx = read(
+        r#"{"model_type":"dbrx","d_model":6144,"n_layers":40,"n_heads":48,"vocab_size":100352,
+            "attn_config":{"kv_n_heads":8},"ffn_config":{"ffn_hidden_size":10752,"moe_num_experts":16,"moe_top_k":4},
+            "tie_word_embeddings":false}"#,
+    );
+    assert_eq!(
+        (dbrx.layers, dbrx.hidden_size, dbrx.heads, dbrx.kv_heads),
+        (Some(40), Some(6144), Some(48), Some(8))
+    );
+    let moe = dbrx.moe.expect("DBRX experts");
+    assert_eq!(
+        (moe.experts, moe.top_k, moe.expert_intermediate_size),
+        (Some(16), Some(4), Some(10752))
+    );
+    let falcon = read(
+        r#"{"model_type":"falcon","hidden_size":4544,"num_attention_heads":71,"num_hidden_layers":32,"multi_query":true,"vocab_size":65024}"#,
+    );
+    assert_eq!(
+        (falcon.kv_heads, falcon.ffn_intermediate_size),
+        (Some(1), Some(4 * 4544))
+    );
+    let glm = read(
+        r#"{"model_type":"chatglm","num_layers":28,"hidden_size":4096,"num_attention_heads":32,"multi_query_group_num":2,
+            "ffn_hidden_size":13696,"kv_channels":128,"padded_vocab_size":65024}"#,
+    );
+    assert_eq!(
+        (
+            glm.layers,
+            glm.kv_heads,
+            glm.ffn_intermediate_size,
+            glm.head_dim,
+            glm.vocab_size
+        ),
+        (Some(28), Some(2), Some(13696), Some(128), Some(65024))
+    );
+}

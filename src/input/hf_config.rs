@@ -43,8 +43,227 @@ pub struct HfModel {
     pub warnings: Vec<String>,
 }
 
-/// Keys read for the shape or precision.
+/// Other families' names for the keys this reader uses, as `transformers` maps them (each config
+/// class's `attribute_map`, and the nested sub-configs of DBRX): `GPT2Config` / `GPTJConfig`
+/// (`n_layer`, `n_embd`, `n_head`, `n_inner`), `FalconConfig` (`num_kv_heads`, older `n_head_kv`),
+/// `MptConfig` / `DbrxConfig` (`n_layers`, `d_model`, `n_heads`, `attn_config.kv_n_heads`,
+/// `ffn_config.ffn_hidden_size` / `moe_num_experts` / `moe_top_k`), ChatGLM (`num_layers`,
+/// `multi_query_group_num`, `ffn_hidden_size`, `kv_channels`, `padded_vocab_size`). A name is
+/// read only when the standard key is absent or null; a dotted name is a key of a sub-object.
+const ALIASES: &[(&str, &[&str])] = &[
+    ("num_hidden_layers", &["n_layer", "n_layers", "num_layers"]),
+    ("hidden_size", &["n_embd", "d_model"]),
+    ("num_attention_heads", &["n_head", "n_heads"]),
+    (
+        "num_key_value_heads",
+        &[
+            "num_kv_heads",
+            "n_head_kv",
+            "multi_query_group_num",
+            "attn_config.kv_n_heads",
+        ],
+    ),
+    (
+        "intermediate_size",
+        &["n_inner", "ffn_hidden_size", "ffn_config.ffn_hidden_size"],
+    ),
+    ("num_local_experts", &["ffn_config.moe_num_experts"]),
+    ("num_experts_per_tok", &["ffn_config.moe_top_k"]),
+    ("vocab_size", &["padded_vocab_size"]),
+    ("head_dim", &["kv_channels"]),
+    ("num_experts_per_tok", &["top_k_experts"]),
+    (
+        "shared_expert_intermediate_size",
+        &["moe_shared_expert_intermediate_size"],
+    ),
+];
+
+/// The config with every [`ALIASES`] name copied under its standard key (and a multi-query
+/// config's single KV head), with a note naming what was read under another name.
+fn normalized(m: &Map<String, Value>, notes: &mut Vec<String>) -> Map<String, Value> {
+    let at = |name: &str| -> Option<&Value> {
+        let v = match name.split_once('.') {
+            Some((outer, inner)) => m.get(outer)?.as_object()?.get(inner)?,
+            None => m.get(name)?,
+        };
+        (!v.is_null()).then_some(v)
+    };
+    let mut out = m.clone();
+    let mut read = Vec::new();
+    for (standard, names) in ALIASES {
+        if out.get(*standard).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        if let Some((name, v)) = names.iter().find_map(|n| at(n).map(|v| (*n, v.clone()))) {
+            out.insert(standard.to_string(), v);
+            read.push(format!("`{name}` as `{standard}`"));
+        }
+    }
+    // Falcon-7B style multi-query attention (`multi_query: true`): one KV head for all queries.
+    if out.get("num_key_value_heads").is_none_or(Value::is_null)
+        && m.get("multi_query") == Some(&Value::Bool(true))
+    {
+        out.insert("num_key_value_heads".into(), Value::from(1u64));
+        read.push("`multi_query: true` as one KV head".into());
+    }
+    if !read.is_empty() {
+        notes.push(format!("config.json: read {}", read.join(", ")));
+    }
+    out
+}
+
+/// A hybrid Mamba-2 / attention stack (NVIDIA Nemotron-H, `NemotronHConfig`): one block per
+/// character of `hybrid_override_pattern` (`M` Mamba-2 mixer, `*` attention, `E` MoE, `-` MLP)
+/// or entry of `layers_block_type`. pdplan's layer is a mixer and an FFN, so the stack is read as
+/// one layer per FFN block (`E` or `-`, the `-` ones dense) — the parameters then add up within a
+/// few percent, the FFN blocks holding nearly all of them — and the mismatch is a warning: the
+/// Mamba-2 mixers are costed as attention and every layer holds a KV cache, where only the
+/// attention blocks do (a Mamba-2 block keeps a fixed-size state).
+fn hybrid_blocks(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
+    let blocks: Vec<char> = if let Some(p) = m.get("hybrid_override_pattern").and_then(Value::as_str) {
+        p.chars().collect()
+    } else if let Some(l) = m.get("layers_block_type").and_then(Value::as_array) {
+        l.iter()
+            .map(|t| match t.as_str().unwrap_or("") {
+                "mamba" => 'M',
+                "attention" => '*',
+                "moe" => 'E',
+                "mlp" => '-',
+                _ => '?',
+            })
+            .collect()
+    } else {
+        return;
+    };
+    let count = |c: char| blocks.iter().filter(|&&b| b == c).count() as u64;
+    let (mamba, attention, moe, mlp) = (count('M'), count('*'), count('E'), count('-'));
+    let exact = hybrid_params(m, [mamba, attention, moe, mlp]);
+    m.insert("num_hidden_layers".into(), Value::from(moe + mlp));
+    if moe > 0 && mlp > 0 {
+        m.insert("first_k_dense_replace".into(), Value::from(mlp));
+    }
+    latent_experts(m, warnings);
+    if let Some(total) = exact {
+        // The declared size scales weights and FLOPs up when the layers read add up to less
+        // (`model_size::weight_scale`): memory stays safe with the Mamba-2 mixers' parameters.
+        m.insert("pdplan_declared_params".into(), Value::from(total));
+    }
+    warnings.push(format!(
+        "config.json: hybrid Mamba-2 / attention stack ({mamba} Mamba-2, {attention} attention, \
+         {moe} MoE, {mlp} MLP blocks of {}) is not modelled: read as {} layers of a mixer and an \
+         FFN, the Mamba-2 mixers costed as attention and a KV cache counted on every layer (only \
+         {attention} blocks hold one)",
+        blocks.len(),
+        moe + mlp
+    ));
+}
+
+/// Parameters of a Nemotron-H stack block by block (`NemotronHConfig`, `modeling_nemotron_h.py`):
+/// Mamba-2 mixer `d·(2·di + 2·g·n + h) + (di + 2·g·n)·k + 3·h + di + di·d` (in-projection of x, z,
+/// B, C and dt; depthwise conv; dt bias, A, D; gated norm; out-projection) with `di` = heads ×
+/// head size; attention `d·hd·(2·q + 2·kv)`; squared-ReLU MLP and experts `2·d·i` (latent experts
+/// `2·latent·i` plus the `2·d·latent` projections); embeddings and LM head. `None` when a size is
+/// missing.
+fn hybrid_params(m: &Map<String, Value>, [mamba, attention, moe, mlp]: [u64; 4]) -> Option<f64> {
+    let u = |k: &str| m.get(k).and_then(Value::as_u64).map(|v| v as f64);
+    let d = u("hidden_size")?;
+    let (h, hd) = (u("mamba_num_heads")?, u("mamba_head_dim")?);
+    let (g, n, k) = (
+        u("n_groups").unwrap_or(1.0),
+        u("ssm_state_size")?,
+        u("conv_kernel").unwrap_or(4.0),
+    );
+    let di = h * hd;
+    let mamba_p = d * (2.0 * di + 2.0 * g * n + h) + (di + 2.0 * g * n) * k + 3.0 * h + di + di * d;
+    let (q, kv) = (u("num_attention_heads")?, u("num_key_value_heads")?);
+    let head = u("head_dim").unwrap_or(d / q);
+    let attention_p = d * head * (2.0 * q + 2.0 * kv);
+    let mlp_p = 2.0 * d * u("intermediate_size").unwrap_or(0.0);
+    let moe_p = match u("n_routed_experts") {
+        Some(e) => {
+            let inter = u("moe_intermediate_size")?;
+            let width = u("moe_latent_size").unwrap_or(d);
+            let projections = if width < d { 2.0 * d * width } else { 0.0 };
+            let shared = u("n_shared_experts").unwrap_or(0.0)
+                * 2.0
+                * d
+                * u("shared_expert_intermediate_size").unwrap_or(0.0);
+            e * 2.0 * width * inter + d * e + projections + shared
+        }
+        None => 0.0,
+    };
+    let tied = m.get("tie_word_embeddings").and_then(Value::as_bool) == Some(true);
+    let embeddings = u("vocab_size")? * d * if tied { 1.0 } else { 2.0 };
+    Some(
+        mamba as f64 * mamba_p
+            + attention as f64 * attention_p
+            + moe as f64 * moe_p
+            + mlp as f64 * mlp_p
+            + embeddings,
+    )
+}
+
+/// Latent MoE (Nemotron-3 Super / Ultra `moe_latent_size`): each expert computes in an `l`-wide
+/// space between a down- and an up-projection of the hidden state. Read as experts of the hidden
+/// width with `i·l/d` columns (the same parameters and FLOPs, `2·d·(i·l/d) = 2·l·i`) and the two
+/// projections added to the shared expert (`2·d·l`), with a note.
+fn latent_experts(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
+    let u = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_u64);
+    let (Some(l), Some(d), Some(i)) = (
+        u(m, "moe_latent_size"),
+        u(m, "hidden_size"),
+        u(m, "moe_intermediate_size"),
+    ) else {
+        return;
+    };
+    if l == 0 || l >= d {
+        return;
+    }
+    let narrow = (i * l).div_ceil(d);
+    m.insert("moe_intermediate_size".into(), Value::from(narrow));
+    let shared = u(m, "shared_expert_intermediate_size").unwrap_or(0);
+    let shared_n = u(m, "n_shared_experts").unwrap_or(0).max(1);
+    m.insert("n_shared_experts".into(), Value::from(shared_n));
+    m.insert(
+        "shared_expert_intermediate_size".into(),
+        Value::from(shared + l.div_ceil(shared_n)),
+    );
+    warnings.push(format!(
+        "config.json: latent MoE (experts in a {l}-wide latent space, `moe_latent_size`) read as \
+         experts of {narrow} columns at the hidden width {d} (same parameters and FLOPs), the \
+         latent projections counted with the shared expert; the projections' own kernels are not \
+         costed apart"
+    ));
+}
+
+/// Keys read for the shape or precision (with the other names of [`ALIASES`] and the objects
+/// holding them).
 const READ_KEYS: &[&str] = &[
+    "n_layer",
+    "n_layers",
+    "num_layers",
+    "n_embd",
+    "d_model",
+    "n_head",
+    "n_heads",
+    "num_kv_heads",
+    "n_head_kv",
+    "multi_query_group_num",
+    "multi_query",
+    "attn_config",
+    "ffn_config",
+    "n_inner",
+    "ffn_hidden_size",
+    "padded_vocab_size",
+    "kv_channels",
+    "expansion_ratio",
+    "top_k_experts",
+    "moe_shared_expert_intermediate_size",
+    "hybrid_override_pattern",
+    "layers_block_type",
+    "mlp_hidden_act",
+    "pdplan_declared_params",
+    "moe_latent_size",
     "num_hidden_layers",
     "hidden_size",
     "num_attention_heads",
@@ -219,6 +438,48 @@ const NEUTRAL_KEYS: &[&str] = &[
     "rope_type",
     "max_seq_len",
     "bias",
+    // GPT-2 / Falcon / MPT / ChatGLM spellings of norms, dropout, biases, positions, init and
+    // classification heads (parallel attention and MLP keep the same matrices and FLOPs).
+    "n_positions",
+    "n_ctx",
+    "layer_norm_epsilon",
+    "layer_norm_eps",
+    "layernorm_epsilon",
+    "activation_function",
+    "resid_pdrop",
+    "embd_pdrop",
+    "emb_pdrop",
+    "attn_pdrop",
+    "hidden_dropout",
+    "output_past",
+    "summary_type",
+    "summary_use_proj",
+    "summary_activation",
+    "summary_proj_to_labels",
+    "summary_first_dropout",
+    "alibi",
+    "apply_residual_connection_post_layernorm",
+    "parallel_attn",
+    "new_decoder_architecture",
+    "no_bias",
+    "norm_type",
+    "init_config",
+    "init_device",
+    "verbose",
+    "tokenizer_name",
+    "embedding_fraction",
+    "qk_layernorm",
+    "add_bias_linear",
+    "add_qkv_bias",
+    "apply_query_key_layer_scaling",
+    "attention_softmax_in_fp32",
+    "bias_dropout_fusion",
+    "fp32_residual_connection",
+    "post_layer_norm",
+    "rmsnorm",
+    "seq_length",
+    "original_rope",
+    "multi_query_attention",
 ];
 
 /// A `config.json` object with typed getters (`null` = absent).
@@ -260,27 +521,73 @@ fn torch_dtype(s: &str) -> Option<Dtype> {
     }
 }
 
+/// `text` with the bare `Infinity`, `-Infinity` and `NaN` that Python's `json` writes (outside
+/// strings) replaced by `null`.
+fn python_constants_as_null(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            (escaped, in_string) = match c {
+                _ if escaped => (false, true),
+                '\\' => (true, true),
+                '"' => (false, false),
+                _ => (false, true),
+            };
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| rest.starts_with(t))
+        {
+            out.push_str("null");
+            rest = &rest[token.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// Convert the text of a `config.json`. `path` is only used in messages.
 pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
-    let top: Map<String, Value> = serde_json::from_str(text).map_err(|e| Error::Json {
-        path: path.to_string(),
-        message: format!("not a Hugging Face config.json: {e}"),
-    })?;
     let mut out = HfModel {
         model: RawModel::default(),
         notes: Vec::new(),
         warnings: Vec::new(),
     };
+    let top: Map<String, Value> = match serde_json::from_str(text) {
+        Ok(top) => top,
+        Err(e) => {
+            // Python's json writes float('inf') / float('nan') as bare `Infinity` / `NaN`
+            // (Nemotron-H's `time_step_limit: [0.0, Infinity]`): read those as null, else fail
+            // with the strict parser's message.
+            let relaxed = python_constants_as_null(text);
+            let top = serde_json::from_str(&relaxed).map_err(|_| Error::Json {
+                path: path.to_string(),
+                message: format!("not a Hugging Face config.json: {e}"),
+            })?;
+            out.notes
+                .push("config.json: Python's Infinity / NaN values read as null".to_string());
+            top
+        }
+    };
     let inner = top.get("text_config").and_then(Value::as_object);
-    let c = match inner {
+    let lm = match inner {
         Some(t) if !top.contains_key("num_hidden_layers") => {
             out.notes
                 .push("config.json: language model read from `text_config`".to_string());
-            Cfg(t)
+            t
         }
-        _ => Cfg(&top),
+        _ => &top,
     };
+    let mut lm = normalized(lm, &mut out.notes);
+    hybrid_blocks(&mut lm, &mut out.warnings);
+    let c = Cfg(&lm);
     let m = &mut out.model;
+    m.declared_params = c.0.get("pdplan_declared_params").and_then(Value::as_f64);
     m.layers = c.u("num_hidden_layers");
     m.hidden_size = c.u("hidden_size");
     m.heads = c.u("num_attention_heads");
@@ -288,9 +595,13 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
     m.head_dim = c.u("head_dim");
     m.vocab_size = c.u("vocab_size");
     m.tied_embeddings = c.b("tie_word_embeddings").or(Cfg(&top).b("tie_word_embeddings"));
+    if m.tied_embeddings.is_none() {
+        m.tied_embeddings = tied_by_default(&c, &mut out.notes);
+    }
     attention(path, &c, &mut out)?;
     moe(&c, &mut out);
     gated(&c, &mut out.model);
+    plain_ffn_size(&c, &mut out);
     precision(&c, &Cfg(&top), &mut out);
     features(&c, &mut out);
     if top.contains_key("vision_config") {
@@ -465,12 +776,58 @@ fn gated(c: &Cfg, m: &mut RawModel) {
         "falcon",
         "phi",
         "starcoder2",
+        "mpt",
     ];
-    if plain.contains(&model_type.as_str()) {
+    let act = c.s("mlp_hidden_act").or(c.s("hidden_act")).unwrap_or("");
+    // Squared ReLU (Nemotron-4, Nemotron-H `relu2`) is an up and a down projection, not gated.
+    if plain.contains(&model_type.as_str()) || act == "relu2" {
         m.gated_ffn = Some(false);
     } else if !model_type.is_empty() || c.s("hidden_act").is_some() {
         m.gated_ffn = Some(true);
     }
+}
+
+/// Whether the LM head shares the input embedding when the config does not say: `transformers`'
+/// `PretrainedConfig` ties by default and the GPT-2, MPT, BLOOM, OPT and Gemma configs keep that
+/// default (their models have no separate LM-head matrix), while Llama, Mistral, Qwen, Phi,
+/// DeepSeek and most others set `tie_word_embeddings=False` and write the key. Other families
+/// stay unknown (the task's default applies).
+fn tied_by_default(c: &Cfg, notes: &mut Vec<String>) -> Option<bool> {
+    let model_type = c.s("model_type")?.to_ascii_lowercase();
+    let tied = [
+        "gpt2",
+        "mpt",
+        "bloom",
+        "opt",
+        "gemma",
+        "gemma2",
+        "gemma3",
+        "gemma3_text",
+    ];
+    tied.contains(&model_type.as_str()).then(|| {
+        notes.push(format!(
+            "config.json: no tie_word_embeddings: tied, the default of the `{model_type}` config \
+             (the LM head is the input embedding)"
+        ));
+        true
+    })
+}
+
+/// A classic GPT-style MLP whose config names no size (GPT-2 / GPT-J `n_inner: null`, Falcon,
+/// MPT's `expansion_ratio`): `expansion_ratio × hidden`, 4 by default (`GPT2MLP`,
+/// `FalconMLP`: `4 * hidden_size`; `MptMLP`: `expansion_ratio * d_model`).
+fn plain_ffn_size(c: &Cfg, out: &mut HfModel) {
+    let m = &mut out.model;
+    if m.gated_ffn != Some(false) || m.ffn_intermediate_size.is_some() || m.moe.is_some() {
+        return;
+    }
+    let Some(h) = m.hidden_size else { return };
+    let ratio = c.u("expansion_ratio").unwrap_or(4);
+    m.ffn_intermediate_size = Some(ratio * h);
+    out.notes.push(format!(
+        "config.json: no FFN size; the MLP is {ratio} × hidden = {} (GPT-style MLP)",
+        ratio * h
+    ));
 }
 
 /// The weight format a `quantization_config` names, with a note on how it was read.

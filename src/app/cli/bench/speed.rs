@@ -209,11 +209,7 @@ pub fn table(dir: &Path, runs: usize, baseline: Option<&Path>) -> Result<()> {
         };
         let (inp, cands, ns) = in_process(&r, runs);
         let (proc_t, base_t) = match baseline {
-            Some(b) => measure_turns(
-                runs,
-                || run_process(&this, &s, &out),
-                || run_process(b, &s, &out),
-            ),
+            Some(b) => measure_turns(runs, || run_process(&this, &s, &out), || run_process(b, &s, &out)),
             None => (measure(runs, true, || run_process(&this, &s, &out)), None),
         };
         let (pw, pc) = (proc_t.map(|t| t.wall_s), proc_t.map(|t| t.cpu_s));
