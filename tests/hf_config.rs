@@ -347,3 +347,47 @@ fn other_families_spellings_of_the_shape_are_read() {
         (Some(28), Some(2), Some(13696), Some(128), Some(65024))
     );
 }
+
+/// Linear-attention hybrids (Qwen3.5: Gated DeltaNet on three of four layers, gated full
+/// attention on the fourth): the layer-by-layer count is within 3 % of the published total and
+/// the hybrid is a warning. A ModelOpt MIXED_PRECISION checkpoint takes its FFN weights' format
+/// (NVFP4) and warns about the attention's (FP8).
+#[test]
+fn linear_attention_hybrids_count_their_parameters() {
+    for (dir, published) in [
+        ("qwen3.5-27b", 27e9),
+        ("qwen3.5-397b-a17b", 397e9),
+        ("qwen3.6-27b-nvfp4", 27e9),
+    ] {
+        let r = resolve_hf(dir);
+        let declared = r
+            .task
+            .model
+            .declared_params
+            .unwrap_or_else(|| panic!("{dir}: no count"));
+        assert!((declared / published - 1.0).abs() < 0.03, "{dir}: {declared:e}");
+        assert!(warned(&r, "linear attention (Gated DeltaNet) on"), "{dir}");
+    }
+    let r = resolve_hf("qwen3.6-27b-nvfp4");
+    assert_eq!(
+        (r.task.model.dtype, r.task.model.kv_cache_dtype),
+        (Dtype::Fp4, Dtype::Fp8)
+    );
+    assert!(warned(&r, "mixed precision"));
+}
+
+/// A NAS-pruned Llama (`block_configs`: 31 of 80 blocks without attention, FFNs of six sizes) is
+/// read as its 49 attention layers holding every block's FFN weights: the published total within
+/// 3 %, the GQA groups read, and a warning.
+#[test]
+fn per_block_configs_keep_the_parameters() {
+    let r = resolve_hf("llama-3.3-nemotron-super-49b");
+    let m = &r.task.model;
+    assert!(
+        (total_params(m) / 49.9e9 - 1.0).abs() < 0.03,
+        "{:e}",
+        total_params(m)
+    );
+    assert_eq!((m.layers, m.kv_heads), (49, 8));
+    assert!(warned(&r, "block_configs"));
+}

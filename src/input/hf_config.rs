@@ -22,6 +22,10 @@
 //! | `vocab_size`, `tie_word_embeddings` | `vocab_size`, `tied_embeddings` |
 //! | `quantization_config` (fp8, mxfp4, compressed-tensors int/float 4/8 bits, awq, gptq, modelopt, bitsandbytes), `hf_quant_config.json` (`quant_algo` FP8 / NVFP4 / W4A16_AWQ / W4A8_AWQ, `kv_cache_quant_algo`), else `torch_dtype` / `dtype` (float32 read as BF16, the width engines serve it in) | `dtype`, `kv_cache_dtype` |
 //! | `quantization_config.weight_block_size` (FP8 weights) | `weight_block_size` (block-scaled FP8 GEMM) |
+//! | other families' names of these keys (GPT-2, MPT / DBRX and their nested `attn_config` / `ffn_config`, Falcon, ChatGLM, Gemma-4, Nemotron: [`ALIASES`]) | as the standard key |
+//! | `hybrid_override_pattern` / `layers_block_type` (Nemotron-H Mamba-2 / attention stacks), `moe_latent_size` | one layer per FFN block; block-by-block count as `declared_params` |
+//! | `layer_types` with `linear_attention` (Qwen3-Next / Qwen3.5 Gated DeltaNet) | layer-by-layer count as `declared_params` |
+//! | `block_configs` (NAS-pruned Llama, DeciLM) | one layer per attention block holding every block's FFN |
 //!
 //! Features the cost model does not have are warnings (stderr and every plan): sliding-window
 //! and chunked attention (`layer_types`, `sliding_window`, `attention_chunk_size`), sparse
@@ -158,6 +162,135 @@ fn hybrid_blocks(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
     ));
 }
 
+/// Linear-attention hybrids (Qwen3-Next / Qwen3.5: Gated DeltaNet on the `linear_attention`
+/// entries of `layer_types`, gated full attention every `full_attention_interval` layers): the
+/// mixers are costed as full attention, with a warning, and the parameters are counted layer by
+/// layer (`Qwen3NextGatedDeltaNet`: in-projections of q, k (`nk·dk` each), v, z (`nv·dv` each),
+/// b and a (`nv` each); depthwise conv over q, k, v; `dt_bias`, `A_log`, norm; out-projection
+/// `nv·dv·d`. Gated attention: the query projection doubled by its output gate) and set as the
+/// declared size, so weights and FLOPs scale up to it.
+fn linear_attention_layers(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
+    let kinds: Vec<&str> = match m.get("layer_types").and_then(Value::as_array) {
+        Some(l) => l.iter().filter_map(Value::as_str).collect(),
+        None => return,
+    };
+    let linear = kinds.iter().filter(|k| k.contains("linear")).count() as f64;
+    if linear == 0.0 {
+        return;
+    }
+    let full = kinds.len() as f64 - linear;
+    warnings.push(format!(
+        "config.json: linear attention (Gated DeltaNet) on {linear} of {} layers is not \
+         modelled: costed as full attention, a KV cache counted on every layer (only {full} hold \
+         one; a linear-attention layer keeps a fixed-size state)",
+        kinds.len()
+    ));
+    let u = |k: &str| m.get(k).and_then(Value::as_u64).map(|v| v as f64);
+    let total = (|| {
+        let d = u("hidden_size")?;
+        let (q, kv, hd) = (
+            u("num_attention_heads")?,
+            u("num_key_value_heads")?,
+            u("head_dim")?,
+        );
+        let gate = if m.get("attn_output_gate").and_then(Value::as_bool) == Some(true) {
+            2.0
+        } else {
+            1.0
+        };
+        let full_p = d * hd * (gate * q + 2.0 * kv) + q * hd * d;
+        let (nk, dk) = (u("linear_num_key_heads")?, u("linear_key_head_dim")?);
+        let (nv, dv) = (u("linear_num_value_heads")?, u("linear_value_head_dim")?);
+        let conv = u("linear_conv_kernel_dim").unwrap_or(4.0);
+        let linear_p = d * (2.0 * nk * dk + 2.0 * nv * dv + 2.0 * nv)
+            + (2.0 * nk * dk + nv * dv) * conv
+            + 2.0 * nv
+            + dv
+            + nv * dv * d;
+        let ffn = match u("num_experts") {
+            Some(e) => {
+                let shared = u("shared_expert_intermediate_size").unwrap_or(0.0);
+                e * 3.0 * d * u("moe_intermediate_size")? + d * e + 3.0 * d * shared + d
+            }
+            None => 3.0 * d * u("intermediate_size")?,
+        };
+        let tied = m.get("tie_word_embeddings").and_then(Value::as_bool) == Some(true);
+        let embeddings = u("vocab_size")? * d * if tied { 1.0 } else { 2.0 };
+        Some(full * full_p + linear * linear_p + kinds.len() as f64 * ffn + embeddings)
+    })();
+    if let Some(total) = total {
+        m.insert("pdplan_declared_params".into(), Value::from(total));
+    }
+}
+
+/// Per-block configurations of a NAS-pruned Llama (`DeciLMConfig`, Llama-3.1/3.3-Nemotron Super
+/// and Ultra: `block_configs`, each block's attention skipped, replaced by a linear layer or GQA
+/// with `n_heads_in_group`, and its FFN sized by `ffn_mult`). Read as one layer per attention
+/// block whose FFN holds the FFN weights of every block (a block's intermediate size is
+/// `2·ffn_mult·d/3` rounded up to 256, `_ffn_mult_to_intermediate_size`; a linear replacement
+/// counts as `d²`, i.e. `d/3` columns of a gated FFN): parameters, KV cache and FLOPs stay those
+/// of the model, the per-layer kernel sizes are averaged (a warning says so).
+fn nas_blocks(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
+    let Some(blocks) = m.get("block_configs").and_then(Value::as_array).cloned() else {
+        return;
+    };
+    let (Some(d), Some(heads)) = (
+        m.get("hidden_size").and_then(Value::as_u64),
+        m.get("num_attention_heads").and_then(Value::as_u64),
+    ) else {
+        return;
+    };
+    let flag = |v: Option<&Value>, k: &str| v.and_then(|x| x.get(k)).and_then(Value::as_bool) == Some(true);
+    let (mut attention, mut groups, mut ffn_columns) = (0u64, Vec::new(), 0u64);
+    let (mut widest, mut narrowest) = (0u64, u64::MAX);
+    for b in &blocks {
+        let (a, f) = (b.get("attention"), b.get("ffn"));
+        if flag(a, "replace_with_linear") {
+            ffn_columns += d.div_ceil(3);
+        } else if !flag(a, "no_op") {
+            attention += 1;
+            if let Some(g) = a.and_then(|x| x.get("n_heads_in_group")).and_then(Value::as_u64) {
+                groups.push(g);
+            }
+        }
+        if flag(f, "replace_with_linear") {
+            ffn_columns += d.div_ceil(3);
+        } else if !flag(f, "no_op") {
+            let mult = f
+                .and_then(|x| x.get("ffn_mult"))
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+            let inter = ((2.0 * mult * d as f64 / 3.0) as u64).div_ceil(256) * 256;
+            (widest, narrowest) = (widest.max(inter), narrowest.min(inter));
+            ffn_columns += inter;
+        }
+    }
+    if attention == 0 {
+        return;
+    }
+    let group = groups
+        .iter()
+        .copied()
+        .max_by_key(|g| groups.iter().filter(|x| *x == g).count());
+    m.insert("num_hidden_layers".into(), Value::from(attention));
+    if let Some(g) = group.filter(|&g| g > 0) {
+        m.insert("num_key_value_heads".into(), Value::from(heads / g));
+    }
+    m.insert(
+        "intermediate_size".into(),
+        Value::from(ffn_columns.div_ceil(attention)),
+    );
+    warnings.push(format!(
+        "config.json: per-block configurations (`block_configs`: {} blocks, {} without attention, \
+         FFNs of {narrowest}…{widest} columns) are not modelled one by one: read as {attention} \
+         layers of attention and an FFN of {} columns holding every block's FFN weights \
+         (parameters, KV cache and FLOPs kept; kernel sizes averaged)",
+        blocks.len(),
+        blocks.len() as u64 - attention,
+        ffn_columns.div_ceil(attention)
+    ));
+}
+
 /// Parameters of a Nemotron-H stack block by block (`NemotronHConfig`, `modeling_nemotron_h.py`):
 /// Mamba-2 mixer `d·(2·di + 2·g·n + h) + (di + 2·g·n)·k + 3·h + di + di·d` (in-projection of x, z,
 /// B, C and dt; depthwise conv; dt bias, A, D; gated norm; out-projection) with `di` = heads ×
@@ -263,6 +396,14 @@ const READ_KEYS: &[&str] = &[
     "layers_block_type",
     "mlp_hidden_act",
     "pdplan_declared_params",
+    "block_configs",
+    "full_attention_interval",
+    "attn_output_gate",
+    "linear_conv_kernel_dim",
+    "linear_key_head_dim",
+    "linear_num_key_heads",
+    "linear_num_value_heads",
+    "linear_value_head_dim",
     "moe_latent_size",
     "num_hidden_layers",
     "hidden_size",
@@ -585,6 +726,8 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
     };
     let mut lm = normalized(lm, &mut out.notes);
     hybrid_blocks(&mut lm, &mut out.warnings);
+    linear_attention_layers(&mut lm, &mut out.warnings);
+    nas_blocks(&mut lm, &mut out.warnings);
     let c = Cfg(&lm);
     let m = &mut out.model;
     m.declared_params = c.0.get("pdplan_declared_params").and_then(Value::as_f64);
@@ -1079,12 +1222,68 @@ pub fn apply_hf_quant_config(path: &str, text: &str, hf: &mut HfModel) -> Result
     };
     let q = Cfg(q);
     let algo = q.s("quant_algo").unwrap_or("");
+    if algo.eq_ignore_ascii_case("MIXED_PRECISION") {
+        mixed_precision(path, &q, hf);
+    } else {
+        match_algo(path, &q, algo, hf);
+    }
+    if let Some(kv) = q.s("kv_cache_quant_algo").and_then(modelopt_algo) {
+        hf.model.kv_cache_dtype = Some(kv);
+        hf.notes.push(format!("{path}: KV cache in {}", kv.name()));
+    }
+    Ok(())
+}
+
+/// ModelOpt `MIXED_PRECISION`: each entry of `quantized_layers` names its own `quant_algo`. One
+/// weight format is planned: the one of the FFN / expert projections (`mlp`, `experts`), which
+/// hold most of the parameters, with a warning naming the other formats.
+fn mixed_precision(path: &str, q: &Cfg, hf: &mut HfModel) {
+    let Some(layers) = q.0.get("quantized_layers").and_then(Value::as_object) else {
+        hf.warnings.push(format!(
+            "{path}: quant_algo MIXED_PRECISION without quantized_layers; ignored"
+        ));
+        return;
+    };
+    let mut ffn: Vec<(&str, usize)> = Vec::new();
+    let mut others: Vec<&str> = Vec::new();
+    for (name, v) in layers {
+        let Some(a) = v.get("quant_algo").and_then(Value::as_str) else {
+            continue;
+        };
+        if name.contains("mlp") || name.contains("expert") {
+            match ffn.iter_mut().find(|(x, _)| *x == a) {
+                Some((_, n)) => *n += 1,
+                None => ffn.push((a, 1)),
+            }
+        } else if !others.contains(&a) {
+            others.push(a);
+        }
+    }
+    let Some(&(main, _)) = ffn.iter().max_by_key(|(_, n)| *n) else {
+        hf.warnings.push(format!(
+            "{path}: quant_algo MIXED_PRECISION without FFN layers; ignored"
+        ));
+        return;
+    };
+    match_algo(path, q, main, hf);
+    others.retain(|a| *a != main);
+    if !others.is_empty() {
+        hf.warnings.push(format!(
+            "{path}: mixed precision: the FFN / expert weights' {main} is planned for every \
+             weight; {} on the other layers (attention) is not modelled",
+            others.join(", ")
+        ));
+    }
+}
+
+/// Apply one ModelOpt `quant_algo` as the weight format.
+fn match_algo(path: &str, q: &Cfg, algo: &str, hf: &mut HfModel) {
     match modelopt_algo(algo) {
         Some(d) => {
             hf.model.dtype = Some(d);
             hf.notes
                 .push(format!("{path}: quant_algo {algo} → weights {}", d.name()));
-            note_kept_modules(&q, d, &mut hf.warnings);
+            note_kept_modules(q, d, &mut hf.warnings);
         }
         None if !algo.is_empty() => {
             hf.warnings
@@ -1092,9 +1291,4 @@ pub fn apply_hf_quant_config(path: &str, text: &str, hf: &mut HfModel) -> Result
         }
         None => {}
     }
-    if let Some(kv) = q.s("kv_cache_quant_algo").and_then(modelopt_algo) {
-        hf.model.kv_cache_dtype = Some(kv);
-        hf.notes.push(format!("{path}: KV cache in {}", kv.name()));
-    }
-    Ok(())
 }

@@ -527,7 +527,8 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
     let derived = crate::spec::model_size::total_params(model);
     if derived > 0.0 && !crate::params::DECLARED_PARAMS_BAND.contains(&(declared / derived)) {
         ctx.warn(format!(
-            "declared_params: the task declares {}{}, but the layer shapes add up to {}; the plan \
+            "declared_params: the task or its config.json's layer-by-layer count declares {}{}, \
+             but the layer shapes read add up to {}; the plan \
              uses the larger figure for weight memory, weight reads and matmul FLOPs (safe). Check \
              the parameter count and the shape lines (layers, hidden size, heads, FFN / expert sizes)",
             Qty::Params.human(declared),
