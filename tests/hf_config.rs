@@ -391,3 +391,37 @@ fn per_block_configs_keep_the_parameters() {
     assert_eq!((m.layers, m.kv_heads), (49, 8));
     assert!(warned(&r, "block_configs"));
 }
+
+/// A mixer kind this reader has no count for (a Granite-4-style `mamba` entry of `layer_types`)
+/// is a warning naming it.
+#[test]
+fn unknown_layer_types_are_warned_about() {
+    let granite = parse_hf_config(
+        "granite",
+        r#"{"model_type":"granitemoehybrid","num_hidden_layers":4,"hidden_size":64,"num_attention_heads":4,
+            "num_key_value_heads":4,"intermediate_size":128,"vocab_size":100,
+            "layer_types":["mamba","mamba","mamba","attention"]}"#,
+    )
+    .unwrap();
+    assert!(
+        granite
+            .warnings
+            .iter()
+            .any(|w| w.contains("(mamba on 3 of 4 layers)")),
+        "{:?}",
+        granite.warnings
+    );
+    let gemma = parse_hf_config(
+        "gemma",
+        r#"{"model_type":"gemma3_text","num_hidden_layers":2,"hidden_size":64,"num_attention_heads":4,
+            "num_key_value_heads":4,"intermediate_size":128,"vocab_size":100,
+            "layer_types":["sliding_attention","full_attention"],"sliding_window":512}"#,
+    )
+    .unwrap();
+    assert!(
+        !gemma
+            .warnings
+            .iter()
+            .any(|w| w.contains("layer types not modelled"))
+    );
+}
