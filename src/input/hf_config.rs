@@ -1161,35 +1161,7 @@ fn features(c: &Cfg, out: &mut HfModel) {
              (KV memory and attention time over-estimated)"
         ));
     }
-    // Mixers of other kinds named in `layer_types` (Granite-4 / Falcon-H1 `mamba`, ...): costed as
-    // full attention, like the hybrids this reader knows ([`hybrid_blocks`],
-    // [`linear_attention_layers`]), but without their parameter count.
-    let mut other: Vec<(&str, usize)> = Vec::new();
-    for t in c
-        .list("layer_types")
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        // Attention of the kinds warned about above (sliding, chunked, DSA sparse), linear
-        // attention ([`linear_attention_layers`]) and plain attention.
-        let known = ["full", "sliding", "linear", "chunked", "sparse"];
-        if t == "attention" || known.iter().any(|k| t.contains(k)) {
-            continue;
-        }
-        match other.iter_mut().find(|(k, _)| *k == t) {
-            Some((_, n)) => *n += 1,
-            None => other.push((t, 1)),
-        }
-    }
-    if !other.is_empty() {
-        let kinds: Vec<String> = other.iter().map(|(k, n)| format!("{k} on {n}")).collect();
-        out.warnings.push(format!(
-            "config.json: layer types not modelled ({} of {layers} layers): costed as full \
-             attention layers, their own parameters not counted",
-            kinds.join(", ")
-        ));
-    }
+    unknown_layer_types(c, layers, out);
     if let Some(chunk) = c.nonzero("attention_chunk_size") {
         out.warnings.push(format!(
             "config.json: chunked local attention (chunks of {chunk} tokens, Llama-4 iRoPE) is not \
@@ -1219,6 +1191,38 @@ fn features(c: &Cfg, out: &mut HfModel) {
         out.notes.push(format!(
             "config.json: {n} multi-token-prediction module(s) not counted (speculative decoding \
              heads, not needed to serve)"
+        ));
+    }
+}
+
+/// Mixers of other kinds named in `layer_types` (Granite-4 / Falcon-H1 `mamba`, ...): costed as
+/// full attention, like the hybrids this reader knows ([`hybrid_blocks`],
+/// [`linear_attention_layers`]), but without their parameter count; a warning names them.
+fn unknown_layer_types(c: &Cfg, layers: u64, out: &mut HfModel) {
+    let mut other: Vec<(&str, usize)> = Vec::new();
+    for t in c
+        .list("layer_types")
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        // Kinds handled elsewhere: sliding and chunked attention and DSA sparse attention (warned
+        // in [`features`]), linear attention ([`linear_attention_layers`]) and plain attention.
+        let known = ["full", "sliding", "linear", "chunked", "sparse"];
+        if t == "attention" || known.iter().any(|k| t.contains(k)) {
+            continue;
+        }
+        match other.iter_mut().find(|(k, _)| *k == t) {
+            Some((_, n)) => *n += 1,
+            None => other.push((t, 1)),
+        }
+    }
+    if !other.is_empty() {
+        let kinds: Vec<String> = other.iter().map(|(k, n)| format!("{k} on {n}")).collect();
+        out.warnings.push(format!(
+            "config.json: layer types not modelled ({} of {layers} layers): costed as full \
+             attention layers, their own parameters not counted",
+            kinds.join(", ")
         ));
     }
 }
