@@ -38,6 +38,8 @@ use crate::error::{Error, Result};
 use crate::input::task::{AttentionKind, Dtype, Mla, RawModel, RawMoe};
 use serde_json::{Map, Value};
 
+mod stacks;
+
 /// What a `config.json` gave: the model, remarks on how it was read (assumptions) and features
 /// it has that pdplan does not model (warnings).
 #[derive(Clone, Debug, PartialEq)]
@@ -72,10 +74,9 @@ const ALIASES: &[(&str, &[&str])] = &[
         &["n_inner", "ffn_hidden_size", "ffn_config.ffn_hidden_size"],
     ),
     ("num_local_experts", &["ffn_config.moe_num_experts"]),
-    ("num_experts_per_tok", &["ffn_config.moe_top_k"]),
+    ("num_experts_per_tok", &["ffn_config.moe_top_k", "top_k_experts"]),
     ("vocab_size", &["padded_vocab_size"]),
     ("head_dim", &["kv_channels"]),
-    ("num_experts_per_tok", &["top_k_experts"]),
     (
         "shared_expert_intermediate_size",
         &["moe_shared_expert_intermediate_size"],
@@ -116,259 +117,6 @@ fn normalized(m: &Map<String, Value>, notes: &mut Vec<String>) -> Map<String, Va
     out
 }
 
-/// A hybrid Mamba-2 / attention stack (NVIDIA Nemotron-H, `NemotronHConfig`): one block per
-/// character of `hybrid_override_pattern` (`M` Mamba-2 mixer, `*` attention, `E` MoE, `-` MLP)
-/// or entry of `layers_block_type`. pdplan's layer is a mixer and an FFN, so the stack is read as
-/// one layer per FFN block (`E` or `-`, the `-` ones dense) — the parameters then add up within a
-/// few percent, the FFN blocks holding nearly all of them — and the mismatch is a warning: the
-/// Mamba-2 mixers are costed as attention and every layer holds a KV cache, where only the
-/// attention blocks do (a Mamba-2 block keeps a fixed-size state).
-fn hybrid_blocks(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
-    let blocks: Vec<char> = if let Some(p) = m.get("hybrid_override_pattern").and_then(Value::as_str) {
-        p.chars().collect()
-    } else if let Some(l) = m.get("layers_block_type").and_then(Value::as_array) {
-        l.iter()
-            .map(|t| match t.as_str().unwrap_or("") {
-                "mamba" => 'M',
-                "attention" => '*',
-                "moe" => 'E',
-                "mlp" => '-',
-                _ => '?',
-            })
-            .collect()
-    } else {
-        return;
-    };
-    let count = |c: char| blocks.iter().filter(|&&b| b == c).count() as u64;
-    let (mamba, attention, moe, mlp) = (count('M'), count('*'), count('E'), count('-'));
-    let exact = hybrid_params(m, [mamba, attention, moe, mlp]);
-    m.insert("num_hidden_layers".into(), Value::from(moe + mlp));
-    if moe > 0 && mlp > 0 {
-        m.insert("first_k_dense_replace".into(), Value::from(mlp));
-    }
-    latent_experts(m, warnings);
-    if let Some(total) = exact {
-        // The declared size scales weights and FLOPs up when the layers read add up to less
-        // (`model_size::weight_scale`): memory stays safe with the Mamba-2 mixers' parameters.
-        m.insert("pdplan_declared_params".into(), Value::from(total));
-    }
-    warnings.push(format!(
-        "config.json: hybrid Mamba-2 / attention stack ({mamba} Mamba-2, {attention} attention, \
-         {moe} MoE, {mlp} MLP blocks of {}) is not modelled: read as {} layers of a mixer and an \
-         FFN, the Mamba-2 mixers costed as attention and a KV cache counted on every layer (only \
-         {attention} blocks hold one)",
-        blocks.len(),
-        moe + mlp
-    ));
-}
-
-/// Linear-attention hybrids (Qwen3-Next / Qwen3.5: Gated DeltaNet on the `linear_attention`
-/// entries of `layer_types`, gated full attention every `full_attention_interval` layers): the
-/// mixers are costed as full attention, with a warning, and the parameters are counted layer by
-/// layer (`Qwen3NextGatedDeltaNet`: in-projections of q, k (`nk·dk` each), v, z (`nv·dv` each),
-/// b and a (`nv` each); depthwise conv over q, k, v; `dt_bias`, `A_log`, norm; out-projection
-/// `nv·dv·d`. Gated attention: the query projection doubled by its output gate) and set as the
-/// declared size, so weights and FLOPs scale up to it.
-fn linear_attention_layers(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
-    let kinds: Vec<&str> = match m.get("layer_types").and_then(Value::as_array) {
-        Some(l) => l.iter().filter_map(Value::as_str).collect(),
-        None => return,
-    };
-    let linear = kinds.iter().filter(|k| k.contains("linear")).count() as f64;
-    if linear == 0.0 {
-        return;
-    }
-    let full = kinds.len() as f64 - linear;
-    warnings.push(format!(
-        "config.json: linear attention (Gated DeltaNet) on {linear} of {} layers is not \
-         modelled: costed as full attention, a KV cache counted on every layer (only {full} hold \
-         one; a linear-attention layer keeps a fixed-size state)",
-        kinds.len()
-    ));
-    let u = |k: &str| m.get(k).and_then(Value::as_u64).map(|v| v as f64);
-    let total = (|| {
-        let d = u("hidden_size")?;
-        let (q, kv, hd) = (
-            u("num_attention_heads")?,
-            u("num_key_value_heads")?,
-            u("head_dim")?,
-        );
-        let gate = if m.get("attn_output_gate").and_then(Value::as_bool) == Some(true) {
-            2.0
-        } else {
-            1.0
-        };
-        let full_p = d * hd * (gate * q + 2.0 * kv) + q * hd * d;
-        let (nk, dk) = (u("linear_num_key_heads")?, u("linear_key_head_dim")?);
-        let (nv, dv) = (u("linear_num_value_heads")?, u("linear_value_head_dim")?);
-        let conv = u("linear_conv_kernel_dim").unwrap_or(4.0);
-        let linear_p = d * (2.0 * nk * dk + 2.0 * nv * dv + 2.0 * nv)
-            + (2.0 * nk * dk + nv * dv) * conv
-            + 2.0 * nv
-            + dv
-            + nv * dv * d;
-        let ffn = match u("num_experts") {
-            Some(e) => {
-                let shared = u("shared_expert_intermediate_size").unwrap_or(0.0);
-                e * 3.0 * d * u("moe_intermediate_size")? + d * e + 3.0 * d * shared + d
-            }
-            None => 3.0 * d * u("intermediate_size")?,
-        };
-        let tied = m.get("tie_word_embeddings").and_then(Value::as_bool) == Some(true);
-        let embeddings = u("vocab_size")? * d * if tied { 1.0 } else { 2.0 };
-        Some(full * full_p + linear * linear_p + kinds.len() as f64 * ffn + embeddings)
-    })();
-    if let Some(total) = total {
-        m.insert("pdplan_declared_params".into(), Value::from(total));
-    }
-}
-
-/// Per-block configurations of a NAS-pruned Llama (`DeciLMConfig`, Llama-3.1/3.3-Nemotron Super
-/// and Ultra: `block_configs`, each block's attention skipped, replaced by a linear layer or GQA
-/// with `n_heads_in_group`, and its FFN sized by `ffn_mult`). Read as one layer per attention
-/// block whose FFN holds the FFN weights of every block (a block's intermediate size is
-/// `2·ffn_mult·d/3` rounded up to 256, `_ffn_mult_to_intermediate_size`; a linear replacement
-/// counts as `d²`, i.e. `d/3` columns of a gated FFN): parameters, KV cache and FLOPs stay those
-/// of the model, the per-layer kernel sizes are averaged (a warning says so).
-fn nas_blocks(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
-    let Some(blocks) = m.get("block_configs").and_then(Value::as_array).cloned() else {
-        return;
-    };
-    let (Some(d), Some(heads)) = (
-        m.get("hidden_size").and_then(Value::as_u64),
-        m.get("num_attention_heads").and_then(Value::as_u64),
-    ) else {
-        return;
-    };
-    let flag = |v: Option<&Value>, k: &str| v.and_then(|x| x.get(k)).and_then(Value::as_bool) == Some(true);
-    let (mut attention, mut groups, mut ffn_columns) = (0u64, Vec::new(), 0u64);
-    let (mut widest, mut narrowest) = (0u64, u64::MAX);
-    for b in &blocks {
-        let (a, f) = (b.get("attention"), b.get("ffn"));
-        if flag(a, "replace_with_linear") {
-            ffn_columns += d.div_ceil(3);
-        } else if !flag(a, "no_op") {
-            attention += 1;
-            if let Some(g) = a.and_then(|x| x.get("n_heads_in_group")).and_then(Value::as_u64) {
-                groups.push(g);
-            }
-        }
-        if flag(f, "replace_with_linear") {
-            ffn_columns += d.div_ceil(3);
-        } else if !flag(f, "no_op") {
-            let mult = f
-                .and_then(|x| x.get("ffn_mult"))
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0);
-            let inter = ((2.0 * mult * d as f64 / 3.0) as u64).div_ceil(256) * 256;
-            (widest, narrowest) = (widest.max(inter), narrowest.min(inter));
-            ffn_columns += inter;
-        }
-    }
-    if attention == 0 {
-        return;
-    }
-    let group = groups
-        .iter()
-        .copied()
-        .max_by_key(|g| groups.iter().filter(|x| *x == g).count());
-    m.insert("num_hidden_layers".into(), Value::from(attention));
-    if let Some(g) = group.filter(|&g| g > 0) {
-        m.insert("num_key_value_heads".into(), Value::from(heads / g));
-    }
-    m.insert(
-        "intermediate_size".into(),
-        Value::from(ffn_columns.div_ceil(attention)),
-    );
-    warnings.push(format!(
-        "config.json: per-block configurations (`block_configs`: {} blocks, {} without attention, \
-         FFNs of {narrowest}…{widest} columns) are not modelled one by one: read as {attention} \
-         layers of attention and an FFN of {} columns holding every block's FFN weights \
-         (parameters, KV cache and FLOPs kept; kernel sizes averaged)",
-        blocks.len(),
-        blocks.len() as u64 - attention,
-        ffn_columns.div_ceil(attention)
-    ));
-}
-
-/// Parameters of a Nemotron-H stack block by block (`NemotronHConfig`, `modeling_nemotron_h.py`):
-/// Mamba-2 mixer `d·(2·di + 2·g·n + h) + (di + 2·g·n)·k + 3·h + di + di·d` (in-projection of x, z,
-/// B, C and dt; depthwise conv; dt bias, A, D; gated norm; out-projection) with `di` = heads ×
-/// head size; attention `d·hd·(2·q + 2·kv)`; squared-ReLU MLP and experts `2·d·i` (latent experts
-/// `2·latent·i` plus the `2·d·latent` projections); embeddings and LM head. `None` when a size is
-/// missing.
-fn hybrid_params(m: &Map<String, Value>, [mamba, attention, moe, mlp]: [u64; 4]) -> Option<f64> {
-    let u = |k: &str| m.get(k).and_then(Value::as_u64).map(|v| v as f64);
-    let d = u("hidden_size")?;
-    let (h, hd) = (u("mamba_num_heads")?, u("mamba_head_dim")?);
-    let (g, n, k) = (
-        u("n_groups").unwrap_or(1.0),
-        u("ssm_state_size")?,
-        u("conv_kernel").unwrap_or(4.0),
-    );
-    let di = h * hd;
-    let mamba_p = d * (2.0 * di + 2.0 * g * n + h) + (di + 2.0 * g * n) * k + 3.0 * h + di + di * d;
-    let (q, kv) = (u("num_attention_heads")?, u("num_key_value_heads")?);
-    let head = u("head_dim").unwrap_or(d / q);
-    let attention_p = d * head * (2.0 * q + 2.0 * kv);
-    let mlp_p = 2.0 * d * u("intermediate_size").unwrap_or(0.0);
-    let moe_p = match u("n_routed_experts") {
-        Some(e) => {
-            let inter = u("moe_intermediate_size")?;
-            let width = u("moe_latent_size").unwrap_or(d);
-            let projections = if width < d { 2.0 * d * width } else { 0.0 };
-            let shared = u("n_shared_experts").unwrap_or(0.0)
-                * 2.0
-                * d
-                * u("shared_expert_intermediate_size").unwrap_or(0.0);
-            e * 2.0 * width * inter + d * e + projections + shared
-        }
-        None => 0.0,
-    };
-    let tied = m.get("tie_word_embeddings").and_then(Value::as_bool) == Some(true);
-    let embeddings = u("vocab_size")? * d * if tied { 1.0 } else { 2.0 };
-    Some(
-        mamba as f64 * mamba_p
-            + attention as f64 * attention_p
-            + moe as f64 * moe_p
-            + mlp as f64 * mlp_p
-            + embeddings,
-    )
-}
-
-/// Latent MoE (Nemotron-3 Super / Ultra `moe_latent_size`): each expert computes in an `l`-wide
-/// space between a down- and an up-projection of the hidden state. Read as experts of the hidden
-/// width with `i·l/d` columns (the same parameters and FLOPs, `2·d·(i·l/d) = 2·l·i`) and the two
-/// projections added to the shared expert (`2·d·l`), with a note.
-fn latent_experts(m: &mut Map<String, Value>, warnings: &mut Vec<String>) {
-    let u = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_u64);
-    let (Some(l), Some(d), Some(i)) = (
-        u(m, "moe_latent_size"),
-        u(m, "hidden_size"),
-        u(m, "moe_intermediate_size"),
-    ) else {
-        return;
-    };
-    if l == 0 || l >= d {
-        return;
-    }
-    let narrow = (i * l).div_ceil(d);
-    m.insert("moe_intermediate_size".into(), Value::from(narrow));
-    let shared = u(m, "shared_expert_intermediate_size").unwrap_or(0);
-    let shared_n = u(m, "n_shared_experts").unwrap_or(0).max(1);
-    m.insert("n_shared_experts".into(), Value::from(shared_n));
-    m.insert(
-        "shared_expert_intermediate_size".into(),
-        Value::from(shared + l.div_ceil(shared_n)),
-    );
-    warnings.push(format!(
-        "config.json: latent MoE (experts in a {l}-wide latent space, `moe_latent_size`) read as \
-         experts of {narrow} columns at the hidden width {d} (same parameters and FLOPs), the \
-         latent projections counted with the shared expert; the projections' own kernels are not \
-         costed apart"
-    ));
-}
-
 /// Keys read for the shape or precision (with the other names of [`ALIASES`] and the objects
 /// holding them).
 const READ_KEYS: &[&str] = &[
@@ -395,7 +143,6 @@ const READ_KEYS: &[&str] = &[
     "hybrid_override_pattern",
     "layers_block_type",
     "mlp_hidden_act",
-    "pdplan_declared_params",
     "block_configs",
     "full_attention_interval",
     "attn_output_gate",
@@ -642,6 +389,10 @@ impl Cfg<'_> {
     fn nonzero(&self, key: &str) -> Option<u64> {
         self.u(key).filter(|&x| x > 0)
     }
+    /// An integer key as a float (sizes multiplied into parameter counts).
+    fn f(&self, key: &str) -> Option<f64> {
+        self.u(key).map(|v| v as f64)
+    }
 }
 
 /// Read and convert a `config.json` file.
@@ -725,12 +476,12 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
         _ => &top,
     };
     let mut lm = normalized(lm, &mut out.notes);
-    hybrid_blocks(&mut lm, &mut out.warnings);
-    linear_attention_layers(&mut lm, &mut out.warnings);
-    nas_blocks(&mut lm, &mut out.warnings);
+    let counted = stacks::reshape(&mut lm, &mut out.warnings);
     let c = Cfg(&lm);
     let m = &mut out.model;
-    m.declared_params = c.0.get("pdplan_declared_params").and_then(Value::as_f64);
+    // The stack's own parameter count scales weights and FLOPs up when the layers read add up
+    // to less (`model_size::weight_scale`).
+    m.declared_params = counted;
     m.layers = c.u("num_hidden_layers");
     m.hidden_size = c.u("hidden_size");
     m.heads = c.u("num_attention_heads");
@@ -1196,8 +947,8 @@ fn features(c: &Cfg, out: &mut HfModel) {
 }
 
 /// Mixers of other kinds named in `layer_types` (Granite-4 / Falcon-H1 `mamba`, ...): costed as
-/// full attention, like the hybrids this reader knows ([`hybrid_blocks`],
-/// [`linear_attention_layers`]), but without their parameter count; a warning names them.
+/// full attention, like the hybrids this reader knows (`stacks`' hybrid and linear-
+/// attention readers), but without their parameter count; a warning names them.
 fn unknown_layer_types(c: &Cfg, layers: u64, out: &mut HfModel) {
     let mut other: Vec<(&str, usize)> = Vec::new();
     for t in c
@@ -1207,7 +958,7 @@ fn unknown_layer_types(c: &Cfg, layers: u64, out: &mut HfModel) {
         .filter_map(Value::as_str)
     {
         // Kinds handled elsewhere: sliding and chunked attention and DSA sparse attention (warned
-        // in [`features`]), linear attention ([`linear_attention_layers`]) and plain attention.
+        // in [`features`]), linear attention (`stacks`) and plain attention.
         let known = ["full", "sliding", "linear", "chunked", "sparse"];
         if t == "attention" || known.iter().any(|k| t.contains(k)) {
             continue;
