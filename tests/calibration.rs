@@ -91,9 +91,12 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     // - vLLM CI 15.3 % / 23.4 % (Hopper rows 13-23 % fast, A100 dense rows within 7 %: not a
     //   per-step host cost, which would show on A100 too; see kernels.rs);
     // - NIM 1.7 % / 12.2 %;
-    // - SGLang blogs 26.2 % / 60.6 % (H20 prefill: no H20 kernel profile, see the note; 91.5 %
-    //   before the reference curves carried their sub-plateau time over as time, 70.6 % before
-    //   the MoE classes by local experts);
+    // - SGLang blogs 14.1 % / 26.2 % (Kimi-K2 prefill: partial two-batch overlap, see the note;
+    //   the H20 prefill row, which has no H20 kernel table, is -14.1 % since the transfer takes
+    //   the longer of saturated and bandwidth-scaled reference time and the H20 preset's MFU comes
+    //   from kernels measured on an H20 (-60.6 % before, 91.5 % before the reference curves
+    //   carried their sub-plateau time over as time, 70.6 % before the MoE classes by local
+    //   experts));
     // - TensorRT-LLM DeepSeek-R1 blog, one row (H200 max-throughput, in-flight batching costed as
     //   a static cycle) 23.3 % (41.8 % before the busiest-group MoE curves, 15.9 % before the
     //   MoE classes by local experts).
@@ -116,7 +119,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // Mixtral row goes -17.1 % -> -22.6 % (its H100 row -8.8 % -> -13.2 %, A100 +11.3 % -> +0.8 %).
         (Group::VllmCi, 9, 0.17, 0.24),
         (Group::Nim, 4, 0.03, 0.14),
-        (Group::SglangBlogs, 3, 0.28, 0.62),
+        (Group::SglangBlogs, 3, 0.16, 0.28),
         (Group::TrtllmBlogs, 1, 0.25, 0.25),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {

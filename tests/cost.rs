@@ -576,3 +576,46 @@ fn unprofiled_gpu_carries_sub_plateau_time_over_as_time() {
     let (old, _) = scaled.time(scaled.gemm, flops, peak, 0.0, 8192.0, 0.0);
     assert!((t / old - 1.0).abs() < 0.1, "dense GEMM {t} s vs {old} s");
 }
+
+/// The transfer checked against kernels measured on a GPU that has no table (H20, 148 TFLOP/s
+/// BF16, 4.0 TB/s): the reference curves carried over must land near what the kernels took
+/// there. Measurements (kernel timings, not end-to-end rows):
+/// * FlashAttention-3 forward, BF16, head dim 128, causal, batch 2 × 16 heads × 2,048 tokens:
+///   0.319 ms, 107.8 TFLOP/s (Dao-AILab/flash-attention#1310, H20);
+/// * FlashMLA decode, 64 query heads on one 576-wide latent (512 value), batch 128 × 3 query
+///   tokens, 8,192-token context, BF16: 3.407 ms, 129 TFLOP/s (deepseek-ai/FlashMLA#30, H20).
+#[test]
+fn unprofiled_gpu_matches_kernels_measured_on_it() {
+    let mut task = common::small_dense(1, None);
+    let h20 = pdplan::spec::presets::gpu_preset("H20").unwrap();
+    let hw = &mut task.hardware;
+    hw.preset = Some("H20".into());
+    hw.peak_flops_per_s = h20.peak_for(pdplan::spec::task::Dtype::Bf16).flops_per_s;
+    hw.hbm_bytes_per_s = h20.hbm_bytes_per_s;
+    hw.mfu = h20.mfu;
+    hw.bandwidth_utilization = h20.bandwidth_utilization;
+    let k = Kernels::new(&task, 1.0);
+    assert!(!k.measured && k.transfer.is_some());
+    let peak = k.attention_flops_per_s;
+    // FA3: causal QKᵀ and AV over the lower triangle, the model's prefill-attention FLOPs.
+    let (b, h, s, d) = (2.0, 16.0, 2048.0, 128.0);
+    let flops = b * h * (d + d) * s * s;
+    let bytes = 4.0 * b * s * h * d * 2.0;
+    let (t, compute_bound) = k.time(k.attention_prefill, flops, peak, bytes, s, 1.0);
+    let measured = 0.319e-3;
+    assert!(
+        compute_bound && (t / measured - 1.0).abs() < 0.2,
+        "FA3 on H20: {t} s vs {measured} s"
+    );
+    // FlashMLA decode: 2 × heads × (576 + 512) FLOPs per query token and context token; the
+    // latent read once per sequence.
+    let (b, q, heads, ctx) = (128.0, 3.0, 64.0, 8192.0);
+    let flops = b * q * 2.0 * heads * (576.0 + 512.0) * ctx;
+    let bytes = b * ctx * 576.0 * 2.0;
+    let (t, compute_bound) = k.time(k.attention_decode, flops, peak, bytes, bytes, 1.0);
+    let measured = 3.407e-3;
+    assert!(
+        compute_bound && (t / measured - 1.0).abs() < 0.1,
+        "FlashMLA on H20: {t} s vs {measured} s"
+    );
+}

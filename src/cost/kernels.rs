@@ -1,14 +1,24 @@
 //! Per-task kernel constants: the measured curves of the task's GPU and engine, the rates they
 //! scale, and the engine features the step model needs (computed once per task).
 //!
-//! **A GPU without its own profile** runs on the reference GPU's curves ([`Transfer`]): a kernel's
-//! measured time splits into the part a compute-saturated kernel takes (FLOPs at the plateau
-//! efficiency, which scales with the peak) and what the kernel loses below the plateau (operand
-//! traffic, tile and wave quantization, scheduling), which does not shrink with more FLOP/s and is
-//! carried over as time, scaled by the HBM bandwidth ratio. Scaling the whole curve by the peak
-//! instead would make a small-slice grouped MoE GEMM — 5 % of the H100's FP8 peak at 256 tokens
-//! per expert in the measured tables, i.e. ~100 TFLOP/s — run at 5 % of an H20's peak
-//! (~15 TFLOP/s), though the kernel is not compute-bound on either card.
+//! **A GPU without its own profile** runs on the reference GPU's curves ([`Transfer`]): a kernel
+//! takes the longer of two times — its FLOPs at this GPU's saturated rate (the large-GEMM
+//! efficiency `mfu`, the same for every compute class: a tensor-core-bound kernel of any class
+//! reaches it) and its measured time on the reference scaled by the HBM bandwidth ratio (what the
+//! kernel spends below the plateau there — operand traffic, latency, tile quantization, softmax —
+//! does not shrink with more FLOP/s; on a card with slower tensor cores Hopper's asynchronous
+//! pipelines, TMA loads and warp-specialized softmax, hide it under the longer MMAs instead of
+//! adding it to them). Checked on kernels measured on an H20, which has no table
+//! (`tests/cost.rs::unprofiled_gpu_matches_kernels_measured_on_it`): FlashAttention-3 forward,
+//! head dim 128, causal, 2 × 16 heads × 2,048 tokens, 0.319 ms = 107.8 TFLOP/s
+//! (Dao-AILab/flash-attention#1310) is predicted at 0.285 ms (−11 %; before, with the H100
+//! attention curve's own plateau, 0.53 of peak, the loss carried as added time and the H20
+//! preset's unmeasured MFU 0.5: 0.75 ms, +136 %); FlashMLA decode (64 heads, 128 × 3 queries,
+//! 8,192-token latent context, 3.407 ms = 129 TFLOP/s, deepseek-ai/FlashMLA#30) at 3.48 ms
+//! (+2 %). Scaling the whole curve by the peak instead would make a
+//! small-slice grouped MoE GEMM — 5 % of the H100's FP8 peak at 256 tokens per expert in the
+//! measured tables, i.e. ~100 TFLOP/s — run at 5 % of an H20's peak (~15 TFLOP/s), though the
+//! kernel is not compute-bound on either card.
 //!
 //! **No per-step host term.** The fixed costs charged are per kernel launch (each class's
 //! measured `launch_s`) and per collective; the host's per-step work (scheduling, input
@@ -139,13 +149,9 @@ pub struct Transfer {
     pub peak_ratio: f64,
     /// Reference HBM bandwidth over this GPU's.
     pub bandwidth_ratio: f64,
-    /// The scaled compute efficiency a saturated kernel reaches, per class: the plateau of its
-    /// own curve for dense GEMMs and attention; for the grouped MoE GEMM the dense GEMM's (a
-    /// grouped GEMM is a batch of dense GEMMs and reaches their rate given enough tokens per
-    /// expert; the measured tables stop at a few hundred, far below it).
-    pub gemm: f64,
-    pub attention_prefill: f64,
-    pub attention_decode: f64,
+    /// The scaled compute efficiency a saturated kernel of any class reaches on this GPU: the
+    /// plateau of the reference's dense GEMM curve times `compute_scale` (= the task's `mfu`).
+    pub saturated: f64,
 }
 
 impl Transfer {
@@ -161,20 +167,17 @@ impl Transfer {
         usable.then(|| Transfer {
             peak_ratio: peak / hw.peak_flops_per_s,
             bandwidth_ratio: r.hbm_bytes_per_s / hw.hbm_bytes_per_s,
-            gemm: k.compute_scale * plateau(&k.gemm.compute),
-            attention_prefill: k.compute_scale * plateau(&k.attention_prefill.compute),
-            attention_decode: k.compute_scale * plateau(&k.attention_decode.compute),
+            saturated: k.compute_scale * plateau(&k.gemm.compute),
         })
     }
 
-    /// Compute time of `flops` at scaled efficiency `e` on this GPU (peak `peak`): the saturated
-    /// part at this GPU's peak plus, scaled by bandwidth, what the kernel loses below the plateau
-    /// on the reference GPU.
-    fn compute_s(&self, flops: f64, peak: f64, e: f64, saturated: f64) -> f64 {
-        let at_plateau = flops / (peak * saturated);
-        let reference_peak = peak * self.peak_ratio;
-        let lost = flops / (reference_peak * e) - flops / (reference_peak * saturated);
-        at_plateau + lost.max(0.0) * self.bandwidth_ratio
+    /// Compute time of `flops` at scaled efficiency `e` of the reference curve on this GPU (peak
+    /// `peak`): the longer of the saturated time at this GPU's peak and the reference kernel's
+    /// time scaled by bandwidth.
+    fn compute_s(&self, flops: f64, peak: f64, e: f64) -> f64 {
+        let at_plateau = flops / (peak * self.saturated);
+        let on_reference = flops / (peak * self.peak_ratio * e);
+        at_plateau.max(on_reference * self.bandwidth_ratio)
     }
 }
 
@@ -320,14 +323,7 @@ impl Kernels {
         let c = if flops <= 0.0 {
             0.0
         } else if let Some(t) = self.transfer {
-            let saturated = if std::ptr::eq(class, self.attention_prefill) {
-                t.attention_prefill
-            } else if std::ptr::eq(class, self.attention_decode) {
-                t.attention_decode
-            } else {
-                t.gemm
-            };
-            t.compute_s(flops, peak, self.compute_scale * class.compute_of(at), saturated)
+            t.compute_s(flops, peak, self.compute_scale * class.compute_of(at))
         } else {
             flops / (peak * self.compute_scale * class.compute_of(at))
         };
