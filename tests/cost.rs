@@ -619,3 +619,27 @@ fn unprofiled_gpu_matches_kernels_measured_on_it() {
         "FlashMLA on H20: {t} s vs {measured} s"
     );
 }
+
+/// A GPU without tables runs on a measured GPU of its own architecture where there is one:
+/// GB200 and B300 on the B200's curves (carried over to the GB200's higher peak; the B300 has
+/// the B200's numbers and runs them as they are), the H20 on the H100's.
+#[test]
+fn unprofiled_gpus_borrow_their_architectures_tables() {
+    for (gpu, reference, transferred) in [
+        ("GB200", "B200", true),
+        ("B300", "B200", false),
+        ("H20", "H100-SXM", true),
+    ] {
+        let mut task = common::small_dense(1, None);
+        let p = pdplan::spec::presets::gpu_preset(gpu).unwrap();
+        let hw = &mut task.hardware;
+        hw.preset = Some(gpu.into());
+        hw.peak_flops_per_s = p.peak_for(task.model.dtype).flops_per_s;
+        hw.hbm_bytes_per_s = p.hbm_bytes_per_s;
+        hw.mfu = p.mfu;
+        let (profile, measured) = profile::gpu_profile(&task).unwrap();
+        assert_eq!((profile.gpu.as_str(), measured), (reference, false), "{gpu}");
+        let k = Kernels::new(&task, 1.0);
+        assert_eq!(k.transfer.is_some(), transferred, "{gpu}");
+    }
+}

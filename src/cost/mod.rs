@@ -232,7 +232,7 @@ pub fn assumptions(task: &Task) -> Vec<String> {
     )];
     if !measured {
         out.push(format!(
-            "this GPU has no measured kernel profile: the {} curves stand in — a kernel's compute at the plateau runs at this GPU's peak ({:.0} TFLOP/s) times its MFU, what the kernel loses below the plateau on {} is carried over as time scaled by HBM bandwidth ({:.2} TB/s here), memory-bound kernels at this bandwidth times its utilization",
+            "this GPU has no measured kernel profile: the {} curves stand in — a kernel takes the longer of its FLOPs at this GPU's peak ({:.0} TFLOP/s) times its MFU and its time on {} scaled by HBM bandwidth ({:.2} TB/s here); memory-bound kernels run at this bandwidth times its utilization",
             p.gpu,
             task.hardware.peak_flops_per_s / 1e12,
             p.gpu,

@@ -397,14 +397,31 @@ fn profile_name(preset: &str) -> &str {
     }
 }
 
+/// The measured GPU whose curves stand in for a GPU without a profile: one of its own
+/// architecture where there is one — GB200 is the B200 chip at a higher power limit and B300
+/// (Blackwell Ultra) keeps its tensor-core generation and HBM3e (NVIDIA DGX B300 / GB200 NVL72
+/// datasheets), so both run on the B200 tables carried over to their peak and bandwidth —
+/// else the reference GPU (H100-SXM: the H20, AMD and Ascend cards).
+fn family_reference(preset: &str) -> &'static str {
+    match preset {
+        "GB200" | "B300" => "B200",
+        _ => REFERENCE_GPU,
+    }
+}
+
 /// The profile of a task's GPU: `(profile, measured)`; `measured = false` when the GPU has no
 /// profile and the reference GPU's curves stand in, scaled to its numbers. `None` only if no
 /// profile is embedded (ruled out by the tests).
 pub fn gpu_profile(task: &Task) -> Option<(&'static GpuProfile, bool)> {
     let named = task.hardware.preset.as_deref().map(profile_name);
+    let reference = task
+        .hardware
+        .preset
+        .as_deref()
+        .map_or(REFERENCE_GPU, family_reference);
     // The file named after the GPU alone, when it holds that GPU: a solve parses one profile,
     // not all of them (they are ~50 kB of JSON each).
-    for gpu in named.into_iter().chain([REFERENCE_GPU]) {
+    for gpu in named.into_iter().chain([reference, REFERENCE_GPU]) {
         if let Some(p) = profile_file(gpu).filter(|p| p.gpu == gpu) {
             return Some((p, named == Some(gpu)));
         }
@@ -519,8 +536,48 @@ pub fn sources_listing() -> String {
          (LMSYS blog 2025-05-05), vllm (--enable-dbo, vLLM blog 2025-12-17), any (DeepSeek \
          Inference System Overview, Feb 2025); not trtllm. Grouped expert GEMMs as dense GEMMs \
          per group with EP (DeepGEMM README) — sglang, any.\n\
-         GPUs without a profile use the H100-SXM curves scaled to their peak and bandwidth; H800 \
-         uses H100-SXM's (same chip and HBM).\n",
+         GPUs without a profile use the curves of a measured GPU carried over to their peak and \
+         bandwidth (kernels::Transfer): GB200 and B300 the B200's (same architecture), the others \
+         H100-SXM's; H800 uses H100-SXM's as they are (same chip and HBM).\n",
     );
+    preset_sources(&mut out);
     out
+}
+
+/// The GPU and model presets' figures with their sources: datasheet numbers, and where each GPU's
+/// `mfu` / `bandwidth_utilization` were measured (its own TensorRT-LLM tables, or the preset's
+/// notes for a GPU without tables).
+fn preset_sources(out: &mut String) {
+    use crate::spec::presets;
+    out.push_str(
+        "GPU presets (models/*.json): peaks and bandwidths from the datasheet in `source`; mfu = \
+         large BF16 GEMM efficiency, bandwidth_utilization = M = 1 GEMV efficiency:\n",
+    );
+    for g in presets::gpus() {
+        let table = profile_file(profile_name(&g.name)).and_then(|p| {
+            let k = p.engines.get(REFERENCE_ENGINE)?;
+            let c = k.gemm_bf16.compute.iter().copied().fold(0.0, f64::max);
+            let b = k.gemm_bf16.memory.first().copied()?;
+            let same = (c - g.mfu).abs() < 1e-3 && (b - g.bandwidth_utilization).abs() < 1e-3;
+            same.then(|| {
+                format!(
+                    "measured: the {} engine's gemm_bf16 curve of models/kernels/{}.json",
+                    REFERENCE_ENGINE,
+                    p.gpu.to_lowercase()
+                )
+            })
+        });
+        let noted = g.notes.iter().find(|n| n.starts_with("mfu")).cloned();
+        let why = table
+            .or(noted)
+            .unwrap_or_else(|| "not measured for this GPU (the resolver's defaults)".into());
+        out.push_str(&format!(
+            "  {:<12} mfu {} / bw {} — {why}; datasheet: {}\n",
+            g.name, g.mfu, g.bandwidth_utilization, g.source
+        ));
+    }
+    out.push_str("Model presets (models/*.json): shapes from the published config.json:\n");
+    for m in presets::models() {
+        out.push_str(&format!("  {:<18} — {}\n", m.name, m.source));
+    }
 }
