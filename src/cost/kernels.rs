@@ -150,7 +150,8 @@ pub struct Transfer {
     /// Reference HBM bandwidth over this GPU's.
     pub bandwidth_ratio: f64,
     /// The scaled compute efficiency a saturated kernel of any class reaches on this GPU: the
-    /// plateau of the reference's dense GEMM curve times `compute_scale` (= the task's `mfu`).
+    /// plateau of the dense GEMM curve of the weights' dtype times `compute_scale` (for BF16 the
+    /// task's `mfu` itself; an FP8 GEMM keeps its measured ratio to the BF16 one).
     pub saturated: f64,
 }
 
