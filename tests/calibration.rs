@@ -82,7 +82,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     // (group, rows, median bound, worst bound): each bound is the value measured on this commit
     // plus 1-2 points, so a change of the cost model that makes a group worse fails here (a
     // change that makes it better should lower the bound). Measured |error| (median / worst):
-    // - calibration.md 5.0 % / 77.1 % (the production prefill row, a 24-hour average the model
+    // - calibration.md 6.8 % / 77.1 % (the production prefill row, a 24-hour average the model
     //   cannot see; every other row within 25 %);
     // - TensorRT-LLM v0.5/v0.6.1 7.7 % / 84.5 % (v0.6 GQA decode without XQA, TP4);
     // - TensorRT-LLM v0.9.0 8.9 % / 97.6 % (Mixtral on Hopper: v0.9's MoE GEMMs, see the note;
@@ -98,7 +98,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     //   carried their sub-plateau time over as time, 70.6 % before the MoE classes by local
     //   experts));
     // - TensorRT-LLM DeepSeek-R1 blog, one row (H200 max-throughput, in-flight batching costed as
-    //   a static cycle) 23.3 % (41.8 % before the busiest-group MoE curves, 15.9 % before the
+    //   a static cycle) 20.3 % (23.3 % before the measured MLA decode module, 41.8 % before the busiest-group MoE curves, 15.9 % before the
     //   MoE classes by local experts).
     //
     // Loosened by the MoE classes by local experts (scripts/derive_kernel_params.py, MOE_LOCAL:
@@ -110,7 +110,11 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     // static-cycle reading misses (0.17 -> 0.25); the vLLM H200 Mixtral row moves -22.6 % ->
     // -23.4 % (worst 0.23 -> 0.24).
     let bounds = [
-        (Group::CalibrationMd, 8, 0.06, 0.80),
+        // calibration.md median 0.050 -> 0.068: the measured MLA decode module
+        // (cost::mla_module, engine any reads TensorRT-LLM's tables) makes the DeepSeek profile
+        // decode row +5.2 % -> +8.7 %; the kernel sum it replaces was 30-40 % above the measured
+        // block at small batches (tests/cost.rs).
+        (Group::CalibrationMd, 8, 0.07, 0.80),
         (Group::TrtllmV06, 13, 0.09, 0.86),
         (Group::TrtllmV09, 35, 0.10, 0.99),
         // vLLM CI worst 0.22 -> 0.23: the grouped MoE curves are read on the busiest EP group
@@ -120,7 +124,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         (Group::VllmCi, 9, 0.17, 0.24),
         (Group::Nim, 4, 0.03, 0.14),
         (Group::SglangBlogs, 3, 0.16, 0.28),
-        (Group::TrtllmBlogs, 1, 0.25, 0.25),
+        (Group::TrtllmBlogs, 1, 0.21, 0.21),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {
         let e = errors(group);

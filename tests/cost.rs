@@ -643,3 +643,105 @@ fn unprofiled_gpus_borrow_their_architectures_tables() {
         assert_eq!(k.transfer.is_some(), transferred, "{gpu}");
     }
 }
+
+fn deepseek_task() -> Task {
+    pdplan::read_task(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/tasks/deepseek-v3-mla.md"
+    )))
+    .unwrap()
+    .task
+}
+
+/// The measured MLA decode module (`cost::mla_module`) is read where it was measured: on its
+/// grid it returns the table's own value (H100-SXM, TensorRT-LLM 1.3, FP8 block-scaled GEMMs,
+/// BF16 KV: 16 heads, 16 sequences, 2,048 tokens of context, 76.2 us in
+/// `models/kernels/h100-sxm.mla-module.json`), between grid points it lies between its
+/// neighbours, and off the grid, for an engine without a table, for other MLA dimensions or on a
+/// GPU without tables there is none (the kernels are added one by one).
+#[test]
+fn mla_decode_module_is_read_only_where_measured() {
+    use pdplan::cost::mla_module::MlaModule;
+    assert!(pdplan::cost::mla_module::parse_errors().is_empty());
+    let mut task = deepseek_task();
+    task.cost.engine = Engine::Trtllm;
+    let m = MlaModule::for_task(&task, "H100-SXM").unwrap();
+    let text = include_str!("../models/kernels/h100-sxm.mla-module.json");
+    let file: serde_json::Value = serde_json::from_str(text).unwrap();
+    let t = &file["engines"]["trtllm"];
+    let idx = |key: &str, v: f64| {
+        t[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|x| x.as_f64() == Some(v))
+            .unwrap()
+    };
+    let at = |h: f64, b: f64, c: f64| {
+        t["latency_us"]["fp8_block/bf16"][idx("heads", h)][idx("batch", b)][idx("context", c)]
+            .as_f64()
+            .unwrap()
+            * 1e-6
+    };
+    let grid = m.latency_s(16.0, 16.0, 2048.0).unwrap();
+    assert!((grid - at(16.0, 16.0, 2048.0)).abs() < 1e-12, "{grid}");
+    let mid = m.latency_s(16.0, 24.0, 3000.0).unwrap();
+    let corners = [
+        at(16.0, 16.0, 2048.0),
+        at(16.0, 16.0, 4096.0),
+        at(16.0, 32.0, 2048.0),
+        at(16.0, 32.0, 4096.0),
+    ];
+    let (lo, hi) = corners
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
+    assert!((lo..=hi).contains(&mid), "{mid} not in {lo}..{hi}");
+    assert!(m.latency_s(12.0, 16.0, 2048.0).is_none() && m.latency_s(16.0, 4096.0, 2048.0).is_none());
+    assert!(m.latency_s(16.0, 0.5, 2048.0).is_none());
+    // SGLang has no module table; Kimi-K2's attention has DeepSeek-V3's dimensions, GLM-5's not.
+    task.cost.engine = Engine::Sglang;
+    assert!(MlaModule::for_task(&task, "H100-SXM").is_none());
+    task.cost.engine = Engine::Vllm;
+    assert!(MlaModule::for_task(&task, "H100-SXM").is_some());
+    task.model.hidden_size = 6144;
+    assert!(MlaModule::for_task(&task, "H100-SXM").is_none());
+    // A GPU without tables never reads it.
+    let mut h20 = deepseek_task();
+    let p = pdplan::spec::presets::gpu_preset("H20").unwrap();
+    h20.hardware.preset = Some("H20".into());
+    h20.hardware.peak_flops_per_s = p.peak_for(h20.model.dtype).flops_per_s;
+    h20.hardware.hbm_bytes_per_s = p.hbm_bytes_per_s;
+    assert!(Kernels::new(&h20, 1.0).mla_module.is_none());
+}
+
+/// With the module, a DeepSeek-V3 decode step's attention blocks take the measured module time:
+/// the step falls by (kernel sum − module) × layers against the kernel sum, and nothing else moves.
+#[test]
+fn mla_decode_module_replaces_the_attention_kernel_sum() {
+    let mut task = deepseek_task();
+    task.cost.engine = Engine::Trtllm;
+    let l = Layout {
+        tp: 8,
+        pp: 1,
+        sp: 1,
+        attention_dp: 1,
+        ep: 8,
+        expert_tp: 1,
+    };
+    let with = Kernels::for_task(&task);
+    assert!(with.mla_module.is_some());
+    let without = Kernels {
+        mla_module: None,
+        ..with
+    };
+    let c = |k: Kernels| cost::coeffs::LayoutCoeffs::with_kernels(&task, &l, Phase::Decode, k);
+    let (a, b) = (c(with).stage_step(16, 2048), c(without).stage_step(16, 2048));
+    let module = with.mla_module.unwrap().latency_s(16.0, 16.0, 2048.0).unwrap();
+    let per_layer = (b.operators_s - a.operators_s) / task.model.layers as f64;
+    assert!(per_layer > 0.0, "{} vs {}", a.operators_s, b.operators_s);
+    // What the sum charged per layer minus what the table says: attention_core scales with it.
+    assert!(a.attention_core_s < b.attention_core_s);
+    assert!(module > 30e-6 && module < 100e-6, "{module}");
+    assert_eq!(a.ep_all_to_all_s, b.ep_all_to_all_s);
+    assert_eq!(a.tp_all_reduce_s, b.tp_all_reduce_s);
+}

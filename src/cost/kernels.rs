@@ -132,6 +132,9 @@ pub struct Kernels {
     /// How the reference GPU's curves carry over to this one (`None`: the GPU's own profile, or
     /// the plain roofline).
     pub transfer: Option<Transfer>,
+    /// The measured MLA decode block of this GPU and engine, where it applies
+    /// ([`super::mla_module`]).
+    pub mla_module: Option<super::mla_module::MlaModule>,
     /// The model's part sizes (per task, read by every layout's coefficients).
     pub sizes: crate::spec::model_size::ModelSizes,
 }
@@ -254,9 +257,13 @@ impl Kernels {
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
             measured: found.is_some_and(|(_, m)| m),
             transfer: None,
+            mla_module: None,
             sizes: crate::spec::model_size::ModelSizes::of(&task.model),
         };
         k.transfer = found.and_then(|(p, m)| Transfer::of(task, &p.gpu, m, &k));
+        k.mla_module = found
+            .filter(|(_, measured)| *measured)
+            .and_then(|(p, _)| super::mla_module::MlaModule::for_task(task, &p.gpu));
         k
     }
 
@@ -285,6 +292,7 @@ impl Kernels {
             grouped_gemm_as_dense: false,
             measured: false,
             transfer: None,
+            mla_module: None,
             // No model: these constants serve the communication formulas only.
             sizes: Default::default(),
         }

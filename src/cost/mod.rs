@@ -17,6 +17,7 @@ pub mod coeffs;
 pub mod comm;
 pub mod kernels;
 pub mod memory;
+pub mod mla_module;
 pub mod profile;
 /// Model size arithmetic (parameter counts, KV bytes) lives with the specification.
 pub use crate::spec::model_size as params;

@@ -215,10 +215,16 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, l
             c.launch_s,
         )
     };
-    layer.attention = acc.total;
-    layer.attention_core = core;
-    layer.compute_attention = acc.compute;
-    layer.launch_attention = acc.launch;
+    // The measured MLA decode block replaces the sum of its kernels where it applies; the parts
+    // keep their shares of the sum (breakdown only).
+    let module = k.mla_module.filter(|_| x.decode);
+    let f = module
+        .and_then(|m| m.latency_s(o.heads, x.seqs, x.len))
+        .map_or(1.0, |t| t / k.memory_scale / acc.total);
+    layer.attention = acc.total * f;
+    layer.attention_core = core * f;
+    layer.compute_attention = acc.compute * f;
+    layer.launch_attention = acc.launch * f;
 }
 
 fn elementwise(k: &Kernels, bytes: f64, launches: f64) -> f64 {
