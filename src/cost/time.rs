@@ -217,7 +217,7 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, l
     };
     // The measured MLA decode block replaces the sum of its kernels where it applies; the parts
     // keep their shares of the sum (breakdown only).
-    let module = k.mla_module.filter(|_| x.decode);
+    let module = k.mla_module.filter(|_| x.decode && acc.total > 0.0);
     let f = module
         .and_then(|m| m.latency_s(o.heads, x.seqs, x.len))
         .map_or(1.0, |t| t / k.memory_scale / acc.total);
