@@ -73,6 +73,28 @@ pub fn parse_errors() -> Vec<String> {
         .collect()
 }
 
+/// One line per GPU and engine with a table, for `pdplan presets --sources`.
+pub fn sources() -> Vec<String> {
+    let mut out = Vec::new();
+    for (gpu, _) in FILES {
+        for (engine, t) in file(gpu).map(|f| &f.engines).into_iter().flatten() {
+            let kinds: Vec<&str> = t.latency_us.keys().map(String::as_str).collect();
+            out.push(format!(
+                "{gpu} {engine} mla_decode_module: heads {}..{}, batch {}..{}, context {}..{}, {} (GEMM/KV) — {}",
+                t.heads[0],
+                t.heads[t.heads.len() - 1],
+                t.batch[0],
+                t.batch[t.batch.len() - 1],
+                t.context[0],
+                t.context[t.context.len() - 1],
+                kinds.join(", "),
+                t.source
+            ));
+        }
+    }
+    out
+}
+
 /// The table of one GPU, engine, weight GEMM type and KV dtype.
 #[derive(Clone, Copy, Debug)]
 pub struct MlaModule {

@@ -231,6 +231,12 @@ pub fn assumptions(task: &Task) -> Vec<String> {
         p.engines.get(used).map_or("", |k| k.gemm_bf16.source.as_str()),
         engine.name()
     )];
+    if let Some(m) = mla_module::MlaModule::for_task(task, &p.gpu).filter(|_| measured) {
+        out.push(format!(
+            "MLA attention blocks in decode take the measured module time at their heads per GPU, sequences and context ({}) instead of the sum of their kernels, inside the measured grid",
+            m.source()
+        ));
+    }
     if !measured {
         out.push(format!(
             "this GPU has no measured kernel profile: the {} curves stand in — a kernel takes the longer of its FLOPs at this GPU's peak ({:.0} TFLOP/s) times its MFU and its time on {} scaled by HBM bandwidth ({:.2} TB/s here); memory-bound kernels run at this bandwidth times its utilization",

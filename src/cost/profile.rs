@@ -540,6 +540,12 @@ pub fn sources_listing() -> String {
          bandwidth (kernels::Transfer): GB200 and B300 the B200's (same architecture), the others \
          H100-SXM's; H800 uses H100-SXM's as they are (same chip and HBM).\n",
     );
+    out.push_str(
+        "Measured MLA decode blocks (src/cost/mla_module.rs, derived by scripts/derive_mla_module.py):\n",
+    );
+    for line in super::mla_module::sources() {
+        out.push_str(&format!("  {line}\n"));
+    }
     preset_sources(&mut out);
     out
 }
