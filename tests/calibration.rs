@@ -98,7 +98,8 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
     //   carried their sub-plateau time over as time, 70.6 % before the MoE classes by local
     //   experts));
     // - TensorRT-LLM DeepSeek-R1 blog, one row (H200 max-throughput, in-flight batching costed as
-    //   a static cycle) 20.3 % (23.3 % before the measured MLA decode module, 41.8 % before the busiest-group MoE curves, 15.9 % before the
+    //   a static cycle) 24.3 % (20.3 % before TensorRT-LLM's shared experts ran beside the routed ones
+    //   in decode, 23.3 % before the measured MLA decode module, 41.8 % before the busiest-group MoE curves, 15.9 % before the
     //   MoE classes by local experts).
     //
     // Loosened by the MoE classes by local experts (scripts/derive_kernel_params.py, MOE_LOCAL:
@@ -124,7 +125,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         (Group::VllmCi, 9, 0.17, 0.24),
         (Group::Nim, 4, 0.03, 0.14),
         (Group::SglangBlogs, 3, 0.16, 0.28),
-        (Group::TrtllmBlogs, 1, 0.21, 0.21),
+        (Group::TrtllmBlogs, 1, 0.25, 0.25),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {
         let e = errors(group);

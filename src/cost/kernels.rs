@@ -85,6 +85,18 @@ pub fn grouped_gemm_as_dense(engine: Engine) -> bool {
     matches!(engine, Engine::Sglang | Engine::Any)
 }
 
+/// Whether an engine runs a MoE layer's shared experts on a second CUDA stream beside the router
+/// and routed experts in decode, so the layer takes the longer of the two branches instead of
+/// their sum: TensorRT-LLM (`Deepseekv3MoE.forward`, tensorrt_llm/_torch/models/
+/// modeling_deepseekv3.py: `maybe_execute_in_parallel(shared, routed, ..., aux_stream)`; its
+/// multi-stream utility runs the two in parallel only under CUDA graphs, i.e. in generation, and
+/// sequentially in context), as AIConfigurator 0.12 models it (`OverlapOp` of the routed and
+/// shared groups in generation). SGLang's dual-stream path depends on shared-expert fusion and the
+/// MoE backend, and vLLM's on its version; both keep the sum here.
+pub fn shared_experts_beside_routed(engine: Engine) -> bool {
+    matches!(engine, Engine::Trtllm)
+}
+
 /// Whether the task's FP8 weights carry one scale per block (`model.weight_block_size`: from the
 /// HF config's `quantization_config.weight_block_size`, or a preset whose FP8 checkpoint says so,
 /// [`crate::spec::presets::ModelPreset::fp8_block_scales`]): TensorRT-LLM and SGLang then run
@@ -127,6 +139,8 @@ pub struct Kernels {
     pub two_batch_overlap: bool,
     /// See [`grouped_gemm_as_dense`].
     pub grouped_gemm_as_dense: bool,
+    /// See [`shared_experts_beside_routed`].
+    pub shared_experts_beside_routed: bool,
     /// Whether the GPU has its own measured profile (false: reference curves, scaled).
     pub measured: bool,
     /// How the reference GPU's curves carry over to this one (`None`: the GPU's own profile, or
@@ -255,6 +269,7 @@ impl Kernels {
             compute_share_during_comm: (sms - busy) as f64 / sms as f64,
             two_batch_overlap: two_batch_overlap(engine),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
+            shared_experts_beside_routed: shared_experts_beside_routed(engine),
             measured: found.is_some_and(|(_, m)| m),
             transfer: None,
             mla_module: None,
@@ -290,6 +305,7 @@ impl Kernels {
             compute_share_during_comm: 1.0,
             two_batch_overlap: false,
             grouped_gemm_as_dense: false,
+            shared_experts_beside_routed: false,
             measured: false,
             transfer: None,
             mla_module: None,

@@ -287,7 +287,8 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
         launches * class.launch_s,
     );
     if o.shared_p > 0.0 {
-        acc.add(
+        let mut shared = Acc::default();
+        shared.add(
             k.time(
                 g,
                 2.0 * x.tokens * o.shared_p,
@@ -298,6 +299,17 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
             ),
             2.0 * g.launch_s,
         );
+        acc = if k.shared_experts_beside_routed && x.decode {
+            // The shared experts on their own stream beside the router and routed experts: the
+            // longer branch sets the time (and the breakdown's shares).
+            if shared.total > acc.total { shared } else { acc }
+        } else {
+            Acc {
+                total: acc.total + shared.total,
+                compute: acc.compute + shared.compute,
+                launch: acc.launch + shared.launch,
+            }
+        };
     }
     layer.moe_ffn = acc.total;
     layer.compute_moe = acc.compute;
