@@ -658,7 +658,7 @@ fn deepseek_task() -> Task {
 /// BF16 KV: 16 heads, 16 sequences, 2,048 tokens of context, 76.2 us in
 /// `models/kernels/h100-sxm.mla-module.json`), between grid points it lies between its
 /// neighbours, and off the grid, for an engine without a table, for other MLA dimensions or on a
-/// GPU without tables there is none (the kernels are added one by one).
+/// GPU without tables of its architecture there is none (the kernels are added one by one).
 #[test]
 fn mla_decode_module_is_read_only_where_measured() {
     use pdplan::cost::mla_module::MlaModule;
@@ -712,6 +712,14 @@ fn mla_decode_module_is_read_only_where_measured() {
     h20.hardware.peak_flops_per_s = p.peak_for(h20.model.dtype).flops_per_s;
     h20.hardware.hbm_bytes_per_s = p.hbm_bytes_per_s;
     assert!(Kernels::new(&h20, 1.0).mla_module.is_none());
+    // GB200 borrows the B200's tables as measured (same architecture and HBM), the block too.
+    let mut gb200 = deepseek_task();
+    let p = pdplan::spec::presets::gpu_preset("GB200").unwrap();
+    gb200.hardware.preset = Some("GB200".into());
+    gb200.hardware.peak_flops_per_s = p.peak_for(gb200.model.dtype).flops_per_s;
+    gb200.hardware.hbm_bytes_per_s = p.hbm_bytes_per_s;
+    gb200.cost.engine = Engine::Trtllm;
+    assert!(Kernels::new(&gb200, 1.0).mla_module.is_some());
 }
 
 /// With the module, a DeepSeek-V3 decode step's attention blocks take the measured module time:

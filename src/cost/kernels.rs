@@ -276,8 +276,11 @@ impl Kernels {
             sizes: crate::spec::model_size::ModelSizes::of(&task.model),
         };
         k.transfer = found.and_then(|(p, m)| Transfer::of(task, &p.gpu, m, &k));
+        // The measured MLA block on its own GPU, or on a sibling of the same architecture as
+        // measured there (GB200 / B300 on B200's: the same HBM, the GB200's higher compute peak
+        // not credited).
         k.mla_module = found
-            .filter(|(_, measured)| *measured)
+            .filter(|(_, measured)| *measured || profile::borrows_own_architecture(task))
             .and_then(|(p, _)| super::mla_module::MlaModule::for_task(task, &p.gpu));
         k
     }

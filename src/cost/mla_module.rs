@@ -11,7 +11,8 @@
 //! per-kernel tables measure. On H200 with TensorRT-LLM, 16 heads (TP8), 16 sequences, 2,048-4,096
 //! tokens of context: module 69-78 us, kernel sum 98 us.
 //!
-//! It applies only to what was measured: a GPU with its own tables, the engine's own table (no
+//! It applies only to what was measured: a GPU with its own tables (or GB200 / B300, which borrow
+//! the B200's as measured: same architecture and HBM), the engine's own table (no
 //! SGLang table exists), a model with DeepSeek-V3's MLA dimensions (hidden 7,168, q_lora 1,536,
 //! kv_lora 512, rope 64, nope 128, v 128: DeepSeek-V3 / R1, Kimi-K2), BF16 or FP8 weights (read
 //! as 128 × 128 block-scaled, the only FP8 the table measures), a BF16 or FP8 KV cache, heads per GPU on the grid (1 ... 128), and a

@@ -409,6 +409,16 @@ fn family_reference(preset: &str) -> &'static str {
     }
 }
 
+/// Whether the task's GPU, without a profile of its own, borrows one of its own architecture
+/// ([`family_reference`] other than the generic reference): its measured whole-block tables
+/// (`super::mla_module`) then apply as measured on the sibling.
+pub fn borrows_own_architecture(task: &Task) -> bool {
+    task.hardware
+        .preset
+        .as_deref()
+        .is_some_and(|p| family_reference(p) != REFERENCE_GPU)
+}
+
 /// The profile of a task's GPU: `(profile, measured)`; `measured = false` when the GPU has no
 /// profile and the reference GPU's curves stand in, scaled to its numbers. `None` only if no
 /// profile is embedded (ruled out by the tests).
