@@ -464,7 +464,12 @@ pub fn table(outcomes: &[Outcome]) -> String {
         "row", "predicted", "measured", "error", "unit"
     ));
     for group in Group::ALL {
-        out.push_str(&format!("-- {}\n", group.heading()));
+        let errors: Vec<f64> = outcomes
+            .iter()
+            .filter(|o| o.row.group == group)
+            .map(|o| o.relative_error.abs())
+            .collect();
+        out.push_str(&format!("-- {} ({})\n", group.heading(), spread(&errors)));
         for o in outcomes.iter().filter(|o| o.row.group == group) {
             let flag = if o.relative_error.abs() <= 0.25 {
                 ""
@@ -482,9 +487,27 @@ pub fn table(outcomes: &[Outcome]) -> String {
         }
     }
     let within = outcomes.iter().filter(|o| o.relative_error.abs() <= 0.25).count();
+    let all: Vec<f64> = outcomes.iter().map(|o| o.relative_error.abs()).collect();
     out.push_str(&format!(
-        "{within} of {} rows within ±25% (preset defaults: mfu and bandwidth utilization from models/*.json, no per-row tuning)\n",
-        outcomes.len()
+        "{within} of {} rows within ±25%, {} (preset defaults: mfu and bandwidth utilization from models/*.json, no per-row tuning)\n",
+        outcomes.len(),
+        spread(&all)
     ));
     out
+}
+
+/// `median |error| m %, worst w %` of some rows' absolute relative errors.
+fn spread(errors: &[f64]) -> String {
+    let mut v = errors.to_vec();
+    v.sort_by(f64::total_cmp);
+    let median = match v.len() {
+        0 => return "no rows".into(),
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    };
+    format!(
+        "median |error| {:.1} %, worst {:.1} %",
+        median * 100.0,
+        v[v.len() - 1] * 100.0
+    )
 }
