@@ -3,7 +3,7 @@
 //! weight memory per GPU. Property tests over random workloads, plus the crossover example.
 mod common;
 
-use pdplan::cost::kernels::Kernels;
+use pdplan::cost::kernels::{Kernels, SharedExpertsStream};
 use pdplan::cost::profile;
 use pdplan::cost::{self, memory, time};
 use pdplan::layout::{Layout, Phase};
@@ -756,7 +756,7 @@ fn mla_decode_module_replaces_the_attention_kernel_sum() {
 
 /// TensorRT-LLM's shared experts run beside the routed ones in decode only (CUDA graphs): the
 /// decode step is shorter than with the branches added, by no more than the shared experts take,
-/// and prefill is unchanged.
+/// and prefill is unchanged; vLLM does so in steps of at most 256 tokens, SGLang never.
 #[test]
 fn shared_experts_overlap_routed_ones_in_trtllm_decode_only() {
     let mut task = deepseek_task();
@@ -770,9 +770,9 @@ fn shared_experts_overlap_routed_ones_in_trtllm_decode_only() {
         expert_tp: 1,
     };
     let beside = Kernels::for_task(&task);
-    assert!(beside.shared_experts_beside_routed);
+    assert_eq!(beside.shared_experts_stream, SharedExpertsStream::Decode);
     let added = Kernels {
-        shared_experts_beside_routed: false,
+        shared_experts_stream: SharedExpertsStream::Never,
         ..beside
     };
     let step = |k: Kernels, phase: Phase, seqs: u64| {
@@ -791,13 +791,17 @@ fn shared_experts_overlap_routed_ones_in_trtllm_decode_only() {
     assert!((b.operators_s - a.operators_s) / moe_layers < 100e-6);
     let (p, q) = (step(beside, Phase::Prefill, 2), step(added, Phase::Prefill, 2));
     assert_eq!(p.operators_s, q.operators_s);
-    for engine in [Engine::Sglang, Engine::Vllm, Engine::Any] {
+    for engine in [Engine::Sglang, Engine::Any] {
         task.cost.engine = engine;
-        assert!(
-            !Kernels::for_task(&task).shared_experts_beside_routed,
+        assert_eq!(
+            Kernels::for_task(&task).shared_experts_stream,
+            SharedExpertsStream::Never,
             "{engine:?}"
         );
     }
+    // vLLM: in any step of at most 256 tokens on the GPU (its default threshold), prefill too.
+    let vllm = SharedExpertsStream::of(Engine::Vllm);
+    assert!(vllm.overlaps(false, 256.0) && vllm.overlaps(true, 64.0) && !vllm.overlaps(true, 257.0));
 }
 
 /// The MoE all-to-all of decode against DeepEP's own kernel measurements (DeepEP README before

@@ -85,16 +85,42 @@ pub fn grouped_gemm_as_dense(engine: Engine) -> bool {
     matches!(engine, Engine::Sglang | Engine::Any)
 }
 
-/// Whether an engine runs a MoE layer's shared experts on a second CUDA stream beside the router
-/// and routed experts in decode, so the layer takes the longer of the two branches instead of
-/// their sum: TensorRT-LLM (`Deepseekv3MoE.forward`, tensorrt_llm/_torch/models/
-/// modeling_deepseekv3.py: `maybe_execute_in_parallel(shared, routed, ..., aux_stream)`; its
-/// multi-stream utility runs the two in parallel only under CUDA graphs, i.e. in generation, and
-/// sequentially in context), as AIConfigurator 0.12 models it (`OverlapOp` of the routed and
-/// shared groups in generation). SGLang's dual-stream path depends on shared-expert fusion and the
-/// MoE backend, and vLLM's on its version; both keep the sum here.
-pub fn shared_experts_beside_routed(engine: Engine) -> bool {
-    matches!(engine, Engine::Trtllm)
+/// When an engine runs a MoE layer's shared experts on a second CUDA stream beside the router and
+/// routed experts, so that the layer takes the longer of the two branches instead of their sum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedExpertsStream {
+    /// Never: the branches add (SGLang: its dual-stream path depends on shared-expert fusion and
+    /// the MoE backend; `any`).
+    Never,
+    /// In decode: TensorRT-LLM (`Deepseekv3MoE.forward`, tensorrt_llm/_torch/models/
+    /// modeling_deepseekv3.py: `maybe_execute_in_parallel(shared, routed, ..., aux_stream)`; its
+    /// multi-stream utility runs the two in parallel only under CUDA graphs, i.e. in generation),
+    /// as AIConfigurator 0.12 models it (`OverlapOp` of the routed and shared groups).
+    Decode,
+    /// In any step of at most this many tokens on the GPU: vLLM (`SharedFusedMoE`'s shared-experts
+    /// stream, on unless `VLLM_DISABLE_SHARED_EXPERTS_STREAM`; `VLLM_SHARED_EXPERTS_STREAM_TOKEN_
+    /// THRESHOLD` defaults to 256 in vllm/envs.py, larger steps run them in line).
+    UpToTokens(u32),
+}
+
+impl SharedExpertsStream {
+    /// The engine's behaviour (see the variants).
+    pub fn of(engine: Engine) -> SharedExpertsStream {
+        match engine {
+            Engine::Trtllm => SharedExpertsStream::Decode,
+            Engine::Vllm => SharedExpertsStream::UpToTokens(256),
+            _ => SharedExpertsStream::Never,
+        }
+    }
+
+    /// Whether a step (decode or not) of `tokens` tokens on the GPU runs the branches side by side.
+    pub fn overlaps(self, decode: bool, tokens: f64) -> bool {
+        match self {
+            SharedExpertsStream::Never => false,
+            SharedExpertsStream::Decode => decode,
+            SharedExpertsStream::UpToTokens(n) => tokens <= n as f64,
+        }
+    }
 }
 
 /// Whether the task's FP8 weights carry one scale per block (`model.weight_block_size`: from the
@@ -139,8 +165,8 @@ pub struct Kernels {
     pub two_batch_overlap: bool,
     /// See [`grouped_gemm_as_dense`].
     pub grouped_gemm_as_dense: bool,
-    /// See [`shared_experts_beside_routed`].
-    pub shared_experts_beside_routed: bool,
+    /// When the shared experts run beside the routed ones ([`SharedExpertsStream`]).
+    pub shared_experts_stream: SharedExpertsStream,
     /// Whether the GPU has its own measured profile (false: reference curves, scaled).
     pub measured: bool,
     /// How the reference GPU's curves carry over to this one (`None`: the GPU's own profile, or
@@ -269,7 +295,7 @@ impl Kernels {
             compute_share_during_comm: (sms - busy) as f64 / sms as f64,
             two_batch_overlap: two_batch_overlap(engine),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
-            shared_experts_beside_routed: shared_experts_beside_routed(engine),
+            shared_experts_stream: SharedExpertsStream::of(engine),
             measured: found.is_some_and(|(_, m)| m),
             transfer: None,
             mla_module: None,
@@ -308,7 +334,7 @@ impl Kernels {
             compute_share_during_comm: 1.0,
             two_batch_overlap: false,
             grouped_gemm_as_dense: false,
-            shared_experts_beside_routed: false,
+            shared_experts_stream: SharedExpertsStream::Never,
             measured: false,
             transfer: None,
             mla_module: None,

@@ -299,7 +299,7 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
             ),
             2.0 * g.launch_s,
         );
-        acc = if k.shared_experts_beside_routed && x.decode {
+        acc = if k.shared_experts_stream.overlaps(x.decode, x.tokens) {
             // The shared experts on their own stream beside the router and routed experts: the
             // longer branch sets the time (and the breakdown's shares).
             if shared.total > acc.total { shared } else { acc }
