@@ -1,7 +1,8 @@
 //! Per-task kernel constants: the measured curves of the task's GPU and engine, the rates they
 //! scale, and the engine features the step model needs (computed once per task).
 //!
-//! **A GPU without its own profile** runs on the reference GPU's curves ([`Transfer`]): a kernel
+//! **A GPU without its own profile** runs on a measured GPU's curves — one of its architecture where
+//! there is one (GB200, B300: the B200's), else the H100-SXM's ([`Transfer`]): a kernel
 //! takes the longer of two times — its FLOPs at this GPU's saturated rate (the large-GEMM
 //! efficiency `mfu`, the same for every compute class: a tensor-core-bound kernel of any class
 //! reaches it) and its measured time on the reference scaled by the HBM bandwidth ratio (what the
