@@ -32,6 +32,18 @@ fn moe(tp: u64, adp: u64, ep: u64) -> Layout {
     }
 }
 
+/// `task` on the GPU preset `gpu`: its peak for the model's dtype, HBM bandwidth, MFU and
+/// bandwidth utilization.
+fn on_gpu(task: &mut Task, gpu: &str) {
+    let p = pdplan::spec::presets::gpu_preset(gpu).unwrap();
+    let hw = &mut task.hardware;
+    hw.preset = Some(gpu.into());
+    hw.peak_flops_per_s = p.peak_for(task.model.dtype).flops_per_s;
+    hw.hbm_bytes_per_s = p.hbm_bytes_per_s;
+    hw.mfu = p.mfu;
+    hw.bandwidth_utilization = p.bandwidth_utilization;
+}
+
 /// Llama-3.1-70B's shape on the test hardware (8 GPUs per node, NVLink 450 GB/s, IB 50 GB/s).
 fn llama70b() -> Task {
     let mut t = common::small_dense(1, None);
@@ -546,12 +558,7 @@ fn unprofiled_gpu_carries_sub_plateau_time_over_as_time() {
     let mut task = common::small_dense(1, None);
     task.model.dtype = pdplan::spec::task::Dtype::Fp8;
     task.cost.engine = Engine::Sglang;
-    let h20 = pdplan::spec::presets::gpu_preset("H20").unwrap();
-    let hw = &mut task.hardware;
-    hw.preset = Some("H20".into());
-    hw.peak_flops_per_s = h20.peak_for(pdplan::spec::task::Dtype::Fp8).flops_per_s;
-    hw.hbm_bytes_per_s = h20.hbm_bytes_per_s;
-    hw.mfu = h20.mfu;
+    on_gpu(&mut task, "H20");
     let k = Kernels::new(&task, 1.0);
     assert!(!k.measured && k.transfer.is_some());
     let scaled = Kernels { transfer: None, ..k };
@@ -587,13 +594,7 @@ fn unprofiled_gpu_carries_sub_plateau_time_over_as_time() {
 #[test]
 fn unprofiled_gpu_matches_kernels_measured_on_it() {
     let mut task = common::small_dense(1, None);
-    let h20 = pdplan::spec::presets::gpu_preset("H20").unwrap();
-    let hw = &mut task.hardware;
-    hw.preset = Some("H20".into());
-    hw.peak_flops_per_s = h20.peak_for(pdplan::spec::task::Dtype::Bf16).flops_per_s;
-    hw.hbm_bytes_per_s = h20.hbm_bytes_per_s;
-    hw.mfu = h20.mfu;
-    hw.bandwidth_utilization = h20.bandwidth_utilization;
+    on_gpu(&mut task, "H20");
     let k = Kernels::new(&task, 1.0);
     assert!(!k.measured && k.transfer.is_some());
     let peak = k.attention_flops_per_s;
@@ -631,12 +632,7 @@ fn unprofiled_gpus_borrow_their_architectures_tables() {
         ("H20", "H100-SXM", true),
     ] {
         let mut task = common::small_dense(1, None);
-        let p = pdplan::spec::presets::gpu_preset(gpu).unwrap();
-        let hw = &mut task.hardware;
-        hw.preset = Some(gpu.into());
-        hw.peak_flops_per_s = p.peak_for(task.model.dtype).flops_per_s;
-        hw.hbm_bytes_per_s = p.hbm_bytes_per_s;
-        hw.mfu = p.mfu;
+        on_gpu(&mut task, gpu);
         let (profile, measured) = profile::gpu_profile(&task).unwrap();
         assert_eq!((profile.gpu.as_str(), measured), (reference, false), "{gpu}");
         let k = Kernels::new(&task, 1.0);
@@ -707,17 +703,11 @@ fn mla_decode_module_is_read_only_where_measured() {
     assert!(MlaModule::for_task(&task, "H100-SXM").is_none());
     // A GPU without tables never reads it.
     let mut h20 = deepseek_task();
-    let p = pdplan::spec::presets::gpu_preset("H20").unwrap();
-    h20.hardware.preset = Some("H20".into());
-    h20.hardware.peak_flops_per_s = p.peak_for(h20.model.dtype).flops_per_s;
-    h20.hardware.hbm_bytes_per_s = p.hbm_bytes_per_s;
+    on_gpu(&mut h20, "H20");
     assert!(Kernels::new(&h20, 1.0).mla_module.is_none());
     // GB200 borrows the B200's tables as measured (same architecture and HBM), the block too.
     let mut gb200 = deepseek_task();
-    let p = pdplan::spec::presets::gpu_preset("GB200").unwrap();
-    gb200.hardware.preset = Some("GB200".into());
-    gb200.hardware.peak_flops_per_s = p.peak_for(gb200.model.dtype).flops_per_s;
-    gb200.hardware.hbm_bytes_per_s = p.hbm_bytes_per_s;
+    on_gpu(&mut gb200, "GB200");
     gb200.cost.engine = Engine::Trtllm;
     assert!(Kernels::new(&gb200, 1.0).mla_module.is_some());
 }
@@ -728,14 +718,7 @@ fn mla_decode_module_is_read_only_where_measured() {
 fn mla_decode_module_replaces_the_attention_kernel_sum() {
     let mut task = deepseek_task();
     task.cost.engine = Engine::Trtllm;
-    let l = Layout {
-        tp: 8,
-        pp: 1,
-        sp: 1,
-        attention_dp: 1,
-        ep: 8,
-        expert_tp: 1,
-    };
+    let l = moe(8, 1, 8);
     let with = Kernels::for_task(&task);
     assert!(with.mla_module.is_some());
     let without = Kernels {
@@ -761,14 +744,7 @@ fn mla_decode_module_replaces_the_attention_kernel_sum() {
 fn shared_experts_overlap_routed_ones_in_trtllm_decode_only() {
     let mut task = deepseek_task();
     task.cost.engine = Engine::Trtllm;
-    let l = Layout {
-        tp: 1,
-        pp: 1,
-        sp: 1,
-        attention_dp: 8,
-        ep: 8,
-        expert_tp: 1,
-    };
+    let l = moe(1, 8, 8);
     let beside = Kernels::for_task(&task);
     assert_eq!(beside.shared_experts_stream, SharedExpertsStream::Decode);
     let added = Kernels {

@@ -306,9 +306,7 @@ impl Kernels {
         // The measured MLA block on its own GPU, or on a sibling of the same architecture as
         // measured there (GB200 / B300 on B200's: the same HBM, the GB200's higher compute peak
         // not credited).
-        k.mla_module = found
-            .filter(|(_, measured)| *measured || profile::borrows_own_architecture(task))
-            .and_then(|(p, _)| super::mla_module::MlaModule::for_task(task, &p.gpu));
+        k.mla_module = super::mla_module::MlaModule::of_task(task);
         k
     }
 

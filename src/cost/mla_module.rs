@@ -143,6 +143,16 @@ impl MlaModule {
         Some(MlaModule { table, latency_us })
     }
 
+    /// The table for `task` on its own GPU, or on the measured sibling whose tables it borrows
+    /// ([`super::profile::borrows_own_architecture`]); `None` on a GPU running another
+    /// architecture's curves.
+    pub fn of_task(task: &Task) -> Option<MlaModule> {
+        let (p, measured) = super::profile::gpu_profile(task)?;
+        (measured || super::profile::borrows_own_architecture(task))
+            .then(|| MlaModule::for_task(task, &p.gpu))
+            .flatten()
+    }
+
     /// Where the table comes from.
     pub fn source(&self) -> &'static str {
         &self.table.source

@@ -231,8 +231,7 @@ pub fn assumptions(task: &Task) -> Vec<String> {
         p.engines.get(used).map_or("", |k| k.gemm_bf16.source.as_str()),
         engine.name()
     )];
-    let module_gpu = measured || profile::borrows_own_architecture(task);
-    if let Some(m) = mla_module::MlaModule::for_task(task, &p.gpu).filter(|_| module_gpu) {
+    if let Some(m) = mla_module::MlaModule::of_task(task) {
         out.push(format!(
             "MLA attention blocks in decode take the measured module time at their heads per GPU, sequences and context ({}) instead of the sum of their kernels, inside the measured grid",
             m.source()
