@@ -53,7 +53,14 @@ fn assert_sound(task: &Task, c: &Comparison) {
     };
     for r in c.baselines() {
         if let Some(g) = r.gain {
-            assert!(g >= 1.0 - 1e-9, "{}: gain over {} is {g}", c.task, r.name);
+            // Below 1 only as the tolerance's trade: within it, on fewer GPUs.
+            let traded = r.gpus_saved.is_some_and(|d| d > 0) && g >= 1.0 - c.tolerance - 1e-9;
+            assert!(
+                g >= 1.0 - 1e-9 || traded,
+                "{}: gain over {} is {g}",
+                c.task,
+                r.name
+            );
         }
         match &r.outcome {
             Outcome::Plan { plan, misses, .. } => {

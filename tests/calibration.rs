@@ -115,7 +115,11 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // (cost::mla_module, engine any reads TensorRT-LLM's tables) makes the DeepSeek profile
         // decode row +5.2 % -> +8.7 %; the kernel sum it replaces was 30-40 % above the measured
         // block at small batches (tests/cost.rs).
-        (Group::CalibrationMd, 8, 0.07, 0.80),
+        // calibration.md median 0.068 -> 0.050, worst 0.77 -> 0.68: two-batch overlap as the
+        // period of its schedule (cost::overlap) instead of a perfect 2·max: the SGLang H100
+        // decode row +23.4 % -> +5.7 %, the DeepSeek profile decode +8.7 % -> +4.2 %, the
+        // production prefill average +77 % -> +68 %.
+        (Group::CalibrationMd, 8, 0.06, 0.70),
         (Group::TrtllmV06, 13, 0.09, 0.86),
         (Group::TrtllmV09, 35, 0.10, 0.99),
         // vLLM CI worst 0.22 -> 0.23: the grouped MoE curves are read on the busiest EP group
@@ -124,7 +128,9 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // Mixtral row goes -17.1 % -> -22.6 % (its H100 row -8.8 % -> -13.2 %, A100 +11.3 % -> +0.8 %).
         (Group::VllmCi, 9, 0.17, 0.24),
         (Group::Nim, 4, 0.03, 0.14),
-        (Group::SglangBlogs, 3, 0.16, 0.28),
+        // SGLang blogs median 0.141 -> 0.087, worst 0.262 -> 0.141 by the overlap schedule: Kimi-K2
+        // prefill +26.2 % -> +8.7 %, decode +11.9 % -> +7.1 % (all-to-all bound, 55-80 % overlap).
+        (Group::SglangBlogs, 3, 0.10, 0.16),
         (Group::TrtllmBlogs, 1, 0.25, 0.25),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {

@@ -187,6 +187,17 @@ pub fn better(mode: Mode, a: &Score, b: &Score) -> bool {
     }
 }
 
+/// `a` beats pdplan's `ours`, chosen with `tolerance` (no GPU limit, per-GPU objective: the
+/// fewest GPUs within `tolerance` of each phase's best tokens/s per GPU): [`better`], except that a
+/// higher objective on more GPUs that `ours` is within the tolerance of is what the tolerance
+/// trades for fewer GPUs, not a better plan.
+pub fn beats(mode: Mode, tolerance: f64, a: &Score, ours: &Score) -> bool {
+    let traded = tolerance > 0.0
+        && ours.gpus < a.gpus
+        && ours.objective >= (1.0 - tolerance) * a.objective * (1.0 - REL);
+    better(mode, a, ours) && !traded
+}
+
 /// How much better `ours` is than `theirs`, as a factor ≥ 1 when ours is at least as good:
 /// objective ratio for maximized objectives, GPU ratio (theirs / ours) for the rate mode.
 pub fn gain(mode: Mode, ours: &Score, theirs: &Score) -> f64 {

@@ -62,16 +62,17 @@ static NO_ALL_REDUCE: LazyLock<AllReduce> = LazyLock::new(|| AllReduce {
 /// * any: what DeepSeek's own system does (dual micro-batch overlap in prefill, DeepSeek
 ///   "Inference System Overview", Feb 2025), as SGLang and vLLM do.
 ///
-/// How much the halves overlap is not a separate efficiency: compute keeps the SMs DeepEP's
+/// How much the halves overlap is not a separate efficiency: each MoE layer takes the period of the
+/// two-micro-batch schedule from the half's own kernel times (`cost::overlap`: a dispatch longer
+/// than the other half's attention leaves the experts waiting), compute keeps the SMs DeepEP's
 /// normal kernels leave it (`compute_share_during_comm`, 24 of 132 SMs busy: DeepEP README) and
-/// one half-layer at each end runs alone (`time::tbo_stage`). The one kernel-level trace of a
+/// one half-layer at the start runs alone (`time::tbo_time`). The one kernel-level trace of a
 /// two-micro-batch prefill (deepseek-ai/profile-data `prefill.json`: EP32, 16K tokens per GPU) is
-/// `pdplan calibrate`'s DeepSeek profile prefill row, reproduced within 1 %. The published
-/// measurements of SGLang's and vLLM's overlap (LMSYS 2025-05-05 blog, vLLM DBO) are end-to-end
-/// throughputs with it on and off, not kernel timings, so no lower overlap efficiency is taken
-/// from them; the Kimi-K2 SGLang prefill row that reads as ~55 % overlap is bound by a
-/// multi-node all-to-all (1.68 s against 1.47 s of compute) whose inter-node time is not
-/// measured per kernel either.
+/// `pdplan calibrate`'s DeepSeek profile prefill row, within 2 %; the all-to-all-bound SGLang rows
+/// (Kimi-K2 on H200, DeepSeek-V3 decode on H100 EP72) that a perfect `2·max` put 12-26 % too fast
+/// are within 9 % with the schedule. The published measurements of SGLang's and vLLM's overlap
+/// (LMSYS 2025-05-05 blog, vLLM DBO) are end-to-end throughputs with it on and off; none of them
+/// set a constant.
 pub fn two_batch_overlap(engine: Engine) -> bool {
     !matches!(engine, Engine::Trtllm)
 }

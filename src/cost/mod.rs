@@ -18,6 +18,7 @@ pub mod comm;
 pub mod kernels;
 pub mod memory;
 pub mod mla_module;
+pub mod overlap;
 pub mod profile;
 /// Model size arithmetic (parameter counts, KV bytes) lives with the specification.
 pub use crate::spec::model_size as params;

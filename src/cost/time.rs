@@ -31,15 +31,19 @@
 //!
 //! Overlap: an engine with two-batch overlap ([`super::kernels::two_batch_overlap`]) splits the
 //! micro-batch in two and runs one half's communication while the other computes (SGLang TBO,
-//! DeepSeek's dual micro-batch): the stage takes `2·max(ops½/s, comm½) + min(ops½, comm½)/L` —
-//! the halves run at their own (smaller) kernel sizes, compute keeps only the share `s` of SMs
-//! that DeepEP's normal kernels leave it in prefill (the low-latency kernels of decode occupy
-//! none: DeepEP README), and one half-layer at the start cannot overlap. Without it, the task's
+//! DeepSeek's dual micro-batch). Each MoE layer takes the period of that two-resource schedule
+//! ([`super::overlap`]: `max(2(a + m), 2(d + c), a + d + m + c + max − min)` of the half's
+//! attention, dispatch, experts and combine), so the overlap is partial wherever the steps are
+//! unequal; the halves run at their own (smaller) kernel sizes, compute keeps only the share `s`
+//! of SMs that DeepEP's normal kernels leave it in prefill (the low-latency kernels of decode
+//! occupy none: DeepEP README), dense layers and the LM head run both halves in turn, and one
+//! half-layer at the start cannot overlap ([`tbo_time`]). Without it, the task's
 //! `comm_overlap = o` hides `o · min(operators, communication)`.
 
 use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
 use super::comm::{self, Routing};
 use super::kernels::Kernels;
+use super::overlap;
 use crate::layout::{Layout, Phase};
 use crate::spec::presets;
 use crate::spec::task::{Dtype, Task};
@@ -122,6 +126,8 @@ struct Layer {
     launch_dense: f64,
     launch_moe: f64,
     all_to_all: f64,
+    /// Of `all_to_all`: the dispatch (the rest is the combine).
+    dispatch: f64,
     tp_dense: f64,
     tp_moe: f64,
     sp: f64,
@@ -348,7 +354,8 @@ fn layer_comm(c: &LayoutCoeffs, x: &Load, layer: &mut Layer) {
         let a2a = |bytes: f64, combine: bool| {
             comm::moe_all_to_all_s(&c.kernels, hw, net, w, sent, o.top_k, bytes, routing, combine)
         };
-        layer.all_to_all = a2a(o.d * fp8, false) + a2a(o.d * o.act_bytes, true);
+        layer.dispatch = a2a(o.d * fp8, false);
+        layer.all_to_all = layer.dispatch + a2a(o.d * o.act_bytes, true);
     } else if o.experts > 0.0 && l.attention_dp > 1 {
         // ep = 1: the expert-TP group all-gathers the tokens of its attention ranks and
         // reduce-scatters the outputs: the bytes of an all-reduce of the stage's tokens.
@@ -571,17 +578,30 @@ fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64) -> bool {
         && tokens >= 2.0
 }
 
-/// The time of a stage run as two overlapped halves from the half micro-batch's parts:
-/// `2·max(ops½/s, comm½) + min(ops½, comm½)/L` (module documentation).
-fn tbo_time(c: &LayoutCoeffs, s: &StageCoeffs, half: &StageParts, decode: bool) -> f64 {
+/// The time of a stage run as two overlapped halves, from the half micro-batch's parts and layer
+/// times: its MoE layers at the period of the two-batch schedule ([`overlap::HalfLayer`]), with
+/// compute keeping the share `s` of SMs that DeepEP's normal kernels leave it in prefill (the
+/// low-latency kernels of decode occupy none: DeepEP README); everything else of the stage (dense
+/// layers, the LM head, their communication) for both halves one after the other; and one
+/// half-layer at the start that cannot overlap, `min(ops½/s, comm½)/L`.
+fn tbo_time(c: &LayoutCoeffs, s: &StageCoeffs, half: &StageParts, ly: &Layer, decode: bool) -> f64 {
     let share = if decode {
         1.0
     } else {
         c.kernels.compute_share_during_comm
     };
+    let moe_layer = overlap::HalfLayer {
+        attention: ly.attention / share,
+        dispatch: ly.dispatch + ly.tp_moe,
+        experts: (ly.moe_ffn + ly.elementwise_moe) / share,
+        combine: ly.all_to_all - ly.dispatch,
+    };
+    let mn = s.moe_layers;
+    let rest_ops = half.operators - mn * (ly.attention + ly.moe_ffn + ly.elementwise_moe);
+    let rest_comm = half.comm() - mn * (ly.all_to_all + ly.tp_moe);
     let (ops, com) = (half.operators / share, half.comm());
     let layers = (s.dense_layers + s.moe_layers).max(1.0);
-    2.0 * ops.max(com) + ops.min(com) / layers
+    2.0 * (rest_ops + rest_comm) + mn * moe_layer.period() + ops.min(com) / layers
 }
 
 /// A stage run as two overlapped halves, from the half micro-batch's layer times: only the two
@@ -589,7 +609,7 @@ fn tbo_time(c: &LayoutCoeffs, s: &StageCoeffs, half: &StageParts, decode: bool) 
 fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBreakdown {
     let p = stage_parts(c, s, hl, hx);
     let mut b = doubled(stage_sum(c, s, hl, &p));
-    b.stage_time_s = tbo_time(c, s, &p, hx.decode);
+    b.stage_time_s = tbo_time(c, s, &p, hl, hx.decode);
     b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
     b.two_batch_overlap = true;
     b
@@ -645,7 +665,7 @@ pub fn slowest_times(c: &LayoutCoeffs, seqs: u64, lens: [u64; 2], cache: &mut La
     slowest_by(c, seqs, lens, cache, |s, tbo, ly, x| {
         let p = stage_parts(c, s, ly, x);
         match tbo {
-            true => tbo_time(c, s, &p, x.decode),
+            true => tbo_time(c, s, &p, ly, x.decode),
             false => plain_time(c, &p).1,
         }
     })
