@@ -51,32 +51,6 @@ static NO_ALL_REDUCE: LazyLock<AllReduce> = LazyLock::new(|| AllReduce {
     source: String::new(),
 });
 
-/// Whether an engine runs two micro-batches so that one's MoE communication overlaps the other's
-/// compute (DESIGN.md §4, "partial overlap ... by engine").
-///
-/// * SGLang: two-batch overlap (`--enable-two-batch-overlap`), used in LMSYS's DeepSeek
-///   deployment (lmsys.org/blog/2025-05-05-large-scale-ep, "Two-batch Overlap");
-/// * vLLM: dual-batch overlap (`--enable-dbo`), blog.vllm.ai 2025-12-17 "Large Scale Serving";
-/// * TensorRT-LLM: no micro-batch overlap of the MoE all-to-all in its PyTorch flow as
-///   AIConfigurator 0.12 models it (the all-to-all is a sequential op of the MoE block);
-/// * any: what DeepSeek's own system does (dual micro-batch overlap in prefill, DeepSeek
-///   "Inference System Overview", Feb 2025), as SGLang and vLLM do.
-///
-/// How much the halves overlap is not a separate efficiency: each MoE layer takes the period of the
-/// two-micro-batch schedule from the half's own kernel times (`cost::overlap`: a dispatch longer
-/// than the other half's attention leaves the experts waiting), compute keeps the SMs DeepEP's
-/// normal kernels leave it (`compute_share_during_comm`, 24 of 132 SMs busy: DeepEP README) and
-/// one half-layer at the start runs alone (`time::tbo_time`). The one kernel-level trace of a
-/// two-micro-batch prefill (deepseek-ai/profile-data `prefill.json`: EP32, 16K tokens per GPU) is
-/// `pdplan calibrate`'s DeepSeek profile prefill row, within 2 %; the all-to-all-bound SGLang rows
-/// (Kimi-K2 on H200, DeepSeek-V3 decode on H100 EP72) that a perfect `2·max` put 12-26 % too fast
-/// are within 9 % with the schedule. The published measurements of SGLang's and vLLM's overlap
-/// (LMSYS 2025-05-05 blog, vLLM DBO) are end-to-end throughputs with it on and off; none of them
-/// set a constant.
-pub fn two_batch_overlap(engine: Engine) -> bool {
-    !matches!(engine, Engine::Trtllm)
-}
-
 /// Whether an engine runs the routed experts of an expert-parallel MoE layer (`ep > 1`, DeepEP
 /// dispatch) with DeepGEMM's grouped GEMMs, whose groups run like dense GEMMs of the group's size
 /// (DeepGEMM README, "Grouped GEMMs (contiguous / masked layout)": the grouped kernels reach the
@@ -164,7 +138,9 @@ pub struct Kernels {
     pub intra_node_bytes_per_s: f64,
     /// Fraction of SMs left to compute while DeepEP normal kernels run beside it.
     pub compute_share_during_comm: f64,
-    pub two_batch_overlap: bool,
+    /// When the engine overlaps two micro-batches ([`super::overlap`]; how much: the schedule's
+    /// period, `time::tbo_time`).
+    pub two_batch_overlap: super::overlap::TwoBatchOverlap,
     /// See [`grouped_gemm_as_dense`].
     pub grouped_gemm_as_dense: bool,
     /// When the shared experts run beside the routed ones ([`SharedExpertsStream`]).
@@ -295,7 +271,7 @@ impl Kernels {
             hbm_bytes_per_s: hw.hbm_bytes_per_s,
             intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
             compute_share_during_comm: (sms - busy) as f64 / sms as f64,
-            two_batch_overlap: two_batch_overlap(engine),
+            two_batch_overlap: super::overlap::TwoBatchOverlap::of(engine),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
             shared_experts_stream: SharedExpertsStream::of(engine),
             measured: found.is_some_and(|(_, m)| m),
@@ -332,7 +308,7 @@ impl Kernels {
             hbm_bytes_per_s: hw.hbm_bytes_per_s,
             intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
             compute_share_during_comm: 1.0,
-            two_batch_overlap: false,
+            two_batch_overlap: super::overlap::TwoBatchOverlap::Never,
             grouped_gemm_as_dense: false,
             shared_experts_stream: SharedExpertsStream::Never,
             measured: false,

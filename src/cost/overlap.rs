@@ -30,6 +30,71 @@
 //! SGLang's decode strategy cuts the layer finer (five stages, the second micro-batch two stages
 //! behind); it is modeled with the same two-stage ping-pong.
 
+use crate::layout::Layout;
+use crate::layout::capability::is_wide_ep;
+use crate::spec::task::Engine;
+
+/// When an engine runs two micro-batches so that one's MoE all-to-all overlaps the other's compute
+/// (DESIGN.md §4, "partial overlap ... by engine"), as pdplan launches it: the launch sets the
+/// engine's flag exactly for the layouts [`TwoBatchOverlap::launched`] accepts, so the plan and
+/// the command line agree.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TwoBatchOverlap {
+    /// TensorRT-LLM: no micro-batch overlap of the MoE all-to-all in its PyTorch flow as
+    /// AIConfigurator 0.12 models it (the all-to-all is a sequential op of the MoE block).
+    Never,
+    /// `any`: what DeepSeek's own system does (dual micro-batch overlap, "Inference System
+    /// Overview", Feb 2025) whenever experts are spread over `ep > 1` GPUs.
+    ExpertParallel,
+    /// SGLang `--enable-two-batch-overlap` (lmsys.org/blog/2025-05-05-large-scale-ep): it needs an
+    /// all-to-all backend (server_args.py: "When enabling two batch overlap, moe_a2a_backend
+    /// cannot be 'none'"), which the launch sets (`--moe-a2a-backend deepep`) for wide EP only.
+    WideEp,
+    /// vLLM `--enable-dbo` (docs/design/dbo.md): DP + EP only (`--data-parallel-size` > 1 with
+    /// `--enable-expert-parallel`, DeepEP all-to-all), and a step is split only when a rank holds
+    /// at least `--dbo-decode-token-threshold` (32) decode tokens or
+    /// `--dbo-prefill-token-threshold` (512) tokens with a prefill (ParallelConfig defaults;
+    /// `check_ubatch_thresholds` compares with `>=`).
+    DataParallelExperts { decode_tokens: f64, prefill_tokens: f64 },
+}
+
+impl TwoBatchOverlap {
+    pub fn of(engine: Engine) -> TwoBatchOverlap {
+        match engine {
+            Engine::Trtllm => TwoBatchOverlap::Never,
+            Engine::Sglang => TwoBatchOverlap::WideEp,
+            Engine::Vllm => TwoBatchOverlap::DataParallelExperts {
+                decode_tokens: 32.0,
+                prefill_tokens: 512.0,
+            },
+            Engine::Any => TwoBatchOverlap::ExpertParallel,
+        }
+    }
+
+    /// Whether the engine runs layout `l` with two-batch overlap on (the launch sets its flag).
+    pub fn launched(self, l: &Layout, moe: bool) -> bool {
+        let spread = moe && l.ep > 1 && l.width() > 1;
+        match self {
+            TwoBatchOverlap::Never => false,
+            TwoBatchOverlap::ExpertParallel => spread,
+            TwoBatchOverlap::WideEp => is_wide_ep(l, moe),
+            TwoBatchOverlap::DataParallelExperts { .. } => spread && l.attention_dp > 1,
+        }
+    }
+
+    /// Whether a step of `tokens` tokens per attention rank is split in two (at least two tokens;
+    /// vLLM's thresholds).
+    pub fn splits(self, decode: bool, tokens: f64) -> bool {
+        match self {
+            TwoBatchOverlap::DataParallelExperts {
+                decode_tokens,
+                prefill_tokens,
+            } => tokens >= if decode { decode_tokens } else { prefill_tokens },
+            _ => tokens >= 2.0,
+        }
+    }
+}
+
 /// One MoE layer of one micro-batch (seconds).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HalfLayer {
@@ -118,6 +183,38 @@ mod tests {
             let (f, sim) = (h.period(), simulated(&h, 64));
             assert!((f - sim).abs() <= 1e-9 * f.max(1e-12), "{h:?}: {f} vs {sim}");
         }
+    }
+
+    #[test]
+    fn engines_overlap_where_their_launch_turns_it_on() {
+        let wide = Layout {
+            tp: 1,
+            pp: 1,
+            sp: 1,
+            attention_dp: 8,
+            ep: 8,
+            expert_tp: 1,
+        };
+        let tp_ep = Layout {
+            tp: 8,
+            attention_dp: 1,
+            ..wide
+        };
+        let etp = Layout {
+            ep: 2,
+            expert_tp: 4,
+            ..wide
+        };
+        let [trt, sgl, vll, any] =
+            [Engine::Trtllm, Engine::Sglang, Engine::Vllm, Engine::Any].map(TwoBatchOverlap::of);
+        assert!(!trt.launched(&wide, true));
+        assert!(sgl.launched(&wide, true) && !sgl.launched(&etp, true) && !sgl.launched(&wide, false));
+        assert!(vll.launched(&wide, true) && !vll.launched(&tp_ep, true));
+        assert!(any.launched(&etp, true) && any.launched(&tp_ep, true));
+        // vLLM splits a decode step from 32 tokens per rank, a prefill step from 512.
+        assert!(!vll.splits(true, 31.0) && vll.splits(true, 32.0));
+        assert!(!vll.splits(false, 511.0) && vll.splits(false, 512.0));
+        assert!(sgl.splits(true, 2.0) && !sgl.splits(true, 1.0));
     }
 
     #[test]

@@ -29,7 +29,7 @@
 //! attention-DP the expert-TP group gathers and reduce-scatters its tokens (an all-reduce's
 //! bytes); the SP (ring-attention) KV exchange; the PP activation hand-off.
 //!
-//! Overlap: an engine with two-batch overlap ([`super::kernels::two_batch_overlap`]) splits the
+//! Overlap: an engine with two-batch overlap ([`super::overlap::TwoBatchOverlap`]) splits the
 //! micro-batch in two and runs one half's communication while the other computes (SGLang TBO,
 //! DeepSeek's dual micro-batch). Each MoE layer takes the period of that two-resource schedule
 //! ([`super::overlap`]: `max(2(a + m), 2(d + c), a + d + m + c + max − min)` of the half's
@@ -566,16 +566,12 @@ impl LayerCache {
     }
 }
 
-/// Whether a stage runs as two overlapped micro-batches: an engine with two-batch overlap, a stage
-/// with MoE layers whose experts are spread over `ep > 1` GPUs, and at least two tokens to split.
-fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64) -> bool {
-    let l = &c.layout;
-    c.kernels.two_batch_overlap
-        && s.moe_layers > 0.0
-        && c.ops.experts > 0.0
-        && l.ep > 1
-        && l.width() > 1
-        && tokens >= 2.0
+/// Whether a stage runs as two overlapped micro-batches: an engine that overlaps this layout as
+/// pdplan launches it ([`overlap::TwoBatchOverlap`]), a stage with MoE layers, and a step large
+/// enough for the engine to split.
+fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64, decode: bool) -> bool {
+    let o = c.kernels.two_batch_overlap;
+    s.moe_layers > 0.0 && c.ops.experts > 0.0 && o.launched(&c.layout, true) && o.splits(decode, tokens)
 }
 
 /// The time of a stage run as two overlapped halves, from the half micro-batch's parts and layer
@@ -698,16 +694,17 @@ fn slowest_by<T: Timed>(
     stage: impl Fn(&StageCoeffs, bool, &Layer, &Load) -> T,
 ) -> [T; 2] {
     let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
-    let tokens = load(&c.layout, c.phase, seqs as f64, lens[0]).tokens;
-    let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens));
-    let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens));
+    let x = load(&c.layout, c.phase, seqs as f64, lens[0]);
+    let (tokens, decode) = (x.tokens, x.decode);
+    let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens, decode));
+    let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens, decode));
     let full = any_plain.then(|| cache.layers(c, seqs as f64, lens));
     let half = any_tbo.then(|| cache.layers(c, seqs as f64 / 2.0, lens));
     let entry = |i: Option<usize>| i.map(|i| &cache.entries[i]);
     let (full, half) = (entry(full), entry(half));
     let mut worst = [T::default(), T::default()];
     for s in &c.stages {
-        let tbo = runs_tbo(c, s, tokens);
+        let tbo = runs_tbo(c, s, tokens, decode);
         for (i, w) in worst.iter_mut().enumerate() {
             let b = match (tbo, half, full) {
                 (true, Some(h), _) => stage(s, true, &h[i].0, &h[i].1),

@@ -5,13 +5,16 @@
 //! stage width W (attention TP × attention-DP), `--attn-dp-size` the attention-DP inside it
 //! (`--dp-size --enable-dp-attention` is the deprecated spelling), `--ep-size` the experts' EP
 //! (expert-TP = W / EP), `--pp-size`; GPUs = tp-size × pp-size. Wide EP (EP = W, expert-TP 1)
-//! adds `--moe-a2a-backend deepep`. Multi-node: `--nnodes N --node-rank R --dist-init-addr
+//! adds `--moe-a2a-backend deepep` and `--enable-two-batch-overlap` (which needs it; the cost
+//! model charges the overlap for exactly these layouts, `cost::overlap`). Multi-node: `--nnodes N --node-rank R --dist-init-addr
 //! HEAD:PORT`. KV hand-off: `--disaggregation-transfer-backend nixl`; the prefill server's
 //! bootstrap port is given to the router with its URL.
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
+use crate::cost::overlap::TwoBatchOverlap;
 use crate::layout::Phase;
 use crate::layout::capability::is_wide_ep;
+use crate::spec::task::Engine;
 
 /// Prefill bootstrap port (SGLang's default `--disaggregation-bootstrap-port`).
 pub const BOOTSTRAP_PORT: u16 = 8998;
@@ -29,6 +32,10 @@ fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     }
     if is_wide_ep(l, c.moe) {
         flag(a, "--moe-a2a-backend", "deepep");
+    }
+    // The two-batch overlap the cost model charges for this layout (cost::overlap).
+    if TwoBatchOverlap::of(Engine::Sglang).launched(l, c.moe) {
+        a.push(Arg::lit("--enable-two-batch-overlap"));
     }
     if l.pp > 1 {
         flag(a, "--pp-size", l.pp);

@@ -3,13 +3,17 @@
 //! Layout → flags (vllm/config/parallel.py): GPUs = TP × PCP × PP × DP; attention TP =
 //! `--tensor-parallel-size`, prefill SP = `--prefill-context-parallel-size`, attention-DP =
 //! `--data-parallel-size`; MoE experts over all TP × PCP × DP ranks, by expert with
-//! `--enable-expert-parallel` (EP = W) or inside every expert (expert-TP = W). KV hand-off:
+//! `--enable-expert-parallel` (EP = W) or inside every expert (expert-TP = W); with DP and EP
+//! `--enable-dbo --all2all-backend deepep_*` (the dual-batch overlap the cost model charges,
+//! `cost::overlap`). KV hand-off:
 //! `--kv-transfer-config {"kv_connector":"NixlConnector","kv_role":"kv_producer"|"kv_consumer"}`.
 //! An instance over several nodes: `--nnodes N --node-rank R --master-addr HEAD` (vLLM 0.33
 //! arg_utils.py: N must divide the world size; the data-parallel backend must be `mp`).
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
+use crate::cost::overlap::TwoBatchOverlap;
 use crate::layout::Phase;
+use crate::spec::task::Engine;
 
 /// `--max-num-seqs` is per engine core, and each DP rank is one: the instance's batch split over
 /// its DP ranks.
@@ -29,6 +33,17 @@ fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     }
     if c.moe && l.ep > 1 {
         a.push(Arg::lit("--enable-expert-parallel"));
+    }
+    // Dual-batch overlap where the cost model charges it (DP + EP, cost::overlap); vLLM runs it
+    // on DeepEP only (docs/design/dbo.md): low-latency kernels for decode, high-throughput for
+    // prefill.
+    if TwoBatchOverlap::of(Engine::Vllm).launched(l, c.moe) {
+        a.push(Arg::lit("--enable-dbo"));
+        let backend = match s.phase {
+            Phase::Prefill => "deepep_high_throughput",
+            Phase::Decode => "deepep_low_latency",
+        };
+        flag(a, "--all2all-backend", backend);
     }
     let nodes = s.nodes(c.gpus_per_node);
     if nodes > 1 {
