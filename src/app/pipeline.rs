@@ -90,12 +90,19 @@ pub fn solve_tol(
 /// The plan files of a solution with their manifest: `[(name, contents)]` for `prefill.json`,
 /// `decode.json` and `submission.json`. `submission.json` names the plans relative to itself.
 pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Result<Vec<(&'static str, String)>> {
-    use crate::report::json::to_json;
-    let mut plans = solution.plans.clone();
-    let texts = [to_json(&plans[0])?, to_json(&plans[1])?];
+    use crate::report::json::{pretty, to_json, to_value};
+    // Each plan is turned into a JSON value once: its text without `run` is hashed into the
+    // manifest, then `run` is added to the same value (keys are sorted, so the bytes equal those
+    // of the plan serialized with `run` set).
+    let mut values = [to_value(&solution.plans[0])?, to_value(&solution.plans[1])?];
+    let texts = [pretty(&values[0])?, pretty(&values[1])?];
     let run = plan::run::RunManifest::new(task_bytes, &texts);
-    for p in &mut plans {
-        p.run = Some(run.clone());
+    let run_value = to_value(&run)?;
+    for v in &mut values {
+        let serde_json::Value::Object(map) = v else {
+            return Err(Error::Internal("a plan is not a JSON object".into()));
+        };
+        map.insert("run".into(), run_value.clone());
     }
     let submission = output::Submission {
         prefill: "prefill.json",
@@ -103,8 +110,8 @@ pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Result<Vec<(&'s
         run,
     };
     Ok(vec![
-        ("prefill.json", to_json(&plans[0])?),
-        ("decode.json", to_json(&plans[1])?),
+        ("prefill.json", pretty(&values[0])?),
+        ("decode.json", pretty(&values[1])?),
         ("submission.json", to_json(&submission)?),
     ])
 }
