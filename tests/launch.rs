@@ -148,6 +148,20 @@ fn check_phase_worker(engine: &str, w: &Value, plan: &Value) {
         implied, per_instance,
         "{engine} {phase}: GPUs implied by the flags"
     );
+    // A plan costed with this engine's two-batch overlap launches with it turned on.
+    let costed_here = plan["task"]["cost_params"]["engine"] == engine;
+    let overlapped = plan["performance"]["breakdown"]["two_batch_overlap"] == true;
+    let flag = match engine {
+        "sglang" => "--enable-two-batch-overlap",
+        "vllm" => "--enable-dbo",
+        _ => "",
+    };
+    if costed_here && overlapped && !flag.is_empty() {
+        assert!(
+            argv.iter().any(|a| a == flag),
+            "{engine} {phase}: costed with two-batch overlap, launched without {flag}"
+        );
+    }
 }
 
 fn check_trtllm(w: &Value, argv: &[String], plan: &Value) -> u64 {
