@@ -498,3 +498,79 @@ fn check_dgd(launches: &pdplan::launch::Launches, plans: &[Value; 2]) {
         assert!(f.contains_key("--disaggregation-mode"));
     }
 }
+
+/// The overlap the cost model charges and the flag the launch sets agree, layout by layout, on
+/// both engines that have one: SGLang (wide EP only) and vLLM (DP + EP only, from 32 decode tokens
+/// per rank).
+#[test]
+fn overlap_costed_iff_its_flag_is_launched() {
+    use pdplan::cost::time;
+    use pdplan::launch::{Common, PhaseShape, for_engine};
+    use pdplan::layout::{Layout, Phase};
+    let base = common::qwen3_task();
+    let layouts = [
+        Layout {
+            tp: 1,
+            pp: 1,
+            sp: 1,
+            attention_dp: 8,
+            ep: 8,
+            expert_tp: 1,
+        },
+        Layout {
+            tp: 8,
+            pp: 1,
+            sp: 1,
+            attention_dp: 1,
+            ep: 8,
+            expert_tp: 1,
+        },
+        Layout {
+            tp: 2,
+            pp: 1,
+            sp: 1,
+            attention_dp: 4,
+            ep: 8,
+            expert_tp: 1,
+        },
+        Layout {
+            tp: 1,
+            pp: 1,
+            sp: 1,
+            attention_dp: 8,
+            ep: 1,
+            expert_tp: 8,
+        },
+    ];
+    let mut seen = [0usize; 2];
+    for (engine, flag) in [
+        (Engine::Sglang, "--enable-two-batch-overlap"),
+        (Engine::Vllm, "--enable-dbo"),
+    ] {
+        let mut task = base.clone();
+        task.cost.engine = engine;
+        let c = Common::of(&task);
+        for l in layouts {
+            // 64 sequences per attention rank: above vLLM's decode threshold.
+            let costed = time::stage_step(&task, Phase::Decode, &l, 64, 4096).two_batch_overlap;
+            let shape = |phase| PhaseShape {
+                phase,
+                layout: l,
+                replicas: 1,
+                batch: 64 * l.attention_dp,
+            };
+            let launch = for_engine(engine, &c, &shape(Phase::Prefill), &shape(Phase::Decode));
+            if !launch.supported {
+                continue;
+            }
+            let argv: Vec<String> = launch.workers[1].argv.iter().map(|a| a.text()).collect();
+            assert_eq!(
+                costed,
+                argv.iter().any(|a| a == flag),
+                "{engine:?} {l:?}: costed overlap {costed}, launch {argv:?}"
+            );
+            seen[costed as usize] += 1;
+        }
+    }
+    assert!(seen[0] > 0 && seen[1] > 0, "both outcomes exercised: {seen:?}");
+}
