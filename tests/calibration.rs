@@ -132,6 +132,9 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // prefill +26.2 % -> +8.7 %, decode +11.9 % -> +7.1 % (all-to-all bound, 55-80 % overlap).
         (Group::SglangBlogs, 3, 0.10, 0.16),
         (Group::TrtllmBlogs, 1, 0.25, 0.25),
+        // vLLM wide-EP blog: DeepSeek-R1 decode on 32 H200 with DBO, +4.2 % (without the overlap,
+        // as TensorRT-LLM is costed, the same layout is -22 %).
+        (Group::VllmBlogs, 1, 0.06, 0.06),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {
         let e = errors(group);

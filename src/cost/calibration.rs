@@ -63,11 +63,13 @@ pub enum Group {
     SglangBlogs,
     /// TensorRT-LLM's DeepSeek-R1 best-practice blog (H200 max-throughput).
     TrtllmBlogs,
+    /// vLLM's large-scale serving blog (DeepSeek-R1 on H200, wide EP with dual-batch overlap).
+    VllmBlogs,
 }
 
 impl Group {
     /// Every group, in print order.
-    pub const ALL: [Group; 7] = [
+    pub const ALL: [Group; 8] = [
         Group::CalibrationMd,
         Group::TrtllmV06,
         Group::TrtllmV09,
@@ -75,6 +77,7 @@ impl Group {
         Group::Nim,
         Group::SglangBlogs,
         Group::TrtllmBlogs,
+        Group::VllmBlogs,
     ];
     /// The heading `pdplan calibrate` prints above the group.
     pub fn heading(self) -> &'static str {
@@ -86,6 +89,9 @@ impl Group {
             Group::Nim => "NVIDIA NIM benchmarking (Llama-3.3-70B, concurrency 1)",
             Group::SglangBlogs => "SGLang deployment blogs (Kimi-K2 on H200, DeepSeek-R1 on H20)",
             Group::TrtllmBlogs => "TensorRT-LLM DeepSeek-R1 best-practice blog (H200 max-throughput)",
+            Group::VllmBlogs => {
+                "vLLM large-scale serving blog (DeepSeek-R1 decode on H200, wide EP + dual-batch overlap)"
+            }
         }
     }
 }

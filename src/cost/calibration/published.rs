@@ -13,6 +13,7 @@ const TRTLLM_V09: &str = "NVIDIA TensorRT-LLM docs/source/performance.md, \"All 
 const NIM: &str = "NVIDIA NIM for LLMs benchmarking, Performance page, Llama-3.3-70b-instruct results, NIM 1.8.0, 2 x H100 80G, fp8 TP2, concurrency 1 (docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance)";
 const K2_BLOG: &str = "The Mooncake Team, \"Deploying Kimi K2 with PD Disaggregation and Large-Scale Expert Parallelism on 128 H200 GPUs\", lmsys.org/blog/2025-07-20-k2-large-scale-ep (2025-07-20), cluster-level and per-node tables";
 const TRTLLM_R1_BLOG: &str = "NVIDIA TensorRT-LLM docs/source/blogs/Best_perf_practice_on_DeepSeek-R1_in_TensorRT-LLM.md, \"H200 max-throughput\" (trtllm-bench throughput, PyTorch workflow), github.com/NVIDIA/TensorRT-LLM";
+const VLLM_WIDE_EP_BLOG: &str = "vLLM Team, \"vLLM Large Scale Serving: DeepSeek @ 2.2k tok/s/H200 with Wide-EP\", blog.vllm.ai (2025-12-17; source vllm-project/vllm-project.github.io _posts), decode chart \"Output Tok/Sec/GPU\"; deployment from the linked llm-d wide-EP recipe";
 const H20_BLOG: &str = "Ant Group, \"Together with SGLang: Best Practices for Serving DeepSeek-R1 on H20-96G\", lmsys.org/blog/2025-09-26-sglang-ant-group (2025-09-26), SGLang v0.5.2";
 
 /// Attention TP and experts split by expert-TP only (TensorRT-LLM's default MoE mapping and
@@ -352,6 +353,25 @@ fn trtllm_blogs() -> Vec<Row> {
     }]
 }
 
+/// vLLM's wide-EP DeepSeek decode on H200 with dual-batch overlap.
+fn vllm_blogs() -> Vec<Row> {
+    let mut task = deepseek("H200", 2000, 2000, 32 * 256, Some(Engine::Vllm), None);
+    task.model.dtype = Some(Dtype::Fp8);
+    vec![Row {
+        id: "vllm-h200-deepseek-r1-decode-dp32-ep32-2k",
+        source: VLLM_WIDE_EP_BLOG,
+        setting: "DeepSeek-R1-0528 (FP8 weights; KV cache at the model default), decode on 32 x H200 (CoreWeave, InfiniBand CX-7): --data-parallel-size 32 --enable-expert-parallel (TP1, EP32), --enable-dbo with DeepEP low-latency kernels, EPLB, async scheduling, no MTP (llm-d recipe); 2,000 input and 2,000 average output tokens, 256 concurrent requests per EP rank; 2.2k output tokens/s per GPU (the post's headline; its chart reads ~2,180 at EP32). The decode batch per GPU is taken as the 256 concurrent requests; vLLM version not published (v0.11-era main)",
+        group: Group::VllmBlogs,
+        task,
+        layout: layout(1, 32, 32),
+        batch: 32 * 256,
+        metric: Metric::DecodeTokensPerNode,
+        measured: 2_200.0 * 8.0,
+        unit: "output tokens/s/node",
+        note: "",
+    }]
+}
+
 /// Every published row not in calibration.md and not in the TensorRT-LLM v0.5/v0.6 group.
 pub(super) fn rows() -> Vec<Row> {
     let mut rows = vllm_ci();
@@ -359,5 +379,6 @@ pub(super) fn rows() -> Vec<Row> {
     rows.extend(nim());
     rows.extend(sglang_blogs());
     rows.extend(trtllm_blogs());
+    rows.extend(vllm_blogs());
     rows
 }
