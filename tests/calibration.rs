@@ -133,8 +133,9 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         (Group::SglangBlogs, 3, 0.10, 0.16),
         (Group::TrtllmBlogs, 1, 0.25, 0.25),
         // vLLM wide-EP blog: DeepSeek-R1 decode on 32 H200 with DBO, +4.2 % (without the overlap,
-        // as TensorRT-LLM is costed, the same layout is -22 %).
-        (Group::VllmBlogs, 1, 0.06, 0.06),
+        // as TensorRT-LLM is costed, the same layout is -22 %); prefill on 16 H200 -43.8 %
+        // (vLLM's Triton fused-MoE table where vLLM runs DeepGEMM: see the row's note).
+        (Group::VllmBlogs, 2, 0.25, 0.45),
     ];
     for (group, rows, median_bound, worst_bound) in bounds {
         let e = errors(group);

@@ -325,6 +325,9 @@ pub(super) fn known_gap(id: &str) -> &'static str {
         "sglang-h200-kimi-k2-prefill-2k" => {
             "EP all-to-all bound (1.68 s of DeepEP dispatch/combine against 1.47 s of operators per pass): +26.2 % while two-batch overlap was charged as a perfect 2·max(); as the period of the two-micro-batch schedule (cost::overlap) the experts of one micro-batch wait for a dispatch longer than the other's attention, +8.7 % (the 16,384 tokens per GPU are derived, see setting)"
         }
+        "vllm-h200-deepseek-r1-prefill-dp16-ep16-2k" => {
+            "the model is slower: it reads vLLM's measured fused-MoE table (AIConfigurator 0.24.0, kernel vllm_fp8moe_triton_tritonexperts), while with DeepEP all-to-all and FP8 block weights vLLM runs DeepGEMM's grouped GEMMs (\"DeepGEMM enabled by default\", same post); read as DeepGEMM's grouped GEMMs run (dense at the group's size, as for SGLang's DeepEP path) the row is +4.3 %, but the decode row of the same post becomes +32 % (from +4.2 %), so the engine's rule is left unchanged until vLLM's DeepEP-path experts are measured per kernel"
+        }
         "sglang-h20-deepseek-r1-prefill-4k" => {
             "within 15 % since the transfer was corrected (it was -60.6 %): the H20 has no kernel table, so the H100-SXM curves stand in (kernels::Transfer), each kernel taking the longer of its FLOPs at the H20's saturated rate and its H100 time scaled by bandwidth, with the H20 preset's MFU (0.853) from kernels measured on an H20 (FlashAttention-3, FlashMLA; models/h20.json). The pass is 1.16 s (1.01 s compute-bound, 0.12 s of it the attention core, 0.12 s TP all-reduce) against the measured 0.99 s; before, the transfer added the H100's sub-plateau time to the H20's saturated time (counting operand traffic twice), used each attention curve's own plateau as the saturated rate and the preset's unmeasured MFU 0.5: 2.5 s"
         }
@@ -353,23 +356,40 @@ fn trtllm_blogs() -> Vec<Row> {
     }]
 }
 
-/// vLLM's wide-EP DeepSeek decode on H200 with dual-batch overlap.
+/// vLLM's wide-EP DeepSeek prefill and decode on H200 with dual-batch overlap.
 fn vllm_blogs() -> Vec<Row> {
     let mut task = deepseek("H200", 2000, 2000, 32 * 256, Some(Engine::Vllm), None);
     task.model.dtype = Some(Dtype::Fp8);
-    vec![Row {
-        id: "vllm-h200-deepseek-r1-decode-dp32-ep32-2k",
-        source: VLLM_WIDE_EP_BLOG,
-        setting: "DeepSeek-R1-0528 (FP8 weights; KV cache at the model default), decode on 32 x H200 (CoreWeave, InfiniBand CX-7): --data-parallel-size 32 --enable-expert-parallel (TP1, EP32), --enable-dbo with DeepEP low-latency kernels, EPLB, async scheduling, no MTP (llm-d recipe); 2,000 input and 2,000 average output tokens, 256 concurrent requests per EP rank; 2.2k output tokens/s per GPU (the post's headline; its chart reads ~2,180 at EP32). The decode batch per GPU is taken as the 256 concurrent requests; vLLM version not published (v0.11-era main)",
-        group: Group::VllmBlogs,
-        task,
-        layout: layout(1, 32, 32),
-        batch: 32 * 256,
-        metric: Metric::DecodeTokensPerNode,
-        measured: 2_200.0 * 8.0,
-        unit: "output tokens/s/node",
-        note: "",
-    }]
+    let mut prefill = deepseek("H200", 2000, 1, 16 * 4, Some(Engine::Vllm), None);
+    prefill.model.dtype = Some(Dtype::Fp8);
+    vec![
+        Row {
+            id: "vllm-h200-deepseek-r1-prefill-dp16-ep16-2k",
+            source: VLLM_WIDE_EP_BLOG,
+            setting: "DeepSeek-R1-0528 (FP8 weights), prefill on 16 x H200 (2 nodes): --data-parallel-size 16 --enable-expert-parallel (TP1, EP16), --enable-dbo --dbo-prefill-token-threshold 32 with DeepEP high-throughput kernels, EPLB, async scheduling (llm-d recipe); 2,000-token prompts at an unlimited request rate; 7,000 prompt tokens/s per GPU (vLLM's GB200 post, H200 column: \"Prefill | 16 GPUs\", \"Prefill throughput 7000\"; the H200 post's chart reads ~7,020 at EP16). Tokens per forward not published: vLLM's default --max-num-batched-tokens for the API server, 8,192 per DP rank, i.e. 4 prompts per GPU",
+            group: Group::VllmBlogs,
+            task: prefill,
+            layout: layout(1, 16, 16),
+            batch: 16 * 4,
+            metric: Metric::PrefillTokensPerNode { computed_share: 1.0 },
+            measured: 7_000.0 * 8.0,
+            unit: "input tokens/s/node",
+            note: "",
+        },
+        Row {
+            id: "vllm-h200-deepseek-r1-decode-dp32-ep32-2k",
+            source: VLLM_WIDE_EP_BLOG,
+            setting: "DeepSeek-R1-0528 (FP8 weights; KV cache at the model default), decode on 32 x H200 (CoreWeave, InfiniBand CX-7): --data-parallel-size 32 --enable-expert-parallel (TP1, EP32), --enable-dbo with DeepEP low-latency kernels, EPLB, async scheduling, no MTP (llm-d recipe); 2,000 input and 2,000 average output tokens, 256 concurrent requests per EP rank; 2.2k output tokens/s per GPU (the post's headline; its chart reads ~2,180 at EP32). The decode batch per GPU is taken as the 256 concurrent requests; vLLM version not published (v0.11-era main)",
+            group: Group::VllmBlogs,
+            task,
+            layout: layout(1, 32, 32),
+            batch: 32 * 256,
+            metric: Metric::DecodeTokensPerNode,
+            measured: 2_200.0 * 8.0,
+            unit: "output tokens/s/node",
+            note: "",
+        },
+    ]
 }
 
 /// Every published row not in calibration.md and not in the TensorRT-LLM v0.5/v0.6 group.
