@@ -542,10 +542,13 @@ pub fn sources_listing() -> String {
         }
     }
     out.push_str(
-        "Engine features (src/cost/kernels.rs): two-batch overlap of the MoE all-to-all — sglang \
-         (LMSYS blog 2025-05-05), vllm (--enable-dbo, vLLM blog 2025-12-17), any (DeepSeek \
-         Inference System Overview, Feb 2025); not trtllm. Grouped expert GEMMs as dense GEMMs \
-         per group with EP (DeepGEMM README) — sglang, any.\n\
+        "Engine features (src/cost/kernels.rs, src/cost/overlap.rs): two-batch overlap of the MoE \
+         all-to-all where the launch turns it on — sglang wide EP (--enable-two-batch-overlap, \
+         LMSYS blog 2025-05-05), vllm DP + EP from 32 decode / 512 prefill tokens per rank \
+         (--enable-dbo, vLLM docs/design/dbo.md), any with EP (DeepSeek Inference System Overview, \
+         Feb 2025); not trtllm. How much it hides: the period of the two-micro-batch schedule from \
+         the kernels' own times (no parameter). Grouped expert GEMMs as dense GEMMs per group with \
+         EP (DeepGEMM README) — sglang, any.\n\
          GPUs without a profile use the curves of a measured GPU carried over to their peak and \
          bandwidth (kernels::Transfer): GB200 and B300 the B200's (same architecture), the others \
          H100-SXM's; H800 uses H100-SXM's as they are (same chip and HBM).\n",
