@@ -3,6 +3,7 @@
 //! weight memory per GPU. Property tests over random workloads, plus the crossover example.
 mod common;
 
+use common::moe;
 use pdplan::cost::kernels::{Kernels, SharedExpertsStream};
 use pdplan::cost::profile;
 use pdplan::cost::{self, memory, time};
@@ -18,17 +19,6 @@ fn dense(tp: u64, pp: u64, adp: u64) -> Layout {
         attention_dp: adp,
         ep: 1,
         expert_tp: 1,
-    }
-}
-
-fn moe(tp: u64, adp: u64, ep: u64) -> Layout {
-    Layout {
-        tp,
-        pp: 1,
-        sp: 1,
-        attention_dp: adp,
-        ep,
-        expert_tp: tp * adp / ep,
     }
 }
 

@@ -506,41 +506,14 @@ fn check_dgd(launches: &pdplan::launch::Launches, plans: &[Value; 2]) {
 fn overlap_costed_iff_its_flag_is_launched() {
     use pdplan::cost::time;
     use pdplan::launch::{Common, PhaseShape, for_engine};
-    use pdplan::layout::{Layout, Phase};
+    use pdplan::layout::Phase;
     let base = common::qwen3_task();
+    // Wide EP, TP with EP, attention-DP with TP and EP, expert-TP only.
     let layouts = [
-        Layout {
-            tp: 1,
-            pp: 1,
-            sp: 1,
-            attention_dp: 8,
-            ep: 8,
-            expert_tp: 1,
-        },
-        Layout {
-            tp: 8,
-            pp: 1,
-            sp: 1,
-            attention_dp: 1,
-            ep: 8,
-            expert_tp: 1,
-        },
-        Layout {
-            tp: 2,
-            pp: 1,
-            sp: 1,
-            attention_dp: 4,
-            ep: 8,
-            expert_tp: 1,
-        },
-        Layout {
-            tp: 1,
-            pp: 1,
-            sp: 1,
-            attention_dp: 8,
-            ep: 1,
-            expert_tp: 8,
-        },
+        common::moe(1, 8, 8),
+        common::moe(8, 1, 8),
+        common::moe(2, 4, 8),
+        common::moe(1, 8, 1),
     ];
     let mut seen = [0usize; 2];
     for (engine, flag) in [

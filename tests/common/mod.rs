@@ -257,3 +257,16 @@ pub fn assert_evaluate_agrees_with_solve(
     }
     out
 }
+
+/// A one-stage MoE layout: attention TP `tp` × attention-DP `adp`, experts over `ep` GPUs and
+/// split by expert-TP over the rest of the stage.
+pub fn moe(tp: u64, adp: u64, ep: u64) -> pdplan::layout::Layout {
+    pdplan::layout::Layout {
+        tp,
+        pp: 1,
+        sp: 1,
+        attention_dp: adp,
+        ep,
+        expert_tp: tp * adp / ep,
+    }
+}
