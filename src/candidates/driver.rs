@@ -3,17 +3,20 @@
 //! * **One pool for both phases.** The unit of work is one layout (all its batches); the layouts
 //!   of prefill and decode form one queue that the workers drain in chunks, so a phase with more
 //!   or costlier layouts no longer leaves the other core idle.
-//! * **Deterministic.** Every layout's result is stored at its position and the results are
-//!   merged in enumeration order (layouts sorted, batches ascending), so the output does not
-//!   depend on the number of threads or their timing: counts add up, the example of a rejection
-//!   is the first in order, and the Pareto front keeps the first of equal keys.
+//! * **Deterministic.** Each worker folds the layouts it scans into its own per-phase result
+//!   ([`PhaseScan`]) by rules that do not depend on the order: counts add, a rejection's example
+//!   is the earliest layout's (in enumeration order), and the Pareto front keeps what no entry
+//!   beats, equal keys going to the earlier position ([`Front::offer_at`]). The workers' results
+//!   merge by the same rules, so the output does not depend on the number of threads or their
+//!   timing, and equals one pass in enumeration order (tests/driver.rs).
 //! * **Reuse across batches.** Memory and step times depend on the batch only through the
 //!   sequences per attention rank ([`cost::RankScalars`]); consecutive batches with the same
 //!   sequences per rank (batches are ascending, so equal values are adjacent) reuse them.
-//! * **Pruned per layout.** With a mode and objective, each layout keeps its own Pareto front
-//!   ([`Front`]) before the merge: a candidate dominated inside its layout is dominated in the
-//!   whole phase, and the merged front of the local fronts (offered in enumeration order) equals
-//!   the front of all candidates, ties included (the earliest of equal keys survives both times).
+//! * **Pruned per layout, then per worker.** With a mode and objective, each layout keeps its own
+//!   Pareto front before offering the survivors to its worker's front: a candidate dominated
+//!   inside its layout is dominated in the whole phase. A worker's memory follows the front, not
+//!   the number of layouts (Qwen3-235B seed task: 1,052 → 569 page faults per solve), and the
+//!   fronts of large budgets merge on the workers instead of on one thread after them.
 
 use super::prune::{Front, Scalars};
 use super::{
@@ -32,110 +35,91 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Prune to the front of this mode and objective, or keep every feasible candidate.
 pub(super) type Prune = Option<(Mode, Objective)>;
 
-/// The rejections of one kind in one layout: how many, the first (its batch and failure, put
-/// into words only if it becomes the phase's example at the merge) and the best value reached.
+/// The rejections of one kind in one phase: how many, the first in enumeration order (its
+/// layout, batch and failure, put into words only at the end) and the best value reached.
 #[derive(Clone, Copy)]
-struct LayoutTally {
+struct Tally {
     count: u64,
+    /// Position of the first's layout among the jobs (the least seen; within a layout the scan
+    /// meets batches in order, so its first is the layout's first).
+    first_job: usize,
     first_batch: u64,
     first: Failed,
     best: f64,
 }
 
-/// One layout's scan in progress (a worker reuses one, cleared per layout): counts, the tallies
-/// of the limits met, and either every feasible candidate built (unpruned) or only the numbers of
-/// the layout's front entries (pruned: the few that survive the phase's front are built after the
-/// merge, [`build`]).
-#[derive(Default)]
-struct LayoutScan {
-    evaluated: u32,
-    feasible_seen: u32,
-    built: Vec<Candidate>,
-    front: Vec<Scalars>,
-    /// One tally per limit met, in the order first met (a layout meets at most a few).
-    rejected: Vec<LayoutTally>,
+/// What the scans of one phase contribute, on one worker or (after [`merge`]) on all: counts,
+/// one tally per limit met, and either every feasible candidate built (unpruned, with its job)
+/// or the phase's Pareto front of the numbers seen so far (pruned: the few that survive it are
+/// built at the end, [`build`]). Its size follows the front, not the number of layouts.
+struct PhaseScan {
+    evaluated: u64,
+    feasible_seen: u64,
+    /// One per limit met (a phase meets at most [`Limit::COUNT`]).
+    rejected: Vec<Tally>,
+    built: Vec<(usize, Candidate)>,
+    /// Entries: (job, scalars), at position `job << BATCH_BITS | batch index`.
+    front: Option<Front<(usize, Scalars)>>,
 }
 
-/// A run of entries in one of a worker's [`Arena`] vectors.
-#[derive(Clone, Copy, Default)]
-struct Span {
-    start: u32,
-    len: u32,
-}
+/// Bits of an entry's position that hold its batch's index in the task's batch list.
+const BATCH_BITS: u32 = 24;
 
-impl Span {
-    /// Move `from` to the end of `to`; where it now sits.
-    fn append<T>(to: &mut Vec<T>, from: &mut Vec<T>) -> Span {
-        let start = to.len() as u32;
-        let len = from.len() as u32;
-        to.append(from);
-        Span { start, len }
-    }
-
-    fn of<'a, T>(&self, v: &'a [T]) -> &'a [T] {
-        &v[self.start as usize..(self.start + self.len) as usize]
-    }
-}
-
-/// What one layout contributes, kept until the merge: its counts and where its entries sit in
-/// its worker's [`Arena`] (a few words per layout, no allocation of its own).
-#[derive(Clone, Copy, Default)]
-struct Record {
-    evaluated: u32,
-    feasible_seen: u32,
-    worker: u32,
-    built: Span,
-    front: Span,
-    rejected: Span,
-}
-
-/// A worker's results, appended layout after layout.
-#[derive(Default)]
-struct Arena {
-    built: Vec<Candidate>,
-    front: Vec<Scalars>,
-    rejected: Vec<LayoutTally>,
-}
-
-impl Arena {
-    /// An arena with room for `jobs` layouts' results (a few front entries and tallies each).
-    fn with_room(jobs: usize) -> Arena {
-        Arena {
+impl PhaseScan {
+    fn new(task: &Task, phase: Phase, prune: Prune) -> PhaseScan {
+        let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
+        PhaseScan {
+            evaluated: 0,
+            feasible_seen: 0,
+            rejected: Vec::new(),
             built: Vec::new(),
-            front: Vec::with_capacity(4 * jobs),
-            rejected: Vec::with_capacity(2 * jobs),
+            front: prune.map(|(mode, objective)| Front::new(mode, objective, min)),
         }
     }
 
-    /// Move a finished scan in (leaving it empty for the next layout); its record.
-    fn record(&mut self, worker: usize, scan: &mut LayoutScan) -> Record {
-        Record {
-            evaluated: std::mem::take(&mut scan.evaluated),
-            feasible_seen: std::mem::take(&mut scan.feasible_seen),
-            worker: worker as u32,
-            built: Span::append(&mut self.built, &mut scan.built),
-            front: Span::append(&mut self.front, &mut scan.front),
-            rejected: Span::append(&mut self.rejected, &mut scan.rejected),
-        }
-    }
-}
-
-impl LayoutScan {
-    fn tally(&mut self, batch: u64, why: Failed) {
-        match self.rejected.iter_mut().find(|t| t.first.limit == why.limit) {
-            None => self.rejected.push(LayoutTally {
-                count: 1,
-                first_batch: batch,
-                first: why,
-                best: why.value,
-            }),
-            Some(t) => {
-                t.count += 1;
-                t.best = if why.limit.higher_is_better() {
-                    t.best.max(why.value)
+    /// Count `t` into the tallies: counts add, the best value is the better of the two, the first
+    /// is the one of the earlier job (order-independent, so workers can merge in any order).
+    fn tally(&mut self, t: Tally) {
+        match self.rejected.iter_mut().find(|r| r.first.limit == t.first.limit) {
+            None => self.rejected.push(t),
+            Some(r) => {
+                r.count += t.count;
+                r.best = if t.first.limit.higher_is_better() {
+                    r.best.max(t.best)
                 } else {
-                    t.best.min(why.value)
+                    r.best.min(t.best)
                 };
+                if t.first_job < r.first_job {
+                    (r.first_job, r.first_batch, r.first) = (t.first_job, t.first_batch, t.first);
+                }
+            }
+        }
+    }
+
+    fn reject(&mut self, job: usize, batch: u64, why: Failed) {
+        self.tally(Tally {
+            count: 1,
+            first_job: job,
+            first_batch: batch,
+            first: why,
+            best: why.value,
+        });
+    }
+
+    /// Add another worker's scan of the same phase.
+    fn absorb(&mut self, other: PhaseScan) {
+        self.evaluated += other.evaluated;
+        self.feasible_seen += other.feasible_seen;
+        for t in other.rejected {
+            self.tally(t);
+        }
+        self.built.extend(other.built);
+        if let (Some(f), Some(o)) = (&mut self.front, other.front) {
+            let mut items = Vec::new();
+            let mut o = o;
+            o.drain_into(&mut items);
+            for (at, (job, s)) in items {
+                f.offer_at(at, &s, (job, s));
             }
         }
     }
@@ -146,12 +130,13 @@ impl LayoutScan {
 #[derive(Default)]
 struct Scratch {
     cache: LayerCache,
-    /// The layout's front, one per phase (their throughput floors differ).
-    fronts: [Option<Front<Scalars>>; 2],
+    /// The current layout's front (entries: batch index, scalars), one per phase (their
+    /// throughput floors differ): only what survives it is offered to the phase's front.
+    fronts: [Option<Front<(usize, Scalars)>>; 2],
     /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
     runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
-    /// The current layout's scan.
-    scan: LayoutScan,
+    /// The current layout's front entries, drained.
+    drained: Vec<(u64, (usize, Scalars))>,
 }
 
 /// The per-rank figures of the current batches of a scan (batches ascend, so equal sequences per
@@ -191,16 +176,18 @@ impl Rank {
     }
 }
 
-/// Score every batch of one layout (ascending), reusing the per-rank figures across batches with
-/// the same sequences per rank and stopping at the first batch that does not fit memory
-/// ([`super::ends_layout`]: every larger batch fails too; a batch missing TTFT or TPOT does not
-/// stop the scan, since latency need not grow with the batch).
+/// Score every batch of job `job` (layout `l`, ascending batches) into its phase's scan `out`,
+/// reusing the per-rank figures across batches with the same sequences per rank and stopping at
+/// the first batch that does not fit memory ([`super::ends_layout`]: every larger batch fails
+/// too; a batch missing TTFT or TPOT does not stop the scan, since latency need not grow with
+/// the batch).
+#[allow(clippy::too_many_arguments)]
 fn scan_layout(
     task: &Task,
     k: &Kernels,
     scratch: &mut Scratch,
-    phase: Phase,
-    l: &Layout,
+    out: &mut PhaseScan,
+    (job, phase, l): (usize, Phase, &Layout),
     batches: &[(u64, u64)],
     prune: Prune,
 ) {
@@ -209,7 +196,7 @@ fn scan_layout(
         cache,
         fronts,
         runs,
-        scan: out,
+        drained,
     } = scratch;
     // The layout's own front: only a candidate that survives it can survive the phase's front.
     let mut front = prune.map(|(mode, objective)| {
@@ -221,19 +208,19 @@ fn scan_layout(
         .entry(l.pp)
         .or_insert_with(|| cost::memory::stage_runs(&task.model, l.pp));
     let coeffs = cost::LayoutCoeffs::with_runs(task, l, phase, *k, runs);
-    for &(b, cover) in batches {
+    for (j, &(b, cover)) in batches.iter().enumerate() {
         out.evaluated += 1;
         if b < l.attention_dp {
             let why = Failed {
                 limit: Limit::Balance,
                 value: b as f64,
             };
-            out.tally(b, why);
+            out.reject(job, b, why);
             continue;
         }
         let (r, rank_failed) = rank.at(&coeffs, cost::sequences_per_rank(l, b), cache);
         if let Some(why) = rank_failed {
-            out.tally(b, why);
+            out.reject(job, b, why);
             if ends_layout(why.limit) || ttft_grows_with_batch(phase, l, why.limit) {
                 break;
             }
@@ -243,22 +230,26 @@ fn scan_layout(
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
-                    Some(f) => f.offer_with(&s, s),
+                    Some(f) => f.offer_with(&s, (j, s)),
                     None => out
                         .built
-                        .push(materialize(task, phase, l, rank.full(&coeffs), &s)),
+                        .push((job, materialize(task, phase, l, rank.full(&coeffs), &s))),
                 }
             }
             Err(why) => {
-                out.tally(b, why);
+                out.reject(job, b, why);
                 if ends_layout(why.limit) {
                     break;
                 }
             }
         }
     }
-    if let Some(f) = front {
-        f.drain_into(&mut out.front);
+    if let (Some(f), Some(phase_front)) = (front, &mut out.front) {
+        f.drain_into(drained);
+        for (_, (j, s)) in drained.drain(..) {
+            let at = (job as u64) << BATCH_BITS | j as u64;
+            phase_front.offer_at(at, &s, (job, s));
+        }
     }
 }
 
@@ -291,71 +282,96 @@ fn cores(threads: Option<usize>) -> usize {
     threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// The jobs grouped by shape: runs of job indices whose layouts differ only in pipeline depth
-/// (same phase, TP, SP, attention-DP, EP, expert-TP). A group is scanned on one thread with one
-/// [`LayerCache`], so its layouts share their layer times and the cache holds one shape at a time.
-fn shape_groups(jobs: &[(Phase, Layout)]) -> Vec<Vec<usize>> {
-    let shape = |i: usize| {
-        let (p, l) = jobs[i];
-        (p as u8, Layout { pp: 1, ..l })
+/// The jobs (indices into `jobs`) ordered by shape, and where each shape's run starts: runs of
+/// layouts that differ only in pipeline depth (same phase, TP, SP, attention-DP, EP,
+/// expert-TP), pipeline depths ascending within a run. A run is scanned on one thread with one
+/// [`LayerCache`], so its layouts share their layer times and the cache holds one shape at a
+/// time. Two flat vectors, no allocation per group.
+fn shape_groups(jobs: &Jobs) -> (Vec<u32>, Vec<u32>) {
+    let shape = |i: u32| {
+        let (p, l) = jobs.get(i as usize);
+        (p as u8, Layout { pp: 1, ..*l })
     };
-    // Groups in order of first appearance, indices ascending within each (one pass).
-    let mut index: rustc_hash::FxHashMap<(u8, Layout), usize> = Default::default();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for i in 0..jobs.len() {
-        let g = *index.entry(shape(i)).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i);
+    let mut order: Vec<u32> = (0..jobs.len() as u32).collect();
+    // Stable: equal shapes keep their enumeration order, i.e. ascending pipeline depth.
+    order.sort_by_key(|&i| shape(i));
+    let mut starts: Vec<u32> = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        if k == 0 || shape(order[k - 1]) != shape(i) {
+            starts.push(k as u32);
+        }
     }
-    groups
+    starts.push(order.len() as u32);
+    (order, starts)
 }
 
-/// Score `jobs` on a pool of threads: each layout's record in job order (each is stored at its
-/// index, whichever thread and group scanned it) and the workers' arenas its spans point into.
+/// The layouts of both phases as one list of jobs: prefill's, then decode's.
+struct Jobs {
+    layouts: [Vec<Layout>; 2],
+}
+
+impl Jobs {
+    fn len(&self) -> usize {
+        self.layouts[0].len() + self.layouts[1].len()
+    }
+
+    /// Job `i`: its phase and layout.
+    fn get(&self, i: usize) -> (Phase, &Layout) {
+        let n = self.layouts[0].len();
+        if i < n {
+            (Phase::Prefill, &self.layouts[0][i])
+        } else {
+            (Phase::Decode, &self.layouts[1][i - n])
+        }
+    }
+}
+
+/// Score every job on a pool of threads: each worker scans whole shape runs and folds them into
+/// its own two [`PhaseScan`]s, which are merged at the end. Every fold is independent of the
+/// order (counts add, the first rejection is the earliest job's, the front keeps what no other
+/// entry beats, ties to the earlier position), so the result does not depend on the number of
+/// threads or their timing.
 fn pool(
     task: &Task,
     kernels: &Kernels,
-    jobs: &[(Phase, Layout)],
+    jobs: &Jobs,
     batches: &[(u64, u64)],
     prune: Prune,
     threads: Option<usize>,
-) -> (Vec<Record>, Vec<Arena>) {
-    let groups = shape_groups(jobs);
+) -> [PhaseScan; 2] {
+    debug_assert!(batches.len() < 1 << BATCH_BITS);
+    let (order, starts) = shape_groups(jobs);
+    let groups = starts.len() - 1;
     let n = workers(jobs.len(), threads);
     // Chunks small enough to balance the tail, large enough to keep the counter cold.
-    let chunk = (groups.len() / (n * 16)).clamp(1, 16);
+    let chunk = (groups / (n * 16)).clamp(1, 16);
     let next = AtomicUsize::new(0);
-    // Each worker's records tagged with their job index, scattered into job order at the end.
-    let work = |worker: usize| {
+    let work = || {
         let mut scratch = Scratch::default();
-        // Room for every job reserved up front: untouched capacity costs no page, and no growth
-        // step copies (and faults in) the vectors again.
-        let mut arena = Arena::with_room(jobs.len());
-        let mut done: Vec<(usize, Record)> = Vec::with_capacity(jobs.len());
+        let mut out = Phase::BOTH.map(|p| PhaseScan::new(task, p, prune));
         loop {
             let start = next.fetch_add(chunk, Ordering::Relaxed);
-            if start >= groups.len() {
-                return (arena, done);
+            if start >= groups {
+                return out;
             }
-            for group in groups.iter().skip(start).take(chunk) {
+            for g in start..(start + chunk).min(groups) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
                 scratch.cache.clear();
-                for &i in group {
-                    let (phase, l) = &jobs[i];
-                    scan_layout(task, kernels, &mut scratch, *phase, l, batches, prune);
-                    done.push((i, arena.record(worker, &mut scratch.scan)));
+                for &i in &order[starts[g] as usize..starts[g + 1] as usize] {
+                    let (phase, l) = jobs.get(i as usize);
+                    let scan = &mut out[phase as usize];
+                    let job = (i as usize, phase, l);
+                    scan_layout(task, kernels, &mut scratch, scan, job, batches, prune);
                 }
             }
         }
     };
-    let results = if n == 1 {
-        vec![work(0)]
+    let mut results = if n == 1 {
+        vec![work()]
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = (1..n).map(|w| s.spawn(move || work(w))).collect();
-            let mut results = vec![work(0)];
+            let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
+            let mut results = vec![work()];
             // A worker only panics on a bug; re-raise it on this thread.
             results.extend(
                 handles
@@ -365,61 +381,44 @@ fn pool(
             results
         })
     };
-    // Each index is in exactly one group, scanned once: every slot is written once.
-    let mut records = vec![Record::default(); jobs.len()];
-    let mut arenas = Vec::with_capacity(results.len());
-    for (arena, done) in results {
-        for (i, r) in done {
-            records[i] = r;
-        }
-        arenas.push(arena);
+    let mut merged = results.remove(0);
+    for [p, d] in results {
+        merged[0].absorb(p);
+        merged[1].absorb(d);
     }
-    (records, arenas)
+    merged
 }
 
-/// Merge one phase's layout results in enumeration order.
-fn merge(
-    task: &Task,
-    kernels: &Kernels,
-    phase: Phase,
-    layouts: &[Layout],
-    (records, arenas): (&[Record], &[Arena]),
-    prune: Prune,
-) -> PhaseCandidates {
-    let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
-    let mut front = prune.map(|(mode, objective)| Front::<(usize, Scalars)>::new(mode, objective, min));
+/// One phase's candidates from its merged scan: the rejection tallies with their examples put
+/// into words, and the feasible candidates in enumeration order (the front's survivors built
+/// afresh, or every candidate of an unpruned scan).
+fn finish(task: &Task, kernels: &Kernels, jobs: &Jobs, phase: Phase, scan: PhaseScan) -> PhaseCandidates {
     let mut pc = PhaseCandidates {
         phase,
-        layouts: layouts.len() as u64,
-        evaluated: 0,
+        layouts: jobs.layouts[phase as usize].len() as u64,
+        evaluated: scan.evaluated,
         feasible: Vec::new(),
-        feasible_seen: 0,
+        feasible_seen: scan.feasible_seen,
         rejected: BTreeMap::new(),
     };
-    for (i, (r, l)) in records.iter().zip(layouts).enumerate() {
-        let arena = &arenas[r.worker as usize];
-        pc.evaluated += u64::from(r.evaluated);
-        pc.feasible_seen += u64::from(r.feasible_seen);
-        for t in r.rejected.of(&arena.rejected) {
-            let example = || t.first.text(task, l, t.first_batch);
-            add_rejections(&mut pc.rejected, t.first.limit, t.count, t.best, example);
-        }
-        match &mut front {
-            Some(f) => r
-                .front
-                .of(&arena.front)
-                .iter()
-                .for_each(|x| f.offer_with(x, (i, *x))),
-            None => pc.feasible.extend(r.built.of(&arena.built).iter().cloned()),
-        }
+    for t in &scan.rejected {
+        let (_, l) = jobs.get(t.first_job);
+        let example = || t.first.text(task, l, t.first_batch);
+        add_rejections(&mut pc.rejected, t.first.limit, t.count, t.best, example);
     }
-    if let Some(f) = front {
-        pc.feasible = f
+    pc.feasible = match scan.front {
+        Some(f) => f
             .into_items()
             .into_iter()
-            .map(|(i, x)| build(task, kernels, phase, &layouts[i], &x))
-            .collect();
-    }
+            .map(|(job, x)| build(task, kernels, phase, jobs.get(job).1, &x))
+            .collect(),
+        None => {
+            let mut built = scan.built;
+            // Stable: a layout's candidates stay in batch order.
+            built.sort_by_key(|(job, _)| *job);
+            built.into_iter().map(|(_, c)| c).collect()
+        }
+    };
     pc
 }
 
@@ -437,8 +436,8 @@ pub(super) fn run(
         .into_iter()
         .map(|b| (b, task.workload.batch.div_ceil(b)))
         .collect();
-    let enumerate = || {
-        let layouts: [Vec<Layout>; 2] = Phase::BOTH.map(|p| {
+    let enumerate = || Jobs {
+        layouts: Phase::BOTH.map(|p| {
             if want[p as usize] {
                 let mut ls = layout::enumerate(&task.model, p, &limits);
                 // The engine restriction (`--engine`, `Engine:`): layouts it cannot run
@@ -448,20 +447,14 @@ pub(super) fn run(
             } else {
                 Vec::new()
             }
-        });
-        let jobs: Vec<(Phase, Layout)> = Phase::BOTH
-            .iter()
-            .zip(&layouts)
-            .flat_map(|(&p, ls)| ls.iter().map(move |l| (p, *l)))
-            .collect();
-        (layouts, jobs)
+        }),
     };
     // With more than one thread the task's kernel constants (the GPU's measured curves, parsed
     // from the embedded profile the first time in a process, ~0.9 ms) are read on a second thread
     // while this one enumerates the layouts (~0.9 ms): the two overlap. Measured on the 2-core VM,
     // `solve` of the Qwen3 task as a process, 80 runs taking turns with the previous build:
     // median wall 18.5 → 17.2 ms, CPU unchanged.
-    let ((layouts, jobs), kernels) = if cores(threads) > 1 {
+    let (jobs, kernels) = if cores(threads) > 1 {
         std::thread::scope(|s| {
             let k = s.spawn(|| Kernels::for_task(task));
             let found = enumerate();
@@ -470,17 +463,9 @@ pub(super) fn run(
     } else {
         (enumerate(), Kernels::for_task(task))
     };
-    let (records, arenas) = pool(task, &kernels, &jobs, &batches, prune, threads);
-    let [n_p, n_d] = [layouts[0].len(), layouts[1].len()];
-    let (p, d) = records.split_at(n_p);
-    let prefill = merge(task, &kernels, Phase::Prefill, &layouts[0], (p, &arenas), prune);
-    let decode = merge(
-        task,
-        &kernels,
-        Phase::Decode,
-        &layouts[1],
-        (&d[..n_d], &arenas),
-        prune,
-    );
-    [prefill, decode]
+    let [p, d] = pool(task, &kernels, &jobs, &batches, prune, threads);
+    [
+        finish(task, &kernels, &jobs, Phase::Prefill, p),
+        finish(task, &kernels, &jobs, Phase::Decode, d),
+    ]
 }

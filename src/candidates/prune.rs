@@ -92,8 +92,17 @@ fn dominates(d: &Key, c: &Key) -> bool {
     d.iter().zip(c).all(|(a, b)| a >= b)
 }
 
-/// An online Pareto front: feed candidates in enumeration order, get the undominated ones back in
-/// the same order. Memory stays proportional to the front, not to the candidates seen.
+/// Whether the entry `(d, od)` (key, position in enumeration order) makes `(c, oc)` redundant:
+/// at least as good on every entry of the key, and either better on one or earlier. A strict
+/// partial order, so the undominated entries of a set do not depend on the order in which they
+/// are offered: the earliest of equal keys survives however the offers arrive.
+fn beats(d: &Key, od: u64, c: &Key, oc: u64) -> bool {
+    dominates(d, c) && (d != c || od < oc)
+}
+
+/// An online Pareto front: feed candidates (in any order, each with its position in enumeration
+/// order), get the undominated ones back in enumeration order. Memory stays proportional to the
+/// front, not to the candidates seen.
 ///
 /// The payload `T` is what is kept per entry: the candidate itself, or (the enumeration's
 /// per-layout fronts) a cheap handle from which the few survivors are built at the end.
@@ -101,8 +110,8 @@ pub struct Front<T = Candidate> {
     mode: Mode,
     objective: Objective,
     min_per_gpu_k: Option<f64>,
-    items: Vec<(Key, usize, T)>,
-    seen: usize,
+    items: Vec<(Key, u64, T)>,
+    seen: u64,
 }
 
 impl Front<Candidate> {
@@ -129,10 +138,17 @@ impl<T> Front<T> {
         }
     }
 
-    /// Offer the next entry by its candidate's numbers (enumeration order).
+    /// Offer the next entry by its candidate's numbers, its position being the number of
+    /// entries offered before it.
     pub fn offer_with(&mut self, s: &Scalars, payload: T) {
-        let idx = self.seen;
+        let at = self.seen;
         self.seen += 1;
+        self.offer_at(at, s, payload);
+    }
+
+    /// Offer an entry at position `at` of the enumeration order (offers may come in any order;
+    /// positions are distinct).
+    pub fn offer_at(&mut self, at: u64, s: &Scalars, payload: T) {
         if let Some(min) = self.min_per_gpu_k
             && s.per_gpu_k(self.mode) < min
         {
@@ -140,19 +156,19 @@ impl<T> Front<T> {
         }
         let k = s.key(self.mode, self.objective);
         // Newest first: the latest entries are the likeliest to dominate the next offer.
-        if self.items.iter().rev().any(|(d, _, _)| dominates(d, &k)) {
+        if self.items.iter().rev().any(|(d, o, _)| beats(d, *o, &k, at)) {
             return;
         }
-        self.items.retain(|(d, _, _)| !dominates(&k, d));
-        self.items.push((k, idx, payload));
+        self.items.retain(|(d, o, _)| !beats(&k, at, d, *o));
+        self.items.push((k, at, payload));
     }
 
-    /// Move the surviving entries, in enumeration order, to the end of `out`; the front is left
-    /// empty with its storage, ready for the next run of offers.
-    pub fn drain_into(&mut self, out: &mut Vec<T>) {
+    /// Move the surviving entries, in enumeration order, to the end of `out` with their
+    /// positions; the front is left empty with its storage, ready for the next run of offers.
+    pub fn drain_into(&mut self, out: &mut Vec<(u64, T)>) {
         self.items.sort_unstable_by_key(|(_, i, _)| *i);
         self.seen = 0;
-        out.extend(self.items.drain(..).map(|(_, _, c)| c));
+        out.extend(self.items.drain(..).map(|(_, i, c)| (i, c)));
     }
 
     /// The surviving entries in enumeration order.
@@ -169,4 +185,85 @@ pub fn prune(mode: Mode, objective: Objective, cands: &[Candidate]) -> Vec<Candi
         f.offer(c.clone());
     }
     f.into_candidates()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scalars with a small grid of values, so that equal keys (ties) are frequent.
+    fn scalars(r: &mut u64, phase: Phase) -> Scalars {
+        let mut next = |n: u64| {
+            *r = r
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*r >> 33) % n
+        };
+        Scalars {
+            phase,
+            batch: 1 + next(4),
+            gpus_per_instance: 1 + next(3),
+            cover_instances: 1 + next(3),
+            cover_tokens_per_s_per_gpu: 1000.0 * next(5) as f64,
+            serving: Serving {
+                rate_per_s: next(4) as f64,
+                min_rate_per_s: next(2) as f64,
+                tokens_per_s_per_gpu: 1000.0 * next(4) as f64,
+                kv_transfer_s: 0.0,
+            },
+        }
+    }
+
+    /// The front of a set offered in any order (with each entry's position) is the front of
+    /// the same set offered in enumeration order: the property that lets the enumeration's
+    /// workers fold layouts in whatever order they take them and merge their fronts.
+    #[test]
+    fn offer_order_does_not_change_the_front() {
+        let mut r = 7u64;
+        let modes = [Mode::NoLimit, Mode::Budget { gpus: 64 }];
+        for case in 0..400 {
+            let mode = modes[case % 2];
+            let phase = if case % 4 < 2 {
+                Phase::Decode
+            } else {
+                Phase::Prefill
+            };
+            let objective = Objective::default_for(mode);
+            let min = (case % 3 == 0).then_some(1500.0);
+            let n = 1 + (case % 40) as u64;
+            let items: Vec<(u64, Scalars)> = (0..n).map(|i| (i, scalars(&mut r, phase))).collect();
+            let mut in_order = Front::new(mode, objective, min);
+            for (i, s) in &items {
+                in_order.offer_with(s, *i);
+            }
+            let expected = in_order.into_items();
+            // A shuffled order, and the order split into two halves merged as the workers do.
+            let mut shuffled = items.clone();
+            for k in (1..shuffled.len()).rev() {
+                r = r.wrapping_mul(6364136223846793005).wrapping_add(1);
+                shuffled.swap(k, (r >> 33) as usize % (k + 1));
+            }
+            let mut any = Front::new(mode, objective, min);
+            for (i, s) in &shuffled {
+                any.offer_at(*i, s, *i);
+            }
+            assert_eq!(any.into_items(), expected, "case {case}: shuffled");
+            let (a, b) = shuffled.split_at(shuffled.len() / 2);
+            let [mut fa, mut fb] = [a, b].map(|half| {
+                let mut f = Front::new(mode, objective, min);
+                for (i, s) in half {
+                    f.offer_at(*i, s, *i);
+                }
+                f
+            });
+            let mut drained = Vec::new();
+            fb.drain_into(&mut drained);
+            for (at, i) in drained {
+                let s = items[i as usize].1;
+                fa.offer_at(at, &s, i);
+            }
+            assert_eq!(fa.into_items(), expected, "case {case}: merged halves");
+            assert!(!expected.is_empty() || min.is_some(), "case {case}: empty front");
+        }
+    }
 }
