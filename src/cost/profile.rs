@@ -229,6 +229,7 @@ pub struct SystemSpec {
 
 /// One `models/kernels/<gpu>.json`.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct GpuProfile {
     pub gpu: String,
     pub generated_by: String,
@@ -279,16 +280,17 @@ impl EngineKernels {
 
 /// The engines of one profile, each parsed on first use: a solve reads one engine's curves, and
 /// the three engines' JSON (most of it the grouped-MoE classes by slice and local experts) would
-/// otherwise be parsed on every solve.
+/// otherwise be parsed on every solve. The raw text is borrowed from the embedded file (no copy
+/// of the ~200 kB per profile), so a profile only deserializes from `'static` text.
 #[derive(Clone, Debug)]
 pub struct Engines {
-    raw: BTreeMap<String, Box<serde_json::value::RawValue>>,
+    raw: BTreeMap<String, &'static serde_json::value::RawValue>,
     parsed: BTreeMap<String, OnceLock<Option<EngineKernels>>>,
 }
 
-impl<'de> Deserialize<'de> for Engines {
+impl<'de: 'static> Deserialize<'de> for Engines {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Engines, D::Error> {
-        let raw = BTreeMap::<String, Box<serde_json::value::RawValue>>::deserialize(d)?;
+        let raw = BTreeMap::<String, &'static serde_json::value::RawValue>::deserialize(d)?;
         let parsed = raw.keys().map(|k| (k.clone(), OnceLock::new())).collect();
         Ok(Engines { raw, parsed })
     }

@@ -301,7 +301,9 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
     // expert-TP, which ascend with the sorted width triples for fixed tp·sp): the layouts come out
     // sorted and distinct, with no sort pass (tests below hold it equal to a sorted enumeration).
     let pps = pp_options(model, limits);
-    let mut out = Vec::new();
+    // Room for every combination up front: capacity never touched costs no memory, and no
+    // growth step copies (and faults in) the list again.
+    let mut out = Vec::with_capacity(tps.len() * pps.len() * sps.len() * widths.len());
     for &tp in &tps {
         for &pp in &pps {
             for &sp in &sps {
