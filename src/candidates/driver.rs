@@ -48,7 +48,8 @@ struct Tally {
     best: f64,
 }
 
-/// What the scans of one phase contribute, on one worker or (after [`merge`]) on all: counts,
+/// What the scans of one phase contribute, on one worker or (after [`PhaseScan::absorb`]) on
+/// all: counts,
 /// one tally per limit met, and either every feasible candidate built (unpruned, with its job)
 /// or the phase's Pareto front of the numbers seen so far (pruned: the few that survive it are
 /// built at the end, [`build`]). Its size follows the front, not the number of layouts.
@@ -114,13 +115,8 @@ impl PhaseScan {
             self.tally(t);
         }
         self.built.extend(other.built);
-        if let (Some(f), Some(o)) = (&mut self.front, other.front) {
-            let mut items = Vec::new();
-            let mut o = o;
-            o.drain_into(&mut items);
-            for (at, (job, s)) in items {
-                f.offer_at(at, &s, (job, s));
-            }
+        if let (Some(f), Some(mut o)) = (&mut self.front, other.front) {
+            o.move_into(f);
         }
     }
 }
@@ -130,13 +126,11 @@ impl PhaseScan {
 #[derive(Default)]
 struct Scratch {
     cache: LayerCache,
-    /// The current layout's front (entries: batch index, scalars), one per phase (their
-    /// throughput floors differ): only what survives it is offered to the phase's front.
+    /// The current layout's front, one per phase (their throughput floors differ): only what
+    /// survives it is offered to the phase's front.
     fronts: [Option<Front<(usize, Scalars)>>; 2],
     /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
     runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
-    /// The current layout's front entries, drained.
-    drained: Vec<(u64, (usize, Scalars))>,
 }
 
 /// The per-rank figures of the current batches of a scan (batches ascend, so equal sequences per
@@ -181,7 +175,6 @@ impl Rank {
 /// the first batch that does not fit memory ([`super::ends_layout`]: every larger batch fails
 /// too; a batch missing TTFT or TPOT does not stop the scan, since latency need not grow with
 /// the batch).
-#[allow(clippy::too_many_arguments)]
 fn scan_layout(
     task: &Task,
     k: &Kernels,
@@ -192,12 +185,7 @@ fn scan_layout(
     prune: Prune,
 ) {
     let min = task.requirements.throughput_per_gpu(phase == Phase::Prefill);
-    let Scratch {
-        cache,
-        fronts,
-        runs,
-        drained,
-    } = scratch;
+    let Scratch { cache, fronts, runs } = scratch;
     // The layout's own front: only a candidate that survives it can survive the phase's front.
     let mut front = prune.map(|(mode, objective)| {
         fronts[phase as usize].get_or_insert_with(|| Front::new(mode, objective, min))
@@ -230,7 +218,7 @@ fn scan_layout(
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
-                    Some(f) => f.offer_with(&s, (j, s)),
+                    Some(f) => f.offer_at((job as u64) << BATCH_BITS | j as u64, &s, (job, s)),
                     None => out
                         .built
                         .push((job, materialize(task, phase, l, rank.full(&coeffs), &s))),
@@ -245,11 +233,7 @@ fn scan_layout(
         }
     }
     if let (Some(f), Some(phase_front)) = (front, &mut out.front) {
-        f.drain_into(drained);
-        for (_, (j, s)) in drained.drain(..) {
-            let at = (job as u64) << BATCH_BITS | j as u64;
-            phase_front.offer_at(at, &s, (job, s));
-        }
+        f.move_into(phase_front);
     }
 }
 

@@ -154,7 +154,11 @@ impl<T> Front<T> {
         {
             return;
         }
-        let k = s.key(self.mode, self.objective);
+        self.offer_key(at, s.key(self.mode, self.objective), payload);
+    }
+
+    /// Offer an entry by its key (already past the throughput floor).
+    fn offer_key(&mut self, at: u64, k: Key, payload: T) {
         // Newest first: the latest entries are the likeliest to dominate the next offer.
         if self.items.iter().rev().any(|(d, o, _)| beats(d, *o, &k, at)) {
             return;
@@ -163,12 +167,13 @@ impl<T> Front<T> {
         self.items.push((k, at, payload));
     }
 
-    /// Move the surviving entries, in enumeration order, to the end of `out` with their
-    /// positions; the front is left empty with its storage, ready for the next run of offers.
-    pub fn drain_into(&mut self, out: &mut Vec<(u64, T)>) {
-        self.items.sort_unstable_by_key(|(_, i, _)| *i);
+    /// Offer every surviving entry to `into` at its position; this front is left empty with its
+    /// storage, ready for the next run of offers.
+    pub fn move_into(&mut self, into: &mut Front<T>) {
         self.seen = 0;
-        out.extend(self.items.drain(..).map(|(_, i, c)| (i, c)));
+        for (k, at, payload) in self.items.drain(..) {
+            into.offer_key(at, k, payload);
+        }
     }
 
     /// The surviving entries in enumeration order.
@@ -256,12 +261,7 @@ mod tests {
                 }
                 f
             });
-            let mut drained = Vec::new();
-            fb.drain_into(&mut drained);
-            for (at, i) in drained {
-                let s = items[i as usize].1;
-                fa.offer_at(at, &s, i);
-            }
+            fb.move_into(&mut fa);
             assert_eq!(fa.into_items(), expected, "case {case}: merged halves");
             assert!(!expected.is_empty() || min.is_some(), "case {case}: empty front");
         }
