@@ -428,6 +428,53 @@ fn finish(task: &Task, kernels: &Kernels, jobs: &Jobs, phase: Phase, scan: Phase
     pc
 }
 
+/// `prepare` the work on this thread and `scan` it on `n` threads: the work and each thread's
+/// scan. With more than one thread the workers start before `prepare` runs, so that their
+/// start-up (a thread can take milliseconds to be scheduled on a busy VM) overlaps the
+/// enumeration; the first one meanwhile parses the task's kernel profile (~0.5 ms the first time
+/// in a process, into `profile`'s parse-once cells). `prepare` then takes the kernel constants
+/// itself: it waits on the cells while the worker parses, or parses them if the worker has not
+/// started yet, so this thread never waits for another to be scheduled.
+fn on_threads<P, S>(task: &Task, n: usize, prepare: P, scan: S) -> (Work, Vec<[PhaseScan; 2]>)
+where
+    P: FnOnce() -> Work,
+    S: Fn(&Work) -> [PhaseScan; 2] + Sync,
+{
+    if n <= 1 {
+        let w = prepare();
+        let r = scan(&w);
+        return (w, vec![r]);
+    }
+    let cell: OnceLock<Option<Work>> = OnceLock::new();
+    let mut results = Vec::with_capacity(n);
+    std::thread::scope(|s| {
+        let (cell, scan) = (&cell, &scan);
+        let handles: Vec<_> = (1..n)
+            .map(|i| {
+                s.spawn(move || {
+                    if i == 1 {
+                        Kernels::for_task(task);
+                    }
+                    cell.wait().as_ref().map(scan)
+                })
+            })
+            .collect();
+        let release = Release(cell);
+        let _ = cell.set(Some(prepare()));
+        drop(release);
+        results.extend(cell.get().and_then(Option::as_ref).map(scan));
+        // A worker only panics on a bug; re-raise it on this thread.
+        for h in handles {
+            results.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+    });
+    match cell.into_inner().flatten() {
+        Some(w) => (w, results),
+        // Unreachable: the work is set before the scope ends (an unwind leaves the function).
+        None => unreachable!("the work is set before the workers are joined"),
+    }
+}
+
 /// Enumerate the phases marked in `want` (prefill, decode) on one pool of `threads` threads
 /// (default: one per core); a phase not wanted comes back empty.
 pub(super) fn run(
@@ -455,7 +502,6 @@ pub(super) fn run(
             }
         }),
     };
-    let n = cores(threads);
     let prepare = || {
         let jobs = enumerate();
         let kernels = Kernels::for_task(task);
@@ -473,49 +519,7 @@ pub(super) fn run(
     };
     let next = AtomicUsize::new(0);
     let scan = |w: &Work| scan_runs(task, w, &next, &batches, prune);
-    let (work, mut results) = if n == 1 {
-        let w = prepare();
-        let r = scan(&w);
-        (w, vec![r])
-    } else {
-        // The workers start before the layouts are enumerated, so that their start-up (a thread
-        // can take milliseconds to be scheduled on a busy VM) overlaps the enumeration; the first
-        // one meanwhile parses the task's kernel profile (~0.5 ms the first time in a process,
-        // into `profile`'s parse-once cells). This thread then takes the kernel constants itself:
-        // it waits on the cells while the worker parses, or parses them itself if the worker has
-        // not started yet, so it never waits for a thread to be scheduled.
-        let cell: OnceLock<Option<Work>> = OnceLock::new();
-        let results = std::thread::scope(|s| {
-            let handles: Vec<_> = (1..n)
-                .map(|i| {
-                    let cell = &cell;
-                    s.spawn(move || {
-                        if i == 1 {
-                            Kernels::for_task(task);
-                        }
-                        cell.wait().as_ref().map(scan)
-                    })
-                })
-                .collect();
-            let release = Release(&cell);
-            let _ = cell.set(Some(prepare()));
-            drop(release);
-            let w = cell
-                .get()
-                .and_then(Option::as_ref)
-                .expect("the work was just set");
-            let mut results = vec![scan(w)];
-            // A worker only panics on a bug; re-raise it on this thread.
-            results.extend(
-                handles
-                    .into_iter()
-                    .filter_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            results
-        });
-        let w = cell.into_inner().flatten().expect("the work was set");
-        (w, results)
-    };
+    let (work, mut results) = on_threads(task, cores(threads), prepare, scan);
     let mut merged = results.remove(0);
     for [p, d] in results {
         merged[0].absorb(p);
