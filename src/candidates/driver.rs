@@ -264,7 +264,11 @@ fn workers(jobs: usize, threads: Option<usize>) -> usize {
 
 /// Threads to use: `threads`, by default the machine's cores.
 fn cores(threads: Option<usize>) -> usize {
-    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    // Read once per process: `available_parallelism` opens and parses the cgroup CPU quota files
+    // on every call (three files under /proc and /sys on Linux), twice per solve.
+    static CORES: OnceLock<usize> = OnceLock::new();
+    threads
+        .unwrap_or_else(|| *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())))
 }
 
 /// The jobs (indices into `jobs`) ordered by shape, and where each shape's run starts: runs of
