@@ -13,6 +13,7 @@
 //! list (TensorRT-LLM's published performance tables), to check the model is not tuned to the
 //! first group.
 
+mod ifb;
 mod published;
 
 use crate::cost::{self, Figures};
@@ -65,11 +66,13 @@ pub enum Group {
     TrtllmBlogs,
     /// vLLM's large-scale serving blog (DeepSeek-R1 on H200, wide EP with dual-batch overlap).
     VllmBlogs,
+    /// TensorRT-LLM v0.17's in-flight-batching throughput table (Llama-3.1, Mixtral).
+    TrtllmV017,
 }
 
 impl Group {
     /// Every group, in print order.
-    pub const ALL: [Group; 8] = [
+    pub const ALL: [Group; 9] = [
         Group::CalibrationMd,
         Group::TrtllmV06,
         Group::TrtllmV09,
@@ -78,6 +81,7 @@ impl Group {
         Group::SglangBlogs,
         Group::TrtllmBlogs,
         Group::VllmBlogs,
+        Group::TrtllmV017,
     ];
     /// The heading `pdplan calibrate` prints above the group.
     pub fn heading(self) -> &'static str {
@@ -91,6 +95,9 @@ impl Group {
             Group::TrtllmBlogs => "TensorRT-LLM DeepSeek-R1 best-practice blog (H200 max-throughput)",
             Group::VllmBlogs => {
                 "vLLM large-scale serving blog (DeepSeek-R1 decode on H200, wide EP + dual-batch overlap)"
+            }
+            Group::TrtllmV017 => {
+                "TensorRT-LLM v0.17 in-flight-batching throughput (Llama-3.1 8B / 70B, Mixtral; trtllm-bench)"
             }
         }
     }
@@ -214,6 +221,7 @@ pub fn rows() -> Vec<Row> {
     rows.extend(sglang_rows());
     rows.extend(trtllm_v06_rows());
     rows.extend(published::rows());
+    rows.extend(ifb::rows());
     for r in &mut rows {
         if r.note.is_empty() {
             r.note = known_gap(r.id);
