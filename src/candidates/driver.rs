@@ -256,6 +256,17 @@ fn build(task: &Task, k: &Kernels, phase: Phase, l: &Layout, s: &Scalars) -> Can
     materialize(task, phase, l, &r, s)
 }
 
+/// Start parsing the kernel profile of `task`'s GPU on a detached thread, once per process (see
+/// [`run`]); the thread's result is dropped: it only fills the parse-once cells.
+fn warm_kernels(task: &Task) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let task = task.clone();
+        // A failed spawn only means this thread parses the profile itself.
+        let _ = std::thread::Builder::new().spawn(move || Kernels::for_task(&task));
+    });
+}
+
 /// Worker threads for `jobs` layouts: `threads` (default: the machine's cores), at most one per
 /// few layouts.
 fn workers(jobs: usize, threads: Option<usize>) -> usize {
@@ -344,59 +355,67 @@ impl Jobs {
     }
 }
 
-/// What the workers scan, prepared by the enumerating thread: the layouts, the task's kernel
-/// constants and the shape runs ([`shape_groups`]), handed out `chunk` runs at a time.
-struct Work {
-    jobs: Jobs,
-    kernels: Kernels,
-    order: Vec<u32>,
-    starts: Vec<u32>,
-    chunk: usize,
-}
-
-/// One worker: scan whole shape runs of `w`, taken from the shared counter `next`, into its own
-/// two [`PhaseScan`]s (merged by [`run`]). Every fold is independent of the order (counts add,
-/// the first rejection is the earliest job's, the front keeps what no other entry beats, ties to
-/// the earlier position), so the result does not depend on the number of threads or their
-/// timing.
-fn scan_runs(
+/// Score every job on a pool of threads: each worker scans whole shape runs and folds them into
+/// its own two [`PhaseScan`]s, which are merged at the end. Every fold is independent of the
+/// order (counts add, the first rejection is the earliest job's, the front keeps what no other
+/// entry beats, ties to the earlier position), so the result does not depend on the number of
+/// threads or their timing.
+fn pool(
     task: &Task,
-    w: &Work,
-    next: &AtomicUsize,
+    kernels: &Kernels,
+    jobs: &Jobs,
     batches: &[(u64, u64)],
     prune: Prune,
+    threads: Option<usize>,
 ) -> [PhaseScan; 2] {
     debug_assert!(batches.len() < 1 << BATCH_BITS);
-    let groups = w.starts.len() - 1;
-    let mut scratch = Scratch::default();
-    let mut out = Phase::BOTH.map(|p| PhaseScan::new(task, p, prune));
-    loop {
-        let start = next.fetch_add(w.chunk, Ordering::Relaxed);
-        if start >= groups {
-            return out;
-        }
-        for g in start..(start + w.chunk).min(groups) {
-            // Layer times shared by the group's layouts (every pipeline depth of one shape).
-            scratch.cache.clear();
-            for &i in &w.order[w.starts[g] as usize..w.starts[g + 1] as usize] {
-                let (phase, l) = w.jobs.get(i as usize);
-                let scan = &mut out[phase as usize];
-                let job = (i as usize, phase, l);
-                scan_layout(task, &w.kernels, &mut scratch, scan, job, batches, prune);
+    let (order, starts) = shape_groups(jobs);
+    let groups = starts.len() - 1;
+    let n = workers(jobs.len(), threads);
+    // Chunks small enough to balance the tail, large enough to keep the counter cold.
+    let chunk = (groups / (n * 16)).clamp(1, 16);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut scratch = Scratch::default();
+        let mut out = Phase::BOTH.map(|p| PhaseScan::new(task, p, prune));
+        loop {
+            let start = next.fetch_add(chunk, Ordering::Relaxed);
+            if start >= groups {
+                return out;
+            }
+            for g in start..(start + chunk).min(groups) {
+                // Layer times shared by the group's layouts (every pipeline depth of one shape).
+                scratch.cache.clear();
+                for &i in &order[starts[g] as usize..starts[g + 1] as usize] {
+                    let (phase, l) = jobs.get(i as usize);
+                    let scan = &mut out[phase as usize];
+                    let job = (i as usize, phase, l);
+                    scan_layout(task, kernels, &mut scratch, scan, job, batches, prune);
+                }
             }
         }
+    };
+    let mut results = if n == 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
+            let mut results = vec![work()];
+            // A worker only panics on a bug; re-raise it on this thread.
+            results.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            results
+        })
+    };
+    let mut merged = results.remove(0);
+    for [p, d] in results {
+        merged[0].absorb(p);
+        merged[1].absorb(d);
     }
-}
-
-/// Releases the workers waiting for the [`Work`] if the enumerating thread unwinds before
-/// handing it over (a bug): they return nothing instead of waiting forever.
-struct Release<'a>(&'a OnceLock<Option<Work>>);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        // A no-op once the work has been set.
-        let _ = self.0.set(None);
-    }
+    merged
 }
 
 /// One phase's candidates from its merged scan: the rejection tallies with their examples put
@@ -432,53 +451,6 @@ fn finish(task: &Task, kernels: &Kernels, jobs: &Jobs, phase: Phase, scan: Phase
     pc
 }
 
-/// `prepare` the work on this thread and `scan` it on `n` threads: the work and each thread's
-/// scan. With more than one thread the workers start before `prepare` runs, so that their
-/// start-up (a thread can take milliseconds to be scheduled on a busy VM) overlaps the
-/// enumeration; the first one meanwhile parses the task's kernel profile (~0.5 ms the first time
-/// in a process, into `profile`'s parse-once cells). `prepare` then takes the kernel constants
-/// itself: it waits on the cells while the worker parses, or parses them if the worker has not
-/// started yet, so this thread never waits for another to be scheduled.
-fn on_threads<P, S>(task: &Task, n: usize, prepare: P, scan: S) -> (Work, Vec<[PhaseScan; 2]>)
-where
-    P: FnOnce() -> Work,
-    S: Fn(&Work) -> [PhaseScan; 2] + Sync,
-{
-    if n <= 1 {
-        let w = prepare();
-        let r = scan(&w);
-        return (w, vec![r]);
-    }
-    let cell: OnceLock<Option<Work>> = OnceLock::new();
-    let mut results = Vec::with_capacity(n);
-    std::thread::scope(|s| {
-        let (cell, scan) = (&cell, &scan);
-        let handles: Vec<_> = (1..n)
-            .map(|i| {
-                s.spawn(move || {
-                    if i == 1 {
-                        Kernels::for_task(task);
-                    }
-                    cell.wait().as_ref().map(scan)
-                })
-            })
-            .collect();
-        let release = Release(cell);
-        let _ = cell.set(Some(prepare()));
-        drop(release);
-        results.extend(cell.get().and_then(Option::as_ref).map(scan));
-        // A worker only panics on a bug; re-raise it on this thread.
-        for h in handles {
-            results.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-    });
-    match cell.into_inner().flatten() {
-        Some(w) => (w, results),
-        // Unreachable: the work is set before the scope ends (an unwind leaves the function).
-        None => unreachable!("the work is set before the workers are joined"),
-    }
-}
-
 /// Enumerate the phases marked in `want` (prefill, decode) on one pool of `threads` threads
 /// (default: one per core); a phase not wanted comes back empty.
 pub(super) fn run(
@@ -506,34 +478,22 @@ pub(super) fn run(
             }
         }),
     };
-    let prepare = || {
-        let jobs = enumerate();
-        let kernels = Kernels::for_task(task);
-        let (order, starts) = shape_groups(&jobs);
-        // Chunks small enough to balance the tail, large enough to keep the counter cold.
-        let workers = workers(jobs.len(), threads);
-        let chunk = ((starts.len() - 1) / (workers * 16)).clamp(1, 16);
-        Work {
-            jobs,
-            kernels,
-            order,
-            starts,
-            chunk,
-        }
-    };
-    let next = AtomicUsize::new(0);
-    let scan = |w: &Work| scan_runs(task, w, &next, &batches, prune);
-    let (work, mut results) = on_threads(task, cores(threads), prepare, scan);
-    let mut merged = results.remove(0);
-    for [p, d] in results {
-        merged[0].absorb(p);
-        merged[1].absorb(d);
+    // The task's kernel constants read the GPU's measured curves, parsed from the embedded
+    // profile the first time in a process (~0.5 ms; `profile`'s parse-once cells). With more than
+    // one thread a detached helper starts that parse while this thread enumerates the layouts
+    // (~0.5 ms); this thread then asks for the constants itself: it waits on the cells if the
+    // helper is parsing, finds them filled if it has finished, and parses them itself if the
+    // helper has not started yet (a thread can start milliseconds late on a busy VM), so it
+    // never waits for the helper to be scheduled. Only a process's first enumeration starts one.
+    if cores(threads) > 1 {
+        warm_kernels(task);
     }
-    let [p, d] = merged;
-    let (kernels, jobs) = (&work.kernels, &work.jobs);
+    let jobs = enumerate();
+    let kernels = Kernels::for_task(task);
+    let [p, d] = pool(task, &kernels, &jobs, &batches, prune, threads);
     [
-        finish(task, kernels, jobs, Phase::Prefill, p),
-        finish(task, kernels, jobs, Phase::Decode, d),
+        finish(task, &kernels, &jobs, Phase::Prefill, p),
+        finish(task, &kernels, &jobs, Phase::Decode, d),
     ]
 }
 
