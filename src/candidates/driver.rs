@@ -18,7 +18,7 @@
 //!   the number of layouts (Qwen3-235B seed task: 1,052 → 569 page faults per solve), and the
 //!   fronts of large budgets merge on the workers instead of on one thread after them.
 
-use super::prune::{Front, Scalars};
+use super::prune::Front;
 use super::{
     Candidate, Failed, Limit, PhaseCandidates, add_rejections, check_rank, ends_layout, materialize,
     score_batch,
@@ -60,8 +60,9 @@ struct PhaseScan {
     /// One per limit met (a phase meets at most [`Limit::COUNT`]).
     rejected: Vec<Tally>,
     built: Vec<(usize, Candidate)>,
-    /// Entries: (job, scalars), at position `job << BATCH_BITS | batch index`.
-    front: Option<Front<(usize, Scalars)>>,
+    /// Entries at position `job << BATCH_BITS | batch index`, with no payload: the position
+    /// names the candidate, and the few survivors are scored again when they are built.
+    front: Option<Front<()>>,
 }
 
 /// Bits of an entry's position that hold its batch's index in the task's batch list.
@@ -129,7 +130,7 @@ struct Scratch {
     cache: LayerCache,
     /// The current layout's front, one per phase (their throughput floors differ): only what
     /// survives it is offered to the phase's front.
-    fronts: [Option<Front<(usize, Scalars)>>; 2],
+    fronts: [Option<Front<()>>; 2],
     /// The model's stage runs per pipeline depth ([`cost::memory::stage_runs`]).
     runs: rustc_hash::FxHashMap<u64, Vec<cost::memory::StageShape>>,
 }
@@ -219,7 +220,7 @@ fn scan_layout(
             Ok(s) => {
                 out.feasible_seen += 1;
                 match &mut front {
-                    Some(f) => f.offer_at((job as u64) << BATCH_BITS | j as u64, &s, (job, s)),
+                    Some(f) => f.offer_at((job as u64) << BATCH_BITS | j as u64, &s, ()),
                     None => out
                         .built
                         .push((job, materialize(task, phase, l, rank.full(&coeffs), &s))),
@@ -247,13 +248,25 @@ fn ttft_grows_with_batch(phase: Phase, l: &Layout, limit: Limit) -> bool {
     phase == Phase::Prefill && l.pp > 1 && limit == Limit::Ttft
 }
 
-/// Build a candidate of the phase's front from its numbers: the layout's figures at its batch
-/// evaluated afresh (equal bit for bit to the scan's, which reused figures across batches and
-/// layouts: tests/driver.rs), then the same [`materialize`] as an unpruned scan.
-fn build(task: &Task, k: &Kernels, phase: Phase, l: &Layout, s: &Scalars) -> Candidate {
+/// Build the candidate of the phase's front at `position` (`job << BATCH_BITS | batch index`):
+/// the layout's figures at its batch evaluated afresh and scored again (equal bit for bit to the
+/// scan's, which reused figures across batches and layouts: tests/driver.rs), then the same
+/// [`materialize`] as an unpruned scan. `None` only if the fresh score failed where the scan's
+/// passed, which the equality rules out (and tests/driver.rs would catch as a missing candidate).
+fn build(
+    task: &Task,
+    k: &Kernels,
+    (jobs, batches): (&Jobs, &[(u64, u64)]),
+    phase: Phase,
+    position: u64,
+) -> Option<Candidate> {
+    let job = (position >> BATCH_BITS) as usize;
+    let batch = *batches.get((position & ((1 << BATCH_BITS) - 1)) as usize)?;
+    let l = jobs.get(job).1;
     let coeffs = cost::LayoutCoeffs::with_kernels(task, l, phase, *k);
-    let r = cost::rank_with(&coeffs, cost::sequences_per_rank(l, s.batch));
-    materialize(task, phase, l, &r, s)
+    let r = cost::rank_with(&coeffs, cost::sequences_per_rank(l, batch.0));
+    let s = score_batch(task, phase, l, batch, &r.scalars).ok()?;
+    Some(materialize(task, phase, l, &r, &s))
 }
 
 /// Start parsing the kernel profile of `task`'s GPU on a detached thread, once per process (see
@@ -421,7 +434,13 @@ fn pool(
 /// One phase's candidates from its merged scan: the rejection tallies with their examples put
 /// into words, and the feasible candidates in enumeration order (the front's survivors built
 /// afresh, or every candidate of an unpruned scan).
-fn finish(task: &Task, kernels: &Kernels, jobs: &Jobs, phase: Phase, scan: PhaseScan) -> PhaseCandidates {
+fn finish(
+    task: &Task,
+    kernels: &Kernels,
+    (jobs, batches): (&Jobs, &[(u64, u64)]),
+    phase: Phase,
+    scan: PhaseScan,
+) -> PhaseCandidates {
     let mut pc = PhaseCandidates {
         phase,
         layouts: jobs.layouts[phase as usize].len() as u64,
@@ -437,9 +456,9 @@ fn finish(task: &Task, kernels: &Kernels, jobs: &Jobs, phase: Phase, scan: Phase
     }
     pc.feasible = match scan.front {
         Some(f) => f
-            .into_items()
+            .into_positions()
             .into_iter()
-            .map(|(job, x)| build(task, kernels, phase, jobs.get(job).1, &x))
+            .filter_map(|at| build(task, kernels, (jobs, batches), phase, at))
             .collect(),
         None => {
             let mut built = scan.built;
@@ -492,8 +511,8 @@ pub(super) fn run(
     let kernels = Kernels::for_task(task);
     let [p, d] = pool(task, &kernels, &jobs, &batches, prune, threads);
     [
-        finish(task, &kernels, &jobs, Phase::Prefill, p),
-        finish(task, &kernels, &jobs, Phase::Decode, d),
+        finish(task, &kernels, (&jobs, &batches), Phase::Prefill, p),
+        finish(task, &kernels, (&jobs, &batches), Phase::Decode, d),
     ]
 }
 

@@ -176,6 +176,13 @@ impl<T> Front<T> {
         }
     }
 
+    /// The positions of the surviving entries, ascending (enumeration order).
+    pub fn into_positions(self) -> Vec<u64> {
+        let mut at: Vec<u64> = self.items.into_iter().map(|(_, i, _)| i).collect();
+        at.sort_unstable();
+        at
+    }
+
     /// The surviving entries in enumeration order.
     pub fn into_items(mut self) -> Vec<T> {
         self.items.sort_unstable_by_key(|(_, i, _)| *i);
