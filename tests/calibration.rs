@@ -186,3 +186,35 @@ fn rows_use_preset_efficiency_defaults() {
         }
     }
 }
+
+/// `pdplan calibrate` prints each distinct note once, naming every row it explains.
+#[test]
+fn calibrate_prints_each_note_once_for_all_its_rows() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pdplan"))
+        .arg("calibrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let notes: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("note "))
+        .filter_map(|l| l.split_once(": "))
+        .collect();
+    let mut texts: Vec<&str> = notes.iter().map(|(_, t)| *t).collect();
+    texts.sort_unstable();
+    let n = texts.len();
+    texts.dedup();
+    assert_eq!(texts.len(), n, "a note is printed twice");
+    for o in calibration::outcomes().unwrap() {
+        if o.row.note.is_empty() {
+            continue;
+        }
+        let line = notes.iter().find(|(_, t)| *t == o.row.note);
+        assert!(
+            line.is_some_and(|(ids, _)| ids.split(", ").any(|id| id == o.row.id)),
+            "{} is not named with its note",
+            o.row.id
+        );
+    }
+}
