@@ -7,9 +7,9 @@
 //! In-flight batching at that concurrency is costed as the static-batch cycle (every request's
 //! prefill plus OSL decode steps at the concurrency), as for the DeepSeek-R1 max-throughput row.
 
-use super::{Group, Metric, Row, task_on};
+use super::{Group, Metric, Row, published};
 use crate::layout::Layout;
-use crate::spec::task::{Dtype, Engine, RawCostParams, RawTask};
+use crate::spec::task::{Dtype, Engine, RawTask};
 
 const TRTLLM_V017: &str = "NVIDIA TensorRT-LLM docs/source/performance/perf-overview.md, \"All data in the table below was generated using version 0.17\" (trtllm-bench build --quantization FP8 --dataset, which forces an FP8 KV cache; FP16 engines on A100; trtllm-bench throughput at an unlimited request rate, Guaranteed No Evict, --kv_cache_free_gpu_mem_fraction 0.95; synthetic fixed-length requests), github.com/NVIDIA/TensorRT-LLM; the table's figure is the engine's output tokens/s over all its TP GPUs (the same methodology's v0.19 page: \"The reported metric is Total Output Throughput (tokens/sec)\"), divided here by TP";
 
@@ -108,35 +108,22 @@ const V017: [IfbRow; 27] = [
 
 /// The row's task: the model at FP8 weights and KV cache (FP16 on A100), TensorRT-LLM.
 fn task(model: &str, gpu: &str, batch: u64, isl: u64, osl: u64) -> RawTask {
-    let mut t = task_on(gpu, batch, isl, osl);
+    let mut t = published::model_task(model, gpu, Engine::Trtllm, (batch, isl, osl));
     let dtype = if gpu == "A100-80G" {
         Dtype::Fp16
     } else {
         Dtype::Fp8
     };
-    let m = &mut t.model;
-    match model {
-        "llama8b" => super::published::llama3_8b(&mut t),
-        "llama70b" => m.preset = Some("Llama-3.1-70B".into()),
-        _ => m.preset = Some("Mixtral-8x7B".into()),
-    }
     (t.model.dtype, t.model.kv_cache_dtype) = (Some(dtype), Some(dtype));
-    t.cost = Some(RawCostParams {
-        engine: Some(Engine::Trtllm),
-        ..RawCostParams::default()
-    });
     t
 }
 
+/// TP for attention; Mixtral's experts split by TP (TensorRT-LLM's default MoE mapping).
 fn layout(model: &str, tp: u64) -> Layout {
-    Layout {
-        tp,
-        pp: 1,
-        sp: 1,
-        attention_dp: 1,
-        ep: 1,
-        // Mixtral's experts split by TP (TensorRT-LLM's default MoE mapping).
-        expert_tp: if model == "mixtral" { tp } else { 1 },
+    if model == "mixtral" {
+        published::moe_tp(tp)
+    } else {
+        super::layout(tp, 1, 1)
     }
 }
 

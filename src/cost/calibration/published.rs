@@ -18,7 +18,7 @@ const H20_BLOG: &str = "Ant Group, \"Together with SGLang: Best Practices for Se
 
 /// Attention TP and experts split by expert-TP only (TensorRT-LLM's default MoE mapping and
 /// vLLM / SGLang fused MoE without expert parallelism): `tp = expert_tp`, `ep = 1`.
-const fn moe_tp(tp: u64) -> Layout {
+pub(super) const fn moe_tp(tp: u64) -> Layout {
     Layout {
         tp,
         pp: 1,
@@ -32,7 +32,7 @@ const fn moe_tp(tp: u64) -> Layout {
 /// Llama-3-8B / Llama-3.1-8B (the same shapes): meta-llama/Meta-Llama-3-8B config.json
 /// (32 layers, hidden 4096, 32 heads / 8 KV heads, head 128, FFN 14,336, vocabulary 128,256,
 /// untied embeddings), 8.03B parameters.
-pub(super) fn llama3_8b(t: &mut RawTask) {
+fn llama3_8b(t: &mut RawTask) {
     let m = &mut t.model;
     m.name = Some("Llama-3-8B".into());
     m.declared_params = Some(8.03e9);
@@ -43,7 +43,7 @@ pub(super) fn llama3_8b(t: &mut RawTask) {
 
 /// A task for one of the CI / NIM models ("llama8b", "llama70b" = the Llama-3.1-70B preset, the
 /// same shapes as Llama-3-70B and Llama-3.3-70B, or "mixtral") on an engine.
-fn model_task(model: &str, gpu: &str, engine: Engine, wl: (u64, u64, u64)) -> RawTask {
+pub(super) fn model_task(model: &str, gpu: &str, engine: Engine, wl: (u64, u64, u64)) -> RawTask {
     let (batch, input, output) = wl;
     let mut t = task_on(gpu, batch, input, output);
     match model {
