@@ -391,13 +391,19 @@ fn sp_exchange(c: &LayoutCoeffs, x: &Load) -> f64 {
 /// Every layer kind of one micro-batch at the first of `lens` (the model's dense and MoE layers
 /// alike: a stage multiplies each by its own layer count, so one evaluation serves every stage),
 /// and the same layer at each further length — only the attention core and the SP exchange
-/// depend on the length / context, so the rest is computed once.
-fn layer_times(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] {
+/// depend on the length / context, so the rest is computed once. The attention block and the LM
+/// head come from `attention` (shared by every layout of the same TP and SP).
+fn layer_times(
+    c: &LayoutCoeffs,
+    seqs: f64,
+    lens: &[u64],
+    attention: &mut AttentionCache,
+) -> [(Layer, Load); 2] {
     let x = load(&c.layout, c.phase, seqs, lens[0]);
     let (k, o, l) = (&c.kernels, &c.ops, &c.layout);
     let mut layer = Layer::default();
-    let proj = attention_projections(k, o, &x);
-    attention_block(k, o, l, &x, &proj, &mut layer);
+    let a = attention.get(c, seqs, lens);
+    a.parts[0].set(&mut layer);
     if c.has_dense {
         dense_ffn(k, o, &x, &mut layer);
     }
@@ -405,22 +411,109 @@ fn layer_times(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> [(Layer, Load); 2] 
         moe_ffn(k, o, l, &x, &mut layer);
     }
     layer_comm(c, &x, &mut layer);
-    if o.lm_p > 0.0 {
-        layer.lm_head = k.time(
+    layer.lm_head = a.lm_head;
+    let mut second = (layer, load(l, c.phase, seqs, lens[lens.len() - 1]));
+    if lens.len() > 1 {
+        a.parts[1].set(&mut second.0);
+        second.0.sp = sp_exchange(c, &second.1);
+    }
+    [(layer, x), second]
+}
+
+/// The attention block of a layer and the LM head, which depend on the layout only through its
+/// TP (heads, KV heads and weights per GPU: [`OpSizes`]) and SP (tokens per GPU): computed once
+/// per (phase, TP, SP, micro-batch, lengths) and shared by the layouts that differ in
+/// attention-DP, EP or expert-TP (about half a layer's kernel lookups in a MoE search).
+#[derive(Clone, Copy)]
+struct AttentionPart {
+    /// At each of the (at most two) lengths.
+    parts: [AttentionTimes; 2],
+    lm_head: (f64, bool),
+}
+
+/// The attention fields of a [`Layer`] at one length.
+#[derive(Clone, Copy, Default)]
+struct AttentionTimes {
+    attention: f64,
+    attention_core: f64,
+    compute_attention: f64,
+    launch_attention: f64,
+}
+
+impl AttentionTimes {
+    fn of(layer: &Layer) -> AttentionTimes {
+        AttentionTimes {
+            attention: layer.attention,
+            attention_core: layer.attention_core,
+            compute_attention: layer.compute_attention,
+            launch_attention: layer.launch_attention,
+        }
+    }
+
+    fn set(&self, layer: &mut Layer) {
+        layer.attention = self.attention;
+        layer.attention_core = self.attention_core;
+        layer.compute_attention = self.compute_attention;
+        layer.launch_attention = self.launch_attention;
+    }
+}
+
+/// [`AttentionPart`]s of one task by (phase, TP, SP, micro-batch bits, first and last length).
+type AttentionKey = (Phase, u64, u64, u64, [u64; 2]);
+
+#[derive(Default)]
+struct AttentionCache {
+    map: rustc_hash::FxHashMap<AttentionKey, AttentionPart>,
+}
+
+impl AttentionCache {
+    fn get(&mut self, c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
+        let (l, last) = (&c.layout, lens[lens.len() - 1]);
+        let key = (c.phase, l.tp, l.sp, seqs.to_bits(), [lens[0], last]);
+        *self
+            .map
+            .entry(key)
+            .or_insert_with(|| attention_part(c, seqs, lens))
+    }
+}
+
+/// The attention block at each of `lens` and the LM head of one micro-batch.
+fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
+    let (k, o, l) = (&c.kernels, &c.ops, &c.layout);
+    let x = load(l, c.phase, seqs, lens[0]);
+    let proj = attention_projections(k, o, &x);
+    let mut layer = Layer::default();
+    attention_block(k, o, l, &x, &proj, &mut layer);
+    let first = AttentionTimes::of(&layer);
+    let second = if lens.len() > 1 {
+        attention_block(
+            k,
+            o,
+            l,
+            &load(l, c.phase, seqs, lens[lens.len() - 1]),
+            &proj,
+            &mut layer,
+        );
+        AttentionTimes::of(&layer)
+    } else {
+        first
+    };
+    let lm_head = if o.lm_p > 0.0 {
+        k.time(
             k.gemm,
             2.0 * x.seqs * o.lm_p,
             k.peak_flops_per_s,
             o.lm_p * o.weight_bytes,
             x.seqs,
             1.0,
-        );
+        )
+    } else {
+        (0.0, false)
+    };
+    AttentionPart {
+        parts: [first, second],
+        lm_head,
     }
-    let mut second = (layer, load(l, c.phase, seqs, lens[lens.len() - 1]));
-    if lens.len() > 1 {
-        attention_block(k, o, l, &second.1, &proj, &mut second.0);
-        second.0.sp = sp_exchange(c, &second.1);
-    }
-    [(layer, x), second]
 }
 
 /// What a stage's time is made of: its operators and each kind of raw communication (the sums
@@ -532,12 +625,15 @@ type LayerGroup = (Layout, Phase, [u64; 2]);
 #[derive(Default)]
 pub struct LayerCache {
     group: Option<LayerGroup>,
+    /// Kept across groups: its key holds everything the attention part depends on.
+    attention: AttentionCache,
     map: rustc_hash::FxHashMap<(u64, (bool, bool)), usize>,
     entries: Vec<[(Layer, Load); 2]>,
 }
 
 impl LayerCache {
-    /// Forget every entry, keeping the memory (the next group of layouts starts empty).
+    /// Forget every entry of the current group, keeping the memory (the next group of layouts
+    /// starts empty; the attention parts, keyed by what they depend on, stay).
     pub fn clear(&mut self) {
         self.group = None;
         self.map.clear();
@@ -555,12 +651,12 @@ impl LayerCache {
             self.clear();
             self.group = Some(group);
         }
-        let entries = &mut self.entries;
+        let (entries, attention) = (&mut self.entries, &mut self.attention);
         *self
             .map
             .entry((seqs.to_bits(), (c.has_dense, c.has_moe)))
             .or_insert_with(|| {
-                entries.push(layer_times(c, seqs, lens));
+                entries.push(layer_times(c, seqs, lens, attention));
                 entries.len() - 1
             })
     }
