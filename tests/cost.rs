@@ -326,13 +326,13 @@ fn two_batch_overlap_is_partial() {
 #[test]
 fn moe_curve_follows_the_expert_slice_class() {
     let p = profile::profiles().iter().find(|p| p.gpu == "H200").unwrap();
-    let classes = &p.engines.get("trtllm").unwrap().moe_fp8_by_slice;
+    let classes = p.engines.get("trtllm").unwrap().moe_fp8_by_slice.get();
     assert!(classes.last().unwrap().slice_elements_below.is_none());
     // Every class has a curve of at least 3 sizes (an empty one would read as the peak), and
     // every slice class ends with an unbounded local-expert class: each layout finds a curve.
     for p in profile::profiles() {
         for k in p.engines.values() {
-            for c in k.moe_fp8_by_slice.iter().chain(&k.moe_bf16_by_slice) {
+            for c in k.moe_fp8_by_slice.get().iter().chain(k.moe_bf16_by_slice.get()) {
                 assert!(c.x.len() >= 3 && c.compute.len() == c.x.len(), "{}", c.source);
             }
         }

@@ -218,8 +218,8 @@ impl Kernels {
         let reference = found.and_then(|(p, _)| pick(p, profile::REFERENCE_ENGINE));
         let fp8 = task.model.dtype.bytes() <= 1.0;
         let moe_by_slice: &'static [Curve] = match kernels {
-            Some((_, k)) if fp8 && !k.moe_fp8_by_slice.is_empty() => &k.moe_fp8_by_slice,
-            Some((_, k)) if !fp8 || k.moe_fp8.is_none() => &k.moe_bf16_by_slice,
+            Some((_, k)) if fp8 && !k.moe_fp8_by_slice.get().is_empty() => k.moe_fp8_by_slice.get(),
+            Some((_, k)) if !fp8 || k.moe_fp8.is_none() => k.moe_bf16_by_slice.get(),
             _ => &[],
         };
         let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {

@@ -181,8 +181,47 @@ pub struct DeepEp {
     pub source: String,
 }
 
+/// A list of curves parsed (and prepared) on first use; the raw JSON is borrowed from the
+/// embedded profile. The grouped-MoE classes by expert slice are ~90 % of an engine's curves and
+/// a solve reads one precision's list: parsing both with the engine was ~40 % of the profile's
+/// parse on every process's first solve.
+#[derive(Clone, Debug, Default)]
+pub struct LazyCurves {
+    raw: Option<&'static serde_json::value::RawValue>,
+    parsed: OnceLock<Vec<Curve>>,
+}
+
+impl<'de: 'static> Deserialize<'de> for LazyCurves {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LazyCurves, D::Error> {
+        Ok(LazyCurves {
+            raw: Some(<&'static serde_json::value::RawValue>::deserialize(d)?),
+            parsed: OnceLock::new(),
+        })
+    }
+}
+
+impl LazyCurves {
+    fn parse(&self) -> Result<Vec<Curve>, String> {
+        let Some(raw) = self.raw else {
+            return Ok(Vec::new());
+        };
+        let mut curves: Vec<Curve> = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+        for c in &mut curves {
+            c.prepare();
+        }
+        Ok(curves)
+    }
+
+    /// The curves (empty when absent, or when their JSON does not parse, which
+    /// [`parse_errors`] reports).
+    pub fn get(&self) -> &[Curve] {
+        self.parsed.get_or_init(|| self.parse().unwrap_or_default())
+    }
+}
+
 /// The kernel classes of one engine on one GPU.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct EngineKernels {
     pub gemm_bf16: Curve,
     #[serde(default)]
@@ -201,9 +240,9 @@ pub struct EngineKernels {
     /// `scripts/derive_kernel_params.py`, `moe_by_slice`): at the same tokens per expert a GPU
     /// holding a larger expert slice reaches a larger fraction of peak.
     #[serde(default)]
-    pub moe_bf16_by_slice: Vec<Curve>,
+    pub moe_bf16_by_slice: LazyCurves,
     #[serde(default)]
-    pub moe_fp8_by_slice: Vec<Curve>,
+    pub moe_fp8_by_slice: LazyCurves,
     pub attention_prefill: Curve,
     pub attention_decode: Curve,
     #[serde(default)]
@@ -255,13 +294,6 @@ impl EngineKernels {
             &mut k.elementwise,
         ];
         for c in optional.into_iter().flatten() {
-            c.prepare();
-        }
-        for c in k
-            .moe_bf16_by_slice
-            .iter_mut()
-            .chain(k.moe_fp8_by_slice.iter_mut())
-        {
             c.prepare();
         }
         for g in &mut k.all_reduce.groups {
@@ -321,8 +353,25 @@ impl Engines {
     pub fn values(&self) -> impl Iterator<Item = &EngineKernels> {
         self.iter().map(|(_, e)| e)
     }
+    /// Every engine's parse errors, its lazily parsed curve lists included.
     fn errors(&self) -> Vec<String> {
-        self.raw.keys().filter_map(|k| self.parse(k).err()).collect()
+        let mut out = Vec::new();
+        for name in self.raw.keys() {
+            match self.parse(name) {
+                Err(e) => out.push(e),
+                Ok(k) => {
+                    for (list, curves) in [
+                        ("moe_bf16_by_slice", &k.moe_bf16_by_slice),
+                        ("moe_fp8_by_slice", &k.moe_fp8_by_slice),
+                    ] {
+                        if let Err(e) = curves.parse() {
+                            out.push(format!("engine {name} {list}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -499,8 +548,8 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
         }
     }
     for (n, cs) in [
-        ("moe_bf16/slice", &k.moe_bf16_by_slice),
-        ("moe_fp8/slice", &k.moe_fp8_by_slice),
+        ("moe_bf16/slice", k.moe_bf16_by_slice.get()),
+        ("moe_fp8/slice", k.moe_fp8_by_slice.get()),
     ] {
         for c in cs {
             out.push_str(&curve_line(n, c));
@@ -600,5 +649,37 @@ fn preset_sources(out: &mut String) {
     out.push_str("Model presets (models/*.json): shapes from the published config.json:\n");
     for m in presets::models() {
         out.push_str(&format!("  {:<18} — {}\n", m.name, m.source));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An engine whose curve lists are parsed on first use still reports a malformed list among
+    /// the profile's parse errors (the test that keeps the embedded tables valid relies on it),
+    /// and reads it as empty rather than failing the engine.
+    #[test]
+    fn a_malformed_lazy_curve_list_is_reported() {
+        let text: &'static str = r#"{"e": {
+            "gemm_bf16": {"launch_s": 0.0, "source": "s"},
+            "attention_prefill": {"launch_s": 0.0, "source": "s"},
+            "attention_decode": {"launch_s": 0.0, "source": "s"},
+            "all_reduce": {"groups": [], "source": "s"},
+            "moe_bf16_by_slice": [{"x": [1.0, 2.0], "launch_s": 0.0, "source": "s"}],
+            "moe_fp8_by_slice": [{"x": "not a list", "launch_s": 0.0, "source": "s"}]
+        }}"#;
+        let engines: Engines = serde_json::from_str(text).unwrap();
+        let errors = engines.errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("moe_fp8_by_slice"), "{errors:?}");
+        let k = engines.get("e").unwrap();
+        assert!(k.moe_fp8_by_slice.get().is_empty());
+        assert_eq!(k.moe_bf16_by_slice.get().len(), 1);
+        assert_eq!(
+            k.moe_bf16_by_slice.get()[0].ln_x.len(),
+            2,
+            "prepared on first use"
+        );
     }
 }
