@@ -80,38 +80,112 @@ impl Reading {
     }
 }
 
-/// The changes a reading makes to the stated degrees.
-fn changes(g: &GivenStrategy, l: &Layout, replicas: u64) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cmp = |name: &str, stated: Option<u64>, got: u64| {
+/// One stated degree a reading changes.
+enum Change<'a> {
+    /// A named degree: stated, then read.
+    Degree(&'a str, u64, u64),
+    /// `dp` read as neither attention-DP, nor replicas, nor their product.
+    Dp {
+        dp: u64,
+        attention_dp: u64,
+        replicas: u64,
+    },
+}
+
+/// Visit the changes a reading makes to the stated degrees, in the order they are reported.
+fn each_change(g: &GivenStrategy, l: &Layout, replicas: u64, mut visit: impl FnMut(Change)) {
+    for (name, stated, got) in [
+        ("TP", g.tp, l.tp),
+        ("PP", g.pp, l.pp),
+        ("SP", g.sp, l.sp),
+        ("EP", g.ep, l.ep),
+        ("expert-TP", g.expert_tp, l.expert_tp),
+        ("attention-DP", g.attention_dp, l.attention_dp),
+        ("replicas", g.replicas, replicas),
+    ] {
         if let Some(s) = stated
             && s != got
         {
-            out.push(format!("{name} {s} → {got}"));
+            visit(Change::Degree(name, s, got));
         }
-    };
-    cmp("TP", g.tp, l.tp);
-    cmp("PP", g.pp, l.pp);
-    cmp("SP", g.sp, l.sp);
-    cmp("EP", g.ep, l.ep);
-    cmp("expert-TP", g.expert_tp, l.expert_tp);
-    cmp("attention-DP", g.attention_dp, l.attention_dp);
-    cmp("replicas", g.replicas, replicas);
+    }
     if let Some(dp) = g.dp
         && ![l.attention_dp, replicas, l.attention_dp * replicas].contains(&dp)
     {
-        out.push(format!(
-            "DP {dp} → attention-DP {} × {replicas} replica{}",
-            l.attention_dp,
-            if replicas == 1 { "" } else { "s" }
-        ));
+        visit(Change::Dp {
+            dp,
+            attention_dp: l.attention_dp,
+            replicas,
+        });
     }
+}
+
+/// The changes a reading makes to the stated degrees, in words.
+fn changes(g: &GivenStrategy, l: &Layout, replicas: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    each_change(g, l, replicas, |c| {
+        out.push(match c {
+            Change::Degree(name, s, got) => format!("{name} {s} → {got}"),
+            Change::Dp {
+                dp,
+                attention_dp,
+                replicas,
+            } => format!(
+                "DP {dp} → attention-DP {attention_dp} × {replicas} replica{}",
+                if replicas == 1 { "" } else { "s" }
+            ),
+        })
+    });
     out
 }
 
-/// Valid readings of the strategy for a phase, nearest first (fewest changes, then fewer GPUs,
-/// then layout order). With a stated GPU count only readings that use exactly that many GPUs.
-pub fn readings(task: &Task, phase: Phase, g: &GivenStrategy) -> Vec<Reading> {
+/// How many stated degrees a reading changes ([`changes`] without the words).
+fn change_count(g: &GivenStrategy, l: &Layout, replicas: u64) -> usize {
+    let mut n = 0;
+    each_change(g, l, replicas, |_| n += 1);
+    n
+}
+
+/// The nearest valid readings of the strategy for a phase, at most `max`: those that change the
+/// fewest stated degrees, ordered by the smallest moves (Σ |log2(new / stated)|, so TP16 → 8 is
+/// nearer than PP4 → 1), then fewer GPUs, then layout order. With a stated GPU count only
+/// readings that use exactly that many GPUs. Every layout is weighed by its change count alone;
+/// only the nearest are ordered and put into words (ordering and describing every layout took
+/// ~35M instructions, a fifth of a solve of the Qwen3 given-strategy seed task).
+pub fn nearest_readings(task: &Task, phase: Phase, g: &GivenStrategy, max: usize) -> Vec<Reading> {
+    // In decode the stated SP does not apply (one token per step): not counted as a change.
+    let stated = g_for(phase, g);
+    let mut fewest = usize::MAX;
+    let mut near: Vec<(Layout, u64)> = Vec::new();
+    for (l, replicas) in valid_readings(task, phase, g) {
+        let n = change_count(&stated, &l, replicas);
+        if n < fewest {
+            (fewest, near) = (n, Vec::new());
+        }
+        if n == fewest {
+            near.push((l, replicas));
+        }
+    }
+    near.sort_by_cached_key(|(l, replicas)| {
+        (
+            (1000.0 * moves(&stated, l, *replicas)).round() as u64,
+            replicas * l.gpus_per_instance(),
+            *l,
+        )
+    });
+    near.into_iter()
+        .take(max)
+        .map(|(layout, replicas)| Reading {
+            layout,
+            replicas,
+            changes: changes(&stated, &layout, replicas),
+        })
+        .collect()
+}
+
+/// Every valid reading of the strategy for a phase as (layout, replicas), in layout order; with a
+/// stated GPU count only those that use exactly that many GPUs.
+fn valid_readings(task: &Task, phase: Phase, g: &GivenStrategy) -> Vec<(Layout, u64)> {
     let m = &task.model;
     let gpus = g.gpus;
     let stated_w = g.tp.unwrap_or(1) * g.sp.unwrap_or(1) * g.attention_dp.or(g.dp).unwrap_or(1);
@@ -127,9 +201,9 @@ pub fn readings(task: &Task, phase: Phase, g: &GivenStrategy) -> Vec<Reading> {
             continue;
         }
         let per = l.gpus_per_instance();
-        let replica_options: Vec<u64> = match gpus {
-            Some(n) if n % per == 0 => vec![n / per],
-            Some(_) => vec![],
+        match gpus {
+            Some(n) if n % per == 0 => out.push((l, n / per)),
+            Some(_) => {}
             None => {
                 let mut v = vec![g.replicas.unwrap_or(1)];
                 if let Some(dp) = g.dp {
@@ -137,34 +211,10 @@ pub fn readings(task: &Task, phase: Phase, g: &GivenStrategy) -> Vec<Reading> {
                 }
                 v.sort_unstable();
                 v.dedup();
-                v
+                out.extend(v.into_iter().map(|r| (l, r)));
             }
-        };
-        for replicas in replica_options {
-            // In decode the stated SP does not apply (one token per step): not counted as a change.
-            let mut stated = g.clone();
-            if phase == Phase::Decode {
-                stated.sp = None;
-            }
-            let ch = changes(&stated, &l, replicas);
-            out.push(Reading {
-                layout: l,
-                replicas,
-                changes: ch,
-            });
         }
     }
-    // Nearest first: fewest changed degrees, then the smallest moves (Σ |log2(new / stated)|, so
-    // TP16 → 8 is nearer than PP4 → 1), then fewer GPUs, then layout order.
-    let key = |r: &Reading| {
-        (
-            r.changes.len(),
-            (1000.0 * moves(&g_for(phase, g), r)).round() as u64,
-            r.gpus(),
-            r.layout,
-        )
-    };
-    out.sort_by_key(key);
     out
 }
 
@@ -179,11 +229,10 @@ fn g_for(phase: Phase, g: &GivenStrategy) -> GivenStrategy {
 /// How far a reading moves the stated degrees: `Σ |log2(new / stated)|`, a pipeline-depth move
 /// counted twice (it re-partitions the layers over different GPUs, a larger change to a
 /// deployment than regrouping GPUs inside a stage).
-fn moves(g: &GivenStrategy, r: &Reading) -> f64 {
-    let l = &r.layout;
+fn moves(g: &GivenStrategy, l: &Layout, replicas: u64) -> f64 {
     let d = |stated: Option<u64>, got: u64| stated.map_or(0.0, |s| ((got as f64) / (s as f64)).log2().abs());
     let dp = g.dp.map_or(0.0, |dp| {
-        [l.attention_dp, r.replicas, l.attention_dp * r.replicas]
+        [l.attention_dp, replicas, l.attention_dp * replicas]
             .iter()
             .map(|&x| d(Some(dp), x))
             .fold(f64::INFINITY, f64::min)
@@ -194,7 +243,7 @@ fn moves(g: &GivenStrategy, r: &Reading) -> f64 {
         + d(g.ep, l.ep)
         + d(g.expert_tp, l.expert_tp)
         + d(g.attention_dp, l.attention_dp)
-        + d(g.replicas, r.replicas)
+        + d(g.replicas, replicas)
         + dp
 }
 
@@ -585,12 +634,8 @@ fn evaluate_phase(
     g: &GivenStrategy,
     optimum: Option<Optimum>,
 ) -> PhaseEvaluation {
-    let rs = readings(&r.task, phase, g);
-    let best = rs.first().map_or(usize::MAX, |x| x.changes.len());
-    let mut results: Vec<ReadingResult> = rs
+    let mut results: Vec<ReadingResult> = nearest_readings(&r.task, phase, g, MAX_READINGS)
         .iter()
-        .take_while(|x| x.changes.len() == best)
-        .take(MAX_READINGS)
         .map(|x| evaluate_reading(r, phase, g, x))
         .collect();
     results.sort_by(|a, b| {
@@ -681,4 +726,75 @@ pub fn evaluate_against(
     };
     attach_facts(&mut e);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: every valid reading put into words, sorted by (changes, moves, GPUs, layout),
+    /// the nearest (fewest changes) kept — what `nearest_readings` computed before it weighed the
+    /// layouts by their change count alone.
+    fn reference(task: &Task, phase: Phase, g: &GivenStrategy, max: usize) -> Vec<Reading> {
+        let stated = g_for(phase, g);
+        let mut all: Vec<Reading> = valid_readings(task, phase, g)
+            .into_iter()
+            .map(|(layout, replicas)| Reading {
+                layout,
+                replicas,
+                changes: changes(&stated, &layout, replicas),
+            })
+            .collect();
+        all.sort_by_key(|r| {
+            (
+                r.changes.len(),
+                (1000.0 * moves(&stated, &r.layout, r.replicas)).round() as u64,
+                r.gpus(),
+                r.layout,
+            )
+        });
+        let fewest = all.first().map_or(0, |r| r.changes.len());
+        all.into_iter()
+            .take_while(|r| r.changes.len() == fewest)
+            .take(max)
+            .collect()
+    }
+
+    #[test]
+    fn nearest_readings_equal_sorting_every_reading() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/tasks/qwen3-235b-given-strategy.md"
+        );
+        let parsed = crate::input::load::load_task(std::path::Path::new(path)).unwrap();
+        let task = crate::spec::resolve::resolve(path, parsed).unwrap().task;
+        let s = |tp, pp, dp, ep, gpus| GivenStrategy {
+            tp,
+            pp,
+            dp,
+            ep,
+            gpus,
+            ..GivenStrategy::default()
+        };
+        let strategies = [
+            GivenStrategy::default(),
+            s(Some(3), Some(4), Some(4), Some(32), Some(128)),
+            s(Some(16), Some(4), None, None, None),
+            s(Some(2), Some(2), Some(4), None, None),
+            s(None, Some(5), Some(3), Some(7), None),
+            s(Some(8), None, None, Some(64), Some(64)),
+            s(Some(2), None, Some(2), None, Some(7)),
+        ];
+        let mut compared = 0;
+        for g in &strategies {
+            for phase in Phase::BOTH {
+                for max in [1, 3, 1000] {
+                    let got = nearest_readings(&task, phase, g, max);
+                    assert_eq!(got, reference(&task, phase, g, max), "{g:?} {phase} max {max}");
+                    compared += got.len();
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} readings compared");
+    }
 }
