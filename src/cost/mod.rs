@@ -114,9 +114,15 @@ pub fn evaluate_rank(task: &Task, phase: Phase, layout: &Layout, seqs: u64) -> R
 /// `rank_with(c, seqs).at_batch(..)` equals `c.figures(batch)` and its scalars equal
 /// [`rank_after`]'s (tests/driver.rs holds them equal).
 pub fn rank_with(c: &LayoutCoeffs, seqs: u64) -> RankFigures {
+    rank_with_cache(c, seqs, &mut time::LayerCache::default())
+}
+
+/// [`rank_with`] reading the layer times from `cache` (filled by the same task's layouts, as
+/// [`rank_after`] does; hits return the stored values, so the figures are equal bit for bit).
+pub fn rank_with_cache(c: &LayoutCoeffs, seqs: u64, cache: &mut time::LayerCache) -> RankFigures {
     let memory = c.memory.at(seqs);
     let (m, per_mb) = micro_batches(c.phase, &c.layout, seqs);
-    let steps = time::slowest_stages(c, per_mb, rank_lens(c), &mut time::LayerCache::default());
+    let steps = time::slowest_stages(c, per_mb, rank_lens(c), cache);
     let times = [steps[0].stage_time_s, steps[1].stage_time_s];
     let [first, second] = steps;
     RankFigures {
