@@ -526,16 +526,31 @@ fn fit_then_replicate(task: &Task, mode: Mode) -> (Outcome, String) {
     }
 }
 
+/// A phase's candidates ordered by layout, each layout's in their own order (what grouping them
+/// by layout needs): the enumeration's order already is (its layouts come sorted, a layout's
+/// batches together), so they are borrowed, not copied (copying every ~600-byte candidate into a
+/// map was most of the baseline's time); any other order is sorted (stably) into a copy.
+fn by_layout(cs: &[Candidate]) -> std::borrow::Cow<'_, [Candidate]> {
+    if cs.windows(2).all(|w| w[0].layout <= w[1].layout) {
+        std::borrow::Cow::Borrowed(cs)
+    } else {
+        let mut v = cs.to_vec();
+        v.sort_by_key(|c| c.layout);
+        std::borrow::Cow::Owned(v)
+    }
+}
+
+/// Each layout's run of candidates in a list ordered by layout ([`by_layout`]).
+fn runs_by_layout(cs: &[Candidate]) -> BTreeMap<Layout, &[Candidate]> {
+    cs.chunk_by(|a, b| a.layout == b.layout)
+        .map(|run| (run[0].layout, run))
+        .collect()
+}
+
 fn same_layout(task: &Task, mode: Mode) -> (Outcome, String) {
     let all = Phase::BOTH.map(|p| candidates::generate(task, p));
-    let group = |cs: &[Candidate]| {
-        let mut g: BTreeMap<Layout, Vec<Candidate>> = BTreeMap::new();
-        for c in cs {
-            g.entry(c.layout).or_default().push(c.clone());
-        }
-        g
-    };
-    let (gp, gd) = (group(&all[0].feasible), group(&all[1].feasible));
+    let sorted = all.each_ref().map(|pc| by_layout(&pc.feasible));
+    let (gp, gd) = (runs_by_layout(&sorted[0]), runs_by_layout(&sorted[1]));
     let mut best: Option<(Outcome, Score, Layout)> = None;
     let mut common = 0;
     for (l, ps) in &gp {
@@ -733,4 +748,42 @@ fn enumerate_and_ratio(task: &Task, mode: Mode) -> (Outcome, String) {
         p.layout, p.batch, d.layout, d.batch
     );
     (plan_outcome(task, mode, (p, None, k * x), (d, None, k * y)), note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Grouping by layout without copies equals the copying grouping it replaced, for the
+    /// enumeration's order (borrowed) and for a shuffled one (sorted into a copy).
+    #[test]
+    fn runs_by_layout_equal_grouping_copies() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/tasks/llama3-70b-budget-tpot.md"
+        );
+        let parsed = crate::input::load::load_task(std::path::Path::new(path)).unwrap();
+        let task = crate::spec::resolve::resolve(path, parsed).unwrap().task;
+        let feasible = candidates::generate(&task, Phase::Decode).feasible;
+        assert!(feasible.len() > 100);
+        let mut shuffled = feasible.clone();
+        // A fixed permutation that splits every layout's run.
+        let n = shuffled.len();
+        for i in 0..n {
+            shuffled.swap(i, (i * 7919 + 13) % n);
+        }
+        for cs in [&feasible, &shuffled] {
+            let mut copies: BTreeMap<Layout, Vec<Candidate>> = BTreeMap::new();
+            for c in cs.iter() {
+                copies.entry(c.layout).or_default().push(c.clone());
+            }
+            let sorted = by_layout(cs);
+            let runs = runs_by_layout(&sorted);
+            assert_eq!(runs.len(), copies.len());
+            for ((l, run), (k, v)) in runs.iter().zip(&copies) {
+                assert_eq!((l, *run), (k, v.as_slice()));
+            }
+        }
+        assert!(matches!(by_layout(&feasible), std::borrow::Cow::Borrowed(_)));
+    }
 }
