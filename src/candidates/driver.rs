@@ -462,11 +462,12 @@ fn finish(
 }
 
 /// The candidates of an unpruned scan in enumeration order: by job, a job's candidates in the
-/// order built (ascending batch; a job is scanned on one worker). A counting sort of the
-/// positions by job, then each candidate moved once: a stable sort of the (job, candidate) pairs
-/// moved every ~600-byte candidate at each merge step (a third of `pdplan compare`'s
-/// instructions, 130,000 feasible Qwen3 candidates).
-fn in_job_order(built: Vec<(usize, Candidate)>) -> Vec<Candidate> {
+/// order built (ascending batch; a job is scanned on one worker). Each one's place comes from a
+/// counting sort by job, and the list is permuted in place (cycle by cycle, each candidate moved
+/// once or twice): a stable sort moved every ~600-byte candidate at each merge step through a
+/// scratch buffer half the list's size (a third of `pdplan compare`'s instructions, 130,000
+/// feasible Qwen3 candidates), and a second list would fault in as many fresh pages again.
+fn in_job_order<T>(mut built: Vec<(usize, T)>) -> Vec<T> {
     let jobs = built.iter().map(|(job, _)| job + 1).max().unwrap_or(0);
     let mut next = vec![0usize; jobs + 1];
     for (job, _) in &built {
@@ -475,12 +476,21 @@ fn in_job_order(built: Vec<(usize, Candidate)>) -> Vec<Candidate> {
     for j in 1..next.len() {
         next[j] += next[j - 1];
     }
-    let mut slots: Vec<Option<Candidate>> = (0..built.len()).map(|_| None).collect();
-    for (job, c) in built {
-        slots[next[job]] = Some(c);
-        next[job] += 1;
+    let mut dest: Vec<usize> = built
+        .iter()
+        .map(|(job, _)| {
+            next[*job] += 1;
+            next[*job] - 1
+        })
+        .collect();
+    for i in 0..built.len() {
+        while dest[i] != i {
+            let d = dest[i];
+            built.swap(i, d);
+            dest.swap(i, d);
+        }
     }
-    slots.into_iter().flatten().collect()
+    built.into_iter().map(|(_, c)| c).collect()
 }
 
 /// Enumerate the phases marked in `want` (prefill, decode) on one pool of `threads` threads
@@ -608,6 +618,18 @@ mod tests {
                 let pps: Vec<u64> = run.iter().map(|&i| jobs.get(i as usize).1.pp).collect();
                 assert!(pps.windows(2).all(|w| w[0] < w[1]), "{pps:?}");
             }
+        }
+    }
+
+    #[test]
+    fn in_job_order_equals_a_stable_sort_by_job() {
+        for n in [0usize, 1, 2, 7, 100, 1000] {
+            // Jobs in a scrambled order with repeats; the payload records the original position.
+            let built: Vec<(usize, usize)> = (0..n).map(|i| ((i * 7919 + 13) % (n / 3 + 1), i)).collect();
+            let mut reference = built.clone();
+            reference.sort_by_key(|(job, _)| *job);
+            let want: Vec<usize> = reference.into_iter().map(|(_, i)| i).collect();
+            assert_eq!(in_job_order(built), want, "n = {n}");
         }
     }
 }
