@@ -18,6 +18,7 @@
 //! as 128 × 128 block-scaled, the only FP8 the table measures), a BF16 or FP8 KV cache, heads per GPU on the grid (1 ... 128), and a
 //! batch and context inside it; anywhere else the kernels are added as before.
 
+use super::lazy_json::{Lazy, Prepare};
 use super::profile::engine_key;
 use crate::spec::task::{AttentionKind, Dtype, Task};
 use serde::Deserialize;
@@ -32,49 +33,17 @@ struct EngineTable {
     heads: Vec<f64>,
     batch: Vec<f64>,
     context: Vec<f64>,
-    /// `<gemm>/<kv>` → heads × batch × context latencies in µs (`null`: not measured).
-    latency_us: Grids,
+    /// `<gemm>/<kv>` → heads × batch × context latencies in µs (`null`: not measured), each
+    /// grid parsed on first use ([`Lazy`]): a solve reads one of a file's eight (two engines ×
+    /// four precisions), whose numbers are most of the file (parsing all eight was ~0.9 ms on
+    /// the DeepSeek-V3 fixture's path to the enumeration's start).
+    latency_us: BTreeMap<String, Lazy<Grid>>,
 }
 
 /// Heads × batch × context latencies in µs (`null`: not measured).
 type Grid = Vec<Vec<Vec<Option<f64>>>>;
 
-/// An engine's grids by `<gemm>/<kv>`, each parsed on first use: a solve reads one of the eight
-/// grids of a file (two engines × four precisions), whose numbers are most of the file. The raw
-/// text is borrowed from the embedded file, so a table only deserializes from `'static` text
-/// (as `profile::Engines`). Measured: the DeepSeek-V3 fixture's first solve in a process parsed
-/// all eight, ~0.9 ms, on the path to the enumeration's start.
-#[derive(Debug)]
-struct Grids {
-    raw: BTreeMap<String, &'static serde_json::value::RawValue>,
-    parsed: BTreeMap<String, OnceLock<Option<Grid>>>,
-}
-
-impl<'de: 'static> Deserialize<'de> for Grids {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Grids, D::Error> {
-        let raw = BTreeMap::<String, &'static serde_json::value::RawValue>::deserialize(d)?;
-        let parsed = raw.keys().map(|k| (k.clone(), OnceLock::new())).collect();
-        Ok(Grids { raw, parsed })
-    }
-}
-
-impl Grids {
-    fn parse(&self, kind: &str) -> Result<Grid, String> {
-        let raw = self.raw.get(kind).ok_or_else(|| format!("no grid {kind}"))?;
-        serde_json::from_str::<Grid>(raw.get()).map_err(|e| format!("grid {kind}: {e}"))
-    }
-
-    /// The grid of `kind` (`None`: not in the table, or its JSON does not parse, which
-    /// [`parse_errors`] reports).
-    fn get(&self, kind: &str) -> Option<&Grid> {
-        let cell = self.parsed.get(kind)?;
-        cell.get_or_init(|| self.parse(kind).ok()).as_ref()
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.raw.keys().map(String::as_str)
-    }
-}
+impl Prepare for Grid {}
 
 #[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "'de: 'static"))]
@@ -113,8 +82,8 @@ pub fn parse_errors() -> Vec<String> {
             Err(e) => out.push(format!("{gpu}: {e}")),
             Ok(f) => {
                 for (engine, t) in &f.engines {
-                    for kind in t.latency_us.keys() {
-                        if let Err(e) = t.latency_us.parse(kind) {
+                    for (kind, grid) in &t.latency_us {
+                        if let Err(e) = grid.parse().map_err(|e| format!("grid {kind}: {e}")) {
                             out.push(format!("{gpu} {engine}: {e}"));
                         }
                     }
@@ -130,7 +99,7 @@ pub fn sources() -> Vec<String> {
     let mut out = Vec::new();
     for (gpu, _) in FILES {
         for (engine, t) in file(gpu).map(|f| &f.engines).into_iter().flatten() {
-            let kinds: Vec<&str> = t.latency_us.keys().collect();
+            let kinds: Vec<&str> = t.latency_us.keys().map(String::as_str).collect();
             out.push(format!(
                 "{gpu} {engine} mla_decode_module: heads {}..{}, batch {}..{}, context {}..{}, {} (GEMM/KV) — {}",
                 t.heads[0],
@@ -190,7 +159,7 @@ impl MlaModule {
             _ => return None,
         };
         let table = file(gpu)?.engines.get(engine_key(task.cost.engine))?;
-        let latency_us = table.latency_us.get(&format!("{gemm}/{kv}"))?;
+        let latency_us = table.latency_us.get(&format!("{gemm}/{kv}"))?.get()?;
         Some(MlaModule { table, latency_us })
     }
 

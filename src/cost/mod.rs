@@ -16,6 +16,7 @@ pub mod calibration;
 pub mod coeffs;
 pub mod comm;
 pub mod kernels;
+pub mod lazy_json;
 pub mod memory;
 pub mod mla_module;
 pub mod overlap;

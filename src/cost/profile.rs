@@ -24,6 +24,7 @@
 //! curves carried over to its peak and bandwidth ([`super::kernels::Transfer`]: the saturated
 //! compute at its peak, the loss below the plateau as time scaled by bandwidth; stated in the plan).
 
+use super::lazy_json::{Lazy, Prepare};
 use crate::spec::task::{Engine, Task};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -181,41 +182,27 @@ pub struct DeepEp {
     pub source: String,
 }
 
-/// A list of curves parsed (and prepared) on first use; the raw JSON is borrowed from the
-/// embedded profile. The grouped-MoE classes by expert slice are ~90 % of an engine's curves and
-/// a solve reads one precision's list: parsing both with the engine was ~40 % of the profile's
-/// parse on every process's first solve.
-#[derive(Clone, Debug, Default)]
-pub struct LazyCurves {
-    raw: Option<&'static serde_json::value::RawValue>,
-    parsed: OnceLock<Vec<Curve>>,
-}
+/// A list of curves parsed (and prepared) on first use ([`Lazy`]). The grouped-MoE classes by
+/// expert slice are ~90 % of an engine's curves and a solve reads one precision's list: parsing
+/// both with the engine was ~40 % of the profile's parse on every process's first solve.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
+pub struct LazyCurves(Lazy<Vec<Curve>>);
 
-impl<'de: 'static> Deserialize<'de> for LazyCurves {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LazyCurves, D::Error> {
-        Ok(LazyCurves {
-            raw: Some(<&'static serde_json::value::RawValue>::deserialize(d)?),
-            parsed: OnceLock::new(),
-        })
+impl Prepare for Vec<Curve> {
+    fn prepare(mut self) -> Self {
+        for c in &mut self {
+            c.prepare();
+        }
+        self
     }
 }
 
 impl LazyCurves {
-    fn parse(&self) -> Result<Vec<Curve>, String> {
-        let Some(raw) = self.raw else {
-            return Ok(Vec::new());
-        };
-        let mut curves: Vec<Curve> = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
-        for c in &mut curves {
-            c.prepare();
-        }
-        Ok(curves)
-    }
-
     /// The curves (empty when absent, or when their JSON does not parse, which
     /// [`parse_errors`] reports).
     pub fn get(&self) -> &[Curve] {
-        self.parsed.get_or_init(|| self.parse().unwrap_or_default())
+        self.0.get().map_or(&[], Vec::as_slice)
     }
 }
 
@@ -280,7 +267,7 @@ pub struct GpuProfile {
     pub deepep_normal: Option<DeepEp>,
 }
 
-impl EngineKernels {
+impl Prepare for EngineKernels {
     /// Fill the curves' cached logarithms (once, when the engine is parsed).
     fn prepare(mut self) -> EngineKernels {
         let k = &mut self;
@@ -310,45 +297,27 @@ impl EngineKernels {
     }
 }
 
-/// The engines of one profile, each parsed on first use: a solve reads one engine's curves, and
-/// the three engines' JSON (most of it the grouped-MoE classes by slice and local experts) would
-/// otherwise be parsed on every solve. The raw text is borrowed from the embedded file (no copy
-/// of the ~200 kB per profile), so a profile only deserializes from `'static` text.
-#[derive(Clone, Debug)]
-pub struct Engines {
-    raw: BTreeMap<String, &'static serde_json::value::RawValue>,
-    parsed: BTreeMap<String, OnceLock<Option<EngineKernels>>>,
-}
-
-impl<'de: 'static> Deserialize<'de> for Engines {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Engines, D::Error> {
-        let raw = BTreeMap::<String, &'static serde_json::value::RawValue>::deserialize(d)?;
-        let parsed = raw.keys().map(|k| (k.clone(), OnceLock::new())).collect();
-        Ok(Engines { raw, parsed })
-    }
-}
+/// The engines of one profile, each parsed on first use ([`Lazy`]): a solve reads one engine's
+/// curves, and the three engines' JSON (most of it the grouped-MoE classes by slice and local
+/// experts) would otherwise be parsed on every solve.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
+pub struct Engines(BTreeMap<String, Lazy<EngineKernels>>);
 
 impl Engines {
-    fn parse(&self, name: &str) -> Result<EngineKernels, String> {
-        let raw = self.raw.get(name).ok_or_else(|| format!("no engine {name}"))?;
-        serde_json::from_str::<EngineKernels>(raw.get())
-            .map(EngineKernels::prepare)
-            .map_err(|e| format!("engine {name}: {e}"))
-    }
     /// The kernels of engine `name` (`None`: not in the profile, or its JSON does not parse,
     /// which `parse_errors` reports).
     pub fn get(&self, name: &str) -> Option<&EngineKernels> {
-        let cell = self.parsed.get(name)?;
-        cell.get_or_init(|| self.parse(name).ok()).as_ref()
+        self.0.get(name)?.get()
     }
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
     /// Every engine that parses, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &EngineKernels)> {
-        self.raw
-            .keys()
-            .filter_map(|k| self.get(k).map(|e| (k.as_str(), e)))
+        self.0
+            .iter()
+            .filter_map(|(k, e)| e.get().map(|e| (k.as_str(), e)))
     }
     pub fn values(&self) -> impl Iterator<Item = &EngineKernels> {
         self.iter().map(|(_, e)| e)
@@ -356,15 +325,16 @@ impl Engines {
     /// Every engine's parse errors, its lazily parsed curve lists included.
     fn errors(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for name in self.raw.keys() {
-            match self.parse(name) {
-                Err(e) => out.push(e),
-                Ok(k) => {
+        for (name, engine) in &self.0 {
+            match engine.parse() {
+                Err(e) => out.push(format!("engine {name}: {e}")),
+                Ok(None) => {}
+                Ok(Some(k)) => {
                     for (list, curves) in [
                         ("moe_bf16_by_slice", &k.moe_bf16_by_slice),
                         ("moe_fp8_by_slice", &k.moe_fp8_by_slice),
                     ] {
-                        if let Err(e) = curves.parse() {
+                        if let Err(e) = curves.0.parse() {
                             out.push(format!("engine {name} {list}: {e}"));
                         }
                     }
