@@ -758,12 +758,7 @@ mod tests {
     /// enumeration's order (borrowed) and for a shuffled one (sorted into a copy).
     #[test]
     fn runs_by_layout_equal_grouping_copies() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/tasks/llama3-70b-budget-tpot.md"
-        );
-        let parsed = crate::input::load::load_task(std::path::Path::new(path)).unwrap();
-        let task = crate::spec::resolve::resolve(path, parsed).unwrap().task;
+        let task = crate::spec::resolve::fixture_task("llama3-70b-budget-tpot.md");
         let feasible = candidates::generate(&task, Phase::Decode).feasible;
         assert!(feasible.len() > 100);
         let mut shuffled = feasible.clone();

@@ -762,12 +762,7 @@ mod tests {
 
     #[test]
     fn nearest_readings_equal_sorting_every_reading() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/tasks/qwen3-235b-given-strategy.md"
-        );
-        let parsed = crate::input::load::load_task(std::path::Path::new(path)).unwrap();
-        let task = crate::spec::resolve::resolve(path, parsed).unwrap().task;
+        let task = crate::spec::resolve::fixture_task("qwen3-235b-given-strategy.md");
         let s = |tp, pp, dp, ep, gpus| GivenStrategy {
             tp,
             pp,

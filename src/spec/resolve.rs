@@ -1727,3 +1727,12 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
         engine,
     })
 }
+
+/// A shipped fixture task (`fixtures/tasks/<name>`), read and resolved, for unit tests of later
+/// stages (which may not read tasks through `app`).
+#[cfg(test)]
+pub(crate) fn fixture_task(name: &str) -> Task {
+    let path = format!("{}/fixtures/tasks/{name}", env!("CARGO_MANIFEST_DIR"));
+    let parsed = crate::input::load::load_task(std::path::Path::new(&path)).unwrap();
+    resolve(&path, parsed).unwrap().task
+}
