@@ -308,7 +308,10 @@ pub fn enumerate(model: &Model, phase: Phase, limits: &Limits) -> Vec<Layout> {
         for &pp in &pps {
             for &sp in &sps {
                 for &(w, ep, etp) in &widths {
-                    if pp * w > limits.max_instance_gpus || w % (tp * sp) != 0 {
+                    if pp * w > limits.max_instance_gpus {
+                        break; // the widths ascend: every later one is wider still
+                    }
+                    if w % (tp * sp) != 0 {
                         continue;
                     }
                     let attention_dp = w / (tp * sp);
