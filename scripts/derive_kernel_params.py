@@ -590,10 +590,17 @@ def main():
     os.makedirs(out, exist_ok=True)
     for gpu, name in GPUS.items():
         doc = derive(root, gpu)
-        path = os.path.join(out, name.lower() + ".json")
-        with open(path, "w") as f:
+        errors = class_errors(root, gpu, doc)
+        # One file per engine beside the GPU's own (system, DeepEP): a solve embeds all of them
+        # but parses only its engine's, without scanning the other engines' JSON.
+        base = os.path.join(out, name.lower())
+        engines = doc.pop("engines")
+        with open(base + ".json", "w") as f:
             f.write(dumps(doc))
-        print(path, ", ".join(sorted(doc["engines"])), "MoE class median |error| per kernel:", class_errors(root, gpu, doc))
+        for e, params in engines.items():
+            with open(base + "." + e + ".json", "w") as f:
+                f.write(dumps(params))
+        print(base + ".json", ", ".join(sorted(engines)), "MoE class median |error| per kernel:", errors)
 
 
 if __name__ == "__main__":

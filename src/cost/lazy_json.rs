@@ -19,14 +19,24 @@ pub trait Prepare: Sized {
 /// (`#[serde(default)]`).
 #[derive(Clone, Debug, Default)]
 pub struct Lazy<T> {
-    raw: Option<&'static RawValue>,
+    raw: Option<&'static str>,
     parsed: OnceLock<Option<T>>,
+}
+
+impl<T> Lazy<T> {
+    /// The JSON text `raw` (a whole embedded file, say), parsed on first use.
+    pub fn new(raw: &'static str) -> Lazy<T> {
+        Lazy {
+            raw: Some(raw),
+            parsed: OnceLock::new(),
+        }
+    }
 }
 
 impl<'de: 'static, T> Deserialize<'de> for Lazy<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lazy<T>, D::Error> {
         Ok(Lazy {
-            raw: Some(<&'static RawValue>::deserialize(d)?),
+            raw: Some(<&'static RawValue>::deserialize(d)?.get()),
             parsed: OnceLock::new(),
         })
     }
@@ -36,7 +46,7 @@ impl<T: Deserialize<'static> + Prepare> Lazy<T> {
     /// Parse afresh: `Ok(None)` when absent (for the tests that keep the tables valid).
     pub fn parse(&self) -> Result<Option<T>, String> {
         self.raw
-            .map(|raw| serde_json::from_str::<T>(raw.get()).map(T::prepare))
+            .map(|raw| serde_json::from_str::<T>(raw).map(T::prepare))
             .transpose()
             .map_err(|e| e.to_string())
     }
