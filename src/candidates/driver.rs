@@ -278,7 +278,12 @@ fn warm_kernels(task: &Task) {
     STARTED.call_once(|| {
         let task = task.clone();
         // A failed spawn only means this thread parses the profile itself.
-        let _ = std::thread::Builder::new().spawn(move || Kernels::for_task(&task));
+        if std::thread::Builder::new()
+            .spawn(move || Kernels::for_task(&task))
+            .is_ok()
+        {
+            super::placement::make_room();
+        }
     });
 }
 
@@ -409,6 +414,8 @@ fn pool(
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
+            // Let the workers start now rather than at the next load balancing.
+            super::placement::make_room();
             let mut results = vec![work()];
             // A worker only panics on a bug; re-raise it on this thread.
             results.extend(

@@ -14,6 +14,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 mod driver;
+mod placement;
 
 /// A feasible layout with its per-instance batch and figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
