@@ -271,28 +271,6 @@ fn build(
     Some(materialize(task, phase, l, &r, &s))
 }
 
-/// Start parsing the kernel profile of `task`'s GPU on a detached thread, once per process (see
-/// [`run`]); the thread's result is dropped: it only fills the parse-once cells.
-fn warm_kernels(task: &Task) {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        let task = task.clone();
-        // A failed spawn only means this thread parses the profile itself.
-        if std::thread::Builder::new()
-            .spawn(move || Kernels::for_task(&task))
-            .is_ok()
-        {
-            super::placement::make_room();
-        }
-    });
-}
-
-/// Worker threads for `jobs` layouts: `threads` (default: the machine's cores), at most one per
-/// few layouts.
-fn workers(jobs: usize, threads: Option<usize>) -> usize {
-    cores(threads).min(jobs.div_ceil(4)).max(1)
-}
-
 /// Threads to use: `threads`, by default the machine's cores.
 fn cores(threads: Option<usize>) -> usize {
     // Read once per process: `available_parallelism` opens and parses the cgroup CPU quota files
@@ -369,63 +347,78 @@ impl Jobs {
     }
 }
 
-/// Score every job on a pool of threads: each worker scans whole shape runs (the jobs'
-/// [`shape_groups`]: order and run starts) and folds them into
-/// its own two [`PhaseScan`]s, which are merged at the end. Every fold is independent of the
-/// order (counts add, the first rejection is the earliest job's, the front keeps what no other
-/// entry beats, ties to the earlier position), so the result does not depend on the number of
-/// threads or their timing.
-fn pool(
-    task: &Task,
-    kernels: &Kernels,
-    (jobs, (order, starts)): (&Jobs, (Vec<u32>, Vec<u32>)),
-    batches: &[(u64, u64)],
+/// What the pool's threads scan: every job, grouped into shape runs ([`shape_groups`]: order and
+/// run starts), with what scoring reads. Each thread takes runs in chunks from a shared counter
+/// and folds them into its own two [`PhaseScan`]s, which are merged at the end. Every fold is
+/// independent of the order (counts add, the first rejection is the earliest job's, the front
+/// keeps what no other entry beats, ties to the earlier position), so the result does not depend
+/// on the number of threads or their timing.
+struct Work<'a> {
+    task: &'a Task,
+    kernels: Kernels,
+    jobs: Jobs,
+    order: Vec<u32>,
+    starts: Vec<u32>,
+    batches: &'a [(u64, u64)],
     prune: Prune,
-    threads: Option<usize>,
-) -> [PhaseScan; 2] {
-    debug_assert!(batches.len() < 1 << BATCH_BITS);
-    let groups = starts.len() - 1;
-    let n = workers(jobs.len(), threads);
-    // Chunks small enough to balance the tail, large enough to keep the counter cold.
-    let chunk = (groups / (n * 16)).clamp(1, 16);
-    let next = AtomicUsize::new(0);
-    let work = || {
+    /// Runs per take: small enough to balance the tail, large enough to keep the counter cold.
+    chunk: usize,
+    next: AtomicUsize,
+}
+
+impl<'a> Work<'a> {
+    fn new(
+        task: &'a Task,
+        kernels: Kernels,
+        jobs: Jobs,
+        batches: &'a [(u64, u64)],
+        prune: Prune,
+        threads: usize,
+    ) -> Work<'a> {
+        debug_assert!(batches.len() < 1 << BATCH_BITS);
+        let (order, starts) = shape_groups(&jobs);
+        let chunk = ((starts.len() - 1) / (threads * 16)).clamp(1, 16);
+        Work {
+            task,
+            kernels,
+            jobs,
+            order,
+            starts,
+            batches,
+            prune,
+            chunk,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Scan chunks of runs until none is left; this thread's two phase scans.
+    fn scan(&self) -> [PhaseScan; 2] {
+        let (task, prune) = (self.task, self.prune);
+        let groups = self.starts.len() - 1;
         let mut scratch = Scratch::default();
         let mut out = Phase::BOTH.map(|p| PhaseScan::new(task, p, prune));
         loop {
-            let start = next.fetch_add(chunk, Ordering::Relaxed);
+            let start = self.next.fetch_add(self.chunk, Ordering::Relaxed);
             if start >= groups {
                 return out;
             }
-            for g in start..(start + chunk).min(groups) {
+            for g in start..(start + self.chunk).min(groups) {
                 // Layer times shared by the group's layouts (every pipeline depth of one shape).
                 scratch.cache.clear();
-                for &i in &order[starts[g] as usize..starts[g + 1] as usize] {
-                    let (phase, l) = jobs.get(i as usize);
-                    let scan = &mut out[phase as usize];
+                let run = &self.order[self.starts[g] as usize..self.starts[g + 1] as usize];
+                for &i in run {
+                    let (phase, l) = self.jobs.get(i as usize);
                     let job = (i as usize, phase, l);
-                    scan_layout(task, kernels, &mut scratch, scan, job, batches, prune);
+                    let (k, b) = (&self.kernels, self.batches);
+                    scan_layout(task, k, &mut scratch, &mut out[phase as usize], job, b, prune);
                 }
             }
         }
-    };
-    let mut results = if n == 1 {
-        vec![work()]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (1..n).map(|_| s.spawn(work)).collect();
-            // Let the workers start now rather than at the next load balancing.
-            super::placement::make_room();
-            let mut results = vec![work()];
-            // A worker only panics on a bug; re-raise it on this thread.
-            results.extend(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            results
-        })
-    };
+    }
+}
+
+/// Merge the threads' phase scans (the first thread's absorbs the others').
+fn merge(mut results: Vec<[PhaseScan; 2]>) -> [PhaseScan; 2] {
     let mut merged = results.remove(0);
     for [p, d] in results {
         merged[0].absorb(p);
@@ -527,26 +520,77 @@ pub(super) fn run(
             }
         }),
     };
-    // The task's kernel constants read the GPU's measured curves, parsed from the embedded
-    // profile the first time in a process (~0.5 ms; `profile`'s parse-once cells). With more than
-    // one thread a detached helper starts that parse while this thread enumerates the layouts
-    // (~0.5 ms); this thread then asks for the constants itself: it waits on the cells if the
-    // helper is parsing, finds them filled if it has finished, and parses them itself if the
-    // helper has not started yet (a thread can start milliseconds late on a busy VM), so it
-    // never waits for the helper to be scheduled. Only a process's first enumeration starts one.
-    if cores(threads) > 1 {
-        warm_kernels(task);
-    }
-    let jobs = enumerate();
-    // Grouped before the kernel constants are asked for: while the helper still parses the
-    // profile, this thread's grouping (~0.3 ms) costs no wall time.
-    let groups = shape_groups(&jobs);
-    let kernels = Kernels::for_task(task);
-    let [p, d] = pool(task, &kernels, (&jobs, groups), &batches, prune, threads);
+    // The pool's other threads start before the enumeration (issue 12): each first asks for the
+    // task's kernel constants, which parse the GPU's embedded profile the first time in a
+    // process (~0.5 ms; `profile`'s parse-once cells) while this thread enumerates and groups
+    // the layouts, then waits for the jobs. Starting them here rather than after the enumeration
+    // also gives a thread time to be scheduled: on a 2-vCPU VM a spawned thread can start
+    // milliseconds late ([`super::placement`]). This thread asks for the constants itself after
+    // grouping: it waits on the cells if a helper is parsing, finds them filled if one has
+    // finished, and parses them itself if none has started.
+    let helpers = cores(threads).saturating_sub(1);
+    // `None` if this thread unwinds before the work is ready, so that no helper waits forever.
+    let shared: OnceLock<Option<Work>> = OnceLock::new();
+    let results = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..helpers)
+            .map(|_| {
+                s.spawn(|| {
+                    let _ = Kernels::for_task(task);
+                    wait_for(&shared).map(Work::scan)
+                })
+            })
+            .collect();
+        if !handles.is_empty() {
+            super::placement::make_room();
+        }
+        let ready = Unready(&shared);
+        let jobs = enumerate();
+        let kernels = Kernels::for_task(task);
+        let work = Work::new(task, kernels, jobs, &batches, prune, helpers + 1);
+        let work = shared.get_or_init(|| Some(work)).as_ref();
+        drop(ready);
+        let mut results: Vec<[PhaseScan; 2]> = work.map(Work::scan).into_iter().collect();
+        // A helper only panics on a bug; re-raise it on this thread.
+        results.extend(
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+        );
+        results
+    });
+    let Some(Some(work)) = shared.into_inner() else {
+        unreachable!("the work is set before the scope ends")
+    };
+    let [p, d] = merge(results);
+    let (k, jobs) = (&work.kernels, &work.jobs);
     [
-        finish(task, &kernels, (&jobs, &batches), Phase::Prefill, p),
-        finish(task, &kernels, (&jobs, &batches), Phase::Decode, d),
+        finish(task, k, (jobs, &batches), Phase::Prefill, p),
+        finish(task, k, (jobs, &batches), Phase::Decode, d),
     ]
+}
+
+/// Marks the work as never coming if dropped, i.e. if the enumerating thread unwinds before it
+/// has set it (a bug): the helpers then stop instead of waiting forever inside the scope.
+struct Unready<'s, 'a>(&'s OnceLock<Option<Work<'a>>>);
+
+impl Drop for Unready<'_, '_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
+    }
+}
+
+/// The work once it is ready: a short spin first (the enumeration usually ends within a
+/// millisecond of a helper's parse; a parked thread is woken late on a busy VM), then a
+/// blocking wait.
+fn wait_for<'s, 'a>(shared: &'s OnceLock<Option<Work<'a>>>) -> Option<&'s Work<'a>> {
+    let spin = std::time::Instant::now();
+    while spin.elapsed() < std::time::Duration::from_millis(2) {
+        if let Some(w) = shared.get() {
+            return w.as_ref();
+        }
+        std::hint::spin_loop();
+    }
+    shared.wait().as_ref()
 }
 
 #[cfg(test)]
