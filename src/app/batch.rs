@@ -349,6 +349,8 @@ pub fn run(
 ) -> Report {
     let start = Instant::now();
     let jobs = opts.jobs.max(1).min(inputs.len().max(1));
+    // Each task enumerates on its share of the cores (the tasks already run side by side).
+    let share = (crate::candidates::machine_cores() / jobs).max(1);
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<TaskResult>> = vec![None; inputs.len()];
     std::thread::scope(|s| {
@@ -357,16 +359,18 @@ pub fn run(
             let tx = tx.clone();
             let next = &next;
             s.spawn(move || {
-                loop {
-                    if cancel.load(Ordering::SeqCst) {
-                        break;
+                crate::candidates::with_threads(share, || {
+                    loop {
+                        if cancel.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(input) = inputs.get(i) else { break };
+                        if tx.send((i, solve_guarded(input, opts))).is_err() {
+                            break;
+                        }
                     }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(input) = inputs.get(i) else { break };
-                    if tx.send((i, solve_guarded(input, opts))).is_err() {
-                        break;
-                    }
-                }
+                })
             });
         }
         drop(tx);

@@ -29,6 +29,7 @@ use crate::cost::{self, RankFigures, RankScalars};
 use crate::layout::{self, Layout, Limits, Phase};
 use crate::spec::goal::{Mode, Objective};
 use crate::spec::task::Task;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -271,13 +272,36 @@ fn build(
     Some(materialize(task, phase, l, &r, &s))
 }
 
-/// Threads to use: `threads`, by default the machine's cores.
+/// Threads to use: `threads`, by default this thread's share of the cores ([`with_threads`]),
+/// else the machine's cores.
 fn cores(threads: Option<usize>) -> usize {
+    threads
+        .or_else(|| SHARE.with(Cell::get))
+        .unwrap_or_else(machine_cores)
+}
+
+/// The machine's cores (as the process may use them).
+pub fn machine_cores() -> usize {
     // Read once per process: `available_parallelism` opens and parses the cgroup CPU quota files
     // on every call (three files under /proc and /sys on Linux), twice per solve.
     static CORES: OnceLock<usize> = OnceLock::new();
-    threads
-        .unwrap_or_else(|| *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())))
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+thread_local! {
+    /// Threads per enumeration on this thread when none is asked for ([`with_threads`]).
+    static SHARE: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Run `f` with this thread's enumerations on at most `n` threads each unless a count is asked
+/// for: `pdplan batch` runs several tasks at once, each on its share of the cores, rather than
+/// each starting a pool as large as the machine (helpers that spin while their task enumerates
+/// took time from the other tasks).
+pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
+    let before = SHARE.with(|s| s.replace(Some(n.max(1))));
+    let r = f();
+    SHARE.with(|s| s.set(before));
+    r
 }
 
 /// The jobs (indices into `jobs`) grouped by shape, and where each shape's run starts: runs of
@@ -596,6 +620,17 @@ fn wait_for<'s, 'a>(shared: &'s OnceLock<Option<Work<'a>>>) -> Option<&'s Work<'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threads_share_applies_inside_with_threads_only() {
+        let outside = cores(None);
+        assert_eq!(outside, machine_cores());
+        let inside = with_threads(1, || (cores(None), cores(Some(3))));
+        // The share is the default; an explicit count still wins.
+        assert_eq!(inside, (1, 3));
+        assert_eq!(with_threads(0, || cores(None)), 1);
+        assert_eq!(cores(None), outside);
+    }
 
     /// The reference grouping: a stable sort of the jobs by shape.
     fn reference(jobs: &Jobs) -> (Vec<u32>, Vec<u32>) {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 mod driver;
+pub use driver::{machine_cores, with_threads};
 mod placement;
 
 /// A feasible layout with its per-instance batch and figures.
