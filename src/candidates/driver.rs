@@ -611,8 +611,8 @@ impl Drop for Unready<'_, '_> {
 /// 1-2 ms slower: `pdplan bench --growth`, B = 1, 8,727 candidates, 424-526 ns each against
 /// 202-306 ns with yielding).
 fn wait_for<'s, 'a>(shared: &'s OnceLock<Option<Work<'a>>>) -> Option<&'s Work<'a>> {
-    let spin = std::time::Instant::now();
-    while spin.elapsed() < std::time::Duration::from_millis(2) {
+    let polling = std::time::Instant::now();
+    while polling.elapsed() < std::time::Duration::from_millis(2) {
         if let Some(w) = shared.get() {
             return w.as_ref();
         }

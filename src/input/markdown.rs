@@ -288,18 +288,18 @@ impl<'a> Parser<'a> {
     }
 
     fn snapshot(&self) -> Result<Value> {
-        serde_json::to_value(&self.raw).map_err(|e| self.err(0, "(task)", format!("internal: {e}")))
+        self.image(&self.raw)
+    }
+
+    /// The JSON image of a task (the form repeated fields are compared in).
+    fn image(&self, raw: &RawTask) -> Result<Value> {
+        serde_json::to_value(raw).map_err(|e| self.err(0, "(task)", format!("internal: {e}")))
     }
 
     /// Set a task field by its path (`model.moe.top_k`) to a JSON value (`Null` = unset): the
     /// JSON image of the field's section (`model`) is edited and read back, not the whole task's.
     fn set(&mut self, line: usize, field: &str, value: Value) -> Result<()> {
-        let Some((section, rest)) = field.split_once('.') else {
-            let mut raw = std::mem::take(&mut self.raw);
-            let r = set_path(&mut raw, field, value);
-            self.raw = raw;
-            return r.map_err(|e| self.set_err(line, field, e));
-        };
+        let (section, rest) = field.split_once('.').unwrap_or(("", field));
         let r = match section {
             "hardware" => set_path(&mut self.raw.hardware, rest, value),
             "model" => set_path(&mut self.raw.model, rest, value),
@@ -307,22 +307,15 @@ impl<'a> Parser<'a> {
             "requirements" => set_path(&mut self.raw.requirements, rest, value),
             "strategy" => set_path(&mut self.raw.strategy, rest, value),
             "cost" => set_path(&mut self.raw.cost, rest, value),
-            _ => {
-                let mut raw = std::mem::take(&mut self.raw);
-                let r = set_path(&mut raw, field, value);
-                self.raw = raw;
-                r
-            }
+            _ => set_path(&mut self.raw, field, value),
         };
-        r.map_err(|e| self.set_err(line, field, e))
-    }
-
-    fn set_err(&self, line: usize, field: &str, e: serde_json::Error) -> Error {
-        self.err(
-            line,
-            field,
-            format!("internal: value does not fit the field: {e}"),
-        )
+        r.map_err(|e| {
+            self.err(
+                line,
+                field,
+                format!("internal: value does not fit the field: {e}"),
+            )
+        })
     }
 
     fn moe(&mut self) -> &mut RawMoe {
@@ -446,31 +439,18 @@ impl<'a> Parser<'a> {
         if let Some(note) = note {
             self.warn(n, note);
         }
-        // The task before the line, compared as JSON only when the line sets a field again
-        // (a typed copy is ~20x cheaper than serializing the task twice for every line).
+        // A typed copy: the task is serialized (before and after) only when the line sets a
+        // field again, ~20x less work than two JSON images per line.
         let before = self.raw.clone();
         let mark = self.fields.len();
         self.apply(n, def, label.trim(), value.trim())?;
-        let repeats = self.fields[mark..]
-            .iter()
-            .any(|f| f.field != HEADER_FIELD && self.seen.contains_key(&f.field));
-        if !repeats {
-            for f in &self.fields[mark..] {
-                if f.field != HEADER_FIELD {
-                    self.seen.insert(f.field.clone(), n);
-                }
-            }
-            return Ok(());
-        }
-        let before =
-            serde_json::to_value(&before).map_err(|e| self.err(0, "(task)", format!("internal: {e}")))?;
         self.check_repeats(n, mark, &before)
     }
 
     /// A field this line set that an earlier line set too: the same value is accepted, a
-    /// different one is an error naming both lines.
-    fn check_repeats(&mut self, n: usize, mark: usize, before: &Value) -> Result<()> {
-        let after = self.snapshot()?;
+    /// different one is an error naming both lines. `before`: the task before the line.
+    fn check_repeats(&mut self, n: usize, mark: usize, before: &RawTask) -> Result<()> {
+        let mut images: Option<(Value, Value)> = None;
         for i in mark..self.fields.len() {
             let f = &self.fields[i];
             if f.field == HEADER_FIELD {
@@ -480,10 +460,19 @@ impl<'a> Parser<'a> {
                 self.seen.insert(f.field.clone(), n);
                 continue;
             };
+            if prev == n {
+                continue; // set twice by this same line
+            }
+            if images.is_none() {
+                images = Some((self.image(before)?, self.snapshot()?));
+            }
+            let Some((before, after)) = &images else {
+                unreachable!("set above")
+            };
             let p = pointer(&f.field);
             let (old, new) = (before.pointer(&p), after.pointer(&p));
             let scalar = |v: Option<&Value>| v.is_none_or(|v| !v.is_object());
-            if prev != n && scalar(old) && scalar(new) && old != new {
+            if scalar(old) && scalar(new) && old != new {
                 let first = self.fields.iter().find(|g| g.line == prev && g.field == f.field);
                 let (l0, t0) = first.map_or(("?", "?"), |g| (g.label.as_str(), g.text.as_str()));
                 let msg = format!(
