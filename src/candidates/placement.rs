@@ -16,18 +16,21 @@
 pub fn make_room() {
     #[cfg(target_os = "linux")]
     {
-        use rustix::thread::{sched_getaffinity, sched_getcpu, sched_setaffinity};
-        let Ok(all) = sched_getaffinity(None) else {
+        // nix calls glibc's `sched_getcpu`; rustix's reads the vDSO itself, which crashed the
+        // process under valgrind (its auxv check read an unmapped vDSO header).
+        use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
+        use nix::unistd::Pid;
+        let me = Pid::from_raw(0);
+        let (Ok(all), Ok(here)) = (sched_getaffinity(me), sched_getcpu()) else {
             return;
         };
-        let here = sched_getcpu();
-        if all.count() < 2 || !all.is_set(here) {
+        let allowed = (0..CpuSet::count()).filter(|&c| all.is_set(c).unwrap_or(false));
+        if allowed.count() < 2 || !all.is_set(here).unwrap_or(false) {
             return;
         }
         let mut elsewhere = all;
-        elsewhere.unset(here);
-        if sched_setaffinity(None, &elsewhere).is_ok() {
-            let _ = sched_setaffinity(None, &all);
+        if elsewhere.unset(here).is_ok() && sched_setaffinity(me, &elsewhere).is_ok() {
+            let _ = sched_setaffinity(me, &all);
         }
     }
 }
