@@ -22,7 +22,7 @@ fn close(a: f64, b: f64) -> bool {
 fn assert_ilp_equals_oracle(task: &Task, mode: Mode, objective: Objective) -> Result<bool, String> {
     let p = candidates::generate(task, Phase::Prefill).feasible;
     let q = candidates::generate(task, Phase::Decode).feasible;
-    let best = oracle::exhaustive_with(mode, objective, &p, &q);
+    let best = oracle::exhaustive_runnable(task, mode, objective, &p, &q);
     let d = ilp::optimize_with(task, mode, objective);
     match (d, best) {
         (Err(e), None) if e.exit_code() == pdplan::error::exit::INFEASIBLE => Ok(false),

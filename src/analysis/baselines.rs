@@ -5,7 +5,7 @@
 //!
 //! | baseline | rule |
 //! |---|---|
-//! | `exhaustive` | the oracle ([`oracle::exhaustive`]) over every feasible candidate: must equal pdplan |
+//! | `exhaustive` | the oracle ([`oracle::exhaustive_runnable`]: the pairs the engine runs) over every feasible candidate: must equal pdplan |
 //! | `fit-then-replicate` | the smallest TP (≤ GPUs per node), then PP, whose weights + KV of one maximum-length sequence fit; experts split by TP as vLLM does without `--enable-expert-parallel`; the largest per-instance batch that fits; replicas to hold / serve the workload |
 //! | `same-layout-both-phases` | the best single layout (degrees) used for prefill and decode alike, no disaggregation of strategies; per-phase batch and replicas free |
 //! | `expert-per-gpu` | MoE only: one expert per GPU, EP = GPUs of the instance = experts, no expert-TP, PP 1; the attention split (TP × SP × attention-DP) and the batch free |
@@ -362,7 +362,9 @@ fn instances_for(mode: Mode, p: &Candidate, d: &Candidate) -> Option<(u64, u64)>
 
 /// The oracle over candidate lists; the plan it picks (all its candidates are feasible).
 fn best_of(task: &Task, mode: Mode, p: &[Candidate], d: &[Candidate]) -> Option<Outcome> {
-    let best = oracle::exhaustive(mode, p, d)?;
+    let objective = ilp::formulation::Objective::default_for(mode);
+    // Only pairs the engine runs (its pair rule), as the solver searches them.
+    let best = oracle::exhaustive_runnable(task, mode, objective, p, d)?;
     let (pi, np) = best.prefill;
     let (di, nd) = best.decode;
     Some(plan_outcome(

@@ -49,6 +49,44 @@ pub fn exhaustive(mode: Mode, prefill: &[Candidate], decode: &[Candidate]) -> Op
     exhaustive_with(mode, Objective::default_for(mode), prefill, decode)
 }
 
+/// [`exhaustive_with`] over the prefill / decode pairs the task's engine runs. With a pair rule
+/// (SGLang: both phases on one attention TP unless one is wide-EP,
+/// `capability::pair_excluded_by`), one enumeration per attention TP with each side keeping that
+/// TP or wide-EP layouts — the branches the solver searches (`super::engine_search`), whose union
+/// is exactly the allowed pairs; the best branch wins. Indices are into `prefill` / `decode`.
+pub fn exhaustive_runnable(
+    task: &crate::spec::task::Task,
+    mode: Mode,
+    objective: Objective,
+    prefill: &[Candidate],
+    decode: &[Candidate],
+) -> Option<Best> {
+    use crate::layout::capability;
+    if !capability::has_pair_rule(task.cost.engine) || task.engine_tp_pin.is_some() {
+        return exhaustive_with(mode, objective, prefill, decode);
+    }
+    let moe = task.model.moe.is_some();
+    let keep = |cs: &[Candidate], tp: u64| -> Vec<usize> {
+        (0..cs.len())
+            .filter(|&i| cs[i].layout.tp == tp || capability::is_wide_ep(&cs[i].layout, moe))
+            .collect()
+    };
+    let tps: std::collections::BTreeSet<u64> = prefill.iter().chain(decode).map(|c| c.layout.tp).collect();
+    let mut best: Option<Best> = None;
+    for tp in tps {
+        let (pi, di) = (keep(prefill, tp), keep(decode, tp));
+        let pc: Vec<Candidate> = pi.iter().map(|&i| prefill[i].clone()).collect();
+        let dc: Vec<Candidate> = di.iter().map(|&i| decode[i].clone()).collect();
+        if let Some(mut b) = exhaustive_with(mode, objective, &pc, &dc)
+            && best.as_ref().is_none_or(|x| b.beats(x, objective))
+        {
+            (b.prefill.0, b.decode.0) = (pi[b.prefill.0], di[b.decode.0]);
+            best = Some(b);
+        }
+    }
+    best
+}
+
 /// Instances needed to reach `rate` (at least `min`).
 fn need(rate: f64, per: f64, min: u64) -> u64 {
     ((rate / per * (1.0 - REL)).ceil() as u64).max(min)
@@ -76,12 +114,29 @@ struct Offer {
     rate: f64,
 }
 
-/// Keep the lexicographically best offer under an objective.
-fn keep_best(best: &mut Option<Best>, objective: Objective, o: Offer) {
-    let max = match objective {
+/// Per criterion of `objective`, whether higher is better.
+fn orientation(objective: Objective) -> (bool, bool) {
+    match objective {
         Objective::PerGpu | Objective::Total => (true, false),
         Objective::MinGpus => (false, true),
-    };
+    }
+}
+
+impl Best {
+    /// Whether this combination beats `other` under `objective`, as the enumeration keeps its
+    /// best (e.g. to merge the enumerations of disjoint candidate sets).
+    pub fn beats(&self, other: &Best, objective: Objective) -> bool {
+        lex_better(
+            (self.objective, self.secondary),
+            (other.objective, other.secondary),
+            orientation(objective),
+        )
+    }
+}
+
+/// Keep the lexicographically best offer under an objective.
+fn keep_best(best: &mut Option<Best>, objective: Objective, o: Offer) {
+    let max = orientation(objective);
     let (a, b) = match objective {
         Objective::PerGpu => (o.tpg, o.gpus as f64),
         Objective::MinGpus => (o.gpus as f64, o.tpg),
