@@ -68,6 +68,13 @@ pub struct LayoutCoeffs<'t> {
     pub has_dense: bool,
     pub has_moe: bool,
     pub memory: memory::MemoryCoeffs,
+    /// Tokens per sequence a step feeds through the model: decode under speculative decoding
+    /// `1 + draft tokens` (the step verifies the drafts), else 1.
+    pub queries: f64,
+    /// Decode under speculative decoding: TPOT over the verify pass's time, `(L + d) / L / E`
+    /// (the `d` draft-module passes costed as `d` more layers, as AIConfigurator's
+    /// `mtp_scale_factor`, aiconfigurator_core/sdk/models/helpers.py; `E` tokens per step).
+    pub tpot_per_step: Option<f64>,
 }
 
 fn op_sizes(task: &Task, l: &Layout, z: &params::ModelSizes) -> OpSizes {
@@ -152,7 +159,13 @@ impl<'t> LayoutCoeffs<'t> {
             });
         }
         let ops = op_sizes(task, layout, &kernels.sizes);
+        let speculative = task.cost.speculative().filter(|_| phase == Phase::Decode);
         LayoutCoeffs {
+            queries: speculative.map_or(1.0, |s| 1.0 + s.draft_tokens as f64),
+            tpot_per_step: speculative.map(|s| {
+                let layers = task.model.layers as f64;
+                (layers + s.draft_tokens as f64) / layers / s.accepted_tokens
+            }),
             has_dense: stages.iter().any(|s| s.dense_layers > 0.0),
             has_moe: stages.iter().any(|s| s.moe_layers > 0.0),
             task,
@@ -217,8 +230,8 @@ impl<'t> LayoutCoeffs<'t> {
                 let pp = l.pp as f64;
                 let lens = [wl.decode_last_context(), wl.decode_mean_context()];
                 let [last, breakdown] = time::slowest_stages(self, per_mb, lens, &mut Default::default());
-                let tpot_last = pp * last.stage_time_s;
-                let tpot_mean = pp * breakdown.stage_time_s;
+                let tpot_last = self.tpot(pp * last.stage_time_s);
+                let tpot_mean = self.tpot(pp * breakdown.stage_time_s);
                 let throughput = batch as f64 / tpot_mean;
                 Figures {
                     memory,
@@ -233,6 +246,15 @@ impl<'t> LayoutCoeffs<'t> {
                     breakdown,
                 }
             }
+        }
+    }
+
+    /// Decode: the TPOT of a step of `step_s` seconds (speculative decoding emits more than one
+    /// token per step, [`LayoutCoeffs::tpot_per_step`]).
+    pub fn tpot(&self, step_s: f64) -> f64 {
+        match self.tpot_per_step {
+            Some(f) => step_s * f,
+            None => step_s,
         }
     }
 

@@ -187,6 +187,11 @@ impl MemoryCoeffs {
         let even_split = z.total * wbytes / l.gpus_per_instance() as f64;
         let mut stages: smallvec::SmallVec<[StageMemory; 4]> = smallvec::SmallVec::new();
         let mut last: Option<(&StageShape, f64)> = None;
+        // Speculative decoding's draft module (DeepSeek-V3's MTP: one more layer per draft token,
+        // sharing the embedding and LM head; its small input projection is not counted) sits with
+        // the LM head.
+        let spec = task.cost.speculative().filter(|_| phase == Phase::Decode);
+        let drafts = spec.map_or(0.0, |s| s.draft_tokens as f64);
         for s in shapes {
             // Stages of the same shape hold the same weights: computed once per run of them.
             let weights = match last {
@@ -199,12 +204,24 @@ impl MemoryCoeffs {
                 _ => (stage_weight_params_with(z, m, l, s) * wbytes).max(even_split),
             };
             last = Some((s, weights));
-            let mem = StageMemory {
+            let mut mem = StageMemory {
                 stage: s.stage,
                 weights,
                 kv_per_seq: s.layers() as f64 * kv_tokens * kv_layer,
                 lm_head: s.lm_head,
             };
+            if drafts > 0.0 && s.lm_head {
+                let moe = m.is_moe() as u64;
+                let layer = StageShape {
+                    stage: s.stage,
+                    dense_layers: 1 - moe,
+                    moe_layers: moe,
+                    embedding: false,
+                    lm_head: false,
+                };
+                mem.weights += drafts * stage_weight_params_with(z, m, l, &layer) * wbytes;
+                mem.kv_per_seq += drafts * kv_tokens * kv_layer;
+            }
             if stages.last().is_none_or(|p| {
                 (p.weights, p.kv_per_seq, p.lm_head) != (mem.weights, mem.kv_per_seq, mem.lm_head)
             }) {
@@ -216,12 +233,13 @@ impl MemoryCoeffs {
                 task.workload.max_len.div_ceil(l.sp) as f64,
                 task.cost.prefill_chunk_tokens as f64,
             ),
-            Phase::Decode => (1.0, f64::INFINITY),
+            // A speculative step holds 1 + draft tokens per sequence (and their logits).
+            Phase::Decode => (1.0 + drafts, f64::INFINITY),
         };
         MemoryCoeffs {
             stages,
             act_per_token: activation_bytes_per_token(task, l),
-            logits_per_seq: m.vocab_size as f64 / l.tp as f64 * 4.0,
+            logits_per_seq: m.vocab_size as f64 / l.tp as f64 * 4.0 * (1.0 + drafts),
             tokens_per_seq,
             chunk_tokens,
             reserve: task.cost.reserve_fraction * capacity,

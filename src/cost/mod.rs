@@ -197,7 +197,7 @@ impl RankScalars {
             }
             Phase::Decode => {
                 let pp = l.pp as f64;
-                (pp * stage_s[0], Some(pp * stage_s[1]))
+                (c.tpot(pp * stage_s[0]), Some(c.tpot(pp * stage_s[1])))
             }
         };
         RankScalars {

@@ -165,10 +165,13 @@ struct Load {
     decode: bool,
 }
 
-fn load(l: &Layout, phase: Phase, seqs: f64, len: u64) -> Load {
-    let decode = phase == Phase::Decode;
+/// The load of one micro-batch of `seqs` sequences at length / context `len`. A decode step
+/// feeds `c.queries` tokens per sequence (1, or 1 + draft tokens under speculative decoding).
+fn load(c: &LayoutCoeffs, seqs: f64, len: u64) -> Load {
+    let l = &c.layout;
+    let decode = c.phase == Phase::Decode;
     let tokens = if decode {
-        seqs
+        seqs * c.queries
     } else {
         seqs * len.div_ceil(l.sp) as f64
     };
@@ -206,8 +209,10 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, l
     };
     let core = if x.decode {
         let c = k.attention_decode;
+        // KV read once per sequence; each of a sequence's tokens (1, or 1 + draft tokens when
+        // verifying a speculative step) attends to it: FLOPs per token.
         let bytes = x.seqs * x.len * o.kv_layer;
-        let flops = x.seqs * 2.0 * o.heads * (o.dqk_decode + o.dv_decode) * x.len;
+        let flops = x.tokens * 2.0 * o.heads * (o.dqk_decode + o.dv_decode) * x.len;
         acc.add(
             k.time(c, flops, k.attention_flops_per_s, bytes, bytes, 1.0),
             c.launch_s,
@@ -225,7 +230,7 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, l
     // keep their shares of the sum (breakdown only).
     let module = k.mla_module.filter(|_| x.decode && acc.total > 0.0);
     let f = module
-        .and_then(|m| m.latency_s(o.heads, x.seqs, x.len))
+        .and_then(|m| m.latency_s(o.heads, x.tokens, x.len))
         .map_or(1.0, |t| t / k.memory_scale / acc.total);
     layer.attention = acc.total * f;
     layer.attention_core = core * f;
@@ -399,7 +404,7 @@ fn layer_times(
     lens: &[u64],
     attention: &mut AttentionCache,
 ) -> [(Layer, Load); 2] {
-    let x = load(&c.layout, c.phase, seqs, lens[0]);
+    let x = load(c, seqs, lens[0]);
     let (k, o, l) = (&c.kernels, &c.ops, &c.layout);
     let mut layer = Layer::default();
     let a = attention.get(c, seqs, lens);
@@ -412,7 +417,7 @@ fn layer_times(
     }
     layer_comm(c, &x, &mut layer);
     layer.lm_head = a.lm_head;
-    let mut second = (layer, load(l, c.phase, seqs, lens[lens.len() - 1]));
+    let mut second = (layer, load(c, seqs, lens[lens.len() - 1]));
     if lens.len() > 1 {
         a.parts[1].set(&mut second.0);
         second.0.sp = sp_exchange(c, &second.1);
@@ -480,31 +485,26 @@ impl AttentionCache {
 /// The attention block at each of `lens` and the LM head of one micro-batch.
 fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     let (k, o, l) = (&c.kernels, &c.ops, &c.layout);
-    let x = load(l, c.phase, seqs, lens[0]);
+    let x = load(c, seqs, lens[0]);
     let proj = attention_projections(k, o, &x);
     let mut layer = Layer::default();
     attention_block(k, o, l, &x, &proj, &mut layer);
     let first = AttentionTimes::of(&layer);
     let second = if lens.len() > 1 {
-        attention_block(
-            k,
-            o,
-            l,
-            &load(l, c.phase, seqs, lens[lens.len() - 1]),
-            &proj,
-            &mut layer,
-        );
+        attention_block(k, o, l, &load(c, seqs, lens[lens.len() - 1]), &proj, &mut layer);
         AttentionTimes::of(&layer)
     } else {
         first
     };
+    // Logits of each sequence's last token; a speculative decode step scores every verified one.
+    let logits = if x.decode { x.tokens } else { x.seqs };
     let lm_head = if o.lm_p > 0.0 {
         k.time(
             k.gemm,
-            2.0 * x.seqs * o.lm_p,
+            2.0 * logits * o.lm_p,
             k.peak_flops_per_s,
             o.lm_p * o.weight_bytes,
-            x.seqs,
+            logits,
             1.0,
         )
     } else {
@@ -790,7 +790,7 @@ fn slowest_by<T: Timed>(
     stage: impl Fn(&StageCoeffs, bool, &Layer, &Load) -> T,
 ) -> [T; 2] {
     let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
-    let x = load(&c.layout, c.phase, seqs as f64, lens[0]);
+    let x = load(c, seqs as f64, lens[0]);
     let (tokens, decode) = (x.tokens, x.decode);
     let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens, decode));
     let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens, decode));

@@ -130,6 +130,8 @@ pub enum Key {
     ModelPreset,
     ModelPath,
     Engine,
+    DraftTokens,
+    DraftAcceptance,
     HfConfig,
     Params,
     Layers,
@@ -530,6 +532,39 @@ pub static FIELDS: &[FieldDef] = &[
         ["Engine", "Serving engine", "Inference engine"],
         "vllm, sglang, trtllm or any: the engine's kernel profile, and the search keeps only layouts it runs disaggregated; `--engine` overrides",
         "sglang"
+    ),
+    row!(
+        Key::DraftTokens,
+        "cost.draft_tokens",
+        Model,
+        Count,
+        [
+            "Draft tokens",
+            "Speculative decoding",
+            "Speculative tokens",
+            "MTP",
+            "MTP draft tokens",
+            "Multi-token prediction",
+            "Next-n",
+            "NextN"
+        ],
+        "draft tokens per decode step (speculative decoding, e.g. DeepSeek's MTP); 0 = off",
+        "1"
+    ),
+    row!(
+        Key::DraftAcceptance,
+        "cost.draft_acceptance",
+        Model,
+        Fraction,
+        [
+            "Draft acceptance",
+            "Acceptance rate",
+            "Draft acceptance rate",
+            "MTP acceptance",
+            "MTP acceptance rate"
+        ],
+        "probability a draft token is accepted given the one before; tokens per step = 1 + a + … + a^draft (default 85%)",
+        "85%"
     ),
     row!(
         Key::HfConfig,

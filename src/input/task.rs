@@ -244,6 +244,12 @@ pub struct RawCostParams {
     pub network_utilization: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
+    /// Draft tokens per decode step (speculative decoding / MTP); 0 or absent: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_tokens: Option<u64>,
+    /// Acceptance probability of each draft token given the one before (default 0.85).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_acceptance: Option<f64>,
 }
 
 /// The serving engine a plan is for (`Engine:` task line, `--engine`): selects the measured

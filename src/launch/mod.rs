@@ -209,6 +209,9 @@ pub struct Common {
     pub trust_remote_code: bool,
     pub gpus_per_node: u64,
     pub moe: bool,
+    /// Draft tokens per decode step when the plan costs speculative decoding (the model's
+    /// MTP / next-n layers: `cost.draft_tokens`).
+    pub draft_tokens: Option<u64>,
 }
 
 impl Common {
@@ -223,6 +226,7 @@ impl Common {
             trust_remote_code: m.mla.is_some(),
             gpus_per_node: task.hardware.gpus_per_node,
             moe: m.moe.is_some(),
+            draft_tokens: task.cost.speculative().map(|s| s.draft_tokens),
         }
     }
     fn context(&self) -> Context {

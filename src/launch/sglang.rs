@@ -8,7 +8,9 @@
 //! adds `--moe-a2a-backend deepep` and `--enable-two-batch-overlap` (which needs it; the cost
 //! model charges the overlap for exactly these layouts, `cost::overlap`). Multi-node: `--nnodes N --node-rank R --dist-init-addr
 //! HEAD:PORT`. KV hand-off: `--disaggregation-transfer-backend nixl`; the prefill server's
-//! bootstrap port is given to the router with its URL.
+//! bootstrap port is given to the router with its URL. Speculative decoding (MTP):
+//! `--speculative-algorithm EAGLE --speculative-num-steps D --speculative-eagle-topk 1
+//! --speculative-num-draft-tokens D+1` on both roles.
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
 use crate::cost::overlap::TwoBatchOverlap;
@@ -65,6 +67,14 @@ pub fn engine_args(c: &Common, s: &PhaseShape) -> Vec<Arg> {
     }
     if c.trust_remote_code {
         a.push(Arg::lit("--trust-remote-code"));
+    }
+    // Speculative decoding with the model's MTP layers (SGLang's DeepSeek MTP recipe: EAGLE,
+    // one candidate per step); both PD roles take it, prefill to hand the draft state over.
+    if let Some(d) = c.draft_tokens {
+        flag(&mut a, "--speculative-algorithm", "EAGLE");
+        flag(&mut a, "--speculative-num-steps", d);
+        flag(&mut a, "--speculative-eagle-topk", 1);
+        flag(&mut a, "--speculative-num-draft-tokens", d + 1);
     }
     flag(&mut a, "--disaggregation-mode", s.phase.name());
     flag(&mut a, "--disaggregation-transfer-backend", "nixl");

@@ -53,6 +53,17 @@ pub struct LlmApi {
     pub disable_overlap_scheduler: bool,
     pub kv_cache_config: KvCacheConfig,
     pub cache_transceiver_config: CacheTransceiverConfig,
+    /// Speculative decoding with the model's MTP layers (`MTPDecodingConfig`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculative_config: Option<SpeculativeConfig>,
+}
+
+/// `speculative_config` of the LLM API (tensorrt_llm/llmapi/llm_args.py `MTPDecodingConfig`).
+#[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpeculativeConfig {
+    pub decoding_type: &'static str,
+    pub num_nextn_predict_layers: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, JsonSchema)]
@@ -82,7 +93,8 @@ pub fn llm_api(c: &Common, s: &PhaseShape) -> LlmApi {
     let max_batch_size = s.batch.div_ceil(per_rank).max(1);
     let max_num_tokens = match s.phase {
         Phase::Prefill => c.max_model_len.max(MIN_NUM_TOKENS),
-        Phase::Decode => max_batch_size.max(MIN_NUM_TOKENS),
+        // A speculative step feeds 1 + draft tokens per sequence.
+        Phase::Decode => (max_batch_size * (1 + c.draft_tokens.unwrap_or(0))).max(MIN_NUM_TOKENS),
     };
     LlmApi {
         backend: "pytorch",
@@ -104,6 +116,11 @@ pub fn llm_api(c: &Common, s: &PhaseShape) -> LlmApi {
             backend: "DEFAULT",
             max_tokens_in_buffer: c.max_model_len,
         },
+        // Both roles (TensorRT-LLM's disaggregated MTP configs set it on context and generation).
+        speculative_config: c.draft_tokens.map(|d| SpeculativeConfig {
+            decoding_type: "MTP",
+            num_nextn_predict_layers: d,
+        }),
     }
 }
 

@@ -71,6 +71,15 @@ fn model_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     if c.trust_remote_code {
         a.push(Arg::lit("--trust-remote-code"));
     }
+    // Speculative decoding with the model's MTP layers, decode only (the prefill instance emits
+    // one token per request).
+    if let (Some(d), Phase::Decode) = (c.draft_tokens, s.phase) {
+        flag(
+            a,
+            "--speculative-config",
+            format!("{{\"method\":\"mtp\",\"num_speculative_tokens\":{d}}}"),
+        );
+    }
 }
 
 /// The NIXL connector config of a phase (`kv_producer` prefill, `kv_consumer` decode).

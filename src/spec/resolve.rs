@@ -92,6 +92,8 @@ pub mod limits {
     pub const TOKENS: u64 = 100_000_000;
     pub const GPUS_PER_NODE: u64 = 1_024;
     pub const STRATEGY_DEGREE: u64 = 10_000_000;
+    /// Draft tokens per speculative decode step (engines run 1-7; EAGLE trees stay below 8).
+    pub const DRAFT_TOKENS: u64 = 16;
 }
 
 /// Where a value came from.
@@ -1717,6 +1719,7 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
     if !act.is_finite() || act <= 0.0 || act > 8.0 {
         return Err(ctx.invalid("cost.activation_bytes", "must be in (0, 8] bytes"));
     }
+    let speculative = resolve_speculative(ctx, r.draft_tokens, r.draft_acceptance)?;
     Ok(CostParams {
         reserve_fraction: reserve,
         moe_imbalance: imbalance,
@@ -1725,7 +1728,60 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
         activation_bytes: act,
         network_utilization: net,
         engine,
+        draft_tokens: speculative.map(|s| s.draft_tokens),
+        draft_acceptance: speculative.map(|s| s.acceptance),
     })
+}
+
+/// Default acceptance of a draft token: DeepSeek-V3 technical report §5.4.3, "the acceptance
+/// rate of the second token prediction ranges between 85% and 90%" (its MTP module, across
+/// generation topics); the lower end.
+pub const DRAFT_ACCEPTANCE: f64 = 0.85;
+
+/// Speculative decoding from the task's draft tokens and acceptance (off without draft tokens).
+fn resolve_speculative(
+    ctx: &mut Ctx,
+    draft: Option<u64>,
+    acceptance: Option<f64>,
+) -> Result<Option<crate::spec::task::Speculative>> {
+    let d = match draft {
+        Some(d) if d > 0 => ctx.check_u64("cost.draft_tokens", d, limits::DRAFT_TOKENS)?,
+        _ => 0,
+    };
+    if let Some(a) = acceptance
+        && (!a.is_finite() || !(0.0..=1.0).contains(&a))
+    {
+        return Err(ctx.invalid(
+            "cost.draft_acceptance",
+            "must be a probability in [0, 1] (e.g. 0.85 for 85%)",
+        ));
+    }
+    if d == 0 {
+        if acceptance.is_some() {
+            ctx.warn(
+                "cost.draft_acceptance: given without draft tokens, so speculative decoding is \
+                 off (give `Draft tokens` to turn it on)",
+            );
+        }
+        return Ok(None);
+    }
+    let a = acceptance.unwrap_or_else(|| {
+        ctx.assume(format!(
+            "draft acceptance {DRAFT_ACCEPTANCE} per draft token (DeepSeek-V3 report §5.4.3: 85-90% \
+             for its MTP module; give `Draft acceptance` for your model and data)"
+        ));
+        DRAFT_ACCEPTANCE
+    });
+    let s = crate::spec::task::Speculative::new(d, a);
+    ctx.assume(format!(
+        "decode: speculative decoding with {d} draft token(s) per step at acceptance {a}: {:.3} \
+         tokens per step; a step verifies {} tokens per sequence and runs the draft module {d} \
+         time(s) (costed as {d} more layer(s), AIConfigurator's MTP scale (L+{d})/L); TPOT is \
+         the step time over the tokens per step",
+        s.accepted_tokens,
+        d + 1
+    ));
+    Ok(Some(s))
 }
 
 /// A shipped fixture task (`fixtures/tasks/<name>`), read and resolved, for unit tests of later

@@ -137,6 +137,56 @@ pub struct CostParams {
     /// Engine whose kernel profile and features the cost model uses. Default `any`.
     #[serde(default)]
     pub engine: Engine,
+    /// Speculative decoding in the decode phase (multi-token prediction): draft tokens per step
+    /// and their acceptance, both set or both `None` (the default: one token per step); see
+    /// [`CostParams::speculative`]. Kept as the task spells them, so a resolved task written as
+    /// JSON reads back the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_acceptance: Option<f64>,
+}
+
+impl CostParams {
+    /// Speculative decoding, when the task turns it on.
+    pub fn speculative(&self) -> Option<Speculative> {
+        match (self.draft_tokens, self.draft_acceptance) {
+            (Some(d), Some(a)) if d > 0 => Some(Speculative::new(d, a)),
+            _ => None,
+        }
+    }
+
+    /// Turn speculative decoding on (`Some`) or off.
+    pub fn set_speculative(&mut self, s: Option<Speculative>) {
+        (self.draft_tokens, self.draft_acceptance) = (s.map(|s| s.draft_tokens), s.map(|s| s.acceptance));
+    }
+}
+
+/// Speculative decoding with `draft_tokens` draft tokens per sequence and step (DeepSeek-V3's
+/// multi-token prediction: SGLang `--speculative-num-steps`, vLLM `num_speculative_tokens`,
+/// TensorRT-LLM `num_nextn_predict_layers`). A decode step verifies `1 + draft_tokens` tokens per
+/// sequence through the model, runs the draft module `draft_tokens` times, and emits
+/// `accepted_tokens` tokens per sequence on average (`crate::cost`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Speculative {
+    pub draft_tokens: u64,
+    /// Probability that a draft token is accepted given the one before it was.
+    pub acceptance: f64,
+    /// Tokens a step emits per sequence on average: `1 + a + a² + … + a^draft_tokens` (what
+    /// engines log as the "accept length").
+    pub accepted_tokens: f64,
+}
+
+impl Speculative {
+    /// Draft depth `d` at per-token acceptance `a`: `1 + a + … + a^d` tokens per step.
+    pub fn new(draft_tokens: u64, acceptance: f64) -> Speculative {
+        let accepted_tokens = (0..=draft_tokens).map(|i| acceptance.powi(i as i32)).sum();
+        Speculative {
+            draft_tokens,
+            acceptance,
+            accepted_tokens,
+        }
+    }
 }
 
 fn default_network_utilization() -> f64 {
@@ -153,6 +203,8 @@ impl Default for CostParams {
             activation_bytes: 2.0,
             network_utilization: 0.8,
             engine: Engine::Any,
+            draft_tokens: None,
+            draft_acceptance: None,
         }
     }
 }

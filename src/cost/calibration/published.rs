@@ -252,8 +252,62 @@ fn nim() -> Vec<Row> {
         .collect()
 }
 
-/// SGLang deployment blogs: Kimi-K2 prefill / decode on H200 (1P1D, 4 + 12 nodes) and
-/// DeepSeek-R1 single-node TP8 prefill on H20.
+/// The blog's H20 nodes' RDMA: "4 × 400 Gb/s" per node of 8 GPUs (its H20 vs H800 table), i.e.
+/// 25 GB/s per GPU per direction (the H20 preset assumes one 400 Gb/s NIC per GPU).
+const H20_BLOG_NIC_BYTES_PER_S: f64 = 4.0 * 400e9 / 8.0 / 8.0;
+
+/// The H20 blog's decode figures (every one its text gives; fixed before any error was seen):
+/// (id, batch per GPU, EP = attention-DP, draft tokens, per-token acceptance, output tokens/s per
+/// GPU). The acceptance is read off the blog's accept lengths ("Config for MTP": steps 1 → 1.8–1.9,
+/// steps 2 → 2.4–2.7, steps 3 → 2.9–3.3 tokens per step) at their midpoints 1.85 / 2.55 / 3.1:
+/// `1 + a + … + a^d` = 1.85 at a = 0.85, 2.55 at 0.84, 3.1 at 0.83.
+type H20Decode = (&'static str, u64, u64, u64, f64, f64);
+
+#[rustfmt::skip]
+const H20_DECODE: [H20Decode; 9] = [
+    // "Decode Deployment" table: InferX Base / Pro / Max.
+    ("sglang-h20-deepseek-r1-decode-bs48-ep16-mtp1", 48, 16, 1, 0.85, 714.0),
+    ("sglang-h20-deepseek-r1-decode-bs32-ep16-mtp1", 32, 16, 1, 0.85, 675.0),
+    ("sglang-h20-deepseek-r1-decode-bs12-ep16-mtp2", 12, 16, 2, 0.84, 423.0),
+    // "Investigation for EP size" (the decode base configuration, MTP steps 1).
+    ("sglang-h20-deepseek-r1-decode-bs8-ep16-mtp1", 8, 16, 1, 0.85, 278.0),
+    ("sglang-h20-deepseek-r1-decode-bs8-ep32-mtp1", 8, 32, 1, 0.85, 293.0),
+    ("sglang-h20-deepseek-r1-decode-bs32-ep32-mtp1", 32, 32, 1, 0.85, 585.0),
+    // "Config for MTP": batch 1 at steps 1 and 3, batch 32 at steps 3.
+    ("sglang-h20-deepseek-r1-decode-bs1-ep16-mtp1", 1, 16, 1, 0.85, 43.0),
+    ("sglang-h20-deepseek-r1-decode-bs1-ep16-mtp3", 1, 16, 3, 0.83, 52.0),
+    ("sglang-h20-deepseek-r1-decode-bs32-ep16-mtp3", 32, 16, 3, 0.83, 554.0),
+];
+
+fn h20_decode_rows() -> Vec<Row> {
+    H20_DECODE
+        .iter()
+        .map(|&(id, per_gpu, ep, draft, acceptance, measured)| {
+            let mut task = deepseek("H20", 4096, 1536, ep * per_gpu, Some(Engine::Sglang), None);
+            task.model.kv_cache_dtype = Some(Dtype::Fp8);
+            task.hardware.inter_node_bytes_per_s = Some(H20_BLOG_NIC_BYTES_PER_S);
+            if let Some(c) = task.cost.as_mut() {
+                (c.draft_tokens, c.draft_acceptance) = (Some(draft), Some(acceptance));
+            }
+            Row {
+                id,
+                source: H20_BLOG,
+                setting: "DeepSeek-R1 (FP8 weights, FP8 KV cache, FP8 FlashMLA), H20-96G nodes with 4 x 400 Gb/s RDMA (25 GB/s per GPU), decode on 2 nodes (EP16) or 4 (EP32): --tp-size = --dp-size = EP with --enable-dp-attention, DeepEP low-latency, single-batch overlap; MTP (EAGLE/NEXTN, topk 1) with the steps in the id and the per-token acceptance of the blog's accept length; 4,096 input and 1,536 output tokens; the median decode throughput per GPU logged at the batch per GPU in the id, times 8 GPUs per node",
+                group: Group::SglangBlogs,
+                task,
+                layout: layout(1, ep, ep),
+                batch: ep * per_gpu,
+                metric: Metric::DecodeTokensPerNode,
+                measured: measured * 8.0,
+                unit: "output tokens/s/node",
+                note: "",
+            }
+        })
+        .collect()
+}
+
+/// SGLang deployment blogs: Kimi-K2 prefill / decode on H200 (1P1D, 4 + 12 nodes),
+/// DeepSeek-R1 single-node TP8 prefill and DP-attention + EP decode with MTP on H20.
 fn sglang_blogs() -> Vec<Row> {
     let mut k2_prefill = deepseek("H200", 2000, 1, 32 * 8, Some(Engine::Sglang), None);
     k2_prefill.model.preset = Some("Kimi-K2".into());
@@ -261,6 +315,7 @@ fn sglang_blogs() -> Vec<Row> {
     k2_decode.model.preset = Some("Kimi-K2".into());
     let mut h20 = deepseek("H20", 4096, 1, 4, Some(Engine::Sglang), None);
     h20.model.kv_cache_dtype = Some(Dtype::Fp8);
+    h20.hardware.inter_node_bytes_per_s = Some(H20_BLOG_NIC_BYTES_PER_S);
     vec![
         Row {
             id: "sglang-h200-kimi-k2-prefill-2k",
@@ -302,6 +357,9 @@ fn sglang_blogs() -> Vec<Row> {
             note: "",
         },
     ]
+    .into_iter()
+    .chain(h20_decode_rows())
+    .collect()
 }
 
 const MIXTRAL_HOPPER: &str = "TensorRT-LLM v0.9 Mixtral on H100/H200 is slower than the model wherever MoE GEMMs dominate (2,048-token TTFT -44..-49 %, large-batch rows +33..+98 %; the model's grouped-GEMM curve for Mixtral's experts on 2 GPUs is within 16 % per kernel of TensorRT-LLM 1.3's H200 table, 1 to 8,192 tokens), while the same table's A100 FP16 Mixtral throughput rows and 2,048-token TTFT are within 12 % and its Llama-2-70B rows within 13 % on all three GPUs. The measured H100/A100 TTFT ratio at 2,048 tokens is 1.8x against a 3.2x (BF16) / 6.3x (FP8) peak ratio: v0.9's MoE plugin did not reach Hopper GEMM rates (read as Ampere-class grouped GEMMs; FP8 MoE came later), whereas the model reads TensorRT-LLM 1.3's measured MoE tables. Reading the rows as FP16 instead of FP8 did not close the gap (+104 % / -51 % before the MoE curves were classed by local experts), so it is the kernel generation, not the precision";
@@ -335,6 +393,14 @@ pub(super) fn known_gap(id: &str) -> &'static str {
             "the model is faster: its decode step at 128 sequences per rank is 63 ms (56 ms of kernels, 49 ms of them compute-bound with the attention blocks read off the measured MLA decode module, 9 ms of launches; 7 ms EP all-to-all, not overlapped in TensorRT-LLM), while the measured 11.35 tokens/s per user is 88 ms per token with the prefills included. The static-cycle derivation is optimistic for in-flight batching: every iteration carries up to 1,151 prefill tokens beside a rank's 128 decode sequences, and the 8 attention-DP ranks step together at the slowest rank's batch and contexts; the memory-bound step itself is also the term the issue flags as too fast"
         }
         "trtllm017-a100-mixtral-tp2-2048-128" | "trtllm017-a100-mixtral-tp2-1000-1000" => A100_MOE,
+        "sglang-h20-deepseek-r1-decode-bs1-ep16-mtp1"
+        | "sglang-h20-deepseek-r1-decode-bs1-ep16-mtp3"
+        | "sglang-h20-deepseek-r1-decode-bs32-ep16-mtp3" => {
+            "the model is faster at one sequence per GPU and with 3 draft tokens: its MTP-1 step at batch 1 is 31 ms (29 ms memory-bound: expert, attention and LM-head weights read at the H100 curves' small-M bandwidth scaled to the H20, which has no kernel table of its own; 8 ms of launches) against the 43 ms that 43 tokens/s at 1.85 tokens per step imply. The draft passes are costed as AIConfigurator does, (L + n)/L of a verify pass; on the engine each of the n draft passes is a whole latency-bound pass of the MTP layer with its own LM head, sampling and scheduling, so the gap grows with n (+45 % at batch 1, +28 % at batch 32 with 3 draft tokens; the 1- and 2-draft rows at batch 8-48 are within 17 %)"
+        }
+        "sglang-h20-deepseek-r1-decode-bs32-ep32-mtp1" => {
+            "the model is faster at EP32 and batch 32 (70.6 ms step against the 101 ms that 585 tokens/s imply): it charges SGLang's two-batch overlap for wide-EP layouts, which hides the 20 ms of DeepEP all-to-all (~75 % of it across nodes at EP32, 4 x 400 Gb/s per node), while the blog's deployment runs single-batch overlap instead (\"Why not TBO\": at these batches TBO does not pay on the H20), which hides only the dispatch behind the shared expert and the combine behind the down GEMM; with the all-to-all exposed the step would be 90.6 ms (+12 %). The model has no single-batch-overlap schedule"
+        }
         "trtllm017-h100-mixtral-tp2-2048-128" => {
             "the model is slower on every prefill-heavy (2,048/128) row on Hopper (-8 to -26 %; the same GPUs' balanced and decode-heavy rows are within 11 %): in-flight batching runs decode tokens inside the prefill chunks' iterations (trtllm-bench sizes max_num_tokens at least 2,048 \"to ensure Ctx/Gen overlap efficiency\", tuning.py), so a decode step's weight reads are shared with a prefill chunk's GEMMs, while the static cycle charges the 128 decode steps as separate memory-bound passes; Mixtral pays most, its decode step at this concurrency reading every expert (46.7 GB FP8 over 2 GPUs)"
         }

@@ -1,0 +1,194 @@
+//! Speculative decoding (multi-token prediction): a decode step verifies `1 + d` tokens per
+//! sequence, the draft module costs `d` more layers, TPOT is the step over the tokens a step
+//! emits (`1 + a + … + a^d`), the draft layers hold weights and KV on the LM-head stage, and every
+//! engine's launch carries its MTP settings. Off (no draft tokens) changes nothing.
+use pdplan::cost;
+use pdplan::input::load::parse_task_text;
+use pdplan::layout::{Layout, Phase};
+use pdplan::spec::resolve::resolve;
+use pdplan::spec::task::{Speculative, Task};
+
+const FIXTURE: &str = "fixtures/tasks/deepseek-r1-h20-mtp.md";
+
+fn fixture_text() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE)).unwrap()
+}
+
+fn task_of(text: &str) -> Result<Task, String> {
+    let parsed = parse_task_text("t.md", text).map_err(|e| e.to_string())?;
+    resolve("t.md", parsed).map(|r| r.task).map_err(|e| e.to_string())
+}
+
+/// The fixture (1 draft token at 85 %) and the same task with speculative decoding off.
+fn on_and_off() -> (Task, Task) {
+    let on = task_of(&fixture_text()).unwrap();
+    let mut off = on.clone();
+    off.cost.set_speculative(None);
+    (on, off)
+}
+
+/// The H20 deployment's decode layout: attention-DP16, EP16.
+const EP16: Layout = Layout {
+    tp: 1,
+    pp: 1,
+    sp: 1,
+    attention_dp: 16,
+    ep: 16,
+    expert_tp: 1,
+};
+
+#[test]
+fn draft_lines_resolve_to_tokens_per_step() {
+    let (on, _) = on_and_off();
+    let s = on.cost.speculative().expect("the fixture turns MTP on");
+    assert_eq!((s.draft_tokens, s.acceptance), (1, 0.85));
+    assert!((s.accepted_tokens - 1.85).abs() < 1e-12);
+    let two = Speculative::new(2, 0.8);
+    assert!((two.accepted_tokens - 2.44).abs() < 1e-12, "1 + 0.8 + 0.64");
+
+    let text = fixture_text();
+    let none = task_of(&text.replace("* **Draft tokens**: 1\n", "* **Draft tokens**: 0\n")).unwrap();
+    assert_eq!(none.cost.speculative(), None, "0 draft tokens is off");
+    let e =
+        task_of(&text.replace("* **Draft acceptance**: 85%", "* **Draft acceptance**: 150%")).unwrap_err();
+    assert!(e.contains("draft_acceptance"), "{e}");
+    let e = task_of(&text.replace("* **Draft tokens**: 1\n", "* **Draft tokens**: 100\n")).unwrap_err();
+    assert!(e.contains("draft_tokens"), "{e}");
+    // Without an acceptance line the DeepSeek-V3 report's 85 % is assumed and said.
+    let text = text.replace("* **Draft acceptance**: 85%\n", "");
+    let parsed = parse_task_text("t.md", &text).unwrap();
+    let r = resolve("t.md", parsed).unwrap();
+    assert_eq!(r.task.cost.speculative().map(|s| s.acceptance), Some(0.85));
+    assert!(r.assumptions.iter().any(|a| a.contains("draft acceptance 0.85")));
+}
+
+#[test]
+fn tpot_is_the_scaled_verify_step_over_the_tokens_per_step() {
+    let (on, off) = on_and_off();
+    for batch in [16, 128, 512] {
+        let f = cost::evaluate(&on, Phase::Decode, &EP16, batch);
+        let s = on.cost.speculative().unwrap();
+        let layers = on.model.layers as f64;
+        let scale = (layers + s.draft_tokens as f64) / layers / s.accepted_tokens;
+        let tpot = f.tpot_mean_s.unwrap();
+        // The breakdown is the verify pass at the mean context.
+        let want = f.breakdown.stage_time_s * scale;
+        assert!(
+            (tpot - want).abs() <= 1e-12 * want,
+            "batch {batch}: {tpot} vs {want}"
+        );
+        // The verify pass feeds 2 tokens per sequence: slower than a 1-token step.
+        let g = cost::evaluate(&off, Phase::Decode, &EP16, batch);
+        assert!(
+            f.breakdown.stage_time_s > g.breakdown.stage_time_s,
+            "batch {batch}"
+        );
+        assert!((f.throughput_tokens_per_s - batch as f64 / tpot).abs() < 1e-6 * f.throughput_tokens_per_s);
+    }
+}
+
+#[test]
+fn speculation_pays_only_when_drafts_are_accepted() {
+    let (on, off) = on_and_off();
+    let batch = 128; // 8 sequences per GPU: the memory-bound regime MTP is used in
+    let base = cost::evaluate(&off, Phase::Decode, &EP16, batch)
+        .tpot_mean_s
+        .unwrap();
+    let with = |a: f64| {
+        let mut t = on.clone();
+        t.cost.set_speculative(Some(Speculative::new(1, a)));
+        cost::evaluate(&t, Phase::Decode, &EP16, batch)
+            .tpot_mean_s
+            .unwrap()
+    };
+    assert!(
+        with(0.0) > base,
+        "nothing accepted: the verify pass and draft layer are pure cost"
+    );
+    assert!(
+        with(1.0) < base,
+        "every draft accepted: two tokens per memory-bound step"
+    );
+    assert!(with(0.5) < with(0.3), "TPOT falls as acceptance rises");
+}
+
+#[test]
+fn draft_module_holds_one_more_layer_of_weights_and_kv() {
+    let (on, off) = on_and_off();
+    let batch = 256;
+    let a = cost::evaluate(&on, Phase::Decode, &EP16, batch).memory;
+    let b = cost::evaluate(&off, Phase::Decode, &EP16, batch).memory;
+    let layers = on.model.layers as f64;
+    // One stage: the KV of L + 1 layers instead of L.
+    let ratio = a.kv_cache_bytes / b.kv_cache_bytes;
+    assert!((ratio - (layers + 1.0) / layers).abs() < 1e-9, "{ratio}");
+    // The weights grow by one MoE layer's share on this GPU: more than nothing, under 2/L.
+    let extra = a.weights_bytes - b.weights_bytes;
+    assert!(extra > 0.0 && extra < 2.0 * b.weights_bytes / layers, "{extra}");
+    // Prefill is unchanged.
+    let p = Layout {
+        tp: 8,
+        expert_tp: 8,
+        ..EP16
+    };
+    let p = Layout {
+        attention_dp: 1,
+        ep: 1,
+        ..p
+    };
+    assert_eq!(
+        cost::evaluate(&on, Phase::Prefill, &p, 2),
+        cost::evaluate(&off, Phase::Prefill, &p, 2)
+    );
+}
+
+#[test]
+fn every_engine_launches_the_draft_tokens_it_costs() {
+    let (on, off) = on_and_off();
+    for (t, expect) in [(&on, true), (&off, false)] {
+        let d = pdplan::ilp::optimize(t, pdplan::ilp::formulation::Mode::of(t)).unwrap();
+        let l = pdplan::launch::launches(t, &d);
+        let json = serde_json::to_value(&l).unwrap();
+        let argv = |engine: &str, role: &str| -> String {
+            json[engine]["workers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["role"] == role)
+                .map(|w| w["argv"].to_string())
+                .unwrap_or_default()
+        };
+        let sglang = argv("sglang", "decode");
+        assert_eq!(
+            sglang.contains("\"--speculative-num-steps\",\"1\""),
+            expect,
+            "{sglang}"
+        );
+        assert_eq!(
+            sglang.contains("\"--speculative-num-draft-tokens\",\"2\""),
+            expect
+        );
+        assert_eq!(
+            argv("sglang", "prefill").contains("--speculative-algorithm"),
+            expect
+        );
+        let vllm = argv("vllm", "decode");
+        assert_eq!(vllm.contains("num_speculative_tokens"), expect, "{vllm}");
+        assert!(!argv("vllm", "prefill").contains("--speculative-config"));
+        // TensorRT-LLM runs the MTP plan (the check of the plan without MTP is for the key's
+        // absence wherever TensorRT-LLM runs it).
+        let trt = json["trtllm"]["workers"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["role"] == "decode"))
+            .map(|w| w["llm_api"].clone());
+        assert!(trt.is_some() || !expect, "TensorRT-LLM runs the MTP plan");
+        if let Some(trt) = trt {
+            assert_eq!(
+                trt["speculative_config"]["num_nextn_predict_layers"] == 1,
+                expect,
+                "{trt}"
+            );
+            assert_eq!(trt["speculative_config"]["decoding_type"] == "MTP", expect);
+        }
+    }
+}
