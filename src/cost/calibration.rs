@@ -259,7 +259,7 @@ fn deepseek_rows() -> Vec<Row> {
             metric: Metric::DecodeTokensPerNode,
             measured: 14_800.0,
             unit: "output tokens/s/node",
-            note: "the concurrency is derived from the published per-user speed, so this row compares TPOT (1/21 s measured); production also runs multi-token prediction (DeepSeek-V3 report §5.4.3: 85–90% acceptance), which the model does not represent",
+            note: "the concurrency is derived from the published per-user speed, so this row compares TPOT (1/21 s measured); production also runs multi-token prediction (DeepSeek-V3 report §5.4.3: 85–90% acceptance); the row is read without it, as calibration.md's setting states none: with 1 draft token at 85 % (the task's `Draft tokens` / `Draft acceptance` lines) it is +15.0 %",
         },
         Row {
             id: "deepseek-profile-prefill-4k",
