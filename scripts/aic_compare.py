@@ -26,7 +26,7 @@ Usage:
 
     python3 -m venv /tmp/aic-venv && /tmp/aic-venv/bin/pip install aiconfigurator==0.12.0
     cargo build --release
-    /tmp/aic-venv/bin/python scripts/aic_compare.py [--scenarios] [--pdplan target/release/pdplan]
+    /tmp/aic-venv/bin/python scripts/aic_compare.py [--scenarios] [--mtp] [--pdplan target/release/pdplan]
 """
 import argparse
 import csv
@@ -99,12 +99,20 @@ TASK = """## Environment Condition
 """
 
 
-def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):  # noqa: PLR0913
-    """AIConfigurator's estimate: (ms, per-op ms dict, version)."""
+def accepted_drafts(nextn, acceptance):
+    """Draft tokens a step accepts on average: a + a^2 + ... + a^nextn (pdplan's chain)."""
+    return sum(acceptance**i for i in range(1, nextn + 1))
+
+
+def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1, mtp=(0, 0.0)):  # noqa: PLR0913
+    """AIConfigurator's estimate: (ms, per-op ms dict, version). `mtp` = (draft tokens, acceptance):
+    AIConfigurator's `nextn` and `nextn_accepted` (accepted draft tokens per step)."""
     from aiconfigurator.cli.api import cli_estimate  # noqa: PLC0415
 
     width = tp * dp
     moe = model in MOE
+    nextn, acceptance = mtp
+    extra = {"nextn": nextn, "nextn_accepted": accepted_drafts(nextn, acceptance)} if nextn else {}
     r = cli_estimate(
         AIC_MODEL[(model, dtype)],
         AIC_SYSTEM[gpu],
@@ -120,6 +128,7 @@ def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):  
         moe_ep_size=ep if moe else None,
         kvcache_quant_mode=KV_QUANT[kv_dtype(model, dtype)],
         fmha_quant_mode=KV_QUANT[kv_dtype(model, dtype)],
+        **extra,
     )
     s = r.summary
     if phase == "prefill":
@@ -132,15 +141,19 @@ def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1):  
     return value, {k: round(float(v), 4) for k, v in ops.items()}, r.backend_version
 
 
-def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep):
-    """pdplan's figure for the same layout: (ms, performance.breakdown)."""
+def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, mtp=(0, 0.0)):  # noqa: PLR0913
+    """pdplan's figure for the same layout: (ms, performance.breakdown); `mtp` as aic_estimate's,
+    given as the task's `Draft tokens` / `Draft acceptance` lines."""
     width = tp * dp
     with tempfile.TemporaryDirectory() as d:
         task = os.path.join(d, "task.md")
+        text = TASK.format(gpus=width, gpu=gpu, model=model, precision=PRECISION[dtype],
+                           kv=PRECISION[kv_dtype(model, dtype)], batch=batch * dp, isl=isl, osl=osl)
+        if mtp[0]:
+            text = text.replace("* **Engine**: trtllm\n", "* **Engine**: trtllm\n"
+                                f"* **Draft tokens**: {mtp[0]}\n* **Draft acceptance**: {mtp[1]}\n")
         with open(task, "w") as f:
-            f.write(TASK.format(gpus=width, gpu=gpu, model=model, precision=PRECISION[dtype],
-                                kv=PRECISION[kv_dtype(model, dtype)],
-                                batch=batch * dp, isl=isl, osl=osl))
+            f.write(text)
         out = os.path.join(d, "plan.json")
         argv = [pdplan, "evaluate", task, "--phase", phase, "--tp", str(tp), "--attention-dp",
                 str(dp), "--replicas", "1", "--batch", str(batch * dp), "--out", out]
@@ -183,6 +196,37 @@ def compare(pdplan):
     print(f"median |diff| {statistics.median(diffs):.1f}%, worst {diffs[-1]:.1f}%")
 
 
+# Decode with multi-token prediction: DeepSeek-V3's decode configurations above and two more, at
+# 1 and 2 draft tokens with AIConfigurator's default acceptance of the first draft token (0.85;
+# cli/example_v1_deprecated.yaml `nextn_accept_rates`), and the same per-token chain for the second.
+MTP_CONFIGS = [
+    ("dsv3-h200-decode-dp8-ep8-b64", "DeepSeek-V3", "fp8", "H200", 4096, 1024, 64, 1, 8, 8),
+    ("dsv3-h200-decode-tp8-ep8-b16", "DeepSeek-V3", "fp8", "H200", 2048, 512, 16, 8, 1, 8),
+    ("dsv3-h200-decode-dp8-ep8-b16", "DeepSeek-V3", "fp8", "H200", 4096, 1024, 16, 1, 8, 8),
+    ("dsv3-h100-decode-dp8-ep8-b32", "DeepSeek-V3", "fp8", "H100-SXM", 2048, 1024, 32, 1, 8, 8),
+]
+
+
+def compare_mtp(pdplan):
+    """TPOT with speculative decoding (MTP) from both tools: `fixtures/aic/mtp.csv`."""
+    rows = []
+    for cid, model, dtype, gpu, isl, osl, batch, tp, dp, ep in MTP_CONFIGS:
+        for mtp in ((0, 0.0), (1, 0.85), (2, 0.85)):
+            a, _, version = aic_estimate(model, dtype, gpu, "decode", isl, osl, batch, tp, dp, ep, mtp=mtp)
+            p, _ = pdplan_estimate(pdplan, model, dtype, gpu, "decode", isl, osl, batch, tp, dp, ep, mtp=mtp)
+            diff = (p - a) / a * 100.0
+            rows.append({
+                "config": cid, "model": model, "gpu": gpu, "isl": isl, "osl": osl,
+                "batch_per_rank": batch, "tp": tp, "attention_dp": dp, "ep": ep,
+                "draft_tokens": mtp[0], "acceptance": mtp[1],
+                "accepted_drafts_per_step": round(accepted_drafts(*mtp), 4),
+                "aic_tpot_ms": round(a, 3), "pdplan_tpot_ms": round(p, 3), "diff_pct": round(diff, 1),
+                "aic_version": f"aiconfigurator 0.12.0, trtllm {version}",
+            })
+            print(f"{cid:<32} drafts {mtp[0]}  AIC {a:8.2f} ms  pdplan {p:8.2f} ms  {diff:+6.1f}%", flush=True)
+    write_csv(os.path.join(ROOT, "fixtures/aic/mtp.csv"), rows)
+
+
 def write_csv(path, rows):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -196,10 +240,13 @@ def main():
     ap.add_argument("--pdplan", default=os.path.join(ROOT, "target/release/pdplan"))
     ap.add_argument("--scenarios", action="store_true", help="also solve fixtures/tasks/aic/")
     ap.add_argument("--no-compare", action="store_true", help="skip the configuration table")
+    ap.add_argument("--mtp", action="store_true", help="also compare decode with MTP (fixtures/aic/mtp.csv)")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     if not args.no_compare:
         compare(args.pdplan)
+    if args.mtp:
+        compare_mtp(args.pdplan)
     if args.scenarios:
         import aic_scenarios  # noqa: PLC0415
 
