@@ -242,3 +242,41 @@ fn lean_rank_scalars_equal_the_full_figures() {
     }
     assert!(ranks > 10_000, "{ranks} ranks compared");
 }
+
+/// One scan kept by attention-TP class (`candidates::scan_by_tp_class`, the pair-rule search's)
+/// gives, for each TP's branch (that TP's layouts and the wide-EP ones), exactly the candidates,
+/// counts and rejection examples of a scan of the branch's layouts alone (a task pinned to the
+/// TP under SGLang's rules), and over every class those of the plain scan.
+#[test]
+fn tp_classes_merge_into_each_branchs_own_scan() {
+    let mut branches = 0;
+    let mut fixtures: Vec<(String, Task)> = common::readable_fixtures()
+        .into_iter()
+        .filter(|(n, _)| n.contains("budget") || n.contains("mtp") || n.contains("qwen3-235b-moe"))
+        .map(|(n, r)| (n, r.task))
+        .collect();
+    fixtures.extend(tasks());
+    for (name, mut t) in fixtures {
+        t.cost.engine = pdplan::spec::task::Engine::Sglang;
+        let mode = Mode::of(&t);
+        let objective = Objective::default_for(mode);
+        let scanned = candidates::scan_by_tp_class(&t, mode, objective);
+        assert_same(
+            &name,
+            &scanned.candidates(|_| true),
+            &candidates::generate_both_for(&t, mode, objective),
+        );
+        for tp in [1, 2, 4, 8] {
+            let mut pinned = t.clone();
+            pinned.engine_tp_pin = Some(tp);
+            let alone = candidates::generate_both_for(&pinned, mode, objective);
+            let merged = scanned.candidates(|c| c == tp || c == candidates::WIDE_EP_CLASS);
+            assert_same(&format!("{name} tp {tp}"), &merged, &alone);
+            branches += alone.iter().all(|pc| !pc.feasible.is_empty()) as usize;
+        }
+    }
+    assert!(
+        branches >= 8,
+        "{branches} branches with candidates in both phases"
+    );
+}

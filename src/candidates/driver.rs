@@ -55,6 +55,7 @@ struct Tally {
 /// one tally per limit met, and either every feasible candidate built (unpruned, with its job)
 /// or the phase's Pareto front of the numbers seen so far (pruned: the few that survive it are
 /// built at the end, [`build`]). Its size follows the front, not the number of layouts.
+#[derive(Clone)]
 struct PhaseScan {
     evaluated: u64,
     feasible_seen: u64,
@@ -382,6 +383,8 @@ struct Work<'a> {
     task: &'a Task,
     kernels: Kernels,
     jobs: Jobs,
+    /// The class each job's results are kept in ([`ClassOf`]).
+    class_of: ClassOf,
     order: Vec<u32>,
     starts: Vec<u32>,
     batches: &'a [(u64, u64)],
@@ -394,7 +397,7 @@ struct Work<'a> {
 impl<'a> Work<'a> {
     fn new(
         task: &'a Task,
-        kernels: Kernels,
+        (kernels, class_of): (Kernels, ClassOf),
         jobs: Jobs,
         batches: &'a [(u64, u64)],
         prune: Prune,
@@ -407,6 +410,7 @@ impl<'a> Work<'a> {
             task,
             kernels,
             jobs,
+            class_of,
             order,
             starts,
             batches,
@@ -416,12 +420,12 @@ impl<'a> Work<'a> {
         }
     }
 
-    /// Scan chunks of runs until none is left; this thread's two phase scans.
-    fn scan(&self) -> [PhaseScan; 2] {
+    /// Scan chunks of runs until none is left; this thread's two phase scans per class.
+    fn scan(&self) -> Classes {
         let (task, prune) = (self.task, self.prune);
         let groups = self.starts.len() - 1;
         let mut scratch = Scratch::default();
-        let mut out = Phase::BOTH.map(|p| PhaseScan::new(task, p, prune));
+        let mut out = Classes::default();
         loop {
             let start = self.next.fetch_add(self.chunk, Ordering::Relaxed);
             if start >= groups {
@@ -435,19 +439,80 @@ impl<'a> Work<'a> {
                     let (phase, l) = self.jobs.get(i as usize);
                     let job = (i as usize, phase, l);
                     let (k, b) = (&self.kernels, self.batches);
-                    scan_layout(task, k, &mut scratch, &mut out[phase as usize], job, b, prune);
+                    let scans = out.of((self.class_of)(task, l), task, prune);
+                    scan_layout(task, k, &mut scratch, &mut scans[phase as usize], job, b, prune);
                 }
             }
         }
     }
 }
 
-/// Merge the threads' phase scans (the first thread's absorbs the others').
-fn merge(mut results: Vec<[PhaseScan; 2]>) -> [PhaseScan; 2] {
+/// The class a job's results are kept in: one class for a plain enumeration ([`one_class`]); by
+/// attention TP with wide-EP layouts apart ([`tp_class`]) when an engine's pair rule is searched
+/// per TP, so that each branch merges the classes it allows instead of scanning again.
+pub(super) type ClassOf = fn(&Task, &Layout) -> u64;
+
+/// Every layout in one class.
+pub(super) fn one_class(_: &Task, _: &Layout) -> u64 {
+    0
+}
+
+/// [`WIDE_EP`] for a wide-EP layout, else its attention TP.
+pub(super) fn tp_class(task: &Task, l: &Layout) -> u64 {
+    if crate::layout::capability::is_wide_ep(l, task.model.moe.is_some()) {
+        WIDE_EP
+    } else {
+        l.tp
+    }
+}
+
+/// The class of wide-EP layouts (attention TP is at least 1).
+pub(super) const WIDE_EP: u64 = 0;
+
+/// Both phases' scans of each class seen, by class.
+#[derive(Default, Clone)]
+struct Classes(Vec<(u64, [PhaseScan; 2])>);
+
+impl Classes {
+    /// The scans of class `c`, created empty on first use (a task has a handful of classes).
+    fn of(&mut self, c: u64, task: &Task, prune: Prune) -> &mut [PhaseScan; 2] {
+        let i = match self.0.iter().position(|(k, _)| *k == c) {
+            Some(i) => i,
+            None => {
+                self.0
+                    .push((c, Phase::BOTH.map(|p| PhaseScan::new(task, p, prune))));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Add another worker's scans, class by class.
+    fn absorb(&mut self, other: Classes, task: &Task, prune: Prune) {
+        for (c, [p, d]) in other.0 {
+            let mine = self.of(c, task, prune);
+            mine[0].absorb(p);
+            mine[1].absorb(d);
+        }
+    }
+
+    /// The two phase scans of the classes `keep` selects, merged (by the same order-independent
+    /// rules as the workers' merge, so equal to one scan of just those layouts).
+    fn merged(&self, keep: impl Fn(u64) -> bool, task: &Task, prune: Prune) -> [PhaseScan; 2] {
+        let mut out = Phase::BOTH.map(|p| PhaseScan::new(task, p, prune));
+        for (_, [p, d]) in self.0.iter().filter(|(c, _)| keep(*c)) {
+            out[0].absorb(p.clone());
+            out[1].absorb(d.clone());
+        }
+        out
+    }
+}
+
+/// Merge the threads' scans (the first thread's absorbs the others').
+fn merge(mut results: Vec<Classes>, task: &Task, prune: Prune) -> Classes {
     let mut merged = results.remove(0);
-    for [p, d] in results {
-        merged[0].absorb(p);
-        merged[1].absorb(d);
+    for r in results {
+        merged.absorb(r, task, prune);
     }
     merged
 }
@@ -459,12 +524,12 @@ fn finish(
     task: &Task,
     kernels: &Kernels,
     (jobs, batches): (&Jobs, &[(u64, u64)]),
-    phase: Phase,
+    (phase, layouts): (Phase, u64),
     scan: PhaseScan,
 ) -> PhaseCandidates {
     let mut pc = PhaseCandidates {
         phase,
-        layouts: jobs.layouts[phase as usize].len() as u64,
+        layouts,
         evaluated: scan.evaluated,
         feasible: Vec::new(),
         feasible_seen: scan.feasible_seen,
@@ -526,6 +591,63 @@ pub(super) fn run(
     prune: Prune,
     threads: Option<usize>,
 ) -> [PhaseCandidates; 2] {
+    scan(task, want, prune, threads, one_class).into_candidates()
+}
+
+/// The enumeration's merged scans, kept by class ([`ClassOf`]), with what building their
+/// candidates needs: [`Scanned::candidates`] gives the candidates of any set of classes as one
+/// enumeration of just those layouts would (counts, rejection examples, the front and its
+/// tie-breaks all follow enumeration order, which a subset keeps).
+pub struct Scanned<'t> {
+    task: &'t Task,
+    kernels: Kernels,
+    jobs: Jobs,
+    class_of: ClassOf,
+    batches: Vec<(u64, u64)>,
+    prune: Prune,
+    classes: Classes,
+}
+
+impl Scanned<'_> {
+    /// Both phases' candidates over the classes `keep` selects.
+    pub fn candidates(&self, keep: impl Fn(u64) -> bool) -> [PhaseCandidates; 2] {
+        let scans = self.classes.merged(&keep, self.task, self.prune);
+        self.finish_both(scans, keep)
+    }
+
+    /// Both phases' candidates over every class (taking the scans, no copy).
+    fn into_candidates(mut self) -> [PhaseCandidates; 2] {
+        let mut scans = Phase::BOTH.map(|p| PhaseScan::new(self.task, p, self.prune));
+        for (_, [p, d]) in std::mem::take(&mut self.classes.0) {
+            scans[0].absorb(p);
+            scans[1].absorb(d);
+        }
+        self.finish_both(scans, |_| true)
+    }
+
+    fn finish_both(&self, [p, d]: [PhaseScan; 2], keep: impl Fn(u64) -> bool) -> [PhaseCandidates; 2] {
+        let (task, class_of) = (self.task, self.class_of);
+        let layouts = |phase: Phase| {
+            let ls = &self.jobs.layouts[phase as usize];
+            ls.iter().filter(|l| keep(class_of(task, l))).count() as u64
+        };
+        let (k, jb) = (&self.kernels, (&self.jobs, self.batches.as_slice()));
+        [
+            finish(task, k, jb, (Phase::Prefill, layouts(Phase::Prefill)), p),
+            finish(task, k, jb, (Phase::Decode, layouts(Phase::Decode)), d),
+        ]
+    }
+}
+
+/// Scan both phases' layouts (those marked in `want`) on one pool, keeping the results of each
+/// class of `class_of` apart.
+pub(super) fn scan<'t>(
+    task: &'t Task,
+    want: [bool; 2],
+    prune: Prune,
+    threads: Option<usize>,
+    class_of: ClassOf,
+) -> Scanned<'t> {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
     // Each batch with the instances that cover B, `ceil(B / batch)` (the same for every layout).
     let batches: Vec<(u64, u64)> = super::batches_for(task)
@@ -571,10 +693,10 @@ pub(super) fn run(
         let ready = Unready(&shared);
         let jobs = enumerate();
         let kernels = Kernels::for_task(task);
-        let work = Work::new(task, kernels, jobs, &batches, prune, helpers + 1);
+        let work = Work::new(task, (kernels, class_of), jobs, &batches, prune, helpers + 1);
         let work = shared.get_or_init(|| Some(work)).as_ref();
         drop(ready);
-        let mut results: Vec<[PhaseScan; 2]> = work.map(Work::scan).into_iter().collect();
+        let mut results: Vec<Classes> = work.map(Work::scan).into_iter().collect();
         // A helper only panics on a bug; re-raise it on this thread.
         results.extend(
             handles
@@ -583,15 +705,18 @@ pub(super) fn run(
         );
         results
     });
-    let Some(Some(work)) = shared.into_inner() else {
+    let Some(Some(Work { kernels, jobs, .. })) = shared.into_inner() else {
         unreachable!("the work is set before the scope ends")
     };
-    let [p, d] = merge(results);
-    let (k, jobs) = (&work.kernels, &work.jobs);
-    [
-        finish(task, k, (jobs, &batches), Phase::Prefill, p),
-        finish(task, k, (jobs, &batches), Phase::Decode, d),
-    ]
+    Scanned {
+        task,
+        kernels,
+        jobs,
+        class_of,
+        batches,
+        prune,
+        classes: merge(results, task, prune),
+    }
 }
 
 /// Marks the work as never coming if dropped, i.e. if the enumerating thread unwinds before it

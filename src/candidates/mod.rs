@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 mod driver;
-pub use driver::{machine_cores, with_threads};
+pub use driver::{Scanned, machine_cores, with_threads};
 mod placement;
 
 /// A feasible layout with its per-instance batch and figures.
@@ -496,6 +496,28 @@ pub fn generate_both_for(
 ) -> [PhaseCandidates; 2] {
     driver::run(task, [true, true], Some((mode, objective)), None)
 }
+
+/// [`generate_both_for`] with each attention TP's layouts and the wide-EP ones kept apart
+/// ([`Scanned::candidates`] with a class filter: `tp` or [`WIDE_EP_CLASS`]), for a search that
+/// needs the candidates of several subsets (an engine's pair rule, `ilp::engine_search`): one
+/// scan instead of one per subset.
+pub fn scan_by_tp_class(
+    task: &Task,
+    mode: crate::spec::goal::Mode,
+    objective: crate::spec::goal::Objective,
+) -> Scanned<'_> {
+    driver::scan(
+        task,
+        [true, true],
+        Some((mode, objective)),
+        None,
+        driver::tp_class,
+    )
+}
+
+/// The class of wide-EP layouts in [`scan_by_tp_class`] (every other layout's class is its
+/// attention TP).
+pub const WIDE_EP_CLASS: u64 = driver::WIDE_EP;
 
 /// Both phases at once, every feasible candidate kept.
 pub fn generate_both(task: &Task) -> [PhaseCandidates; 2] {

@@ -106,6 +106,7 @@ fn beats(d: &Key, od: u64, c: &Key, oc: u64) -> bool {
 ///
 /// The payload `T` is what is kept per entry: the candidate itself, or (the enumeration's
 /// per-layout fronts) a cheap handle from which the few survivors are built at the end.
+#[derive(Clone)]
 pub struct Front<T = Candidate> {
     mode: Mode,
     objective: Objective,

@@ -442,15 +442,37 @@ pub fn optimize_pairs_unrestricted(
     objective: Objective,
     tolerance: f64,
 ) -> Result<Deployment> {
+    check_goal(mode, objective, tolerance)?;
+    let start = Instant::now();
+    let all = candidates_for(task, mode, objective);
+    let enumeration_time_s = start.elapsed().as_secs_f64();
+    optimize_pairs_from(
+        task,
+        (mode, objective, tolerance),
+        all,
+        (start, enumeration_time_s),
+    )
+}
+
+/// The objective is defined in the mode and the tolerance is a share below 1.
+pub(crate) fn check_goal(mode: Mode, objective: Objective, tolerance: f64) -> Result<()> {
     objective.check(mode).map_err(Error::Usage)?;
     if !(0.0..1.0).contains(&tolerance) {
         return Err(Error::Usage(format!(
             "--tolerance must be at least 0 and below 1 (a share: 0.05 = 5 %), not {tolerance}"
         )));
     }
-    let start = Instant::now();
-    let all = candidates_for(task, mode, objective);
-    let enumeration_time_s = start.elapsed().as_secs_f64();
+    Ok(())
+}
+
+/// [`optimize_pairs_unrestricted`] from the task's candidates, enumerated by the caller
+/// (`timing`: when the optimization started and how long the enumeration took).
+pub(crate) fn optimize_pairs_from(
+    task: &Task,
+    (mode, objective, tolerance): (Mode, Objective, f64),
+    all: [PhaseCandidates; 2],
+    (start, enumeration_time_s): (Instant, f64),
+) -> Result<Deployment> {
     if all.iter().any(|pc| pc.feasible.is_empty()) {
         return Err(infeasible_phases(task, &all));
     }
