@@ -174,7 +174,8 @@ fn every_engine_launches_the_draft_tokens_it_costs() {
         );
         let vllm = argv("vllm", "decode");
         assert_eq!(vllm.contains("num_speculative_tokens"), expect, "{vllm}");
-        assert!(!argv("vllm", "prefill").contains("--speculative-config"));
+        // Both roles: vLLM's NIXL handshake refuses differing speculative settings.
+        assert_eq!(argv("vllm", "prefill").contains("--speculative-config"), expect);
         // TensorRT-LLM runs the MTP plan (the check of the plan without MTP is for the key's
         // absence wherever TensorRT-LLM runs it).
         let trt = json["trtllm"]["workers"]

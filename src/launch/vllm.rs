@@ -71,9 +71,10 @@ fn model_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     if c.trust_remote_code {
         a.push(Arg::lit("--trust-remote-code"));
     }
-    // Speculative decoding with the model's MTP layers, decode only (the prefill instance emits
-    // one token per request).
-    if let (Some(d), Phase::Decode) = (c.draft_tokens, s.phase) {
+    // Speculative decoding with the model's MTP layers, on both roles: the NIXL handshake
+    // refuses a prefill / decode pair whose model-based speculative settings differ (the MTP
+    // layers add a KV-cache group to transfer; vllm-project/vllm#49230).
+    if let Some(d) = c.draft_tokens {
         flag(
             a,
             "--speculative-config",
