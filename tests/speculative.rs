@@ -125,7 +125,8 @@ fn draft_module_holds_one_more_layer_of_weights_and_kv() {
     // The weights grow by one MoE layer's share on this GPU: more than nothing, under 2/L.
     let extra = a.weights_bytes - b.weights_bytes;
     assert!(extra > 0.0 && extra < 2.0 * b.weights_bytes / layers, "{extra}");
-    // Prefill is unchanged.
+    // Prefill loads the draft module too (every engine launches both roles with it): the same
+    // weights and KV, and its step time is unchanged.
     let p = Layout {
         tp: 8,
         expert_tp: 8,
@@ -136,60 +137,50 @@ fn draft_module_holds_one_more_layer_of_weights_and_kv() {
         ep: 1,
         ..p
     };
-    assert_eq!(
+    let (a, b) = (
         cost::evaluate(&on, Phase::Prefill, &p, 2),
-        cost::evaluate(&off, Phase::Prefill, &p, 2)
+        cost::evaluate(&off, Phase::Prefill, &p, 2),
     );
+    assert!(a.memory.weights_bytes > b.memory.weights_bytes);
+    assert!((a.memory.kv_cache_bytes / b.memory.kv_cache_bytes - (layers + 1.0) / layers).abs() < 1e-9);
+    assert_eq!((a.ttft_s, a.breakdown), (b.ttft_s, b.breakdown));
 }
 
 #[test]
 fn every_engine_launches_the_draft_tokens_it_costs() {
+    use pdplan::spec::task::Engine;
     let (on, off) = on_and_off();
-    for (t, expect) in [(&on, true), (&off, false)] {
-        let d = pdplan::ilp::optimize(t, pdplan::ilp::formulation::Mode::of(t)).unwrap();
-        let l = pdplan::launch::launches(t, &d);
-        let json = serde_json::to_value(&l).unwrap();
-        let argv = |engine: &str, role: &str| -> String {
-            json[engine]["workers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|w| w["role"] == role)
-                .map(|w| w["argv"].to_string())
-                .unwrap_or_default()
-        };
-        let sglang = argv("sglang", "decode");
-        assert_eq!(
-            sglang.contains("\"--speculative-num-steps\",\"1\""),
-            expect,
-            "{sglang}"
-        );
-        assert_eq!(
-            sglang.contains("\"--speculative-num-draft-tokens\",\"2\""),
-            expect
-        );
-        assert_eq!(
-            argv("sglang", "prefill").contains("--speculative-algorithm"),
-            expect
-        );
-        let vllm = argv("vllm", "decode");
-        assert_eq!(vllm.contains("num_speculative_tokens"), expect, "{vllm}");
-        // Both roles: vLLM's NIXL handshake refuses differing speculative settings.
-        assert_eq!(argv("vllm", "prefill").contains("--speculative-config"), expect);
-        // TensorRT-LLM runs the MTP plan (the check of the plan without MTP is for the key's
-        // absence wherever TensorRT-LLM runs it).
-        let trt = json["trtllm"]["workers"]
-            .as_array()
-            .and_then(|ws| ws.iter().find(|w| w["role"] == "decode"))
-            .map(|w| w["llm_api"].clone());
-        assert!(trt.is_some() || !expect, "TensorRT-LLM runs the MTP plan");
-        if let Some(trt) = trt {
-            assert_eq!(
-                trt["speculative_config"]["num_nextn_predict_layers"] == 1,
-                expect,
-                "{trt}"
-            );
-            assert_eq!(trt["speculative_config"]["decoding_type"] == "MTP", expect);
+    for engine in [Engine::Sglang, Engine::Vllm, Engine::Trtllm] {
+        for (t, expect) in [(&on, true), (&off, false)] {
+            // Solved for the engine, so the engine runs the plan and its launch is written.
+            let mut t = t.clone();
+            t.cost.engine = engine;
+            let d = pdplan::ilp::optimize(&t, pdplan::ilp::formulation::Mode::of(&t)).unwrap();
+            let json = serde_json::to_value(pdplan::launch::launches(&t, &d)).unwrap();
+            let l = &json[engine.name()];
+            assert_eq!(l["supported"], true, "{engine:?} runs its own plan");
+            let worker = |role: &str| -> serde_json::Value {
+                let ws = l["workers"].as_array().unwrap();
+                ws.iter().find(|w| w["role"] == role).unwrap().clone()
+            };
+            for role in ["prefill", "decode"] {
+                let (w, argv) = (worker(role), worker(role)["argv"].to_string());
+                let has = match engine {
+                    // Both roles, in every engine: the prefill hands the draft state over
+                    // (SGLang), vLLM's NIXL handshake refuses differing speculative settings.
+                    Engine::Sglang => {
+                        argv.contains("\"--speculative-num-steps\",\"1\"")
+                            && argv.contains("\"--speculative-num-draft-tokens\",\"2\"")
+                            && argv.contains("\"--speculative-algorithm\",\"EAGLE\"")
+                    }
+                    Engine::Vllm => argv.contains("num_speculative_tokens\\\":1"),
+                    _ => {
+                        let c = &w["llm_api"]["speculative_config"];
+                        c["num_nextn_predict_layers"] == 1 && c["decoding_type"] == "MTP"
+                    }
+                };
+                assert_eq!(has, expect, "{engine:?} {role}: {argv} {}", w["llm_api"]);
+            }
         }
     }
 }

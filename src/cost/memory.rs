@@ -189,9 +189,9 @@ impl MemoryCoeffs {
         let mut last: Option<(&StageShape, f64)> = None;
         // Speculative decoding's draft module (DeepSeek-V3's MTP: one more layer per draft token,
         // sharing the embedding and LM head; its small input projection is not counted) sits with
-        // the LM head.
-        let spec = task.cost.speculative().filter(|_| phase == Phase::Decode);
-        let drafts = spec.map_or(0.0, |s| s.draft_tokens as f64);
+        // the LM head, with its KV cache, in both phases: every engine launches both PD roles
+        // with it (`crate::launch`), the prefill to hand the draft state over.
+        let drafts = task.cost.speculative().map_or(0.0, |s| s.draft_tokens as f64);
         for s in shapes {
             // Stages of the same shape hold the same weights: computed once per run of them.
             let weights = match last {
@@ -236,10 +236,11 @@ impl MemoryCoeffs {
             // A speculative step holds 1 + draft tokens per sequence (and their logits).
             Phase::Decode => (1.0 + drafts, f64::INFINITY),
         };
+        let logit_rows = if phase == Phase::Decode { 1.0 + drafts } else { 1.0 };
         MemoryCoeffs {
             stages,
             act_per_token: activation_bytes_per_token(task, l),
-            logits_per_seq: m.vocab_size as f64 / l.tp as f64 * 4.0 * (1.0 + drafts),
+            logits_per_seq: m.vocab_size as f64 / l.tp as f64 * 4.0 * logit_rows,
             tokens_per_seq,
             chunk_tokens,
             reserve: task.cost.reserve_fraction * capacity,
