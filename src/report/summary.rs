@@ -94,12 +94,24 @@ fn latency_text(plan: &PhasePlan) -> String {
     if let Some(t) = p.tpot_s {
         let _ = writeln!(
             s,
-            "  TPOT: {:.2} ms at the last token, {:.2} ms at the mean context",
+            "  TPOT: {:.2} ms at the last token, {:.2} ms at the mean context{}",
             t * 1e3,
-            p.tpot_at_mean_context_s.unwrap_or(f64::NAN) * 1e3
+            p.tpot_at_mean_context_s.unwrap_or(f64::NAN) * 1e3,
+            speculative_text(plan)
         );
     }
     s
+}
+
+/// `; speculative decoding: …` when the plan costs it (TPOT is then a step over its tokens).
+fn speculative_text(plan: &PhasePlan) -> String {
+    match plan.task.cost_params.speculative() {
+        Some(x) => format!(
+            " (speculative decoding: {} draft token(s) at acceptance {}, {:.2} tokens per step)",
+            x.draft_tokens, x.acceptance, x.accepted_tokens
+        ),
+        None => String::new(),
+    }
 }
 
 /// Throughput and each requirement against its limit.
