@@ -14,7 +14,7 @@
 //! 13.7 ms per process).
 
 use super::{Deployment, optimize_pairs_from, optimize_pairs_unrestricted};
-use crate::candidates;
+use crate::candidates::{self, PhaseCandidates};
 use crate::error::{Error, Result};
 use crate::layout::capability::{self, Rule};
 use crate::layout::{self, Limits, Phase};
@@ -61,18 +61,41 @@ pub fn optimize(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -
     let Ok(unrestricted) = plain else {
         return plain;
     };
-    let mut best: Option<Deployment> = None;
-    for tp in attention_tps(task) {
+    // The branches, highest bound first (the optimum is usually there and lets the others be
+    // skipped); the result is the best branch, the lowest TP among equals, as an ascending scan
+    // that keeps the first of equals gives.
+    let mut branches: Vec<(u64, [PhaseCandidates; 2], f64)> = attention_tps(task)
+        .into_iter()
+        .map(|tp| {
+            let cands = scanned.candidates(|c| c == tp || c == candidates::WIDE_EP_CLASS);
+            let bound = primary_bound(mode, objective, &cands);
+            (tp, cands, bound)
+        })
+        .collect();
+    branches.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    let mut best: Option<(u64, Deployment)> = None;
+    for (tp, cands, bound) in branches {
+        if let Some((_, b)) = &best {
+            let floor = b.solver.primary_value;
+            if bound < floor - TIE * floor.abs().max(1.0) {
+                continue; // cannot reach the best branch's primary: not better, not equal
+            }
+        }
         let mut pinned = task.clone();
         pinned.engine_tp_pin = Some(tp);
-        let cands = scanned.candidates(|c| c == tp || c == candidates::WIDE_EP_CLASS);
         match optimize_pairs_from(&pinned, goal, cands, (Instant::now(), enumeration_s)) {
-            Ok(d) if best.as_ref().is_none_or(|b| better(objective, &d, b)) => best = Some(d),
+            Ok(d)
+                if best.as_ref().is_none_or(|(bt, b)| {
+                    better(objective, &d, b) || (!better(objective, b, &d) && tp < *bt)
+                }) =>
+            {
+                best = Some((tp, d))
+            }
             Ok(_) | Err(Error::Infeasible { .. }) => {}
             Err(e) => return Err(e),
         }
     }
-    let mut best = best.ok_or_else(|| Error::Infeasible {
+    let mut best = best.map(|(_, d)| d).ok_or_else(|| Error::Infeasible {
         phase: "both".into(),
         binding: format!("engine rule {}: {}", rule.id, rule.says),
         report: format!(
@@ -83,6 +106,24 @@ pub fn optimize(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -
     })?;
     best.solver.engine_search = Some(explain(rule, &unrestricted, &best));
     Ok(best)
+}
+
+/// An upper bound on a branch's primary value: with tokens/s per GPU as the primary criterion
+/// (maximized; one layout per phase, `one_layout`), the sum of each phase's best candidate's
+/// tokens/s per GPU as the mode counts it; no bound (infinite) for the other criteria.
+fn primary_bound(mode: Mode, objective: Objective, cands: &[PhaseCandidates; 2]) -> f64 {
+    if objective.criteria().0 != Criterion::TokensPerGpu {
+        return f64::INFINITY;
+    }
+    cands
+        .iter()
+        .map(|pc| {
+            pc.feasible
+                .iter()
+                .map(|c| candidates::per_gpu_k(mode, c))
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .sum()
 }
 
 /// Attention TP values any layout of either phase can take, ascending.
