@@ -941,7 +941,7 @@ fn features(c: &Cfg, out: &mut HfModel) {
     if let Some(n) = mtp {
         out.notes.push(format!(
             "config.json: {n} multi-token-prediction module(s) not counted (speculative decoding \
-             heads, not needed to serve)"
+             heads, not needed to serve; a `Draft tokens` line costs and launches them)"
         ));
     }
 }
