@@ -68,7 +68,7 @@ pub fn exhaustive_runnable(
     let moe = task.model.moe.is_some();
     let keep = |cs: &[Candidate], tp: u64| -> Vec<usize> {
         (0..cs.len())
-            .filter(|&i| cs[i].layout.tp == tp || capability::is_wide_ep(&cs[i].layout, moe))
+            .filter(|&i| capability::in_tp_branch(&cs[i].layout, tp, moe))
             .collect()
     };
     let tps: std::collections::BTreeSet<u64> = prefill.iter().chain(decode).map(|c| c.layout.tp).collect();

@@ -208,10 +208,16 @@ pub fn has_pair_rule(engine: Engine) -> bool {
         .any(|r| r.engine == Some(engine) && r.check == Check::SameTpUnlessWideEp)
 }
 
-/// The layout passes `engine`'s rules in `phase` and, when `tp_pin` is set, uses that attention
-/// TP or is wide-EP (one branch of the same-TP search).
+/// The layout passes `engine`'s rules in `phase` and, when `tp_pin` is set, lies in that TP's
+/// branch of the same-TP search ([`in_tp_branch`]).
 pub fn allows(engine: Engine, phase: Phase, l: &Layout, ctx: Context, tp_pin: Option<u64>) -> bool {
-    excluded_by(engine, phase, l, ctx).is_none() && tp_pin.is_none_or(|t| l.tp == t || is_wide_ep(l, ctx.moe))
+    excluded_by(engine, phase, l, ctx).is_none() && tp_pin.is_none_or(|t| in_tp_branch(l, t, ctx.moe))
+}
+
+/// Whether the layout lies in attention TP `tp`'s branch of the same-TP search: it uses that TP
+/// or is wide-EP (which pairs with any TP).
+pub fn in_tp_branch(l: &Layout, tp: u64, moe: bool) -> bool {
+    l.tp == tp || is_wide_ep(l, moe)
 }
 
 #[cfg(test)]
