@@ -26,7 +26,7 @@ Usage:
 
     python3 -m venv /tmp/aic-venv && /tmp/aic-venv/bin/pip install aiconfigurator==0.12.0
     cargo build --release
-    /tmp/aic-venv/bin/python scripts/aic_compare.py [--scenarios] [--mtp] [--pdplan target/release/pdplan]
+    /tmp/aic-venv/bin/python scripts/aic_compare.py [--scenarios] [--mtp] [--prefix] [--pdplan target/release/pdplan]
 """
 import argparse
 import csv
@@ -104,15 +104,18 @@ def accepted_drafts(nextn, acceptance):
     return sum(acceptance**i for i in range(1, nextn + 1))
 
 
-def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1, mtp=(0, 0.0)):  # noqa: PLR0913
+def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1, mtp=(0, 0.0), prefix=0):  # noqa: PLR0913
     """AIConfigurator's estimate: (ms, per-op ms dict, version). `mtp` = (draft tokens, acceptance):
-    AIConfigurator's `nextn` and `nextn_accepted` (accepted draft tokens per step)."""
+    AIConfigurator's `nextn` and `nextn_accepted` (accepted draft tokens per step); `prefix`:
+    its prefix-cache length (tokens of each prompt already cached)."""
     from aiconfigurator.cli.api import cli_estimate  # noqa: PLC0415
 
     width = tp * dp
     moe = model in MOE
     nextn, acceptance = mtp
     extra = {"nextn": nextn, "nextn_accepted": accepted_drafts(nextn, acceptance)} if nextn else {}
+    if prefix:
+        extra["prefix"] = prefix
     r = cli_estimate(
         AIC_MODEL[(model, dtype)],
         AIC_SYSTEM[gpu],
@@ -141,9 +144,10 @@ def aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, pp=1, mt
     return value, {k: round(float(v), 4) for k, v in ops.items()}, r.backend_version
 
 
-def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, mtp=(0, 0.0)):  # noqa: PLR0913
+def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, mtp=(0, 0.0), prefix=0):  # noqa: PLR0913
     """pdplan's figure for the same layout: (ms, performance.breakdown); `mtp` as aic_estimate's,
-    given as the task's `Draft tokens` / `Draft acceptance` lines."""
+    given as the task's `Draft tokens` / `Draft acceptance` lines; `prefix` as its `Cached prefix`
+    line."""
     width = tp * dp
     with tempfile.TemporaryDirectory() as d:
         task = os.path.join(d, "task.md")
@@ -152,6 +156,9 @@ def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, e
         if mtp[0]:
             text = text.replace("* **Engine**: trtllm\n", "* **Engine**: trtllm\n"
                                 f"* **Draft tokens**: {mtp[0]}\n* **Draft acceptance**: {mtp[1]}\n")
+        if prefix:
+            text = text.replace(f"* **Sequence In**: {isl}\n", f"* **Sequence In**: {isl}\n"
+                                f"* **Cached prefix**: {prefix}\n")
         with open(task, "w") as f:
             f.write(text)
         out = os.path.join(d, "plan.json")
@@ -227,6 +234,32 @@ def compare_mtp(pdplan):
     write_csv(os.path.join(ROOT, "fixtures/aic/mtp.csv"), rows)
 
 
+def compare_prefix(pdplan):
+    """Prefill TTFT with prefix caching from both tools, for every prefill configuration above with
+    a quarter, half and three quarters of the prompt cached: `fixtures/aic/prefix.csv`."""
+    rows = []
+    for cid, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep in CONFIGS:
+        if phase != "prefill" or isl < 1024:
+            continue
+        base = None
+        for share in (0, 0.25, 0.5, 0.75):
+            prefix = int(isl * share)
+            a, _, version = aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, prefix=prefix)
+            p, _ = pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep, prefix=prefix)
+            base = base or (a, p)
+            diff = (p - a) / a * 100.0
+            rows.append({
+                "config": cid, "model": model, "gpu": gpu, "isl": isl, "batch_per_rank": batch,
+                "tp": tp, "attention_dp": dp, "ep": ep if model in MOE else "", "prefix": prefix,
+                "aic_ttft_ms": round(a, 3), "pdplan_ttft_ms": round(p, 3), "diff_pct": round(diff, 1),
+                "aic_share_of_full": round(a / base[0], 4), "pdplan_share_of_full": round(p / base[1], 4),
+                "aic_version": f"aiconfigurator 0.12.0, trtllm {version}",
+            })
+            print(f"{cid:<40} prefix {prefix:5d}  AIC {a:9.2f} ms  pdplan {p:9.2f} ms  {diff:+6.1f}%  "
+                  f"of full: AIC {a / base[0]:.3f} pdplan {p / base[1]:.3f}", flush=True)
+    write_csv(os.path.join(ROOT, "fixtures/aic/prefix.csv"), rows)
+
+
 def write_csv(path, rows):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -241,12 +274,15 @@ def main():
     ap.add_argument("--scenarios", action="store_true", help="also solve fixtures/tasks/aic/")
     ap.add_argument("--no-compare", action="store_true", help="skip the configuration table")
     ap.add_argument("--mtp", action="store_true", help="also compare decode with MTP (fixtures/aic/mtp.csv)")
+    ap.add_argument("--prefix", action="store_true", help="also compare prefill with prefix caching (fixtures/aic/prefix.csv)")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     if not args.no_compare:
         compare(args.pdplan)
     if args.mtp:
         compare_mtp(args.pdplan)
+    if args.prefix:
+        compare_prefix(args.pdplan)
     if args.scenarios:
         import aic_scenarios  # noqa: PLC0415
 

@@ -61,6 +61,7 @@ fn seed_qwen3() -> ParsedTask {
             output_len: Some(2048),
             min_len: Some(128),
             max_len: Some(10240),
+            ..Default::default()
         },
         requirements: Requirements {
             ttft_s: Some(30.0),
@@ -283,7 +284,9 @@ fn seed_qwen3_resolves_with_its_values() {
             input_len: Some(2048),
             output_len: Some(2048),
             min_len: 128,
-            max_len: 10240
+            max_len: 10240,
+            cached_prefix_tokens: None,
+            cached_prefix_share: None,
         }
     );
     assert_eq!(t.requirements.ttft_s, Some(30.0));

@@ -27,9 +27,9 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// Prefill input tokens/s per node of `gpus_per_node` GPUs. `computed_share` < 1 when the
-    /// figure counts prompt tokens served from a prefix cache: the GPUs computed only that share.
-    PrefillTokensPerNode { computed_share: f64 },
+    /// Prefill input tokens/s per node of `gpus_per_node` GPUs (every prompt token, those
+    /// served from a prefix cache included, as the task's prefix caching counts them).
+    PrefillTokensPerNode,
     /// Decode output tokens/s per node.
     DecodeTokensPerNode,
     /// Static batching (prefill the batch, then decode every output token): output tokens/s per
@@ -236,14 +236,16 @@ fn deepseek_rows() -> Vec<Row> {
         Row {
             id: "deepseek-prod-prefill",
             source: DEEPSEEK_OVERVIEW,
-            setting: "DeepSeek-V3/R1, H800, prefill EP32 + attention-DP32 (4 nodes), dual micro-batch overlap; 73.7k input tokens/s per node including 56.3% on-disk KV-cache hits. Prompt length not published: 4K prompts and 16K tokens per GPU assumed (as the profile rows)",
+            setting: "DeepSeek-V3/R1, H800, prefill EP32 + attention-DP32 (4 nodes), dual micro-batch overlap; 73.7k input tokens/s per node including 56.3% on-disk KV-cache hits (the task's `Prefix cache hit rate: 56.3%`: the hits are not computed, the computed tokens attend to them). Prompt length not published: 4K prompts assumed, 9 per GPU, so that a batch computes ~16K tokens per GPU as the profile rows",
             group: Group::CalibrationMd,
-            task: deepseek("H800", 4096, 1, 128, None, None),
-            layout: layout(1, 32, 32),
-            batch: 128,
-            metric: Metric::PrefillTokensPerNode {
-                computed_share: 1.0 - 0.563,
+            task: {
+                let mut t = deepseek("H800", 4096, 1, 32 * 9, None, None);
+                t.workload.cached_prefix_share = Some(0.563);
+                t
             },
+            layout: layout(1, 32, 32),
+            batch: 32 * 9,
+            metric: Metric::PrefillTokensPerNode,
             measured: 73_700.0,
             unit: "input tokens/s/node",
             note: "a 24-hour production average: load varies over the day (nodes are moved to training at night), requests are not 16K tokens per GPU, and DP/EP load balancing is imperfect; the model predicts a saturated instance, so it sits near the profile row and well above this one",
@@ -269,7 +271,7 @@ fn deepseek_rows() -> Vec<Row> {
             task: deepseek("H800", 4096, 1, 128, None, Some(1.0)),
             layout: layout(1, 32, 32),
             batch: 128,
-            metric: Metric::PrefillTokensPerNode { computed_share: 1.0 },
+            metric: Metric::PrefillTokensPerNode,
             measured: 62_713.0,
             unit: "input tokens/s/node",
             note: "",
@@ -310,7 +312,7 @@ fn sglang_rows() -> Vec<Row> {
             task: deepseek("H100-SXM", input, 1, 32 * per_gpu, Some(Engine::Sglang), None),
             layout: layout(1, 32, 32),
             batch: 32 * per_gpu,
-            metric: Metric::PrefillTokensPerNode { computed_share: 1.0 },
+            metric: Metric::PrefillTokensPerNode,
             measured,
             unit: "input tokens/s/node",
             note: "",
@@ -430,8 +432,8 @@ pub fn predict(row: &Row) -> Result<(f64, cost::StepBreakdown)> {
     };
     let breakdown = figures(&task, main, row).breakdown;
     let value = match row.metric {
-        Metric::PrefillTokensPerNode { computed_share } => {
-            figures(&task, Phase::Prefill, row).throughput_tokens_per_s_per_gpu * gpn / computed_share
+        Metric::PrefillTokensPerNode => {
+            figures(&task, Phase::Prefill, row).throughput_tokens_per_s_per_gpu * gpn
         }
         Metric::DecodeTokensPerNode => {
             figures(&task, Phase::Decode, row).throughput_tokens_per_s_per_gpu * gpn

@@ -229,8 +229,10 @@ impl MemoryCoeffs {
             }
         }
         let (tokens_per_seq, chunk_tokens) = match phase {
+            // The computed tokens of the longest prompt (past its cached prefix).
             Phase::Prefill => (
-                task.workload.max_len.div_ceil(l.sp) as f64,
+                (task.workload.max_len - task.workload.cached_prefix(task.workload.max_len)).div_ceil(l.sp)
+                    as f64,
                 task.cost.prefill_chunk_tokens as f64,
             ),
             // A speculative step holds 1 + draft tokens per sequence (and their logits).

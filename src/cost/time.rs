@@ -162,24 +162,35 @@ struct Load {
     tokens: f64,
     stage_tokens: f64,
     len: f64,
+    /// Prefill: tokens of each prompt found in the prefix cache (not computed; the computed
+    /// tokens attend to them), 0 without prefix caching and in decode.
+    cached: f64,
     decode: bool,
 }
 
 /// The load of one micro-batch of `seqs` sequences at length / context `len`. A decode step
-/// feeds `c.queries` tokens per sequence (1, or 1 + draft tokens under speculative decoding).
+/// feeds `c.queries` tokens per sequence (1, or 1 + draft tokens under speculative decoding); a
+/// prefill computes each prompt's tokens past its cached prefix
+/// ([`crate::spec::task::Workload::cached_prefix`]).
 fn load(c: &LayoutCoeffs, seqs: f64, len: u64) -> Load {
     let l = &c.layout;
     let decode = c.phase == Phase::Decode;
+    let cached = if decode {
+        0
+    } else {
+        c.task.workload.cached_prefix(len)
+    };
     let tokens = if decode {
         seqs * c.queries
     } else {
-        seqs * len.div_ceil(l.sp) as f64
+        seqs * (len - cached).div_ceil(l.sp) as f64
     };
     Load {
         seqs,
         tokens,
         stage_tokens: tokens * (l.sp * l.attention_dp) as f64,
         len: len as f64,
+        cached: cached as f64,
         decode,
     }
 }
@@ -219,10 +230,20 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, l
         )
     } else {
         let c = k.attention_prefill;
-        let flops = x.seqs * o.heads * (o.dqk_prefill + o.dv_prefill) * x.len * x.len / l.sp as f64;
-        let bytes = x.tokens * o.kv_layer + x.tokens * 2.0 * o.d * o.act_bytes;
+        // Causal attention of the computed tokens: token i of a prompt attends to its i
+        // predecessors, the cached prefix `P` included, so a prompt of `len` tokens costs
+        // `len² − P²` of the `len²` of a full prefill (QKᵀ and PV, 2 FLOPs per multiply-add,
+        // halved by the causal mask). The cached prefix's KV is read from HBM once per sequence.
+        // The measured curve is by sequence length; a prefix-cached prompt is located at the
+        // length of a full prefill with the same FLOPs, `sqrt(len² − P²)` (its tiles are as
+        // full: the kernel tiles queries × keys).
+        let square = x.len * x.len - x.cached * x.cached;
+        let flops = x.seqs * o.heads * (o.dqk_prefill + o.dv_prefill) * square / l.sp as f64;
+        let cached_kv = x.seqs * x.cached / l.sp as f64 * o.kv_layer;
+        let bytes = x.tokens * o.kv_layer + cached_kv + x.tokens * 2.0 * o.d * o.act_bytes;
+        let at = if x.cached > 0.0 { square.sqrt() } else { x.len };
         acc.add(
-            k.time(c, flops, k.attention_flops_per_s, bytes, x.len, 1.0),
+            k.time(c, flops, k.attention_flops_per_s, bytes, at, 1.0),
             c.launch_s,
         )
     };

@@ -161,6 +161,8 @@ pub enum Key {
     MaxLen,
     InputLen,
     OutputLen,
+    CachedPrefix,
+    CachedPrefixShare,
     Ttft,
     Tpot,
     Throughput,
@@ -1103,6 +1105,39 @@ pub static FIELDS: &[FieldDef] = &[
         ],
         "output length",
         "2048"
+    ),
+    row!(
+        Key::CachedPrefix,
+        "workload.cached_prefix_tokens",
+        Input,
+        Tokens,
+        [
+            "Cached prefix",
+            "Prefix cache",
+            "Cached prefix length",
+            "Prefix cache length",
+            "Cached tokens",
+            "Prefix cache hit tokens"
+        ],
+        "tokens of every prompt found in the prefix cache (not recomputed in prefill; AIConfigurator's --prefix)",
+        "1024"
+    ),
+    row!(
+        Key::CachedPrefixShare,
+        "workload.cached_prefix_share",
+        Input,
+        Fraction,
+        [
+            "Prefix cache hit rate",
+            "Cache hit rate",
+            "Prefix hit rate",
+            "KV cache hit rate",
+            "Prefix cache hits",
+            "Cached share",
+            "Cache hits"
+        ],
+        "share of every prompt's tokens found in the prefix cache (e.g. 56%)",
+        "50%"
     ),
     row!(
         Key::Ttft,

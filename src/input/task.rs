@@ -156,6 +156,12 @@ pub struct RawWorkload {
     pub min_len: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<u64>,
+    /// Tokens of each prompt served from the prefix cache (AIConfigurator's `--prefix`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_prefix_tokens: Option<u64>,
+    /// Share of each prompt's tokens served from the prefix cache (a hit rate, 0..1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_prefix_share: Option<f64>,
 }
 
 /// Performance requirements; `None` = no requirement.

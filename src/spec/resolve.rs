@@ -1603,13 +1603,79 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
         ));
     }
     length_notes(ctx, input_len, output_len, max_len);
+    let (cached_prefix_tokens, cached_prefix_share) =
+        resolve_prefix_cache(ctx, &w, input_len.unwrap_or(max_len), min_len)?;
     Ok(Workload {
         batch,
         input_len,
         output_len,
         min_len,
         max_len,
+        cached_prefix_tokens,
+        cached_prefix_share,
     })
+}
+
+/// Prefix caching (`Cached prefix` tokens or a `Prefix cache hit rate`): at most one, below the
+/// TTFT input length `isl` (a prompt's last token is always computed); stated as an assumption.
+fn resolve_prefix_cache(
+    ctx: &mut Ctx,
+    w: &RawWorkload,
+    isl: u64,
+    min_len: u64,
+) -> Result<(Option<u64>, Option<f64>)> {
+    let (tokens, share) = (w.cached_prefix_tokens, w.cached_prefix_share);
+    if tokens.is_some() && share.is_some() {
+        return Err(ctx.invalid(
+            "workload.cached_prefix_share",
+            "give the cached prefix either in tokens (`Cached prefix`) or as a share of the prompt \
+             (`Prefix cache hit rate`), not both",
+        ));
+    }
+    if let Some(s) = share
+        && (!s.is_finite() || !(0.0..1.0).contains(&s))
+    {
+        return Err(ctx.invalid(
+            "workload.cached_prefix_share",
+            "must be a share of the prompt in [0, 1) (e.g. 56% or 0.56); a prompt's last token is always computed",
+        ));
+    }
+    let tokens = match tokens {
+        Some(0) | None => None,
+        Some(t) => {
+            let t = ctx.check_u64("workload.cached_prefix_tokens", t, limits::TOKENS)?;
+            if t >= isl {
+                return Err(ctx.invalid(
+                    "workload.cached_prefix_tokens",
+                    format!("{t} cached tokens leave nothing to prefill of the {isl}-token input; give fewer than {isl} (a prompt's last token is always computed)"),
+                ));
+            }
+            if t >= min_len {
+                ctx.warn(format!(
+                    "workload.cached_prefix_tokens: {t} cached tokens reach the minimum length {min_len}; shorter prompts compute only their last token"
+                ));
+            }
+            Some(t)
+        }
+    };
+    let share = share.filter(|&s| s > 0.0);
+    let cached = match (tokens, share) {
+        (Some(t), _) => format!("{t} tokens of every prompt"),
+        (None, Some(s)) => {
+            let pct = format!("{:.2}", s * 100.0);
+            let pct = pct.trim_end_matches('0').trim_end_matches('.');
+            format!("{pct}% of every prompt's tokens")
+        }
+        (None, None) => return Ok((None, None)),
+    };
+    ctx.assume(format!(
+        "prefix caching: {cached} are found in the prefix cache ({} of the {isl}-token TTFT input): \
+         prefill computes the other tokens, which attend to the whole prompt (attention over the \
+         cached KV, read from HBM); the KV cache still holds and hands off every token; prefill \
+         throughput counts every input token, cached or not (as DeepSeek's production figures do)",
+        crate::spec::task::cached_prefix_of(tokens, share, isl)
+    ));
+    Ok((tokens, share))
 }
 
 fn check_requirements(ctx: &Ctx, r: Requirements) -> Result<Requirements> {

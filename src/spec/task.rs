@@ -110,6 +110,13 @@ pub struct Workload {
     pub output_len: Option<u64>,
     pub min_len: u64,
     pub max_len: u64,
+    /// Prefix caching: tokens of every prompt whose KV cache is found in the cache and not
+    /// recomputed (`cached_prefix_tokens`) or the share of every prompt that is
+    /// (`cached_prefix_share`); at most one is set, see [`Workload::cached_prefix`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_prefix_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_prefix_share: Option<f64>,
 }
 
 /// Cost-model parameters with their defaults (see `crate::cost` for where each enters).
@@ -226,7 +233,24 @@ impl Model {
     }
 }
 
+/// [`Workload::cached_prefix`] of the two fields.
+pub fn cached_prefix_of(tokens: Option<u64>, share: Option<f64>, len: u64) -> u64 {
+    let cached = match (tokens, share) {
+        (Some(t), _) => t,
+        (None, Some(s)) => (s * len as f64).floor() as u64,
+        (None, None) => 0,
+    };
+    cached.min(len.saturating_sub(1))
+}
+
 impl Workload {
+    /// Tokens of a prompt of `len` tokens served from the prefix cache: the task's cached
+    /// tokens, or its share of `len` rounded down; at most `len - 1`, since an engine always
+    /// computes a prompt's last token (its logits give the first output token; vLLM and SGLang
+    /// recompute it on a full hit).
+    pub fn cached_prefix(&self, len: u64) -> u64 {
+        cached_prefix_of(self.cached_prefix_tokens, self.cached_prefix_share, len)
+    }
     /// Input length TTFT is checked at: the declared `Sequence In`, else the maximum length.
     pub fn ttft_input_len(&self) -> u64 {
         self.input_len.unwrap_or(self.max_len)

@@ -78,6 +78,8 @@ pub fn qwen3_task() -> Task {
             output_len: Some(2048),
             min_len: 128,
             max_len: 10240,
+            cached_prefix_tokens: None,
+            cached_prefix_share: None,
         },
         requirements: Requirements {
             ttft_s: Some(30.0),
@@ -122,6 +124,8 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
             output_len: Some(256),
             min_len: 128,
             max_len: 2048,
+            cached_prefix_tokens: None,
+            cached_prefix_share: None,
         },
         requirements: Requirements {
             ttft_s: Some(5.0),
