@@ -257,3 +257,19 @@ fn mtp_tpot_follows_aiconfigurator() {
         diffs[7]
     );
 }
+
+/// SGLang refuses a decode server with pipeline parallelism under speculative decoding
+/// (`sglang.speculative_decode_pp`): with draft tokens no SGLang decode candidate has `pp > 1`,
+/// prefill keeps them, and without draft tokens decode keeps them too.
+#[test]
+fn sglang_decode_has_no_pipeline_under_speculative_decoding() {
+    let (on, off) = on_and_off();
+    assert_eq!(on.cost.engine, pdplan::spec::task::Engine::Sglang);
+    let pp = |t: &Task, phase: Phase| {
+        let c = pdplan::candidates::generate(t, phase);
+        c.feasible.iter().map(|c| c.layout.pp).max().unwrap()
+    };
+    assert_eq!(pp(&on, Phase::Decode), 1);
+    assert!(pp(&on, Phase::Prefill) > 1);
+    assert!(pp(&off, Phase::Decode) > 1);
+}

@@ -580,6 +580,7 @@ pub(crate) fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
     let ctx = crate::layout::capability::Context {
         gpus_per_node: task.hardware.gpus_per_node,
         moe: task.model.moe.is_some(),
+        speculative: task.cost.speculative().is_some(),
     };
     crate::layout::capability::allows(engine, phase, l, ctx, task.engine_tp_pin)
 }

@@ -233,6 +233,7 @@ impl Common {
         Context {
             gpus_per_node: self.gpus_per_node,
             moe: self.moe,
+            speculative: self.draft_tokens.is_some(),
         }
     }
 }

@@ -31,6 +31,8 @@ pub enum Check {
     /// Prefill and decode use the same attention TP unless either side is wide-EP
     /// ([`is_wide_ep`]). A rule on the pair, not on one layout.
     SameTpUnlessWideEp,
+    /// Under speculative decoding (the task's draft tokens), pipeline depth at most `max`.
+    MaxPpWithSpeculative { max: u64 },
 }
 
 /// One capability rule.
@@ -123,6 +125,19 @@ pub const RULES: &[Rule] = &[
                  kv_shard_hook.py",
     },
     Rule {
+        id: "sglang.speculative_decode_pp",
+        engine: Some(Engine::Sglang),
+        version: "0.5.23",
+        phase: Some(Phase::Decode),
+        check: Check::MaxPpWithSpeculative { max: 1 },
+        says: "SGLang runs pipeline parallelism with speculative decoding (MTP / EAGLE) only on \
+               prefill servers (--disaggregation-mode prefill); a decode server with --pp-size > \
+               1 and --speculative-algorithm is refused at startup",
+        source: "sglang 0.5.23 sglang/srt/arg_groups/validation_hook.py ('PP + speculative \
+                 decoding (MTP) is only supported on prefill nodes (disaggregation-mode=prefill)'; \
+                 SGLANG_ENABLE_PP_SPEC refuses --disaggregation-mode)",
+    },
+    Rule {
         id: "trtllm.attention_dp_is_full_width",
         engine: Some(Engine::Trtllm),
         version: "1.2",
@@ -152,6 +167,8 @@ pub const RULES: &[Rule] = &[
 pub struct Context {
     pub gpus_per_node: u64,
     pub moe: bool,
+    /// The task runs speculative decoding (draft tokens > 0).
+    pub speculative: bool,
 }
 
 /// A MoE layout whose experts are split only by expert over the whole stage (`ep = W ≥ 2`,
@@ -175,6 +192,7 @@ fn passes(check: Check, l: &Layout, ctx: Context) -> bool {
         Check::ExpertsWholeWidth => !ctx.moe || l.ep == 1 || l.ep == l.width(),
         Check::AttentionDpWithoutTp => l.attention_dp == 1 || l.tp == 1,
         Check::SameTpUnlessWideEp => true,
+        Check::MaxPpWithSpeculative { max } => !ctx.speculative || l.pp <= max,
     }
 }
 
@@ -237,6 +255,7 @@ mod tests {
     const CTX: Context = Context {
         gpus_per_node: 8,
         moe: true,
+        speculative: false,
     };
 
     #[test]
