@@ -581,6 +581,7 @@ pub(crate) fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
         gpus_per_node: task.hardware.gpus_per_node,
         moe: task.model.moe.is_some(),
         speculative: task.cost.speculative().is_some(),
+        mla: task.model.mla.is_some(),
     };
     crate::layout::capability::allows(engine, phase, l, ctx, task.engine_tp_pin)
 }

@@ -209,6 +209,8 @@ pub struct Common {
     pub trust_remote_code: bool,
     pub gpus_per_node: u64,
     pub moe: bool,
+    /// The model's attention is MLA.
+    pub mla: bool,
     /// Draft tokens per decode step when the plan costs speculative decoding (the model's
     /// MTP / next-n layers: `cost.draft_tokens`).
     pub draft_tokens: Option<u64>,
@@ -226,6 +228,7 @@ impl Common {
             trust_remote_code: m.mla.is_some(),
             gpus_per_node: task.hardware.gpus_per_node,
             moe: m.moe.is_some(),
+            mla: m.mla.is_some(),
             draft_tokens: task.cost.speculative().map(|s| s.draft_tokens),
         }
     }
@@ -234,6 +237,7 @@ impl Common {
             gpus_per_node: self.gpus_per_node,
             moe: self.moe,
             speculative: self.draft_tokens.is_some(),
+            mla: self.mla,
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum Check {
     SameTpUnlessWideEp,
     /// Under speculative decoding (the task's draft tokens), pipeline depth at most `max`.
     MaxPpWithSpeculative { max: u64 },
+    /// Sequence (context) parallelism > 1 only for a model with MLA attention.
+    SpOnlyWithMla,
 }
 
 /// One capability rule.
@@ -103,6 +105,19 @@ pub const RULES: &[Rule] = &[
                  enable_expert_parallel)",
     },
     Rule {
+        id: "vllm.pcp_needs_mla",
+        engine: Some(Engine::Vllm),
+        version: "0.33.0",
+        phase: Some(Phase::Prefill),
+        check: Check::SpOnlyWithMla,
+        says: "vLLM's prefill context parallelism (--prefill-context-parallel-size) needs an \
+               attention backend that supports it, and only the MLA backends do: a GQA / MHA \
+               model with PCP > 1 is refused at startup",
+        source: "vllm 0.33.0 vllm/v1/attention/backend.py (AttentionImpl.supports_pcp = False, \
+                 MLAAttentionImpl.supports_pcp = True); vllm/v1/worker/cp_utils.py ('PCP requires \
+                 attention backend support')",
+    },
+    Rule {
         id: "sglang.same_tp",
         engine: Some(Engine::Sglang),
         version: "0.5.23",
@@ -169,6 +184,8 @@ pub struct Context {
     pub moe: bool,
     /// The task runs speculative decoding (draft tokens > 0).
     pub speculative: bool,
+    /// The model's attention is MLA.
+    pub mla: bool,
 }
 
 /// A MoE layout whose experts are split only by expert over the whole stage (`ep = W ≥ 2`,
@@ -193,6 +210,7 @@ fn passes(check: Check, l: &Layout, ctx: Context) -> bool {
         Check::AttentionDpWithoutTp => l.attention_dp == 1 || l.tp == 1,
         Check::SameTpUnlessWideEp => true,
         Check::MaxPpWithSpeculative { max } => !ctx.speculative || l.pp <= max,
+        Check::SpOnlyWithMla => ctx.mla || l.sp == 1,
     }
 }
 
@@ -256,6 +274,7 @@ mod tests {
         gpus_per_node: 8,
         moe: true,
         speculative: false,
+        mla: true,
     };
 
     #[test]
@@ -297,6 +316,28 @@ mod tests {
             Some("sglang.no_context_parallel")
         );
         assert!(excluded_by(Engine::Sglang, Phase::Decode, &l(4, 1, 1, 2, 4, 2), CTX).is_none());
+        // vLLM's prefill context parallelism: MLA models only.
+        let pcp = l(2, 1, 2, 1, 1, 4);
+        assert!(excluded_by(Engine::Vllm, Phase::Prefill, &pcp, CTX).is_none());
+        let gqa = Context { mla: false, ..CTX };
+        assert_eq!(
+            excluded_by(Engine::Vllm, Phase::Prefill, &pcp, gqa).map(|r| r.id),
+            Some("vllm.pcp_needs_mla")
+        );
+        // SGLang: pipeline parallelism with speculative decoding on prefill servers only.
+        let (pp2, spec) = (
+            l(2, 2, 1, 4, 1, 8),
+            Context {
+                speculative: true,
+                ..CTX
+            },
+        );
+        assert!(excluded_by(Engine::Sglang, Phase::Decode, &pp2, CTX).is_none());
+        assert!(excluded_by(Engine::Sglang, Phase::Prefill, &pp2, spec).is_none());
+        assert_eq!(
+            excluded_by(Engine::Sglang, Phase::Decode, &pp2, spec).map(|r| r.id),
+            Some("sglang.speculative_decode_pp")
+        );
     }
 
     #[test]
