@@ -124,6 +124,22 @@ fn check_phase_worker(engine: &str, w: &Value, plan: &Value) {
                 num(&f, "--data-parallel-size"),
                 s["attention_dp"].as_u64().unwrap()
             );
+            // A multi-node instance starts its nodes after the head headless (no API server).
+            let worker_nodes = w.get("worker_node_args").map_or(Vec::new(), strings);
+            let want: &[&str] = if num(&f, "--nnodes") > 1 {
+                &["--headless"]
+            } else {
+                &[]
+            };
+            assert_eq!(
+                worker_nodes, want,
+                "{phase}: arguments of the nodes after the head"
+            );
+            parse_flags(
+                &[vec!["vllm".into(), "serve".into(), "m".into()], worker_nodes].concat(),
+                3,
+                &flag_list("vllm"),
+            );
             num(&f, "--tensor-parallel-size")
                 * num(&f, "--pipeline-parallel-size")
                 * num(&f, "--prefill-context-parallel-size")
@@ -479,8 +495,11 @@ fn check_dgd(launches: &pdplan::launch::Launches, plans: &[Value; 2]) {
     for (i, svc) in ["PrefillWorker", "DecodeWorker"].iter().enumerate() {
         let s = &y["spec"]["services"][svc];
         assert_eq!(s["replicas"], plans[i]["strategy"]["replicas"]);
+        // The GPU limit is per pod: one pod per node of a multi-node replica.
         let gpus: u64 = s["resources"]["limits"]["gpu"].as_str().unwrap().parse().unwrap();
-        assert_eq!(Some(gpus), plans[i]["gpus"]["per_instance"].as_u64());
+        let pods = s["multinode"]["nodeCount"].as_u64().unwrap_or(1);
+        assert_eq!(Some(gpus * pods), plans[i]["gpus"]["per_instance"].as_u64());
+        assert!(pods == 1 || gpus == plans[i]["task"]["hardware"]["gpus_per_node"].as_u64().unwrap());
         let args = strings(&s["extraPodSpec"]["mainContainer"]["args"]);
         let backend = s["extraPodSpec"]["mainContainer"]["command"][2]
             .as_str()

@@ -190,7 +190,11 @@ fn dynamo_args(backend: Engine, w: &Worker) -> Vec<String> {
 }
 
 fn worker_service(backend: Engine, w: &Worker) -> Service {
-    let limits = BTreeMap::from([("gpu", w.gpus_per_replica.to_string())]);
+    // The GPU limit is per pod, one pod per node of a multi-node replica (the Dynamo recipes'
+    // DP16 on two nodes: `nodeCount: 2`, `gpu: "8"`; the operator compares the world size with
+    // the per-pod count to add its multi-node flags).
+    let per_pod = w.gpus_per_replica.div_ceil(w.nodes_per_replica.max(1));
+    let limits = BTreeMap::from([("gpu", per_pod.to_string())]);
     Service {
         component_type: "worker",
         sub_component_type: Some(w.role.name()),

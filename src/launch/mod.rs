@@ -155,6 +155,10 @@ pub struct Worker {
     /// How to start it when that is more than the argv (multi-node launchers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Arguments added on the nodes of a multi-node replica other than its head (`NODE_RANK` >
+    /// 0): vLLM's `--headless` (its worker nodes start no API server).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub worker_node_args: Vec<String>,
 }
 
 /// `launch.<engine>` of a plan.
@@ -342,6 +346,7 @@ fn phase_worker(c: &Common, s: &PhaseShape, argv: Vec<Arg>) -> Worker {
         env: BTreeMap::new(),
         llm_api: None,
         notes: Vec::new(),
+        worker_node_args: Vec::new(),
     }
 }
 
@@ -356,6 +361,7 @@ fn router(argv: Vec<Arg>) -> Worker {
         env: BTreeMap::new(),
         llm_api: None,
         notes: Vec::new(),
+        worker_node_args: Vec::new(),
     }
 }
 

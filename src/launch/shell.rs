@@ -57,6 +57,14 @@ fn function(out: &mut String, w: &Worker, before: &str) {
     for (k, v) in &w.env {
         let _ = writeln!(out, "  export {k}={}", quote(v));
     }
+    if !w.worker_node_args.is_empty() {
+        let args: Vec<String> = w.worker_node_args.iter().map(|a| quote(a)).collect();
+        let _ = writeln!(
+            out,
+            "  if [ \"${{NODE_RANK}}\" != 0 ]; then set -- {} \"$@\"; fi",
+            args.join(" ")
+        );
+    }
     out.push_str(before);
     let words: Vec<String> = w.argv.iter().map(word).collect();
     let _ = writeln!(out, "  exec {} \"$@\"\n}}", words.join(" \\\n    "));

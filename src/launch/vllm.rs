@@ -8,7 +8,8 @@
 //! `cost::overlap`). KV hand-off:
 //! `--kv-transfer-config {"kv_connector":"NixlConnector","kv_role":"kv_producer"|"kv_consumer"}`.
 //! An instance over several nodes: `--nnodes N --node-rank R --master-addr HEAD` (vLLM 0.33
-//! arg_utils.py: N must divide the world size; the data-parallel backend must be `mp`).
+//! arg_utils.py: N must divide the world size; the data-parallel backend must be `mp`), and
+//! `--headless` on every node but the head ([`super::Worker::worker_node_args`]).
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
 use crate::cost::overlap::TwoBatchOverlap;
@@ -107,7 +108,15 @@ fn phase(c: &Common, s: &PhaseShape) -> Worker {
     a.extend(lits(&["--host", "0.0.0.0"]));
     flag(&mut a, "--port", s.port());
     a.extend(engine_args(c, s));
-    phase_worker(c, s, a)
+    let mut w = phase_worker(c, s, a);
+    // The nodes after the head run the engine's workers only: without `--headless` each starts
+    // its own API server(s) and engine client (vllm 0.33.0 entrypoints/cli/serve.py: only
+    // `run_headless` takes the `node_rank_within_dp > 0` worker path; Dynamo's operator adds
+    // `--node-rank N --headless` the same way).
+    if w.nodes_per_replica > 1 {
+        w.worker_node_args = vec!["--headless".into()];
+    }
+    w
 }
 
 /// Prefill and decode workers and the PD router.
