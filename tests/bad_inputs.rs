@@ -936,3 +936,29 @@ fn huge_gpu_budget_is_answered_quickly() {
         assert!(dt < Duration::from_secs(60), "budget {budget}: {dt:?}");
     }
 }
+
+/// B = 10,000,000 sequences under a TTFT only one sequence per instance meets needs tens of
+/// millions of GPUs: refused as infeasible, naming the GPU count against pdplan's largest
+/// deployment, instead of writing plans (and launch lines) for millions of replicas.
+#[test]
+fn a_batch_needing_more_gpus_than_any_deployment_is_infeasible() {
+    let t = String::from_utf8(edit(
+        "consists of 128 sequences",
+        "consists of 10000000 sequences",
+    ))
+    .unwrap();
+    let t = t.replacen("30s", "200ms", 1);
+    assert!(t.contains("200ms"));
+    let dir = scratch("gpu-count");
+    fs::write(dir.join("t.md"), t).unwrap();
+    let o = pdplan(&["solve", "t.md", "--out", "out"], &dir);
+    assert_no_panic(&o, "gpu-count");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("GPUs to hold B") && err.contains("10000000"),
+        "{err}"
+    );
+    assert!(!dir.join("out").join("prefill.json").exists());
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -159,11 +159,14 @@ pub enum Limit {
     TtftAtLoad,
     Tpot,
     ThroughputPerGpu,
+    /// The GPUs a phase needs to hold B (batch reading) above the largest deployment pdplan
+    /// plans ([`crate::spec::resolve::limits::GPU_BUDGET`]).
+    GpuCount,
 }
 
 impl Limit {
     /// Number of kinds (for tables indexed by [`Limit::index`]).
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
     /// Position in the order the checks run.
     pub fn index(self) -> usize {
         self as usize
@@ -180,6 +183,7 @@ impl Limit {
             Limit::TtftAtLoad => "TTFT under load",
             Limit::Tpot => "TPOT",
             Limit::ThroughputPerGpu => "throughput per GPU",
+            Limit::GpuCount => "GPUs to hold B",
         }
     }
 }
@@ -290,6 +294,11 @@ impl Failed {
             Limit::ThroughputPerGpu => format!(
                 "{v:.0} tokens/s/GPU < {:.0}",
                 req.throughput_per_gpu_tokens_per_s.unwrap_or(f64::NAN)
+            ),
+            Limit::GpuCount => format!(
+                "{v:.0} GPUs to hold B = {} > {}",
+                task.workload.batch,
+                crate::spec::resolve::limits::GPU_BUDGET
             ),
         };
         format!("{layout} b={batch}: {what}")
@@ -404,6 +413,11 @@ fn score_batch(
         if reached < min {
             return fail(Limit::ThroughputPerGpu, reached);
         }
+    }
+    // Batch reading: the instances that hold B must stay a deployment pdplan plans.
+    let cover_gpus = cover_instances.saturating_mul(s.gpus_per_instance);
+    if !rate && cover_gpus > crate::spec::resolve::limits::GPU_BUDGET {
+        return fail(Limit::GpuCount, cover_gpus as f64);
     }
     Ok(s)
 }

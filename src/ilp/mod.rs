@@ -177,6 +177,12 @@ pub fn infeasible_phase(task: &Task, pc: &PhaseCandidates) -> Error {
                         .unwrap_or(f64::NAN)
                 ),
                 Limit::Balance => "balance: every layout leaves attention-DP ranks idle".to_string(),
+                Limit::GpuCount => format!(
+                    "GPUs to hold B: the fewest reachable is {:.0} GPUs for B = {} sequences > {} (the largest deployment pdplan plans); relax the TTFT / TPOT requirement or the batch",
+                    r.best,
+                    task.workload.batch,
+                    crate::spec::resolve::limits::GPU_BUDGET
+                ),
             }
         }
     };
