@@ -962,3 +962,53 @@ fn a_batch_needing_more_gpus_than_any_deployment_is_infeasible() {
     assert!(!dir.join("out").join("prefill.json").exists());
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A solve folder holds one run's files: a second solve into the folder of a `--deploy all` run
+/// with a TensorRT-LLM-only plan removes the TensorRT-LLM files it does not write again, and a
+/// `--frontier` run removes the plans; a file of the user's own is left alone.
+#[test]
+fn a_solve_into_a_used_folder_leaves_no_file_of_the_earlier_run() {
+    let dir = scratch("stale");
+    fs::write(dir.join("t.md"), good_task()).unwrap();
+    fs::create_dir_all(dir.join("out")).unwrap();
+    fs::write(dir.join("out").join("notes.txt"), "mine").unwrap();
+    let files = |d: &Path| {
+        let mut v = Vec::new();
+        let mut stack = vec![d.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            for e in fs::read_dir(&p).unwrap() {
+                let e = e.unwrap().path();
+                if e.is_dir() {
+                    stack.push(e);
+                } else {
+                    v.push(e.strip_prefix(d).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    let run = |args: &[&str]| {
+        let o = pdplan(args, &dir);
+        assert_no_panic(&o, "stale");
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[
+        "solve", "t.md", "--out", "out", "--engine", "trtllm", "--deploy", "all",
+    ]);
+    assert!(files(&dir.join("out")).contains(&"deploy/trtllm/launch.sh".to_string()));
+    run(&["solve", "t.md", "--out", "out", "--deploy", "vllm"]);
+    let after = files(&dir.join("out"));
+    assert!(
+        after
+            .iter()
+            .all(|f| !f.starts_with("deploy/trtllm") && !f.starts_with("deploy/dynamo")),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&"deploy/vllm/launch.sh".to_string()) && after.contains(&"prefill.json".to_string())
+    );
+    run(&["solve", "t.md", "--out", "out", "--frontier", "--max-gpus", "16"]);
+    assert_eq!(files(&dir.join("out")), ["frontier.json", "notes.txt"]);
+    let _ = fs::remove_dir_all(&dir);
+}

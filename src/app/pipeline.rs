@@ -110,6 +110,33 @@ pub fn solution_files(solution: &Solution, task_bytes: &[u8]) -> Result<Vec<(&'s
     ])
 }
 
+/// Everything `solve` writes into an output folder, whatever its flags: the plans, the
+/// frontier and the deployment files of every target. A run removes those it does not write
+/// again ([`output::OutputSet::remove`]: regular files only), so that nothing of an earlier run
+/// sits beside its output as if this run had written it.
+pub fn solve_outputs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = ["prefill.json", "decode.json", "submission.json", "frontier.json"]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect();
+    for t in crate::launch::deploy::target_names() {
+        for f in crate::launch::deploy::FILE_NAMES {
+            v.push(dir.join("deploy").join(t).join(f));
+        }
+    }
+    v
+}
+
+/// Schedule the removal of every [`solve_outputs`] path of `dir` the set does not write.
+pub fn remove_other_outputs(set: &mut output::OutputSet, dir: &Path) {
+    let written = set.paths();
+    for p in solve_outputs(dir) {
+        if !written.contains(&p) {
+            set.remove(p);
+        }
+    }
+}
+
 /// Write `prefill.json`, `decode.json` and `submission.json` into `dir` as one set (see
 /// [`output`]): `task` is the task file solved (hashed into the manifest, never overwritten).
 pub fn write_solution(dir: &Path, task: &Path, solution: &Solution) -> Result<Vec<PathBuf>> {

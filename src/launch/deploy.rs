@@ -80,6 +80,23 @@ fn trtllm_prelude(cfg: &trtllm::DisaggConfig) -> String {
     s
 }
 
+/// Every name a deployment folder (`deploy/<target>/`) can hold from pdplan: a run removes those
+/// of earlier runs it does not write again, so no stale launch file sits beside a new plan.
+pub const FILE_NAMES: [&str; 5] = [
+    "launch.sh",
+    "prefill.yaml",
+    "decode.yaml",
+    "disagg.template.yaml",
+    "dgd.yaml",
+];
+
+/// The folder names of every target under `deploy/`.
+pub fn target_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = super::ENGINES.iter().map(|e| e.name()).collect();
+    v.push(Target::Dynamo.name());
+    v
+}
+
 /// Files of one engine's folder.
 pub fn engine_files(engine: Engine, l: &EngineLaunch) -> Result<Vec<(String, String)>> {
     let name = engine.name();

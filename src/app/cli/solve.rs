@@ -92,6 +92,7 @@ pub fn run(args: SolveArgs) -> Result<i32> {
             set.file(path, contents);
         }
     }
+    crate::app::pipeline::remove_other_outputs(&mut set, &args.out);
     let paths = set.paths();
     let staged = set.stage()?;
     let mut text = crate::report::summary::text(&solution.deployment, &solution.plans);
@@ -183,6 +184,7 @@ fn frontier(r: &Resolved, mode: Mode, args: &SolveArgs) -> Result<i32> {
     let mut set = output::OutputSet::new();
     set.input(&args.task)
         .file(args.out.join("frontier.json"), output::json_string(&v));
+    crate::app::pipeline::remove_other_outputs(&mut set, &args.out);
     let paths = set.paths();
     let staged = set.stage()?;
     let mut text = crate::ilp::frontier::table(&f);
