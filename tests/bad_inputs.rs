@@ -342,6 +342,48 @@ bad!(
     ["workload.batch", "line 32", "at least 1"]
 );
 bad!(
+    two_durations_on_one_line,
+    "t.md",
+    edit(": 30s", ": 30s or 20s"),
+    BAD_INPUT,
+    ["requirements.ttft_s", "t.md:41", "more than one duration"]
+);
+bad!(
+    a_second_requirement_on_the_ttft_line,
+    "t.md",
+    edit(": 30s", ": 2 s, TPOT 50 ms"),
+    BAD_INPUT,
+    ["requirements.ttft_s", "t.md:41", "more than one duration"]
+);
+bad!(
+    batch_with_space_separated_digit_groups,
+    "t.md",
+    edit("consists of 128 sequences", "consists of 1 024 sequences"),
+    BAD_INPUT,
+    ["workload.batch", "t.md:32", "digit groups", "1024"]
+);
+bad!(
+    vocabulary_with_underscore_digit_groups,
+    "t.md",
+    edit("151936", "151_936"),
+    BAD_INPUT,
+    ["model.vocab_size", "digit groups", "151936"]
+);
+bad!(
+    batch_with_a_decimal_comma,
+    "t.md",
+    edit("consists of 128 sequences", "consists of 1,28 sequences"),
+    BAD_INPUT,
+    ["workload.batch", "decimal comma"]
+);
+bad!(
+    batch_as_a_power,
+    "t.md",
+    edit("consists of 128 sequences", "consists of 2^10 sequences"),
+    BAD_INPUT,
+    ["workload.batch", "powers are not read", "1024"]
+);
+bad!(
     zero_memory,
     "t.md",
     edit("64GB", "0GB"),

@@ -200,7 +200,41 @@ fn first_with_unit<'a>(text: &'a str, expected: &str) -> UnitResult<(Found, Vec<
     };
     check_number(&f, expected)?;
     let rest = &text[f.end..];
+    ambiguous_digits(&f, rest)?;
     Ok((f, unit_tokens(rest), rest))
+}
+
+/// A number written in a way pdplan would read as a smaller one: digit groups separated by a
+/// space, a no-break / thin space or `_` (`1 024`, `1_024`: read as 1), a decimal comma (`1,28`:
+/// read as 1) or a power (`2^10`: read as 2). `rest` is the text right after the number `f`.
+fn ambiguous_digits(f: &Found, rest: &str) -> UnitResult<()> {
+    let mut chars = rest.chars();
+    let Some(sep) = chars.next() else {
+        return Ok(());
+    };
+    let after: String = chars.clone().take_while(char::is_ascii_digit).collect();
+    let next = chars.nth(after.len());
+    let ends = next.is_none_or(|c| !c.is_ascii_digit() && c != '.');
+    let shown = format!("{}{sep}{after}", f.value);
+    match sep {
+        ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '_' if after.len() == 3 && ends => Err(format!(
+            "`{shown}` looks like one number with its digit groups separated by {}; write it \
+             without them (`{}{after}`) or with commas (`{},{after}`)",
+            if sep == '_' { "`_`" } else { "a space" },
+            f.value,
+            f.value
+        )),
+        ',' if !after.is_empty() && after.len() != 3 && ends && !f.fractional => Err(format!(
+            "`{shown}`: a decimal comma is not read; write `{}.{after}` (a decimal point) or \
+             `{}{after}` if it is one whole number",
+            f.value, f.value
+        )),
+        '^' if !after.is_empty() => Err(format!(
+            "`{shown}`: powers are not read; write the value (`{}`)",
+            f.value.powf(after.parse::<f64>().unwrap_or(1.0))
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_number(f: &Found, expected: &str) -> UnitResult<()> {
@@ -397,29 +431,52 @@ fn time_unit(u: &str) -> Option<f64> {
     })
 }
 
-/// Duration in seconds: `30s` → 30, `500ms` → 0.5. A bare number is an error (seconds or
-/// milliseconds cannot be told apart).
+/// Duration in seconds: `30s` → 30, `500ms` → 0.5, `1 min 30 s` → 90. A bare number is an error
+/// (seconds or milliseconds cannot be told apart), and so is a second duration that is not part
+/// of a compound (`30s or 20s`, `2 s, TPOT 50 ms`, `30s (P99), 10s (P50)`: which one is meant
+/// cannot be told).
 pub fn seconds(text: &str) -> UnitResult<f64> {
     const EXP: &str = "a duration with a unit such as `30s` or `50ms` (or `None`)";
     let (f, toks, _) = first_with_unit(text, EXP)?;
     let first = scaled(f, &toks, |u, _| time_unit(u), EXP, f64::INFINITY)?;
-    Ok(first + compound_rest(&text[f.end..]))
+    let unit = match_unit(&toks, |u, _| time_unit(u)).map_or(f64::INFINITY, |(k, _)| k);
+    Ok(first + compound_rest(text, f.end, unit)?)
 }
 
-/// The later parts of a compound duration (`1 min 30 s` → the 30 s): each following number
-/// with a time unit, up to the first number without one.
-fn compound_rest(rest: &str) -> f64 {
+/// The later parts of a compound duration (`1 min 30 s` → the 30 s) after the first part, which
+/// ends at byte `end` of `text` with a unit of `unit` seconds: each following number with a time
+/// unit smaller than the one before, separated from it by its unit alone (or `and`). Another
+/// number with a time unit is a second duration: an error.
+fn compound_rest(text: &str, end: usize, mut unit: f64) -> UnitResult<f64> {
     let mut total = 0.0;
-    for g in numbers(rest, true) {
-        if g.negative {
+    let mut prev = end;
+    for g in numbers(&text[end..], true) {
+        let (start, g_end) = (end + g.start, end + g.end);
+        let Some((k, _)) = match_unit(&unit_tokens(&text[g_end..]), |u, _| time_unit(u)) else {
             break;
+        };
+        let between: Vec<&str> = text[prev..start]
+            .split_whitespace()
+            .map(|w| w.trim_end_matches(','))
+            .collect();
+        // Only the previous part's unit (and an `and`) between the parts.
+        let unit_alone = between
+            .first()
+            .is_some_and(|w| time_unit(&w.to_lowercase()).is_some());
+        let joined = unit_alone
+            && (between.len() == 1 || (between.len() == 2 && between[1].eq_ignore_ascii_case("and")));
+        if g.negative || !joined || k >= unit {
+            return Err(format!(
+                "`{}` holds more than one duration; give one, such as `30s` (a compound such as \
+                 `1 min 30 s` is read as one duration; put other requirements on their own lines)",
+                text.trim()
+            ));
         }
-        match match_unit(&unit_tokens(&rest[g.end..]), |u, _| time_unit(u)) {
-            Some((k, _)) => total += g.value * k,
-            None => break,
-        }
+        total += g.value * k;
+        unit = k;
+        prev = g_end;
     }
-    total
+    Ok(total)
 }
 
 /// `x/<time>` → 1/seconds of the time unit.
@@ -562,6 +619,7 @@ pub fn whole(f: &Found, expected: &str) -> UnitResult<u64> {
 /// A token length: `2048`, `2048 tokens`, `2k` (k = 1024 here: `32k context` is 32768).
 /// Returns the value and a note when a `k` was expanded.
 pub fn tokens_len(f: &Found, rest: &str, expected: &str) -> UnitResult<(u64, Option<String>)> {
+    ambiguous_digits(f, rest)?;
     let toks = unit_tokens(rest);
     let first = toks.first().map(|t| t.to_lowercase());
     match first.as_deref() {
