@@ -291,7 +291,9 @@ pub fn solve_one(input: &Input, opts: &Options) -> TaskResult {
             res.solved = Some(Solved {
                 prefill: phase_row(mode, &d.prefill),
                 decode: phase_row(mode, &d.decode),
-                ttft_s: d.prefill.candidate.figures.ttft_s,
+                // The plan's TTFT: under load (batch formation, queueing, KV hand-off) in the
+                // rate reading, as the plan's requirement check reads it.
+                ttft_s: sol.plans[0].performance.ttft_s,
                 tpot_s: d.decode.candidate.figures.tpot_s,
                 request_rate_per_s: d.request_rate_per_s,
                 objective: score.objective,
