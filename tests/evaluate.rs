@@ -77,6 +77,32 @@ fn a_consistent_strategy_that_meets_every_requirement_exits_zero() {
     }
 }
 
+/// Sequence parallelism is a prefill degree: stated for a decode-only evaluation it is reported
+/// and the strategy is not "as written" (exit 3); with prefill evaluated too it applies there.
+#[test]
+fn sequence_parallelism_stated_for_decode_alone_is_not_taken_as_written() {
+    let g = GivenStrategy {
+        tp: Some(8),
+        sp: Some(2),
+        dp: Some(4),
+        ..Default::default()
+    };
+    let e = evaluate::evaluate(&given_strategy(), &[Phase::Decode], &g);
+    assert!(!e.consistent);
+    assert_eq!(e.exit_code, exit::INFEASIBLE);
+    assert!(
+        e.findings.iter().any(|f| f.contains("prefill only")),
+        "{:?}",
+        e.findings
+    );
+    let both = run(g);
+    assert!(
+        !both.findings.iter().any(|f| f.contains("prefill only")),
+        "{:?}",
+        both.findings
+    );
+}
+
 #[test]
 fn a_consistent_strategy_that_misses_a_requirement_exits_three() {
     let mut r = given_strategy();

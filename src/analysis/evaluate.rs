@@ -691,7 +691,16 @@ pub fn evaluate_against(
 ) -> Evaluation {
     let task = &r.task;
     let g = merge(task.strategy.as_ref(), flags);
-    let findings = consistency(task, &g);
+    let mut findings = consistency(task, &g);
+    // Sequence parallelism splits a prompt's tokens: prefill only. Stated for a decode-only
+    // evaluation it describes no evaluated phase, so the strategy is not evaluated as written.
+    let sp_unused = g.sp.is_some_and(|sp| sp > 1) && !phases.contains(&Phase::Prefill);
+    if sp_unused {
+        findings.push(format!(
+            "SP {}: sequence parallelism applies to prefill only; decode runs with SP 1, so decode is evaluated without it",
+            g.sp.unwrap_or(1)
+        ));
+    }
     let (optimum, optimum_error) = match optima {
         Ok(o) => (Some(o), None),
         Err(e) => (None, Some(e)),
@@ -707,9 +716,10 @@ pub fn evaluate_against(
         .collect();
     // As written: every phase's nearest reading changes nothing (findings other than KV
     // replication make the strategy inconsistent too).
-    let consistent = out
-        .iter()
-        .all(|p| p.results.first().is_some_and(|x| x.reading.changes.is_empty()));
+    let consistent = !sp_unused
+        && out
+            .iter()
+            .all(|p| p.results.first().is_some_and(|x| x.reading.changes.is_empty()));
     let all_meet = out.iter().all(|p| p.results.first().is_some_and(|x| x.meets));
     let exit_code = if consistent && all_meet {
         exit::OK
