@@ -1054,3 +1054,44 @@ fn a_solve_into_a_used_folder_leaves_no_file_of_the_earlier_run() {
     assert_eq!(files(&dir.join("out")), ["frontier.json", "notes.txt"]);
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `--frontier` answers for every budget at once: flags of a single plan (`--rate`,
+/// `--objective`, `--export-lp`, `--deploy`) are refused with it (exit 2) instead of ignored, and
+/// `--reproducible` makes `frontier.json` byte-identical.
+#[test]
+fn frontier_refuses_single_plan_flags_and_is_reproducible() {
+    let dir = scratch("frontier-flags");
+    fs::write(dir.join("t.md"), good_task()).unwrap();
+    for extra in [
+        &["--rate", "2"][..],
+        &["--objective", "min-gpus"],
+        &["--export-lp", "m.lp"],
+        &["--deploy", "all"],
+    ] {
+        let mut args = vec!["solve", "t.md", "--out", "out", "--frontier"];
+        args.extend_from_slice(extra);
+        let o = pdplan(&args, &dir);
+        assert_no_panic(&o, "frontier-flags");
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(!dir.join("out").exists(), "{extra:?}");
+    }
+    let read = |out: &str| {
+        let o = pdplan(
+            &[
+                "solve",
+                "t.md",
+                "--out",
+                out,
+                "--frontier",
+                "--max-gpus",
+                "16",
+                "--reproducible",
+            ],
+            &dir,
+        );
+        assert_eq!(o.status.code(), Some(0));
+        fs::read(dir.join(out).join("frontier.json")).unwrap()
+    };
+    assert_eq!(read("a"), read("b"));
+    let _ = fs::remove_dir_all(&dir);
+}

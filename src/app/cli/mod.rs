@@ -198,8 +198,10 @@ pub struct SolveArgs {
     #[command(flatten)]
     pub goal: GoalArgs,
     /// Instead of one plan: for every GPU budget from the smallest feasible up to --max-gpus,
-    /// the best sustained request rate (table on stdout, DIR/frontier.json).
-    #[arg(long)]
+    /// the best sustained request rate (table on stdout, DIR/frontier.json). Not with --rate,
+    /// --objective (the frontier maximizes the rate per budget), --export-lp or --deploy (no
+    /// single plan to export or launch).
+    #[arg(long, conflicts_with_all = ["rate", "objective", "export_lp", "deploy"])]
     pub frontier: bool,
     /// Largest budget of --frontier (default: the task's budget, else 4 × the smallest feasible).
     #[arg(long, value_name = "N", requires = "frontier")]
@@ -213,8 +215,9 @@ pub struct SolveArgs {
     /// DynamoGraphDeployment YAML, the TensorRT-LLM disaggregated and LLM-API YAMLs.
     #[arg(long, value_name = "ENGINE")]
     pub deploy: Option<String>,
-    /// Write `solver.solve_time_s` as 0, so that repeated runs give byte-identical plan files
-    /// (everything else in a plan is already deterministic; the time is printed on stdout).
+    /// Write `solver.solve_time_s` (with --frontier: `time_s`) as 0, so that repeated runs give
+    /// byte-identical files (everything else is already deterministic; the time is printed on
+    /// stdout).
     #[arg(long)]
     pub reproducible: bool,
 }

@@ -179,8 +179,13 @@ fn frontier(r: &Resolved, mode: Mode, args: &SolveArgs) -> Result<i32> {
         log::warn!("the frontier is computed up to {MAX_GPUS} GPUs (its limit), not {max}");
     }
     let max = max.min(MAX_GPUS);
-    let f = crate::ilp::frontier::frontier(&r.task, max)?;
+    let mut f = crate::ilp::frontier::frontier(&r.task, max)?;
+    let table_time = f.time_s;
+    if args.reproducible {
+        f.time_s = 0.0;
+    }
     let v = serde_json::to_value(&f).map_err(|e| Error::Internal(e.to_string()))?;
+    f.time_s = table_time;
     let mut set = output::OutputSet::new();
     set.input(&args.task)
         .file(args.out.join("frontier.json"), output::json_string(&v));
