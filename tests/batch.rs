@@ -304,3 +304,29 @@ fn cli_compare_writes_json() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
 }
+
+/// A batch over the output folder of an earlier batch takes its plans' folders' JSON files as
+/// non-tasks and its `summary.md` (and a `compare.md`) as pdplan's own reports, not as bad
+/// input: only task files count.
+#[test]
+fn a_batch_over_an_earlier_batch_output_skips_pdplan_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    let r = run_dir(&[small_inputs(tmp.path())], &first, 2);
+    assert!(r.count(Status::Solved) >= 1);
+    std::fs::write(first.join("compare.md"), "# pdplan vs baselines: x\n\nMode: y.\n").unwrap();
+    let found = batch::collect(std::slice::from_ref(&first), &tmp.path().join("second"));
+    let md: Vec<_> = found
+        .iter()
+        .filter(|i| i.path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    assert!(md.len() >= 2, "{md:?}");
+    for i in md {
+        assert!(
+            matches!(i.kind, InputKind::Skipped(_)),
+            "{:?}: {:?}",
+            i.path,
+            i.kind
+        );
+    }
+}

@@ -111,6 +111,11 @@ fn not_a_task(path: &Path) -> Option<String> {
                     .to_string()
             })
         }
+        // pdplan's own reports (`batch`'s summary.md, `compare`'s compare.md) in a folder of
+        // an earlier run.
+        "md" if first_line(path).is_some_and(|l| l.starts_with("# pdplan ")) => {
+            Some("a report pdplan wrote (`# pdplan ...`): not a task".into())
+        }
         "md" => match crate::input::load::load_task(path) {
             // The parser's "no task field found" (see markdown.rs): a README, not a task.
             Err(Error::Missing { field, .. }) if field == "Environment Condition" => {
@@ -120,6 +125,13 @@ fn not_a_task(path: &Path) -> Option<String> {
         },
         _ => Some("not a .md or .json file".into()),
     }
+}
+
+/// The first line of a regular file (bounded read; `None` for anything unreadable, which is then
+/// reported when it is read as a task).
+fn first_line(path: &Path) -> Option<String> {
+    let text = crate::input::read::read_text_bounded(path, crate::input::read::MAX_TASK_BYTES).ok()?;
+    text.lines().next().map(str::to_string)
 }
 
 fn walk(dir: &Path, exclude: Option<&Path>, out: &mut Vec<Input>) {

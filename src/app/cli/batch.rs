@@ -70,6 +70,12 @@ fn print_totals(stdout: &mut Lines, report: &batch::Report, written: &[std::path
         .map(|&s| format!("{} {}", report.count(s), s.name()))
         .collect::<Vec<_>>()
         .join(", ");
+    let counts = if counts.is_empty() {
+        log::warn!("no task file found in the inputs (a task is a .md or .json file)");
+        "no tasks".to_string()
+    } else {
+        counts
+    };
     stdout.line(&format!(
         "{counts} in {:.2} s on {} jobs; exit code {}",
         report.wall_s,
