@@ -156,6 +156,23 @@ fn check_phase_worker(engine: &str, w: &Value, plan: &Value) {
                 (0, s["tp"].as_u64().unwrap()),
                 "attention TP = tp-size / attn-dp-size"
             );
+            // The static share holds the plan's weights and KV; activations and the reserve fit
+            // in the rest.
+            let mem = &plan["memory"];
+            let (cap, per) = (mem["capacity_bytes"].as_f64().unwrap(), &mem["per_gpu"]);
+            let share: f64 = f["--mem-fraction-static"][0].parse().unwrap();
+            let held = per["weights_bytes"].as_f64().unwrap() + per["kv_cache_bytes"].as_f64().unwrap();
+            assert!(
+                (share + 0.001) * cap >= held,
+                "{} {phase}: --mem-fraction-static {share} below weights + KV {}",
+                plan["task"]["model"]["spec"]["name"],
+                held / cap
+            );
+            let rest = per["activations_bytes"].as_f64().unwrap() + per["reserve_bytes"].as_f64().unwrap();
+            assert!(
+                (1.0 - share) * cap >= rest * 0.999,
+                "{phase}: activations + reserve do not fit beside {share}"
+            );
             tp * num(&f, "--pp-size")
         }
         _ => check_trtllm(w, &argv, plan),
@@ -550,6 +567,7 @@ fn overlap_costed_iff_its_flag_is_launched() {
                 layout: l,
                 replicas: 1,
                 batch: 64 * l.attention_dp,
+                activation_share: 0.0,
             };
             let launch = for_engine(engine, &c, &shape(Phase::Prefill), &shape(Phase::Decode));
             if !launch.supported {

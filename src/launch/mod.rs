@@ -253,16 +253,32 @@ pub struct PhaseShape {
     pub replicas: u64,
     /// Sequences one instance holds.
     pub batch: u64,
+    /// The plan's activations on the most loaded GPU over its capacity (0 when unknown).
+    pub activation_share: f64,
 }
 
 impl PhaseShape {
     pub fn of(phase: Phase, c: &PhaseChoice) -> PhaseShape {
+        let m = &c.candidate.figures.memory;
         PhaseShape {
             phase,
             layout: c.candidate.layout,
             replicas: c.instances,
             batch: c.candidate.batch,
+            activation_share: if m.capacity_bytes > 0.0 {
+                m.activations_bytes / m.capacity_bytes
+            } else {
+                0.0
+            },
         }
+    }
+    /// SGLang's `--mem-fraction-static`: the share of GPU memory for weights and the KV-cache
+    /// pool; the rest holds activations, CUDA graphs and communication buffers (sglang 0.5.23
+    /// arg_groups/memory_hook.py). The plan's weights + KV fit in 1 − reserve − its activations,
+    /// rounded down to 0.001 (within 0.1 % of memory of the plan's weights + KV when it fills the
+    /// GPU).
+    pub fn static_memory_fraction(&self, c: &Common) -> f64 {
+        ((c.memory_fraction - self.activation_share) * 1000.0).floor() / 1000.0
     }
     pub fn gpus(&self) -> u64 {
         self.layout.gpus_per_instance()

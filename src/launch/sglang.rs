@@ -58,7 +58,7 @@ pub fn engine_args(c: &Common, s: &PhaseShape) -> Vec<Arg> {
     parallel_flags(c, s, &mut a);
     flag(&mut a, "--max-running-requests", s.batch.max(1));
     flag(&mut a, "--context-length", c.max_model_len);
-    flag(&mut a, "--mem-fraction-static", c.memory_fraction);
+    flag(&mut a, "--mem-fraction-static", s.static_memory_fraction(c));
     if c.fp8_kv {
         flag(&mut a, "--kv-cache-dtype", "fp8_e4m3");
     }

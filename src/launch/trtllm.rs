@@ -147,6 +147,16 @@ fn phase(c: &Common, s: &PhaseShape) -> Worker {
     }
     let mut w = phase_worker(c, s, a);
     w.llm_api = Some(llm_api(c, s));
+    // vLLM and SGLang quantize BF16 weights to FP8 at load (`--quantization fp8`); the
+    // TensorRT-LLM PyTorch flow runs the checkpoint's own precision (its quantization comes from
+    // the checkpoint's hf_quant_config.json / quantization_config).
+    if c.fp8_weights {
+        w.notes.push(
+            "TensorRT-LLM runs the checkpoint's own precision: load an FP8 checkpoint (e.g. a \
+             ModelOpt or `-FP8` release) for the FP8 weights this plan's memory and speed assume"
+                .into(),
+        );
+    }
     if nodes > 1 {
         w.notes.push(format!(
             "one MPI rank per GPU: {} ranks over {nodes} nodes (e.g. `srun -N {nodes} \

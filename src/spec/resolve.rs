@@ -1602,6 +1602,14 @@ fn resolve_workload(ctx: &mut Ctx, w: RawWorkload) -> Result<Workload> {
             format!("input length {i} is above the maximum length {max_len}"),
         ));
     }
+    if let Some(i) = input_len
+        && i < min_len
+    {
+        ctx.warn(format!(
+            "workload.input_len: input length {i} is below the minimum length {min_len} of the \
+             length range; TTFT is checked at {i} tokens"
+        ));
+    }
     length_notes(ctx, input_len, output_len, max_len);
     let (cached_prefix_tokens, cached_prefix_share) =
         resolve_prefix_cache(ctx, &w, input_len.unwrap_or(max_len), min_len)?;
