@@ -584,3 +584,102 @@ fn overlap_costed_iff_its_flag_is_launched() {
     }
     assert!(seen[0] > 0 && seen[1] > 0, "both outcomes exercised: {seen:?}");
 }
+
+/// Replicas smaller than a node share it: on the Llama-3.1-70B budget fixture (4-GPU instances on
+/// 8-GPU nodes) each engine's launch gives replica `i` slot `i mod 2` — its own GPUs
+/// (`CUDA_VISIBLE_DEVICES`), its own ports (the port flags again, last wins) — and the router
+/// addresses replica `i` at its slot's port; a slot out of range is refused.
+#[test]
+fn replicas_sharing_a_node_get_their_own_gpus_and_ports() {
+    let mut r = pdplan::read_task(&root().join("fixtures/tasks/llama3-70b-budget-tpot.md")).unwrap();
+    let base = common::scratch("launch-slots");
+    let bin = base.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for prog in [
+        "vllm",
+        "python3",
+        "trtllm-serve",
+        "trtllm-llmapi-launch",
+        "vllm-router",
+    ] {
+        let p = bin.join(prog);
+        let stub = "#!/bin/sh\nprintf '%s\\0' \"GPUS=$CUDA_VISIBLE_DEVICES\" \"NIXL=$VLLM_NIXL_SIDE_CHANNEL_PORT\" \"$@\" > \"$STUB_LOG\"\n";
+        std::fs::write(&p, stub).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut shared = 0;
+    for e in pdplan::launch::ENGINES {
+        r.task.cost.engine = e;
+        let s = pdplan::solve(&r, None).unwrap();
+        let plans = as_json(&s.plans);
+        let launches = pdplan::launch::launches(&r.task, &s.deployment);
+        let l = launches.get(e).unwrap();
+        let dir = base.join(e.name());
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in deploy::engine_files(e, l).unwrap() {
+            std::fs::write(dir.join(&name), text).unwrap();
+        }
+        for (i, role) in ["prefill", "decode"].iter().enumerate() {
+            let w = &plans[i]["launch"][e.name()]["workers"][i];
+            let gpus = w["gpus_per_replica"].as_u64().unwrap();
+            let Some(k) = w["slots"]["replicas_per_node"].as_u64() else {
+                assert!(
+                    gpus >= 8 || w["replicas"] == 1,
+                    "{e:?} {role}: {gpus}-GPU replicas without slots"
+                );
+                continue;
+            };
+            assert!(
+                k >= 2 && k * gpus <= 8,
+                "{e:?} {role}: {k} x {gpus} GPUs on an 8-GPU node"
+            );
+            shared += 1;
+            // Slot 1: the second half of the node, each port + 1 (the flag repeated last).
+            let run = |slot: &str| {
+                let log = dir.join(format!("{role}-{slot}.log"));
+                let out = std::process::Command::new("bash")
+                    .arg(dir.join("launch.sh"))
+                    .arg(role)
+                    .current_dir(&dir)
+                    .env_clear()
+                    .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+                    .env("STUB_LOG", &log)
+                    .env("SLOT", slot)
+                    .output()
+                    .unwrap();
+                let argv: Vec<String> = std::fs::read(&log)
+                    .map(|t| {
+                        t.split(|&b| b == 0)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| String::from_utf8_lossy(s).into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (out.status.code(), argv)
+            };
+            let (code, argv) = run("1");
+            assert_eq!(code, Some(0), "{e:?} {role}");
+            let want: Vec<String> = (gpus..2 * gpus).map(|g| g.to_string()).collect();
+            assert_eq!(argv[0], format!("GPUS={}", want.join(",")), "{e:?} {role}");
+            for pf in w["slots"]["port_flags"].as_array().unwrap() {
+                let (flag, port) = (pf[0].as_str().unwrap(), pf[1].as_u64().unwrap());
+                let last = argv.iter().rposition(|a| a == flag).unwrap();
+                assert_eq!(argv[last + 1], (port + 1).to_string(), "{e:?} {role} {flag}");
+            }
+            if e == Engine::Vllm {
+                assert_eq!(argv[1], format!("NIXL={}", 5600 + gpus), "{e:?} {role}");
+            }
+            assert_eq!(run(&k.to_string()).0, Some(2), "{e:?} {role}: slot {k} of {k}");
+            // The router addresses replica j at base + j mod k.
+            let router = serde_json::to_string(&plans[0]["launch"][e.name()]).unwrap();
+            let addr = if i == 0 { "PREFILL_ADDR" } else { "DECODE_ADDR" };
+            let base_port = 8100 + 100 * i as u64;
+            for j in 0..w["replicas"].as_u64().unwrap() {
+                let url = format!("{{{addr}_{j}}}:{}", base_port + j % k);
+                assert!(router.contains(&url), "{e:?}: no {url}");
+            }
+        }
+    }
+    assert!(shared >= 2, "the fixture must have replicas sharing a node");
+}

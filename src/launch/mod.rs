@@ -159,6 +159,26 @@ pub struct Worker {
     /// 0): vLLM's `--headless` (its worker nodes start no API server).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub worker_node_args: Vec<String>,
+    /// Replicas smaller than a node share it ([`Slots`]); `None` when each replica has its own
+    /// node(s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<Slots>,
+}
+
+/// How replicas smaller than a node share it: `replicas_per_node` replicas per node, replica `i`
+/// in slot `i mod replicas_per_node` of its node (`SLOT` in `launch.sh`). Slot `s` runs on GPUs
+/// `s × gpus … s × gpus + gpus − 1` (`CUDA_VISIBLE_DEVICES`), each port flag at its base + `s`
+/// (the router addresses replica `i` there) and each port variable at its base + `s × gpus`
+/// (per-rank port ranges, e.g. vLLM's NIXL side channel at base + DP rank).
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Slots {
+    pub replicas_per_node: u64,
+    pub gpus: u64,
+    /// `(flag, port of slot 0)`: the flag is given again with the slot's port.
+    pub port_flags: Vec<(String, u16)>,
+    /// `(environment variable, value of slot 0)`.
+    pub port_env: Vec<(String, u32)>,
 }
 
 /// `launch.<engine>` of a plan.
@@ -293,6 +313,20 @@ impl PhaseShape {
             Phase::Decode => DECODE_PORT,
         }
     }
+    /// Replicas that share one node: as many as fit when a replica is smaller than a node (at
+    /// most the replicas there are), else 1.
+    pub fn replicas_per_node(&self, gpus_per_node: u64) -> u64 {
+        let g = self.gpus().max(1);
+        if g >= gpus_per_node {
+            1
+        } else {
+            (gpus_per_node / g).min(self.replicas).max(1)
+        }
+    }
+    /// Port of replica `i` for a flag whose slot-0 port is `base` ([`Slots`]).
+    fn replica_port(&self, base: u16, i: u64, gpus_per_node: u64) -> u64 {
+        u64::from(base) + i % self.replicas_per_node(gpus_per_node)
+    }
 }
 
 /// The first rule of `engine` that excludes this prefill / decode pair.
@@ -350,7 +384,14 @@ pub fn launches(task: &Task, d: &Deployment) -> Launches {
 
 /// A worker of a phase with no environment and no notes.
 fn phase_worker(c: &Common, s: &PhaseShape, argv: Vec<Arg>) -> Worker {
+    let k = s.replicas_per_node(c.gpus_per_node);
     Worker {
+        slots: (k > 1).then(|| Slots {
+            replicas_per_node: k,
+            gpus: s.gpus(),
+            port_flags: vec![("--port".into(), s.port())],
+            port_env: Vec::new(),
+        }),
         role: match s.phase {
             Phase::Prefill => Role::Prefill,
             Phase::Decode => Role::Decode,
@@ -378,6 +419,7 @@ fn router(argv: Vec<Arg>) -> Worker {
         llm_api: None,
         notes: Vec::new(),
         worker_node_args: Vec::new(),
+        slots: None,
     }
 }
 
@@ -393,14 +435,18 @@ fn flag(out: &mut Vec<Arg>, name: &str, value: impl ToString) {
 }
 
 /// Worker URL placeholders of one phase, `http://${PREFILL_ADDR_i}:port`.
-fn worker_urls(s: &PhaseShape) -> Vec<Arg> {
+fn worker_urls(s: &PhaseShape, gpus_per_node: u64) -> Vec<Arg> {
     (0..s.replicas)
         .map(|i| {
             let v = match s.phase {
                 Phase::Prefill => Var::PrefillAddr(i),
                 Phase::Decode => Var::DecodeAddr(i),
             };
-            Arg::around("http://", v, &format!(":{}", s.port()))
+            Arg::around(
+                "http://",
+                v,
+                &format!(":{}", s.replica_port(s.port(), i, gpus_per_node)),
+            )
         })
         .collect()
 }

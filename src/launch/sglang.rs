@@ -90,7 +90,13 @@ fn phase(c: &Common, s: &PhaseShape) -> Worker {
     a.extend(lits(&["--host", "0.0.0.0"]));
     flag(&mut a, "--port", s.port());
     a.extend(engine_args(c, s));
-    phase_worker(c, s, a)
+    let mut w = phase_worker(c, s, a);
+    // Replicas sharing a node: the prefill bootstrap server per slot too.
+    if let (Some(sl), Phase::Prefill) = (&mut w.slots, s.phase) {
+        sl.port_flags
+            .push(("--disaggregation-bootstrap-port".into(), BOOTSTRAP_PORT));
+    }
+    w
 }
 
 /// Prefill and decode workers and the PD router.
@@ -104,12 +110,13 @@ pub fn workers(c: &Common, p: &PhaseShape, d: &PhaseShape) -> Vec<Worker> {
         "0.0.0.0",
     ]);
     flag(&mut r, "--port", super::ROUTER_PORT);
-    for u in worker_urls(p) {
+    for (i, u) in worker_urls(p, c.gpus_per_node).into_iter().enumerate() {
         r.push(Arg::lit("--prefill"));
         r.push(u);
-        r.push(Arg::lit(BOOTSTRAP_PORT.to_string()));
+        let bootstrap = p.replica_port(BOOTSTRAP_PORT, i as u64, c.gpus_per_node);
+        r.push(Arg::lit(bootstrap.to_string()));
     }
-    for u in worker_urls(d) {
+    for u in worker_urls(d, c.gpus_per_node) {
         r.push(Arg::lit("--decode"));
         r.push(u);
     }

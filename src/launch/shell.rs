@@ -47,6 +47,13 @@ fn function(out: &mut String, w: &Worker, before: &str) {
         "\n# {name}: {} replica(s) x {} GPU(s) on {} node(s) each",
         w.replicas, w.gpus_per_replica, w.nodes_per_replica
     );
+    if let Some(sl) = &w.slots {
+        let _ = writeln!(
+            out,
+            "# {} replicas share a node: start replica i with SLOT=i%{} on the node of its address",
+            sl.replicas_per_node, sl.replicas_per_node
+        );
+    }
     for n in &w.notes {
         let _ = writeln!(out, "# {}", n.replace('\n', " "));
     }
@@ -56,6 +63,34 @@ fn function(out: &mut String, w: &Worker, before: &str) {
     }
     for (k, v) in &w.env {
         let _ = writeln!(out, "  export {k}={}", quote(v));
+    }
+    if let Some(sl) = &w.slots {
+        let (k, g, name) = (sl.replicas_per_node, sl.gpus, w.role.name());
+        let _ = writeln!(out, "  : \"${{SLOT:=0}}\"");
+        let _ = writeln!(
+            out,
+            "  case \"$SLOT\" in ''|*[!0-9]*) echo \"{name}: SLOT must be 0..{} ({k} replicas share a node)\" >&2; exit 2 ;; esac",
+            k - 1
+        );
+        let _ = writeln!(
+            out,
+            "  [ \"$SLOT\" -lt {k} ] || {{ echo \"{name}: SLOT must be 0..{} ({k} replicas share a node)\" >&2; exit 2; }}",
+            k - 1
+        );
+        let _ = writeln!(
+            out,
+            "  export CUDA_VISIBLE_DEVICES=\"$(seq -s, $((SLOT * {g})) $((SLOT * {g} + {})))\"",
+            g - 1
+        );
+        for (var, base) in &sl.port_env {
+            let _ = writeln!(out, "  export {var}=$(({base} + SLOT * {g}))");
+        }
+        let flags: Vec<String> = sl
+            .port_flags
+            .iter()
+            .map(|(f, base)| format!("{} $(({base} + SLOT))", quote(f)))
+            .collect();
+        let _ = writeln!(out, "  set -- {} \"$@\"", flags.join(" "));
     }
     if !w.worker_node_args.is_empty() {
         let args: Vec<String> = w.worker_node_args.iter().map(|a| quote(a)).collect();
@@ -78,6 +113,8 @@ const HEADER: &str = "#!/usr/bin/env bash
 #   HEAD_ADDR        address of node rank 0 of this replica
 #   PREFILL_ADDR_i   address of prefill replica i, DECODE_ADDR_i of decode replica i (router)
 #   MODEL_PATH       what to load, when the task named no model path
+#   SLOT             replicas smaller than a node share it: replica i runs in slot i mod k of its
+#                    node (its GPUs and ports; default 0; see the role's comment for k)
 set -euo pipefail
 cd \"$(dirname \"$0\")\"
 ";

@@ -169,11 +169,17 @@ fn phase(c: &Common, s: &PhaseShape) -> Worker {
     w
 }
 
-fn group(s: &PhaseShape, var: fn(u64) -> super::Var) -> ServerGroup {
+fn group(s: &PhaseShape, var: fn(u64) -> super::Var, gpus_per_node: u64) -> ServerGroup {
     ServerGroup {
         num_instances: s.replicas,
         urls: (0..s.replicas)
-            .map(|i| format!("${{{}}}:{}", var(i).name(), s.port()))
+            .map(|i| {
+                format!(
+                    "${{{}}}:{}",
+                    var(i).name(),
+                    s.replica_port(s.port(), i, gpus_per_node)
+                )
+            })
             .collect(),
     }
 }
@@ -184,8 +190,8 @@ pub fn workers(c: &Common, p: &PhaseShape, d: &PhaseShape) -> (Vec<Worker>, Opti
         hostname: "0.0.0.0",
         port: super::ROUTER_PORT,
         backend: "pytorch",
-        context_servers: group(p, super::Var::PrefillAddr),
-        generation_servers: group(d, super::Var::DecodeAddr),
+        context_servers: group(p, super::Var::PrefillAddr, c.gpus_per_node),
+        generation_servers: group(d, super::Var::DecodeAddr, c.gpus_per_node),
     };
     let r = super::router(lits(&["trtllm-serve", "disaggregated", "-c", "disagg.yaml"]));
     (vec![phase(c, p), phase(c, d), r], Some(config))

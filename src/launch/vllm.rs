@@ -16,6 +16,9 @@ use crate::cost::overlap::TwoBatchOverlap;
 use crate::layout::Phase;
 use crate::spec::task::Engine;
 
+/// vLLM's default NIXL side-channel port (`VLLM_NIXL_SIDE_CHANNEL_PORT`, vllm/envs.py).
+const NIXL_SIDE_CHANNEL_PORT: u32 = 5600;
+
 /// `--max-num-seqs` is per engine core, and each DP rank is one: the instance's batch split over
 /// its DP ranks.
 fn max_num_seqs(s: &PhaseShape) -> u64 {
@@ -116,6 +119,13 @@ fn phase(c: &Common, s: &PhaseShape) -> Worker {
     if w.nodes_per_replica > 1 {
         w.worker_node_args = vec!["--headless".into()];
     }
+    // Replicas sharing a node: each DP rank's NIXL side channel listens on
+    // VLLM_NIXL_SIDE_CHANNEL_PORT + its DP index (vllm 0.33.0 nixl/base_scheduler.py), so each
+    // slot starts its range past the previous slot's GPUs.
+    if let Some(sl) = &mut w.slots {
+        sl.port_env
+            .push(("VLLM_NIXL_SIDE_CHANNEL_PORT".into(), NIXL_SIDE_CHANNEL_PORT));
+    }
     w
 }
 
@@ -123,11 +133,11 @@ fn phase(c: &Common, s: &PhaseShape) -> Worker {
 pub fn workers(c: &Common, p: &PhaseShape, d: &PhaseShape) -> Vec<Worker> {
     let mut r = lits(&["vllm-router", "--vllm-pd-disaggregation", "--host", "0.0.0.0"]);
     flag(&mut r, "--port", super::ROUTER_PORT);
-    for u in worker_urls(p) {
+    for u in worker_urls(p, c.gpus_per_node) {
         r.push(Arg::lit("--prefill"));
         r.push(u);
     }
-    for u in worker_urls(d) {
+    for u in worker_urls(d, c.gpus_per_node) {
         r.push(Arg::lit("--decode"));
         r.push(u);
     }
