@@ -1095,3 +1095,26 @@ fn frontier_refuses_single_plan_flags_and_is_reproducible() {
     assert_eq!(read("a"), read("b"));
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A solve that fails after staging (stdout is a full device: exit 4) leaves no folder it
+/// created, not even empty ones; a folder that existed stays.
+#[test]
+fn a_failed_write_leaves_no_new_empty_folder() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let dir = scratch("dev-full");
+    fs::write(dir.join("t.md"), good_task()).unwrap();
+    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_pdplan"))
+        .args(["solve", "t.md", "--out", "new/deep"])
+        .current_dir(&dir)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_no_panic(&o, "dev-full");
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dir.join("new").exists());
+    assert!(dir.join("t.md").exists());
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -236,7 +236,12 @@ impl OutputSet {
 #[derive(Debug)]
 struct Folder {
     dir: PathBuf,
-    temp: tempfile::TempDir,
+    /// `Some` until the folder is dropped (see `Drop`).
+    temp: Option<tempfile::TempDir>,
+    /// The outermost folder this run created for `dir` (none when `dir` existed): removed again,
+    /// if still empty, when the set is dropped without being committed.
+    created: Option<PathBuf>,
+    committed: std::cell::Cell<bool>,
     /// (name, destination) in the order given.
     files: Vec<(String, PathBuf)>,
     removals: Vec<(String, PathBuf)>,
@@ -252,6 +257,11 @@ impl Folder {
                 std::io::Error::new(std::io::ErrorKind::AlreadyExists, "this is a file, not a folder"),
             ));
         }
+        let created = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_path_buf);
         fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
         remove_stale_temps(dir);
         let temp = tempfile::Builder::new()
@@ -260,14 +270,20 @@ impl Folder {
             .map_err(|e| write_err(dir, e))?;
         Ok(Folder {
             dir: dir.to_path_buf(),
-            temp,
+            temp: Some(temp),
+            created,
+            committed: std::cell::Cell::new(false),
             files: Vec::new(),
             removals: Vec::new(),
         })
     }
 
+    fn temp(&self) -> &Path {
+        self.temp.as_ref().map_or(self.dir.as_path(), |t| t.path())
+    }
+
     fn write(&mut self, name: &str, dest: &Path, contents: &str) -> Result<()> {
-        let tmp = self.temp.path().join(name);
+        let tmp = self.temp().join(name);
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -289,8 +305,9 @@ impl Folder {
             }
         }
         let mut written = Vec::new();
+        self.committed.set(true);
         for (name, dest) in &self.files {
-            fs::rename(self.temp.path().join(name), dest).map_err(|e| write_err(dest, e))?;
+            fs::rename(self.temp().join(name), dest).map_err(|e| write_err(dest, e))?;
             written.push(dest.clone());
         }
         if fsync_on() {
@@ -299,6 +316,25 @@ impl Folder {
                 .map_err(|e| write_err(&self.dir, e))?;
         }
         Ok(written)
+    }
+}
+
+impl Drop for Folder {
+    /// The temporary folder goes; a target folder this run created goes too if nothing was
+    /// committed into it and it is still empty (`remove_dir` refuses anything else), so a failed
+    /// run leaves no new empty folder behind.
+    fn drop(&mut self) {
+        drop(self.temp.take());
+        if self.committed.get() {
+            return;
+        }
+        if let Some(top) = &self.created {
+            for d in self.dir.ancestors() {
+                if fs::remove_dir(d).is_err() || d == top.as_path() {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -336,7 +372,7 @@ impl Staged {
         use std::os::unix::fs::MetadataExt;
         let mut devices = Vec::new();
         for f in self.folders.values() {
-            let temp = f.temp.path();
+            let temp = f.temp();
             let d = File::open(temp).map_err(|e| write_err(temp, e))?;
             let dev = d.metadata().map_err(|e| write_err(temp, e))?.dev();
             if !devices.contains(&dev) {
@@ -352,7 +388,7 @@ impl Staged {
     fn flush(&self) -> Result<()> {
         for f in self.folders.values() {
             for (name, dest) in &f.files {
-                File::open(f.temp.path().join(name))
+                File::open(f.temp().join(name))
                     .and_then(|x| x.sync_all())
                     .map_err(|e| write_err(dest, e))?;
             }
