@@ -13,7 +13,12 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { exit::BAD_INPUT } else { exit::OK };
-            let _ = e.print();
+            // `--help` / `--version` on stdout: a write that fails other than on a closed pipe
+            // is an output error, as for every other stdout write (see `panic_hook`).
+            let code = match e.print() {
+                Err(w) if w.kind() != std::io::ErrorKind::BrokenPipe && code == exit::OK => exit::OUTPUT,
+                _ => code,
+            };
             std::process::exit(code);
         }
     };

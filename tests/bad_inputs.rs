@@ -1116,5 +1116,15 @@ fn a_failed_write_leaves_no_new_empty_folder() {
     assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!dir.join("new").exists());
     assert!(dir.join("t.md").exists());
+    // `--help` and `--version` on a full stdout: exit 4 too.
+    for flag in ["--help", "--version"] {
+        let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_pdplan"))
+            .arg(flag)
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4), "{flag}");
+    }
     let _ = fs::remove_dir_all(&dir);
 }
