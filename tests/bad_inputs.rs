@@ -1128,3 +1128,36 @@ fn a_failed_write_leaves_no_new_empty_folder() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A label that names the unit (`QPS: 10`, `RPS: 2.5`) reads a bare number in it; `Request
+/// rate: 10` still needs one (requests/s or /min cannot be told apart).
+#[test]
+fn a_rate_label_that_is_its_unit_reads_a_bare_number() {
+    let dir = scratch("qps");
+    for (line, want) in [
+        ("QPS**: 10", Some(10.0)),
+        ("RPS**: 2.5", Some(2.5)),
+        ("Request rate**: 10", None),
+    ] {
+        let t = good_task().replacen(
+            "- **The time to the first token(TTFT)**: 30s",
+            &format!("- **The time to the first token(TTFT)**: 30s\n* **{line}"),
+            1,
+        );
+        fs::write(dir.join("t.md"), t).unwrap();
+        let o = pdplan(&["task", "t.md"], &dir);
+        assert_no_panic(&o, "qps");
+        match want {
+            Some(v) => {
+                let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(
+                    j["requirements"]["request_rate_per_s"].as_f64(),
+                    Some(v),
+                    "{line}"
+                );
+            }
+            None => assert_eq!(o.status.code(), Some(2), "{line}"),
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

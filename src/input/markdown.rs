@@ -547,7 +547,17 @@ impl Parser<'_> {
         if self.none(n, label, v, def.field) {
             return self.set(n, def.field, Value::Null);
         }
-        let value = self.read(n, def, v)?;
+        // A label that is itself the unit (`QPS: 10`, `Requests per second: 10`): a bare number
+        // is in it.
+        let unit_label = def.unit == Unit::RequestRate && {
+            let l = label.to_ascii_lowercase();
+            l.contains("qps") || l.contains("rps") || l.contains("per second")
+        };
+        let value = if unit_label && units::numbers(v, true).len() == 1 && v.trim().parse::<f64>().is_ok() {
+            self.read(n, def, &format!("{} requests/s", v.trim()))?
+        } else {
+            self.read(n, def, v)?
+        };
         self.echo(n, label, v, def.field);
         self.set(n, def.field, value)
     }
