@@ -694,9 +694,20 @@ impl Parser<'_> {
         } else if t.any(&["gqa", "grouped", "grouped query"]) {
             AttentionKind::Gqa
         } else if t.any(&["mqa", "multi query"]) {
-            if self.raw.model.kv_heads.is_none() {
-                self.echo(n, label, v, "model.kv_heads");
-                self.raw.model.kv_heads = Some(1);
+            match self.raw.model.kv_heads {
+                None => {
+                    self.echo(n, label, v, "model.kv_heads");
+                    self.raw.model.kv_heads = Some(1);
+                }
+                Some(k) if k != 1 => self.warn(
+                    n,
+                    format!(
+                        "`{}` says multi-query attention (1 KV head), but the task gives {k} KV \
+                         heads: using {k} (grouped-query attention); drop one of the two",
+                        excerpt(v)
+                    ),
+                ),
+                Some(_) => {}
             }
             AttentionKind::Gqa
         } else if t.any(&["mha", "multi head attention", "multihead attention", "multi head"]) {
