@@ -377,6 +377,13 @@ bad!(
     ["workload.batch", "decimal comma"]
 );
 bad!(
+    two_numbers_joined_by_a_comma,
+    "t.md",
+    edit("Sequence In**: 2048", "Sequence In**: 2048,4096"),
+    BAD_INPUT,
+    ["workload.input_len", "two numbers"]
+);
+bad!(
     batch_as_a_power,
     "t.md",
     edit("consists of 128 sequences", "consists of 2^10 sequences"),

@@ -224,10 +224,13 @@ fn ambiguous_digits(f: &Found, rest: &str) -> UnitResult<()> {
             f.value,
             f.value
         )),
-        ',' if !after.is_empty() && after.len() != 3 && ends && !f.fractional => Err(format!(
+        ',' if (1..=2).contains(&after.len()) && ends && !f.fractional => Err(format!(
             "`{shown}`: a decimal comma is not read; write `{}.{after}` (a decimal point) or \
              `{}{after}` if it is one whole number",
             f.value, f.value
+        )),
+        ',' if after.len() >= 4 && ends => Err(format!(
+            "`{shown}` holds two numbers (or digit groups that are not of 3 digits); give one"
         )),
         '^' if !after.is_empty() => Err(format!(
             "`{shown}`: powers are not read; write the value (`{}`)",
