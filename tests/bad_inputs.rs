@@ -1168,3 +1168,20 @@ fn a_rate_label_that_is_its_unit_reads_a_bare_number() {
     }
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A task line with a label and no value is named in a warning (it was ignored silently: an
+/// empty `Precision:` fell back to the default).
+#[test]
+fn a_line_without_a_value_is_named() {
+    let dir = scratch("empty-value");
+    let t = good_task().replacen("* **Precision**: FP8", "* **Precision**:", 1);
+    fs::write(dir.join("t.md"), t).unwrap();
+    let o = pdplan(&["task", "t.md"], &dir);
+    assert_no_panic(&o, "empty-value");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("line 20") && err.contains("`Precision` has no value"),
+        "{err}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -435,6 +435,14 @@ impl<'a> Parser<'a> {
             self.warn(n, msg);
             return Ok(());
         };
+        if value.trim().is_empty() {
+            let msg = format!(
+                "`{}` has no value (ignored; give one, or `None` where no limit is meant)",
+                label.trim()
+            );
+            self.warn(n, msg);
+            return Ok(());
+        }
         let (value, note) = formula(label, value);
         if let Some(note) = note {
             self.warn(n, note);
