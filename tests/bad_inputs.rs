@@ -1021,19 +1021,12 @@ fn a_solve_into_a_used_folder_leaves_no_file_of_the_earlier_run() {
     fs::write(dir.join("t.md"), good_task()).unwrap();
     fs::create_dir_all(dir.join("out")).unwrap();
     fs::write(dir.join("out").join("notes.txt"), "mine").unwrap();
+    // The files under `d`, relative and sorted.
     let files = |d: &Path| {
-        let mut v = Vec::new();
-        let mut stack = vec![d.to_path_buf()];
-        while let Some(p) = stack.pop() {
-            for e in fs::read_dir(&p).unwrap() {
-                let e = e.unwrap().path();
-                if e.is_dir() {
-                    stack.push(e);
-                } else {
-                    v.push(e.strip_prefix(d).unwrap().to_string_lossy().into_owned());
-                }
-            }
-        }
+        let mut v: Vec<String> = files_under(d)
+            .iter()
+            .map(|p| p.strip_prefix(d).unwrap().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     };

@@ -360,6 +360,12 @@ fn sglang_keeps_the_same_tp_and_says_why() {
 const HOSTILE: &str = "x'; touch pwned; $(touch pwned2) `touch pwned3` \"${IFS}\" \n touch pwned4";
 
 fn stub_bin(dir: &Path) -> PathBuf {
+    stub_bin_logging(dir, "")
+}
+
+/// Stub engine programs in `dir/bin` that write `logged` (shell words, e.g. `"GPUS=$X"`) and
+/// their arguments, NUL-separated, to `$STUB_LOG`.
+fn stub_bin_logging(dir: &Path, logged: &str) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     for prog in [
@@ -370,7 +376,8 @@ fn stub_bin(dir: &Path) -> PathBuf {
         "vllm-router",
     ] {
         let p = bin.join(prog);
-        std::fs::write(&p, "#!/bin/sh\nprintf '%s\\0' \"$@\" > \"$STUB_LOG\"\n").unwrap();
+        let stub = format!("#!/bin/sh\nprintf '%s\\0' {logged} \"$@\" > \"$STUB_LOG\"\n");
+        std::fs::write(&p, stub).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -396,8 +403,15 @@ fn run_role(dir: &Path, bin: &Path, role: &str) -> Vec<String> {
         "{role}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read(&log).unwrap();
-    text.split(|&b| b == 0)
+    assert!(log.exists(), "{role}: the engine stub did not run");
+    logged(&log)
+}
+
+/// What a stub wrote to `log` (NUL-separated words; none if it did not run).
+fn logged(log: &Path) -> Vec<String> {
+    std::fs::read(log)
+        .unwrap_or_default()
+        .split(|&b| b == 0)
         .filter(|s| !s.is_empty())
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect()
@@ -593,21 +607,10 @@ fn overlap_costed_iff_its_flag_is_launched() {
 fn replicas_sharing_a_node_get_their_own_gpus_and_ports() {
     let mut r = pdplan::read_task(&root().join("fixtures/tasks/llama3-70b-budget-tpot.md")).unwrap();
     let base = common::scratch("launch-slots");
-    let bin = base.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for prog in [
-        "vllm",
-        "python3",
-        "trtllm-serve",
-        "trtllm-llmapi-launch",
-        "vllm-router",
-    ] {
-        let p = bin.join(prog);
-        let stub = "#!/bin/sh\nprintf '%s\\0' \"GPUS=$CUDA_VISIBLE_DEVICES\" \"NIXL=$VLLM_NIXL_SIDE_CHANNEL_PORT\" \"$@\" > \"$STUB_LOG\"\n";
-        std::fs::write(&p, stub).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let bin = stub_bin_logging(
+        &base,
+        "\"GPUS=$CUDA_VISIBLE_DEVICES\" \"NIXL=$VLLM_NIXL_SIDE_CHANNEL_PORT\"",
+    );
     let mut shared = 0;
     for e in pdplan::launch::ENGINES {
         r.task.cost.engine = e;
@@ -648,14 +651,7 @@ fn replicas_sharing_a_node_get_their_own_gpus_and_ports() {
                     .env("SLOT", slot)
                     .output()
                     .unwrap();
-                let argv: Vec<String> = std::fs::read(&log)
-                    .map(|t| {
-                        t.split(|&b| b == 0)
-                            .filter(|s| !s.is_empty())
-                            .map(|s| String::from_utf8_lossy(s).into_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let argv = logged(&log);
                 (out.status.code(), argv)
             };
             let (code, argv) = run("1");

@@ -591,12 +591,7 @@ pub(crate) fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
     if engine == crate::spec::task::Engine::Any {
         return true;
     }
-    let ctx = crate::layout::capability::Context {
-        gpus_per_node: task.hardware.gpus_per_node,
-        moe: task.model.moe.is_some(),
-        speculative: task.cost.speculative().is_some(),
-        mla: task.model.mla.is_some(),
-    };
+    let ctx = crate::layout::capability::Context::of(task);
     crate::layout::capability::allows(engine, phase, l, ctx, task.engine_tp_pin)
 }
 

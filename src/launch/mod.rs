@@ -233,8 +233,8 @@ pub struct Common {
     pub trust_remote_code: bool,
     pub gpus_per_node: u64,
     pub moe: bool,
-    /// The model's attention is MLA.
-    pub mla: bool,
+    /// What the engines' capability rules read of the task.
+    pub context: Context,
     /// Draft tokens per decode step when the plan costs speculative decoding (the model's
     /// MTP / next-n layers: `cost.draft_tokens`).
     pub draft_tokens: Option<u64>,
@@ -252,17 +252,12 @@ impl Common {
             trust_remote_code: m.mla.is_some(),
             gpus_per_node: task.hardware.gpus_per_node,
             moe: m.moe.is_some(),
-            mla: m.mla.is_some(),
+            context: Context::of(task),
             draft_tokens: task.cost.speculative().map(|s| s.draft_tokens),
         }
     }
     fn context(&self) -> Context {
-        Context {
-            gpus_per_node: self.gpus_per_node,
-            moe: self.moe,
-            speculative: self.draft_tokens.is_some(),
-            mla: self.mla,
-        }
+        self.context
     }
 }
 

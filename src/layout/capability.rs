@@ -188,6 +188,18 @@ pub struct Context {
     pub mla: bool,
 }
 
+impl Context {
+    /// What `task` tells the rules: its node size, MoE, speculative decoding and MLA.
+    pub fn of(task: &crate::spec::task::Task) -> Context {
+        Context {
+            gpus_per_node: task.hardware.gpus_per_node,
+            moe: task.model.moe.is_some(),
+            speculative: task.cost.speculative().is_some(),
+            mla: task.model.mla.is_some(),
+        }
+    }
+}
+
 /// A MoE layout whose experts are split only by expert over the whole stage (`ep = W ≥ 2`,
 /// expert-TP 1): SGLang's wide-EP (`--moe-a2a-backend deepep`, `--ep-size` = `--tp-size`).
 pub fn is_wide_ep(l: &Layout, moe: bool) -> bool {
