@@ -164,7 +164,8 @@ fn latency_misses_do_not_end_a_layout_scan() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks/aic/qwen3-32b-fp8-h100.md");
     let mut t = pdplan::read_task(&path).expect("fixture reads").task;
-    t.cost.engine = pdplan::spec::task::Engine::Any;
+    // Every layout, runnable or not: the scan itself is under test.
+    t.cost.engine = pdplan::spec::task::Engine::Unrestricted;
     // Short sequences: the GEMMs, not attention, set the decode step.
     (
         t.workload.input_len,

@@ -278,6 +278,11 @@ fn fixture_launches_use_real_flags_and_imply_the_plan_gpus() {
     for (name, r) in common::readable_fixtures() {
         let Some(plans) = solve(&r, None) else { continue };
         let supported = check_launch(&plans);
+        // The default (`any`) plans a deployment one engine starts, prefill and decode alike.
+        assert!(
+            !supported.is_empty(),
+            "{name}: the default plan runs on no engine"
+        );
         checked += supported.len();
         for e in pdplan::launch::ENGINES {
             if let Some(plans) = solve(&r, Some(e)) {
@@ -328,7 +333,8 @@ fn unseen_tasks_launch_on_every_engine_they_are_restricted_to() {
 #[test]
 fn sglang_keeps_the_same_tp_and_says_why() {
     let r = pdplan::read_task(&root().join("fixtures/tasks/llama3-70b-budget-tpot.md")).unwrap();
-    let free = solve(&r, None).unwrap();
+    // The cost model's optimum over every layout (`any` keeps only plans an engine runs).
+    let free = solve(&r, Some(Engine::Unrestricted)).unwrap();
     let tp = |p: &[Value; 2], i: usize| p[i]["strategy"]["tp"].as_u64().unwrap();
     assert_ne!(
         tp(&free, 0),

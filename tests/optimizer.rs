@@ -95,6 +95,63 @@ fn hand_built_tasks_equal_oracle() {
     }
 }
 
+/// `Engine: any` (the default) plans what one engine runs. On a task whose best layouts (each
+/// run by some engine) form a pair no one engine runs — Mixtral on 32 H100s: a decode of
+/// attention-DP 4 × TP 4, EP 8 × expert-TP 2 (not TensorRT-LLM: attention-DP needs TP 1; not
+/// vLLM: experts by expert or inside, not both) beside a prefill of TP 1, which SGLang's same-TP
+/// rule excludes — the plan is the best of the engines'
+/// own searches, equal to the oracle over the pairs one engine runs and to the best of the three
+/// searches run apart, and the engine it names runs both phases.
+#[test]
+fn engine_any_plans_a_pair_one_engine_runs() {
+    use pdplan::layout::capability::{Context, engine_running_pair};
+    let dir = common::scratch("engine-any");
+    let path = dir.join("mixtral.json");
+    std::fs::write(
+        &path,
+        r#"{"hardware": {"preset": "H100-SXM", "gpu_budget": 32}, "model": {"preset": "Mixtral-8x7B"},
+            "workload": {"batch": 16, "input_len": 3000, "output_len": 700, "max_len": 4096},
+            "requirements": {"ttft_s": 2.0, "tpot_s": 0.05}}"#,
+    )
+    .unwrap();
+    let task = pdplan::read_task(&path).unwrap().task;
+    let mode = Mode::of(&task);
+    let objective = Objective::default_for(mode);
+    let d = ilp::optimize_with(&task, mode, objective).unwrap();
+    let why = d.solver.engine_search.clone().unwrap_or_default();
+    assert!(
+        why.starts_with("engine any:"),
+        "this task must need the per-engine search: {why}"
+    );
+    let (p, q) = (&d.prefill.candidate.layout, &d.decode.candidate.layout);
+    let engine = engine_running_pair(p, q, Context::of(&task)).expect("one engine runs the plan");
+    assert!(
+        why.contains(&format!("one engine runs, {}", engine.name())),
+        "{why}"
+    );
+    assert!(assert_ilp_equals_oracle(&task, mode, objective).unwrap());
+    // The best of the engines' searches, with the task's own cost model.
+    let mut values: Vec<(f64, f64)> = Vec::new();
+    for e in Engine::RUNNABLE {
+        let mut t = task.clone();
+        t.runnable_on = Some(e);
+        if let Ok(x) = ilp::optimize_with(&t, mode, objective) {
+            values.push((x.solver.primary_value, x.solver.secondary_value));
+        }
+    }
+    let best = values.iter().copied().fold(f64::NEG_INFINITY, |m, v| m.max(v.0));
+    assert!(
+        close(d.solver.primary_value, best),
+        "{} vs {values:?}",
+        d.solver.primary_value
+    );
+    // The unrestricted optimum is better, and unrunnable: the restriction is real.
+    let mut free = task.clone();
+    free.cost.engine = Engine::Unrestricted;
+    let f = ilp::optimize_with(&free, mode, objective).unwrap();
+    assert!(f.solver.primary_value > d.solver.primary_value);
+}
+
 /// `--objective total` without a GPU limit would grow the deployment without bound: refused
 /// with exit 2 and a message saying what to give.
 #[test]

@@ -587,12 +587,16 @@ fn add_rejections(
 /// The engine restriction of the task (`--engine`, `Engine:`): layouts the engine cannot run
 /// disaggregated are not candidates ([`crate::layout::capability`]).
 pub(crate) fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
-    let engine = task.cost.engine;
-    if engine == crate::spec::task::Engine::Any {
-        return true;
+    use crate::layout::capability::{Context, allows};
+    use crate::spec::task::Engine;
+    let ctx = Context::of(task);
+    match task.rules_engine() {
+        Engine::Unrestricted => true,
+        // A layout some engine runs in this phase; that one engine runs the prefill / decode
+        // pair is settled after the solve (`ilp::engine_search`).
+        Engine::Any => Engine::RUNNABLE.iter().any(|&e| allows(e, phase, l, ctx, None)),
+        e => allows(e, phase, l, ctx, task.engine_tp_pin),
     }
-    let ctx = crate::layout::capability::Context::of(task);
-    crate::layout::capability::allows(engine, phase, l, ctx, task.engine_tp_pin)
 }
 
 /// Tokens/s are written in thousands in the model.

@@ -58,7 +58,7 @@ static NO_ALL_REDUCE: LazyLock<AllReduce> = LazyLock::new(|| AllReduce {
 /// deepep`, LMSYS blog 2025-05-05) and DeepSeek's own system (`any`). TensorRT-LLM and vLLM
 /// use their fused-MoE kernels, measured as such in the tables.
 pub fn grouped_gemm_as_dense(engine: Engine) -> bool {
-    matches!(engine, Engine::Sglang | Engine::Any)
+    matches!(engine, Engine::Sglang | Engine::Any | Engine::Unrestricted)
 }
 
 /// When an engine runs a MoE layer's shared experts on a second CUDA stream beside the router and

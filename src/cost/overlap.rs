@@ -67,7 +67,7 @@ impl TwoBatchOverlap {
                 decode_tokens: 32.0,
                 prefill_tokens: 512.0,
             },
-            Engine::Any => TwoBatchOverlap::ExpertParallel,
+            Engine::Any | Engine::Unrestricted => TwoBatchOverlap::ExpertParallel,
         }
     }
 

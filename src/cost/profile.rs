@@ -491,7 +491,7 @@ pub fn gpu_profile(task: &Task) -> Option<(&'static GpuProfile, bool)> {
 /// Which engine's tables serve `engine` (`any` = the reference engine's kernels).
 pub fn engine_key(engine: Engine) -> &'static str {
     match engine {
-        Engine::Trtllm | Engine::Any => "trtllm",
+        Engine::Trtllm | Engine::Any | Engine::Unrestricted => "trtllm",
         Engine::Vllm => "vllm",
         Engine::Sglang => "sglang",
     }

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::layout::capability::{self, Rule};
 use crate::layout::{self, Limits, Phase};
 use crate::spec::goal::{Criterion, Mode, Objective};
-use crate::spec::task::Task;
+use crate::spec::task::{Engine, Task};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -29,11 +29,19 @@ const TIE: f64 = 1e-9;
 /// [`super::optimize_tol`]: the plain search, or the per-TP split when the task's engine has a
 /// pair rule the plain optimum breaks.
 pub fn optimize(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
-    let engine = task.cost.engine;
-    if !capability::has_pair_rule(engine) {
-        return optimize_pairs_unrestricted(task, mode, objective, tolerance);
+    match task.rules_engine() {
+        Engine::Any => any_engine(task, mode, objective, tolerance),
+        engine => one_engine(task, engine, (mode, objective, tolerance)),
     }
-    if task.engine_tp_pin.is_some() {
+}
+
+/// The search under one engine's rules (or none: `unrestricted`).
+fn one_engine(
+    task: &Task,
+    engine: Engine,
+    (mode, objective, tolerance): (Mode, Objective, f64),
+) -> Result<Deployment> {
+    if !capability::has_pair_rule(engine) || task.engine_tp_pin.is_some() {
         return optimize_pairs_unrestricted(task, mode, objective, tolerance);
     }
     let moe = task.model.moe.is_some();
@@ -105,6 +113,64 @@ pub fn optimize(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -
         ),
     })?;
     best.solver.engine_search = Some(explain(rule, &unrestricted, &best));
+    Ok(best)
+}
+
+/// The search under `Engine: any`: a plan that one engine runs, prefill and decode alike.
+///
+/// The layouts are those some engine runs in their phase (`candidates::engine_allows`); their
+/// optimum is the answer when one engine runs its pair (the common case, one solve). Otherwise
+/// (e.g. a GQA model whose best prefill uses context parallelism, which only vLLM runs and only
+/// for MLA, beside a decode layout only TensorRT-LLM runs) each engine is searched on its own
+/// layouts and pair rule, and the best of these optima is the plan, the first engine of
+/// [`Engine::RUNNABLE`] among equals: every pair one engine runs lies in that engine's search,
+/// so the best of the searches is the optimum over runnable pairs. The cost model stays the
+/// task's (`any`: the reference kernels) in every search.
+fn any_engine(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> Result<Deployment> {
+    let first = optimize_pairs_unrestricted(task, mode, objective, tolerance)?;
+    let ctx = capability::Context::of(task);
+    let (p, d) = (&first.prefill.candidate.layout, &first.decode.candidate.layout);
+    if capability::engine_running_pair(p, d, ctx).is_some() {
+        return Ok(first);
+    }
+    let mut best: Option<(Engine, Deployment)> = None;
+    for e in Engine::RUNNABLE {
+        let mut t = task.clone();
+        t.runnable_on = Some(e);
+        match optimize(&t, mode, objective, tolerance) {
+            Ok(d) if best.as_ref().is_none_or(|(_, b)| better(objective, &d, b)) => best = Some((e, d)),
+            Ok(_) | Err(Error::Infeasible { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let Some((engine, mut best)) = best else {
+        return Err(Error::Infeasible {
+            phase: "both".into(),
+            binding: "engine rules: no engine runs a prefill / decode pair that meets the requirements"
+                .into(),
+            report: format!(
+                "the best plan over layouts some engine runs pairs {}, which no one engine runs \
+                 (`--engine unrestricted` plans it anyway)",
+                pair_text(&first)
+            ),
+        });
+    };
+    let why = format!(
+        "engine any: the optimum over layouts some engine runs ({}; objective {:.6} then {:.6}) is \
+         run by no one engine for both phases; this plan is the best that one engine runs, {} \
+         (objective {:.6} then {:.6}){}",
+        pair_text(&first),
+        first.solver.primary_value,
+        first.solver.secondary_value,
+        engine.name(),
+        best.solver.primary_value,
+        best.solver.secondary_value,
+        best.solver
+            .engine_search
+            .as_ref()
+            .map_or(String::new(), |s| format!("; within {}: {s}", engine.name()))
+    );
+    best.solver.engine_search = Some(why);
     Ok(best)
 }
 

@@ -9,6 +9,7 @@ use super::formulation::{
     DEFAULT_TOLERANCE, KTOK, Mode, Objective, min_instances, per_gpu_k, tokens_per_gpu_k,
 };
 use crate::candidates::Candidate;
+use crate::layout::Phase;
 
 /// The best deployment found by enumeration: `(prefill index, instances, decode index,
 /// instances)`, the primary objective value (as in the ILP), the secondary one, and the total GPUs.
@@ -62,7 +63,10 @@ pub fn exhaustive_runnable(
     decode: &[Candidate],
 ) -> Option<Best> {
     use crate::layout::capability;
-    if !capability::has_pair_rule(task.cost.engine) || task.engine_tp_pin.is_some() {
+    if task.rules_engine() == crate::spec::task::Engine::Any {
+        return exhaustive_any_engine(task, (mode, objective), (prefill, decode));
+    }
+    if !capability::has_pair_rule(task.rules_engine()) || task.engine_tp_pin.is_some() {
         return exhaustive_with(mode, objective, prefill, decode);
     }
     let moe = task.model.moe.is_some();
@@ -72,12 +76,28 @@ pub fn exhaustive_runnable(
             .collect()
     };
     let tps: std::collections::BTreeSet<u64> = prefill.iter().chain(decode).map(|c| c.layout.tp).collect();
+    let branches = tps
+        .into_iter()
+        .map(|tp| ((), keep(prefill, tp), keep(decode, tp)));
+    best_branch(objective, (prefill, decode), branches, |_, p, d| {
+        exhaustive_with(mode, objective, p, d)
+    })
+}
+
+/// The best of enumerations over subsets of the candidates (the first among equals): each
+/// branch is a tag and the indices it keeps in `prefill` / `decode`, enumerated by `enumerate`;
+/// the result's indices are into the full lists.
+fn best_branch<B>(
+    objective: Objective,
+    (prefill, decode): (&[Candidate], &[Candidate]),
+    branches: impl IntoIterator<Item = (B, Vec<usize>, Vec<usize>)>,
+    enumerate: impl Fn(&B, &[Candidate], &[Candidate]) -> Option<Best>,
+) -> Option<Best> {
     let mut best: Option<Best> = None;
-    for tp in tps {
-        let (pi, di) = (keep(prefill, tp), keep(decode, tp));
+    for (tag, pi, di) in branches {
         let pc: Vec<Candidate> = pi.iter().map(|&i| prefill[i].clone()).collect();
         let dc: Vec<Candidate> = di.iter().map(|&i| decode[i].clone()).collect();
-        if let Some(mut b) = exhaustive_with(mode, objective, &pc, &dc)
+        if let Some(mut b) = enumerate(&tag, &pc, &dc)
             && best.as_ref().is_none_or(|x| b.beats(x, objective))
         {
             (b.prefill.0, b.decode.0) = (pi[b.prefill.0], di[b.decode.0]);
@@ -85,6 +105,41 @@ pub fn exhaustive_runnable(
         }
     }
     best
+}
+
+/// [`exhaustive_runnable`] under `Engine: any`: the best pair of all when one engine runs it,
+/// else the best of each engine's own enumeration (its layouts, its pair rule), the first engine
+/// of [`crate::spec::task::Engine::RUNNABLE`] among equals — the search `ilp::engine_search`
+/// makes.
+fn exhaustive_any_engine(
+    task: &crate::spec::task::Task,
+    (mode, objective): (Mode, Objective),
+    (prefill, decode): (&[Candidate], &[Candidate]),
+) -> Option<Best> {
+    use crate::layout::capability::{self, Context};
+    let ctx = Context::of(task);
+    let plain = exhaustive_with(mode, objective, prefill, decode)?;
+    let (p, d) = (&prefill[plain.prefill.0].layout, &decode[plain.decode.0].layout);
+    if capability::engine_running_pair(p, d, ctx).is_some() {
+        return Some(plain);
+    }
+    let keep = |cs: &[Candidate], phase, e| -> Vec<usize> {
+        (0..cs.len())
+            .filter(|&i| capability::allows(e, phase, &cs[i].layout, ctx, None))
+            .collect()
+    };
+    let branches = crate::spec::task::Engine::RUNNABLE.into_iter().map(|e| {
+        (
+            e,
+            keep(prefill, Phase::Prefill, e),
+            keep(decode, Phase::Decode, e),
+        )
+    });
+    best_branch(objective, (prefill, decode), branches, |&e, p, d| {
+        let mut t = task.clone();
+        t.runnable_on = Some(e);
+        exhaustive_runnable(&t, mode, objective, p, d)
+    })
 }
 
 /// Instances needed to reach `rate` (at least `min`).

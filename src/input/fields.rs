@@ -532,7 +532,7 @@ pub static FIELDS: &[FieldDef] = &[
         Model,
         Name,
         ["Engine", "Serving engine", "Inference engine"],
-        "vllm, sglang, trtllm or any: the engine's kernel profile, and the search keeps only layouts it runs disaggregated; `--engine` overrides",
+        "vllm, sglang, trtllm, any (default: a plan one of them runs) or unrestricted (every layout): the engine's kernel profile, and the search keeps only layouts it runs disaggregated; `--engine` overrides",
         "sglang"
     ),
     row!(

@@ -262,7 +262,9 @@ pub struct RawCostParams {
 /// kernel profile and engine features of the cost model (DESIGN.md §4) and the engine's
 /// capability rules (DESIGN.md §7). `any` (the default) costs with the reference kernels
 /// (TensorRT-LLM's tables) and the features the published large deployments use (two-batch
-/// overlap of the MoE all-to-all).
+/// overlap of the MoE all-to-all), and keeps the plans one of the engines runs (prefill and
+/// decode on the same engine); `unrestricted` costs the same way and keeps every layout, runnable
+/// or not (the cost model's own optimum, for studying the model).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
@@ -272,14 +274,24 @@ pub enum Engine {
     Vllm,
     /// SGLang.
     Sglang,
-    /// No particular engine.
+    /// No particular engine: a plan some engine runs.
     #[default]
     Any,
+    /// No engine's rules: every layout, whether or not an engine runs it.
+    Unrestricted,
 }
 
 impl Engine {
     /// Every engine, in a fixed order.
-    pub const ALL: [Engine; 4] = [Engine::Trtllm, Engine::Vllm, Engine::Sglang, Engine::Any];
+    pub const ALL: [Engine; 5] = [
+        Engine::Trtllm,
+        Engine::Vllm,
+        Engine::Sglang,
+        Engine::Any,
+        Engine::Unrestricted,
+    ];
+    /// The engines pdplan launches, in the order `any` prefers among equal plans.
+    pub const RUNNABLE: [Engine; 3] = [Engine::Trtllm, Engine::Vllm, Engine::Sglang];
     /// The name used in task files and on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -287,6 +299,7 @@ impl Engine {
             Engine::Vllm => "vllm",
             Engine::Sglang => "sglang",
             Engine::Any => "any",
+            Engine::Unrestricted => "unrestricted",
         }
     }
     /// Parse a name as written by a user (`TensorRT-LLM`, `trt-llm`, `vLLM`, `SGLang`, `any`).
@@ -301,6 +314,7 @@ impl Engine {
             "vllm" => Some(Engine::Vllm),
             "sglang" => Some(Engine::Sglang),
             "any" | "none" | "default" => Some(Engine::Any),
+            "unrestricted" => Some(Engine::Unrestricted),
             _ => None,
         }
     }

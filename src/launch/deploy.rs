@@ -37,7 +37,7 @@ impl Target {
             return Ok(vec![Target::Dynamo]);
         }
         match Engine::parse(&t) {
-            Some(e) if e != Engine::Any => Ok(vec![Target::Engine(e)]),
+            Some(e) if Engine::RUNNABLE.contains(&e) => Ok(vec![Target::Engine(e)]),
             _ => Err(format!(
                 "--deploy: unknown target `{}`: expected vllm, sglang, trtllm, dynamo or all",
                 text.trim()

@@ -214,7 +214,7 @@ impl Launches {
             Engine::Vllm => Some(&self.vllm),
             Engine::Sglang => Some(&self.sglang),
             Engine::Trtllm => Some(&self.trtllm),
-            Engine::Any => None,
+            Engine::Any | Engine::Unrestricted => None,
         }
     }
 }
@@ -353,7 +353,7 @@ pub fn for_engine(engine: Engine, c: &Common, p: &PhaseShape, d: &PhaseShape) ->
     let (workers, disaggregated_config) = match engine {
         Engine::Vllm => (vllm::workers(c, p, d), None),
         Engine::Sglang => (sglang::workers(c, p, d), None),
-        Engine::Trtllm | Engine::Any => trtllm::workers(c, p, d),
+        Engine::Trtllm | Engine::Any | Engine::Unrestricted => trtllm::workers(c, p, d),
     };
     EngineLaunch {
         supported: true,

@@ -262,6 +262,16 @@ pub fn allows(engine: Engine, phase: Phase, l: &Layout, ctx: Context, tp_pin: Op
     excluded_by(engine, phase, l, ctx).is_none() && tp_pin.is_none_or(|t| in_tp_branch(l, t, ctx.moe))
 }
 
+/// The first engine (in [`Engine::RUNNABLE`] order) that runs this prefill / decode pair: each
+/// side passes its rules and the pair passes its pair rule. `None`: no engine runs it together.
+pub fn engine_running_pair(prefill: &Layout, decode: &Layout, ctx: Context) -> Option<Engine> {
+    Engine::RUNNABLE.into_iter().find(|&e| {
+        allows(e, Phase::Prefill, prefill, ctx, None)
+            && allows(e, Phase::Decode, decode, ctx, None)
+            && pair_excluded_by(e, prefill, decode, ctx.moe).is_none()
+    })
+}
+
 /// Whether the layout lies in attention TP `tp`'s branch of the same-TP search: it uses that TP
 /// or is wide-EP (which pairs with any TP).
 pub fn in_tp_branch(l: &Layout, tp: u64, moe: bool) -> bool {

@@ -453,6 +453,7 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         strategy,
         cost,
         engine_tp_pin: None,
+        runnable_on: None,
     };
     let Ctx {
         assumptions,

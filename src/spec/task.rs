@@ -25,6 +25,19 @@ pub struct Task {
     /// or a wide-EP layout. Never read from or written to a file.
     #[serde(skip)]
     pub engine_tp_pin: Option<u64>,
+    /// Set only by the search under `Engine: any` (`ilp::engine_search`): keep the layouts this
+    /// engine runs, while the cost model keeps `cost.engine`'s profile. Never read from or
+    /// written to a file.
+    #[serde(skip)]
+    pub runnable_on: Option<Engine>,
+}
+
+impl Task {
+    /// The engine whose layout rules the search keeps: the engine `any` is trying
+    /// ([`Task::runnable_on`]), else the task's engine.
+    pub fn rules_engine(&self) -> Engine {
+        self.runnable_on.unwrap_or(self.cost.engine)
+    }
 }
 
 /// Resolved hardware (one GPU kind, homogeneous cluster).

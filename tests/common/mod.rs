@@ -88,6 +88,7 @@ pub fn qwen3_task() -> Task {
         strategy: None,
         cost: CostParams::default(),
         engine_tp_pin: None,
+        runnable_on: None,
     }
 }
 
@@ -135,6 +136,7 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
         strategy: None,
         cost: CostParams::default(),
         engine_tp_pin: None,
+        runnable_on: None,
     }
 }
 

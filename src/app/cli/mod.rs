@@ -141,17 +141,20 @@ pub struct GoalArgs {
     /// GPU is within this share of the best in each phase (0.05 = 5 %).
     #[arg(long, value_name = "SHARE", default_value_t = crate::ilp::formulation::DEFAULT_TOLERANCE)]
     pub tolerance: f64,
-    /// Serving engine (trtllm, vllm, sglang; any = every layout, the default); overrides the
-    /// task's `Engine:` line. Selects the measured kernel profile and engine features of the cost
-    /// model, and the search keeps only layouts the engine runs disaggregated (the rules are in
-    /// each plan's `launch` section with their source and engine version).
+    /// Serving engine (trtllm, vllm, sglang; any, the default = a plan one of the three runs,
+    /// prefill and decode on the same engine; unrestricted = every layout, runnable or not, the
+    /// cost model's own optimum); overrides the task's `Engine:` line. Selects the measured kernel
+    /// profile and engine features of the cost model (any and unrestricted: TensorRT-LLM's
+    /// kernels with two-batch overlap), and the search keeps only layouts the engine runs
+    /// disaggregated (the rules are in each plan's `launch` section with their source and engine
+    /// version).
     #[arg(long, value_name = "ENGINE", value_parser = parse_engine)]
     pub engine: Option<crate::spec::task::Engine>,
 }
 
 fn parse_engine(text: &str) -> std::result::Result<crate::spec::task::Engine, String> {
     crate::spec::task::Engine::parse(text)
-        .ok_or_else(|| format!("unknown engine `{text}`: expected trtllm, vllm, sglang or any"))
+        .ok_or_else(|| format!("unknown engine `{text}`: expected trtllm, vllm, sglang, any or unrestricted"))
 }
 
 #[derive(clap::Args, Debug)]
