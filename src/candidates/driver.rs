@@ -654,13 +654,14 @@ pub(super) fn scan<'t>(
         .into_iter()
         .map(|b| (b, task.workload.batch.div_ceil(b)))
         .collect();
+    let allows = super::engine_allows(task);
     let enumerate = || Jobs {
         layouts: Phase::BOTH.map(|p| {
             if want[p as usize] {
                 let mut ls = layout::enumerate(&task.model, p, &limits);
                 // The engine restriction (`--engine`, `Engine:`): layouts it cannot run
                 // disaggregated.
-                ls.retain(|l| super::engine_allows(task, p, l));
+                ls.retain(|l| allows(p, l));
                 ls
             } else {
                 Vec::new()

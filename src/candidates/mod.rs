@@ -585,17 +585,18 @@ fn add_rejections(
 }
 
 /// The engine restriction of the task (`--engine`, `Engine:`): layouts the engine cannot run
-/// disaggregated are not candidates ([`crate::layout::capability`]).
-pub(crate) fn engine_allows(task: &Task, phase: Phase, l: &Layout) -> bool {
+/// disaggregated are not candidates ([`crate::layout::capability`]). Returns the test of one
+/// layout in a phase, with what the rules read from the task derived once.
+pub(crate) fn engine_allows(task: &Task) -> impl Fn(Phase, &Layout) -> bool {
     use crate::layout::capability::{Context, allows};
     use crate::spec::task::Engine;
-    let ctx = Context::of(task);
-    match task.rules_engine() {
+    let (ctx, engine, pin) = (Context::of(task), task.rules_engine(), task.engine_tp_pin);
+    move |phase, l| match engine {
         Engine::Unrestricted => true,
         // A layout some engine runs in this phase; that one engine runs the prefill / decode
         // pair is settled after the solve (`ilp::engine_search`).
         Engine::Any => Engine::RUNNABLE.iter().any(|&e| allows(e, phase, l, ctx, None)),
-        e => allows(e, phase, l, ctx, task.engine_tp_pin),
+        e => allows(e, phase, l, ctx, pin),
     }
 }
 
