@@ -95,6 +95,82 @@ fn hand_built_tasks_equal_oracle() {
     }
 }
 
+/// Mixtral-8x7B on 32 H100s: the task whose optimum over layouts some engine runs is a pair no
+/// one engine runs (see [`engine_any_plans_a_pair_one_engine_runs`]).
+fn mixtral_on_32_h100() -> Task {
+    let path = common::scratch("engine-any").join("mixtral.json");
+    std::fs::write(
+        &path,
+        r#"{"hardware": {"preset": "H100-SXM", "gpu_budget": 32}, "model": {"preset": "Mixtral-8x7B"},
+            "workload": {"batch": 16, "input_len": 3000, "output_len": 700, "max_len": 4096},
+            "requirements": {"ttft_s": 2.0, "tpot_s": 0.05}}"#,
+    )
+    .unwrap();
+    pdplan::read_task(&path).unwrap().task
+}
+
+/// The frontier keeps the engine's pair rules: under `any` (the Mixtral task) and under SGLang's
+/// same-TP rule, every point is a pair the engine runs and equals a budget solve at its budget
+/// (before, points broke both rules and, pruned across engines, fell below the solve).
+#[test]
+fn frontier_points_are_runnable_and_equal_budget_solves() {
+    use pdplan::layout::capability::runs_pair;
+    let mut sglang = mixtral_on_32_h100();
+    sglang.cost.engine = Engine::Sglang;
+    for task in [mixtral_on_32_h100(), sglang] {
+        let f = ilp::frontier::frontier(&task, 40).expect("feasible");
+        for p in f.points.iter().step_by(3) {
+            let mut tb = task.clone();
+            tb.hardware.gpu_budget = Some(p.budget_gpus);
+            let d = ilp::optimize_with(&tb, Mode::Budget { gpus: p.budget_gpus }, Objective::Total).unwrap();
+            let engine = task.cost.engine;
+            assert!(
+                close(d.request_rate_per_s, p.request_rate_per_s),
+                "{engine:?} budget {}: solve {} vs frontier {}",
+                p.budget_gpus,
+                d.request_rate_per_s,
+                p.request_rate_per_s
+            );
+            assert!(runs_pair(
+                &task,
+                &d.prefill.candidate.layout,
+                &d.decode.candidate.layout
+            ));
+            // The frontier's own pair (its layouts as written) is one the engine runs too.
+            let (pl, dl) = (parse_layout(&p.prefill.layout), parse_layout(&p.decode.layout));
+            assert!(
+                runs_pair(&task, &pl, &dl),
+                "{engine:?} budget {}: {pl} / {dl}",
+                p.budget_gpus
+            );
+        }
+    }
+}
+
+/// A layout from its text (`TP1 PP1 SP1 attention-DP2 EP1 expert-TP2`).
+fn parse_layout(text: &str) -> pdplan::layout::Layout {
+    let n: Vec<u64> = text
+        .split_whitespace()
+        .map(|w| {
+            w.rsplit(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let l = pdplan::layout::Layout {
+        tp: n[0],
+        pp: n[1],
+        sp: n[2],
+        attention_dp: n[3],
+        ep: n[4],
+        expert_tp: n[5],
+    };
+    assert_eq!(l.to_string(), text);
+    l
+}
+
 /// `Engine: any` (the default) plans what one engine runs. On a task whose best layouts (each
 /// run by some engine) form a pair no one engine runs — Mixtral on 32 H100s: a decode of
 /// attention-DP 4 × TP 4, EP 8 × expert-TP 2 (not TensorRT-LLM: attention-DP needs TP 1; not
@@ -105,16 +181,7 @@ fn hand_built_tasks_equal_oracle() {
 #[test]
 fn engine_any_plans_a_pair_one_engine_runs() {
     use pdplan::layout::capability::{Context, engine_running_pair};
-    let dir = common::scratch("engine-any");
-    let path = dir.join("mixtral.json");
-    std::fs::write(
-        &path,
-        r#"{"hardware": {"preset": "H100-SXM", "gpu_budget": 32}, "model": {"preset": "Mixtral-8x7B"},
-            "workload": {"batch": 16, "input_len": 3000, "output_len": 700, "max_len": 4096},
-            "requirements": {"ttft_s": 2.0, "tpot_s": 0.05}}"#,
-    )
-    .unwrap();
-    let task = pdplan::read_task(&path).unwrap().task;
+    let task = mixtral_on_32_h100();
     let mode = Mode::of(&task);
     let objective = Objective::default_for(mode);
     let d = ilp::optimize_with(&task, mode, objective).unwrap();

@@ -193,7 +193,7 @@ fn primary_bound(mode: Mode, objective: Objective, cands: &[PhaseCandidates; 2])
 }
 
 /// Attention TP values any layout of either phase can take, ascending.
-fn attention_tps(task: &Task) -> BTreeSet<u64> {
+pub(super) fn attention_tps(task: &Task) -> BTreeSet<u64> {
     let limits = Limits::for_budget(task.hardware.gpu_budget);
     Phase::BOTH
         .iter()

@@ -9,9 +9,10 @@
 
 use super::formulation::{Mode, Objective};
 use super::{Lexicographic, PhaseChoice, Tally, choice, infeasible_phase, lexicographic};
-use crate::candidates::Candidate;
+use crate::candidates::{self, Candidate};
 use crate::error::{Error, Result};
-use crate::spec::task::Task;
+use crate::layout::capability::{self, runs_pair};
+use crate::spec::task::{Engine, Task};
 use serde::Serialize;
 
 /// The best deployment within one budget.
@@ -79,6 +80,7 @@ pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
         }
     }
     let mut tally = Tally::default();
+    let mut branches = Branches { max_gpus, sets: None };
     // The smallest feasible budget: fewest GPUs holding B in both phases.
     let cands = [all[0].feasible.as_slice(), all[1].feasible.as_slice()];
     let fewest = lexicographic(&t, (mode, Objective::MinGpus, 0.0), cands, &mut tally)?.ok_or_else(|| {
@@ -96,26 +98,14 @@ pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
     let list = budgets(smallest, max_gpus);
     let step_gpus = list.get(1).map_or(1, |b| b - list[0]);
     for n in list {
-        let within = |cs: &[Candidate]| -> Vec<Candidate> {
-            cs.iter()
-                .filter(|c| c.gpus_per_instance() <= n)
-                .cloned()
-                .collect()
-        };
-        let (p, d) = (within(cands[0]), within(cands[1]));
+        let (p, d) = (within(cands[0], n), within(cands[1], n));
         let mut tn = t.clone();
         tn.hardware.gpu_budget = Some(n);
         let mode_n = Mode::Budget { gpus: n };
-        let Some(lex) = lexicographic(&tn, (mode_n, Objective::Total, 0.0), [&p, &d], &mut tally)? else {
-            return Err(Error::Internal(format!(
-                "budget {n} infeasible although {smallest} GPUs hold the batch"
-            )));
+        // No plan the engine runs within this budget (its pair rules): no point.
+        let Some((pc, dc)) = best_runnable(&tn, mode_n, [&p, &d], (&mut branches, &mut tally))? else {
+            continue;
         };
-        let Lexicographic {
-            secondary, second, ..
-        } = &lex;
-        let pc = choice(secondary, second, 0, &p)?;
-        let dc = choice(secondary, second, 1, &d)?;
         let rate = super::sustained_rate(mode_n, &pc, &dc);
         let gain = points.last().map_or(rate, |prev| rate - prev.request_rate_per_s);
         points.push(Point {
@@ -129,14 +119,117 @@ pub fn frontier(task: &Task, max_gpus: u64) -> Result<Frontier> {
             gain_per_s: gain,
         });
     }
+    let Some(first) = points.first() else {
+        return Err(Error::Infeasible {
+            phase: "deployment".into(),
+            binding: format!(
+                "engine rules: no prefill / decode pair the engine runs holds the batch within {max_gpus} GPUs"
+            ),
+            report: String::new(),
+        });
+    };
     Ok(Frontier {
-        smallest_feasible_gpus: smallest,
+        smallest_feasible_gpus: first.budget_gpus,
         max_gpus,
         step_gpus,
         points,
         solves: tally.solves,
         time_s: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The best plan within one budget that the task's engine runs (`capability::runs_pair`): the
+/// optimum over every candidate when its pair runs, else the best of the branches that cover
+/// every runnable pair ([`Branches`]), each cut to the budget: more requests/s, then fewer GPUs,
+/// the first branch among equals. `None` when no runnable pair fits.
+fn best_runnable(
+    t: &Task,
+    mode: Mode,
+    [p, d]: [&[Candidate]; 2],
+    (branches, tally): (&mut Branches, &mut Tally),
+) -> Result<Option<(PhaseChoice, PhaseChoice)>> {
+    let mut solve = |p: &[Candidate], d: &[Candidate]| -> Result<Option<(PhaseChoice, PhaseChoice)>> {
+        let Some(lex) = lexicographic(t, (mode, Objective::Total, 0.0), [p, d], tally)? else {
+            return Ok(None);
+        };
+        let Lexicographic {
+            secondary, second, ..
+        } = &lex;
+        Ok(Some((
+            choice(secondary, second, 0, p)?,
+            choice(secondary, second, 1, d)?,
+        )))
+    };
+    let plain = solve(p, d)?;
+    match &plain {
+        Some((pc, dc)) if !runs_pair(t, &pc.candidate.layout, &dc.candidate.layout) => {}
+        _ => return Ok(plain),
+    }
+    let value =
+        |(pc, dc): &(PhaseChoice, PhaseChoice)| (super::sustained_rate(mode, pc, dc), pc.gpus() + dc.gpus());
+    let budget = t.hardware.gpu_budget.unwrap_or(u64::MAX);
+    let mut best: Option<(PhaseChoice, PhaseChoice)> = None;
+    for [bp, bd] in branches.get(t) {
+        let [bp, bd] = [bp, bd].map(|cs| within(cs, budget));
+        let Some(x) = solve(&bp, &bd)? else { continue };
+        let better = best.as_ref().is_none_or(|b| {
+            let ((r1, g1), (r0, g0)) = (value(&x), value(b));
+            let tie = 1e-9 * r0.abs().max(1.0);
+            r1 > r0 + tie || ((r1 - r0).abs() <= tie && g1 < g0)
+        });
+        if better {
+            best = Some(x);
+        }
+    }
+    Ok(best)
+}
+
+/// The candidates of instances of at most `n` GPUs.
+fn within(cs: &[Candidate], n: u64) -> Vec<Candidate> {
+    cs.iter()
+        .filter(|c| c.gpus_per_instance() <= n)
+        .cloned()
+        .collect()
+}
+
+/// The candidate sets whose pairs the engine runs and whose union holds every pair it runs —
+/// per engine for `any` (its layouts: `Task::runnable_on`), per attention TP under a same-TP
+/// pair rule (that TP or a wide-EP side), the searches `engine_search` makes — each enumerated
+/// and pruned on its own at the frontier's largest budget (pruned together, a candidate another
+/// branch's candidate dominates would be lost), only when a budget first needs them.
+struct Branches {
+    max_gpus: u64,
+    sets: Option<Vec<[Vec<Candidate>; 2]>>,
+}
+
+impl Branches {
+    fn get(&mut self, t: &Task) -> &[[Vec<Candidate>; 2]] {
+        let max = self.max_gpus;
+        self.sets.get_or_insert_with(|| {
+            let mut top = t.clone();
+            top.hardware.gpu_budget = Some(max);
+            let mode = Mode::Budget { gpus: max };
+            let engines: Vec<Engine> = match t.rules_engine() {
+                Engine::Any => Engine::RUNNABLE.to_vec(),
+                e => vec![e],
+            };
+            let mut out = Vec::new();
+            for e in engines {
+                let mut te = top.clone();
+                te.runnable_on = Some(e);
+                if !capability::has_pair_rule(e) {
+                    out.push(super::candidates_for(&te, mode, Objective::Total).map(|pc| pc.feasible));
+                    continue;
+                }
+                let scanned = candidates::scan_by_tp_class(&te, mode, Objective::Total);
+                for tp in super::engine_search::attention_tps(&te) {
+                    let keep = |c| c == tp || c == candidates::WIDE_EP_CLASS;
+                    out.push(scanned.candidates(keep).map(|pc| pc.feasible));
+                }
+            }
+            out
+        })
+    }
 }
 
 /// Most budgets one frontier solves (one lexicographic ILP pair each, ~40 ms on the shipped

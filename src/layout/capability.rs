@@ -272,6 +272,18 @@ pub fn engine_running_pair(prefill: &Layout, decode: &Layout, ctx: Context) -> O
     })
 }
 
+/// Whether the task's engine runs this prefill / decode pair as a whole: `any`, when one engine
+/// runs both sides and the pair; one engine, when its pair rule passes (its per-layout rules
+/// already hold for candidates); `unrestricted`, always.
+pub fn runs_pair(task: &crate::spec::task::Task, prefill: &Layout, decode: &Layout) -> bool {
+    let ctx = Context::of(task);
+    match task.rules_engine() {
+        Engine::Unrestricted => true,
+        Engine::Any => engine_running_pair(prefill, decode, ctx).is_some(),
+        e => task.engine_tp_pin.is_some() || pair_excluded_by(e, prefill, decode, ctx.moe).is_none(),
+    }
+}
+
 /// Whether the layout lies in attention TP `tp`'s branch of the same-TP search: it uses that TP
 /// or is wide-EP (which pairs with any TP).
 pub fn in_tp_branch(l: &Layout, tp: u64, moe: bool) -> bool {
