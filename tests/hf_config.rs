@@ -425,3 +425,47 @@ fn unknown_layer_types_are_warned_about() {
             .any(|w| w.contains("layer types not modelled"))
     );
 }
+
+/// A size or count of the wrong type is refused naming the file and the key: the typed getters
+/// read it as absent, so a string `num_key_value_heads` became one KV head per query head
+/// (8× the KV cache) and a string `num_hidden_layers` a "missing field" error about the task.
+#[test]
+fn a_count_of_the_wrong_type_is_refused_naming_the_key() {
+    let text = std::fs::read_to_string("fixtures/hf/deepseek-r1/config.json").unwrap();
+    let good: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(parse_hf_config("config.json", &text).is_ok());
+    let bad_values = [
+        serde_json::json!("8"),
+        serde_json::json!(8.5),
+        serde_json::json!(-1),
+        serde_json::json!(true),
+        serde_json::json!([8]),
+    ];
+    for key in [
+        "num_key_value_heads",
+        "num_hidden_layers",
+        "n_routed_experts",
+        "kv_lora_rank",
+    ] {
+        for v in &bad_values {
+            let mut c = good.clone();
+            c[key] = v.clone();
+            let e = parse_hf_config("cfg/config.json", &c.to_string())
+                .expect_err(key)
+                .to_string();
+            assert!(
+                e.contains("cfg/config.json") && e.contains(&format!("`{key}`")),
+                "{key} = {v}: {e}"
+            );
+        }
+        // null is "absent", as before.
+        let mut c = good.clone();
+        c[key] = serde_json::Value::Null;
+        let _ = parse_hf_config("cfg/config.json", &c.to_string()).map_err(|e| {
+            assert!(
+                !e.to_string().contains("expected a whole number"),
+                "{key} = null: {e}"
+            )
+        });
+    }
+}

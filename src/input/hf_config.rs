@@ -370,6 +370,64 @@ const NEUTRAL_KEYS: &[&str] = &[
     "multi_query_attention",
 ];
 
+/// Keys the conversion reads as whole numbers (sizes, counts): a value of another type (`"8"`,
+/// `8.5`, `-1`, `true`) is refused naming the key, since the typed getters would otherwise read
+/// it as absent — a string `num_key_value_heads` silently became one KV head per query head.
+/// `null` stays "absent".
+const COUNT_KEYS: [&str; 34] = [
+    "num_hidden_layers",
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "vocab_size",
+    "intermediate_size",
+    "intermediate_size_mlp",
+    "moe_intermediate_size",
+    "shared_expert_intermediate_size",
+    "shared_intermediate_size",
+    "num_experts",
+    "num_local_experts",
+    "n_routed_experts",
+    "num_experts_per_tok",
+    "experts_per_token",
+    "n_shared_experts",
+    "num_shared_experts",
+    "first_k_dense_replace",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_head_dim",
+    "qk_nope_head_dim",
+    "qk_rope_head_dim",
+    "v_head_dim",
+    "num_nextn_predict_layers",
+    "num_mtp_modules",
+    "n_groups",
+    "ssm_state_size",
+    "mamba_num_heads",
+    "mamba_head_dim",
+    "linear_num_key_heads",
+    "linear_num_value_heads",
+    "index_topk",
+];
+
+/// Refuse a [`COUNT_KEYS`] value that is not a whole number ≥ 0 or `null`.
+fn check_counts(path: &str, m: &Map<String, Value>) -> Result<()> {
+    for key in COUNT_KEYS {
+        match m.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) if v.as_u64().is_some() => {}
+            Some(v) => {
+                return Err(Error::Json {
+                    path: path.to_string(),
+                    message: format!("`{key}` is {v}; expected a whole number (or null)"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A `config.json` object with typed getters (`null` = absent).
 struct Cfg<'a>(&'a Map<String, Value>);
 
@@ -476,6 +534,7 @@ pub fn parse_hf_config(path: &str, text: &str) -> Result<HfModel> {
         _ => &top,
     };
     let mut lm = normalized(lm, &mut out.notes);
+    check_counts(path, &lm)?;
     let counted = stacks::reshape(&mut lm, &mut out.warnings);
     let c = Cfg(&lm);
     let m = &mut out.model;
