@@ -26,9 +26,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Do not sync written files and folders to disk (faster on slow disks; after a power loss
-    /// shortly after the run, files may be empty or missing). By default the files of a run are
-    /// flushed to disk by one filesystem sync before they are renamed into place, and their
-    /// folder is synced after (see `app::output`).
+    /// shortly after the run, files may be empty or missing). By default each file of a run is
+    /// synced to disk (fdatasync) before the files are renamed into place, and their folder is
+    /// synced after (see `app::output`).
     #[arg(long, global = true)]
     pub no_fsync: bool,
 }
