@@ -434,9 +434,12 @@ fn exhaustive(task: &Task, mode: Mode) -> (Outcome, String) {
     let pruned;
     let (p, d, note) = if mode != Mode::NoLimit && pairs > MAX_PAIRS {
         let objective = ilp::formulation::Objective::default_for(mode);
+        // Inside each class of the engine's searches only: pruned together, a candidate that
+        // one of another branch dominates is lost where it is its branch's best.
+        let class = |phase| move |c: &Candidate| layout::capability::branch_class(task, phase, &c.layout);
         pruned = [
-            crate::candidates::prune::prune(mode, objective, p),
-            crate::candidates::prune::prune(mode, objective, d),
+            crate::candidates::prune::prune_per_class(mode, objective, p, class(Phase::Prefill)),
+            crate::candidates::prune::prune_per_class(mode, objective, d, class(Phase::Decode)),
         ];
         let note = format!(
             "{} × {} feasible candidates, {} × {} after dominance pruning, enumerated",

@@ -193,11 +193,34 @@ impl<T> Front<T> {
 
 /// Candidates that may still be optimal, in their original order.
 pub fn prune(mode: Mode, objective: Objective, cands: &[Candidate]) -> Vec<Candidate> {
-    let mut f = Front::new(mode, objective, None);
-    for c in cands {
-        f.offer(c.clone());
+    prune_per_class(mode, objective, cands, |_| 0)
+}
+
+/// [`prune`] inside each class of `class_of` only, in the original order: a candidate is
+/// dropped only for one of its own class. Under an engine's pair rules a search keeps whole
+/// classes (`capability::branch_class`), and a candidate dominated only by one of another class
+/// may be the best its branch has.
+pub fn prune_per_class(
+    mode: Mode,
+    objective: Objective,
+    cands: &[Candidate],
+    class_of: impl Fn(&Candidate) -> u64,
+) -> Vec<Candidate> {
+    let mut fronts: Vec<(u64, Front<usize>)> = Vec::new();
+    for (i, c) in cands.iter().enumerate() {
+        let class = class_of(c);
+        let at = match fronts.iter().position(|(k, _)| *k == class) {
+            Some(at) => at,
+            None => {
+                fronts.push((class, Front::new(mode, objective, None)));
+                fronts.len() - 1
+            }
+        };
+        fronts[at].1.offer_at(i as u64, &Scalars::of(c), i);
     }
-    f.into_candidates()
+    let mut kept: Vec<usize> = fronts.into_iter().flat_map(|(_, f)| f.into_items()).collect();
+    kept.sort_unstable();
+    kept.into_iter().map(|i| cands[i].clone()).collect()
 }
 
 #[cfg(test)]

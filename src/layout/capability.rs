@@ -284,6 +284,34 @@ pub fn runs_pair(task: &crate::spec::task::Task, prefill: &Layout, decode: &Layo
     }
 }
 
+/// The class of a layout in the searches that keep the task's engine rules: layouts of one
+/// class lie in the same branches (`engine_search`: per engine for `any`, per attention TP under
+/// a same-TP pair rule), so dominance inside a class never removes a branch's best. The engines
+/// that run it in `phase` (a bit each, `any`), and its attention TP or 0 for wide EP when an
+/// engine concerned has a pair rule.
+pub fn branch_class(task: &crate::spec::task::Task, phase: Phase, l: &Layout) -> u64 {
+    let ctx = Context::of(task);
+    let engines: Vec<Engine> = match task.rules_engine() {
+        Engine::Unrestricted => Vec::new(),
+        Engine::Any => Engine::RUNNABLE.to_vec(),
+        e => vec![e],
+    };
+    let mut class = 0u64;
+    let mut paired = false;
+    for (bit, &e) in engines.iter().enumerate() {
+        if allows(e, phase, l, ctx, None) {
+            class |= 1 << bit;
+            paired |= has_pair_rule(e);
+        }
+    }
+    let tp = if !paired || is_wide_ep(l, ctx.moe) {
+        0
+    } else {
+        l.tp
+    };
+    tp << 8 | class
+}
+
 /// Whether the layout lies in attention TP `tp`'s branch of the same-TP search: it uses that TP
 /// or is wide-EP (which pairs with any TP).
 pub fn in_tp_branch(l: &Layout, tp: u64, moe: bool) -> bool {
