@@ -230,15 +230,7 @@ fn compare_json_lists_every_row() {
 /// Mixtral-on-32-H100 optimum (89.36 against pdplan's 93.74 requests/s).
 #[test]
 fn the_oracle_keeps_the_engine_searches_apart() {
-    let path = common::scratch("baselines-any").join("mixtral.json");
-    std::fs::write(
-        &path,
-        r#"{"hardware": {"preset": "H100-SXM", "gpu_budget": 32}, "model": {"preset": "Mixtral-8x7B"},
-            "workload": {"batch": 16, "input_len": 3000, "output_len": 700, "max_len": 4096},
-            "requirements": {"ttft_s": 2.0, "tpot_s": 0.05}}"#,
-    )
-    .unwrap();
-    let mut task = pdplan::read_task(&path).unwrap().task;
+    let mut task = common::mixtral_on_32_h100();
     for engine in [Engine::Any, Engine::Sglang] {
         task.cost.engine = engine;
         let c = run("mixtral-32-h100", &task, Mode::Budget { gpus: 32 });

@@ -95,29 +95,15 @@ fn hand_built_tasks_equal_oracle() {
     }
 }
 
-/// Mixtral-8x7B on 32 H100s: the task whose optimum over layouts some engine runs is a pair no
-/// one engine runs (see [`engine_any_plans_a_pair_one_engine_runs`]).
-fn mixtral_on_32_h100() -> Task {
-    let path = common::scratch("engine-any").join("mixtral.json");
-    std::fs::write(
-        &path,
-        r#"{"hardware": {"preset": "H100-SXM", "gpu_budget": 32}, "model": {"preset": "Mixtral-8x7B"},
-            "workload": {"batch": 16, "input_len": 3000, "output_len": 700, "max_len": 4096},
-            "requirements": {"ttft_s": 2.0, "tpot_s": 0.05}}"#,
-    )
-    .unwrap();
-    pdplan::read_task(&path).unwrap().task
-}
-
 /// The frontier keeps the engine's pair rules: under `any` (the Mixtral task) and under SGLang's
 /// same-TP rule, every point is a pair the engine runs and equals a budget solve at its budget
 /// (before, points broke both rules and, pruned across engines, fell below the solve).
 #[test]
 fn frontier_points_are_runnable_and_equal_budget_solves() {
     use pdplan::layout::capability::runs_pair;
-    let mut sglang = mixtral_on_32_h100();
+    let mut sglang = common::mixtral_on_32_h100();
     sglang.cost.engine = Engine::Sglang;
-    for task in [mixtral_on_32_h100(), sglang] {
+    for task in [common::mixtral_on_32_h100(), sglang] {
         let f = ilp::frontier::frontier(&task, 40).expect("feasible");
         for p in f.points.iter().step_by(3) {
             let mut tb = task.clone();
@@ -181,7 +167,7 @@ fn parse_layout(text: &str) -> pdplan::layout::Layout {
 #[test]
 fn engine_any_plans_a_pair_one_engine_runs() {
     use pdplan::layout::capability::{Context, engine_running_pair};
-    let task = mixtral_on_32_h100();
+    let task = common::mixtral_on_32_h100();
     let mode = Mode::of(&task);
     let objective = Objective::default_for(mode);
     let d = ilp::optimize_with(&task, mode, objective).unwrap();

@@ -276,3 +276,17 @@ pub fn moe(tp: u64, adp: u64, ep: u64) -> pdplan::layout::Layout {
         expert_tp: tp * adp / ep,
     }
 }
+
+/// Mixtral-8x7B on 32 H100s: the task whose optimum over layouts some engine runs is a pair no
+/// one engine runs (tests/optimizer.rs `engine_any_plans_a_pair_one_engine_runs`).
+pub fn mixtral_on_32_h100() -> pdplan::spec::task::Task {
+    let path = scratch("engine-any").join("mixtral.json");
+    std::fs::write(
+        &path,
+        r#"{"hardware": {"preset": "H100-SXM", "gpu_budget": 32}, "model": {"preset": "Mixtral-8x7B"},
+            "workload": {"batch": 16, "input_len": 3000, "output_len": 700, "max_len": 4096},
+            "requirements": {"ttft_s": 2.0, "tpot_s": 0.05}}"#,
+    )
+    .unwrap();
+    pdplan::read_task(&path).unwrap().task
+}
