@@ -1176,5 +1176,24 @@ fn a_line_without_a_value_is_named() {
         err.contains("line 20") && err.contains("`Precision` has no value"),
         "{err}"
     );
+    // A required field left empty: the error names the empty line, not only "add a line".
+    let t = good_task().replacen(
+        "* **Batch size**: Each batch consists of 128 sequences.",
+        "* **Batch size**:",
+        1,
+    );
+    assert!(
+        t.contains("* **Batch size**:\n"),
+        "the fixture's batch line changed"
+    );
+    fs::write(dir.join("t.md"), t).unwrap();
+    let o = pdplan(&["task", "t.md"], &dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("missing field `workload.batch`")
+            && err.contains("(`Batch size`) has no value; write it as"),
+        "{err}"
+    );
     let _ = fs::remove_dir_all(&dir);
 }

@@ -21,6 +21,7 @@ fn resolve_on(gpu: &str, set_model: impl FnOnce(&mut RawModel)) -> pdplan::error
         raw,
         fields: Vec::new(),
         warnings: Vec::new(),
+        empty: Vec::new(),
     };
     resolve("fixtures/hf/task.json", parsed)
 }

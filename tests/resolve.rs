@@ -176,6 +176,7 @@ fn seed_qwen3() -> ParsedTask {
         raw,
         fields,
         warnings: vec!["line 1: `#inference` header ignored".into()],
+        empty: Vec::new(),
     }
 }
 

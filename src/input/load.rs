@@ -165,6 +165,7 @@ pub fn parse_json(path: &str, text: &str) -> Result<ParsedTask> {
         raw,
         fields,
         warnings: Vec::new(),
+        empty: Vec::new(),
     })
 }
 

@@ -56,6 +56,9 @@ pub struct ParsedTask {
     pub raw: RawTask,
     pub fields: Vec<FieldRead>,
     pub warnings: Vec<String>,
+    /// Lines with a field's label and no value (`* **Batch size**:`): named when that field is
+    /// then missing.
+    pub empty: Vec<FieldRead>,
 }
 
 /// Field name used in [`FieldRead`] for header lines that set no field.
@@ -168,6 +171,7 @@ struct Parser<'a> {
     phase: Option<Phase>,
     raw: RawTask,
     fields: Vec<FieldRead>,
+    empty: Vec<FieldRead>,
     warnings: Vec<String>,
     /// (line of the last warning, warnings on it, warnings dropped), see [`Parser::warn`].
     warn_count: (usize, usize, usize),
@@ -238,6 +242,7 @@ impl<'a> Parser<'a> {
             phase: None,
             raw: RawTask::default(),
             fields: Vec::new(),
+            empty: Vec::new(),
             warnings: Vec::new(),
             warn_count: (0, 0, 0),
             seen: HashMap::new(),
@@ -441,6 +446,12 @@ impl<'a> Parser<'a> {
                 label.trim()
             );
             self.warn(n, msg);
+            self.empty.push(FieldRead {
+                line: n,
+                label: label.trim().to_string(),
+                text: String::new(),
+                field: def.field.to_string(),
+            });
             return Ok(());
         }
         let (value, note) = formula(label, value);
@@ -1145,6 +1156,7 @@ impl Parser<'_> {
             raw: self.raw,
             fields: self.fields,
             warnings: self.warnings,
+            empty: self.empty,
         })
     }
 

@@ -107,6 +107,8 @@ enum Origin {
 struct Ctx<'a> {
     source: &'a str,
     fields: &'a [FieldRead],
+    /// Lines with a label and no value ([`ParsedTask::empty`]).
+    empty: &'a [FieldRead],
     markdown: bool,
     assumptions: Vec<String>,
     warnings: Vec<String>,
@@ -262,14 +264,19 @@ impl Ctx<'_> {
     }
 
     fn missing(&self, field: &str, what: &str) -> Error {
+        let empty = self.empty.iter().find(|e| e.field == field);
         let how = if self.markdown {
             match fields::hint(field) {
+                Some(hint) if empty.is_some() => format!("write it as {hint}"),
                 Some(hint) => format!("add a line {hint}"),
                 None => format!("give `{field}` in a JSON task"),
             }
         } else {
             format!("set `{field}` in the task")
         };
+        let empty = empty.map_or(String::new(), |e| {
+            format!("line {} (`{}`) has no value; ", e.line, e.label)
+        });
         let preset_hint = if field.starts_with("hardware.") {
             " or name a GPU preset"
         } else if field.starts_with("model.") {
@@ -280,7 +287,7 @@ impl Ctx<'_> {
         Error::Missing {
             path: self.source.to_string(),
             field: field.to_string(),
-            message: format!("{what}; {how}{preset_hint}"),
+            message: format!("{what}; {empty}{how}{preset_hint}"),
         }
     }
 
@@ -405,12 +412,14 @@ pub fn resolve(source: &str, parsed: ParsedTask) -> Result<Resolved> {
         raw,
         fields,
         warnings,
+        empty,
     } = parsed;
     let lower = source.to_ascii_lowercase();
     let markdown = !lower.ends_with(".json") && (fields.iter().any(|f| f.line > 0) || lower.ends_with(".md"));
     let mut ctx = Ctx {
         source,
         fields: &fields,
+        empty: &empty,
         markdown,
         assumptions: Vec::new(),
         warnings,
