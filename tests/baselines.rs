@@ -237,3 +237,35 @@ fn the_oracle_keeps_the_engine_searches_apart() {
         assert_sound(&task, &c);
     }
 }
+
+/// A baseline's plan must be one the task's engine starts: under vLLM, fit-then-replicate's
+/// DeepSeek-V3 decode (TP8 PP2) breaks `vllm.nixl_decode_pp`, so it is reported as missing that,
+/// not credited as met.
+#[test]
+fn a_baseline_the_engine_cannot_run_is_a_miss() {
+    let mut task = pdplan::read_task(&root().join("fixtures/tasks/deepseek-v3-mla.md"))
+        .unwrap()
+        .task;
+    task.cost.engine = Engine::Vllm;
+    let c = run("deepseek-v3-mla", &task, Mode::NoLimit);
+    let fit = c
+        .baselines()
+        .iter()
+        .find(|r| r.name == Baseline::FitThenReplicate.name())
+        .unwrap();
+    let Outcome::Plan { plan, misses, .. } = &fit.outcome else {
+        panic!("fit-then-replicate has a plan")
+    };
+    assert!(
+        plan.decode.candidate.layout.pp > 1,
+        "the case needs a pipelined decode"
+    );
+    assert!(
+        misses
+            .iter()
+            .any(|m| m.contains("vllm does not run") && m.contains("vllm.nixl_decode_pp")),
+        "{misses:?}"
+    );
+    assert!(fit.outcome.met().is_none());
+    assert_sound(&task, &c);
+}

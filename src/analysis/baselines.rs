@@ -286,6 +286,9 @@ fn scored(task: &Task, phase: Phase, l: &Layout, batch: u64) -> (Candidate, Opti
 /// budget, the target rate.
 fn deployment_misses(task: &Task, mode: Mode, plan: &Plan, score: &Score) -> Vec<String> {
     let mut out = Vec::new();
+    // A plan is meant to be started (DESIGN.md §7): the task's engine must run the pair.
+    let (pl, dl) = (&plan.prefill.candidate.layout, &plan.decode.candidate.layout);
+    out.extend(layout::capability::why_not_runnable(task, pl, dl));
     let b = task.workload.batch;
     for c in [&plan.prefill, &plan.decode] {
         let held = c.instances * c.candidate.batch;

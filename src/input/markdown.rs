@@ -555,7 +555,11 @@ impl Parser<'_> {
             return self.set(n, def.field, Value::Null);
         }
         let Some(e) = crate::input::task::Engine::parse(&clean_name(v)) else {
-            return Err(self.err(n, def.field, "an engine: vllm, sglang, trtllm, any or unrestricted"));
+            return Err(self.err(
+                n,
+                def.field,
+                "an engine: vllm, sglang, trtllm, any or unrestricted",
+            ));
         };
         self.echo(n, label, v, def.field);
         self.set(n, def.field, Value::String(e.name().into()))

@@ -284,6 +284,44 @@ pub fn runs_pair(task: &crate::spec::task::Task, prefill: &Layout, decode: &Layo
     }
 }
 
+/// The engines whose rules the task keeps: the three for `any`, none for `unrestricted`.
+fn engines_of(task: &crate::spec::task::Task) -> Vec<Engine> {
+    match task.rules_engine() {
+        Engine::Unrestricted => Vec::new(),
+        Engine::Any => Engine::RUNNABLE.to_vec(),
+        e => vec![e],
+    }
+}
+
+/// Why the task's engine does not run this prefill / decode pair, naming each engine's first
+/// excluding rule (`any`: every engine's); `None` when it runs ([`runs_pair`] and the per-layout
+/// rules).
+pub fn why_not_runnable(task: &crate::spec::task::Task, prefill: &Layout, decode: &Layout) -> Option<String> {
+    let ctx = Context::of(task);
+    let mut reasons: Vec<(Engine, String)> = Vec::new();
+    for e in engines_of(task) {
+        let rule = excluded_by(e, Phase::Prefill, prefill, ctx)
+            .map(|r| format!("prefill: {}", r.id))
+            .or_else(|| excluded_by(e, Phase::Decode, decode, ctx).map(|r| format!("decode: {}", r.id)))
+            .or_else(|| pair_excluded_by(e, prefill, decode, ctx.moe).map(|r| r.id.to_string()));
+        match rule {
+            None => return None,
+            Some(r) => reasons.push((e, r)),
+        }
+    }
+    Some(match &reasons[..] {
+        [] => return None,
+        [(e, r)] => format!("{} does not run this prefill / decode pair ({r})", e.name()),
+        _ => {
+            let each: Vec<String> = reasons
+                .iter()
+                .map(|(e, r)| format!("{} ({r})", e.name()))
+                .collect();
+            format!("no engine runs this prefill / decode pair: {}", each.join(", "))
+        }
+    })
+}
+
 /// The class of a layout in the searches that keep the task's engine rules: layouts of one
 /// class lie in the same branches (`engine_search`: per engine for `any`, per attention TP under
 /// a same-TP pair rule), so dominance inside a class never removes a branch's best. The engines
@@ -291,11 +329,7 @@ pub fn runs_pair(task: &crate::spec::task::Task, prefill: &Layout, decode: &Layo
 /// engine concerned has a pair rule.
 pub fn branch_class(task: &crate::spec::task::Task, phase: Phase, l: &Layout) -> u64 {
     let ctx = Context::of(task);
-    let engines: Vec<Engine> = match task.rules_engine() {
-        Engine::Unrestricted => Vec::new(),
-        Engine::Any => Engine::RUNNABLE.to_vec(),
-        e => vec![e],
-    };
+    let engines = engines_of(task);
     let mut class = 0u64;
     let mut paired = false;
     for (bit, &e) in engines.iter().enumerate() {
