@@ -244,8 +244,8 @@ fn lean_rank_scalars_equal_the_full_figures() {
     assert!(ranks > 10_000, "{ranks} ranks compared");
 }
 
-/// One scan kept by attention-TP class (`candidates::scan_by_tp_class`, the pair-rule search's)
-/// gives, for each TP's branch (that TP's layouts and the wide-EP ones), exactly the candidates,
+/// One scan kept by attention-TP class (`candidates::scan_by` with `ClassBy::AttentionTp`, the
+/// pair-rule search's) gives, for each TP's branch (that TP's layouts and the wide-EP ones), exactly the candidates,
 /// counts and rejection examples of a scan of the branch's layouts alone (a task pinned to the
 /// TP under SGLang's rules), and over every class those of the plain scan.
 #[test]
@@ -261,7 +261,7 @@ fn tp_classes_merge_into_each_branchs_own_scan() {
         t.cost.engine = pdplan::spec::task::Engine::Sglang;
         let mode = Mode::of(&t);
         let objective = Objective::default_for(mode);
-        let scanned = candidates::scan_by_tp_class(&t, mode, objective);
+        let scanned = candidates::scan_by(&t, (mode, objective), candidates::ClassBy::AttentionTp);
         assert_same(
             &name,
             &scanned.candidates(|_| true),
@@ -280,4 +280,54 @@ fn tp_classes_merge_into_each_branchs_own_scan() {
         branches >= 8,
         "{branches} branches with candidates in both phases"
     );
+}
+
+/// One scan kept by engine-branch class (`ClassBy::EngineBranch`, what `Engine: any` searches)
+/// gives, for each engine, exactly the candidates, counts and rejection examples of a scan of the
+/// layouts that engine runs (`Task::runnable_on`), and for SGLang's TP branches those of a scan
+/// pinned to the TP; over every class those of the plain `any` scan.
+#[test]
+fn engine_branch_classes_merge_into_each_engines_own_scan() {
+    use pdplan::spec::task::Engine;
+    let mut fixtures: Vec<(String, Task)> = common::readable_fixtures()
+        .into_iter()
+        .filter(|(n, _)| n.contains("budget") || n.contains("mtp") || n.contains("rate"))
+        .map(|(n, r)| (n, r.task))
+        .collect();
+    fixtures.push(("mixtral-32-h100".into(), common::mixtral_on_32_h100()));
+    let mut compared = 0;
+    for (name, mut t) in fixtures {
+        t.cost.engine = Engine::Any;
+        let mode = Mode::of(&t);
+        let objective = Objective::default_for(mode);
+        let scanned = candidates::scan_by(&t, (mode, objective), candidates::ClassBy::EngineBranch);
+        assert_same(
+            &name,
+            &scanned.candidates(|_| true),
+            &candidates::generate_both_for(&t, mode, objective),
+        );
+        for (bit, e) in Engine::RUNNABLE.into_iter().enumerate() {
+            let mut alone_task = t.clone();
+            alone_task.runnable_on = Some(e);
+            let member = |c: u64| c & (1 << bit) != 0;
+            let alone = candidates::generate_both_for(&alone_task, mode, objective);
+            assert_same(&format!("{name} {e:?}"), &scanned.candidates(member), &alone);
+            compared += 1;
+            if e != Engine::Sglang {
+                continue;
+            }
+            for tp in [1, 2, 4, 8] {
+                let mut pinned = alone_task.clone();
+                pinned.engine_tp_pin = Some(tp);
+                let keep = |c: u64| member(c) && (c >> 8 == tp || c >> 8 == candidates::WIDE_EP_CLASS);
+                let alone = candidates::generate_both_for(&pinned, mode, objective);
+                assert_same(
+                    &format!("{name} sglang tp {tp}"),
+                    &scanned.candidates(keep),
+                    &alone,
+                );
+            }
+        }
+    }
+    assert!(compared >= 12, "{compared} engine scans compared");
 }

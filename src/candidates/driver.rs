@@ -439,7 +439,7 @@ impl<'a> Work<'a> {
                     let (phase, l) = self.jobs.get(i as usize);
                     let job = (i as usize, phase, l);
                     let (k, b) = (&self.kernels, self.batches);
-                    let scans = out.of((self.class_of)(task, l), task, prune);
+                    let scans = out.of((self.class_of)(task, phase, l), task, prune);
                     scan_layout(task, k, &mut scratch, &mut scans[phase as usize], job, b, prune);
                 }
             }
@@ -450,15 +450,15 @@ impl<'a> Work<'a> {
 /// The class a job's results are kept in: one class for a plain enumeration ([`one_class`]); by
 /// attention TP with wide-EP layouts apart ([`tp_class`]) when an engine's pair rule is searched
 /// per TP, so that each branch merges the classes it allows instead of scanning again.
-pub(super) type ClassOf = fn(&Task, &Layout) -> u64;
+pub(super) type ClassOf = fn(&Task, Phase, &Layout) -> u64;
 
 /// Every layout in one class.
-pub(super) fn one_class(_: &Task, _: &Layout) -> u64 {
+pub(super) fn one_class(_: &Task, _: Phase, _: &Layout) -> u64 {
     0
 }
 
 /// [`WIDE_EP`] for a wide-EP layout, else its attention TP.
-pub(super) fn tp_class(task: &Task, l: &Layout) -> u64 {
+pub(super) fn tp_class(task: &Task, _: Phase, l: &Layout) -> u64 {
     if crate::layout::capability::is_wide_ep(l, task.model.moe.is_some()) {
         WIDE_EP
     } else {
@@ -468,6 +468,13 @@ pub(super) fn tp_class(task: &Task, l: &Layout) -> u64 {
 
 /// The class of wide-EP layouts (attention TP is at least 1).
 pub(super) const WIDE_EP: u64 = 0;
+
+/// The layout's class in the searches of the task's engine rules
+/// ([`crate::layout::capability::branch_class`]: the engines that run it in its phase, and its
+/// attention TP where a pair rule applies).
+pub(super) fn branch_class(task: &Task, phase: Phase, l: &Layout) -> u64 {
+    crate::layout::capability::branch_class(task, phase, l)
+}
 
 /// Both phases' scans of each class seen, by class.
 #[derive(Default, Clone)]
@@ -629,7 +636,7 @@ impl Scanned<'_> {
         let (task, class_of) = (self.task, self.class_of);
         let layouts = |phase: Phase| {
             let ls = &self.jobs.layouts[phase as usize];
-            ls.iter().filter(|l| keep(class_of(task, l))).count() as u64
+            ls.iter().filter(|l| keep(class_of(task, phase, l))).count() as u64
         };
         let (k, jb) = (&self.kernels, (&self.jobs, self.batches.as_slice()));
         [

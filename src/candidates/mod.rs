@@ -511,25 +511,33 @@ pub fn generate_both_for(
     driver::run(task, [true, true], Some((mode, objective)), None)
 }
 
-/// [`generate_both_for`] with each attention TP's layouts and the wide-EP ones kept apart
-/// ([`Scanned::candidates`] with a class filter: `tp` or [`WIDE_EP_CLASS`]), for a search that
-/// needs the candidates of several subsets (an engine's pair rule, `ilp::engine_search`): one
-/// scan instead of one per subset.
-pub fn scan_by_tp_class(
-    task: &Task,
-    mode: crate::spec::goal::Mode,
-    objective: crate::spec::goal::Objective,
-) -> Scanned<'_> {
-    driver::scan(
-        task,
-        [true, true],
-        Some((mode, objective)),
-        None,
-        driver::tp_class,
-    )
+/// How [`scan_by`] keeps layouts apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClassBy {
+    /// Each attention TP's layouts, the wide-EP ones apart (`tp` or [`WIDE_EP_CLASS`]): the
+    /// branches of an engine's same-TP pair rule.
+    AttentionTp,
+    /// The engines that run a layout in its phase and, where a pair rule applies, its attention
+    /// TP ([`crate::layout::capability::branch_class`]): every search `Engine: any` may need.
+    EngineBranch,
 }
 
-/// The class of wide-EP layouts in [`scan_by_tp_class`] (every other layout's class is its
+/// [`generate_both_for`] with the layouts kept apart by class ([`Scanned::candidates`] with a
+/// class filter), for a search that needs the candidates of several subsets
+/// (`ilp::engine_search`): one scan instead of one per subset.
+pub fn scan_by(
+    task: &Task,
+    (mode, objective): (crate::spec::goal::Mode, crate::spec::goal::Objective),
+    by: ClassBy,
+) -> Scanned<'_> {
+    let class_of = match by {
+        ClassBy::AttentionTp => driver::tp_class,
+        ClassBy::EngineBranch => driver::branch_class,
+    };
+    driver::scan(task, [true, true], Some((mode, objective)), None, class_of)
+}
+
+/// The class of wide-EP layouts under [`ClassBy::AttentionTp`] (every other layout's class is its
 /// attention TP).
 pub const WIDE_EP_CLASS: u64 = driver::WIDE_EP;
 

@@ -221,7 +221,8 @@ impl Branches {
                     out.push(super::candidates_for(&te, mode, Objective::Total).map(|pc| pc.feasible));
                     continue;
                 }
-                let scanned = candidates::scan_by_tp_class(&te, mode, Objective::Total);
+                let scanned =
+                    candidates::scan_by(&te, (mode, Objective::Total), candidates::ClassBy::AttentionTp);
                 for tp in super::engine_search::attention_tps(&te) {
                     let keep = |c| c == tp || c == candidates::WIDE_EP_CLASS;
                     out.push(scanned.candidates(keep).map(|pc| pc.feasible));
