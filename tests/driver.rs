@@ -309,7 +309,7 @@ fn engine_branch_classes_merge_into_each_engines_own_scan() {
         for (bit, e) in Engine::RUNNABLE.into_iter().enumerate() {
             let mut alone_task = t.clone();
             alone_task.runnable_on = Some(e);
-            let member = |c: u64| c & (1 << bit) != 0;
+            let member = |c: u64| pdplan::layout::capability::class_runs_on(c, bit);
             let alone = candidates::generate_both_for(&alone_task, mode, objective);
             assert_same(&format!("{name} {e:?}"), &scanned.candidates(member), &alone);
             compared += 1;
@@ -319,7 +319,8 @@ fn engine_branch_classes_merge_into_each_engines_own_scan() {
             for tp in [1, 2, 4, 8] {
                 let mut pinned = alone_task.clone();
                 pinned.engine_tp_pin = Some(tp);
-                let keep = |c: u64| member(c) && (c >> 8 == tp || c >> 8 == candidates::WIDE_EP_CLASS);
+                let tp_of = pdplan::layout::capability::class_tp;
+                let keep = |c: u64| member(c) && (tp_of(c) == tp || tp_of(c) == candidates::WIDE_EP_CLASS);
                 let alone = candidates::generate_both_for(&pinned, mode, objective);
                 assert_same(
                     &format!("{name} sglang tp {tp}"),

@@ -170,12 +170,11 @@ fn any_engine(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> 
         return Ok(first);
     }
     let mut best: Option<(Engine, Deployment)> = None;
-    for (bit, e) in Engine::RUNNABLE.into_iter().enumerate() {
+    for (bit, e) in capability::engines_of(task).into_iter().enumerate() {
         let mut t = task.clone();
         t.runnable_on = Some(e);
-        // `capability::branch_class`: bit `bit` = engine `e` runs the layout; TP above bit 8.
-        let member = |c: u64| c & (1 << bit) != 0;
-        let tp_of = |c: u64| c >> 8;
+        let member = |c: u64| capability::class_runs_on(c, bit);
+        let tp_of = capability::class_tp;
         let at = (Instant::now(), enumeration_s);
         let found = if capability::has_pair_rule(e) {
             same_tp_search(&t, (e, goal), &scanned, (&member, &tp_of), at)

@@ -12,7 +12,7 @@ use super::{Lexicographic, PhaseChoice, Tally, choice, infeasible_phase, lexicog
 use crate::candidates::{self, Candidate};
 use crate::error::{Error, Result};
 use crate::layout::capability::{self, runs_pair};
-use crate::spec::task::{Engine, Task};
+use crate::spec::task::Task;
 use serde::Serialize;
 
 /// The best deployment within one budget.
@@ -209,22 +209,21 @@ impl Branches {
             let mut top = t.clone();
             top.hardware.gpu_budget = Some(max);
             let mode = Mode::Budget { gpus: max };
-            let engines: Vec<Engine> = match t.rules_engine() {
-                Engine::Any => Engine::RUNNABLE.to_vec(),
-                e => vec![e],
-            };
+            // One scan kept by branch class (`capability::branch_class`), each branch merging
+            // the classes it allows: the candidates of a scan of its layouts alone.
+            let scanned =
+                candidates::scan_by(&top, (mode, Objective::Total), candidates::ClassBy::EngineBranch);
             let mut out = Vec::new();
-            for e in engines {
-                let mut te = top.clone();
-                te.runnable_on = Some(e);
+            for (bit, e) in capability::engines_of(&top).into_iter().enumerate() {
+                let member = |c: u64| capability::class_runs_on(c, bit);
                 if !capability::has_pair_rule(e) {
-                    out.push(super::candidates_for(&te, mode, Objective::Total).map(|pc| pc.feasible));
+                    out.push(scanned.candidates(member).map(|pc| pc.feasible));
                     continue;
                 }
-                let scanned =
-                    candidates::scan_by(&te, (mode, Objective::Total), candidates::ClassBy::AttentionTp);
-                for tp in super::engine_search::attention_tps(&te) {
-                    let keep = |c| c == tp || c == candidates::WIDE_EP_CLASS;
+                for tp in super::engine_search::attention_tps(&top) {
+                    let tp_of = capability::class_tp;
+                    let keep =
+                        |c: u64| member(c) && (tp_of(c) == tp || tp_of(c) == candidates::WIDE_EP_CLASS);
                     out.push(scanned.candidates(keep).map(|pc| pc.feasible));
                 }
             }

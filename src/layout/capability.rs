@@ -284,8 +284,9 @@ pub fn runs_pair(task: &crate::spec::task::Task, prefill: &Layout, decode: &Layo
     }
 }
 
-/// The engines whose rules the task keeps: the three for `any`, none for `unrestricted`.
-fn engines_of(task: &crate::spec::task::Task) -> Vec<Engine> {
+/// The engines whose rules the task keeps: the three for `any`, none for `unrestricted`; the
+/// order of [`branch_class`]'s engine bits.
+pub fn engines_of(task: &crate::spec::task::Task) -> Vec<Engine> {
     match task.rules_engine() {
         Engine::Unrestricted => Vec::new(),
         Engine::Any => Engine::RUNNABLE.to_vec(),
@@ -344,6 +345,16 @@ pub fn branch_class(task: &crate::spec::task::Task, phase: Phase, l: &Layout) ->
         l.tp
     };
     tp << 8 | class
+}
+
+/// Whether a [`branch_class`] is run by the `index`-th engine of [`engines_of`].
+pub fn class_runs_on(class: u64, index: usize) -> bool {
+    class & (1 << index) != 0
+}
+
+/// The attention TP of a [`branch_class`], 0 for a wide-EP layout or where no pair rule applies.
+pub fn class_tp(class: u64) -> u64 {
+    class >> 8
 }
 
 /// Whether the layout lies in attention TP `tp`'s branch of the same-TP search: it uses that TP
