@@ -67,8 +67,9 @@ fn one_engine(
 /// ([`candidates::WIDE_EP_CLASS`] for wide EP).
 type ClassView<'f> = (&'f dyn Fn(u64) -> bool, &'f dyn Fn(u64) -> u64);
 
-/// The search under `engine`'s same-TP pair rule over the classes of `scanned` that `member`
-/// keeps: the plain optimum when it keeps the rule, else the best TP branch.
+/// The search under `engine`'s rules over the classes of `scanned` that `member` keeps: the
+/// plain optimum when it keeps the engine's same-TP pair rule (always, for an engine without
+/// one), else the best TP branch.
 fn same_tp_search(
     task: &Task,
     (engine, goal): (Engine, (Mode, Objective, f64)),
@@ -175,13 +176,9 @@ fn any_engine(task: &Task, mode: Mode, objective: Objective, tolerance: f64) -> 
         t.runnable_on = Some(e);
         let member = |c: u64| capability::class_runs_on(c, bit);
         let tp_of = capability::class_tp;
+        // Without a pair rule the search is its plain solve.
         let at = (Instant::now(), enumeration_s);
-        let found = if capability::has_pair_rule(e) {
-            same_tp_search(&t, (e, goal), &scanned, (&member, &tp_of), at)
-        } else {
-            optimize_pairs_from(&t, goal, scanned.candidates(member), at)
-        };
-        match found {
+        match same_tp_search(&t, (e, goal), &scanned, (&member, &tp_of), at) {
             Ok(d) if best.as_ref().is_none_or(|(_, b)| better(objective, &d, b)) => best = Some((e, d)),
             Ok(_) | Err(Error::Infeasible { .. }) => {}
             Err(e) => return Err(e),

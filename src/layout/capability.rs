@@ -262,14 +262,21 @@ pub fn allows(engine: Engine, phase: Phase, l: &Layout, ctx: Context, tp_pin: Op
     excluded_by(engine, phase, l, ctx).is_none() && tp_pin.is_none_or(|t| in_tp_branch(l, t, ctx.moe))
 }
 
+/// The first rule of `engine` that excludes this prefill / decode pair, in words (`prefill:
+/// vllm.…`, `decode: …`, or the pair rule's id); `None` when the engine runs it.
+fn pair_exclusion(engine: Engine, prefill: &Layout, decode: &Layout, ctx: Context) -> Option<String> {
+    excluded_by(engine, Phase::Prefill, prefill, ctx)
+        .map(|r| format!("prefill: {}", r.id))
+        .or_else(|| excluded_by(engine, Phase::Decode, decode, ctx).map(|r| format!("decode: {}", r.id)))
+        .or_else(|| pair_excluded_by(engine, prefill, decode, ctx.moe).map(|r| r.id.to_string()))
+}
+
 /// The first engine (in [`Engine::RUNNABLE`] order) that runs this prefill / decode pair: each
 /// side passes its rules and the pair passes its pair rule. `None`: no engine runs it together.
 pub fn engine_running_pair(prefill: &Layout, decode: &Layout, ctx: Context) -> Option<Engine> {
-    Engine::RUNNABLE.into_iter().find(|&e| {
-        allows(e, Phase::Prefill, prefill, ctx, None)
-            && allows(e, Phase::Decode, decode, ctx, None)
-            && pair_excluded_by(e, prefill, decode, ctx.moe).is_none()
-    })
+    Engine::RUNNABLE
+        .into_iter()
+        .find(|&e| pair_exclusion(e, prefill, decode, ctx).is_none())
 }
 
 /// Whether the task's engine runs this prefill / decode pair as a whole: `any`, when one engine
@@ -301,11 +308,7 @@ pub fn why_not_runnable(task: &crate::spec::task::Task, prefill: &Layout, decode
     let ctx = Context::of(task);
     let mut reasons: Vec<(Engine, String)> = Vec::new();
     for e in engines_of(task) {
-        let rule = excluded_by(e, Phase::Prefill, prefill, ctx)
-            .map(|r| format!("prefill: {}", r.id))
-            .or_else(|| excluded_by(e, Phase::Decode, decode, ctx).map(|r| format!("decode: {}", r.id)))
-            .or_else(|| pair_excluded_by(e, prefill, decode, ctx.moe).map(|r| r.id.to_string()));
-        match rule {
+        match pair_exclusion(e, prefill, decode, ctx) {
             None => return None,
             Some(r) => reasons.push((e, r)),
         }
