@@ -162,6 +162,31 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False)
 GRID_M_BLOCK = [1, 2, 4, 8, 16, 32, 48, 64, 65, 80, 96, 112, 128, 129, 160, 192, 224, 256, 257,
                 512, 513, 768, 769, 1024, 1025, 2048, 4096, 8192, 16384]
 GEMM_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block"}
+# Upper bounds of the dense GEMM's weight-size classes (N·K elements; the last class unbounded).
+# At the same M the achieved fraction of peak and of HBM bandwidth grows with the weight matrix:
+# in TensorRT-LLM 1.3's H200 FP8 table at M = 128, the one curve over N, K in 1024..16384 is
+# right for 2^24-2^25 elements and 25-44 % too slow for 2^28 and above (a Llama-3.1-70B FFN at
+# TP1-4, its LM head), 5-20 % too fast for 2^20-2^22 elements at M >= 2048.
+GEMM_SIZES = [1 << 22, 1 << 24, 1 << 26, 1 << 28, None]
+
+
+def gemm_by_size(x, launch, source, key):
+    """The dense GEMM's curves per weight-size class (ascending bounds): each the medians over the
+    class's shapes (N, K >= 256, no upper bound) at each M, as the single curve is over all."""
+    out, lo = [], 0
+    for hi in GEMM_SIZES:
+        part = x[(x.nk >= lo) & ((x.nk < hi) if hi else True)]
+        lo = hi or lo
+        if len(part.drop_duplicates(["n", "k"])) < 3:
+            continue
+        c = curve(part, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
+        if len(c["x"]) < 3:
+            continue
+        c["weight_elements_below"] = hi
+        what = f"N·K < 2^{hi.bit_length() - 1}" if hi else f"N·K >= 2^{(lo).bit_length() - 1}"
+        c["source"] = f"{source}, gemm_dtype {key}, {what}, {len(part)} kernels ({len(part.drop_duplicates(['n', 'k']))} shapes, N, K >= 256)"
+        out.append(c)
+    return out
 
 
 def gemm(root, gpu, engine, sysd):
@@ -186,6 +211,13 @@ def gemm(root, gpu, engine, sysd):
         x["t"] = x.latency * 1e-3
         small = x[(x.m <= 16) & (x.n * x.k <= 1 << 20)]
         launch = launch_floor(small.t) if len(small) else launch_floor(x.t)
+        if dt != "fp8_block":
+            every = x[(x.n >= 256) & (x.k >= 256)].copy()
+            every["nk"] = every.n * every.k
+            busy = (every.t - launch).clip(lower=1e-7)
+            every["compute"] = 2.0 * every.m * every.nk / (sysd["peak_flops_per_s"][peak_key] * busy)
+            every["memory"] = (every.nk * WBYTES[dt] + 2.0 * every.m * (every.k + every.n)) / (sysd["hbm_bytes_per_s"] * busy)
+            out["gemm_" + key + "_by_size"] = gemm_by_size(every, launch, f"{PACKAGE}: {rel(root, path)}", dt)
         x = x[(x.n >= 1024) & (x.n <= 16384) & (x.k >= 1024) & (x.k <= 16384)]
         if dt == "fp8_block":
             # Weights of at least 2^24 elements: at the tile steps a small GEMM gains a few us

@@ -332,7 +332,9 @@ fn unseen_tasks_launch_on_every_engine_they_are_restricted_to() {
 
 #[test]
 fn sglang_keeps_the_same_tp_and_says_why() {
-    let r = pdplan::read_task(&root().join("fixtures/tasks/llama3-70b-budget-tpot.md")).unwrap();
+    // A dense model whose SGLang-runnable optimum pairs two attention TPs (the Llama-70B budget
+    // fixture was one until the dense GEMMs were read on their weight-size class).
+    let r = pdplan::read_task(&root().join("fixtures/tasks/aic/llama-3.1-70b-h100.md")).unwrap();
     // The cost model's optimum over every layout (`any` keeps only plans an engine runs).
     let free = solve(&r, Some(Engine::Unrestricted)).unwrap();
     let tp = |p: &[Value; 2], i: usize| p[i]["strategy"]["tp"].as_u64().unwrap();

@@ -114,7 +114,12 @@ pub fn fp8_block_scaled(task: &Task) -> bool {
 /// Everything per task the per-batch kernel reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
+    /// The dense GEMM over every weight shape (the curve the task's `MFU` line is read against,
+    /// and the GEMM of a weight size no class covers).
     pub gemm: &'static Curve,
+    /// The dense GEMM per weight-size class (ascending bounds); [`Kernels::gemm_for`] picks one
+    /// per GEMM. Empty for the block-scaled FP8 GEMM (its table is read at exact M instead).
+    pub gemm_by_size: &'static [Curve],
     pub moe: Option<&'static Curve>,
     /// The grouped MoE GEMM per expert-size class (ascending bounds); [`Kernels::for_expert_slice`]
     /// picks the class of a layout's expert slice into `moe`.
@@ -222,15 +227,17 @@ impl Kernels {
             Some((_, k)) if !fp8 || k.moe_fp8.is_none() => k.moe_bf16_by_slice.get(),
             _ => &[],
         };
+        let mut gemm_by_size: &'static [Curve] = &[];
         let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {
             Some((_, k)) => {
                 let mla = task.model.attention == crate::spec::task::AttentionKind::Mla;
                 let block = k.gemm_fp8_block.as_ref().filter(|_| fp8_block_scaled(task));
-                let gemm = if fp8 {
-                    block.or(k.gemm_fp8.as_ref()).unwrap_or(&k.gemm_bf16)
-                } else {
-                    &k.gemm_bf16
+                let (gemm, by_size) = match (fp8, block, &k.gemm_fp8) {
+                    (true, Some(b), _) => (b, &[][..]),
+                    (true, None, Some(f)) => (f, k.gemm_fp8_by_size.get()),
+                    _ => (&k.gemm_bf16, k.gemm_bf16_by_size.get()),
                 };
+                gemm_by_size = by_size;
                 let moe = if fp8 {
                     k.moe_fp8.as_ref().or(k.moe_bf16.as_ref())
                 } else {
@@ -256,6 +263,7 @@ impl Kernels {
         let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
         let mut k = Kernels {
             gemm,
+            gemm_by_size,
             moe,
             moe_by_slice,
             attention_prefill: prefill,
@@ -293,6 +301,7 @@ impl Kernels {
     pub fn roofline(hw: &crate::spec::task::Hardware) -> Kernels {
         Kernels {
             gemm: &FLAT,
+            gemm_by_size: &[],
             moe: None,
             moe_by_slice: &[],
             attention_prefill: &FLAT,
@@ -337,6 +346,19 @@ impl Kernels {
             self.moe = Some(c);
         }
         self
+    }
+
+    /// The dense GEMM curve of a weight matrix of `elements` (`N × K` on one GPU): the first
+    /// weight-size class whose bound exceeds it, else the curve over every shape. At the same M
+    /// the fraction of peak and of HBM bandwidth grows with the matrix (`scripts/
+    /// derive_kernel_params.py`, `GEMM_SIZES`): per kernel of TensorRT-LLM 1.3's H200 FP8 table
+    /// the one curve is 25-44 % slow at M = 128 for matrices of 2^28 elements and more (a
+    /// Llama-3.1-70B FFN at TP ≤ 4), and 5-38 % fast at M ≥ 2,048 for 2^20-2^22.
+    pub fn gemm_for(&self, elements: f64) -> &'static Curve {
+        self.gemm_by_size
+            .iter()
+            .find(|c| c.weight_elements_below.is_none_or(|below| elements < below))
+            .unwrap_or(self.gemm)
     }
 
     /// One kernel of `class` at size `x`: `(time, compute-bound?)`, with `launches` launches.

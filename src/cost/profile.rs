@@ -56,6 +56,10 @@ pub struct Curve {
     /// ascending order of this bound, the last unbounded.
     #[serde(default)]
     pub local_experts_below: Option<f64>,
+    /// Of a dense-GEMM curve of one weight-size class: the class holds weight matrices of fewer
+    /// elements than this (`N × K`; `None`: no bound).
+    #[serde(default)]
+    pub weight_elements_below: Option<f64>,
     /// Where the numbers were measured.
     pub source: String,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
@@ -219,6 +223,13 @@ pub struct EngineKernels {
     /// (see `scripts/derive_kernel_params.py`, `GRID_M_BLOCK`).
     #[serde(default)]
     pub gemm_fp8_block: Option<Curve>,
+    /// The dense GEMM per weight-size class (ascending bounds; see
+    /// `scripts/derive_kernel_params.py`, `gemm_by_size`): at the same M a larger weight matrix
+    /// reaches a larger fraction of peak and of HBM bandwidth.
+    #[serde(default)]
+    pub gemm_bf16_by_size: LazyCurves,
+    #[serde(default)]
+    pub gemm_fp8_by_size: LazyCurves,
     #[serde(default)]
     pub moe_bf16: Option<Curve>,
     #[serde(default)]
@@ -333,6 +344,8 @@ impl Engines {
                 Ok(None) => {}
                 Ok(Some(k)) => {
                     for (list, curves) in [
+                        ("gemm_bf16_by_size", &k.gemm_bf16_by_size),
+                        ("gemm_fp8_by_size", &k.gemm_fp8_by_size),
                         ("moe_bf16_by_slice", &k.moe_bf16_by_slice),
                         ("moe_fp8_by_slice", &k.moe_fp8_by_slice),
                     ] {
@@ -538,6 +551,8 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
         }
     }
     for (n, cs) in [
+        ("gemm_bf16/size", k.gemm_bf16_by_size.get()),
+        ("gemm_fp8/size", k.gemm_fp8_by_size.get()),
         ("moe_bf16/slice", k.moe_bf16_by_slice.get()),
         ("moe_fp8/slice", k.moe_fp8_by_slice.get()),
     ] {

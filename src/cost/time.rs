@@ -198,7 +198,8 @@ fn load(c: &LayoutCoeffs, seqs: f64, len: u64) -> Load {
 /// The attention projections (the part of the attention block the context does not change).
 fn attention_projections(k: &Kernels, o: &OpSizes, x: &Load) -> Acc {
     let mut acc = Acc::default();
-    let g = k.gemm;
+    // Each GEMM on its weight-size class: the projections at their mean matrix.
+    let g = k.gemm_for(o.attention_p / o.attention_gemms.max(1.0));
     let proj = (
         2.0 * x.tokens * o.attention_p,
         o.attention_p * o.weight_bytes + x.tokens * 4.0 * o.d * o.act_bytes,
@@ -264,7 +265,8 @@ fn elementwise(k: &Kernels, bytes: f64, launches: f64) -> f64 {
 }
 
 fn dense_ffn(k: &Kernels, o: &OpSizes, x: &Load, layer: &mut Layer) {
-    let g = k.gemm;
+    // Gate/up and down at their mean matrix.
+    let g = k.gemm_for(o.ffn_p / 2.0);
     let (t, c) = k.time(
         g,
         2.0 * x.tokens * o.ffn_p,
@@ -282,7 +284,7 @@ fn dense_ffn(k: &Kernels, o: &OpSizes, x: &Load, layer: &mut Layer) {
 
 fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     let mut acc = Acc::default();
-    let g = k.gemm;
+    let g = k.gemm_for(o.router_p);
     let assignments = x.stage_tokens * o.top_k;
     let busiest = assignments / l.ep as f64 * o.imbalance;
     let active = if x.decode {
@@ -305,7 +307,7 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     let bytes = active * o.expert_p * o.weight_bytes + busiest * 2.0 * o.d * o.act_bytes;
     let (class, launches) = match k.moe {
         Some(c) if !(k.grouped_gemm_as_dense && l.ep > 1) => (c, 1.0),
-        _ => (g, 2.0),
+        _ => (k.gemm_for(o.expert_p / 2.0), 2.0),
     };
     acc.add(
         k.time(
@@ -320,6 +322,7 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     );
     if o.shared_p > 0.0 {
         let mut shared = Acc::default();
+        let g = k.gemm_for(o.shared_p / 2.0);
         shared.add(
             k.time(
                 g,
@@ -521,7 +524,7 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     let logits = if x.decode { x.tokens } else { x.seqs };
     let lm_head = if o.lm_p > 0.0 {
         k.time(
-            k.gemm,
+            k.gemm_for(o.lm_p),
             2.0 * logits * o.lm_p,
             k.peak_flops_per_s,
             o.lm_p * o.weight_bytes,
