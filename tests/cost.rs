@@ -798,3 +798,50 @@ fn decode_all_to_all_matches_deepep_low_latency_measurements() {
         );
     }
 }
+
+/// A dense GEMM runs on the curve of its weight-size class: single kernels of TensorRT-LLM
+/// 1.3.0rc20's H200 per-tensor FP8 table (aiconfigurator-core 0.12, `h200_sxm/gemm/trtllm/
+/// 1.3.0rc20/gemm_perf.parquet`, K = 8,192) are predicted within 16 % (+1 to +15 %), each closer
+/// than on the one curve over every shape, which `Kernels::gemm` still is (+4 to +42 %: the
+/// 65,536 × 8,192 matrix at M = 128, a Llama-3.1-70B FFN at TP1-2, is the worst).
+#[test]
+fn dense_gemms_run_on_their_weight_size_class() {
+    let mut task = common::small_dense(1, None);
+    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    task.cost.engine = Engine::Trtllm;
+    on_gpu(&mut task, "H200");
+    let k = Kernels::new(&task, 1.0);
+    assert!(k.measured && !k.gemm_by_size.is_empty());
+    let time = |curve: &profile::Curve, m: f64, n: f64| {
+        let kk = 8192.0;
+        let bytes = n * kk + 2.0 * m * (n + kk);
+        k.time(curve, 2.0 * m * n * kk, k.peak_flops_per_s, bytes, m, 1.0)
+            .0
+    };
+    // (M, N, measured µs)
+    let rows = [
+        (8.0, 8192.0, 30.363),
+        (128.0, 8192.0, 33.563),
+        (8.0, 16384.0, 45.904),
+        (128.0, 16384.0, 51.413),
+        (128.0, 65536.0, 159.920),
+        (8.0, 65536.0, 144.875),
+        (2048.0, 65536.0, 1600.821),
+    ];
+    for (m, n, us) in rows {
+        let (t, one) = (time(k.gemm_for(n * 8192.0), m, n), time(k.gemm, m, n));
+        let err = |t: f64| (t / (us * 1e-6) - 1.0).abs();
+        assert!(
+            err(t) < 0.16 && err(t) < err(one),
+            "M {m} N {n}: {:.1} us (one curve {:.1}) vs {us} us measured",
+            t * 1e6,
+            one * 1e6
+        );
+    }
+    let one_curve = time(k.gemm, 128.0, 65536.0);
+    assert!(
+        one_curve > 1.2 * 159.920e-6,
+        "the one curve: {:.1} us",
+        one_curve * 1e6
+    );
+}

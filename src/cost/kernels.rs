@@ -36,9 +36,12 @@
 //! Qwen2.5-1.5B, 28 layers, ITL at QPS 1 5.39 ms piecewise vs 4.97 ms full graph; vllm#51167,
 //! H200: 15 us per graph boundary at batch 1, 25 us at batch 4), which vLLM 0.24 still pays in
 //! prefill (not charged: ~1 ms per 80-layer pass). The vLLM CI latency rows (`pdplan calibrate`)
-//! are 13-23 % fast on H100 / H200 but within 7 % on A100 for the dense models, with the same
-//! builds: a per-step or per-layer host constant would show on A100 as well (1.3 ms per step on
-//! Hopper for Llama-3-8B against 0.26 ms on A100), so that gap is not charged as one either.
+//! are fast on every GPU for the dense models since the GEMMs are read on their weight-size
+//! class (A100 -8 / -12 %, H100 -22 / -20 %, H200 -27 / -25 % for Llama-3 8B / 70B TP4): 1.0-1.7
+//! ms per step for 8B and 3.6-4.0 ms for 70B, about 30-50 us per layer, consistent with
+//! piecewise-graph boundaries of the release they ran, which the rows do not pin; it is not
+//! charged, since vLLM's current default replays decode as one full graph and a constant fitted
+//! to those rows would be a fit to end-to-end figures.
 use super::profile::{self, AllReduce, Curve, DeepEp, GpuProfile};
 use crate::spec::task::{Engine, Task};
 use std::sync::LazyLock;
