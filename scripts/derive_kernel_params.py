@@ -162,30 +162,41 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False)
 GRID_M_BLOCK = [1, 2, 4, 8, 16, 32, 48, 64, 65, 80, 96, 112, 128, 129, 160, 192, 224, 256, 257,
                 512, 513, 768, 769, 1024, 1025, 2048, 4096, 8192, 16384]
 GEMM_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block"}
-# Upper bounds of the dense GEMM's weight-size classes (N·K elements; the last class unbounded).
-# At the same M the achieved fraction of peak and of HBM bandwidth grows with the weight matrix:
-# in TensorRT-LLM 1.3's H200 FP8 table at M = 128, the one curve over N, K in 1024..16384 is
-# right for 2^24-2^25 elements and 25-44 % too slow for 2^28 and above (a Llama-3.1-70B FFN at
-# TP1-4, its LM head), 5-20 % too fast for 2^20-2^22 elements at M >= 2048.
-GEMM_SIZES = [1 << 22, 1 << 24, 1 << 26, 1 << 28, None]
+# Upper bounds of the dense GEMM's shape classes, on N (output features) and on K (input
+# features) each; the last class of each unbounded. At the same M the achieved fraction of peak
+# and of HBM bandwidth depends on the weight matrix's shape, and on N and K apart (the output
+# tiles spread over the SMs; K sets the reduction length): per kernel of TensorRT-LLM 1.3's H200
+# FP8 table (N, K >= 256, every M of GRID_M) the one curve over N, K in 1024..16384 is off by a
+# median 10.1 % (90th percentile 38 %), curves per class of N·K by 6.5 % (25 %), curves per
+# class of N and of K by 2.9 % (12 %); H100 7.8 / 6.0 / 2.9 %, A100 BF16 13.5 / 7.5 / 5.2 %.
+GEMM_SHAPE_BOUNDS = [1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, None]
 
 
-def gemm_by_size(x, launch, source, key):
-    """The dense GEMM's curves per weight-size class (ascending bounds): each the medians over the
-    class's shapes (N, K >= 256, no upper bound) at each M, as the single curve is over all."""
-    out, lo = [], 0
-    for hi in GEMM_SIZES:
-        part = x[(x.nk >= lo) & ((x.nk < hi) if hi else True)]
-        lo = hi or lo
-        if len(part.drop_duplicates(["n", "k"])) < 3:
-            continue
-        c = curve(part, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
-        if len(c["x"]) < 3:
-            continue
-        c["weight_elements_below"] = hi
-        what = f"N·K < 2^{hi.bit_length() - 1}" if hi else f"N·K >= 2^{(lo).bit_length() - 1}"
-        c["source"] = f"{source}, gemm_dtype {key}, {what}, {len(part)} kernels ({len(part.drop_duplicates(['n', 'k']))} shapes, N, K >= 256)"
-        out.append(c)
+def gemm_by_shape(x, launch, source, dtype):
+    """The dense GEMM's curves per class of N and of K (ascending N bound, then K bound; `None`
+    last): each the medians over the class's shapes (N, K >= 256) at each M, as the single curve
+    is over all. A class too thin for a curve is left out (pdplan then takes the next one of the
+    same N class, or the one curve)."""
+    out, n_lo = [], 0
+    for n_hi in GEMM_SHAPE_BOUNDS:
+        row = x[(x.n >= n_lo) & ((x.n < n_hi) if n_hi else True)]
+        n_lo = n_hi or n_lo
+        k_lo = 0
+        for k_hi in GEMM_SHAPE_BOUNDS:
+            part = row[(row.k >= k_lo) & ((row.k < k_hi) if k_hi else True)]
+            k_lo = k_hi or k_lo
+            shapes = len(part.drop_duplicates(["n", "k"]))
+            if shapes < 2:
+                continue
+            c = curve(part, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
+            if len(c["x"]) < 3:
+                continue
+            c["n_below"] = n_hi
+            c["k_below"] = k_hi
+            bound = lambda v: f"< {v}" if v else "unbounded"  # noqa: E731
+            c["source"] = (f"{source}, gemm_dtype {dtype}, N {bound(n_hi)}, K {bound(k_hi)}, "
+                           f"{len(part)} kernels ({shapes} shapes)")
+            out.append(c)
     return out
 
 
@@ -217,7 +228,7 @@ def gemm(root, gpu, engine, sysd):
             busy = (every.t - launch).clip(lower=1e-7)
             every["compute"] = 2.0 * every.m * every.nk / (sysd["peak_flops_per_s"][peak_key] * busy)
             every["memory"] = (every.nk * WBYTES[dt] + 2.0 * every.m * (every.k + every.n)) / (sysd["hbm_bytes_per_s"] * busy)
-            out["gemm_" + key + "_by_size"] = gemm_by_size(every, launch, f"{PACKAGE}: {rel(root, path)}", dt)
+            out["gemm_" + key + "_by_shape"] = gemm_by_shape(every, launch, f"{PACKAGE}: {rel(root, path)}", dt)
         x = x[(x.n >= 1024) & (x.n <= 16384) & (x.k >= 1024) & (x.k <= 16384)]
         if dt == "fp8_block":
             # Weights of at least 2^24 elements: at the tile steps a small GEMM gains a few us

@@ -119,16 +119,16 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // period of its schedule (cost::overlap) instead of a perfect 2·max: the SGLang H100
         // decode row +23.4 % -> +5.7 %, the DeepSeek profile decode +8.7 % -> +4.2 %, the
         // production prefill average +77 % -> +68 %.
-        // Loosened by the dense GEMM's weight-size classes (scripts/derive_kernel_params.py,
-        // GEMM_SIZES; AIConfigurator agreement on scripts/aic_sweep.py's 70 generated configs:
-        // median 7.3 % -> 6.0 %, Llama-3.1-70B FP8 +15..+32 % -> +11..+26 %): the large matrices
-        // of 70B-class models run 10-30 % faster than the one curve said, so the rows whose
-        // measured end-to-end time holds more than the kernels move fast: TensorRT-LLM v0.6
-        // median 0.077 -> 0.135 (decode-heavy 70B rows +79/+85 -> +87/+90 %), v0.9 worst
-        // 0.976 -> 1.002, vLLM CI 0.153 / 0.234 -> 0.203 / 0.267 (see the H200 rows' note),
-        // v0.17 worst 0.365 -> 0.397 (A100 FP16 Mixtral).
+        // Loosened by the dense GEMM's shape classes (scripts/derive_kernel_params.py,
+        // GEMM_SHAPE_BOUNDS: per kernel of the H200 FP8 table 10 % -> 2.9 % median error;
+        // AIConfigurator agreement on scripts/aic_sweep.py's 70 generated configs: median
+        // 7.3 % -> 5.8 %): the large matrices of 70B-class models run 10-30 % faster than the one
+        // curve said, so the rows whose measured end-to-end time holds more than the kernels move
+        // fast: TensorRT-LLM v0.6 median 0.077 -> 0.140 (decode-heavy 70B rows +79/+85 ->
+        // +87/+91 %), vLLM CI 0.153 / 0.234 -> 0.188 / 0.260 (see the H200 rows' note), v0.17
+        // worst 0.365 -> 0.397 (A100 FP16 Mixtral), SGLang blogs 0.154 / 0.453 -> 0.161 / 0.479.
         (Group::CalibrationMd, 8, 0.06, 0.70),
-        (Group::TrtllmV06, 13, 0.14, 0.91),
+        (Group::TrtllmV06, 13, 0.15, 0.91),
         (Group::TrtllmV09, 35, 0.10, 1.01),
         // vLLM CI worst 0.22 -> 0.23: the grouped MoE curves are read on the busiest EP group
         // under power-law routing (scripts/derive_kernel_params.py, ROUTING), which at the few
@@ -141,7 +141,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // + the H20 blog's 9 decode figures with MTP (speculative decoding): 3 -> 12 rows, median
         // 0.087 -> 0.154, worst 0.141 -> 0.453 (batch 1 and 3 draft tokens +28..+45 %, EP32 at
         // batch 32 +41 %: see the rows' notes; batch 8-48 with 1-2 draft tokens at EP16 within 17 %).
-        (Group::SglangBlogs, 12, 0.16, 0.47),
+        (Group::SglangBlogs, 12, 0.17, 0.48),
         (Group::TrtllmBlogs, 1, 0.25, 0.25),
         // vLLM wide-EP blog: DeepSeek-R1 decode on 32 H200 with DBO, +4.2 % (without the overlap,
         // as TensorRT-LLM is costed, the same layout is -22 %); prefill on 16 H200 -43.8 %

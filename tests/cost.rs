@@ -799,7 +799,7 @@ fn decode_all_to_all_matches_deepep_low_latency_measurements() {
     }
 }
 
-/// A dense GEMM runs on the curve of its weight-size class: single kernels of TensorRT-LLM
+/// A dense GEMM runs on the curve of its shape class (N and K): single kernels of TensorRT-LLM
 /// 1.3.0rc20's H200 per-tensor FP8 table (aiconfigurator-core 0.12, `h200_sxm/gemm/trtllm/
 /// 1.3.0rc20/gemm_perf.parquet`, K = 8,192) are predicted within 16 % (+1 to +15 %), each closer
 /// than on the one curve over every shape, which `Kernels::gemm` still is (+4 to +42 %: the
@@ -811,7 +811,7 @@ fn dense_gemms_run_on_their_weight_size_class() {
     task.cost.engine = Engine::Trtllm;
     on_gpu(&mut task, "H200");
     let k = Kernels::new(&task, 1.0);
-    assert!(k.measured && !k.gemm_by_size.is_empty());
+    assert!(k.measured && !k.gemm_by_shape.is_empty());
     let time = |curve: &profile::Curve, m: f64, n: f64| {
         let kk = 8192.0;
         let bytes = n * kk + 2.0 * m * (n + kk);
@@ -829,7 +829,7 @@ fn dense_gemms_run_on_their_weight_size_class() {
         (2048.0, 65536.0, 1600.821),
     ];
     for (m, n, us) in rows {
-        let (t, one) = (time(k.gemm_for(n * 8192.0), m, n), time(k.gemm, m, n));
+        let (t, one) = (time(k.gemm_for(n, 8192.0), m, n), time(k.gemm, m, n));
         let err = |t: f64| (t / (us * 1e-6) - 1.0).abs();
         assert!(
             err(t) < 0.16 && err(t) < err(one),

@@ -333,7 +333,7 @@ fn unseen_tasks_launch_on_every_engine_they_are_restricted_to() {
 #[test]
 fn sglang_keeps_the_same_tp_and_says_why() {
     // A dense model whose SGLang-runnable optimum pairs two attention TPs (the Llama-70B budget
-    // fixture was one until the dense GEMMs were read on their weight-size class).
+    // fixture was one until the dense GEMMs were read on their shape class).
     let r = pdplan::read_task(&root().join("fixtures/tasks/aic/llama-3.1-70b-h100.md")).unwrap();
     // The cost model's optimum over every layout (`any` keeps only plans an engine runs).
     let free = solve(&r, Some(Engine::Unrestricted)).unwrap();

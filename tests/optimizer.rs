@@ -198,11 +198,12 @@ fn engine_any_plans_a_pair_one_engine_runs() {
         "{} vs {values:?}",
         d.solver.primary_value
     );
-    // The unrestricted optimum is better, and unrunnable: the restriction is real.
+    // The unrestricted search is a relaxation: never worse (on this task it ties since the
+    // dense GEMMs are read on their shape class; it was strictly better before).
     let mut free = task.clone();
     free.cost.engine = Engine::Unrestricted;
     let f = ilp::optimize_with(&free, mode, objective).unwrap();
-    assert!(f.solver.primary_value > d.solver.primary_value);
+    assert!(f.solver.primary_value >= d.solver.primary_value - 1e-9);
 }
 
 /// `--objective total` without a GPU limit would grow the deployment without bound: refused

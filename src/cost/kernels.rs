@@ -36,9 +36,9 @@
 //! Qwen2.5-1.5B, 28 layers, ITL at QPS 1 5.39 ms piecewise vs 4.97 ms full graph; vllm#51167,
 //! H200: 15 us per graph boundary at batch 1, 25 us at batch 4), which vLLM 0.24 still pays in
 //! prefill (not charged: ~1 ms per 80-layer pass). The vLLM CI latency rows (`pdplan calibrate`)
-//! are fast on every GPU for the dense models since the GEMMs are read on their weight-size
-//! class (A100 -8 / -12 %, H100 -22 / -20 %, H200 -27 / -25 % for Llama-3 8B / 70B TP4): 1.0-1.7
-//! ms per step for 8B and 3.6-4.0 ms for 70B, about 30-50 us per layer, consistent with
+//! are fast on every GPU for the dense models since the GEMMs are read on their shape class
+//! (A100 -11 / -10 %, H100 -22 / -19 %, H200 -26 / -23 % for Llama-3 8B / 70B TP4): 1.0-1.7
+//! ms per step for 8B and 3-4 ms for 70B, about 30-50 us per layer, consistent with
 //! piecewise-graph boundaries of the release they ran, which the rows do not pin; it is not
 //! charged, since vLLM's current default replays decode as one full graph and a constant fitted
 //! to those rows would be a fit to end-to-end figures.
@@ -120,9 +120,10 @@ pub struct Kernels {
     /// The dense GEMM over every weight shape (the curve the task's `MFU` line is read against,
     /// and the GEMM of a weight size no class covers).
     pub gemm: &'static Curve,
-    /// The dense GEMM per weight-size class (ascending bounds); [`Kernels::gemm_for`] picks one
-    /// per GEMM. Empty for the block-scaled FP8 GEMM (its table is read at exact M instead).
-    pub gemm_by_size: &'static [Curve],
+    /// The dense GEMM per class of its weight shape (ascending bounds on N, then K);
+    /// [`Kernels::gemm_for`] picks one per GEMM. Empty for the block-scaled FP8 GEMM (its table is
+    /// read at exact M instead).
+    pub gemm_by_shape: &'static [Curve],
     pub moe: Option<&'static Curve>,
     /// The grouped MoE GEMM per expert-size class (ascending bounds); [`Kernels::for_expert_slice`]
     /// picks the class of a layout's expert slice into `moe`.
@@ -230,17 +231,17 @@ impl Kernels {
             Some((_, k)) if !fp8 || k.moe_fp8.is_none() => k.moe_bf16_by_slice.get(),
             _ => &[],
         };
-        let mut gemm_by_size: &'static [Curve] = &[];
+        let mut gemm_by_shape: &'static [Curve] = &[];
         let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {
             Some((_, k)) => {
                 let mla = task.model.attention == crate::spec::task::AttentionKind::Mla;
                 let block = k.gemm_fp8_block.as_ref().filter(|_| fp8_block_scaled(task));
                 let (gemm, by_size) = match (fp8, block, &k.gemm_fp8) {
                     (true, Some(b), _) => (b, &[][..]),
-                    (true, None, Some(f)) => (f, k.gemm_fp8_by_size.get()),
-                    _ => (&k.gemm_bf16, k.gemm_bf16_by_size.get()),
+                    (true, None, Some(f)) => (f, k.gemm_fp8_by_shape.get()),
+                    _ => (&k.gemm_bf16, k.gemm_bf16_by_shape.get()),
                 };
-                gemm_by_size = by_size;
+                gemm_by_shape = by_size;
                 let moe = if fp8 {
                     k.moe_fp8.as_ref().or(k.moe_bf16.as_ref())
                 } else {
@@ -266,7 +267,7 @@ impl Kernels {
         let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
         let mut k = Kernels {
             gemm,
-            gemm_by_size,
+            gemm_by_shape,
             moe,
             moe_by_slice,
             attention_prefill: prefill,
@@ -304,7 +305,7 @@ impl Kernels {
     pub fn roofline(hw: &crate::spec::task::Hardware) -> Kernels {
         Kernels {
             gemm: &FLAT,
-            gemm_by_size: &[],
+            gemm_by_shape: &[],
             moe: None,
             moe_by_slice: &[],
             attention_prefill: &FLAT,
@@ -351,16 +352,16 @@ impl Kernels {
         self
     }
 
-    /// The dense GEMM curve of a weight matrix of `elements` (`N × K` on one GPU): the first
-    /// weight-size class whose bound exceeds it, else the curve over every shape. At the same M
-    /// the fraction of peak and of HBM bandwidth grows with the matrix (`scripts/
-    /// derive_kernel_params.py`, `GEMM_SIZES`): per kernel of TensorRT-LLM 1.3's H200 FP8 table
-    /// the one curve is 25-44 % slow at M = 128 for matrices of 2^28 elements and more (a
-    /// Llama-3.1-70B FFN at TP ≤ 4), and 5-38 % fast at M ≥ 2,048 for 2^20-2^22.
-    pub fn gemm_for(&self, elements: f64) -> &'static Curve {
-        self.gemm_by_size
+    /// The dense GEMM curve of a weight matrix of `n` output and `k` input features on one GPU:
+    /// the first shape class whose bounds both exceed them, else the curve over every shape. At
+    /// the same M the fraction of peak and of HBM bandwidth depends on N and K (`scripts/
+    /// derive_kernel_params.py`, `GEMM_SHAPE_BOUNDS`): per kernel of TensorRT-LLM 1.3's H200 FP8
+    /// table the one curve is off by a median 10 % (90th percentile 38 %; 25-44 % slow at M =
+    /// 128 for a Llama-3.1-70B FFN at TP ≤ 4), the shape classes by 2.9 % (12 %).
+    pub fn gemm_for(&self, n: f64, k: f64) -> &'static Curve {
+        self.gemm_by_shape
             .iter()
-            .find(|c| c.weight_elements_below.is_none_or(|below| elements < below))
+            .find(|c| c.n_below.is_none_or(|b| n < b) && c.k_below.is_none_or(|b| k < b))
             .unwrap_or(self.gemm)
     }
 

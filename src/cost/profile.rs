@@ -56,10 +56,14 @@ pub struct Curve {
     /// ascending order of this bound, the last unbounded.
     #[serde(default)]
     pub local_experts_below: Option<f64>,
-    /// Of a dense-GEMM curve of one weight-size class: the class holds weight matrices of fewer
-    /// elements than this (`N × K`; `None`: no bound).
+    /// Of a dense-GEMM curve of one shape class: the class holds weight matrices of fewer output
+    /// features `N` than this (`None`: no bound).
     #[serde(default)]
-    pub weight_elements_below: Option<f64>,
+    pub n_below: Option<f64>,
+    /// ... and of fewer input features `K` than this (`None`: no bound). Classes come in
+    /// ascending order of `n_below`, then of `k_below`, unbounded last.
+    #[serde(default)]
+    pub k_below: Option<f64>,
     /// Where the numbers were measured.
     pub source: String,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
@@ -223,13 +227,13 @@ pub struct EngineKernels {
     /// (see `scripts/derive_kernel_params.py`, `GRID_M_BLOCK`).
     #[serde(default)]
     pub gemm_fp8_block: Option<Curve>,
-    /// The dense GEMM per weight-size class (ascending bounds; see
-    /// `scripts/derive_kernel_params.py`, `gemm_by_size`): at the same M a larger weight matrix
-    /// reaches a larger fraction of peak and of HBM bandwidth.
+    /// The dense GEMM per class of its weight shape, N and K apart (see
+    /// `scripts/derive_kernel_params.py`, `gemm_by_shape`): at the same M the fraction of peak
+    /// and of HBM bandwidth a GEMM reaches depends on N and K.
     #[serde(default)]
-    pub gemm_bf16_by_size: LazyCurves,
+    pub gemm_bf16_by_shape: LazyCurves,
     #[serde(default)]
-    pub gemm_fp8_by_size: LazyCurves,
+    pub gemm_fp8_by_shape: LazyCurves,
     #[serde(default)]
     pub moe_bf16: Option<Curve>,
     #[serde(default)]
@@ -344,8 +348,8 @@ impl Engines {
                 Ok(None) => {}
                 Ok(Some(k)) => {
                     for (list, curves) in [
-                        ("gemm_bf16_by_size", &k.gemm_bf16_by_size),
-                        ("gemm_fp8_by_size", &k.gemm_fp8_by_size),
+                        ("gemm_bf16_by_shape", &k.gemm_bf16_by_shape),
+                        ("gemm_fp8_by_shape", &k.gemm_fp8_by_shape),
                         ("moe_bf16_by_slice", &k.moe_bf16_by_slice),
                         ("moe_fp8_by_slice", &k.moe_fp8_by_slice),
                     ] {
@@ -551,8 +555,8 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
         }
     }
     for (n, cs) in [
-        ("gemm_bf16/size", k.gemm_bf16_by_size.get()),
-        ("gemm_fp8/size", k.gemm_fp8_by_size.get()),
+        ("gemm_bf16/shape", k.gemm_bf16_by_shape.get()),
+        ("gemm_fp8/shape", k.gemm_fp8_by_shape.get()),
         ("moe_bf16/slice", k.moe_bf16_by_slice.get()),
         ("moe_fp8/slice", k.moe_fp8_by_slice.get()),
     ] {

@@ -198,8 +198,9 @@ fn load(c: &LayoutCoeffs, seqs: f64, len: u64) -> Load {
 /// The attention projections (the part of the attention block the context does not change).
 fn attention_projections(k: &Kernels, o: &OpSizes, x: &Load) -> Acc {
     let mut acc = Acc::default();
-    // Each GEMM on its weight-size class: the projections at their mean matrix.
-    let g = k.gemm_for(o.attention_p / o.attention_gemms.max(1.0));
+    // The block's GEMMs on the class of their mean shape (`K = d`).
+    let d = o.d.max(1.0);
+    let g = k.gemm_for(o.attention_p / o.attention_gemms.max(1.0) / d, d);
     let proj = (
         2.0 * x.tokens * o.attention_p,
         o.attention_p * o.weight_bytes + x.tokens * 4.0 * o.d * o.act_bytes,
@@ -264,27 +265,44 @@ fn elementwise(k: &Kernels, bytes: f64, launches: f64) -> f64 {
     k.time(k.elementwise, 0.0, 1.0, bytes, 1.0, launches).0
 }
 
+/// An FFN of `params` weights on one GPU with `inter` intermediate features, run for `rows`
+/// token rows (`m` rows per weight matrix; `copies` of the weights read): its up (gate + up) GEMM,
+/// `K = d` and `N = params / d − inter`, and its down GEMM, `K = inter` and `N = d`, each on the
+/// curve of its own shape class ([`Kernels::gemm_for`]).
+fn ffn_gemms(k: &Kernels, o: &OpSizes, rows: f64, m: f64, copies: f64, params: f64, inter: f64) -> Acc {
+    let mut acc = Acc::default();
+    let d = o.d.max(1.0);
+    let up_n = (params / d - inter).max(0.0);
+    let up_p = (up_n * d).min(params);
+    for (p, n, kk) in [(up_p, up_n, d), (params - up_p, d, inter)] {
+        let g = k.gemm_for(n, kk);
+        acc.add(
+            k.time(
+                g,
+                2.0 * rows * p,
+                k.peak_flops_per_s,
+                copies * p * o.weight_bytes + rows * d * o.act_bytes,
+                m,
+                1.0,
+            ),
+            g.launch_s,
+        );
+    }
+    acc
+}
+
 fn dense_ffn(k: &Kernels, o: &OpSizes, x: &Load, layer: &mut Layer) {
-    // Gate/up and down at their mean matrix.
-    let g = k.gemm_for(o.ffn_p / 2.0);
-    let (t, c) = k.time(
-        g,
-        2.0 * x.tokens * o.ffn_p,
-        k.peak_flops_per_s,
-        o.ffn_p * o.weight_bytes + x.tokens * 2.0 * o.d * o.act_bytes,
-        x.tokens,
-        2.0,
-    );
-    layer.dense_ffn = t;
-    layer.compute_dense = if c { t } else { 0.0 };
+    let acc = ffn_gemms(k, o, x.tokens, x.tokens, 1.0, o.ffn_p, o.ffn_inter);
+    layer.dense_ffn = acc.total;
+    layer.compute_dense = acc.compute;
     let norms = elementwise(k, x.tokens * ELEMENTWISE_ELEMS * o.d * o.act_bytes, NORM_LAUNCHES);
     layer.elementwise_dense = norms + elementwise(k, x.tokens * 3.0 * o.ffn_inter * o.act_bytes, 1.0);
-    layer.launch_dense = 2.0 * g.launch_s + (NORM_LAUNCHES + 1.0) * k.elementwise.launch_s;
+    layer.launch_dense = acc.launch + (NORM_LAUNCHES + 1.0) * k.elementwise.launch_s;
 }
 
 fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     let mut acc = Acc::default();
-    let g = k.gemm_for(o.router_p);
+    let g = k.gemm_for(o.experts, o.d);
     let assignments = x.stage_tokens * o.top_k;
     let busiest = assignments / l.ep as f64 * o.imbalance;
     let active = if x.decode {
@@ -305,35 +323,32 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     );
     let per_expert = busiest / o.local_experts.max(1.0);
     let bytes = active * o.expert_p * o.weight_bytes + busiest * 2.0 * o.d * o.act_bytes;
-    let (class, launches) = match k.moe {
-        Some(c) if !(k.grouped_gemm_as_dense && l.ep > 1) => (c, 1.0),
-        _ => (k.gemm_for(o.expert_p / 2.0), 2.0),
+    let launches = match k.moe {
+        Some(c) if !(k.grouped_gemm_as_dense && l.ep > 1) => {
+            acc.add(
+                k.time(
+                    c,
+                    2.0 * busiest * o.expert_p,
+                    k.peak_flops_per_s,
+                    bytes,
+                    per_expert,
+                    1.0,
+                ),
+                c.launch_s,
+            );
+            1.0
+        }
+        _ => {
+            // As dense GEMMs (DeepGEMM's grouped kernels run as dense ones of the group's size):
+            // each expert's up and down GEMMs on their shape class, at its tokens.
+            let e = ffn_gemms(k, o, busiest, per_expert, active, o.expert_p, o.expert_inter);
+            acc.add((e.total, false), e.launch);
+            acc.compute += e.compute;
+            2.0
+        }
     };
-    acc.add(
-        k.time(
-            class,
-            2.0 * busiest * o.expert_p,
-            k.peak_flops_per_s,
-            bytes,
-            per_expert,
-            launches,
-        ),
-        launches * class.launch_s,
-    );
     if o.shared_p > 0.0 {
-        let mut shared = Acc::default();
-        let g = k.gemm_for(o.shared_p / 2.0);
-        shared.add(
-            k.time(
-                g,
-                2.0 * x.tokens * o.shared_p,
-                k.peak_flops_per_s,
-                o.shared_p * o.weight_bytes,
-                x.tokens,
-                2.0,
-            ),
-            2.0 * g.launch_s,
-        );
+        let shared = ffn_gemms(k, o, x.tokens, x.tokens, 1.0, o.shared_p, o.shared_inter);
         acc = if k.shared_experts_stream.overlaps(x.decode, x.tokens) {
             // The shared experts on their own stream beside the router and routed experts: the
             // longer branch sets the time (and the breakdown's shares).
@@ -524,7 +539,7 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     let logits = if x.decode { x.tokens } else { x.seqs };
     let lm_head = if o.lm_p > 0.0 {
         k.time(
-            k.gemm_for(o.lm_p),
+            k.gemm_for(o.lm_p / o.d.max(1.0), o.d),
             2.0 * logits * o.lm_p,
             k.peak_flops_per_s,
             o.lm_p * o.weight_bytes,
