@@ -23,6 +23,8 @@ never a fit to end-to-end throughput):
   - dense GEMM: x = M (tokens); c = F/(P·(t−launch)), b = B/(H·(t−launch)), medians over the
     weight shapes N, K in [1024, 16384] (F = 2MNK, B = NK·w + (MK + MN)·2 bytes); per dtype
     (BF16, per-tensor FP8, 128 × 128 block-scaled FP8 read at the exact M the table measures);
+    and for BF16 and per-tensor FP8 the same c and b at every measured (N, K, M) with N, K >= 256
+    (`gemm_grid`), which pdplan reads for each GEMM of its own shape;
   - grouped MoE GEMM (gate/up + down, gated): x = token copies per local expert, B = active
     local experts' weights + 2 × 16-bit rows per token copy (as pdplan counts them, with its
     default imbalance when ep > 1); measured under power-law routing on the busiest EP group
@@ -162,42 +164,53 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False)
 GRID_M_BLOCK = [1, 2, 4, 8, 16, 32, 48, 64, 65, 80, 96, 112, 128, 129, 160, 192, 224, 256, 257,
                 512, 513, 768, 769, 1024, 1025, 2048, 4096, 8192, 16384]
 GEMM_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block"}
-# Upper bounds of the dense GEMM's shape classes, on N (output features) and on K (input
-# features) each; the last class of each unbounded. At the same M the achieved fraction of peak
-# and of HBM bandwidth depends on the weight matrix's shape, and on N and K apart (the output
-# tiles spread over the SMs; K sets the reduction length): per kernel of TensorRT-LLM 1.3's H200
-# FP8 table (N, K >= 256, every M of GRID_M) the one curve over N, K in 1024..16384 is off by a
-# median 10.1 % (90th percentile 38 %), curves per class of N·K by 6.5 % (25 %), curves per
-# class of N and of K by 2.9 % (12 %); H100 7.8 / 6.0 / 2.9 %, A100 BF16 13.5 / 7.5 / 5.2 %.
-GEMM_SHAPE_BOUNDS = [1 << 10, 1 << 11, 1 << 12, 1 << 13, 1 << 14, None]
-
-
-def gemm_by_shape(x, launch, source, dtype):
-    """The dense GEMM's curves per class of N and of K (ascending N bound, then K bound; `None`
-    last): each the medians over the class's shapes (N, K >= 256) at each M, as the single curve
-    is over all. A class too thin for a curve is left out (pdplan then takes the next one of the
-    same N class, or the one curve)."""
-    out, n_lo = [], 0
-    for n_hi in GEMM_SHAPE_BOUNDS:
-        row = x[(x.n >= n_lo) & ((x.n < n_hi) if n_hi else True)]
-        n_lo = n_hi or n_lo
-        k_lo = 0
-        for k_hi in GEMM_SHAPE_BOUNDS:
-            part = row[(row.k >= k_lo) & ((row.k < k_hi) if k_hi else True)]
-            k_lo = k_hi or k_lo
-            shapes = len(part.drop_duplicates(["n", "k"]))
-            if shapes < 2:
-                continue
-            c = curve(part, "m", GRID_M, ["compute", "memory"], launch, power={"compute": 1})
-            if len(c["x"]) < 3:
-                continue
-            c["n_below"] = n_hi
-            c["k_below"] = k_hi
-            bound = lambda v: f"< {v}" if v else "unbounded"  # noqa: E731
-            c["source"] = (f"{source}, gemm_dtype {dtype}, N {bound(n_hi)}, K {bound(k_hi)}, "
-                           f"{len(part)} kernels ({shapes} shapes)")
-            out.append(c)
-    return out
+def gemm_grid(x, launch, source, dtype, peak, hbm, wbytes):  # noqa: PLR0913
+    """The dense GEMM's efficiencies at every measured (N, K, M) of the table with N, K >= 256 and
+    M on GRID_M (no medians: each point is one kernel's measurement), N-major then K then M; pdplan
+    interpolates them trilinearly in log N, log K, log M (`profile::GemmGrid`). `None` when the
+    table leaves too much of that grid unmeasured."""
+    ns = sorted(int(v) for v in x.n.unique() if v >= 256)
+    ks = sorted(int(v) for v in x.k.unique() if v >= 256)
+    g = x[x.n.isin(ns) & x.k.isin(ks) & x.m.isin(GRID_M)]
+    g = g.groupby(["n", "k", "m"])[["t"]].median()
+    # M sizes the table measures for at most half the shapes are left out (A100: M = 16384);
+    # pdplan clamps above the last one. A shape missing at a kept M (H200: 65,536 x 65,536) takes
+    # the value of the nearest measured K at the same N and M.
+    counts = g.groupby(level="m").size()
+    ms = [m for m in GRID_M if counts.get(m, 0) * 2 > len(ns) * len(ks)]
+    full = pd.MultiIndex.from_product([ns, ks, ms], names=["n", "k", "m"])
+    g = g.reindex(full)
+    filled = int(g.t.isna().sum())
+    if filled:
+        for n, k, m in g.index[g.t.isna()]:
+            row = g.xs((n, m), level=("n", "m")).dropna()
+            if row.empty:
+                return None
+            near = row.index[np.argmin(np.abs(np.log(row.index.to_numpy(dtype=float)) - np.log(k)))]
+            g.loc[(n, k, m)] = row.loc[near]
+    if len(ms) < 3:
+        return None
+    # Per shape, a kernel for more rows is never faster: the running maximum of the measured time
+    # over M (a table's kernel choice can dip between neighbouring M). pdplan interpolates times,
+    # not efficiencies, between two M of the grid, so its time never falls with M either.
+    g = g.reset_index()
+    g["t"] = g.groupby(["n", "k"]).t.cummax()
+    busy = (g.t - launch).clip(lower=1e-7)
+    g["compute"] = 2.0 * g.m * g.n * g.k / (peak * busy)
+    g["memory"] = (g.n * g.k * wbytes + 2.0 * g.m * (g.k + g.n)) / (hbm * busy)
+    compute, memory = [], []
+    for _, shape in g.groupby(["n", "k"], sort=True):
+        compute += [round(float(v), 4) for v in shape.compute]
+        memory += [round(float(v), 4) for v in shape.memory]
+    note = f"; {filled} points filled from the nearest K" if filled else ""
+    return {
+        "n": ns, "k": ks, "m": ms,
+        "compute": [min(v, 1.0) for v in compute],
+        "memory": [min(v, 1.0) for v in memory],
+        "launch_s": round(launch, 9),
+        "source": f"{source}, gemm_dtype {dtype}, every (N, K, M) measured with N, K in {ns[0]}..{ns[-1]} "
+                  f"({len(ns)} x {len(ks)} shapes) and M in {ms[0]}..{ms[-1]} ({len(g) - filled} kernels{note})",
+    }
 
 
 def gemm(root, gpu, engine, sysd):
@@ -223,12 +236,10 @@ def gemm(root, gpu, engine, sysd):
         small = x[(x.m <= 16) & (x.n * x.k <= 1 << 20)]
         launch = launch_floor(small.t) if len(small) else launch_floor(x.t)
         if dt != "fp8_block":
-            every = x[(x.n >= 256) & (x.k >= 256)].copy()
-            every["nk"] = every.n * every.k
-            busy = (every.t - launch).clip(lower=1e-7)
-            every["compute"] = 2.0 * every.m * every.nk / (sysd["peak_flops_per_s"][peak_key] * busy)
-            every["memory"] = (every.nk * WBYTES[dt] + 2.0 * every.m * (every.k + every.n)) / (sysd["hbm_bytes_per_s"] * busy)
-            out["gemm_" + key + "_by_shape"] = gemm_by_shape(every, launch, f"{PACKAGE}: {rel(root, path)}", dt)
+            grid = gemm_grid(x, launch, f"{PACKAGE}: {rel(root, path)}", dt,
+                             sysd["peak_flops_per_s"][peak_key], sysd["hbm_bytes_per_s"], WBYTES[dt])
+            if grid:
+                out["gemm_" + key + "_grid"] = grid
         x = x[(x.n >= 1024) & (x.n <= 16384) & (x.k >= 1024) & (x.k <= 16384)]
         if dt == "fp8_block":
             # Weights of at least 2^24 elements: at the tile steps a small GEMM gains a few us

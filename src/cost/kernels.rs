@@ -36,13 +36,13 @@
 //! Qwen2.5-1.5B, 28 layers, ITL at QPS 1 5.39 ms piecewise vs 4.97 ms full graph; vllm#51167,
 //! H200: 15 us per graph boundary at batch 1, 25 us at batch 4), which vLLM 0.24 still pays in
 //! prefill (not charged: ~1 ms per 80-layer pass). The vLLM CI latency rows (`pdplan calibrate`)
-//! are fast on every GPU for the dense models since the GEMMs are read on their shape class
-//! (A100 -11 / -10 %, H100 -22 / -19 %, H200 -26 / -23 % for Llama-3 8B / 70B TP4): 1.0-1.7
+//! are fast on every GPU for the dense models since the GEMMs are read on their measured grid
+//! (A100 -8 / -8 %, H100 -17 / -18 %, H200 -23 / -22 % for Llama-3 8B / 70B TP4): 1.0-1.7
 //! ms per step for 8B and 3-4 ms for 70B, about 30-50 us per layer, consistent with
 //! piecewise-graph boundaries of the release they ran, which the rows do not pin; it is not
 //! charged, since vLLM's current default replays decode as one full graph and a constant fitted
 //! to those rows would be a fit to end-to-end figures.
-use super::profile::{self, AllReduce, Curve, DeepEp, GpuProfile};
+use super::profile::{self, AllReduce, Curve, DeepEp, EngineKernels, GemmGrid, GpuProfile};
 use crate::spec::task::{Engine, Task};
 use std::sync::LazyLock;
 
@@ -114,16 +114,30 @@ pub fn fp8_block_scaled(task: &Task) -> bool {
     task.model.dtype == crate::spec::task::Dtype::Fp8 && task.model.weight_block_size.is_some()
 }
 
+/// The task's dense GEMM in an engine's profile: the one curve and the measured grid of its
+/// dtype (block-scaled FP8: its exact-M curve alone; FP8 without an FP8 table: BF16's).
+fn dense_gemm(
+    task: &Task,
+    k: &'static EngineKernels,
+    fp8: bool,
+) -> (&'static Curve, Option<&'static GemmGrid>) {
+    let block = k.gemm_fp8_block.as_ref().filter(|_| fp8_block_scaled(task));
+    match (fp8, block, &k.gemm_fp8) {
+        (true, Some(b), _) => (b, None),
+        (true, None, Some(f)) => (f, k.gemm_fp8_grid.get()),
+        _ => (&k.gemm_bf16, k.gemm_bf16_grid.get()),
+    }
+}
+
 /// Everything per task the per-batch kernel reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
     /// The dense GEMM over every weight shape (the curve the task's `MFU` line is read against,
     /// and the GEMM of a weight size no class covers).
     pub gemm: &'static Curve,
-    /// The dense GEMM per class of its weight shape (ascending bounds on N, then K);
-    /// [`Kernels::gemm_for`] picks one per GEMM. Empty for the block-scaled FP8 GEMM (its table is
-    /// read at exact M instead).
-    pub gemm_by_shape: &'static [Curve],
+    /// The dense GEMM at every measured (N, K, M), preferred to the one curve where the profile
+    /// has it ([`Kernels::gemm_time`]); `None` for the block-scaled FP8 GEMM.
+    pub gemm_grid: Option<&'static GemmGrid>,
     pub moe: Option<&'static Curve>,
     /// The grouped MoE GEMM per expert-size class (ascending bounds); [`Kernels::for_expert_slice`]
     /// picks the class of a layout's expert slice into `moe`.
@@ -231,17 +245,12 @@ impl Kernels {
             Some((_, k)) if !fp8 || k.moe_fp8.is_none() => k.moe_bf16_by_slice.get(),
             _ => &[],
         };
-        let mut gemm_by_shape: &'static [Curve] = &[];
+        let mut gemm_grid = None;
         let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {
             Some((_, k)) => {
                 let mla = task.model.attention == crate::spec::task::AttentionKind::Mla;
-                let block = k.gemm_fp8_block.as_ref().filter(|_| fp8_block_scaled(task));
-                let (gemm, by_size) = match (fp8, block, &k.gemm_fp8) {
-                    (true, Some(b), _) => (b, &[][..]),
-                    (true, None, Some(f)) => (f, k.gemm_fp8_by_shape.get()),
-                    _ => (&k.gemm_bf16, k.gemm_bf16_by_shape.get()),
-                };
-                gemm_by_shape = by_size;
+                let (gemm, grid) = dense_gemm(task, k, fp8);
+                gemm_grid = grid;
                 let moe = if fp8 {
                     k.moe_fp8.as_ref().or(k.moe_bf16.as_ref())
                 } else {
@@ -267,7 +276,7 @@ impl Kernels {
         let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
         let mut k = Kernels {
             gemm,
-            gemm_by_shape,
+            gemm_grid,
             moe,
             moe_by_slice,
             attention_prefill: prefill,
@@ -305,7 +314,7 @@ impl Kernels {
     pub fn roofline(hw: &crate::spec::task::Hardware) -> Kernels {
         Kernels {
             gemm: &FLAT,
-            gemm_by_shape: &[],
+            gemm_grid: None,
             moe: None,
             moe_by_slice: &[],
             attention_prefill: &FLAT,
@@ -352,17 +361,57 @@ impl Kernels {
         self
     }
 
-    /// The dense GEMM curve of a weight matrix of `n` output and `k` input features on one GPU:
-    /// the first shape class whose bounds both exceed them, else the curve over every shape. At
-    /// the same M the fraction of peak and of HBM bandwidth depends on N and K (`scripts/
-    /// derive_kernel_params.py`, `GEMM_SHAPE_BOUNDS`): per kernel of TensorRT-LLM 1.3's H200 FP8
-    /// table the one curve is off by a median 10 % (90th percentile 38 %; 25-44 % slow at M =
-    /// 128 for a Llama-3.1-70B FFN at TP ≤ 4), the shape classes by 2.9 % (12 %).
-    pub fn gemm_for(&self, n: f64, k: f64) -> &'static Curve {
-        self.gemm_by_shape
-            .iter()
-            .find(|c| c.n_below.is_none_or(|b| n < b) && c.k_below.is_none_or(|b| k < b))
-            .unwrap_or(self.gemm)
+    /// One dense GEMM of an `n × k` weight matrix on one GPU at `m` rows per matrix, of `flops`
+    /// and `bytes` = (weights read, row traffic growing with `m`): `(time, compute-bound?)`. On the measured grid where the profile has one
+    /// (the kernel's own (N, K, M) efficiency, interpolated), else on the one curve. Per kernel of
+    /// TensorRT-LLM 1.3's H200 FP8 table the grid is exact at its points; the one curve over every
+    /// shape is off by a median 10 % (90th percentile 38 %; 25-44 % slow at M = 128 for a
+    /// Llama-3.1-70B FFN at TP ≤ 4); curves per class of N and K would be off by 2.9 %.
+    pub fn gemm_time(&self, n: f64, k: f64, m: f64, flops: f64, bytes: (f64, f64)) -> (f64, bool) {
+        let (weights, rows) = bytes;
+        let Some(g) = self.gemm_grid else {
+            return self.time(self.gemm, flops, self.peak_flops_per_s, weights + rows, m, 1.0);
+        };
+        let corners = g.locate(n, k);
+        let at = |level: usize, scale: f64| {
+            let (c, b) = g.at_level(&corners, level);
+            let (f, by) = (flops * scale, weights + rows * scale);
+            self.at_efficiency(c, b, f, self.peak_flops_per_s, by, g.launch_s)
+        };
+        let (l, w, inside) = g.m_segment(m);
+        if !inside {
+            // At or beyond the measured range: the nearest level's efficiencies at this size.
+            return at(if w > 0.5 { l + 1 } else { l }, 1.0);
+        }
+        // Between two measured M: the kernel's time at each (its work and row bytes scaled to that
+        // M), interpolated in log M, so that the time follows the measurements and never falls as
+        // M grows (interpolating efficiencies would dip between points: a flat, memory-bound
+        // time with FLOPs doubling reads as an efficiency doubling).
+        let (lo, hi) = (at(l, g.m[l] / m), at(l + 1, g.m[l + 1] / m));
+        ((1.0 - w) * lo.0 + w * hi.0, if w < 0.5 { lo.1 } else { hi.1 })
+    }
+
+    /// The launch cost of one dense GEMM (the grid's or the curve's).
+    pub fn gemm_launch_s(&self) -> f64 {
+        self.gemm_grid.map_or(self.gemm.launch_s, |g| g.launch_s)
+    }
+
+    /// `launch + max(compute, memory)` at the given fractions of peak and bandwidth (before the
+    /// task's scales), as [`Kernels::time`] for one launch.
+    fn at_efficiency(&self, c: f64, b: f64, flops: f64, peak: f64, bytes: f64, launch_s: f64) -> (f64, bool) {
+        let ct = if flops <= 0.0 {
+            0.0
+        } else if let Some(t) = self.transfer {
+            t.compute_s(flops, peak, self.compute_scale * c)
+        } else {
+            flops / (peak * self.compute_scale * c)
+        };
+        let mt = if bytes > 0.0 {
+            bytes / (self.hbm_bytes_per_s * self.memory_scale * b)
+        } else {
+            0.0
+        };
+        (launch_s + ct.max(mt), ct >= mt)
     }
 
     /// One kernel of `class` at size `x`: `(time, compute-bound?)`, with `launches` launches.

@@ -56,14 +56,6 @@ pub struct Curve {
     /// ascending order of this bound, the last unbounded.
     #[serde(default)]
     pub local_experts_below: Option<f64>,
-    /// Of a dense-GEMM curve of one shape class: the class holds weight matrices of fewer output
-    /// features `N` than this (`None`: no bound).
-    #[serde(default)]
-    pub n_below: Option<f64>,
-    /// ... and of fewer input features `K` than this (`None`: no bound). Classes come in
-    /// ascending order of `n_below`, then of `k_below`, unbounded last.
-    #[serde(default)]
-    pub k_below: Option<f64>,
     /// Where the numbers were measured.
     pub source: String,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
@@ -122,6 +114,105 @@ impl Curve {
     /// Achieved fraction of HBM bandwidth at size `x`.
     pub fn memory_at(&self, x: f64) -> f64 {
         self.memory_of(self.locate(x))
+    }
+}
+
+/// The dense GEMM's achieved fractions of peak and of HBM bandwidth at every (N, K, M) a table
+/// measures (`scripts/derive_kernel_params.py`, `gemm_grid`: one kernel per point, no medians),
+/// read by trilinear interpolation in `log N`, `log K`, `log M`, clamped to the measured ranges:
+/// a GEMM of a model's own shape (N, K among the tables' 256..65,536, which hold the usual hidden
+/// and intermediate sizes) is costed at its own measured efficiency.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct GemmGrid {
+    pub n: Vec<f64>,
+    pub k: Vec<f64>,
+    pub m: Vec<f64>,
+    /// Fraction of peak at `((i_n · |k|) + i_k) · |m| + i_m`.
+    pub compute: Vec<f64>,
+    /// Fraction of HBM bandwidth, same order.
+    pub memory: Vec<f64>,
+    pub launch_s: f64,
+    pub source: String,
+    #[serde(skip)]
+    ln: [Vec<f64>; 3],
+}
+
+impl Prepare for GemmGrid {
+    fn prepare(mut self) -> Self {
+        let ln = |v: &[f64]| v.iter().map(|x| x.max(1e-300).ln()).collect::<Vec<_>>();
+        self.ln = [ln(&self.n), ln(&self.k), ln(&self.m)];
+        let size = self.n.len() * self.k.len() * self.m.len();
+        if size == 0 || self.compute.len() != size || self.memory.len() != size {
+            // Malformed: every lookup falls back to the curves (`Kernels::gemm_time`).
+            self.n.clear();
+        }
+        self
+    }
+}
+
+impl GemmGrid {
+    /// Lower index and weight of the upper point of `x` on an axis (clamped).
+    fn segment(xs: &[f64], ln: &[f64], x: f64) -> (usize, f64) {
+        let n = xs.len();
+        if n < 2 || x <= xs[0] {
+            return (0, 0.0);
+        }
+        if x >= xs[n - 1] {
+            return (n - 2, 1.0);
+        }
+        let i = xs.partition_point(|&v| v <= x).clamp(1, n - 1);
+        (i - 1, (x.ln() - ln[i - 1]) / (ln[i] - ln[i - 1]))
+    }
+
+    /// Whether the grid can be read (parsed with every point).
+    pub fn usable(&self) -> bool {
+        self.n.len() >= 2 && self.k.len() >= 2 && self.m.len() >= 2
+    }
+
+    /// Where `m` falls on the M axis: `(lower level, weight of the upper)`, and whether `m` lies
+    /// strictly inside the measured range (outside, the nearest level's efficiencies apply).
+    pub fn m_segment(&self, m: f64) -> (usize, f64, bool) {
+        let (l, w) = Self::segment(&self.m, &self.ln[2], m);
+        let inside = m > self.m[0] && m < self.m[self.m.len() - 1];
+        (l, w, inside)
+    }
+
+    /// Where an `n × k` matrix falls on the N and K axes (clamped): the four corners' offsets and
+    /// bilinear weights in `log N`, `log K`, for [`GemmGrid::at_level`].
+    pub fn locate(&self, n: f64, k: f64) -> [(usize, f64); 4] {
+        let (i, wi) = Self::segment(&self.n, &self.ln[0], n);
+        let (j, wj) = Self::segment(&self.k, &self.ln[1], k);
+        let (nk, nm) = (self.k.len(), self.m.len());
+        let at = |a: usize, b: usize| (a * nk + b) * nm;
+        [
+            (at(i, j), (1.0 - wi) * (1.0 - wj)),
+            (at(i, j + 1), (1.0 - wi) * wj),
+            (at(i + 1, j), wi * (1.0 - wj)),
+            (at(i + 1, j + 1), wi * wj),
+        ]
+    }
+
+    /// `(fraction of peak, fraction of HBM bandwidth)` at the grid's M level `level` of the
+    /// matrix [`GemmGrid::locate`] placed.
+    pub fn at_level(&self, corners: &[(usize, f64); 4], level: usize) -> (f64, f64) {
+        let (mut c, mut b) = (0.0, 0.0);
+        for &(at, w) in corners {
+            c += w * self.compute[at + level];
+            b += w * self.memory[at + level];
+        }
+        (c.max(1e-4), b.max(1e-4))
+    }
+}
+
+/// A [`GemmGrid`] parsed on first use.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
+pub struct LazyGrid(Lazy<GemmGrid>);
+
+impl LazyGrid {
+    /// The grid, when present, parsed and complete.
+    pub fn get(&self) -> Option<&GemmGrid> {
+        self.0.get().filter(|g| g.usable())
     }
 }
 
@@ -227,13 +318,12 @@ pub struct EngineKernels {
     /// (see `scripts/derive_kernel_params.py`, `GRID_M_BLOCK`).
     #[serde(default)]
     pub gemm_fp8_block: Option<Curve>,
-    /// The dense GEMM per class of its weight shape, N and K apart (see
-    /// `scripts/derive_kernel_params.py`, `gemm_by_shape`): at the same M the fraction of peak
-    /// and of HBM bandwidth a GEMM reaches depends on N and K.
+    /// The dense GEMM at every measured (N, K, M) ([`GemmGrid`]): at the same M the fraction of
+    /// peak and of HBM bandwidth a GEMM reaches depends on N and K; preferred to the one curve.
     #[serde(default)]
-    pub gemm_bf16_by_shape: LazyCurves,
+    pub gemm_bf16_grid: LazyGrid,
     #[serde(default)]
-    pub gemm_fp8_by_shape: LazyCurves,
+    pub gemm_fp8_grid: LazyGrid,
     #[serde(default)]
     pub moe_bf16: Option<Curve>,
     #[serde(default)]
@@ -348,13 +438,23 @@ impl Engines {
                 Ok(None) => {}
                 Ok(Some(k)) => {
                     for (list, curves) in [
-                        ("gemm_bf16_by_shape", &k.gemm_bf16_by_shape),
-                        ("gemm_fp8_by_shape", &k.gemm_fp8_by_shape),
                         ("moe_bf16_by_slice", &k.moe_bf16_by_slice),
                         ("moe_fp8_by_slice", &k.moe_fp8_by_slice),
                     ] {
                         if let Err(e) = curves.0.parse() {
                             out.push(format!("engine {name} {list}: {e}"));
+                        }
+                    }
+                    for (list, grid) in [
+                        ("gemm_bf16_grid", &k.gemm_bf16_grid),
+                        ("gemm_fp8_grid", &k.gemm_fp8_grid),
+                    ] {
+                        match grid.0.parse() {
+                            Err(e) => out.push(format!("engine {name} {list}: {e}")),
+                            Ok(Some(g)) if !g.usable() => {
+                                out.push(format!("engine {name} {list}: not a complete N × K × M grid"))
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -555,13 +655,26 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
         }
     }
     for (n, cs) in [
-        ("gemm_bf16/shape", k.gemm_bf16_by_shape.get()),
-        ("gemm_fp8/shape", k.gemm_fp8_by_shape.get()),
         ("moe_bf16/slice", k.moe_bf16_by_slice.get()),
         ("moe_fp8/slice", k.moe_fp8_by_slice.get()),
     ] {
         for c in cs {
             out.push_str(&curve_line(n, c));
+        }
+    }
+    for (n, grid) in [
+        ("gemm_bf16/grid", k.gemm_bf16_grid.get()),
+        ("gemm_fp8/grid", k.gemm_fp8_grid.get()),
+    ] {
+        if let Some(g) = grid {
+            out.push_str(&format!(
+                "    {n:<18} {} N × {} K × {} M points launch {:.1} µs — {}\n",
+                g.n.len(),
+                g.k.len(),
+                g.m.len(),
+                g.launch_s * 1e6,
+                g.source
+            ));
         }
     }
     for g in &k.all_reduce.groups {

@@ -198,17 +198,24 @@ fn load(c: &LayoutCoeffs, seqs: f64, len: u64) -> Load {
 /// The attention projections (the part of the attention block the context does not change).
 fn attention_projections(k: &Kernels, o: &OpSizes, x: &Load) -> Acc {
     let mut acc = Acc::default();
-    // The block's GEMMs on the class of their mean shape (`K = d`).
     let d = o.d.max(1.0);
-    let g = k.gemm_for(o.attention_p / o.attention_gemms.max(1.0) / d, d);
-    let proj = (
-        2.0 * x.tokens * o.attention_p,
-        o.attention_p * o.weight_bytes + x.tokens * 4.0 * o.d * o.act_bytes,
-    );
-    acc.add(
-        k.time(g, proj.0, k.peak_flops_per_s, proj.1, x.tokens, o.attention_gemms),
-        o.attention_gemms * g.launch_s,
-    );
+    let gemm = |acc: &mut Acc, p: f64, n: f64, kk: f64, copies: f64| {
+        let bytes = (p * o.weight_bytes, x.tokens * 2.0 * d * o.act_bytes);
+        let (t, cb) = k.gemm_time(n, kk, x.tokens, 2.0 * x.tokens * p, bytes);
+        acc.add((copies * t, cb), copies * k.gemm_launch_s());
+    };
+    let o_k = o.heads * o.dv_prefill;
+    if o.attention_gemms == 2.0 && o_k > 0.0 && d * o_k < o.attention_p {
+        // GQA: the fused QKV projection (`K = d`) and the output projection (`N = d`), each on
+        // its own shape.
+        let o_p = d * o_k;
+        gemm(&mut acc, o.attention_p - o_p, (o.attention_p - o_p) / d, d, 1.0);
+        gemm(&mut acc, o_p, d, o_k, 1.0);
+    } else {
+        // MLA's five projections at their mean shape (`K = d`).
+        let g = o.attention_gemms.max(1.0);
+        gemm(&mut acc, o.attention_p / g, o.attention_p / g / d, d, g);
+    }
     acc
 }
 
@@ -268,25 +275,15 @@ fn elementwise(k: &Kernels, bytes: f64, launches: f64) -> f64 {
 /// An FFN of `params` weights on one GPU with `inter` intermediate features, run for `rows`
 /// token rows (`m` rows per weight matrix; `copies` of the weights read): its up (gate + up) GEMM,
 /// `K = d` and `N = params / d − inter`, and its down GEMM, `K = inter` and `N = d`, each on the
-/// curve of its own shape class ([`Kernels::gemm_for`]).
+/// kernel of its own shape ([`Kernels::gemm_time`]).
 fn ffn_gemms(k: &Kernels, o: &OpSizes, rows: f64, m: f64, copies: f64, params: f64, inter: f64) -> Acc {
     let mut acc = Acc::default();
     let d = o.d.max(1.0);
     let up_n = (params / d - inter).max(0.0);
     let up_p = (up_n * d).min(params);
     for (p, n, kk) in [(up_p, up_n, d), (params - up_p, d, inter)] {
-        let g = k.gemm_for(n, kk);
-        acc.add(
-            k.time(
-                g,
-                2.0 * rows * p,
-                k.peak_flops_per_s,
-                copies * p * o.weight_bytes + rows * d * o.act_bytes,
-                m,
-                1.0,
-            ),
-            g.launch_s,
-        );
+        let bytes = (copies * p * o.weight_bytes, rows * d * o.act_bytes);
+        acc.add(k.gemm_time(n, kk, m, 2.0 * rows * p, bytes), k.gemm_launch_s());
     }
     acc
 }
@@ -302,7 +299,6 @@ fn dense_ffn(k: &Kernels, o: &OpSizes, x: &Load, layer: &mut Layer) {
 
 fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     let mut acc = Acc::default();
-    let g = k.gemm_for(o.experts, o.d);
     let assignments = x.stage_tokens * o.top_k;
     let busiest = assignments / l.ep as f64 * o.imbalance;
     let active = if x.decode {
@@ -311,15 +307,14 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
         o.local_experts
     };
     acc.add(
-        k.time(
-            g,
-            2.0 * x.tokens * o.router_p,
-            k.peak_flops_per_s,
-            o.router_p * o.weight_bytes,
+        k.gemm_time(
+            o.experts,
+            o.d,
             x.tokens,
-            1.0,
+            2.0 * x.tokens * o.router_p,
+            (o.router_p * o.weight_bytes, 0.0),
         ),
-        g.launch_s,
+        k.gemm_launch_s(),
     );
     let per_expert = busiest / o.local_experts.max(1.0);
     let bytes = active * o.expert_p * o.weight_bytes + busiest * 2.0 * o.d * o.act_bytes;
@@ -538,13 +533,12 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     // Logits of each sequence's last token; a speculative decode step scores every verified one.
     let logits = if x.decode { x.tokens } else { x.seqs };
     let lm_head = if o.lm_p > 0.0 {
-        k.time(
-            k.gemm_for(o.lm_p / o.d.max(1.0), o.d),
-            2.0 * logits * o.lm_p,
-            k.peak_flops_per_s,
-            o.lm_p * o.weight_bytes,
+        k.gemm_time(
+            o.lm_p / o.d.max(1.0),
+            o.d,
             logits,
-            1.0,
+            2.0 * logits * o.lm_p,
+            (o.lm_p * o.weight_bytes, 0.0),
         )
     } else {
         (0.0, false)
