@@ -78,6 +78,10 @@ def main():
             p, bd = ac.pdplan_estimate(a.pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep)
         except Exception:
             continue
+        if bd.get("stage", 0) > 0:
+            # The layout does not hold the model's weights: pdplan evaluated it with pipeline
+            # stages added, AIConfigurator without a memory check; not the same question.
+            continue
         try:
             v, ops, _ = ac.aic_estimate(model, dtype, gpu, phase, isl, osl, batch, tp, dp, ep)
         except Exception as e:
