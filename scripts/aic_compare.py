@@ -39,6 +39,10 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Evaluate exactly the layout AIConfigurator is asked about (no pipeline stages or context
+# parallelism added by pdplan where the weights or the prompt do not fit): scripts/aic_sweep.py
+# sets it; the committed fixtures were made without it.
+PIN_PP_SP = False
 
 # AIConfigurator names of the models and GPUs pdplan's presets stand for.
 AIC_MODEL = {
@@ -164,6 +168,8 @@ def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, e
         out = os.path.join(d, "plan.json")
         argv = [pdplan, "evaluate", task, "--phase", phase, "--tp", str(tp), "--attention-dp",
                 str(dp), "--replicas", "1", "--batch", str(batch * dp), "--out", out]
+        if PIN_PP_SP:
+            argv += ["--pp", "1", "--sp", "1"]
         if model in MOE:
             argv += ["--ep", str(ep), "--expert-tp", str(width // ep)]
         p = subprocess.run(argv, capture_output=True, text=True)

@@ -20,6 +20,8 @@ import sys
 
 import aic_compare as ac
 
+ac.PIN_PP_SP = True
+
 ac.AIC_MODEL.update({
     ("Qwen3-30B-A3B", "fp8"): "Qwen/Qwen3-30B-A3B-FP8",
     ("Qwen3-32B", "bf16"): "Qwen/Qwen3-32B",
