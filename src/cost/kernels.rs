@@ -396,8 +396,8 @@ impl Kernels {
         self.gemm_grid.map_or(self.gemm.launch_s, |g| g.launch_s)
     }
 
-    /// `launch + max(compute, memory)` at the given fractions of peak and bandwidth (before the
-    /// task's scales), as [`Kernels::time`] for one launch.
+    /// `launch_s + max(compute, memory)` at the given fractions of peak and bandwidth (before the
+    /// task's scales): the roofline of every kernel ([`Kernels::time`], [`Kernels::gemm_time`]).
     fn at_efficiency(&self, c: f64, b: f64, flops: f64, peak: f64, bytes: f64, launch_s: f64) -> (f64, bool) {
         let ct = if flops <= 0.0 {
             0.0
@@ -425,19 +425,8 @@ impl Kernels {
         launches: f64,
     ) -> (f64, bool) {
         let at = class.locate(x);
-        let c = if flops <= 0.0 {
-            0.0
-        } else if let Some(t) = self.transfer {
-            t.compute_s(flops, peak, self.compute_scale * class.compute_of(at))
-        } else {
-            flops / (peak * self.compute_scale * class.compute_of(at))
-        };
-        let m = if bytes > 0.0 {
-            bytes / (self.hbm_bytes_per_s * self.memory_scale * class.memory_of(at))
-        } else {
-            0.0
-        };
-        (launches * class.launch_s + c.max(m), c >= m)
+        let (c, b) = (class.compute_of(at), class.memory_of(at));
+        self.at_efficiency(c, b, flops, peak, bytes, launches * class.launch_s)
     }
 }
 

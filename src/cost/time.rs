@@ -153,6 +153,15 @@ impl Acc {
         }
         t
     }
+
+    /// Kernels run one after the other: their times, compute-bound parts and launches add.
+    fn then(self, other: Acc) -> Acc {
+        Acc {
+            total: self.total + other.total,
+            compute: self.compute + other.compute,
+            launch: self.launch + other.launch,
+        }
+    }
 }
 
 /// Inputs of one layer's evaluation: distinct query tokens on a GPU and in the stage.
@@ -335,10 +344,16 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
         }
         _ => {
             // As dense GEMMs (DeepGEMM's grouped kernels run as dense ones of the group's size):
-            // each expert's up and down GEMMs on their shape class, at its tokens.
-            let e = ffn_gemms(k, o, busiest, per_expert, active, o.expert_p, o.expert_inter);
-            acc.add((e.total, false), e.launch);
-            acc.compute += e.compute;
+            // each expert's up and down GEMMs at their own shapes, at its tokens.
+            acc = acc.then(ffn_gemms(
+                k,
+                o,
+                busiest,
+                per_expert,
+                active,
+                o.expert_p,
+                o.expert_inter,
+            ));
             2.0
         }
     };
@@ -349,11 +364,7 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
             // longer branch sets the time (and the breakdown's shares).
             if shared.total > acc.total { shared } else { acc }
         } else {
-            Acc {
-                total: acc.total + shared.total,
-                compute: acc.compute + shared.compute,
-                launch: acc.launch + shared.launch,
-            }
+            acc.then(shared)
         };
     }
     layer.moe_ffn = acc.total;
