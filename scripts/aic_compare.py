@@ -52,6 +52,12 @@ AIC_MODEL = {
     ("Qwen3-235B-A22B", "fp8"): "Qwen/Qwen3-235B-A22B-FP8",
     ("DeepSeek-V3", "fp8"): "deepseek-ai/DeepSeek-V3",
 }
+# The checkpoint AIConfigurator reads, given to pdplan as well where it states what the preset
+# cannot: NVIDIA's ModelOpt FP8 Llama ships static input scales (hf_quant_config.json), which
+# both tools read as static FP8 activations (no scale computation in the GEMMs).
+HF_CONFIG = {
+    ("Llama-3.1-70B", "fp8"): "fixtures/hf/llama-3.1-70b-instruct-fp8",
+}
 AIC_SYSTEM = {"H100-SXM": "h100_sxm", "H200": "h200_sxm"}
 MOE = ("Qwen3-235B-A22B", "DeepSeek-V3")
 PRECISION = {"fp8": "FP8", "bf16": "BF16"}
@@ -157,6 +163,11 @@ def pdplan_estimate(pdplan, model, dtype, gpu, phase, isl, osl, batch, tp, dp, e
         task = os.path.join(d, "task.md")
         text = TASK.format(gpus=width, gpu=gpu, model=model, precision=PRECISION[dtype],
                            kv=PRECISION[kv_dtype(model, dtype)], batch=batch * dp, isl=isl, osl=osl)
+        if (model, dtype) in HF_CONFIG:
+            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            hf = os.path.join(root, HF_CONFIG[(model, dtype)])
+            text = text.replace(f"* **Model preset**: {model}\n",
+                                f"* **Model preset**: {model}\n* **HF config**: {hf}\n")
         if mtp[0]:
             text = text.replace("* **Engine**: trtllm\n", "* **Engine**: trtllm\n"
                                 f"* **Draft tokens**: {mtp[0]}\n* **Draft acceptance**: {mtp[1]}\n")

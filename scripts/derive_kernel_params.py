@@ -504,6 +504,50 @@ def elementwise(root, gpu, engine, sysd):
     }
 
 
+# The activation-quantization kernels a per-tensor FP8 GEMM row includes. Every engine's GEMM
+# collector times the FP8 linear layer with *dynamic* activation scales (the FP8 weights carry no
+# input scale: aiconfigurator collector/trtllm/collect_gemm.py, "the collected fp8 GEMM includes
+# the compute-scale overhead"; vllm Fp8Config(activation_scheme="dynamic"); SGLang
+# sgl_per_token_quant_fp8), so a row is quantize-with-scale + GEMM. The quantize tables time the
+# two parts apart on the same GPU and engine: `compute_scale` = dynamic minus static quantization
+# (the scale computation a checkpoint with static input scales skips) and `scale_matrix` = the
+# static quantize kernel (skipped as well when the GEMM's input already comes out in FP8: the
+# attention output and the fused activation before the down projection). SGLang's table times its
+# static path as an unfused PyTorch expression, not an SGLang kernel: its `scale_matrix` is left
+# out (its `compute_scale` is 0 throughout: the per-token dynamic kernel is no slower).
+QUANT_M = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768]
+QUANT_ENGINE_STATIC_KERNEL = {"trtllm": True, "vllm": True, "sglang": False}
+
+
+def fp8_quant(root, gpu, engine, sysd):
+    """Times (s) of the FP8 activation quantization's two parts at every measured (M, K) of the
+    engine's quantize tables, K-major then M (pdplan: `profile::Fp8Quant`); per K the running
+    maximum over M (more rows never take less time)."""
+    if "fp8" not in sysd["peak_flops_per_s"]:
+        return {}
+    cs_path = newest(root, gpu, "quantize", engine, "computescale_perf.parquet")
+    sm_path = newest(root, gpu, "quantize", engine, "scale_matrix_perf.parquet")
+    if not cs_path or not sm_path:
+        return {}
+    out = {"m": [], "k": []}
+    for name, path in [("compute_scale_s", cs_path), ("scale_matrix_s", sm_path)]:
+        if name == "scale_matrix_s" and not QUANT_ENGINE_STATIC_KERNEL[engine]:
+            continue
+        x = pd.read_parquet(path)
+        x = x[x.m.isin(QUANT_M) & (x.k >= 256)]
+        g = x.groupby(["k", "m"]).latency.median().unstack("m")
+        ms = [m for m in QUANT_M if m in g.columns]
+        g = g[ms].dropna()
+        out["m"], out["k"] = ms, [int(k) for k in g.index]
+        t = (g.clip(lower=0.0).cummax(axis=1) * 1e-3).to_numpy()
+        out[name] = [round(float(v), 9) for v in t.flatten()]
+    kept = "compute_scale" + (" and scale_matrix" if "scale_matrix_s" in out else " (scale_matrix: "
+                              "an unfused PyTorch expression in this table, not the engine's kernel)")
+    out["source"] = (f"{PACKAGE}: {rel(root, cs_path)} and {rel(root, sm_path)}, {kept} at "
+                     f"{len(out['k'])} K x {len(out['m'])} M")
+    return {"fp8_quant": out}
+
+
 HALF_BYTES = 2.0
 
 
@@ -583,7 +627,7 @@ def derive(root, gpu):
     engines = {}
     for e in ENGINES:
         params = {}
-        for f in (gemm, moe, attention, elementwise, all_reduce):
+        for f in (gemm, moe, attention, elementwise, fp8_quant, all_reduce):
             params.update(f(root, gpu, e, sysd))
         if params:
             engines[e] = params

@@ -4,7 +4,7 @@
 mod common;
 
 use common::moe;
-use pdplan::cost::kernels::{Kernels, SharedExpertsStream};
+use pdplan::cost::kernels::{GemmInput, GemmShape, Kernels, SharedExpertsStream};
 use pdplan::cost::profile;
 use pdplan::cost::{self, memory, time};
 use pdplan::layout::{Layout, Phase};
@@ -821,7 +821,13 @@ fn dense_gemms_run_on_their_measured_shape() {
     };
     let grid_time = |m: f64, n: f64| {
         let bytes = (n * 8192.0, 2.0 * m * (n + 8192.0));
-        k.gemm_time(n, 8192.0, m, 2.0 * m * n * 8192.0, bytes).0
+        let shape = GemmShape {
+            n,
+            k: 8192.0,
+            m,
+            input: GemmInput::Wide,
+        };
+        k.gemm_time(shape, 2.0 * m * n * 8192.0, bytes).0
     };
     // (M, N, measured µs)
     let rows = [
@@ -863,4 +869,65 @@ fn dense_gemms_run_on_their_measured_shape() {
         "the one curve: {:.1} us",
         one_curve * 1e6
     );
+}
+
+/// Per-tensor FP8 with static input scales: the measured FP8 GEMM rows time dynamic scales
+/// (aiconfigurator-core 0.12's GEMM collectors quantize the activation with a computed scale), so
+/// a static checkpoint's GEMM is the row less the scale computation, and less the quantize kernel
+/// too when its input is already FP8; both parts read off the same engine's quantize tables. On
+/// TensorRT-LLM 1.3's H200 tables at K = 8,192: row (gemm_perf) minus compute_scale
+/// (computescale_perf) minus scale_matrix (scale_matrix_perf). Not stated, dynamic, or
+/// block-scaled: the rows as measured. The difference never takes a GEMM below its roofline.
+#[test]
+fn static_fp8_scales_skip_the_measured_scale_computation() {
+    let mut task = common::small_dense(1, None);
+    task.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    task.cost.engine = Engine::Trtllm;
+    on_gpu(&mut task, "H200");
+    let gemm = |task: &Task, m: f64, n: f64, input: GemmInput| {
+        let k = Kernels::new(task, 1.0);
+        let bytes = (n * 8192.0, 2.0 * m * (n + 8192.0));
+        let shape = GemmShape {
+            n,
+            k: 8192.0,
+            m,
+            input,
+        };
+        k.gemm_time(shape, 2.0 * m * n * 8192.0, bytes).0
+    };
+    // (M, N, GEMM row µs, compute_scale µs, scale_matrix µs) at K = 8,192.
+    let rows = [
+        (8.0, 8192.0, 30.363, 7.395, 1.356),
+        (4096.0, 8192.0, 0.0, 55.903, 26.041),
+    ];
+    let measured = gemm(&task, 8.0, 8192.0, GemmInput::Wide);
+    assert!((measured / (rows[0].2 * 1e-6) - 1.0).abs() < 0.03, "{measured}");
+    let dynamic = |m: f64, n: f64| gemm(&task, m, n, GemmInput::Fp8);
+    let (d_small, d_large) = (dynamic(8.0, 8192.0), dynamic(4096.0, 8192.0));
+    task.model.static_activation_scales = true;
+    for (i, (m, n, _, cs, sm)) in rows.into_iter().enumerate() {
+        let d = if i == 0 { d_small } else { d_large };
+        let wide = gemm(&task, m, n, GemmInput::Wide);
+        let fp8 = gemm(&task, m, n, GemmInput::Fp8);
+        let close = |got: f64, want: f64| ((got - want) / want).abs() < 0.02;
+        assert!(
+            close(d - wide, cs * 1e-6),
+            "M {m}: {:.2} us skipped, want {cs}",
+            (d - wide) * 1e6
+        );
+        assert!(
+            close(d - fp8, (cs + sm) * 1e-6),
+            "M {m}: {:.2} us",
+            (d - fp8) * 1e6
+        );
+    }
+    // Never below the roofline at peak: a small GEMM keeps at least its weight read.
+    let k = Kernels::new(&task, 1.0);
+    for n in [256.0, 1024.0] {
+        let t = gemm(&task, 1.0, n, GemmInput::Fp8);
+        assert!(t >= n * 8192.0 / k.hbm_bytes_per_s, "N {n}: {t}");
+    }
+    // Block-scaled FP8 quantizes per group at run time: as measured.
+    task.model.weight_block_size = Some([128, 128]);
+    assert!(Kernels::new(&task, 1.0).fp8_quant.is_none());
 }

@@ -470,3 +470,63 @@ fn a_count_of_the_wrong_type_is_refused_naming_the_key() {
         });
     }
 }
+
+/// How a per-tensor FP8 checkpoint scales its activations decides whether its GEMMs pay the scale
+/// computation the measured FP8 rows include: NVIDIA's ModelOpt Llama-3.1-70B-Instruct-FP8
+/// (`hf_quant_config.json` `quant_algo: FP8`, static calibrated input scales) resolves to static
+/// scales, and its decode step on H200 / TensorRT-LLM is shorter than the same shape's as
+/// measured; `activation_scheme: dynamic` reads as dynamic; a block-scaled checkpoint (Qwen3-32B-FP8,
+/// which also says `dynamic`) states nothing per tensor, and a config that says nothing stays as
+/// measured.
+#[test]
+fn static_fp8_activation_scales_are_read_from_the_checkpoint() {
+    let r = resolve_on("H200", |m| {
+        m.hf_config = Some("llama-3.1-70b-instruct-fp8".into())
+    })
+    .expect("resolves");
+    assert_eq!(r.task.model.dtype, Dtype::Fp8);
+    assert!(r.task.model.static_activation_scales, "ModelOpt FP8 is static");
+    let text = std::fs::read_to_string("fixtures/hf/llama-3.1-70b-instruct-fp8/config.json").unwrap();
+    let plain = parse_hf_config("plain", &text).unwrap();
+    assert_eq!(
+        plain.model.static_activation_scales, None,
+        "config.json alone says nothing"
+    );
+    let with = |scheme: &str| {
+        let q = format!(
+            "\"quantization_config\": {{\"quant_method\": \"fp8\", \"activation_scheme\": \"{scheme}\"}},\n  \"vocab_size\""
+        );
+        parse_hf_config(scheme, &text.replacen("\"vocab_size\"", &q, 1)).unwrap()
+    };
+    assert_eq!(with("dynamic").model.static_activation_scales, Some(false));
+    assert_eq!(with("static").model.static_activation_scales, Some(true));
+    assert_eq!(with("dynamic").model.dtype, Some(Dtype::Fp8));
+    let block = parse_hf_config(
+        "block",
+        &std::fs::read_to_string("fixtures/hf/qwen3-32b-fp8/config.json").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(block.model.static_activation_scales, None);
+
+    // The cost: a decode step of the static checkpoint is shorter than the same task as measured.
+    use pdplan::cost::kernels::Kernels;
+    let mut task = r.task.clone();
+    task.cost.engine = pdplan::spec::task::Engine::Trtllm;
+    assert!(Kernels::for_task(&task).fp8_quant.is_some());
+    let step = |t: &pdplan::spec::task::Task| {
+        let l = pdplan::layout::Layout {
+            tp: 8,
+            pp: 1,
+            sp: 1,
+            attention_dp: 1,
+            ep: 1,
+            expert_tp: 1,
+        };
+        let f = pdplan::cost::evaluate(t, pdplan::layout::Phase::Decode, &l, 8);
+        f.tpot_s.expect("decode")
+    };
+    let fast = step(&task);
+    task.model.static_activation_scales = false;
+    let measured = step(&task);
+    assert!(fast < 0.97 * measured, "static {fast} vs as measured {measured}");
+}

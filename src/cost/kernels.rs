@@ -42,6 +42,8 @@
 //! piecewise-graph boundaries of the release they ran, which the rows do not pin; it is not
 //! charged, since vLLM's current default replays decode as one full graph and a constant fitted
 //! to those rows would be a fit to end-to-end figures.
+use super::fp8_quant::Fp8Quant;
+pub use super::fp8_quant::GemmInput;
 use super::profile::{self, AllReduce, Curve, DeepEp, EngineKernels, GemmGrid, GpuProfile};
 use crate::spec::task::{Engine, Task};
 use std::sync::LazyLock;
@@ -129,6 +131,27 @@ fn dense_gemm(
     }
 }
 
+/// The activation quantization a static per-tensor FP8 task's GEMMs skip, when the engine's
+/// profile measures it: FP8 weights with one scale per tensor (not block-scaled, which quantizes
+/// its activations per group at run time: the `fp8_block` rows are as run), read on the FP8 table,
+/// and activations stated to use static input scales
+/// ([`crate::spec::task::Model::static_activation_scales`]; not stated: the rows as measured, see
+/// [`super::fp8_quant`] for why).
+fn static_fp8_quant(task: &Task, k: &'static EngineKernels, fp8: bool) -> Option<&'static Fp8Quant> {
+    let per_tensor = fp8 && k.gemm_fp8.is_some() && !fp8_block_scaled(task);
+    let q = k.fp8_quant.as_ref().filter(|q| q.usable())?;
+    (per_tensor && task.model.static_activation_scales).then_some(q)
+}
+
+/// A dense GEMM's shape: an `n × k` weight matrix at `m` rows, and where its input comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct GemmShape {
+    pub n: f64,
+    pub k: f64,
+    pub m: f64,
+    pub input: GemmInput,
+}
+
 /// Everything per task the per-batch kernel reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
@@ -138,6 +161,10 @@ pub struct Kernels {
     /// The dense GEMM at every measured (N, K, M), preferred to the one curve where the profile
     /// has it ([`Kernels::gemm_time`]); `None` for the block-scaled FP8 GEMM.
     pub gemm_grid: Option<&'static GemmGrid>,
+    /// The activation quantization the FP8 GEMM rows include and this task's GEMMs skip
+    /// ([`super::fp8_quant`]): per-tensor FP8 weights with static input scales on a profile that
+    /// measures it; `None` otherwise.
+    pub fp8_quant: Option<&'static Fp8Quant>,
     pub moe: Option<&'static Curve>,
     /// The grouped MoE GEMM per expert-size class (ascending bounds); [`Kernels::for_expert_slice`]
     /// picks the class of a layout's expert slice into `moe`.
@@ -246,11 +273,13 @@ impl Kernels {
             _ => &[],
         };
         let mut gemm_grid = None;
+        let mut fp8_quant = None;
         let (gemm, moe, prefill, decode, elementwise, all_reduce) = match kernels {
             Some((_, k)) => {
                 let mla = task.model.attention == crate::spec::task::AttentionKind::Mla;
                 let (gemm, grid) = dense_gemm(task, k, fp8);
                 gemm_grid = grid;
+                fp8_quant = static_fp8_quant(task, k, fp8);
                 let moe = if fp8 {
                     k.moe_fp8.as_ref().or(k.moe_bf16.as_ref())
                 } else {
@@ -277,6 +306,7 @@ impl Kernels {
         let mut k = Kernels {
             gemm,
             gemm_grid,
+            fp8_quant,
             moe,
             moe_by_slice,
             attention_prefill: prefill,
@@ -315,6 +345,7 @@ impl Kernels {
         Kernels {
             gemm: &FLAT,
             gemm_grid: None,
+            fp8_quant: None,
             moe: None,
             moe_by_slice: &[],
             attention_prefill: &FLAT,
@@ -361,13 +392,32 @@ impl Kernels {
         self
     }
 
-    /// One dense GEMM of an `n × k` weight matrix on one GPU at `m` rows per matrix, of `flops`
-    /// and `bytes` = (weights read, row traffic growing with `m`): `(time, compute-bound?)`. On the measured grid where the profile has one
+    /// One dense GEMM of an `n × k` weight matrix on one GPU at `m` rows per matrix (`shape`), of
+    /// `flops` and `bytes` = (weights read, row traffic growing with `m`): `(time,
+    /// compute-bound?)`, less the activation quantization it skips (`fp8_quant`). On the measured grid where the profile has one
     /// (the kernel's own (N, K, M) efficiency, interpolated), else on the one curve. Per kernel of
     /// TensorRT-LLM 1.3's H200 FP8 table the grid is exact at its points; the one curve over every
     /// shape is off by a median 10 % (90th percentile 38 %; 25-44 % slow at M = 128 for a
     /// Llama-3.1-70B FFN at TP ≤ 4); curves per class of N and K would be off by 2.9 %.
-    pub fn gemm_time(&self, n: f64, k: f64, m: f64, flops: f64, bytes: (f64, f64)) -> (f64, bool) {
+    pub fn gemm_time(&self, shape: GemmShape, flops: f64, bytes: (f64, f64)) -> (f64, bool) {
+        let (t, compute_bound) = self.measured_gemm_time(shape, flops, bytes);
+        let Some(q) = self.fp8_quant else {
+            return (t, compute_bound);
+        };
+        // The measured row's quantization this GEMM skips, as a bandwidth-bound kernel on this
+        // GPU; never below the GEMM's own roofline at peak (aiconfigurator's floor for the same
+        // subtraction; not the grid's launch cost, which the FP8 rows' smallest kernels set with
+        // their quantization included).
+        let GemmShape { k, m, input, .. } = shape;
+        let ratio = self.transfer.map_or(1.0, |x| x.bandwidth_ratio);
+        let skipped = q.skipped_s(m, k, input) * ratio / self.memory_scale;
+        let floor = (flops / self.peak_flops_per_s).max((bytes.0 + bytes.1) / self.hbm_bytes_per_s);
+        ((t - skipped).max(floor.min(t)), compute_bound)
+    }
+
+    /// [`Kernels::gemm_time`] as the table measures it (activation quantization included).
+    fn measured_gemm_time(&self, shape: GemmShape, flops: f64, bytes: (f64, f64)) -> (f64, bool) {
+        let GemmShape { n, k, m, .. } = shape;
         let (weights, rows) = bytes;
         let Some(g) = self.gemm_grid else {
             return self.time(self.gemm, flops, self.peak_flops_per_s, weights + rows, m, 1.0);

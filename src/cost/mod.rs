@@ -15,6 +15,7 @@
 pub mod calibration;
 pub mod coeffs;
 pub mod comm;
+pub mod fp8_quant;
 pub mod kernels;
 pub mod lazy_json;
 pub mod memory;

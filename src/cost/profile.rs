@@ -324,6 +324,10 @@ pub struct EngineKernels {
     pub gemm_bf16_grid: LazyGrid,
     #[serde(default)]
     pub gemm_fp8_grid: LazyGrid,
+    /// The activation quantization the per-tensor FP8 GEMM rows include
+    /// ([`super::fp8_quant`]): subtracted where the engine does not run it.
+    #[serde(default)]
+    pub fp8_quant: Option<super::fp8_quant::Fp8Quant>,
     #[serde(default)]
     pub moe_bf16: Option<Curve>,
     #[serde(default)]
@@ -676,6 +680,20 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
                 g.source
             ));
         }
+    }
+    if let Some(q) = k.fp8_quant.as_ref().filter(|q| q.usable()) {
+        out.push_str(&format!(
+            "    {:<18} {} K × {} M points{} — {}\n",
+            "fp8_quant",
+            q.k.len(),
+            q.m.len(),
+            if q.scale_matrix_s.is_empty() {
+                " (scale computation only)"
+            } else {
+                ""
+            },
+            q.source
+        ));
     }
     for g in &k.all_reduce.groups {
         out.push_str(&format!(

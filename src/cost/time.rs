@@ -42,7 +42,7 @@
 
 use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
 use super::comm::{self, Routing};
-use super::kernels::Kernels;
+use super::kernels::{GemmInput, GemmShape, Kernels};
 use super::overlap;
 use crate::layout::{Layout, Phase};
 use crate::spec::presets;
@@ -208,22 +208,36 @@ fn load(c: &LayoutCoeffs, seqs: f64, len: u64) -> Load {
 fn attention_projections(k: &Kernels, o: &OpSizes, x: &Load) -> Acc {
     let mut acc = Acc::default();
     let d = o.d.max(1.0);
-    let gemm = |acc: &mut Acc, p: f64, n: f64, kk: f64, copies: f64| {
+    let gemm = |acc: &mut Acc, p: f64, n: f64, kk: f64, copies: f64, input: GemmInput| {
         let bytes = (p * o.weight_bytes, x.tokens * 2.0 * d * o.act_bytes);
-        let (t, cb) = k.gemm_time(n, kk, x.tokens, 2.0 * x.tokens * p, bytes);
+        let shape = GemmShape {
+            n,
+            k: kk,
+            m: x.tokens,
+            input,
+        };
+        let (t, cb) = k.gemm_time(shape, 2.0 * x.tokens * p, bytes);
         acc.add((copies * t, cb), copies * k.gemm_launch_s());
     };
     let o_k = o.heads * o.dv_prefill;
     if o.attention_gemms == 2.0 && o_k > 0.0 && d * o_k < o.attention_p {
-        // GQA: the fused QKV projection (`K = d`) and the output projection (`N = d`), each on
-        // its own shape.
+        // GQA: the fused QKV projection (`K = d`, after the norm) and the output projection
+        // (`N = d`, reading the attention kernel's output), each on its own shape.
         let o_p = d * o_k;
-        gemm(&mut acc, o.attention_p - o_p, (o.attention_p - o_p) / d, d, 1.0);
-        gemm(&mut acc, o_p, d, o_k, 1.0);
+        let qkv_n = (o.attention_p - o_p) / d;
+        gemm(&mut acc, o.attention_p - o_p, qkv_n, d, 1.0, GemmInput::Wide);
+        gemm(&mut acc, o_p, d, o_k, 1.0, GemmInput::Fp8);
     } else {
         // MLA's five projections at their mean shape (`K = d`).
         let g = o.attention_gemms.max(1.0);
-        gemm(&mut acc, o.attention_p / g, o.attention_p / g / d, d, g);
+        gemm(
+            &mut acc,
+            o.attention_p / g,
+            o.attention_p / g / d,
+            d,
+            g,
+            GemmInput::Wide,
+        );
     }
     acc
 }
@@ -284,15 +298,21 @@ fn elementwise(k: &Kernels, bytes: f64, launches: f64) -> f64 {
 /// An FFN of `params` weights on one GPU with `inter` intermediate features, run for `rows`
 /// token rows (`m` rows per weight matrix; `copies` of the weights read): its up (gate + up) GEMM,
 /// `K = d` and `N = params / d − inter`, and its down GEMM, `K = inter` and `N = d`, each on the
-/// kernel of its own shape ([`Kernels::gemm_time`]).
+/// kernel of its own shape ([`Kernels::gemm_time`]); the down GEMM reads the fused gate
+/// activation's output ([`GemmInput::Fp8`]).
 fn ffn_gemms(k: &Kernels, o: &OpSizes, rows: f64, m: f64, copies: f64, params: f64, inter: f64) -> Acc {
     let mut acc = Acc::default();
     let d = o.d.max(1.0);
     let up_n = (params / d - inter).max(0.0);
     let up_p = (up_n * d).min(params);
-    for (p, n, kk) in [(up_p, up_n, d), (params - up_p, d, inter)] {
+    let gemms = [
+        (up_p, up_n, d, GemmInput::Wide),
+        (params - up_p, d, inter, GemmInput::Fp8),
+    ];
+    for (p, n, kk, input) in gemms {
         let bytes = (copies * p * o.weight_bytes, rows * d * o.act_bytes);
-        acc.add(k.gemm_time(n, kk, m, 2.0 * rows * p, bytes), k.gemm_launch_s());
+        let shape = GemmShape { n, k: kk, m, input };
+        acc.add(k.gemm_time(shape, 2.0 * rows * p, bytes), k.gemm_launch_s());
     }
     acc
 }
@@ -317,9 +337,12 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     };
     acc.add(
         k.gemm_time(
-            o.experts,
-            o.d,
-            x.tokens,
+            GemmShape {
+                n: o.experts,
+                k: o.d,
+                m: x.tokens,
+                input: GemmInput::Wide,
+            },
             2.0 * x.tokens * o.router_p,
             (o.router_p * o.weight_bytes, 0.0),
         ),
@@ -545,9 +568,12 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     let logits = if x.decode { x.tokens } else { x.seqs };
     let lm_head = if o.lm_p > 0.0 {
         k.gemm_time(
-            o.lm_p / o.d.max(1.0),
-            o.d,
-            logits,
+            GemmShape {
+                n: o.lm_p / o.d.max(1.0),
+                k: o.d,
+                m: logits,
+                input: GemmInput::Wide,
+            },
             2.0 * logits * o.lm_p,
             (o.lm_p * o.weight_bytes, 0.0),
         )

@@ -22,6 +22,7 @@
 //! | `vocab_size`, `tie_word_embeddings` | `vocab_size`, `tied_embeddings` |
 //! | `quantization_config` (fp8, mxfp4, compressed-tensors int/float 4/8 bits, awq, gptq, modelopt, bitsandbytes), `hf_quant_config.json` (`quant_algo` FP8 / NVFP4 / W4A16_AWQ / W4A8_AWQ, `kv_cache_quant_algo`), else `torch_dtype` / `dtype` (float32 read as BF16, the width engines serve it in) | `dtype`, `kv_cache_dtype` |
 //! | `quantization_config.weight_block_size` (FP8 weights) | `weight_block_size` (block-scaled FP8 GEMM) |
+//! | `quantization_config.activation_scheme`, compressed-tensors `input_activations.dynamic`, ModelOpt `quant_algo: FP8` (static), `fbgemm_fp8` / `ptpc_fp8` (dynamic), per-tensor FP8 weights | `static_activation_scales` (static: the FP8 GEMMs without the scale computation their measured rows include) |
 //! | other families' names of these keys (GPT-2, MPT / DBRX and their nested `attn_config` / `ffn_config`, Falcon, ChatGLM, Gemma-4, Nemotron: [`ALIASES`]) | as the standard key |
 //! | `hybrid_override_pattern` / `layers_block_type` (Nemotron-H Mamba-2 / attention stacks), `moe_latent_size` | one layer per FFN block; block-by-block count as `declared_params` |
 //! | `layer_types` with `linear_attention` (Qwen3-Next / Qwen3.5 Gated DeltaNet) | layer-by-layer count as `declared_params` |
@@ -882,6 +883,12 @@ fn precision(c: &Cfg, top: &Cfg, out: &mut HfModel) {
     if let (Some(d), Some(q)) = (quant, q) {
         note_kept_modules(&Cfg(q), d, &mut out.warnings);
         out.model.weight_block_size = block_size(&Cfg(q), d);
+        let per_tensor = out.model.weight_block_size.is_none();
+        if let Some(static_scales) = activation_scales(&Cfg(q)).filter(|_| d == Dtype::Fp8 && per_tensor) {
+            out.model.static_activation_scales = Some(static_scales);
+            out.notes
+                .push(activation_scales_note("config.json", static_scales));
+        }
         if let Some(b) = &out.model.weight_block_size {
             out.notes.push(format!(
                 "config.json: FP8 weights scaled per {b:?} block (quantization_config.weight_block_size): \
@@ -926,6 +933,46 @@ fn block_size(q: &Cfg, d: Dtype) -> Option<[u64; 2]> {
     match block.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>()?[..] {
         [rows, cols] if d == Dtype::Fp8 => Some([rows, cols]),
         _ => None,
+    }
+}
+
+/// How an FP8 checkpoint's activations are scaled: `Some(true)` static input scales shipped with
+/// the checkpoint (ModelOpt `quant_method: modelopt` with `quant_algo: FP8`, `activation_scheme:
+/// static`, compressed-tensors `input_activations.dynamic: false`), `Some(false)` scales computed
+/// at run time (`activation_scheme: dynamic`, compressed-tensors `dynamic: true`, the per-row /
+/// per-token methods `fbgemm_fp8` and `ptpc_fp8`), `None` not stated.
+fn activation_scales(q: &Cfg) -> Option<bool> {
+    let method = q.s("quant_method").unwrap_or("").to_ascii_lowercase();
+    if matches!(method.as_str(), "fbgemm_fp8" | "ptpc_fp8") {
+        return Some(false);
+    }
+    if method == "modelopt" && q.s("quant_algo").is_some_and(|a| a.eq_ignore_ascii_case("FP8")) {
+        return Some(true);
+    }
+    match q.s("activation_scheme").map(str::to_ascii_lowercase).as_deref() {
+        Some("dynamic") => return Some(false),
+        Some("static") => return Some(true),
+        _ => {}
+    }
+    let groups = q.0.get("config_groups").and_then(Value::as_object)?;
+    groups.values().find_map(|group| {
+        let inputs = group.get("input_activations")?;
+        inputs
+            .get("dynamic")
+            .and_then(Value::as_bool)
+            .map(|dynamic| !dynamic)
+    })
+}
+
+/// The note for a stated activation-scale scheme.
+fn activation_scales_note(source: &str, static_scales: bool) -> String {
+    if static_scales {
+        format!(
+            "{source}: FP8 activations with static input scales: the FP8 GEMMs are costed \
+             without the scale computation their measured (dynamic-scale) rows include"
+        )
+    } else {
+        format!("{source}: FP8 activations scaled at run time (dynamic): the FP8 GEMMs as measured")
     }
 }
 
@@ -1126,6 +1173,11 @@ fn match_algo(path: &str, q: &Cfg, algo: &str, hf: &mut HfModel) {
             hf.model.dtype = Some(d);
             hf.notes
                 .push(format!("{path}: quant_algo {algo} → weights {}", d.name()));
+            // ModelOpt's per-tensor FP8 recipe calibrates static input scales.
+            if algo.eq_ignore_ascii_case("FP8") {
+                hf.model.static_activation_scales = Some(true);
+                hf.notes.push(activation_scales_note(path, true));
+            }
             note_kept_modules(q, d, &mut hf.warnings);
         }
         None if !algo.is_empty() => {

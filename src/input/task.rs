@@ -117,6 +117,12 @@ pub struct RawModel {
     /// checkpoints); absent: one scale per tensor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_block_size: Option<[u64; 2]>,
+    /// Per-tensor FP8 activations quantized with the checkpoint's static input scales (`true`:
+    /// ModelOpt `quant_algo: FP8`, `activation_scheme: static`, compressed-tensors
+    /// `input_activations.dynamic: false`) or with scales computed at run time (`false`:
+    /// `activation_scheme: dynamic`, FBGEMM / per-token FP8); absent: not stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_activation_scales: Option<bool>,
 }
 
 /// MoE shape as written.

@@ -556,7 +556,12 @@ fn check_declared_params(ctx: &mut Ctx, model: &Model) {
 /// Keys of a model that are identity, not shape: never merged from presets.
 const IDENTITY_KEYS: [&str; 4] = ["name", "preset", "hf_config", "path"];
 /// Precision is a deployment choice, not a published shape: not compared by name match.
-const DEPLOYMENT_KEYS: [&str; 3] = ["dtype", "kv_cache_dtype", "weight_block_size"];
+const DEPLOYMENT_KEYS: [&str; 4] = [
+    "dtype",
+    "kv_cache_dtype",
+    "weight_block_size",
+    "static_activation_scales",
+];
 
 /// `moe.top_k`-style flat map of a model's given values.
 fn flatten(m: &RawModel) -> BTreeMap<String, Value> {
@@ -886,6 +891,7 @@ fn build_model(
         dtype,
         kv_cache_dtype,
         weight_block_size,
+        static_activation_scales: m.static_activation_scales == Some(true) && dtype == Dtype::Fp8,
     })
 }
 

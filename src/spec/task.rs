@@ -98,6 +98,12 @@ pub struct Model {
     /// cost model then runs the FP8 GEMMs on the measured block-scaled kernel (`cost::kernels`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_block_size: Option<[u64; 2]>,
+    /// Per-tensor FP8 activations stated to use the checkpoint's static input scales (from the
+    /// HF config or `hf_quant_config.json`): the cost model then takes the scale computation
+    /// (and, for GEMMs fed FP8, the quantize kernel) out of the measured FP8 GEMMs, which time
+    /// dynamic scales (`cost::fp8_quant`). False: not stated, or dynamic; the GEMMs as measured.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub static_activation_scales: bool,
 }
 
 /// Resolved MoE shape.

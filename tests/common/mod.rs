@@ -71,6 +71,7 @@ pub fn qwen3_task() -> Task {
             dtype: Dtype::Fp8,
             kv_cache_dtype: Dtype::Bf16,
             weight_block_size: None,
+            static_activation_scales: false,
         },
         workload: Workload {
             batch: 128,
@@ -118,6 +119,7 @@ pub fn small_dense(batch: u64, budget: Option<u64>) -> Task {
             dtype: Dtype::Bf16,
             kv_cache_dtype: Dtype::Bf16,
             weight_block_size: None,
+            static_activation_scales: false,
         },
         workload: Workload {
             batch,
