@@ -164,20 +164,20 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False)
 GRID_M_BLOCK = [1, 2, 4, 8, 16, 32, 48, 64, 65, 80, 96, 112, 128, 129, 160, 192, 224, 256, 257,
                 512, 513, 768, 769, 1024, 1025, 2048, 4096, 8192, 16384]
 GEMM_DTYPES = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8_block"}
-def gemm_grid(x, launch, source, dtype, peak, hbm, wbytes):  # noqa: PLR0913
+def gemm_grid(x, launch, source, dtype, peak, hbm, wbytes, grid_m=GRID_M):  # noqa: PLR0913
     """The dense GEMM's efficiencies at every measured (N, K, M) of the table with N, K >= 256 and
     M on GRID_M (no medians: each point is one kernel's measurement), N-major then K then M; pdplan
     interpolates them trilinearly in log N, log K, log M (`profile::GemmGrid`). `None` when the
     table leaves too much of that grid unmeasured."""
     ns = sorted(int(v) for v in x.n.unique() if v >= 256)
     ks = sorted(int(v) for v in x.k.unique() if v >= 256)
-    g = x[x.n.isin(ns) & x.k.isin(ks) & x.m.isin(GRID_M)]
+    g = x[x.n.isin(ns) & x.k.isin(ks) & x.m.isin(grid_m)]
     g = g.groupby(["n", "k", "m"])[["t"]].median()
     # M sizes the table measures for at most half the shapes are left out (A100: M = 16384);
     # pdplan clamps above the last one. A shape missing at a kept M (H200: 65,536 x 65,536) takes
     # the value of the nearest measured K at the same N and M.
     counts = g.groupby(level="m").size()
-    ms = [m for m in GRID_M if counts.get(m, 0) * 2 > len(ns) * len(ks)]
+    ms = [m for m in grid_m if counts.get(m, 0) * 2 > len(ns) * len(ks)]
     full = pd.MultiIndex.from_product([ns, ks, ms], names=["n", "k", "m"])
     g = g.reindex(full)
     filled = int(g.t.isna().sum())
@@ -192,9 +192,12 @@ def gemm_grid(x, launch, source, dtype, peak, hbm, wbytes):  # noqa: PLR0913
         return None
     # Per shape, a kernel for more rows is never faster: the running maximum of the measured time
     # over M (a table's kernel choice can dip between neighbouring M). pdplan interpolates times,
-    # not efficiencies, between two M of the grid, so its time never falls with M either.
+    # not efficiencies, between two M of the grid, so its time never falls with M either. Not on
+    # the block-scaled grid's exact M points: there the dips are the kernel's tile switches (H100,
+    # 51200 x 5120: 232 us at M = 129, 214 us at 160), measured at each point.
     g = g.reset_index()
-    g["t"] = g.groupby(["n", "k"]).t.cummax()
+    if grid_m is GRID_M:
+        g["t"] = g.groupby(["n", "k"]).t.cummax()
     busy = (g.t - launch).clip(lower=1e-7)
     g["compute"] = 2.0 * g.m * g.n * g.k / (peak * busy)
     g["memory"] = (g.n * g.k * wbytes + 2.0 * g.m * (g.k + g.n)) / (hbm * busy)
@@ -235,11 +238,13 @@ def gemm(root, gpu, engine, sysd):
         x["t"] = x.latency * 1e-3
         small = x[(x.m <= 16) & (x.n * x.k <= 1 << 20)]
         launch = launch_floor(small.t) if len(small) else launch_floor(x.t)
-        if dt != "fp8_block":
-            grid = gemm_grid(x, launch, f"{PACKAGE}: {rel(root, path)}", dt,
-                             sysd["peak_flops_per_s"][peak_key], sysd["hbm_bytes_per_s"], WBYTES[dt])
-            if grid:
-                out["gemm_" + key + "_grid"] = grid
+        # The block-scaled grid at the exact M the table measures (GRID_M_BLOCK: its time steps
+        # at the 128-row tile, which the power-of-two levels would step over).
+        grid = gemm_grid(x, launch, f"{PACKAGE}: {rel(root, path)}", dt,
+                         sysd["peak_flops_per_s"][peak_key], sysd["hbm_bytes_per_s"], WBYTES[dt],
+                         GRID_M_BLOCK if dt == "fp8_block" else GRID_M)
+        if grid:
+            out["gemm_" + key + "_grid"] = grid
         x = x[(x.n >= 1024) & (x.n <= 16384) & (x.k >= 1024) & (x.k <= 16384)]
         if dt == "fp8_block":
             # Weights of at least 2^24 elements: at the tile steps a small GEMM gains a few us

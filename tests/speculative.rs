@@ -188,10 +188,11 @@ fn every_engine_launches_the_draft_tokens_it_costs() {
 /// AIConfigurator 0.12's TPOT for DeepSeek-V3 decode with MTP (`fixtures/aic/mtp.csv`, written by
 /// `scripts/aic_compare.py --mtp`: its `nextn` / `nextn_accepted` beside pdplan's draft lines on
 /// the same layouts): pdplan's TPOT now, from the task the script writes, stays within 10 %
-/// median and 20 % worst of AIConfigurator's with 1 and 2 draft tokens (as measured: 4.0 / 6.4 /
-/// 0.1 / 18.4 % and 2.5 / 0.8 / 2.1 / 16.7 %; without MTP the same layouts differ by 2.9-14.6 %),
-/// and the speed-up MTP buys agrees with AIConfigurator's within 15 % on every layout (measured:
-/// worst +12.5 %, TP8 at 16 sequences with 2 draft tokens, 1.77x vs 1.57x; the others within 7 %).
+/// median and 20 % worst of AIConfigurator's with 1 and 2 draft tokens (as measured on the three
+/// H200 layouts: 4.1 / 7.5 / 0.3 % and 2.5 / 0.1 / 1.7 %; without MTP the same layouts differ by
+/// 2.6-13.0 %; the H100 DP8/EP8 row was dropped when the script pinned the layouts, as eight H100s
+/// cannot hold the FP8 weights), and the speed-up MTP buys agrees with AIConfigurator's within
+/// 15 % on every layout.
 #[test]
 fn mtp_tpot_follows_aiconfigurator() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/aic/mtp.csv");
@@ -248,13 +249,13 @@ fn mtp_tpot_follows_aiconfigurator() {
             );
         }
     }
-    assert_eq!(diffs.len(), 8, "4 layouts x 1 and 2 draft tokens");
+    assert_eq!(diffs.len(), 6, "3 layouts x 1 and 2 draft tokens");
     diffs.sort_by(f64::total_cmp);
-    let median = (diffs[3] + diffs[4]) / 2.0;
+    let median = (diffs[2] + diffs[3]) / 2.0;
     assert!(
-        median <= 0.10 && diffs[7] <= 0.20,
+        median <= 0.10 && diffs[5] <= 0.20,
         "median {median:.3}, worst {:.3}",
-        diffs[7]
+        diffs[5]
     );
 }
 

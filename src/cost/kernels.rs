@@ -117,7 +117,7 @@ pub fn fp8_block_scaled(task: &Task) -> bool {
 }
 
 /// The task's dense GEMM in an engine's profile: the one curve and the measured grid of its
-/// dtype (block-scaled FP8: its exact-M curve alone; FP8 without an FP8 table: BF16's).
+/// dtype (block-scaled FP8: its exact-M curve and grid; FP8 without an FP8 table: BF16's).
 fn dense_gemm(
     task: &Task,
     k: &'static EngineKernels,
@@ -125,7 +125,7 @@ fn dense_gemm(
 ) -> (&'static Curve, Option<&'static GemmGrid>) {
     let block = k.gemm_fp8_block.as_ref().filter(|_| fp8_block_scaled(task));
     match (fp8, block, &k.gemm_fp8) {
-        (true, Some(b), _) => (b, None),
+        (true, Some(b), _) => (b, k.gemm_fp8_block_grid.get()),
         (true, None, Some(f)) => (f, k.gemm_fp8_grid.get()),
         _ => (&k.gemm_bf16, k.gemm_bf16_grid.get()),
     }
@@ -159,7 +159,7 @@ pub struct Kernels {
     /// and the GEMM of a weight size no class covers).
     pub gemm: &'static Curve,
     /// The dense GEMM at every measured (N, K, M), preferred to the one curve where the profile
-    /// has it ([`Kernels::gemm_time`]); `None` for the block-scaled FP8 GEMM.
+    /// has it ([`Kernels::gemm_time`]).
     pub gemm_grid: Option<&'static GemmGrid>,
     /// The activation quantization the FP8 GEMM rows include and this task's GEMMs skip
     /// ([`super::fp8_quant`]): per-tensor FP8 weights with static input scales on a profile that
@@ -434,9 +434,11 @@ impl Kernels {
             return at(if w > 0.5 { l + 1 } else { l }, 1.0);
         }
         // Between two measured M: the kernel's time at each (its work and row bytes scaled to that
-        // M), interpolated in log M, so that the time follows the measurements and never falls as
-        // M grows (interpolating efficiencies would dip between points: a flat, memory-bound
-        // time with FLOPs doubling reads as an efficiency doubling).
+        // M), interpolated in log M, so that the time follows the measurements: between two points
+        // it lies between their times (interpolating efficiencies would dip between points: a
+        // flat, memory-bound time with FLOPs doubling reads as an efficiency doubling). The
+        // power-of-two grids are non-decreasing in M; the block-scaled grid keeps its measured
+        // tile steps.
         let (lo, hi) = (at(l, g.m[l] / m), at(l + 1, g.m[l + 1] / m));
         ((1.0 - w) * lo.0 + w * hi.0, if w < 0.5 { lo.1 } else { hi.1 })
     }

@@ -324,6 +324,10 @@ pub struct EngineKernels {
     pub gemm_bf16_grid: LazyGrid,
     #[serde(default)]
     pub gemm_fp8_grid: LazyGrid,
+    /// The block-scaled FP8 GEMM at every measured (N, K, M), M at the exact points the table
+    /// measures (its time steps at the 128-row tile).
+    #[serde(default)]
+    pub gemm_fp8_block_grid: LazyGrid,
     /// The activation quantization the per-tensor FP8 GEMM rows include
     /// ([`super::fp8_quant`]): subtracted where the engine does not run it.
     #[serde(default)]
@@ -669,6 +673,7 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
     for (n, grid) in [
         ("gemm_bf16/grid", k.gemm_bf16_grid.get()),
         ("gemm_fp8/grid", k.gemm_fp8_grid.get()),
+        ("gemm_fp8_block/grid", k.gemm_fp8_block_grid.get()),
     ] {
         if let Some(g) = grid {
             out.push_str(&format!(
