@@ -123,7 +123,7 @@ def monotone(xs, ys, k):
     return out
 
 
-def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False):  # noqa: PLR0913
+def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False, least=3):  # noqa: PLR0913
     """Median of each efficiency field at the grid point nearest each measured x (log scale).
 
     Efficiencies are capped at 1 (a median above the datasheet figure is a table whose size
@@ -138,7 +138,7 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False)
     lx = np.log2(df[x_col].astype(float).clip(lower=1e-9))
     for g in grid:
         near = df[df[x_col] == g] if exact else df[np.abs(lx - np.log2(g)) <= 0.26]
-        if len(near) < 3:
+        if len(near) < least:
             continue
         xs.append(float(g))
         for f in fields:
@@ -343,7 +343,34 @@ def moe(root, gpu, engine, sysd):
         c["source"] = f"{how}, {len(x)} kernels"
         out["moe_" + key] = c
         out["moe_" + key + "_by_slice"] = moe_by_slice(x, launch, how)
+        out["moe_" + key + "_by_shape"] = moe_by_shape(x, launch, how)
     return out
+
+
+def shape_key(hidden, inter, experts, topk, moe_tp, moe_ep):
+    """The key pdplan looks a layout's expert GEMM up by (`cost::moe_shapes::key`)."""
+    return f"{int(hidden)}x{int(inter)}/e{int(experts)}/k{int(topk)}/tp{int(moe_tp)}/ep{int(moe_ep)}"
+
+
+def moe_by_shape(x, launch, source):
+    """The grouped GEMM of every measured expert shape and layout (hidden, intermediate, experts,
+    top-k, moe_tp, moe_ep): its efficiencies at each token count the table measures (one kernel per
+    point, no medians across shapes), for a task whose MoE is that shape on that layout (the
+    tables hold the shapes of the published MoE models: Qwen3-30B / 235B, DeepSeek-V3, Kimi-K2,
+    Mixtral, gpt-oss, ...). Shapes measured at fewer than 3 token counts are left out. Compact:
+    per shape `x` (token copies per local expert), `c` and `m` (fractions of peak and of HBM
+    bandwidth, as the class curves') and the launch cost of every shape; one source for all."""
+    shapes = {}
+    for shape, rows in x.groupby(SHAPE):
+        points = sorted(rows.per_expert.unique())
+        c = curve(rows, "per_expert", points, ["compute", "memory"], launch, envelope=["memory"],
+                  power={"compute": 1}, exact=True, least=1)
+        if len(c["x"]) < 3:
+            continue
+        shapes[shape_key(*shape)] = {"x": [float(f"{v:.6g}") for v in c["x"]], "c": c["compute"], "m": c["memory"],
+                                     "launch_s": c["launch_s"]}
+    return {"launch_s": round(launch, 9), "source": f"{source}, {len(shapes)} expert shapes and layouts",
+            "shapes": shapes}
 
 
 MOE_GRID = [0.03125, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
@@ -700,9 +727,15 @@ def main():
         engines = doc.pop("engines")
         with open(base + ".json", "w") as f:
             f.write(dumps(doc))
-        for e, params in engines.items():
-            with open(base + "." + e + ".json", "w") as f:
-                f.write(dumps(params))
+        for e in ENGINES:
+            params = engines.get(e, {})
+            # The per-shape MoE curves in a file of their own, read only by MoE tasks.
+            shapes = {k[len("moe_"):-len("_by_shape")]: params.pop(k) for k in list(params) if k.endswith("_by_shape")}
+            with open(base + "." + e + ".moe.json", "w") as f:
+                f.write(dumps({k: v for k, v in shapes.items() if v["shapes"]}))
+            if params:
+                with open(base + "." + e + ".json", "w") as f:
+                    f.write(dumps(params))
         print(base + ".json", ", ".join(sorted(engines)), "MoE class median |error| per kernel:", errors)
 
 

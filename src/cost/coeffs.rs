@@ -171,9 +171,14 @@ impl<'t> LayoutCoeffs<'t> {
             task,
             layout: *layout,
             phase,
-            // The grouped MoE GEMM's class follows the layout's expert slice and local experts
-            // (cheap: a scan of the profile's few classes, once per layout).
-            kernels: kernels.for_expert_slice(ops.d * ops.expert_inter, ops.local_experts),
+            // The grouped MoE GEMM's curve follows the layout: the task's expert shape measured on
+            // it, else the class of its expert slice and local experts (once per layout).
+            kernels: kernels.for_expert_layout(
+                layout.expert_tp,
+                layout.ep,
+                ops.d * ops.expert_inter,
+                ops.local_experts,
+            ),
             ops,
             stages,
             memory,

@@ -44,6 +44,7 @@
 //! to those rows would be a fit to end-to-end figures.
 use super::fp8_quant::Fp8Quant;
 pub use super::fp8_quant::GemmInput;
+use super::moe_shapes::{ExpertShape, ShapeTable};
 use super::profile::{self, AllReduce, Curve, DeepEp, EngineKernels, GemmGrid, GpuProfile};
 use crate::spec::task::{Engine, Task};
 use std::sync::LazyLock;
@@ -143,6 +144,49 @@ fn static_fp8_quant(task: &Task, k: &'static EngineKernels, fp8: bool) -> Option
     (per_tensor && task.model.static_activation_scales).then_some(q)
 }
 
+/// Where a layout of the task's expert shape finds its measured grouped GEMM.
+#[derive(Clone, Copy, Debug)]
+pub struct ShapeLookup {
+    pub table: &'static ShapeTable,
+    pub shape: ExpertShape,
+    /// Whether the table's kernel is the one the engine runs with expert parallelism too. Not
+    /// vLLM's: its tables time the fused-MoE Triton kernel, while its expert-parallel deployments
+    /// dispatch with DeepEP and run DeepGEMM's grouped GEMMs on block-FP8 weights ("DeepGEMM
+    /// enabled by default", vLLM's large-scale serving post); per shape that kernel read
+    /// 2-3x slow there (`pdplan calibrate`, the vLLM DeepSeek-R1 DP16/EP16 prefill -44 -> -65 %,
+    /// DP32/EP32 decode +4 -> -39 %), so its `ep > 1` layouts keep the class curves.
+    pub with_ep: bool,
+}
+
+/// The per-shape MoE table of the task's engine (or the reference engine's, as [`pick`]) and
+/// dtype (FP8 where the engine measures FP8 MoE, as the class curves), with the task's expert
+/// shape; `None` for a dense model or a profile without one.
+fn shape_table(task: &Task, p: &'static GpuProfile, fp8: bool) -> Option<ShapeLookup> {
+    let moe = task.model.moe.as_ref()?;
+    let engine = profile::engine_key(task.cost.engine);
+    let shapes = p
+        .moe_shapes
+        .get(engine)
+        .or_else(|| p.moe_shapes.get(profile::REFERENCE_ENGINE))?
+        .get()?;
+    let table = if fp8 {
+        shapes.fp8.get().or(shapes.bf16.get())
+    } else {
+        shapes.bf16.get()
+    }?;
+    let shape = ExpertShape {
+        hidden: task.model.hidden_size,
+        inter: moe.expert_intermediate_size,
+        experts: moe.experts,
+        top_k: moe.top_k,
+    };
+    Some(ShapeLookup {
+        table,
+        shape,
+        with_ep: task.cost.engine != Engine::Vllm,
+    })
+}
+
 /// A dense GEMM's shape: an `n × k` weight matrix at `m` rows, and where its input comes from.
 #[derive(Clone, Copy, Debug)]
 pub struct GemmShape {
@@ -169,6 +213,10 @@ pub struct Kernels {
     /// The grouped MoE GEMM per expert-size class (ascending bounds); [`Kernels::for_expert_slice`]
     /// picks the class of a layout's expert slice into `moe`.
     pub moe_by_slice: &'static [Curve],
+    /// The grouped MoE GEMM of each measured expert shape and layout, of the task's dtype
+    /// ([`super::moe_shapes`]), and the task's expert shape: a layout the table measures for
+    /// this shape takes that curve instead of its class's ([`shape_table`]).
+    pub moe_shapes: Option<ShapeLookup>,
     pub attention_prefill: &'static Curve,
     pub attention_decode: &'static Curve,
     pub elementwise: &'static Curve,
@@ -303,12 +351,14 @@ impl Kernels {
         let sms = found.map_or(1, |(p, _)| p.system.sms.max(1));
         let normal = found.and_then(|(p, _)| p.deepep_normal.as_ref());
         let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
+        let moe_shapes = found.and_then(|(p, _)| shape_table(task, p, fp8));
         let mut k = Kernels {
             gemm,
             gemm_grid,
             fp8_quant,
             moe,
             moe_by_slice,
+            moe_shapes,
             attention_prefill: prefill,
             attention_decode: decode,
             elementwise,
@@ -348,6 +398,7 @@ impl Kernels {
             fp8_quant: None,
             moe: None,
             moe_by_slice: &[],
+            moe_shapes: None,
             attention_prefill: &FLAT,
             attention_decode: &FLAT,
             elementwise: &FLAT,
@@ -390,6 +441,22 @@ impl Kernels {
             self.moe = Some(c);
         }
         self
+    }
+
+    /// The kernels of a layout whose GPUs each hold an `expert_tp` slice of `experts / ep` local
+    /// experts (`elements` of every local expert matrix, `local_experts` of them): the grouped MoE
+    /// GEMM on the curve measured for the task's own expert shape on that layout where the
+    /// profile has one ([`super::moe_shapes`]), else on its size and local-expert class
+    /// ([`Kernels::for_expert_slice`]).
+    pub fn for_expert_layout(self, expert_tp: u64, ep: u64, elements: f64, local_experts: f64) -> Kernels {
+        let own = self
+            .moe_shapes
+            .filter(|s| ep == 1 || s.with_ep)
+            .and_then(|s| s.table.curve(&s.shape, expert_tp, ep));
+        match (own, self.moe) {
+            (Some(c), Some(_)) => Kernels { moe: Some(c), ..self },
+            _ => self.for_expert_slice(elements, local_experts),
+        }
     }
 
     /// One dense GEMM of an `n × k` weight matrix on one GPU at `m` rows per matrix (`shape`), of

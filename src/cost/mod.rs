@@ -20,6 +20,7 @@ pub mod kernels;
 pub mod lazy_json;
 pub mod memory;
 pub mod mla_module;
+pub mod moe_shapes;
 pub mod overlap;
 pub mod profile;
 /// Model size arithmetic (parameter counts, KV bytes) lives with the specification.

@@ -37,10 +37,10 @@ pub struct Curve {
     #[serde(default)]
     pub x: Vec<f64>,
     /// Achieved fraction of the dense peak at each size (empty: not compute-limited).
-    #[serde(default)]
+    #[serde(default, alias = "c")]
     pub compute: Vec<f64>,
     /// Achieved fraction of HBM bandwidth at each size (empty: see `memory_plateau`).
-    #[serde(default)]
+    #[serde(default, alias = "m")]
     pub memory: Vec<f64>,
     /// Achieved fraction of HBM bandwidth of a class measured as one plateau.
     #[serde(default)]
@@ -56,7 +56,8 @@ pub struct Curve {
     /// ascending order of this bound, the last unbounded.
     #[serde(default)]
     pub local_experts_below: Option<f64>,
-    /// Where the numbers were measured.
+    /// Where the numbers were measured (a per-shape MoE curve: its table's, [`super::moe_shapes`]).
+    #[serde(default)]
     pub source: String,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
     #[serde(skip)]
@@ -68,6 +69,13 @@ pub struct Curve {
 pub struct At {
     i: usize,
     w: f64,
+}
+
+impl Prepare for Curve {
+    fn prepare(mut self) -> Curve {
+        Curve::prepare(&mut self);
+        self
+    }
 }
 
 impl Curve {
@@ -376,6 +384,10 @@ pub struct GpuProfile {
     /// From the engine files ([`Profile::parse`]), not from the GPU's own.
     #[serde(skip)]
     pub engines: Engines,
+    /// Per engine, the grouped MoE GEMM of each measured expert shape and layout
+    /// (`models/kernels/<gpu>.<engine>.moe.json`, [`super::moe_shapes`]), parsed on first use.
+    #[serde(skip)]
+    pub moe_shapes: BTreeMap<String, Lazy<super::moe_shapes::MoeShapes>>,
     #[serde(default)]
     pub deepep_ll: Option<DeepEp>,
     #[serde(default)]
@@ -478,7 +490,8 @@ impl Engines {
 struct Profile {
     file: &'static str,
     text: &'static str,
-    engines: &'static [(&'static str, &'static str)],
+    /// `(engine, its kernel file, its per-shape MoE file)`.
+    engines: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// `models/kernels/<gpu>.json` and its engines' `models/kernels/<gpu>.<engine>.json`, embedded.
@@ -490,6 +503,7 @@ macro_rules! profile {
             engines: &[$((
                 $engine,
                 include_str!(concat!("../../models/kernels/", $gpu, ".", $engine, ".json")),
+                include_str!(concat!("../../models/kernels/", $gpu, ".", $engine, ".moe.json")),
             )),+],
         }
     };
@@ -510,9 +524,14 @@ impl Profile {
         p.engines = Engines(
             self.engines
                 .iter()
-                .map(|(name, text)| (name.to_string(), Lazy::new(text)))
+                .map(|(name, text, _)| (name.to_string(), Lazy::new(text)))
                 .collect(),
         );
+        p.moe_shapes = self
+            .engines
+            .iter()
+            .map(|(name, _, moe)| (name.to_string(), Lazy::new(moe)))
+            .collect();
         Ok(p)
     }
 }
@@ -542,11 +561,39 @@ pub fn parse_errors() -> Vec<String> {
                 .engines
                 .errors()
                 .into_iter()
+                .chain(moe_shape_errors(&p))
                 .map(|e| format!("{}: {e}", f.file))
                 .collect(),
             Err(e) => vec![format!("{}: {e}", f.file)],
         })
         .collect()
+}
+
+/// Parse errors of a profile's per-shape MoE files, down to every curve.
+fn moe_shape_errors(p: &GpuProfile) -> Vec<String> {
+    let mut out = Vec::new();
+    for (engine, lazy) in &p.moe_shapes {
+        let shapes = match lazy.parse() {
+            Ok(s) => s.unwrap_or_default(),
+            Err(e) => {
+                out.push(format!("{engine}.moe.json: {e}"));
+                continue;
+            }
+        };
+        for (dtype, table) in [("bf16", &shapes.bf16), ("fp8", &shapes.fp8)] {
+            match table.parse() {
+                Ok(t) => {
+                    for (key, c) in t.iter().flat_map(|t| t.shapes.iter()) {
+                        if let Err(e) = c.parse() {
+                            out.push(format!("{engine}.moe.json {dtype} {key}: {e}"));
+                        }
+                    }
+                }
+                Err(e) => out.push(format!("{engine}.moe.json {dtype}: {e}")),
+            }
+        }
+    }
+    out
 }
 
 /// The GPU whose curves stand in for a GPU without a profile.
@@ -723,6 +770,17 @@ pub fn sources_listing() -> String {
         out.push_str(&format!("{} — {}\n", p.gpu, p.system.source));
         for (name, k) in p.engines.iter() {
             engine_lines(&mut out, name, k);
+            let shapes = p.moe_shapes.get(name).and_then(Lazy::get);
+            for (dtype, table) in shapes.iter().flat_map(|s| [("bf16", &s.bf16), ("fp8", &s.fp8)]) {
+                if let Some(t) = table.get() {
+                    out.push_str(&format!(
+                        "    moe_{dtype}/shape{:<9} {} expert shapes × layouts — {}\n",
+                        "",
+                        t.shapes.len(),
+                        t.source
+                    ));
+                }
+            }
         }
         for (name, d) in [("deepep_ll", &p.deepep_ll), ("deepep_normal", &p.deepep_normal)] {
             if let Some(d) = d {
