@@ -673,6 +673,20 @@ def derive(root, gpu):
     return doc
 
 
+def shape_lines(by_dtype):
+    """The per-shape MoE curves as one JSON object with one entry per line, keyed `"<dtype>
+    <shape key>"` (and `"<dtype> source"`), sorted: pdplan scans the lines for its model's shape
+    and parses only those (`cost::moe_shapes`), instead of the whole ~600 kB."""
+    lines = []
+    for dtype, t in sorted(by_dtype.items()):
+        if not t["shapes"]:
+            continue
+        lines.append(json.dumps(f"{dtype} source") + ": " + json.dumps(t["source"]))
+        for key, c in sorted(t["shapes"].items()):
+            lines.append(json.dumps(f"{dtype} {key}") + ": " + json.dumps(c, sort_keys=True))
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def dumps(doc):
     """The profile as indented JSON with each list of numbers on one line (the profiles are parsed
     on every solve; one line per number made them 3x longer)."""
@@ -732,7 +746,7 @@ def main():
             # The per-shape MoE curves in a file of their own, read only by MoE tasks.
             shapes = {k[len("moe_"):-len("_by_shape")]: params.pop(k) for k in list(params) if k.endswith("_by_shape")}
             with open(base + "." + e + ".moe.json", "w") as f:
-                f.write(dumps({k: v for k, v in shapes.items() if v["shapes"]}))
+                f.write(shape_lines(shapes))
             if params:
                 with open(base + "." + e + ".json", "w") as f:
                     f.write(dumps(params))

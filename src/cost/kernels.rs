@@ -44,7 +44,7 @@
 //! to those rows would be a fit to end-to-end figures.
 use super::fp8_quant::Fp8Quant;
 pub use super::fp8_quant::GemmInput;
-use super::moe_shapes::{ExpertShape, ShapeTable};
+use super::moe_shapes::{ExpertShape, ModelShapes, cached};
 use super::profile::{self, AllReduce, Curve, DeepEp, EngineKernels, GemmGrid, GpuProfile};
 use crate::spec::task::{Engine, Task};
 use std::sync::LazyLock;
@@ -147,8 +147,7 @@ fn static_fp8_quant(task: &Task, k: &'static EngineKernels, fp8: bool) -> Option
 /// Where a layout of the task's expert shape finds its measured grouped GEMM.
 #[derive(Clone, Copy, Debug)]
 pub struct ShapeLookup {
-    pub table: &'static ShapeTable,
-    pub shape: ExpertShape,
+    pub table: &'static ModelShapes,
     /// Whether the table's kernel is the one the engine runs with expert parallelism too. Not
     /// vLLM's: its tables time the fused-MoE Triton kernel, while its expert-parallel deployments
     /// dispatch with DeepEP and run DeepGEMM's grouped GEMMs on block-FP8 weights ("DeepGEMM
@@ -158,31 +157,25 @@ pub struct ShapeLookup {
     pub with_ep: bool,
 }
 
-/// The per-shape MoE table of the task's engine (or the reference engine's, as [`pick`]) and
-/// dtype (FP8 where the engine measures FP8 MoE, as the class curves), with the task's expert
-/// shape; `None` for a dense model or a profile without one.
+/// The measured layouts of the task's expert shape in the per-shape MoE file of its engine (or
+/// the reference engine's, as [`pick`]), FP8 (`fp8`: FP8 experts where the engine measures FP8
+/// MoE, as the class curves) or BF16; `None` for a dense model or a shape the table does not hold.
 fn shape_table(task: &Task, p: &'static GpuProfile, fp8: bool) -> Option<ShapeLookup> {
     let moe = task.model.moe.as_ref()?;
     let engine = profile::engine_key(task.cost.engine);
-    let shapes = p
+    let text = *p
         .moe_shapes
         .get(engine)
-        .or_else(|| p.moe_shapes.get(profile::REFERENCE_ENGINE))?
-        .get()?;
-    let table = if fp8 {
-        shapes.fp8.get().or(shapes.bf16.get())
-    } else {
-        shapes.bf16.get()
-    }?;
+        .or_else(|| p.moe_shapes.get(profile::REFERENCE_ENGINE))?;
     let shape = ExpertShape {
         hidden: task.model.hidden_size,
         inter: moe.expert_intermediate_size,
         experts: moe.experts,
         top_k: moe.top_k,
     };
+    let table = cached(text, if fp8 { "fp8" } else { "bf16" }, shape)?;
     Some(ShapeLookup {
         table,
-        shape,
         with_ep: task.cost.engine != Engine::Vllm,
     })
 }
@@ -328,11 +321,7 @@ impl Kernels {
                 let (gemm, grid) = dense_gemm(task, k, fp8);
                 gemm_grid = grid;
                 fp8_quant = static_fp8_quant(task, k, fp8);
-                let moe = if fp8 {
-                    k.moe_fp8.as_ref().or(k.moe_bf16.as_ref())
-                } else {
-                    k.moe_bf16.as_ref()
-                };
+                let moe = if fp8 { k.moe_fp8.as_ref() } else { None }.or(k.moe_bf16.as_ref());
                 let prefill = if mla { k.mla_prefill.as_ref() } else { None }.unwrap_or(&k.attention_prefill);
                 let decode = if mla { k.mla_decode.as_ref() } else { None }.unwrap_or(&k.attention_decode);
                 (
@@ -351,7 +340,7 @@ impl Kernels {
         let sms = found.map_or(1, |(p, _)| p.system.sms.max(1));
         let normal = found.and_then(|(p, _)| p.deepep_normal.as_ref());
         let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
-        let moe_shapes = found.and_then(|(p, _)| shape_table(task, p, fp8));
+        let moe_shapes = kernels.and_then(|(p, k)| shape_table(task, p, fp8 && k.moe_fp8.is_some()));
         let mut k = Kernels {
             gemm,
             gemm_grid,
@@ -452,7 +441,7 @@ impl Kernels {
         let own = self
             .moe_shapes
             .filter(|s| ep == 1 || s.with_ep)
-            .and_then(|s| s.table.curve(&s.shape, expert_tp, ep));
+            .and_then(|s| s.table.curve(expert_tp, ep));
         match (own, self.moe) {
             (Some(c), Some(_)) => Kernels { moe: Some(c), ..self },
             _ => self.for_expert_slice(elements, local_experts),

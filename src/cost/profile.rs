@@ -385,9 +385,10 @@ pub struct GpuProfile {
     #[serde(skip)]
     pub engines: Engines,
     /// Per engine, the grouped MoE GEMM of each measured expert shape and layout
-    /// (`models/kernels/<gpu>.<engine>.moe.json`, [`super::moe_shapes`]), parsed on first use.
+    /// (`models/kernels/<gpu>.<engine>.moe.json`, [`super::moe_shapes`]): the file's text, whose
+    /// lines of a model's shape are parsed when a MoE task asks.
     #[serde(skip)]
-    pub moe_shapes: BTreeMap<String, Lazy<super::moe_shapes::MoeShapes>>,
+    pub moe_shapes: BTreeMap<String, &'static str>,
     #[serde(default)]
     pub deepep_ll: Option<DeepEp>,
     #[serde(default)]
@@ -530,7 +531,7 @@ impl Profile {
         p.moe_shapes = self
             .engines
             .iter()
-            .map(|(name, _, moe)| (name.to_string(), Lazy::new(moe)))
+            .map(|(name, _, moe)| (name.to_string(), *moe))
             .collect();
         Ok(p)
     }
@@ -569,31 +570,14 @@ pub fn parse_errors() -> Vec<String> {
         .collect()
 }
 
-/// Parse errors of a profile's per-shape MoE files, down to every curve.
+/// Parse errors of a profile's per-shape MoE files, line by line.
 fn moe_shape_errors(p: &GpuProfile) -> Vec<String> {
-    let mut out = Vec::new();
-    for (engine, lazy) in &p.moe_shapes {
-        let shapes = match lazy.parse() {
-            Ok(s) => s.unwrap_or_default(),
-            Err(e) => {
-                out.push(format!("{engine}.moe.json: {e}"));
-                continue;
-            }
-        };
-        for (dtype, table) in [("bf16", &shapes.bf16), ("fp8", &shapes.fp8)] {
-            match table.parse() {
-                Ok(t) => {
-                    for (key, c) in t.iter().flat_map(|t| t.shapes.iter()) {
-                        if let Err(e) = c.parse() {
-                            out.push(format!("{engine}.moe.json {dtype} {key}: {e}"));
-                        }
-                    }
-                }
-                Err(e) => out.push(format!("{engine}.moe.json {dtype}: {e}")),
-            }
-        }
-    }
-    out
+    let lines = p.moe_shapes.iter().flat_map(|(engine, text)| {
+        super::moe_shapes::line_errors(text)
+            .into_iter()
+            .map(move |e| format!("{engine}.moe.json: {e}"))
+    });
+    lines.collect()
 }
 
 /// The GPU whose curves stand in for a GPU without a profile.
@@ -770,16 +754,12 @@ pub fn sources_listing() -> String {
         out.push_str(&format!("{} — {}\n", p.gpu, p.system.source));
         for (name, k) in p.engines.iter() {
             engine_lines(&mut out, name, k);
-            let shapes = p.moe_shapes.get(name).and_then(Lazy::get);
-            for (dtype, table) in shapes.iter().flat_map(|s| [("bf16", &s.bf16), ("fp8", &s.fp8)]) {
-                if let Some(t) = table.get() {
-                    out.push_str(&format!(
-                        "    moe_{dtype}/shape{:<9} {} expert shapes × layouts — {}\n",
-                        "",
-                        t.shapes.len(),
-                        t.source
-                    ));
-                }
+            let text = p.moe_shapes.get(name).copied().unwrap_or("");
+            for (dtype, source, shapes) in super::moe_shapes::summary(text) {
+                out.push_str(&format!(
+                    "    moe_{dtype}/shape{:<9} {shapes} expert shapes × layouts — {source}\n",
+                    ""
+                ));
             }
         }
         for (name, d) in [("deepep_ll", &p.deepep_ll), ("deepep_normal", &p.deepep_normal)] {
