@@ -931,3 +931,92 @@ fn static_fp8_scales_skip_the_measured_scale_computation() {
     task.model.weight_block_size = Some([128, 128]);
     assert!(Kernels::new(&task, 1.0).fp8_quant.is_none());
 }
+
+/// The AIC scenario task `name` (fixtures/tasks/aic), resolved.
+fn aic_task(name: &str) -> Task {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/tasks/aic")
+        .join(name);
+    pdplan::read_task(&path).expect("fixture reads").task
+}
+
+/// How the engines move an expert-parallel MoE layer's tokens: TensorRT-LLM on 8-GPU NVLink nodes
+/// all-gathers the attention-DP ranks' tokens and reduce-scatters the outputs (its
+/// `CommunicationFactory` falls back to `AllGatherReduceScatter` without MNNVL, DeepEP only under
+/// `TRTLLM_CAN_USE_DEEP_EP=1`), at NCCL's measured all-gather + reduce-scatter (more than a
+/// custom all-reduce of the same buffer, less than DeepEP's per-copy all-to-all at these sizes);
+/// inside an NVL72 domain (GB200) it uses its all-to-all; SGLang keeps DeepEP's. With attention
+/// TP the gathering engine pays a second all-reduce per MoE layer (the experts' partial sums), as
+/// a dense FFN does, and so does a layout of expert-TP alone on any engine.
+#[test]
+fn moe_communication_follows_the_engine() {
+    let mut t = aic_task("qwen3-235b-fp8-h200.md");
+    let dp8 = common::moe(1, 8, 8);
+    let rank = |t: &Task, l: &Layout| cost::evaluate_rank(t, Phase::Decode, l, 32).breakdown;
+    t.cost.engine = Engine::Trtllm;
+    let k = Kernels::for_task(&t);
+    assert_eq!(k.moe_comm, pdplan::cost::comm::MoeComm::GatherScatter);
+    let gathered = rank(&t, &dp8).ep_all_to_all_s;
+    // The same buffer (32 tokens x 8 ranks x hidden x 2 bytes) per layer on NCCL's tables.
+    let bytes = 32.0 * 8.0 * t.model.hidden_size as f64 * 2.0;
+    let hw = &t.hardware;
+    let per_layer = pdplan::cost::comm::gather_scatter_s(&k, hw, 0.8, 8, 8, bytes);
+    let layers = t.model.layers as f64;
+    assert!(
+        (gathered / (layers * per_layer) - 1.0).abs() < 0.05,
+        "{gathered} vs {}",
+        layers * per_layer
+    );
+    assert!(per_layer > pdplan::cost::comm::all_reduce_s(&k, hw, 0.8, 8, 8, bytes));
+    t.cost.engine = Engine::Sglang;
+    assert_eq!(
+        Kernels::for_task(&t).moe_comm,
+        pdplan::cost::comm::MoeComm::AllToAll
+    );
+    let mut nvl72 = t.clone();
+    nvl72.cost.engine = Engine::Trtllm;
+    nvl72.hardware.gpus_per_node = 72;
+    assert_eq!(
+        Kernels::for_task(&nvl72).moe_comm,
+        pdplan::cost::comm::MoeComm::AllToAll
+    );
+    // Attention TP x EP on TensorRT-LLM, and expert-TP alone: two all-reduces per MoE layer.
+    t.cost.engine = Engine::Trtllm;
+    let tp8 = common::moe(8, 1, 8);
+    let etp8 = Layout {
+        ep: 1,
+        expert_tp: 8,
+        ..tp8
+    };
+    for l in [tp8, etp8] {
+        let b = rank(&t, &l);
+        let ar = pdplan::cost::comm::all_reduce_s(&k, hw, 0.8, 8, 8, 32.0 * t.model.hidden_size as f64 * 2.0);
+        assert!(
+            (b.tp_all_reduce_s / (2.0 * layers * ar) - 1.0).abs() < 0.05,
+            "{l:?}: {}",
+            b.tp_all_reduce_s
+        );
+        assert_eq!(b.ep_all_to_all_s, 0.0);
+    }
+}
+
+/// FP8 attention (8-bit weights and KV cache) runs on the curve measured with FP8 attention:
+/// TensorRT-LLM 1.3 on H200, 16 heads x 4,096 tokens, FP8 156 us against BF16 193 us (1.24x),
+/// where the BF16 curve at the FP8 peak made it 2x.
+#[test]
+fn fp8_attention_runs_on_its_measured_curve() {
+    let mut t = aic_task("qwen3-235b-fp8-h200.md");
+    t.cost.engine = Engine::Trtllm;
+    let l = common::moe(4, 1, 4);
+    let core = |t: &Task| {
+        cost::evaluate_rank(t, Phase::Prefill, &l, 1)
+            .breakdown
+            .attention_core_s
+    };
+    t.workload.input_len = Some(4096);
+    let fp8 = core(&t);
+    t.model.kv_cache_dtype = pdplan::spec::task::Dtype::Bf16;
+    let bf16 = core(&t);
+    let ratio = bf16 / fp8;
+    assert!((1.1..1.45).contains(&ratio), "BF16 / FP8 attention {ratio:.2}");
+}

@@ -25,23 +25,68 @@ pub const INTER_NODE_LATENCY_S: f64 = 25e-6;
 /// at the message's size (the better of NCCL and the engine's custom all-reduce, as the engines
 /// pick per size; [`super::profile::AllReduceGroup::efficiency`]).
 pub fn all_reduce_s(k: &Kernels, hw: &Hardware, net: f64, n: u64, span: u64, bytes: f64) -> f64 {
+    collective_s(k.all_reduce, hw, net, n, span, bytes)
+}
+
+/// All-gather of a buffer of `bytes` (every GPU's share gathered on every GPU) followed by a
+/// reduce-scatter of the same size: `2(n−1)/n × bytes` per GPU like an all-reduce, at NCCL's
+/// measured all-gather + reduce-scatter latency and efficiency ([`super::profile`]
+/// `gather_scatter`; 12 + 12 µs on 8 H200s for small buffers, against 16 µs for NCCL's
+/// all-reduce and less for the engines' custom all-reduce).
+pub fn gather_scatter_s(k: &Kernels, hw: &Hardware, net: f64, n: u64, span: u64, bytes: f64) -> f64 {
+    collective_s(k.gather_scatter, hw, net, n, span, bytes)
+}
+
+/// A collective moving `2(n−1)/n × bytes` per GPU on the measured `table`.
+fn collective_s(
+    table: &super::profile::AllReduce,
+    hw: &Hardware,
+    net: f64,
+    n: u64,
+    span: u64,
+    bytes: f64,
+) -> f64 {
     if n <= 1 {
         return 0.0;
     }
     let volume = 2.0 * (n - 1) as f64 / n as f64 * bytes;
     if span <= hw.gpus_per_node {
-        let group = k
-            .all_reduce
-            .groups
-            .iter()
-            .filter(|g| g.gpus >= n)
-            .min_by_key(|g| g.gpus);
+        let group = table.groups.iter().filter(|g| g.gpus >= n).min_by_key(|g| g.gpus);
         return match group {
             Some(g) => g.latency_s + volume / (hw.intra_node_bytes_per_s * g.efficiency(bytes)),
             None => volume / (hw.intra_node_bytes_per_s * net) + INTRA_NODE_LATENCY_S,
         };
     }
     volume / (hw.inter_node_bytes_per_s * net) + INTER_NODE_LATENCY_S
+}
+
+/// How an engine moves an expert-parallel MoE layer's tokens between its GPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoeComm {
+    /// Token copies sent to their experts' GPUs and back (DeepEP dispatch / combine,
+    /// [`moe_all_to_all_s`]): SGLang and vLLM on the layouts whose launch selects DeepEP, DeepSeek's
+    /// own system (`any`), TensorRT-LLM inside a multi-node NVLink domain (its MNNVL all-to-all).
+    AllToAll,
+    /// Every GPU gathers the tokens of all attention-DP ranks and the outputs are reduce-scattered
+    /// (with attention TP, tokens are already replicated and the outputs all-reduced):
+    /// TensorRT-LLM on NVLink nodes of 8 GPUs. Its `CommunicationFactory`
+    /// (tensorrt_llm/_torch/modules/fused_moe/communication/communication_factory.py) picks
+    /// MNNVL where the platform has it, DeepEP only under `TRTLLM_CAN_USE_DEEP_EP=1` (BF16 weights),
+    /// else `AllGatherReduceScatter`; with attention TP no MoE communication beyond the
+    /// all-reduce. aiconfigurator 0.12 charges the same (`operators/moe_dispatch.rs`: NCCL
+    /// all_gather / reduce_scatter of `tokens × dp` on SM90).
+    GatherScatter,
+}
+
+impl MoeComm {
+    /// The engine's mechanism on `hw` (an NVLink domain beyond 8 GPUs: GB200 / GB300 NVL72).
+    pub fn of(engine: crate::spec::task::Engine, hw: &Hardware) -> MoeComm {
+        if engine == crate::spec::task::Engine::Trtllm && hw.gpus_per_node <= 8 {
+            MoeComm::GatherScatter
+        } else {
+            MoeComm::AllToAll
+        }
+    }
 }
 
 /// How MoE token copies cross GPU and node boundaries in an all-to-all.

@@ -180,6 +180,23 @@ fn shape_table(task: &Task, p: &'static GpuProfile, fp8: bool) -> Option<ShapeLo
     })
 }
 
+/// The prefill attention curve: MLA's for MLA models; with 8-bit weights and an 8-bit KV cache
+/// (attention at the FP8 peak, [`super::time::attention_flops_ratio`]) the one measured with FP8
+/// attention, relative to that peak (TensorRT-LLM 1.3 on H200: FP8 is 1.2-1.3x faster than BF16
+/// at the same shape, not the 2x of the peaks); else BF16's.
+fn prefill_curve(task: &Task, k: &'static EngineKernels, mla: bool) -> &'static Curve {
+    let m = &task.model;
+    let fp8 = m.dtype.bytes() <= 1.0 && m.kv_cache_dtype.bytes() <= 1.0;
+    let own = if mla {
+        k.mla_prefill.as_ref()
+    } else if fp8 {
+        k.attention_prefill_fp8.as_ref()
+    } else {
+        None
+    };
+    own.unwrap_or(&k.attention_prefill)
+}
+
 /// A dense GEMM's shape: an `n × k` weight matrix at `m` rows, and where its input comes from.
 #[derive(Clone, Copy, Debug)]
 pub struct GemmShape {
@@ -214,6 +231,9 @@ pub struct Kernels {
     pub attention_decode: &'static Curve,
     pub elementwise: &'static Curve,
     pub all_reduce: &'static AllReduce,
+    /// NCCL all-gather + reduce-scatter ([`super::comm::gather_scatter_s`]); the all-reduce's
+    /// table where the profile has none.
+    pub gather_scatter: &'static AllReduce,
     pub deepep_ll: Option<&'static DeepEp>,
     pub deepep_normal: Option<&'static DeepEp>,
     /// `mfu / c_ref`: the task's large-kernel MFU over the profile's measured one.
@@ -232,6 +252,8 @@ pub struct Kernels {
     /// When the engine overlaps two micro-batches ([`super::overlap`]; how much: the schedule's
     /// period, `time::tbo_time`).
     pub two_batch_overlap: super::overlap::TwoBatchOverlap,
+    /// How an expert-parallel MoE layer moves its tokens ([`super::comm::MoeComm`]).
+    pub moe_comm: super::comm::MoeComm,
     /// See [`grouped_gemm_as_dense`].
     pub grouped_gemm_as_dense: bool,
     /// When the shared experts run beside the routed ones ([`SharedExpertsStream`]).
@@ -322,7 +344,7 @@ impl Kernels {
                 gemm_grid = grid;
                 fp8_quant = static_fp8_quant(task, k, fp8);
                 let moe = if fp8 { k.moe_fp8.as_ref() } else { None }.or(k.moe_bf16.as_ref());
-                let prefill = if mla { k.mla_prefill.as_ref() } else { None }.unwrap_or(&k.attention_prefill);
+                let prefill = prefill_curve(task, k, mla);
                 let decode = if mla { k.mla_decode.as_ref() } else { None }.unwrap_or(&k.attention_decode);
                 (
                     gemm,
@@ -352,6 +374,9 @@ impl Kernels {
             attention_decode: decode,
             elementwise,
             all_reduce,
+            gather_scatter: kernels
+                .and_then(|(_, k)| k.gather_scatter.as_ref())
+                .unwrap_or(all_reduce),
             deepep_ll: found.and_then(|(p, _)| p.deepep_ll.as_ref()),
             deepep_normal: normal,
             compute_scale: hw.mfu / c_ref,
@@ -362,6 +387,7 @@ impl Kernels {
             intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
             compute_share_during_comm: (sms - busy) as f64 / sms as f64,
             two_batch_overlap: super::overlap::TwoBatchOverlap::of(engine),
+            moe_comm: super::comm::MoeComm::of(engine, hw),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
             shared_experts_stream: SharedExpertsStream::of(engine),
             measured: found.is_some_and(|(_, m)| m),
@@ -392,6 +418,7 @@ impl Kernels {
             attention_decode: &FLAT,
             elementwise: &FLAT,
             all_reduce: &NO_ALL_REDUCE,
+            gather_scatter: &NO_ALL_REDUCE,
             deepep_ll: None,
             deepep_normal: None,
             compute_scale: hw.mfu,
@@ -402,6 +429,7 @@ impl Kernels {
             intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
             compute_share_during_comm: 1.0,
             two_batch_overlap: super::overlap::TwoBatchOverlap::Never,
+            moe_comm: super::comm::MoeComm::AllToAll,
             grouped_gemm_as_dense: false,
             shared_experts_stream: SharedExpertsStream::Never,
             measured: false,

@@ -352,6 +352,9 @@ pub struct EngineKernels {
     #[serde(default)]
     pub moe_fp8_by_slice: LazyCurves,
     pub attention_prefill: Curve,
+    /// Prefill attention with FP8 queries and KV cache, relative to the FP8 peak.
+    #[serde(default)]
+    pub attention_prefill_fp8: Option<Curve>,
     pub attention_decode: Curve,
     #[serde(default)]
     pub mla_prefill: Option<Curve>,
@@ -360,6 +363,10 @@ pub struct EngineKernels {
     #[serde(default)]
     pub elementwise: Option<Curve>,
     pub all_reduce: AllReduce,
+    /// NCCL all-gather + reduce-scatter of one buffer, in the all-reduce's form (`scripts/
+    /// derive_kernel_params.py`, `gather_scatter`).
+    #[serde(default)]
+    pub gather_scatter: Option<AllReduce>,
 }
 
 /// Datasheet numbers the efficiencies were normalized with.
@@ -402,6 +409,7 @@ impl Prepare for EngineKernels {
         let optional = [
             &mut k.gemm_fp8,
             &mut k.gemm_fp8_block,
+            &mut k.attention_prefill_fp8,
             &mut k.moe_bf16,
             &mut k.moe_fp8,
             &mut k.mla_prefill,
@@ -411,7 +419,8 @@ impl Prepare for EngineKernels {
         for c in optional.into_iter().flatten() {
             c.prepare();
         }
-        for g in &mut k.all_reduce.groups {
+        let gather_scatter = k.gather_scatter.iter_mut().flat_map(|a| a.groups.iter_mut());
+        for g in k.all_reduce.groups.iter_mut().chain(gather_scatter) {
             g.ln_bytes = g.bytes.iter().map(|v| v.max(1e-300).ln()).collect();
         }
         for c in [
@@ -679,6 +688,7 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
     let optional = [
         ("gemm_fp8", &k.gemm_fp8),
         ("gemm_fp8_block", &k.gemm_fp8_block),
+        ("attention_prefill_fp8", &k.attention_prefill_fp8),
         ("moe_bf16", &k.moe_bf16),
         ("moe_fp8", &k.moe_fp8),
         ("mla_prefill", &k.mla_prefill),
@@ -731,14 +741,20 @@ fn engine_lines(out: &mut String, name: &str, k: &EngineKernels) {
             q.source
         ));
     }
-    for g in &k.all_reduce.groups {
-        out.push_str(&format!(
-            "    all_reduce x{:<9} latency {:.1} µs bus efficiency {:.3} — {}\n",
-            g.gpus,
-            g.latency_s * 1e6,
-            g.bus_efficiency,
-            k.all_reduce.source
-        ));
+    let tables = [
+        ("all_reduce", Some(&k.all_reduce)),
+        ("gather_scatter", k.gather_scatter.as_ref()),
+    ];
+    for (name, table) in tables {
+        for g in table.iter().flat_map(|t| t.groups.iter()) {
+            out.push_str(&format!(
+                "    {name} x{:<9} latency {:.1} µs bus efficiency {:.3} — {}\n",
+                g.gpus,
+                g.latency_s * 1e6,
+                g.bus_efficiency,
+                table.map_or("", |t| t.source.as_str())
+            ));
+        }
     }
 }
 

@@ -41,7 +41,7 @@
 //! `comm_overlap = o` hides `o · min(operators, communication)`.
 
 use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
-use super::comm::{self, Routing};
+use super::comm::{self, MoeComm, Routing};
 use super::kernels::{GemmInput, GemmShape, Kernels};
 use super::overlap;
 use crate::layout::{Layout, Phase};
@@ -413,10 +413,16 @@ fn layer_comm(c: &LayoutCoeffs, x: &Load, layer: &mut Layer) {
     let net = task.cost.network_utilization;
     let ar = comm::all_reduce_s(&c.kernels, hw, net, l.tp, l.tp, x.tokens * o.d * o.act_bytes);
     let shared_tp = o.shared_p > 0.0;
-    layer.tp_dense = 2.0 * ar;
-    layer.tp_moe = if shared_tp { 2.0 * ar } else { ar };
     let w = l.width();
-    if o.experts > 0.0 && w > 1 && l.ep > 1 {
+    let all_to_all = c.kernels.moe_comm == MoeComm::AllToAll;
+    // With attention TP the tokens are on every GPU of the group; unless an all-to-all combine
+    // returns the expert outputs, each GPU holds a partial sum of the MoE output (its expert
+    // slices or its local experts), reduced by one all-reduce (shared experts included), as the
+    // dense FFN's.
+    let replicated = o.experts > 0.0 && l.attention_dp == 1 && w > 1 && !(l.ep > 1 && all_to_all);
+    layer.tp_dense = 2.0 * ar;
+    layer.tp_moe = if shared_tp || replicated { 2.0 * ar } else { ar };
+    if o.experts > 0.0 && w > 1 && l.ep > 1 && all_to_all {
         let routing = if x.decode {
             Routing::PerCopy
         } else {
@@ -430,9 +436,10 @@ fn layer_comm(c: &LayoutCoeffs, x: &Load, layer: &mut Layer) {
         layer.dispatch = a2a(o.d * fp8, false);
         layer.all_to_all = layer.dispatch + a2a(o.d * o.act_bytes, true);
     } else if o.experts > 0.0 && l.attention_dp > 1 {
-        // ep = 1: the expert-TP group all-gathers the tokens of its attention ranks and
-        // reduce-scatters the outputs: the bytes of an all-reduce of the stage's tokens.
-        layer.all_to_all = comm::all_reduce_s(
+        // ep = 1, or an engine that gathers (MoeComm::GatherScatter): the group all-gathers the
+        // tokens of its attention ranks and reduce-scatters the outputs: the bytes of an
+        // all-reduce of the stage's tokens.
+        layer.all_to_all = comm::gather_scatter_s(
             &c.kernels,
             hw,
             net,
