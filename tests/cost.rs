@@ -945,7 +945,8 @@ fn aic_task(name: &str) -> Task {
 /// `CommunicationFactory` falls back to `AllGatherReduceScatter` without MNNVL, DeepEP only under
 /// `TRTLLM_CAN_USE_DEEP_EP=1`), at NCCL's measured all-gather + reduce-scatter (more than a
 /// custom all-reduce of the same buffer, less than DeepEP's per-copy all-to-all at these sizes);
-/// inside an NVL72 domain (GB200) it uses its all-to-all; SGLang keeps DeepEP's. With attention
+/// inside an NVL72 domain (GB200) it uses its all-to-all; SGLang runs DeepEP's where its launch
+/// selects it (wide EP) and gathers on other layouts. With attention
 /// TP the gathering engine pays a second all-reduce per MoE layer (the experts' partial sums), as
 /// a dense FFN does, and so does a layout of expert-TP alone on any engine.
 #[test]
@@ -968,18 +969,24 @@ fn moe_communication_follows_the_engine() {
         layers * per_layer
     );
     assert!(per_layer > pdplan::cost::comm::all_reduce_s(&k, hw, 0.8, 8, 8, bytes));
+    // SGLang: DeepEP where its launch selects it (wide EP, all GPUs one EP group), else gathers.
     t.cost.engine = Engine::Sglang;
-    assert_eq!(
-        Kernels::for_task(&t).moe_comm,
-        pdplan::cost::comm::MoeComm::AllToAll
-    );
+    let sglang = Kernels::for_task(&t).moe_comm;
+    assert!(sglang.all_to_all(&dp8, true));
+    assert!(!sglang.all_to_all(
+        &Layout {
+            ep: 4,
+            expert_tp: 2,
+            ..dp8
+        },
+        true
+    ));
+    let deepep = rank(&t, &dp8).ep_all_to_all_s;
+    assert!(deepep > 0.0 && deepep != gathered);
     let mut nvl72 = t.clone();
     nvl72.cost.engine = Engine::Trtllm;
     nvl72.hardware.gpus_per_node = 72;
-    assert_eq!(
-        Kernels::for_task(&nvl72).moe_comm,
-        pdplan::cost::comm::MoeComm::AllToAll
-    );
+    assert!(Kernels::for_task(&nvl72).moe_comm.all_to_all(&dp8, true));
     // Attention TP x EP on TensorRT-LLM, and expert-TP alone: two all-reduces per MoE layer.
     t.cost.engine = Engine::Trtllm;
     let tp8 = common::moe(8, 1, 8);

@@ -61,11 +61,11 @@ fn collective_s(
 }
 
 /// How an engine moves an expert-parallel MoE layer's tokens between its GPUs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MoeComm {
     /// Token copies sent to their experts' GPUs and back (DeepEP dispatch / combine,
-    /// [`moe_all_to_all_s`]): SGLang and vLLM on the layouts whose launch selects DeepEP, DeepSeek's
-    /// own system (`any`), TensorRT-LLM inside a multi-node NVLink domain (its MNNVL all-to-all).
+    /// [`moe_all_to_all_s`]): DeepSeek's own system (`any`), TensorRT-LLM inside a multi-node
+    /// NVLink domain (its MNNVL all-to-all).
     AllToAll,
     /// Every GPU gathers the tokens of all attention-DP ranks and the outputs are reduce-scattered
     /// (with attention TP, tokens are already replicated and the outputs all-reduced):
@@ -76,15 +76,34 @@ pub enum MoeComm {
     /// all-reduce. aiconfigurator 0.12 charges the same (`operators/moe_dispatch.rs`: NCCL
     /// all_gather / reduce_scatter of `tokens × dp` on SM90).
     GatherScatter,
+    /// DeepEP's all-to-all on the layouts whose launch selects it — the ones where pdplan turns
+    /// the engine's two-batch overlap on, which needs DeepEP (SGLang wide EP: `--moe-a2a-backend
+    /// deepep`; vLLM DP + EP: `--all2all-backend deepep_*`) — and gathering on every other:
+    /// SGLang's default `--moe-a2a-backend none` gathers the DP-attention ranks' tokens (or keeps
+    /// them replicated under attention TP), vLLM's default `allgather_reducescatter` backend
+    /// (`AgRsAll2AllManager`: "all-gather (dispatch) and reduce-scatter (combine)").
+    WhereLaunched(super::overlap::TwoBatchOverlap),
 }
 
 impl MoeComm {
     /// The engine's mechanism on `hw` (an NVLink domain beyond 8 GPUs: GB200 / GB300 NVL72).
     pub fn of(engine: crate::spec::task::Engine, hw: &Hardware) -> MoeComm {
-        if engine == crate::spec::task::Engine::Trtllm && hw.gpus_per_node <= 8 {
-            MoeComm::GatherScatter
-        } else {
-            MoeComm::AllToAll
+        use crate::spec::task::Engine;
+        match engine {
+            Engine::Trtllm if hw.gpus_per_node <= 8 => MoeComm::GatherScatter,
+            Engine::Sglang | Engine::Vllm => {
+                MoeComm::WhereLaunched(super::overlap::TwoBatchOverlap::of(engine))
+            }
+            _ => MoeComm::AllToAll,
+        }
+    }
+
+    /// Whether layout `l` of a MoE model (`moe`) runs the all-to-all (else it gathers).
+    pub fn all_to_all(self, l: &crate::layout::Layout, moe: bool) -> bool {
+        match self {
+            MoeComm::AllToAll => true,
+            MoeComm::GatherScatter => false,
+            MoeComm::WhereLaunched(t) => t.launched(l, moe),
         }
     }
 }

@@ -41,7 +41,7 @@
 //! `comm_overlap = o` hides `o · min(operators, communication)`.
 
 use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
-use super::comm::{self, MoeComm, Routing};
+use super::comm::{self, Routing};
 use super::kernels::{GemmInput, GemmShape, Kernels};
 use super::overlap;
 use crate::layout::{Layout, Phase};
@@ -414,7 +414,7 @@ fn layer_comm(c: &LayoutCoeffs, x: &Load, layer: &mut Layer) {
     let ar = comm::all_reduce_s(&c.kernels, hw, net, l.tp, l.tp, x.tokens * o.d * o.act_bytes);
     let shared_tp = o.shared_p > 0.0;
     let w = l.width();
-    let all_to_all = c.kernels.moe_comm == MoeComm::AllToAll;
+    let all_to_all = c.kernels.moe_comm.all_to_all(l, o.experts > 0.0);
     // With attention TP the tokens are on every GPU of the group; unless an all-to-all combine
     // returns the expert outputs, each GPU holds a partial sum of the MoE output (its expert
     // slices or its local experts), reduced by one all-reduce (shared experts included), as the
