@@ -579,7 +579,15 @@ fn a_measured_moe_shape_runs_on_its_own_curve() {
             let c = k.moe.expect("a MoE curve");
             k.time(c, flops, k.peak_flops_per_s, bytes, per_expert, 1.0).0
         };
-        let own = time(&base.for_expert_layout(1, ep, h * inter, local));
+        let l = pdplan::layout::Layout {
+            tp: 1,
+            pp: 1,
+            sp: 1,
+            attention_dp: ep,
+            ep,
+            expert_tp: 1,
+        };
+        let own = time(&base.for_expert_layout(&l, h * inter, local));
         let class = time(&base.for_expert_slice(h * inter, local));
         let err = |t: f64| (t / (ms * 1e-3) - 1.0).abs();
         assert!(
@@ -595,7 +603,15 @@ fn a_measured_moe_shape_runs_on_its_own_curve() {
         "the class curve was already exact ({class_worst:.3})"
     );
     // Expert-TP 16 is not among the layouts measured for this shape: the class curve.
-    let k = base.for_expert_layout(16, 1, h * inter / 16.0, experts);
+    let etp16 = pdplan::layout::Layout {
+        tp: 16,
+        pp: 1,
+        sp: 1,
+        attention_dp: 1,
+        ep: 1,
+        expert_tp: 16,
+    };
+    let k = base.for_expert_layout(&etp16, h * inter / 16.0, experts);
     let class = base.for_expert_slice(h * inter / 16.0, experts);
     assert!(std::ptr::eq(k.moe.unwrap(), class.moe.unwrap()));
 }

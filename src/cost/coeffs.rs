@@ -173,12 +173,7 @@ impl<'t> LayoutCoeffs<'t> {
             phase,
             // The grouped MoE GEMM's curve follows the layout: the task's expert shape measured on
             // it, else the class of its expert slice and local experts (once per layout).
-            kernels: kernels.for_expert_layout(
-                layout.expert_tp,
-                layout.ep,
-                ops.d * ops.expert_inter,
-                ops.local_experts,
-            ),
+            kernels: kernels.for_expert_layout(layout, ops.d * ops.expert_inter, ops.local_experts),
             ops,
             stages,
             memory,

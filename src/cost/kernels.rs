@@ -148,13 +148,14 @@ fn static_fp8_quant(task: &Task, k: &'static EngineKernels, fp8: bool) -> Option
 #[derive(Clone, Copy, Debug)]
 pub struct ShapeLookup {
     pub table: &'static ModelShapes,
-    /// Whether the table's kernel is the one the engine runs with expert parallelism too. Not
-    /// vLLM's: its tables time the fused-MoE Triton kernel, while its expert-parallel deployments
-    /// dispatch with DeepEP and run DeepGEMM's grouped GEMMs on block-FP8 weights ("DeepGEMM
-    /// enabled by default", vLLM's large-scale serving post); per shape that kernel read
-    /// 2-3x slow there (`pdplan calibrate`, the vLLM DeepSeek-R1 DP16/EP16 prefill -44 -> -65 %,
-    /// DP32/EP32 decode +4 -> -39 %), so its `ep > 1` layouts keep the class curves.
-    pub with_ep: bool,
+    /// Whether the table's kernel is the one the engine runs on layouts that dispatch with
+    /// DeepEP too. Not vLLM's: its tables time the fused-MoE Triton kernel, while with DeepEP it
+    /// runs DeepGEMM's grouped GEMMs on block-FP8 weights ("DeepGEMM enabled by default", vLLM's
+    /// large-scale serving post); per shape that kernel read 2-3x slow there (`pdplan
+    /// calibrate`, the vLLM DeepSeek-R1 DP16/EP16 prefill -44 -> -65 %, DP32/EP32 decode +4 ->
+    /// -39 %), so those layouts keep the class curves (its gathering EP layouts run the Triton
+    /// kernel the table times).
+    pub on_deepep: bool,
 }
 
 /// The measured layouts of the task's expert shape in the per-shape MoE file of its engine (or
@@ -176,7 +177,7 @@ fn shape_table(task: &Task, p: &'static GpuProfile, fp8: bool) -> Option<ShapeLo
     let table = cached(text, if fp8 { "fp8" } else { "bf16" }, shape)?;
     Some(ShapeLookup {
         table,
-        with_ep: task.cost.engine != Engine::Vllm,
+        on_deepep: task.cost.engine != Engine::Vllm,
     })
 }
 
@@ -460,16 +461,17 @@ impl Kernels {
         self
     }
 
-    /// The kernels of a layout whose GPUs each hold an `expert_tp` slice of `experts / ep` local
-    /// experts (`elements` of every local expert matrix, `local_experts` of them): the grouped MoE
-    /// GEMM on the curve measured for the task's own expert shape on that layout where the
-    /// profile has one ([`super::moe_shapes`]), else on its size and local-expert class
-    /// ([`Kernels::for_expert_slice`]).
-    pub fn for_expert_layout(self, expert_tp: u64, ep: u64, elements: f64, local_experts: f64) -> Kernels {
+    /// The kernels of layout `l`, whose GPUs each hold `elements` of every local expert matrix
+    /// and `local_experts` experts: the grouped MoE GEMM on the curve measured for the task's own
+    /// expert shape on `l`'s `expert_tp` × `ep` where the profile has one and the engine runs
+    /// the table's kernel there ([`super::moe_shapes`], [`ShapeLookup::on_deepep`]), else on its
+    /// size and local-expert class ([`Kernels::for_expert_slice`]).
+    pub fn for_expert_layout(self, l: &crate::layout::Layout, elements: f64, local_experts: f64) -> Kernels {
+        let deepep = l.ep > 1 && self.moe_comm.all_to_all(l, true);
         let own = self
             .moe_shapes
-            .filter(|s| ep == 1 || s.with_ep)
-            .and_then(|s| s.table.curve(expert_tp, ep));
+            .filter(|s| !deepep || s.on_deepep)
+            .and_then(|s| s.table.curve(l.expert_tp, l.ep));
         match (own, self.moe) {
             (Some(c), Some(_)) => Kernels { moe: Some(c), ..self },
             _ => self.for_expert_slice(elements, local_experts),
