@@ -273,8 +273,13 @@ fn a_disagreement_is_reported() {
 fn plans_validate_against_the_generated_schema() {
     let validator = jsonschema::validator_for(&generated()).expect("the generated schema compiles");
     let r = common::resolved(common::qwen3_task());
+    // A model that states static FP8 activation scales carries the (otherwise omitted) field.
+    let mut fp8 = common::qwen3_task();
+    fp8.model.dtype = pdplan::spec::task::Dtype::Fp8;
+    fp8.model.static_activation_scales = true;
     let s = pdplan::solve(&r, None).unwrap();
-    for plan in &s.plans {
+    let s8 = pdplan::solve(&common::resolved(fp8), None).unwrap();
+    for plan in s.plans.iter().chain(&s8.plans) {
         let v = serde_json::to_value(plan).unwrap();
         common::assert_valid(&v);
         let errors: Vec<String> = validator
