@@ -154,6 +154,7 @@ pub enum Key {
     Vocab,
     TiedEmb,
     GatedFfn,
+    StaticScales,
     Mla(usize),
     Batch,
     LenRange,
@@ -951,6 +952,20 @@ pub static FIELDS: &[FieldDef] = &[
         YesNo,
         ["Gated FFN", "Gated MLP", "SwiGLU"],
         "gated FFN (SwiGLU, default yes)",
+        "yes"
+    ),
+    row!(
+        Key::StaticScales,
+        "model.static_activation_scales",
+        Model,
+        YesNo,
+        [
+            "Static activation scales",
+            "Static FP8 scales",
+            "FP8 static activation scales",
+            "Static input scales"
+        ],
+        "per-tensor FP8 with the checkpoint's static input scales (ModelOpt FP8): GEMMs without the scale computation the measured dynamic-scale rows include (default: as measured, unless the HF config says static)",
         "yes"
     ),
     row!(
