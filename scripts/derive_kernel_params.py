@@ -611,29 +611,34 @@ def all_reduce(root, gpu, engine, sysd):
     d = pd.concat(frames)
     link = sysd["intra_node_bytes_per_s"]
     for n, g in d.groupby("num_gpus"):
-        best = g.groupby("message_size").latency.min() * 1e-3
-        lat = float(best[best.index <= 65536].min())
-        large = best[best.index >= 1 << 26]
-        # `message_size` counts 16-bit elements, not bytes: aiconfigurator's all-reduce ops look
-        # the table up at tokens × hidden (e.g. Llama-3.1-70B TP4, 8192 tokens: its
-        # context_ar_1 is the table's latency at 67,108,864), and the bytes on the wire are twice
-        # that (4 × H100 at 2^27 elements: 2·(3/4)·256 MiB / 1.18 ms = 341 GB/s bus bandwidth,
-        # what NVLink 4 reaches in nccl-tests; counting bytes would halve it).
-        bus = (large.index * HALF_BYTES * 2.0 * (n - 1) / n) / (large.values - lat)
-        row = {"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4)}
-        # Mid-size messages (tens of KB to a few MB: decode's all-reduces) run far below the
-        # large-message bandwidth: the bus efficiency after the latency, per measured size.
-        sizes = best[(best.index >= 1 << 12) & (best.index <= 1 << 28)]
-        volume = sizes.index.astype(float) * HALF_BYTES * 2.0 * (n - 1) / n
-        eff = volume / ((sizes.values - lat).clip(min=1e-9) * link)
-        row["bytes"] = [float(v) for v in sizes.index.astype(float) * HALF_BYTES]
-        row["bus_efficiency_at"] = [round(min(float(e), 1.0), 4) for e in eff]
-        rows.append(row)
+        rows.append(collective_row(n, g.groupby("message_size").latency.min() * 1e-3, link))
     srcs = [rel(root, p) for p in (nccl, custom) if p]
     out = {"all_reduce": {"groups": rows, "source": f"{PACKAGE}: min of " + " and ".join(srcs) + " per message size"}}
     if nccl:
         out.update(gather_scatter(root, nccl, sysd))
     return out
+
+
+def collective_row(n, best, link):
+    """One group size of a collective moving `2(n-1)/n` of the buffer per GPU, from its best
+    latency (s) per `message_size`: small-message latency, large-message bus efficiency (vs the
+    nominal link) and the efficiency after the latency at each measured size.
+
+    `message_size` counts 16-bit elements, not bytes: aiconfigurator's all-reduce ops look the
+    table up at tokens × hidden (e.g. Llama-3.1-70B TP4, 8192 tokens: its context_ar_1 is the
+    table's latency at 67,108,864), and the bytes on the wire are twice that (4 × H100 at 2^27
+    elements: 2·(3/4)·256 MiB / 1.18 ms = 341 GB/s bus bandwidth, what NVLink 4 reaches in
+    nccl-tests; counting bytes would halve it). Mid-size messages (tens of KB to a few MB:
+    decode's collectives) run far below the large-message bandwidth."""
+    lat = float(best[best.index <= 65536].min())
+    large = best[best.index >= 1 << 26]
+    bus = (large.index * HALF_BYTES * 2.0 * (n - 1) / n) / (large.values - lat)
+    sizes = best[(best.index >= 1 << 12) & (best.index <= 1 << 28)]
+    volume = sizes.index.astype(float) * HALF_BYTES * 2.0 * (n - 1) / n
+    eff = volume / ((sizes.values - lat).clip(min=1e-9) * link)
+    return {"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4),
+            "bytes": [float(v) for v in sizes.index.astype(float) * HALF_BYTES],
+            "bus_efficiency_at": [round(min(float(e), 1.0), 4) for e in eff]}
 
 
 def gather_scatter(root, nccl, sysd):
@@ -645,23 +650,13 @@ def gather_scatter(root, nccl, sysd):
     it up (`tokens x dp x hidden`)."""
     d = pd.read_parquet(nccl)
     d = d[d.nccl_dtype == "half"]
-    link = sysd["intra_node_bytes_per_s"]
     rows = []
     for n, g in d.groupby("num_gpus"):
         ag = g[g.op_name == "all_gather"].groupby("message_size").latency.min()
         rs = g[g.op_name == "reduce_scatter"].groupby("message_size").latency.min()
         both = (ag + rs).dropna() * 1e-3
-        if both.empty:
-            continue
-        lat = float(both[both.index <= 65536].min())
-        large = both[both.index >= 1 << 26]
-        bus = (large.index * HALF_BYTES * 2.0 * (n - 1) / n) / (large.values - lat)
-        sizes = both[(both.index >= 1 << 12) & (both.index <= 1 << 28)]
-        volume = sizes.index.astype(float) * HALF_BYTES * 2.0 * (n - 1) / n
-        eff = volume / ((sizes.values - lat).clip(min=1e-9) * link)
-        rows.append({"gpus": int(n), "latency_s": round(lat, 9), "bus_efficiency": round(float(np.median(bus)) / link, 4),
-                     "bytes": [float(v) for v in sizes.index.astype(float) * HALF_BYTES],
-                     "bus_efficiency_at": [round(min(float(e), 1.0), 4) for e in eff]})
+        if not both.empty:
+            rows.append(collective_row(n, both, sysd["intra_node_bytes_per_s"]))
     if not rows:
         return {}
     return {"gather_scatter": {"groups": rows, "source": f"{PACKAGE}: {rel(root, nccl)}, all_gather + reduce_scatter (half) per message size"}}
