@@ -1027,3 +1027,105 @@ fn fp8_attention_runs_on_its_measured_curve() {
     let ratio = bf16 / fp8;
     assert!((1.1..1.45).contains(&ratio), "BF16 / FP8 attention {ratio:.2}");
 }
+
+/// Single-batch overlap (SGLang `--enable-single-batch-overlap`): the dispatch runs beside the
+/// shared experts and, in decode, the combine beside the routed experts' down GEMM, so a step
+/// lies between its operators and its operators plus the whole all-to-all, shorter than the same
+/// layout without overlap; in prefill (no combine overlap, DeepEP's normal kernels holding SMs)
+/// it hides a smaller share of the all-to-all than in decode.
+#[test]
+fn single_batch_overlap_hides_the_dispatch_and_the_combine_behind_their_partners() {
+    use pdplan::spec::task::BatchOverlap;
+    let mut t = deepseek_task();
+    on_gpu(&mut t, "H100-SXM");
+    t.cost.engine = Engine::Sglang;
+    let l = moe(1, 16, 16);
+    let step = |t: &Task, phase: Phase, seqs: u64| match phase {
+        Phase::Decode => time::stage_step(t, phase, &l, seqs, 4096),
+        Phase::Prefill => time::stage_step(t, phase, &l, seqs, 2048),
+    };
+    let mut hidden = Vec::new();
+    for (phase, seqs) in [(Phase::Decode, 64), (Phase::Prefill, 4)] {
+        t.cost.batch_overlap = BatchOverlap::Off;
+        let off = step(&t, phase, seqs);
+        assert!(!off.two_batch_overlap && !off.single_batch_overlap);
+        assert!((off.stage_time_s - off.operators_s - off.ep_all_to_all_s).abs() < 1e-9);
+        t.cost.batch_overlap = BatchOverlap::SingleBatch;
+        let sbo = step(&t, phase, seqs);
+        assert!(sbo.single_batch_overlap && !sbo.two_batch_overlap, "{phase:?}");
+        assert_eq!(sbo.operators_s, off.operators_s, "the same kernels, {phase:?}");
+        assert!(sbo.stage_time_s < off.stage_time_s, "{phase:?}: hides some");
+        assert!(sbo.stage_time_s > sbo.operators_s, "{phase:?}: not all");
+        hidden.push((off.stage_time_s - sbo.stage_time_s) / off.ep_all_to_all_s);
+    }
+    assert!(hidden[0] > hidden[1], "decode hides more: {hidden:?}");
+    // `auto` keeps two-batch overlap on this wide-EP layout; TensorRT-LLM runs none.
+    t.cost.batch_overlap = BatchOverlap::Auto;
+    assert!(step(&t, Phase::Decode, 64).two_batch_overlap);
+    assert!(BatchOverlap::SingleBatch.check(Engine::Trtllm).is_err());
+    assert!(BatchOverlap::SingleBatch.check(Engine::Vllm).is_err());
+    assert!(BatchOverlap::TwoBatch.check(Engine::Vllm).is_ok());
+}
+
+/// SGLang splits a decode step between its two micro-batches by sequences: one sequence, with
+/// its draft tokens, stays whole (the step runs as one batch), two are split.
+#[test]
+fn sglang_splits_a_decode_step_by_sequences() {
+    let mut t = deepseek_task();
+    on_gpu(&mut t, "H100-SXM");
+    t.cost.engine = Engine::Sglang;
+    t.cost.draft_tokens = Some(1);
+    t.cost.draft_acceptance = Some(0.85);
+    let l = moe(1, 16, 16);
+    assert!(!time::stage_step(&t, Phase::Decode, &l, 1, 4096).two_batch_overlap);
+    assert!(time::stage_step(&t, Phase::Decode, &l, 2, 4096).two_batch_overlap);
+}
+
+/// On a GPU without its own table (H20: 296 FP8 TFLOP/s against the H100's 1,979), a grouped
+/// GEMM's experts compute whole 64-row tiles: two rows per expert cost the compute of 64 at the
+/// saturated rate, while on the measured H100 the same GEMM stays on its measured curve.
+#[test]
+fn grouped_gemm_tiles_cost_compute_where_tensor_cores_are_slow() {
+    use pdplan::cost::kernels::GROUPED_TILE_M;
+    let mut t = deepseek_task();
+    let shape = GemmShape {
+        n: 4096.0,
+        k: 7168.0,
+        m: 2.0,
+        input: GemmInput::Wide,
+    };
+    let per_row = 2.0 * 4096.0 * 7168.0;
+    let bytes = |rows: f64| (16.0 * 4096.0 * 7168.0, rows * 7168.0 * 2.0);
+    for (gpu, padded) in [("H20", true), ("H100-SXM", false)] {
+        on_gpu(&mut t, gpu);
+        let k = Kernels::new(&t, 1.0);
+        let (grouped, _) = k.grouped_gemm_time(shape, per_row, 32.0, 16.0, bytes(32.0));
+        let (plain, _) = k.gemm_time(shape, per_row * 32.0, bytes(32.0));
+        let tiles = per_row * 16.0 * GROUPED_TILE_M / t.hardware.peak_flops_per_s;
+        assert!(!padded || grouped >= tiles, "{gpu}: {grouped} vs tiles {tiles}");
+        assert_eq!(grouped > plain, padded, "{gpu}: {grouped} vs {plain}");
+    }
+}
+
+/// SGLang's EAGLE worker leaves its host work between decode steps (the overlap scheduler is off
+/// under speculative decoding): 1.9 ms per step, per emitted token; other engines and SGLang
+/// without speculative decoding overlap it.
+#[test]
+fn sglang_speculative_decoding_pays_its_host_work_per_step() {
+    use pdplan::cost::coeffs::{LayoutCoeffs, SGLANG_EAGLE_HOST_S};
+    let mut t = deepseek_task();
+    on_gpu(&mut t, "H100-SXM");
+    t.cost.draft_tokens = Some(1);
+    t.cost.draft_acceptance = Some(0.85);
+    let l = moe(1, 8, 8);
+    let host = |t: &Task| LayoutCoeffs::new(t, &l, Phase::Decode).host_per_token_s;
+    t.cost.engine = Engine::Sglang;
+    assert!((host(&t) - SGLANG_EAGLE_HOST_S / 1.85).abs() < 1e-12);
+    assert!((SGLANG_EAGLE_HOST_S - 1.96e-3).abs() < 0.05e-3);
+    t.cost.engine = Engine::Trtllm;
+    assert_eq!(host(&t), 0.0);
+    t.cost.engine = Engine::Sglang;
+    t.cost.draft_tokens = None;
+    t.cost.draft_acceptance = None;
+    assert_eq!(host(&t), 0.0);
+}

@@ -195,6 +195,12 @@ fn check_phase_worker(engine: &str, w: &Value, plan: &Value) {
             "{engine} {phase}: costed with two-batch overlap, launched without {flag}"
         );
     }
+    if costed_here && plan["performance"]["breakdown"]["single_batch_overlap"] == true {
+        assert!(
+            argv.iter().any(|a| a == "--enable-single-batch-overlap"),
+            "{engine} {phase}: costed with single-batch overlap, launched without its flag"
+        );
+    }
 }
 
 fn check_trtllm(w: &Value, argv: &[String], plan: &Value) -> u64 {
@@ -557,14 +563,16 @@ fn check_dgd(launches: &pdplan::launch::Launches, plans: &[Value; 2]) {
     }
 }
 
-/// The overlap the cost model charges and the flag the launch sets agree, layout by layout, on
-/// both engines that have one: SGLang (wide EP only) and vLLM (DP + EP only, from 32 decode tokens
-/// per rank).
+/// The overlap the cost model charges and the flag the launch sets agree, layout by layout and
+/// for every `Batch overlap` setting the engine runs, on both engines that have one: SGLang
+/// (wide EP only; two-batch or single-batch) and vLLM (DP + EP only, from 32 decode tokens per
+/// rank; two-batch).
 #[test]
 fn overlap_costed_iff_its_flag_is_launched() {
     use pdplan::cost::time;
     use pdplan::launch::{Common, PhaseShape, for_engine};
     use pdplan::layout::Phase;
+    use pdplan::spec::task::BatchOverlap;
     let base = common::qwen3_task();
     // Wide EP, TP with EP, attention-DP with TP and EP, expert-TP only.
     let layouts = [
@@ -573,38 +581,60 @@ fn overlap_costed_iff_its_flag_is_launched() {
         common::moe(2, 4, 8),
         common::moe(1, 8, 1),
     ];
-    let mut seen = [0usize; 2];
-    for (engine, flag) in [
-        (Engine::Sglang, "--enable-two-batch-overlap"),
-        (Engine::Vllm, "--enable-dbo"),
+    let settings = [
+        BatchOverlap::Auto,
+        BatchOverlap::TwoBatch,
+        BatchOverlap::SingleBatch,
+        BatchOverlap::Off,
+    ];
+    let mut seen = [0usize; 3];
+    for (engine, two, single) in [
+        (
+            Engine::Sglang,
+            "--enable-two-batch-overlap",
+            "--enable-single-batch-overlap",
+        ),
+        (Engine::Vllm, "--enable-dbo", "--enable-single-batch-overlap"),
     ] {
-        let mut task = base.clone();
-        task.cost.engine = engine;
-        let c = Common::of(&task);
-        for l in layouts {
-            // 64 sequences per attention rank: above vLLM's decode threshold.
-            let costed = time::stage_step(&task, Phase::Decode, &l, 64, 4096).two_batch_overlap;
-            let shape = |phase| PhaseShape {
-                phase,
-                layout: l,
-                replicas: 1,
-                batch: 64 * l.attention_dp,
-                activation_share: 0.0,
-            };
-            let launch = for_engine(engine, &c, &shape(Phase::Prefill), &shape(Phase::Decode));
-            if !launch.supported {
-                continue;
+        for setting in settings.into_iter().filter(|s| s.check(engine).is_ok()) {
+            let mut task = base.clone();
+            task.cost.engine = engine;
+            task.cost.batch_overlap = setting;
+            let c = Common::of(&task);
+            for l in layouts {
+                // 64 sequences per attention rank: above vLLM's decode threshold.
+                let b = time::stage_step(&task, Phase::Decode, &l, 64, 4096);
+                let shape = |phase| PhaseShape {
+                    phase,
+                    layout: l,
+                    replicas: 1,
+                    batch: 64 * l.attention_dp,
+                    activation_share: 0.0,
+                };
+                let launch = for_engine(engine, &c, &shape(Phase::Prefill), &shape(Phase::Decode));
+                if !launch.supported {
+                    continue;
+                }
+                let argv: Vec<String> = launch.workers[1].argv.iter().map(|a| a.text()).collect();
+                for (costed, flag) in [(b.two_batch_overlap, two), (b.single_batch_overlap, single)] {
+                    assert_eq!(
+                        costed,
+                        argv.iter().any(|a| a == flag),
+                        "{engine:?} {setting:?} {l:?}: costed {flag} {costed}, launch {argv:?}"
+                    );
+                }
+                let kind = if b.two_batch_overlap {
+                    1
+                } else if b.single_batch_overlap {
+                    2
+                } else {
+                    0
+                };
+                seen[kind] += 1;
             }
-            let argv: Vec<String> = launch.workers[1].argv.iter().map(|a| a.text()).collect();
-            assert_eq!(
-                costed,
-                argv.iter().any(|a| a == flag),
-                "{engine:?} {l:?}: costed overlap {costed}, launch {argv:?}"
-            );
-            seen[costed as usize] += 1;
         }
     }
-    assert!(seen[0] > 0 && seen[1] > 0, "both outcomes exercised: {seen:?}");
+    assert!(seen.iter().all(|&n| n > 0), "every schedule exercised: {seen:?}");
 }
 
 /// Replicas smaller than a node share it: on the Llama-3.1-70B budget fixture (4-GPU instances on

@@ -571,6 +571,7 @@ fn bad_values_are_errors_with_line_and_field() {
         ("* **Tensor parallelism**: wide", "strategy.tp"),
         ("* **Vocabulary size**: NaN", "model.vocab_size"),
         ("* **KV LoRA rank**: 512", "model.mla"),
+        ("* **Batch overlap**: sometimes", "cost.batch_overlap"),
     ];
     for (line, field) in cases {
         let e = md_err(&format!("## Model Configuration\n{line}\n"));
@@ -1013,5 +1014,42 @@ fn every_field_label_and_alias_maps_to_one_row() {
                 row.field, found.field
             );
         }
+    }
+}
+
+/// `Batch overlap` takes the schedule's names and abbreviations (`none` is off here, not unset),
+/// and a schedule the task's engine does not run is an error naming the line.
+#[test]
+fn batch_overlap_names_and_engines() {
+    use pdplan::spec::task::BatchOverlap;
+    for (text, want) in [
+        ("SBO", BatchOverlap::SingleBatch),
+        ("single batch", BatchOverlap::SingleBatch),
+        ("Two-batch overlap", BatchOverlap::TwoBatch),
+        ("TBO", BatchOverlap::TwoBatch),
+        ("none", BatchOverlap::Off),
+        ("auto", BatchOverlap::Auto),
+    ] {
+        let p = md(&format!("## Model Configuration\n* **Batch overlap**: {text}\n"));
+        let got = p.raw.cost.as_ref().and_then(|c| c.batch_overlap);
+        assert_eq!(got, Some(want), "{text}");
+    }
+    let task = |engine: &str, overlap: &str| {
+        format!(
+            "## Environment Condition\n* **GPU model**: H100-SXM\n## Model Configuration\n\
+             * **Model preset**: DeepSeek-V3\n* **Engine**: {engine}\n* **Batch overlap**: {overlap}\n\
+             ## Input Data\n* **Batch size**: 8\n* **Sequence In**: 1024\n* **Sequence Out**: 128\n"
+        )
+    };
+    let resolve = |text: &str| pdplan::spec::resolve::resolve("t.md", md(text));
+    assert!(resolve(&task("sglang", "single-batch")).is_ok());
+    assert!(resolve(&task("vllm", "two-batch")).is_ok());
+    for (engine, overlap) in [("trtllm", "two-batch"), ("vllm", "single-batch")] {
+        let e = resolve(&task(engine, overlap)).expect_err(overlap);
+        let text = e.to_string();
+        assert!(
+            text.contains("cost.batch_overlap") && text.contains("line 6"),
+            "{text}"
+        );
     }
 }

@@ -75,6 +75,28 @@ pub struct LayoutCoeffs<'t> {
     /// (the `d` draft-module passes costed as `d` more layers, as AIConfigurator's
     /// `mtp_scale_factor`, aiconfigurator_core/sdk/models/helpers.py; `E` tokens per step).
     pub tpot_per_step: Option<f64>,
+    /// Host work per step the engine leaves on the critical path, per emitted token
+    /// ([`exposed_host_s`]); 0 where the engine overlaps it.
+    pub host_per_token_s: f64,
+}
+
+/// Host work between decode steps that the engine runs in series with the GPU: SGLang's EAGLE
+/// worker (speculative decoding, which pdplan launches with `--speculative-algorithm EAGLE`)
+/// turns the overlap scheduler off, so the scheduling, draft / verify bookkeeping and metadata
+/// preparation of every step sit between two steps' kernels. 1.9 ms per step: the gain of the
+/// overlapped worker at batch 1 in SGLang's own A/B (sgl-project/sglang#12128: DeepSeek-R1, TP8,
+/// `sglang.test.send_one`, 512 tokens at accept length 2.296 in 3.644 s without and 3.206 s
+/// with overlap: 16.3 → 14.4 ms per step). Without speculative decoding SGLang's overlap
+/// scheduler (on by default since v0.4) hides it, as TensorRT-LLM's and vLLM's do
+/// ([`super::kernels`], "No per-step host term").
+pub const SGLANG_EAGLE_HOST_S: f64 = (3.644 - 3.206) / (512.0 / 2.296);
+
+/// [`LayoutCoeffs::host_per_token_s`] of `task`'s decode under speculative decoding.
+fn exposed_host_s(task: &Task, accepted_tokens: f64) -> f64 {
+    match task.cost.engine {
+        crate::spec::task::Engine::Sglang => SGLANG_EAGLE_HOST_S / accepted_tokens,
+        _ => 0.0,
+    }
 }
 
 fn op_sizes(task: &Task, l: &Layout, z: &params::ModelSizes) -> OpSizes {
@@ -166,6 +188,7 @@ impl<'t> LayoutCoeffs<'t> {
                 let layers = task.model.layers as f64;
                 (layers + s.draft_tokens as f64) / layers / s.accepted_tokens
             }),
+            host_per_token_s: speculative.map_or(0.0, |s| exposed_host_s(task, s.accepted_tokens)),
             has_dense: stages.iter().any(|s| s.dense_layers > 0.0),
             has_moe: stages.iter().any(|s| s.moe_layers > 0.0),
             task,
@@ -253,7 +276,7 @@ impl<'t> LayoutCoeffs<'t> {
     /// token per step, [`LayoutCoeffs::tpot_per_step`]).
     pub fn tpot(&self, step_s: f64) -> f64 {
         match self.tpot_per_step {
-            Some(f) => step_s * f,
+            Some(f) => step_s * f + self.host_per_token_s,
             None => step_s,
         }
     }

@@ -21,9 +21,11 @@
 //! measured tables, i.e. ~100 TFLOP/s — run at 5 % of an H20's peak (~15 TFLOP/s), though the
 //! kernel is not compute-bound on either card.
 //!
-//! **No per-step host term.** The fixed costs charged are per kernel launch (each class's
-//! measured `launch_s`) and per collective; the host's per-step work (scheduling, input
-//! preparation, sampling bookkeeping) is not added: TensorRT-LLM's overlap scheduler, on by
+//! **No per-step host term** (one exception: SGLang's EAGLE worker under speculative decoding
+//! runs with its overlap scheduler off, `super::coeffs::SGLANG_EAGLE_HOST_S`). The fixed costs
+//! charged are per kernel launch (each class's measured `launch_s`) and per collective; the
+//! host's per-step work (scheduling, input preparation, sampling bookkeeping) is not added:
+//! TensorRT-LLM's overlap scheduler, on by
 //! default in its PyTorch flow ("Overlap Scheduler", nvidia.github.io/TensorRT-LLM,
 //! features/overlap-scheduler), and SGLang's zero-overhead batch scheduler since v0.4 ("no single
 //! idle time on the GPU" in five consecutive decode batches under Nsight,
@@ -56,6 +58,27 @@ static NO_ALL_REDUCE: LazyLock<AllReduce> = LazyLock::new(|| AllReduce {
     groups: Vec::new(),
     source: String::new(),
 });
+
+/// Shares of the profile GPU's SMs left to compute beside communication kernels:
+/// [`Kernels::compute_share_during_comm`] (DeepEP's normal kernels' SMs) and
+/// [`Kernels::combine_send_share`] (Blackwell profiles, `b200`, `gb200`, `b300`: 32 SMs sending;
+/// else 3). Both 1 without a profile.
+fn sm_shares(found: Option<&GpuProfile>) -> (f64, f64) {
+    let Some(p) = found else {
+        return (1.0, 1.0);
+    };
+    let sms = p.system.sms.max(1);
+    let busy = p
+        .deepep_normal
+        .as_ref()
+        .and_then(|n| n.sms)
+        .unwrap_or(0)
+        .min(sms - 1);
+    let blackwell = p.gpu.starts_with('b') || p.gpu.starts_with("gb");
+    let send: u64 = if blackwell { 32 } else { 3 };
+    let share = |n: u64| (sms - n.min(sms - 1)) as f64 / sms as f64;
+    (share(busy), share(send))
+}
 
 /// Whether an engine runs the routed experts of an expert-parallel MoE layer (`ep > 1`, DeepEP
 /// dispatch) with DeepGEMM's grouped GEMMs, whose groups run like dense GEMMs of the group's size
@@ -198,6 +221,12 @@ fn prefill_curve(task: &Task, k: &'static EngineKernels, mla: bool) -> &'static 
     own.unwrap_or(&k.attention_prefill)
 }
 
+/// Rows per tile of a grouped GEMM on Hopper: a warpgroup MMA computes 64 rows
+/// (`wgmma.mma_async` shapes m64nNk*, PTX ISA 8.0 §9.7.14), the smallest `block_m` DeepGEMM's
+/// grouped kernels take per expert ("on the Hopper architecture, the WGMMA block_m is 64",
+/// sgl-project/sglang#9660).
+pub const GROUPED_TILE_M: f64 = 64.0;
+
 /// A dense GEMM's shape: an `n × k` weight matrix at `m` rows, and where its input comes from.
 #[derive(Clone, Copy, Debug)]
 pub struct GemmShape {
@@ -253,6 +282,14 @@ pub struct Kernels {
     /// When the engine overlaps two micro-batches ([`super::overlap`]; how much: the schedule's
     /// period, `time::tbo_time`).
     pub two_batch_overlap: super::overlap::TwoBatchOverlap,
+    /// The task's choice among the engine's overlaps (`cost.batch_overlap`):
+    /// [`super::overlap::TwoBatchOverlap::schedule`].
+    pub batch_overlap: crate::spec::task::BatchOverlap,
+    /// Fraction of SMs the routed experts' down GEMM keeps while single-batch overlap sends the
+    /// combine beside it: SGLang reserves 3 SMs for the sending on Hopper
+    /// (`communicate_num_sms = 32 if is_blackwell() else 3`,
+    /// python/sglang/srt/batch_overlap/single_batch_overlap.py), of the profile GPU's SMs.
+    pub combine_send_share: f64,
     /// How an expert-parallel MoE layer moves its tokens ([`super::comm::MoeComm`]).
     pub moe_comm: super::comm::MoeComm,
     /// See [`grouped_gemm_as_dense`].
@@ -360,9 +397,7 @@ impl Kernels {
         };
         let c_ref = reference.map_or(1.0, |r| plateau(&r.gemm_bf16.compute));
         let b_ref = reference.map_or(1.0, |r| r.gemm_bf16.memory.first().copied().unwrap_or(1.0));
-        let sms = found.map_or(1, |(p, _)| p.system.sms.max(1));
-        let normal = found.and_then(|(p, _)| p.deepep_normal.as_ref());
-        let busy = normal.and_then(|n| n.sms).unwrap_or(0).min(sms - 1);
+        let (during_comm, combine_send) = sm_shares(found.map(|(p, _)| p));
         let moe_shapes = kernels.and_then(|(p, k)| shape_table(task, p, fp8 && k.moe_fp8.is_some()));
         let mut k = Kernels {
             gemm,
@@ -379,15 +414,17 @@ impl Kernels {
                 .and_then(|(_, k)| k.gather_scatter.as_ref())
                 .unwrap_or(all_reduce),
             deepep_ll: found.and_then(|(p, _)| p.deepep_ll.as_ref()),
-            deepep_normal: normal,
+            deepep_normal: found.and_then(|(p, _)| p.deepep_normal.as_ref()),
             compute_scale: hw.mfu / c_ref,
             memory_scale: hw.bandwidth_utilization / b_ref,
             peak_flops_per_s: hw.peak_flops_per_s,
             attention_flops_per_s: hw.peak_flops_per_s * attention_ratio,
             hbm_bytes_per_s: hw.hbm_bytes_per_s,
             intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
-            compute_share_during_comm: (sms - busy) as f64 / sms as f64,
+            compute_share_during_comm: during_comm,
             two_batch_overlap: super::overlap::TwoBatchOverlap::of(engine),
+            batch_overlap: task.cost.batch_overlap,
+            combine_send_share: combine_send,
             moe_comm: super::comm::MoeComm::of(engine, hw),
             grouped_gemm_as_dense: grouped_gemm_as_dense(engine),
             shared_experts_stream: SharedExpertsStream::of(engine),
@@ -430,6 +467,8 @@ impl Kernels {
             intra_node_bytes_per_s: hw.intra_node_bytes_per_s,
             compute_share_during_comm: 1.0,
             two_batch_overlap: super::overlap::TwoBatchOverlap::Never,
+            batch_overlap: crate::spec::task::BatchOverlap::Auto,
+            combine_send_share: 1.0,
             moe_comm: super::comm::MoeComm::AllToAll,
             grouped_gemm_as_dense: false,
             shared_experts_stream: SharedExpertsStream::Never,
@@ -499,6 +538,36 @@ impl Kernels {
         let skipped = q.skipped_s(m, k, input) * ratio / self.memory_scale;
         let floor = (flops / self.peak_flops_per_s).max((bytes.0 + bytes.1) / self.hbm_bytes_per_s);
         ((t - skipped).max(floor.min(t)), compute_bound)
+    }
+
+    /// A grouped GEMM (DeepGEMM's, which the DeepEP path runs as dense GEMMs of each expert's
+    /// rows: [`grouped_gemm_as_dense`]) of `flops_per_row` per row over `rows` rows in `groups`
+    /// experts: [`Kernels::gemm_time`], and on a GPU without its own profile ([`Transfer`]) no
+    /// less than its FLOPs with every expert's rows rounded up to whole tiles of
+    /// [`GROUPED_TILE_M`] at the saturated rate. The reference GPU's measured times hold the
+    /// tile padding where it costs anything; a card with a fraction of the reference's tensor
+    /// throughput (H20: 296 of H100's 1,979 FP8 TFLOP/s) pays it in compute: an expert with 2
+    /// rows computes 64.
+    pub fn grouped_gemm_time(
+        &self,
+        shape: GemmShape,
+        flops_per_row: f64,
+        rows: f64,
+        groups: f64,
+        bytes: (f64, f64),
+    ) -> (f64, bool) {
+        let (t, compute_bound) = self.gemm_time(shape, flops_per_row * rows, bytes);
+        let Some(x) = self.transfer else {
+            return (t, compute_bound);
+        };
+        let per_group = (rows / groups.max(1.0)).max(0.0);
+        let padded = groups * (per_group / GROUPED_TILE_M).ceil() * GROUPED_TILE_M;
+        let floor = flops_per_row * padded / (self.peak_flops_per_s * x.saturated) + self.gemm_launch_s();
+        if floor > t {
+            (floor, true)
+        } else {
+            (t, compute_bound)
+        }
     }
 
     /// [`Kernels::gemm_time`] as the table measures it (activation quantization included).

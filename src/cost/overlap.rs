@@ -32,7 +32,18 @@
 
 use crate::layout::Layout;
 use crate::layout::capability::is_wide_ep;
-use crate::spec::task::Engine;
+use crate::spec::task::{BatchOverlap, Engine};
+
+/// How a stage runs its MoE layers' all-to-all beside compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// One batch; the all-to-all adds to the layer (the task's `comm_overlap` aside).
+    Plain,
+    /// Two micro-batches taking turns ([`HalfLayer::period`]).
+    TwoBatch,
+    /// One batch with SGLang's single-batch overlap (`time::sbo_time`).
+    SingleBatch,
+}
 
 /// When an engine runs two micro-batches so that one's MoE all-to-all overlaps the other's compute
 /// (DESIGN.md §4, "partial overlap ... by engine"), as pdplan launches it: the launch sets the
@@ -82,14 +93,34 @@ impl TwoBatchOverlap {
         }
     }
 
-    /// Whether a step of `tokens` tokens per attention rank is split in two (at least two tokens;
-    /// vLLM's thresholds).
-    pub fn splits(self, decode: bool, tokens: f64) -> bool {
+    /// The schedule the engine is launched with on layout `l` under the task's `batch_overlap`:
+    /// the layouts the engine runs an overlap on ([`TwoBatchOverlap::launched`]: its DeepEP
+    /// layouts) run the one the task asks for (`auto`: two-batch), every other layout none. The
+    /// launch sets the engine's flag from this same answer.
+    pub fn schedule(self, setting: BatchOverlap, l: &Layout, moe: bool) -> Schedule {
+        if !self.launched(l, moe) {
+            return Schedule::Plain;
+        }
+        match setting {
+            BatchOverlap::Auto | BatchOverlap::TwoBatch => Schedule::TwoBatch,
+            BatchOverlap::SingleBatch => Schedule::SingleBatch,
+            BatchOverlap::Off => Schedule::Plain,
+        }
+    }
+
+    /// Whether a step of `seqs` sequences and `tokens` tokens per attention rank is split in two:
+    /// vLLM by its token thresholds; SGLang (and `any`) a decode step by sequences, half of them
+    /// (rounded down) in the first micro-batch (`compute_split_seq_index`: `(num_tokens //
+    /// token_num_per_seq) // 2`, python/sglang/srt/batch_overlap/two_batch_overlap.py), so one
+    /// sequence (with all its draft tokens) leaves a micro-batch empty; a prefill by tokens (its
+    /// two-chunk split cuts a prompt in two).
+    pub fn splits(self, decode: bool, seqs: f64, tokens: f64) -> bool {
         match self {
             TwoBatchOverlap::DataParallelExperts {
                 decode_tokens,
                 prefill_tokens,
             } => tokens >= if decode { decode_tokens } else { prefill_tokens },
+            _ if decode => seqs >= 2.0,
             _ => tokens >= 2.0,
         }
     }
@@ -212,9 +243,12 @@ mod tests {
         assert!(vll.launched(&wide, true) && !vll.launched(&tp_ep, true));
         assert!(any.launched(&etp, true) && any.launched(&tp_ep, true));
         // vLLM splits a decode step from 32 tokens per rank, a prefill step from 512.
-        assert!(!vll.splits(true, 31.0) && vll.splits(true, 32.0));
-        assert!(!vll.splits(false, 511.0) && vll.splits(false, 512.0));
-        assert!(sgl.splits(true, 2.0) && !sgl.splits(true, 1.0));
+        assert!(!vll.splits(true, 31.0, 31.0) && vll.splits(true, 32.0, 32.0));
+        assert!(!vll.splits(false, 1.0, 511.0) && vll.splits(false, 1.0, 512.0));
+        // SGLang splits a decode step by sequences: one sequence with a draft token (2 tokens)
+        // stays whole; a prefill by tokens.
+        assert!(sgl.splits(true, 2.0, 2.0) && !sgl.splits(true, 1.0, 2.0));
+        assert!(sgl.splits(false, 1.0, 2.0) && !sgl.splits(false, 1.0, 1.0));
     }
 
     #[test]

@@ -43,7 +43,7 @@
 use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
 use super::comm::{self, Routing};
 use super::kernels::{GemmInput, GemmShape, Kernels};
-use super::overlap;
+use super::overlap::{self, Schedule};
 use crate::layout::{Layout, Phase};
 use crate::spec::presets;
 use crate::spec::task::{Dtype, Task};
@@ -72,6 +72,8 @@ pub struct StepBreakdown {
     pub communication_s: f64,
     /// Whether the stage ran as two overlapped micro-batches.
     pub two_batch_overlap: bool,
+    /// Whether the stage ran as one batch under single-batch overlap (SGLang).
+    pub single_batch_overlap: bool,
     /// Time of the stage (operators + exposed communication).
     pub stage_time_s: f64,
     /// Stage that sets the pace.
@@ -128,6 +130,11 @@ struct Layer {
     all_to_all: f64,
     /// Of `all_to_all`: the dispatch (the rest is the combine).
     dispatch: f64,
+    /// Of `moe_ffn`: the shared experts when they run after the routed ones (not on a stream of
+    /// their own), and the routed experts' down GEMM (single-batch overlap hides the dispatch
+    /// and the combine behind them, [`sbo_time`]).
+    shared_ffn: f64,
+    routed_down: f64,
     tp_dense: f64,
     tp_moe: f64,
     sp: f64,
@@ -142,12 +149,15 @@ struct Acc {
     total: f64,
     compute: f64,
     launch: f64,
+    /// Time of the kernel added last.
+    last: f64,
 }
 
 impl Acc {
     fn add(&mut self, (t, compute_bound): (f64, bool), launch: f64) -> f64 {
         self.total += t;
         self.launch += launch;
+        self.last = t;
         if compute_bound {
             self.compute += t;
         }
@@ -160,6 +170,7 @@ impl Acc {
             total: self.total + other.total,
             compute: self.compute + other.compute,
             launch: self.launch + other.launch,
+            last: other.last,
         }
     }
 }
@@ -249,6 +260,7 @@ fn attention_block(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, proj: &Acc, l
         total: proj.total,
         compute: proj.compute,
         launch: proj.launch,
+        last: proj.last,
     };
     let core = if x.decode {
         let c = k.attention_decode;
@@ -312,7 +324,13 @@ fn ffn_gemms(k: &Kernels, o: &OpSizes, rows: f64, m: f64, copies: f64, params: f
     for (p, n, kk, input) in gemms {
         let bytes = (copies * p * o.weight_bytes, rows * d * o.act_bytes);
         let shape = GemmShape { n, k: kk, m, input };
-        acc.add(k.gemm_time(shape, 2.0 * rows * p, bytes), k.gemm_launch_s());
+        let t = if copies > 1.0 {
+            // A grouped GEMM over `copies` experts, `rows / copies` rows each.
+            k.grouped_gemm_time(shape, 2.0 * p, rows, copies, bytes)
+        } else {
+            k.gemm_time(shape, 2.0 * rows * p, bytes)
+        };
+        acc.add(t, k.gemm_launch_s());
     }
     acc
 }
@@ -352,7 +370,7 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     let bytes = active * o.expert_p * o.weight_bytes + busiest * 2.0 * o.d * o.act_bytes;
     let launches = match k.moe {
         Some(c) if !(k.grouped_gemm_as_dense && l.ep > 1) => {
-            acc.add(
+            let t = acc.add(
                 k.time(
                     c,
                     2.0 * busiest * o.expert_p,
@@ -363,20 +381,16 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
                 ),
                 c.launch_s,
             );
+            // The fused kernel's down GEMM: its share of the expert's weights.
+            layer.routed_down = t * (o.d * o.expert_inter / o.expert_p.max(1.0)).min(1.0);
             1.0
         }
         _ => {
             // As dense GEMMs (DeepGEMM's grouped kernels run as dense ones of the group's size):
             // each expert's up and down GEMMs at their own shapes, at its tokens.
-            acc = acc.then(ffn_gemms(
-                k,
-                o,
-                busiest,
-                per_expert,
-                active,
-                o.expert_p,
-                o.expert_inter,
-            ));
+            let routed = ffn_gemms(k, o, busiest, per_expert, active, o.expert_p, o.expert_inter);
+            layer.routed_down = routed.last;
+            acc = acc.then(routed);
             2.0
         }
     };
@@ -387,6 +401,7 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
             // longer branch sets the time (and the breakdown's shares).
             if shared.total > acc.total { shared } else { acc }
         } else {
+            layer.shared_ffn = shared.total;
             acc.then(shared)
         };
     }
@@ -739,12 +754,18 @@ impl LayerCache {
     }
 }
 
-/// Whether a stage runs as two overlapped micro-batches: an engine that overlaps this layout as
-/// pdplan launches it ([`overlap::TwoBatchOverlap`]), a stage with MoE layers, and a step large
-/// enough for the engine to split.
-fn runs_tbo(c: &LayoutCoeffs, s: &StageCoeffs, tokens: f64, decode: bool) -> bool {
-    let o = c.kernels.two_batch_overlap;
-    s.moe_layers > 0.0 && c.ops.experts > 0.0 && o.launched(&c.layout, true) && o.splits(decode, tokens)
+/// How a stage runs ([`overlap::Schedule`]): the schedule the engine is launched with on this
+/// layout ([`overlap::TwoBatchOverlap::schedule`]) for a stage with MoE layers; two-batch overlap
+/// only for a step large enough for the engine to split, else one batch.
+fn stage_schedule(c: &LayoutCoeffs, s: &StageCoeffs, x: &Load) -> Schedule {
+    let k = &c.kernels;
+    if s.moe_layers == 0.0 || c.ops.experts == 0.0 {
+        return Schedule::Plain;
+    }
+    match k.two_batch_overlap.schedule(k.batch_overlap, &c.layout, true) {
+        Schedule::TwoBatch if !k.two_batch_overlap.splits(x.decode, x.seqs, x.tokens) => Schedule::Plain,
+        other => other,
+    }
 }
 
 /// The time of a stage run as two overlapped halves, from the half micro-batch's parts and layer
@@ -781,6 +802,38 @@ fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBr
     b.stage_time_s = tbo_time(c, s, &p, hl, hx.decode);
     b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
     b.two_batch_overlap = true;
+    b
+}
+
+/// The time of a stage run as one batch under single-batch overlap (SGLang
+/// `--enable-single-batch-overlap`, sgl-project/sglang#9660;
+/// python/sglang/srt/batch_overlap/single_batch_overlap.py, `SboFlags`): in each MoE layer the
+/// dispatch runs beside the shared experts, and in decode (DeepEP's low-latency combine waiting
+/// on DeepGEMM's per-expert completion signals, deepseek-ai/DeepEP#483) the combine's sending
+/// beside the routed experts' down GEMM, which keeps the SMs the sending leaves it
+/// ([`crate::cost::kernels::Kernels::combine_send_share`]). Each overlapped pair takes the longer
+/// of its two parts instead of their sum; in prefill DeepEP's normal kernels hold their SMs while
+/// the shared experts run (`compute_share_during_comm`, as for [`tbo_time`]) and the combine is
+/// not overlapped (the completion signals are the low-latency kernels'). Everything else as
+/// [`plain_time`].
+fn sbo_time(c: &LayoutCoeffs, s: &StageCoeffs, p: &StageParts, ly: &Layer, decode: bool) -> f64 {
+    let k = &c.kernels;
+    let saved = |comm: f64, work: f64, share: f64| (comm + work - comm.max(work / share)).max(0.0);
+    let share = if decode { 1.0 } else { k.compute_share_during_comm };
+    let mut per_layer = saved(ly.dispatch, ly.shared_ffn, share);
+    if decode {
+        per_layer += saved(ly.all_to_all - ly.dispatch, ly.routed_down, k.combine_send_share);
+    }
+    (plain_time(c, p).1 - s.moe_layers * per_layer).max(p.operators)
+}
+
+/// A stage run as one batch under single-batch overlap ([`sbo_time`]).
+fn sbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBreakdown {
+    let p = stage_parts(c, s, ly, x);
+    let mut b = stage_sum(c, s, ly, &p);
+    b.stage_time_s = sbo_time(c, s, &p, ly, x.decode);
+    b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
+    b.single_batch_overlap = true;
     b
 }
 
@@ -822,20 +875,22 @@ pub fn slowest_stages(
     lens: [u64; 2],
     cache: &mut LayerCache,
 ) -> [StepBreakdown; 2] {
-    slowest_by(c, seqs, lens, cache, |s, tbo, ly, x| match tbo {
-        true => tbo_stage(c, s, ly, x),
-        false => plain_stage(c, s, ly, x),
+    slowest_by(c, seqs, lens, cache, |s, schedule, ly, x| match schedule {
+        Schedule::TwoBatch => tbo_stage(c, s, ly, x),
+        Schedule::SingleBatch => sbo_stage(c, s, ly, x),
+        Schedule::Plain => plain_stage(c, s, ly, x),
     })
 }
 
 /// The stage times of [`slowest_stages`] alone (the enumeration's per-rank checks need no
 /// breakdown): the same [`StageParts`], [`plain_time`] and [`tbo_time`], so equal bit for bit.
 pub fn slowest_times(c: &LayoutCoeffs, seqs: u64, lens: [u64; 2], cache: &mut LayerCache) -> [f64; 2] {
-    slowest_by(c, seqs, lens, cache, |s, tbo, ly, x| {
+    slowest_by(c, seqs, lens, cache, |s, schedule, ly, x| {
         let p = stage_parts(c, s, ly, x);
-        match tbo {
-            true => tbo_time(c, s, &p, ly, x.decode),
-            false => plain_time(c, &p).1,
+        match schedule {
+            Schedule::TwoBatch => tbo_time(c, s, &p, ly, x.decode),
+            Schedule::SingleBatch => sbo_time(c, s, &p, ly, x.decode),
+            Schedule::Plain => plain_time(c, &p).1,
         }
     })
 }
@@ -857,31 +912,33 @@ impl Timed for f64 {
     }
 }
 
-/// The slowest stage at each of two lengths, each stage evaluated by `stage(stage, runs two-batch
-/// overlap?, layer times, load)` from the cached layer times of the full or the half micro-batch.
+/// The slowest stage at each of two lengths, each stage evaluated by `stage(stage, schedule,
+/// layer times, load)` from the cached layer times of the full or (two-batch overlap) the half
+/// micro-batch.
 fn slowest_by<T: Timed>(
     c: &LayoutCoeffs,
     seqs: u64,
     lens: [u64; 2],
     cache: &mut LayerCache,
-    stage: impl Fn(&StageCoeffs, bool, &Layer, &Load) -> T,
+    stage: impl Fn(&StageCoeffs, Schedule, &Layer, &Load) -> T,
 ) -> [T; 2] {
     let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
     let x = load(c, seqs as f64, lens[0]);
-    let (tokens, decode) = (x.tokens, x.decode);
-    let any_tbo = c.stages.iter().any(|s| runs_tbo(c, s, tokens, decode));
-    let any_plain = c.stages.iter().any(|s| !runs_tbo(c, s, tokens, decode));
+    let halves = |s: &StageCoeffs| stage_schedule(c, s, &x) == Schedule::TwoBatch;
+    let any_tbo = c.stages.iter().any(halves);
+    let any_plain = c.stages.iter().any(|s| !halves(s));
     let full = any_plain.then(|| cache.layers(c, seqs as f64, lens));
     let half = any_tbo.then(|| cache.layers(c, seqs as f64 / 2.0, lens));
     let entry = |i: Option<usize>| i.map(|i| &cache.entries[i]);
     let (full, half) = (entry(full), entry(half));
     let mut worst = [T::default(), T::default()];
     for s in &c.stages {
-        let tbo = runs_tbo(c, s, tokens, decode);
+        let schedule = stage_schedule(c, s, &x);
         for (i, w) in worst.iter_mut().enumerate() {
-            let b = match (tbo, half, full) {
-                (true, Some(h), _) => stage(s, true, &h[i].0, &h[i].1),
-                (_, _, Some(f)) => stage(s, false, &f[i].0, &f[i].1),
+            let b = match (schedule, half, full) {
+                (Schedule::TwoBatch, Some(h), _) => stage(s, schedule, &h[i].0, &h[i].1),
+                (Schedule::TwoBatch, None, _) => continue,
+                (_, _, Some(f)) => stage(s, schedule, &f[i].0, &f[i].1),
                 _ => continue,
             };
             if b.time_s() > w.time_s() {

@@ -132,6 +132,7 @@ pub enum Key {
     Engine,
     DraftTokens,
     DraftAcceptance,
+    BatchOverlap,
     HfConfig,
     Params,
     Layers,
@@ -568,6 +569,21 @@ pub static FIELDS: &[FieldDef] = &[
         ],
         "probability a draft token is accepted given the one before; tokens per step = 1 + a + … + a^draft (default 85%)",
         "85%"
+    ),
+    row!(
+        Key::BatchOverlap,
+        "cost.batch_overlap",
+        Model,
+        Name,
+        [
+            "Batch overlap",
+            "Micro-batch overlap",
+            "MoE overlap",
+            "All-to-all overlap",
+            "Overlap schedule"
+        ],
+        "how the engine hides the MoE all-to-all on its DeepEP layouts: auto (default: two-batch where the engine runs it, i.e. SGLang wide EP, vLLM DP + EP; none on TensorRT-LLM), two-batch (SGLang --enable-two-batch-overlap, vLLM --enable-dbo), single-batch (SGLang --enable-single-batch-overlap: dispatch beside the shared experts, decode combine beside the down GEMM) or off",
+        "single-batch"
     ),
     row!(
         Key::HfConfig,

@@ -533,6 +533,7 @@ impl Parser<'_> {
             Layers => self.layers(n, label, v, true),
             ModelName => self.model_name(n, def, label, v),
             Engine => self.engine(n, def, label, v),
+            BatchOverlap => self.batch_overlap(n, def, label, v),
             AttnKind => self.attn_kind_line(n, label, v),
             Dtype => self.dtype(n, label, v, false),
             KvDtype => self.dtype(n, label, v, true),
@@ -563,6 +564,17 @@ impl Parser<'_> {
         };
         self.echo(n, label, v, def.field);
         self.set(n, def.field, Value::String(e.name().into()))
+    }
+
+    /// `Batch overlap: SBO` → `cost.batch_overlap` = `single-batch` (names as
+    /// [`crate::input::task::BatchOverlap::parse`] reads them; `none` means off here).
+    fn batch_overlap(&mut self, n: usize, def: &FieldDef, label: &str, v: &str) -> Result<()> {
+        let Some(o) = crate::input::task::BatchOverlap::parse(&clean_name(v)) else {
+            let msg = format!("expected a batch overlap: auto, two-batch, single-batch or off, not `{v}`");
+            return Err(self.err(n, def.field, msg));
+        };
+        self.echo(n, label, v, def.field);
+        self.set(n, def.field, Value::String(o.name().into()))
     }
 
     /// A field whose value is one number, name or yes/no: read by its unit, set by its path.

@@ -262,6 +262,80 @@ pub struct RawCostParams {
     /// Acceptance probability of each draft token given the one before (default 0.85).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft_acceptance: Option<f64>,
+    /// Micro-batch overlap of the MoE all-to-all the engine runs (default `auto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_overlap: Option<BatchOverlap>,
+}
+
+/// How the engine overlaps the MoE all-to-all with compute on its expert-parallel (DeepEP)
+/// layouts (`Batch overlap:` task line): the cost model charges it and the launch sets the
+/// engine's flag for exactly those layouts (`cost::overlap`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchOverlap {
+    /// The engine's rule as pdplan launches it: two-batch overlap where the engine runs it
+    /// (SGLang wide EP, vLLM DP + EP, `any`), none on TensorRT-LLM.
+    #[default]
+    Auto,
+    /// Two micro-batches take turns on compute and links (SGLang `--enable-two-batch-overlap`,
+    /// vLLM `--enable-dbo`).
+    TwoBatch,
+    /// One batch: the dispatch overlaps the shared experts and, in decode, the combine overlaps
+    /// the routed experts' down GEMM (SGLang `--enable-single-batch-overlap`).
+    SingleBatch,
+    /// No overlap: the all-to-all adds to the layer.
+    Off,
+}
+
+/// A name as matched against a table of spellings: its ASCII letters and digits, lower-case
+/// (`TensorRT-LLM` and `trt llm` alike read `tensorrtllm` / `trtllm`).
+fn name_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+impl BatchOverlap {
+    /// The name used in task files.
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchOverlap::Auto => "auto",
+            BatchOverlap::TwoBatch => "two-batch",
+            BatchOverlap::SingleBatch => "single-batch",
+            BatchOverlap::Off => "off",
+        }
+    }
+
+    /// Parse a name as written by a user (`two-batch`, `TBO`, `single batch`, `SBO`, `none`).
+    pub fn parse(text: &str) -> Option<BatchOverlap> {
+        match name_key(text).as_str() {
+            "auto" | "default" => Some(BatchOverlap::Auto),
+            "twobatch" | "twobatchoverlap" | "tbo" | "dualbatch" | "dbo" => Some(BatchOverlap::TwoBatch),
+            "singlebatch" | "singlebatchoverlap" | "sbo" => Some(BatchOverlap::SingleBatch),
+            "off" | "no" | "none" | "disabled" => Some(BatchOverlap::Off),
+            _ => None,
+        }
+    }
+
+    /// Whether `engine` runs this overlap (what its launch can set); the reason when not.
+    pub fn check(self, engine: Engine) -> std::result::Result<(), String> {
+        let runs = matches!(
+            (self, engine),
+            (BatchOverlap::Auto | BatchOverlap::Off, _)
+                | (_, Engine::Sglang | Engine::Any | Engine::Unrestricted)
+                | (BatchOverlap::TwoBatch, Engine::Vllm)
+        );
+        if runs {
+            return Ok(());
+        }
+        Err(format!(
+            "{} overlap is not something {} runs (SGLang: two-batch, single-batch; vLLM: \
+             two-batch, `--enable-dbo`; TensorRT-LLM: none); give `auto` or `off`",
+            self.name(),
+            engine.name()
+        ))
+    }
 }
 
 /// The serving engine a plan is for (`Engine:` task line, `--engine`): selects the measured
@@ -310,12 +384,7 @@ impl Engine {
     }
     /// Parse a name as written by a user (`TensorRT-LLM`, `trt-llm`, `vLLM`, `SGLang`, `any`).
     pub fn parse(text: &str) -> Option<Engine> {
-        let t: String = text
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        match t.as_str() {
+        match name_key(text).as_str() {
             "trtllm" | "tensorrtllm" | "tensorrt" => Some(Engine::Trtllm),
             "vllm" => Some(Engine::Vllm),
             "sglang" => Some(Engine::Sglang),

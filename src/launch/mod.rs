@@ -238,6 +238,9 @@ pub struct Common {
     /// Draft tokens per decode step when the plan costs speculative decoding (the model's
     /// MTP / next-n layers: `cost.draft_tokens`).
     pub draft_tokens: Option<u64>,
+    /// The task's choice of MoE all-to-all overlap (`cost.batch_overlap`): with the layout, the
+    /// schedule the cost model charged ([`crate::cost::overlap::TwoBatchOverlap::schedule`]).
+    pub batch_overlap: crate::spec::task::BatchOverlap,
 }
 
 impl Common {
@@ -254,6 +257,7 @@ impl Common {
             moe: m.moe.is_some(),
             context: Context::of(task),
             draft_tokens: task.cost.speculative().map(|s| s.draft_tokens),
+            batch_overlap: task.cost.batch_overlap,
         }
     }
     fn context(&self) -> Context {

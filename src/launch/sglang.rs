@@ -13,7 +13,7 @@
 //! --speculative-num-draft-tokens D+1` on both roles.
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
-use crate::cost::overlap::TwoBatchOverlap;
+use crate::cost::overlap::{Schedule, TwoBatchOverlap};
 use crate::layout::Phase;
 use crate::layout::capability::is_wide_ep;
 use crate::spec::task::Engine;
@@ -35,9 +35,11 @@ fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     if is_wide_ep(l, c.moe) {
         flag(a, "--moe-a2a-backend", "deepep");
     }
-    // The two-batch overlap the cost model charges for this layout (cost::overlap).
-    if TwoBatchOverlap::of(Engine::Sglang).launched(l, c.moe) {
-        a.push(Arg::lit("--enable-two-batch-overlap"));
+    // The overlap the cost model charges for this layout (cost::overlap::Schedule).
+    match TwoBatchOverlap::of(Engine::Sglang).schedule(c.batch_overlap, l, c.moe) {
+        Schedule::TwoBatch => a.push(Arg::lit("--enable-two-batch-overlap")),
+        Schedule::SingleBatch => a.push(Arg::lit("--enable-single-batch-overlap")),
+        Schedule::Plain => {}
     }
     if l.pp > 1 {
         flag(a, "--pp-size", l.pp);

@@ -4,15 +4,16 @@
 //! `--tensor-parallel-size`, prefill SP = `--prefill-context-parallel-size`, attention-DP =
 //! `--data-parallel-size`; MoE experts over all TP × PCP × DP ranks, by expert with
 //! `--enable-expert-parallel` (EP = W) or inside every expert (expert-TP = W); with DP and EP
-//! `--enable-dbo --all2all-backend deepep_*` (the dual-batch overlap the cost model charges,
-//! `cost::overlap`). KV hand-off:
+//! `--all2all-backend deepep_*`, plus `--enable-dbo` unless the task's `Batch overlap` is `off`
+//! (the dual-batch overlap the cost model charges, `cost::overlap::TwoBatchOverlap::schedule`).
+//! KV hand-off:
 //! `--kv-transfer-config {"kv_connector":"NixlConnector","kv_role":"kv_producer"|"kv_consumer"}`.
 //! An instance over several nodes: `--nnodes N --node-rank R --master-addr HEAD` (vLLM 0.33
 //! arg_utils.py: N must divide the world size; the data-parallel backend must be `mp`), and
 //! `--headless` on every node but the head ([`super::Worker::worker_node_args`]).
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
-use crate::cost::overlap::TwoBatchOverlap;
+use crate::cost::overlap::{Schedule, TwoBatchOverlap};
 use crate::layout::Phase;
 use crate::spec::task::Engine;
 
@@ -41,8 +42,11 @@ fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     // Dual-batch overlap where the cost model charges it (DP + EP, cost::overlap); vLLM runs it
     // on DeepEP only (docs/design/dbo.md): low-latency kernels for decode, high-throughput for
     // prefill.
-    if TwoBatchOverlap::of(Engine::Vllm).launched(l, c.moe) {
-        a.push(Arg::lit("--enable-dbo"));
+    let overlap = TwoBatchOverlap::of(Engine::Vllm);
+    if overlap.launched(l, c.moe) {
+        if overlap.schedule(c.batch_overlap, l, c.moe) == Schedule::TwoBatch {
+            a.push(Arg::lit("--enable-dbo"));
+        }
         let backend = match s.phase {
             Phase::Prefill => "deepep_high_throughput",
             Phase::Decode => "deepep_low_latency",

@@ -1810,6 +1810,10 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
         return Err(ctx.invalid("cost.activation_bytes", "must be in (0, 8] bytes"));
     }
     let speculative = resolve_speculative(ctx, r.draft_tokens, r.draft_acceptance)?;
+    let batch_overlap = r.batch_overlap.unwrap_or_default();
+    if let Err(why) = batch_overlap.check(engine) {
+        return Err(ctx.invalid("cost.batch_overlap", why));
+    }
     Ok(CostParams {
         reserve_fraction: reserve,
         moe_imbalance: imbalance,
@@ -1820,6 +1824,7 @@ fn resolve_cost(ctx: &mut Ctx, raw: Option<crate::spec::task::RawCostParams>) ->
         engine,
         draft_tokens: speculative.map(|s| s.draft_tokens),
         draft_acceptance: speculative.map(|s| s.acceptance),
+        batch_overlap,
     })
 }
 

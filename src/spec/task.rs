@@ -171,6 +171,9 @@ pub struct CostParams {
     pub draft_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft_acceptance: Option<f64>,
+    /// Micro-batch overlap of the MoE all-to-all ([`BatchOverlap`]). Default `auto`.
+    #[serde(default)]
+    pub batch_overlap: BatchOverlap,
 }
 
 impl CostParams {
@@ -231,6 +234,7 @@ impl Default for CostParams {
             engine: Engine::Any,
             draft_tokens: None,
             draft_acceptance: None,
+            batch_overlap: BatchOverlap::Auto,
         }
     }
 }

@@ -21,6 +21,12 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
         r.task.requirements.request_rate_per_s = Some(rate);
     }
     if let Some(e) = goal.engine {
+        r.task.cost.batch_overlap.check(e).map_err(|why| {
+            Error::Usage(format!(
+                "--engine {}: the task's `cost.batch_overlap`: {why}",
+                e.name()
+            ))
+        })?;
         r.task.cost.engine = e;
     }
     for w in &r.warnings {

@@ -6,7 +6,7 @@
 
 use super::{Group, Metric, Row, deepseek, layout, task_on};
 use crate::layout::Layout;
-use crate::spec::task::{Dtype, Engine, RawCostParams, RawTask};
+use crate::spec::task::{BatchOverlap, Dtype, Engine, RawCostParams, RawTask};
 
 const VLLM_CI: &str = "vLLM CI, Buildkite pipeline vllm/performance-benchmark, latency tests (buildkite.com/vllm/performance-benchmark/builds/9513 on H200, /builds/9555 on 8xH100, /builds/9523 on A100-SXM4-80GB): vllm benchmark_latency, batch 8, input 32, output 128, dummy BF16 weights, mean of 15 iterations; test definitions github.com/vllm-project/vllm .buildkite/nightly-benchmarks/tests/latency-tests.json";
 const TRTLLM_V09: &str = "NVIDIA TensorRT-LLM docs/source/performance.md, \"All data was generated using version 0.9.0\" (peak-throughput and low-latency tables; gptSessionBenchmark static batching; FP8 weights + FP8 KV cache on H100/H200, FP16 on A100; TRTLLM_ENABLE_XQA=1 for Llama-2-70B), github.com/NVIDIA/TensorRT-LLM";
@@ -288,6 +288,8 @@ fn h20_decode_rows() -> Vec<Row> {
             task.hardware.inter_node_bytes_per_s = Some(H20_BLOG_NIC_BYTES_PER_S);
             if let Some(c) = task.cost.as_mut() {
                 (c.draft_tokens, c.draft_acceptance) = (Some(draft), Some(acceptance));
+                // The blog's decode runs single-batch overlap ("Why not TBO").
+                c.batch_overlap = Some(BatchOverlap::SingleBatch);
             }
             Row {
                 id,
@@ -401,11 +403,11 @@ pub(super) fn known_gap(id: &str) -> &'static str {
         | "trtllm017-a100-mixtral-tp2-128-2048" => {
             "the model is faster on the decode-heavy (128/2,048) A100 rows (+21 to +26 %; +12 to +24 % before the dense GEMMs were read on their measured (N, K, M) grid), while the same GPUs' prefill-heavy rows are within 6 % (Mixtral aside) and v0.9's static-batch A100 rows within 14 %: these rows run at the concurrency pdplan derives from trtllm-bench's sizing rule (ifb::concurrency, 261-1,418 sequences), not one the page states, and their decode steps are read as steps of a full static batch at that concurrency; a lower running batch (KV-cache pressure of FP16 weights on 80 GB, which the rule's 0.95 share may overstate) would cost the same steps for fewer tokens"
         }
-        "sglang-h20-deepseek-r1-decode-bs32-ep16-mtp3" => {
-            "the model is faster with 3 draft tokens at batch 32 (+25 %; at batch 1 with 1 and 3 draft tokens +15 / +12 % since the dense GEMMs are read on the H100's measured (N, K, M) grid, +36 / +45 % before on the one curve, whose small-M bandwidth the H20, which has no table of its own, inherited): the draft passes are costed as AIConfigurator does, (L + n)/L of a verify pass, while on the engine each of the n draft passes is a whole pass of the MTP layer with its own LM head, sampling and scheduling, so the gap grows with n (the 1- and 2-draft rows at batch 8-48 are within 20 %)"
+        "sglang-h20-deepseek-r1-decode-bs1-ep16-mtp1" | "sglang-h20-deepseek-r1-decode-bs1-ep16-mtp3" => {
+            "at batch 1 the model is faster (+28 % with one draft token, +37 % with three): a 33.5 / 43.5 ms step (the verify pass, the draft passes as (L + n)/L of it, SGLang EAGLE's 1.9 ms of exposed host work, cost::coeffs::SGLANG_EAGLE_HOST_S) against the 43 / 60 ms that 43 / 52 tokens/s per GPU imply at the blog's accept lengths. The H20's 64-row grouped-GEMM tiles are charged (an expert with 2 rows computes 64, Kernels::grouped_gemm_time; without them +66 / +104 %, and +15 / +12 % only while two-batch overlap was charged here and split one sequence in two, reading the weights twice); what is left grows with the draft depth: each draft pass is a whole pass of the MTP layer with its own DeepEP all-to-all and LM head, plus the draft-extend pass after verification, and the 16 attention-DP ranks synchronize every step across 2 nodes, none of which is measured per kernel"
         }
-        "sglang-h20-deepseek-r1-decode-bs32-ep32-mtp1" => {
-            "the model is faster at EP32 and batch 32 (70.6 ms step against the 101 ms that 585 tokens/s imply): it charges SGLang's two-batch overlap for wide-EP layouts, which hides the 20 ms of DeepEP all-to-all (~75 % of it across nodes at EP32, 4 x 400 Gb/s per node), while the blog's deployment runs single-batch overlap instead (\"Why not TBO\": at these batches TBO does not pay on the H20), which hides only the dispatch behind the shared expert and the combine behind the down GEMM; with the all-to-all exposed the step would be 90.6 ms (+12 %). The model has no single-batch-overlap schedule"
+        "sglang-h20-deepseek-r1-decode-bs8-ep32-mtp1" => {
+            "the model gains more from EP32 than the blog measures at batch 8: a 36.9 ms verify step at EP32 against 50.9 ms at EP16 (8 local experts instead of 16, each a 64-row tile on the H20), while 293 and 278 tokens/s per GPU make the EP32 step only 5 % shorter. EP32 spans 4 nodes: the model charges the low-latency all-to-all as 25 us per operation plus its bytes at 20 GB/s per GPU (4 x 400 Gb/s per node), which reproduces DeepEP's H800 low-latency table at 128 tokens within 10 % (EP16 118 / 195 us, EP32 155 / 273 us dispatch / combine) but is not measured at 16 tokens per rank, and the slowest of 32 ranks at 8 sequences each sets the step; neither is measured per kernel"
         }
         "trtllm017-h100-mixtral-tp2-2048-128" => {
             "the model is slower on every prefill-heavy (2,048/128) row on Hopper (+3 to -22 %, Mixtral the most; the same GPUs' balanced and decode-heavy rows are within 17 %): in-flight batching runs decode tokens inside the prefill chunks' iterations (trtllm-bench sizes max_num_tokens at least 2,048 \"to ensure Ctx/Gen overlap efficiency\", tuning.py), so a decode step's weight reads are shared with a prefill chunk's GEMMs, while the static cycle charges the 128 decode steps as separate memory-bound passes; Mixtral pays most, its decode step at this concurrency reading every expert (46.7 GB FP8 over 2 GPUs)"
