@@ -1053,3 +1053,30 @@ fn batch_overlap_names_and_engines() {
         );
     }
 }
+
+/// `Static activation scales: yes` on weights that are not FP8 is dropped, and the plan says so.
+#[test]
+fn static_scales_on_other_weights_are_dropped_with_a_note() {
+    let task = |dtype: &str| {
+        format!(
+            "## Environment Condition\n* **GPU model**: H100-SXM\n## Model Configuration\n\
+             * **Model preset**: Llama-3.1-70B\n* **Precision**: {dtype}\n\
+             * **Static activation scales**: yes\n## Input Data\n* **Batch size**: 8\n\
+             * **Sequence In**: 1024\n* **Sequence Out**: 128\n"
+        )
+    };
+    let bf16 = pdplan::spec::resolve::resolve("t.md", md(&task("BF16"))).unwrap();
+    assert!(!bf16.task.model.static_activation_scales);
+    assert!(
+        bf16.assumptions
+            .iter()
+            .any(|a| a.contains("static activation scales ignored"))
+    );
+    let fp8 = pdplan::spec::resolve::resolve("t.md", md(&task("FP8"))).unwrap();
+    assert!(fp8.task.model.static_activation_scales);
+    assert!(
+        !fp8.assumptions
+            .iter()
+            .any(|a| a.contains("static activation scales"))
+    );
+}

@@ -870,6 +870,7 @@ fn build_model(
     let (gated_ffn, tied_embeddings, vocab_size) = embeddings_of(ctx, &m)?;
     let (dtype, kv_cache_dtype) = dtypes_of(ctx, &m);
     let weight_block_size = weight_block_size_of(ctx, &m, preset, dtype);
+    let static_activation_scales = static_scales_of(ctx, &m, dtype);
     Ok(Model {
         name: name.or_else(|| preset.map(|p| p.name.clone())),
         preset: preset.map(|p| p.name.clone()),
@@ -891,8 +892,22 @@ fn build_model(
         dtype,
         kv_cache_dtype,
         weight_block_size,
-        static_activation_scales: m.static_activation_scales == Some(true) && dtype == Dtype::Fp8,
+        static_activation_scales,
     })
+}
+
+/// Static activation scales hold for FP8 weights only (the per-tensor FP8 GEMMs they spare the
+/// scale computation); stated for other weights, the line is dropped and the drop said.
+fn static_scales_of(ctx: &mut Ctx, m: &RawModel, dtype: Dtype) -> bool {
+    let stated = m.static_activation_scales == Some(true);
+    if stated && dtype != Dtype::Fp8 {
+        ctx.assume(format!(
+            "static activation scales ignored: the weights are {}, and only FP8 GEMMs take \
+             activation scales",
+            dtype.name()
+        ));
+    }
+    stated && dtype == Dtype::Fp8
 }
 
 /// The FP8 weights' scale blocks: the task's or HF config's `weight_block_size`, else the block
