@@ -1059,9 +1059,23 @@ fn single_batch_overlap_hides_the_dispatch_and_the_combine_behind_their_partners
         hidden.push((off.stage_time_s - sbo.stage_time_s) / off.ep_all_to_all_s);
     }
     assert!(hidden[0] > hidden[1], "decode hides more: {hidden:?}");
-    // `auto` keeps two-batch overlap on this wide-EP layout; TensorRT-LLM runs none.
-    t.cost.batch_overlap = BatchOverlap::Auto;
-    assert!(step(&t, Phase::Decode, 64).two_batch_overlap);
+    // `auto` runs the faster of SGLang's two schedules on this wide-EP layout, and says which.
+    let timed = |t: &mut Task, o: BatchOverlap, seqs: u64| {
+        t.cost.batch_overlap = o;
+        step(t, Phase::Decode, seqs)
+    };
+    for seqs in [2, 16, 64, 256] {
+        let tbo = timed(&mut t, BatchOverlap::TwoBatch, seqs);
+        let sbo = timed(&mut t, BatchOverlap::SingleBatch, seqs);
+        let auto = timed(&mut t, BatchOverlap::Auto, seqs);
+        let faster = if sbo.stage_time_s < tbo.stage_time_s {
+            &sbo
+        } else {
+            &tbo
+        };
+        assert_eq!(&auto, faster, "{seqs} sequences");
+    }
+    // TensorRT-LLM runs none; vLLM no single-batch overlap.
     assert!(BatchOverlap::SingleBatch.check(Engine::Trtllm).is_err());
     assert!(BatchOverlap::SingleBatch.check(Engine::Vllm).is_err());
     assert!(BatchOverlap::TwoBatch.check(Engine::Vllm).is_ok());
@@ -1076,6 +1090,7 @@ fn sglang_splits_a_decode_step_by_sequences() {
     t.cost.engine = Engine::Sglang;
     t.cost.draft_tokens = Some(1);
     t.cost.draft_acceptance = Some(0.85);
+    t.cost.batch_overlap = pdplan::spec::task::BatchOverlap::TwoBatch;
     let l = moe(1, 16, 16);
     assert!(!time::stage_step(&t, Phase::Decode, &l, 1, 4096).two_batch_overlap);
     assert!(time::stage_step(&t, Phase::Decode, &l, 2, 4096).two_batch_overlap);

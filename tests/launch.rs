@@ -604,12 +604,26 @@ fn overlap_costed_iff_its_flag_is_launched() {
             for l in layouts {
                 // 64 sequences per attention rank: above vLLM's decode threshold.
                 let b = time::stage_step(&task, Phase::Decode, &l, 64, 4096);
+                // `auto` runs the fastest schedule the engine has on the layout.
+                if setting == BatchOverlap::Auto {
+                    let fastest = settings[1..]
+                        .iter()
+                        .filter(|s| s.check(engine).is_ok())
+                        .map(|&s| {
+                            let mut t = task.clone();
+                            t.cost.batch_overlap = s;
+                            time::stage_step(&t, Phase::Decode, &l, 64, 4096).stage_time_s
+                        })
+                        .fold(f64::INFINITY, f64::min);
+                    assert!(b.stage_time_s <= fastest * (1.0 + 1e-12), "{engine:?} {l:?}");
+                }
                 let shape = |phase| PhaseShape {
                     phase,
                     layout: l,
                     replicas: 1,
                     batch: 64 * l.attention_dp,
                     activation_share: 0.0,
+                    overlap: pdplan::cost::overlap::Schedule::of(&b),
                 };
                 let launch = for_engine(engine, &c, &shape(Phase::Prefill), &shape(Phase::Decode));
                 if !launch.supported {

@@ -45,6 +45,19 @@ pub enum Schedule {
     SingleBatch,
 }
 
+impl Schedule {
+    /// The schedule a stage's breakdown records.
+    pub fn of(b: &super::time::StepBreakdown) -> Schedule {
+        if b.two_batch_overlap {
+            Schedule::TwoBatch
+        } else if b.single_batch_overlap {
+            Schedule::SingleBatch
+        } else {
+            Schedule::Plain
+        }
+    }
+}
+
 /// When an engine runs two micro-batches so that one's MoE all-to-all overlaps the other's compute
 /// (DESIGN.md §4, "partial overlap ... by engine"), as pdplan launches it: the launch sets the
 /// engine's flag exactly for the layouts [`TwoBatchOverlap::launched`] accepts, so the plan and
@@ -93,18 +106,27 @@ impl TwoBatchOverlap {
         }
     }
 
-    /// The schedule the engine is launched with on layout `l` under the task's `batch_overlap`:
-    /// the layouts the engine runs an overlap on ([`TwoBatchOverlap::launched`]: its DeepEP
-    /// layouts) run the one the task asks for (`auto`: two-batch), every other layout none. The
-    /// launch sets the engine's flag from this same answer.
-    pub fn schedule(self, setting: BatchOverlap, l: &Layout, moe: bool) -> Schedule {
+    /// The schedules the engine may run on layout `l` under the task's `batch_overlap`, in order
+    /// of preference among equal times. Layouts the engine runs no overlap on
+    /// ([`TwoBatchOverlap::launched`]: beyond its DeepEP layouts) run none; on the others the
+    /// task's choice, and `auto` the faster of the engine's (`time::slowest_by` costs each and
+    /// keeps the fastest at the requirement's length; the plan records it and the launch sets its
+    /// flag): SGLang two-batch or single-batch (two-batch does not pay for a small batch on a
+    /// card with slow tensor cores: each half pads its experts' tiles, sglang#9660), vLLM
+    /// dual-batch or none, `any` two-batch (DeepSeek's own system).
+    pub fn candidates(self, setting: BatchOverlap, l: &Layout, moe: bool) -> &'static [Schedule] {
         if !self.launched(l, moe) {
-            return Schedule::Plain;
+            return &[Schedule::Plain];
         }
-        match setting {
-            BatchOverlap::Auto | BatchOverlap::TwoBatch => Schedule::TwoBatch,
-            BatchOverlap::SingleBatch => Schedule::SingleBatch,
-            BatchOverlap::Off => Schedule::Plain,
+        match (setting, self) {
+            (BatchOverlap::TwoBatch, _) => &[Schedule::TwoBatch],
+            (BatchOverlap::SingleBatch, _) => &[Schedule::SingleBatch],
+            (BatchOverlap::Off, _) => &[Schedule::Plain],
+            (BatchOverlap::Auto, TwoBatchOverlap::WideEp) => &[Schedule::TwoBatch, Schedule::SingleBatch],
+            (BatchOverlap::Auto, TwoBatchOverlap::DataParallelExperts { .. }) => {
+                &[Schedule::TwoBatch, Schedule::Plain]
+            }
+            (BatchOverlap::Auto, _) => &[Schedule::TwoBatch],
         }
     }
 

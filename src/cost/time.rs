@@ -754,15 +754,15 @@ impl LayerCache {
     }
 }
 
-/// How a stage runs ([`overlap::Schedule`]): the schedule the engine is launched with on this
-/// layout ([`overlap::TwoBatchOverlap::schedule`]) for a stage with MoE layers; two-batch overlap
-/// only for a step large enough for the engine to split, else one batch.
-fn stage_schedule(c: &LayoutCoeffs, s: &StageCoeffs, x: &Load) -> Schedule {
+/// How a stage runs under the engine's schedule `cand` ([`overlap::Schedule`]): a stage without
+/// MoE layers as one batch; two-batch overlap only for a step large enough for the engine to
+/// split, else one batch.
+fn stage_schedule(c: &LayoutCoeffs, cand: Schedule, s: &StageCoeffs, x: &Load) -> Schedule {
     let k = &c.kernels;
     if s.moe_layers == 0.0 || c.ops.experts == 0.0 {
         return Schedule::Plain;
     }
-    match k.two_batch_overlap.schedule(k.batch_overlap, &c.layout, true) {
+    match cand {
         Schedule::TwoBatch if !k.two_batch_overlap.splits(x.decode, x.seqs, x.tokens) => Schedule::Plain,
         other => other,
     }
@@ -898,11 +898,18 @@ pub fn slowest_times(c: &LayoutCoeffs, seqs: u64, lens: [u64; 2], cache: &mut La
 /// A stage's result with its time, for [`slowest_by`].
 trait Timed: Default {
     fn time_s(&self) -> f64;
+    /// Record the schedule the instance runs (the flags of a breakdown).
+    fn mark(&mut self, _schedule: Schedule) {}
 }
 
 impl Timed for StepBreakdown {
     fn time_s(&self) -> f64 {
         self.stage_time_s
+    }
+
+    fn mark(&mut self, schedule: Schedule) {
+        self.two_batch_overlap = schedule == Schedule::TwoBatch;
+        self.single_batch_overlap = schedule == Schedule::SingleBatch;
     }
 }
 
@@ -912,9 +919,13 @@ impl Timed for f64 {
     }
 }
 
-/// The slowest stage at each of two lengths, each stage evaluated by `stage(stage, schedule,
-/// layer times, load)` from the cached layer times of the full or (two-batch overlap) the half
-/// micro-batch.
+/// The slowest stage at each of two lengths under the schedule the instance runs: each of the
+/// engine's candidate schedules ([`overlap::TwoBatchOverlap::candidates`]) is costed, stage by
+/// stage (`stage(stage, schedule, layer times, load)` from the cached layer times of the full
+/// or, for two-batch overlap, the half micro-batch), and the one whose slowest stage is fastest
+/// at the first length (the requirement's: TTFT's input length, TPOT's last token) is kept,
+/// the earlier candidate on a tie. The result is marked with the schedule when a stage runs it
+/// (a two-batch step too small to split runs as one batch, and the launch sets no flag).
 fn slowest_by<T: Timed>(
     c: &LayoutCoeffs,
     seqs: u64,
@@ -924,27 +935,41 @@ fn slowest_by<T: Timed>(
 ) -> [T; 2] {
     let lens: &[u64] = if lens[0] == lens[1] { &lens[..1] } else { &lens };
     let x = load(c, seqs as f64, lens[0]);
-    let halves = |s: &StageCoeffs| stage_schedule(c, s, &x) == Schedule::TwoBatch;
-    let any_tbo = c.stages.iter().any(halves);
-    let any_plain = c.stages.iter().any(|s| !halves(s));
-    let full = any_plain.then(|| cache.layers(c, seqs as f64, lens));
+    let k = &c.kernels;
+    let cands = k.two_batch_overlap.candidates(k.batch_overlap, &c.layout, true);
+    let runs = |cand: Schedule| c.stages.iter().map(move |s| stage_schedule(c, cand, s, &x));
+    let any_tbo = cands.iter().any(|&d| runs(d).any(|r| r == Schedule::TwoBatch));
+    let any_full = cands.iter().any(|&d| runs(d).any(|r| r != Schedule::TwoBatch));
+    let full = any_full.then(|| cache.layers(c, seqs as f64, lens));
     let half = any_tbo.then(|| cache.layers(c, seqs as f64 / 2.0, lens));
     let entry = |i: Option<usize>| i.map(|i| &cache.entries[i]);
     let (full, half) = (entry(full), entry(half));
-    let mut worst = [T::default(), T::default()];
-    for s in &c.stages {
-        let schedule = stage_schedule(c, s, &x);
-        for (i, w) in worst.iter_mut().enumerate() {
-            let b = match (schedule, half, full) {
-                (Schedule::TwoBatch, Some(h), _) => stage(s, schedule, &h[i].0, &h[i].1),
-                (Schedule::TwoBatch, None, _) => continue,
-                (_, _, Some(f)) => stage(s, schedule, &f[i].0, &f[i].1),
-                _ => continue,
-            };
-            if b.time_s() > w.time_s() {
-                *w = b;
+    let mut best: Option<[T; 2]> = None;
+    for &cand in cands {
+        let mut worst = [T::default(), T::default()];
+        for s in &c.stages {
+            let schedule = stage_schedule(c, cand, s, &x);
+            for (i, w) in worst.iter_mut().enumerate() {
+                let b = match (schedule, half, full) {
+                    (Schedule::TwoBatch, Some(h), _) => stage(s, schedule, &h[i].0, &h[i].1),
+                    (Schedule::TwoBatch, None, _) => continue,
+                    (_, _, Some(f)) => stage(s, schedule, &f[i].0, &f[i].1),
+                    _ => continue,
+                };
+                if b.time_s() > w.time_s() {
+                    *w = b;
+                }
             }
         }
+        let ran = if runs(cand).any(|r| r == cand) {
+            cand
+        } else {
+            Schedule::Plain
+        };
+        worst.iter_mut().for_each(|w| w.mark(ran));
+        if best.as_ref().is_none_or(|b| worst[0].time_s() < b[0].time_s()) {
+            best = Some(worst);
+        }
     }
-    worst
+    best.unwrap_or_default()
 }

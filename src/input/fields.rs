@@ -582,7 +582,7 @@ pub static FIELDS: &[FieldDef] = &[
             "All-to-all overlap",
             "Overlap schedule"
         ],
-        "how the engine hides the MoE all-to-all on its DeepEP layouts: auto (default: two-batch where the engine runs it, i.e. SGLang wide EP, vLLM DP + EP; none on TensorRT-LLM), two-batch (SGLang --enable-two-batch-overlap, vLLM --enable-dbo), single-batch (SGLang --enable-single-batch-overlap: dispatch beside the shared experts, decode combine beside the down GEMM) or off",
+        "how the engine hides the MoE all-to-all on its DeepEP layouts (SGLang wide EP, vLLM DP + EP; TensorRT-LLM none): auto (default: the fastest the engine runs at the plan's batch, SGLang two-batch or single-batch, vLLM two-batch or none; the plan says which and launches it), two-batch (SGLang --enable-two-batch-overlap, vLLM --enable-dbo), single-batch (SGLang --enable-single-batch-overlap: dispatch beside the shared experts, decode combine beside the down GEMM) or off",
         "single-batch"
     ),
     row!(

@@ -273,8 +273,9 @@ pub struct RawCostParams {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum BatchOverlap {
-    /// The engine's rule as pdplan launches it: two-batch overlap where the engine runs it
-    /// (SGLang wide EP, vLLM DP + EP, `any`), none on TensorRT-LLM.
+    /// The fastest schedule the engine runs on the layout at the plan's batch (SGLang two-batch
+    /// or single-batch on wide EP, vLLM dual-batch or none on DP + EP, `any` two-batch), none on
+    /// TensorRT-LLM; the plan records the one kept and the launch sets its flag.
     #[default]
     Auto,
     /// Two micro-batches take turns on compute and links (SGLang `--enable-two-batch-overlap`,

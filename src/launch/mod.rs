@@ -238,9 +238,6 @@ pub struct Common {
     /// Draft tokens per decode step when the plan costs speculative decoding (the model's
     /// MTP / next-n layers: `cost.draft_tokens`).
     pub draft_tokens: Option<u64>,
-    /// The task's choice of MoE all-to-all overlap (`cost.batch_overlap`): with the layout, the
-    /// schedule the cost model charged ([`crate::cost::overlap::TwoBatchOverlap::schedule`]).
-    pub batch_overlap: crate::spec::task::BatchOverlap,
 }
 
 impl Common {
@@ -257,7 +254,6 @@ impl Common {
             moe: m.moe.is_some(),
             context: Context::of(task),
             draft_tokens: task.cost.speculative().map(|s| s.draft_tokens),
-            batch_overlap: task.cost.batch_overlap,
         }
     }
     fn context(&self) -> Context {
@@ -274,12 +270,16 @@ pub struct PhaseShape {
     pub batch: u64,
     /// The plan's activations on the most loaded GPU over its capacity (0 when unknown).
     pub activation_share: f64,
+    /// The MoE all-to-all overlap the plan was costed with (`performance.breakdown`): the
+    /// launch sets the engine's flag for it.
+    pub overlap: crate::cost::overlap::Schedule,
 }
 
 impl PhaseShape {
     pub fn of(phase: Phase, c: &PhaseChoice) -> PhaseShape {
         let m = &c.candidate.figures.memory;
         PhaseShape {
+            overlap: crate::cost::overlap::Schedule::of(&c.candidate.figures.breakdown),
             phase,
             layout: c.candidate.layout,
             replicas: c.instances,

@@ -13,10 +13,9 @@
 //! --speculative-num-draft-tokens D+1` on both roles.
 
 use super::{Arg, Common, PhaseShape, Var, Worker, flag, lits, phase_worker, router, worker_urls};
-use crate::cost::overlap::{Schedule, TwoBatchOverlap};
+use crate::cost::overlap::Schedule;
 use crate::layout::Phase;
 use crate::layout::capability::is_wide_ep;
-use crate::spec::task::Engine;
 
 /// Prefill bootstrap port (SGLang's default `--disaggregation-bootstrap-port`).
 pub const BOOTSTRAP_PORT: u16 = 8998;
@@ -35,8 +34,8 @@ fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     if is_wide_ep(l, c.moe) {
         flag(a, "--moe-a2a-backend", "deepep");
     }
-    // The overlap the cost model charges for this layout (cost::overlap::Schedule).
-    match TwoBatchOverlap::of(Engine::Sglang).schedule(c.batch_overlap, l, c.moe) {
+    // The overlap the plan was costed with (cost::overlap::Schedule).
+    match s.overlap {
         Schedule::TwoBatch => a.push(Arg::lit("--enable-two-batch-overlap")),
         Schedule::SingleBatch => a.push(Arg::lit("--enable-single-batch-overlap")),
         Schedule::Plain => {}

@@ -42,9 +42,8 @@ fn parallel_flags(c: &Common, s: &PhaseShape, a: &mut Vec<Arg>) {
     // Dual-batch overlap where the cost model charges it (DP + EP, cost::overlap); vLLM runs it
     // on DeepEP only (docs/design/dbo.md): low-latency kernels for decode, high-throughput for
     // prefill.
-    let overlap = TwoBatchOverlap::of(Engine::Vllm);
-    if overlap.launched(l, c.moe) {
-        if overlap.schedule(c.batch_overlap, l, c.moe) == Schedule::TwoBatch {
+    if TwoBatchOverlap::of(Engine::Vllm).launched(l, c.moe) {
+        if s.overlap == Schedule::TwoBatch {
             a.push(Arg::lit("--enable-dbo"));
         }
         let backend = match s.phase {
