@@ -695,6 +695,36 @@ def deepep(root, gpu):
     return out
 
 
+# DeepEP's low-latency kernels across nodes, as DeepEP publishes them (docs/legacy.md, the V1
+# README's "Low-latency kernels with pure RDMA" table, github.com/deepseek-ai/DeepEP): H800 with
+# one CX7 InfiniBand 400 Gb/s NIC per GPU (~50 GB/s), 128 tokens per rank, hidden 7168, top-8,
+# FP8 dispatch, BF16 combine; latency in us per EP size.
+DEEPEP_LL_RDMA = {
+    "ep": [16, 32, 64, 128, 256],
+    "dispatch_us": [118, 155, 173, 192, 194],
+    "combine_us": [195, 273, 314, 369, 360],
+}
+DEEPEP_LL_RDMA_SOURCE = ("DeepEP V1 README (github.com/deepseek-ai/DeepEP docs/legacy.md), low-latency kernels with "
+                         "pure RDMA: H800, CX7 400 Gb/s (50 GB/s) per GPU, 128 tokens x top-8, hidden 7168, EP 16-256; "
+                         "fit t = latency + off-node bytes / (50 GB/s x efficiency), relative least squares")
+
+
+def deepep_ll_internode():
+    """Latency and NIC efficiency of DeepEP's low-latency dispatch / combine across nodes, fitted to
+    DeepEP's own table: each rank sends every (token, expert) copy whose expert lives on another
+    node, `128 x 8 x (1 - 8/EP)` copies of 7,168 bytes (FP8 dispatch, as pdplan counts it) or
+    14,336 (BF16 combine). The NIC bounds it, so every GPU's profile carries the same fit."""
+    ep = np.array(DEEPEP_LL_RDMA["ep"], dtype=float)
+    res = {"source": DEEPEP_LL_RDMA_SOURCE}
+    for name, key, per_copy in [("dispatch", "dispatch_us", 7168.0), ("combine", "combine_us", 14336.0)]:
+        t = np.array(DEEPEP_LL_RDMA[key], dtype=float) * 1e-6
+        b = 128.0 * 8.0 * (1.0 - 8.0 / ep) * per_copy
+        a = np.vstack([np.ones_like(b), b]).T / t[:, None]
+        (lat, inv), *_ = np.linalg.lstsq(a, np.ones_like(t), rcond=None)
+        res[name] = {"latency_s": round(float(lat), 9), "link_efficiency": round(float(1.0 / inv / 50e9), 4)}
+    return res
+
+
 def derive(root, gpu):
     sysd = system(root, gpu)
     engines = {}
@@ -711,6 +741,7 @@ def derive(root, gpu):
         "engines": engines,
     }
     doc.update(deepep(root, gpu))
+    doc["deepep_ll_internode"] = deepep_ll_internode()
     return doc
 
 

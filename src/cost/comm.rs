@@ -16,7 +16,12 @@ use crate::spec::task::Hardware;
 /// Fixed latency of one collective inside a node without a measured profile, seconds
 /// (nccl-tests small-message all-reduce on an NVLink node, ~8–15 µs).
 pub const INTRA_NODE_LATENCY_S: f64 = 8e-6;
-/// Fixed latency of one collective across nodes, seconds.
+/// Fixed latency of one collective or send across nodes without a measured fit, seconds (NCCL
+/// collectives, PP sends and DeepEP's normal kernels across nodes, which no table pdplan reads
+/// measures at small sizes). It lies between the latencies fitted to DeepEP's own RDMA table for
+/// its low-latency dispatch (37 us) and combine (15 us) on H800 + CX7
+/// ([`crate::cost::profile::GpuProfile::deepep_ll_internode`]), the one GPU-initiated RDMA
+/// measurement at hand; it is an assumption, not a measurement of those operations.
 pub const INTER_NODE_LATENCY_S: f64 = 25e-6;
 
 /// Ring all-reduce of `bytes` over `n` GPUs spanning `span` neighbouring GPUs: each GPU sends
@@ -176,7 +181,17 @@ pub fn moe_all_to_all_s(
             )
         }
     };
-    (inter / (hw.inter_node_bytes_per_s * net)).max(intra / intra_bw) + INTER_NODE_LATENCY_S.max(intra_lat)
+    // Across nodes: DeepEP's low-latency kernels at their latency and NIC efficiency fitted to
+    // DeepEP's own RDMA table (profile::GpuProfile::deepep_ll_internode); otherwise the nominal
+    // NIC at `network_utilization` and INTER_NODE_LATENCY_S.
+    let rdma = match routing {
+        Routing::PerCopy => kern.deepep_ll_internode,
+        Routing::NodeDedup => None,
+    };
+    let (inter_lat, inter_eff) = rdma
+        .map(|d| if combine { d.combine } else { d.dispatch })
+        .map_or((INTER_NODE_LATENCY_S, net), |f| (f.latency_s, f.link_efficiency));
+    (inter / (hw.inter_node_bytes_per_s * inter_eff)).max(intra / intra_bw) + inter_lat.max(intra_lat)
 }
 
 /// Point-to-point send of `bytes` between GPUs of a group spanning `span` neighbouring GPUs.

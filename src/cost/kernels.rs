@@ -265,6 +265,8 @@ pub struct Kernels {
     /// table where the profile has none.
     pub gather_scatter: &'static AllReduce,
     pub deepep_ll: Option<&'static DeepEp>,
+    /// The low-latency kernels across nodes ([`profile::GpuProfile::deepep_ll_internode`]).
+    pub deepep_ll_internode: Option<&'static DeepEp>,
     pub deepep_normal: Option<&'static DeepEp>,
     /// `mfu / c_ref`: the task's large-kernel MFU over the profile's measured one.
     pub compute_scale: f64,
@@ -414,6 +416,7 @@ impl Kernels {
                 .and_then(|(_, k)| k.gather_scatter.as_ref())
                 .unwrap_or(all_reduce),
             deepep_ll: found.and_then(|(p, _)| p.deepep_ll.as_ref()),
+            deepep_ll_internode: found.and_then(|(p, _)| p.deepep_ll_internode.as_ref()),
             deepep_normal: found.and_then(|(p, _)| p.deepep_normal.as_ref()),
             compute_scale: hw.mfu / c_ref,
             memory_scale: hw.bandwidth_utilization / b_ref,
@@ -458,6 +461,7 @@ impl Kernels {
             all_reduce: &NO_ALL_REDUCE,
             gather_scatter: &NO_ALL_REDUCE,
             deepep_ll: None,
+            deepep_ll_internode: None,
             deepep_normal: None,
             compute_scale: hw.mfu,
             memory_scale: hw.bandwidth_utilization,

@@ -400,6 +400,10 @@ pub struct GpuProfile {
     pub deepep_ll: Option<DeepEp>,
     #[serde(default)]
     pub deepep_normal: Option<DeepEp>,
+    /// DeepEP's low-latency kernels across nodes (RDMA), fitted to DeepEP's own published table
+    /// (the same for every GPU: the NIC bounds it).
+    #[serde(default)]
+    pub deepep_ll_internode: Option<DeepEp>,
 }
 
 impl Prepare for EngineKernels {
@@ -778,7 +782,11 @@ pub fn sources_listing() -> String {
                 ));
             }
         }
-        for (name, d) in [("deepep_ll", &p.deepep_ll), ("deepep_normal", &p.deepep_normal)] {
+        for (name, d) in [
+            ("deepep_ll", &p.deepep_ll),
+            ("deepep_normal", &p.deepep_normal),
+            ("deepep_ll_internode", &p.deepep_ll_internode),
+        ] {
             if let Some(d) = d {
                 out.push_str(&format!(
                     "  {name:<20} dispatch {:.1} µs / {:.3}, combine {:.1} µs / {:.3} — {}\n",
@@ -792,13 +800,18 @@ pub fn sources_listing() -> String {
         }
     }
     out.push_str(
-        "Engine features (src/cost/kernels.rs, src/cost/overlap.rs): two-batch overlap of the MoE \
-         all-to-all where the launch turns it on — sglang wide EP (--enable-two-batch-overlap, \
-         LMSYS blog 2025-05-05), vllm DP + EP from 32 decode / 512 prefill tokens per rank \
-         (--enable-dbo, vLLM docs/design/dbo.md), any with EP (DeepSeek Inference System Overview, \
-         Feb 2025); not trtllm. How much it hides: the period of the two-micro-batch schedule from \
-         the kernels' own times (no parameter). Grouped expert GEMMs as dense GEMMs per group with \
-         EP (DeepGEMM README) — sglang, any.\n\
+        "Engine features (src/cost/kernels.rs, src/cost/overlap.rs): overlap of the MoE all-to-all \
+         where the engine runs one (task line `Batch overlap`; auto = the fastest the engine has at \
+         the plan's batch) — sglang wide EP: two-batch (--enable-two-batch-overlap, LMSYS blog \
+         2025-05-05; a decode step split by sequences) or single-batch \
+         (--enable-single-batch-overlap, sglang#9660: dispatch beside the shared experts, decode \
+         combine beside the down GEMM, 3 SMs sending on Hopper), vllm DP + EP from 32 decode / 512 \
+         prefill tokens per rank (--enable-dbo, vLLM docs/design/dbo.md), any with EP (DeepSeek \
+         Inference System Overview, Feb 2025); not trtllm. How much it hides: from the kernels' \
+         own times (no parameter). Grouped expert GEMMs as dense GEMMs per group with EP (DeepGEMM \
+         README) — sglang, any; on a GPU without tables each expert computes whole 64-row tiles \
+         (WGMMA M, PTX ISA). Host work per step: none charged (overlap schedulers), except SGLang's \
+         EAGLE worker under speculative decoding, 1.9 ms per step (sglang#12128 A/B).\n\
          GPUs without a profile use the curves of a measured GPU carried over to their peak and \
          bandwidth (kernels::Transfer): GB200 and B300 the B200's (same architecture), the others \
          H100-SXM's; H800 uses H100-SXM's as they are (same chip and HBM).\n",
