@@ -167,7 +167,10 @@ fn parse_layout(text: &str) -> pdplan::layout::Layout {
 #[test]
 fn engine_any_plans_a_pair_one_engine_runs() {
     use pdplan::layout::capability::{Context, engine_running_pair};
-    let task = common::mixtral_on_32_h100();
+    // Two-batch overlap forced on the expert-parallel layouts: without it (`auto` may also run
+    // them plain) the best pair of this task is one engine's already.
+    let mut task = common::mixtral_on_32_h100();
+    task.cost.batch_overlap = pdplan::spec::task::BatchOverlap::TwoBatch;
     let mode = Mode::of(&task);
     let objective = Objective::default_for(mode);
     let d = ilp::optimize_with(&task, mode, objective).unwrap();

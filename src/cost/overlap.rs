@@ -113,7 +113,8 @@ impl TwoBatchOverlap {
     /// keeps the fastest at the requirement's length; the plan records it and the launch sets its
     /// flag): SGLang two-batch or single-batch (two-batch does not pay for a small batch on a
     /// card with slow tensor cores: each half pads its experts' tiles, sglang#9660), vLLM
-    /// dual-batch or none, `any` two-batch (DeepSeek's own system).
+    /// dual-batch or none, `any` two-batch (DeepSeek's own system) or none (any engine runs
+    /// without it: at a moderate decode batch the halves read the experts' weights twice).
     pub fn candidates(self, setting: BatchOverlap, l: &Layout, moe: bool) -> &'static [Schedule] {
         if !self.launched(l, moe) {
             return &[Schedule::Plain];
@@ -126,7 +127,7 @@ impl TwoBatchOverlap {
             (BatchOverlap::Auto, TwoBatchOverlap::DataParallelExperts { .. }) => {
                 &[Schedule::TwoBatch, Schedule::Plain]
             }
-            (BatchOverlap::Auto, _) => &[Schedule::TwoBatch],
+            (BatchOverlap::Auto, _) => &[Schedule::TwoBatch, Schedule::Plain],
         }
     }
 

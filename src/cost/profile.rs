@@ -807,7 +807,7 @@ pub fn sources_listing() -> String {
          (--enable-single-batch-overlap, sglang#9660: dispatch beside the shared experts, decode \
          combine beside the down GEMM, 3 SMs sending on Hopper), vllm DP + EP from 32 decode / 512 \
          prefill tokens per rank (--enable-dbo, vLLM docs/design/dbo.md), any with EP (DeepSeek \
-         Inference System Overview, Feb 2025); not trtllm. How much it hides: from the kernels' \
+         Inference System Overview, Feb 2025) or none; not trtllm. How much it hides: from the kernels' \
          own times (no parameter). Grouped expert GEMMs as dense GEMMs per group with EP (DeepGEMM \
          README) — sglang, any; on a GPU without tables each expert computes whole 64-row tiles \
          (WGMMA M, PTX ISA). Host work per step: none charged (overlap schedulers), except SGLang's \

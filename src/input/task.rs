@@ -274,7 +274,7 @@ pub struct RawCostParams {
 #[serde(rename_all = "kebab-case")]
 pub enum BatchOverlap {
     /// The fastest schedule the engine runs on the layout at the plan's batch (SGLang two-batch
-    /// or single-batch on wide EP, vLLM dual-batch or none on DP + EP, `any` two-batch), none on
+    /// or single-batch on wide EP, vLLM dual-batch or none on DP + EP, `any` two-batch or none), none on
     /// TensorRT-LLM; the plan records the one kept and the launch sets its flag.
     #[default]
     Auto,
