@@ -277,3 +277,41 @@ fn sglang_decode_has_no_pipeline_under_speculative_decoding() {
     assert!(pp(&on, Phase::Prefill) > 1);
     assert!(pp(&off, Phase::Decode) > 1);
 }
+
+/// The H20 fixture's decode runs single-batch overlap under `auto` (two-batch halves pad the
+/// H20's expert tiles), the plan says so in its summary, and a task that forces two-batch
+/// overlap gets it, with a slower TPOT.
+#[test]
+fn h20_decode_runs_single_batch_overlap_and_says_so() {
+    let text = fixture_text();
+    let plans = |text: &str| {
+        let r = resolve("t.md", parse_task_text("t.md", text).unwrap()).unwrap();
+        pdplan::app::pipeline::solve(&r, None).unwrap().plans
+    };
+    let [_, decode] = plans(&text);
+    let b = &decode.performance.breakdown;
+    assert!(b.single_batch_overlap && !b.two_batch_overlap);
+    let summary = pdplan::report::summary::phase_text(&decode);
+    assert!(
+        summary.contains("MoE all-to-all: single-batch overlap"),
+        "{summary}"
+    );
+    // The same layout and batch with two-batch overlap forced: slower.
+    let forced = text.replace(
+        "* **Engine**: sglang\n",
+        "* **Engine**: sglang\n* **Batch overlap**: two-batch\n",
+    );
+    let t = task_of(&forced).unwrap();
+    let st = &decode.strategy;
+    let l = Layout {
+        tp: st.tp,
+        pp: st.pp,
+        sp: st.sp,
+        attention_dp: st.attention_dp,
+        ep: st.ep,
+        expert_tp: st.expert_tp,
+    };
+    let f = cost::evaluate(&t, Phase::Decode, &l, st.batch_per_instance);
+    assert!(f.breakdown.two_batch_overlap);
+    assert!(f.tpot_s.unwrap() > decode.performance.tpot_s.unwrap());
+}

@@ -12,8 +12,25 @@ use crate::params::GIB;
 pub fn phase_text(plan: &PhasePlan) -> String {
     let mut s = layout_text(plan);
     s.push_str(&latency_text(plan));
+    s.push_str(&overlap_text(plan));
     s.push_str(&throughput_text(plan));
     s
+}
+
+/// The MoE all-to-all overlap the plan runs (and its launch sets), when it runs one.
+fn overlap_text(plan: &PhasePlan) -> String {
+    let b = &plan.performance.breakdown;
+    let name = if b.two_batch_overlap {
+        "two-batch overlap (two micro-batches take turns on compute and links)"
+    } else if b.single_batch_overlap {
+        "single-batch overlap (dispatch beside the shared experts, decode combine beside the down GEMM)"
+    } else {
+        return String::new();
+    };
+    format!(
+        "  MoE all-to-all: {name}, under `Batch overlap: {}`\n",
+        plan.task.cost_params.batch_overlap.name()
+    )
 }
 
 /// Degrees, GPU formula, memory against capacity.
