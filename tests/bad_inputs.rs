@@ -1197,3 +1197,43 @@ fn a_line_without_a_value_is_named() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `--batch-overlap` overrides the task's line: a schedule the engine does not run is refused
+/// with exit 2 and nothing written; a bad name is a usage error; one the engine runs is taken.
+#[test]
+fn batch_overlap_flag_is_checked_against_the_engine() {
+    let dir = scratch("batch-overlap-flag");
+    let task = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tasks/deepseek-r1-h20-mtp.md");
+    fs::copy(&task, dir.join("t.md")).unwrap();
+    for (args, code) in [
+        (&["--engine", "trtllm", "--batch-overlap", "two-batch"][..], 2),
+        (&["--batch-overlap", "sometimes"], 2),
+        (&["--engine", "vllm", "--batch-overlap", "single-batch"], 2),
+        (&["--batch-overlap", "two-batch"], 0),
+    ] {
+        let out = dir.join("out");
+        let _ = fs::remove_dir_all(&out);
+        let mut argv = vec!["solve", "t.md", "--out", "out"];
+        argv.extend_from_slice(args);
+        let o = pdplan(&argv, &dir);
+        assert_no_panic(&o, "batch-overlap");
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(out.join("decode.json").exists(), code == 0, "{args:?}");
+        if code == 0 {
+            let plan: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(out.join("decode.json")).unwrap()).unwrap();
+            // Never single-batch; two-batch wherever SGLang runs an overlap (wide EP).
+            let (b, st) = (&plan["performance"]["breakdown"], &plan["strategy"]);
+            assert_eq!(b["single_batch_overlap"], false);
+            let n = |k: &str| st[k].as_u64().unwrap();
+            let wide = n("expert_tp") == 1 && n("ep") > 1 && n("ep") == n("tp") * n("sp") * n("attention_dp");
+            assert_eq!(b["two_batch_overlap"] == true, wide, "{st}");
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -13,6 +13,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         objective: None,
         hf_config: None,
         engine: None,
+        batch_overlap: None,
         tolerance: crate::ilp::formulation::DEFAULT_TOLERANCE,
     };
     let (r, mode, _) = super::solve::resolve_goal(&args.task, &goal)?;

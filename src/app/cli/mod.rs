@@ -150,6 +150,20 @@ pub struct GoalArgs {
     /// version).
     #[arg(long, value_name = "ENGINE", value_parser = parse_engine)]
     pub engine: Option<crate::spec::task::Engine>,
+    /// How the engine hides the MoE all-to-all on its expert-parallel (DeepEP) layouts; overrides
+    /// the task's `Batch overlap:` line. auto (the default): the fastest the engine runs at the
+    /// plan's batch (SGLang two-batch or single-batch, vLLM two-batch or none, any two-batch or
+    /// none); two-batch: SGLang --enable-two-batch-overlap, vLLM --enable-dbo; single-batch:
+    /// SGLang --enable-single-batch-overlap; off: none. The plan records the schedule and its
+    /// launch sets the flag; a schedule the engine does not run is refused (exit 2).
+    #[arg(long, value_name = "SCHEDULE", value_parser = parse_batch_overlap)]
+    pub batch_overlap: Option<crate::spec::task::BatchOverlap>,
+}
+
+fn parse_batch_overlap(text: &str) -> std::result::Result<crate::spec::task::BatchOverlap, String> {
+    crate::spec::task::BatchOverlap::parse(text).ok_or_else(|| {
+        format!("unknown batch overlap `{text}`: expected auto, two-batch, single-batch or off")
+    })
 }
 
 fn parse_engine(text: &str) -> std::result::Result<crate::spec::task::Engine, String> {

@@ -20,14 +20,21 @@ pub fn resolve_goal(task: &Path, goal: &GoalArgs) -> Result<(Resolved, Mode, Obj
     if let Some(rate) = rate {
         r.task.requirements.request_rate_per_s = Some(rate);
     }
+    if let Some(o) = goal.batch_overlap {
+        r.task.cost.batch_overlap = o;
+    }
     if let Some(e) = goal.engine {
-        r.task.cost.batch_overlap.check(e).map_err(|why| {
+        r.task.cost.engine = e;
+    }
+    if goal.batch_overlap.is_some() || goal.engine.is_some() {
+        let (o, e) = (r.task.cost.batch_overlap, r.task.cost.engine);
+        o.check(e).map_err(|why| {
             Error::Usage(format!(
-                "--engine {}: the task's `cost.batch_overlap`: {why}",
+                "--engine / --batch-overlap ({} on {}): {why}",
+                o.name(),
                 e.name()
             ))
         })?;
-        r.task.cost.engine = e;
     }
     for w in &r.warnings {
         log::warn!("{w}");
