@@ -37,8 +37,11 @@
 //! unequal; the halves run at their own (smaller) kernel sizes, compute keeps only the share `s`
 //! of SMs that DeepEP's normal kernels leave it in prefill (the low-latency kernels of decode
 //! occupy none: DeepEP README), dense layers and the LM head run both halves in turn, and one
-//! half-layer at the start cannot overlap ([`tbo_time`]). Without it, the task's
-//! `comm_overlap = o` hides `o · min(operators, communication)`.
+//! half-layer at the start cannot overlap ([`tbo_time`]). SGLang's single-batch overlap keeps
+//! one batch and hides the dispatch behind the shared experts and, in decode, the combine behind
+//! the routed experts' down GEMM ([`sbo_time`]). Which schedule a layout runs is the task's
+//! `Batch overlap`, by default the fastest the engine has ([`slowest_by`]). Without any, the
+//! task's `comm_overlap = o` hides `o · min(operators, communication)`.
 
 use super::coeffs::{LayoutCoeffs, OpSizes, StageCoeffs};
 use super::comm::{self, Routing};
