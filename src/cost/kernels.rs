@@ -68,12 +68,7 @@ fn sm_shares(found: Option<&GpuProfile>) -> (f64, f64) {
         return (1.0, 1.0);
     };
     let sms = p.system.sms.max(1);
-    let busy = p
-        .deepep_normal
-        .as_ref()
-        .and_then(|n| n.sms)
-        .unwrap_or(0)
-        .min(sms - 1);
+    let busy = p.deepep_normal.as_ref().and_then(|n| n.sms).unwrap_or(0);
     let blackwell = p.gpu.starts_with('b') || p.gpu.starts_with("gb");
     let send: u64 = if blackwell { 32 } else { 3 };
     let share = |n: u64| (sms - n.min(sms - 1)) as f64 / sms as f64;
@@ -285,7 +280,7 @@ pub struct Kernels {
     /// period, `time::tbo_time`).
     pub two_batch_overlap: super::overlap::TwoBatchOverlap,
     /// The task's choice among the engine's overlaps (`cost.batch_overlap`):
-    /// [`super::overlap::TwoBatchOverlap::schedule`].
+    /// [`super::overlap::TwoBatchOverlap::candidates`].
     pub batch_overlap: crate::spec::task::BatchOverlap,
     /// Fraction of SMs the routed experts' down GEMM keeps while single-batch overlap sends the
     /// combine beside it: SGLang reserves 3 SMs for the sending on Hopper

@@ -124,9 +124,6 @@ impl TwoBatchOverlap {
             (BatchOverlap::SingleBatch, _) => &[Schedule::SingleBatch],
             (BatchOverlap::Off, _) => &[Schedule::Plain],
             (BatchOverlap::Auto, TwoBatchOverlap::WideEp) => &[Schedule::TwoBatch, Schedule::SingleBatch],
-            (BatchOverlap::Auto, TwoBatchOverlap::DataParallelExperts { .. }) => {
-                &[Schedule::TwoBatch, Schedule::Plain]
-            }
             (BatchOverlap::Auto, _) => &[Schedule::TwoBatch, Schedule::Plain],
         }
     }

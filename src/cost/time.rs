@@ -73,9 +73,10 @@ pub struct StepBreakdown {
     pub pp_send_s: f64,
     /// Communication left on the critical path after overlap.
     pub communication_s: f64,
-    /// Whether the stage ran as two overlapped micro-batches.
+    /// Whether the instance runs two-batch overlap (the schedule `slowest_by` kept and the
+    /// launch sets; a step too small to split runs as one batch and says false).
     pub two_batch_overlap: bool,
-    /// Whether the stage ran as one batch under single-batch overlap (SGLang).
+    /// Whether the instance runs SGLang's single-batch overlap.
     pub single_batch_overlap: bool,
     /// Time of the stage (operators + exposed communication).
     pub stage_time_s: f64,
@@ -804,7 +805,6 @@ fn tbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, hl: &Layer, hx: &Load) -> StepBr
     let mut b = doubled(stage_sum(c, s, hl, &p));
     b.stage_time_s = tbo_time(c, s, &p, hl, hx.decode);
     b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
-    b.two_batch_overlap = true;
     b
 }
 
@@ -836,7 +836,6 @@ fn sbo_stage(c: &LayoutCoeffs, s: &StageCoeffs, ly: &Layer, x: &Load) -> StepBre
     let mut b = stage_sum(c, s, ly, &p);
     b.stage_time_s = sbo_time(c, s, &p, ly, x.decode);
     b.communication_s = (b.stage_time_s - b.operators_s).max(0.0);
-    b.single_batch_overlap = true;
     b
 }
 

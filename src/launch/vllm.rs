@@ -4,9 +4,8 @@
 //! `--tensor-parallel-size`, prefill SP = `--prefill-context-parallel-size`, attention-DP =
 //! `--data-parallel-size`; MoE experts over all TP × PCP × DP ranks, by expert with
 //! `--enable-expert-parallel` (EP = W) or inside every expert (expert-TP = W); with DP and EP
-//! `--all2all-backend deepep_*`, plus `--enable-dbo` unless the task's `Batch overlap` is `off`
-//! (the dual-batch overlap the cost model charges, `cost::overlap::TwoBatchOverlap::schedule`).
-//! KV hand-off:
+//! `--all2all-backend deepep_*`, plus `--enable-dbo` when the plan runs dual-batch overlap (the
+//! schedule the cost model charged and the plan records, `cost::overlap::Schedule`). KV hand-off:
 //! `--kv-transfer-config {"kv_connector":"NixlConnector","kv_role":"kv_producer"|"kv_consumer"}`.
 //! An instance over several nodes: `--nnodes N --node-rank R --master-addr HEAD` (vLLM 0.33
 //! arg_utils.py: N must divide the world size; the data-parallel backend must be `mp`), and
