@@ -1187,3 +1187,54 @@ fn internode_low_latency_all_to_all_matches_deepeps_table() {
         }
     }
 }
+
+/// Quantized checkpoints keep the token embedding and the LM head in 16 bits (DeepSeek-V3 / Qwen3
+/// block-FP8, ModelOpt's `exclude_modules: lm_head`, AWQ / GPTQ): an FP8 or INT4 model holds them
+/// at 2 bytes per parameter and runs the LM head on the 16-bit GEMM at the 16-bit peak, exactly as
+/// the same model in BF16 does; the blocks keep the weights' dtype.
+#[test]
+fn the_embedding_and_lm_head_stay_sixteen_bit() {
+    use pdplan::spec::model_size as size;
+    use pdplan::spec::task::Dtype;
+    let mut bf16 = llama70b();
+    bf16.cost.engine = Engine::Trtllm;
+    on_gpu(&mut bf16, "H200");
+    let (vocab, d) = (bf16.model.vocab_size as f64, bf16.model.hidden_size as f64);
+    let lm_time = |task: &Task, m: f64| {
+        let shape = GemmShape {
+            n: vocab,
+            k: d,
+            m,
+            input: GemmInput::Wide,
+        };
+        Kernels::for_task(task).lm_head_gemm_time(shape, 2.0 * m * vocab * d, (2.0 * vocab * d, 0.0))
+    };
+    for dtype in [Dtype::Fp8, Dtype::Int4] {
+        let mut q = bf16.clone();
+        q.model.dtype = dtype;
+        on_gpu(&mut q, "H200");
+        for m in [1.0, 64.0, 4096.0] {
+            assert_eq!(lm_time(&q, m), lm_time(&bf16, m), "{dtype:?} M {m}");
+        }
+        // The 8-bit GEMM would read half the bytes: the LM head is not on it.
+        let shape = GemmShape {
+            n: vocab,
+            k: d,
+            m: 8.0,
+            input: GemmInput::Wide,
+        };
+        let narrow =
+            Kernels::for_task(&q).gemm_time(shape, 16.0 * vocab * d, (vocab * d * dtype.bytes(), 0.0));
+        assert!(narrow.0 < 0.8 * lm_time(&q, 8.0).0, "{dtype:?}");
+        let blocks = size::total_params(&q.model) - 2.0 * vocab * d;
+        let want = blocks * dtype.bytes() + 2.0 * vocab * d * 2.0;
+        assert!(
+            (size::weight_bytes(&q.model) / want - 1.0).abs() < 1e-12,
+            "{dtype:?}"
+        );
+    }
+    assert_eq!(
+        size::weight_bytes(&bf16.model),
+        size::total_params(&bf16.model) * 2.0
+    );
+}

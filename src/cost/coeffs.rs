@@ -48,6 +48,8 @@ pub struct OpSizes {
     pub top_k: f64,
     pub local_experts: f64,
     pub weight_bytes: f64,
+    /// Bytes per parameter of the LM head ([`super::params::embedding_bytes_per_param`]).
+    pub lm_bytes: f64,
     pub act_bytes: f64,
     /// Busiest GPU's expert load over the mean: the task's imbalance, 1 without EP (`ep = 1`:
     /// every GPU holds a slice of every expert, so routing cannot unbalance them).
@@ -135,6 +137,7 @@ fn op_sizes(task: &Task, l: &Layout, z: &params::ModelSizes) -> OpSizes {
         top_k: moe.map_or(0.0, |x| x.top_k as f64),
         local_experts: moe.map_or(0.0, |x| x.experts as f64 / l.ep as f64),
         weight_bytes: m.dtype.bytes(),
+        lm_bytes: super::params::embedding_bytes_per_param(m),
         act_bytes: task.cost.activation_bytes,
         imbalance: if l.ep > 1 { task.cost.moe_imbalance } else { 1.0 },
     }

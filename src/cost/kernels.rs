@@ -303,6 +303,29 @@ pub struct Kernels {
     pub mla_module: Option<super::mla_module::MlaModule>,
     /// The model's part sizes (per task, read by every layout's coefficients).
     pub sizes: crate::spec::model_size::ModelSizes,
+    /// The 16-bit dense GEMM of a model whose weights are narrower (`None`: the weights are 16-bit
+    /// or wider, `gemm` is it): the LM head's ([`Kernels::lm_head_gemm_time`]).
+    pub gemm16: Option<Gemm16>,
+}
+
+/// A profile's 16-bit dense GEMM and the GPU's 16-bit peak ([`Kernels::gemm16`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Gemm16 {
+    pub curve: &'static Curve,
+    pub grid: Option<&'static GemmGrid>,
+    pub peak_flops_per_s: f64,
+}
+
+impl Gemm16 {
+    /// `task`'s, on the engine's profile `k` (none: the plain roofline); `None` for 16-bit or
+    /// wider weights.
+    fn of(task: &Task, k: Option<&'static EngineKernels>) -> Option<Gemm16> {
+        (task.model.dtype.bytes() < 2.0).then(|| Gemm16 {
+            curve: k.map_or(&*FLAT, |k| &k.gemm_bf16),
+            grid: k.and_then(|k| k.gemm_bf16_grid.get()),
+            peak_flops_per_s: task.hardware.peak_flops_per_s * super::time::sixteen_bit_flops_ratio(task),
+        })
+    }
 }
 
 fn pick<'a>(p: &'a GpuProfile, engine: &str) -> Option<&'a profile::EngineKernels> {
@@ -430,11 +453,11 @@ impl Kernels {
             transfer: None,
             mla_module: None,
             sizes: crate::spec::model_size::ModelSizes::of(&task.model),
+            gemm16: Gemm16::of(task, kernels.map(|(_, k)| k)),
         };
         k.transfer = found.and_then(|(p, m)| Transfer::of(task, &p.gpu, m, &k));
-        // The measured MLA block on its own GPU, or on a sibling of the same architecture as
-        // measured there (GB200 / B300 on B200's: the same HBM, the GB200's higher compute peak
-        // not credited).
+        // The measured MLA block on its own GPU or a sibling's of the same architecture (GB200 /
+        // B300 on B200's: the same HBM; the GB200's higher compute peak not credited).
         k.mla_module = super::mla_module::MlaModule::of_task(task);
         k
     }
@@ -476,6 +499,7 @@ impl Kernels {
             mla_module: None,
             // No model: these constants serve the communication formulas only.
             sizes: Default::default(),
+            gemm16: None,
         }
     }
 
@@ -595,6 +619,23 @@ impl Kernels {
         // tile steps.
         let (lo, hi) = (at(l, g.m[l] / m), at(l + 1, g.m[l + 1] / m));
         ((1.0 - w) * lo.0 + w * hi.0, if w < 0.5 { lo.1 } else { hi.1 })
+    }
+
+    /// The LM head's GEMM: [`Kernels::gemm_time`] on the 16-bit GEMM ([`Kernels::gemm16`]) where
+    /// the weights are narrower, since the LM head stays 16-bit
+    /// ([`super::params::embedding_bytes_per_param`]; `bytes` are the caller's, at 16 bits).
+    pub fn lm_head_gemm_time(&self, shape: GemmShape, flops: f64, bytes: (f64, f64)) -> (f64, bool) {
+        let Some(g) = self.gemm16 else {
+            return self.gemm_time(shape, flops, bytes);
+        };
+        let sixteen = Kernels {
+            gemm: g.curve,
+            gemm_grid: g.grid,
+            fp8_quant: None,
+            peak_flops_per_s: g.peak_flops_per_s,
+            ..*self
+        };
+        sixteen.measured_gemm_time(shape, flops, bytes)
     }
 
     /// The launch cost of one dense GEMM (the grid's or the curve's).

@@ -99,6 +99,14 @@ fn stage_weight_params_with(z: &params::ModelSizes, model: &Model, l: &Layout, s
         let shared = moe.shared_experts as f64 * z.shared_expert;
         p += s.moe_layers as f64 * (experts_here * z.expert / l.expert_tp as f64 + router + shared / tp);
     }
+    p + stage_embedding_params(z, model, l, s)
+}
+
+/// Of [`stage_weight_params`]: the token embedding and LM head parameters on one GPU of a stage
+/// (held at 16 bits, [`params::embedding_bytes_per_param`]).
+fn stage_embedding_params(z: &params::ModelSizes, model: &Model, l: &Layout, s: &StageShape) -> f64 {
+    let tp = l.tp as f64;
+    let mut p = 0.0;
     if s.embedding {
         p += z.embedding / tp;
     }
@@ -106,6 +114,14 @@ fn stage_weight_params_with(z: &params::ModelSizes, model: &Model, l: &Layout, s
         p += z.lm_head / tp;
     }
     p
+}
+
+/// Weight bytes on one GPU of a stage: its parameters at the weights' dtype, the embedding and LM
+/// head at 16 bits (`scale`: the declared-size scale).
+fn stage_weight_bytes(z: &params::ModelSizes, model: &Model, l: &Layout, s: &StageShape) -> f64 {
+    let extra = params::embedding_bytes_per_param(model) - model.dtype.bytes();
+    let p = stage_weight_params_with(z, model, l, s);
+    (p * model.dtype.bytes() + stage_embedding_params(z, model, l, s) * extra) * z.scale
 }
 
 /// KV-cache bytes per token per layer held by one GPU (after TP sharding / replication).
@@ -184,7 +200,7 @@ impl MemoryCoeffs {
         let wbytes = m.dtype.bytes() * z.scale;
         let kv_tokens = task.workload.kv_tokens_per_sequence().div_ceil(l.sp) as f64;
         let kv_layer = kv_bytes_per_token_layer_gpu(m, l.tp);
-        let even_split = z.total * wbytes / l.gpus_per_instance() as f64;
+        let even_split = params::weight_bytes(m) / l.gpus_per_instance() as f64;
         let mut stages: smallvec::SmallVec<[StageMemory; 4]> = smallvec::SmallVec::new();
         let mut last: Option<(&StageShape, f64)> = None;
         // Speculative decoding's draft module (DeepSeek-V3's MTP: one more layer per draft token,
@@ -201,7 +217,7 @@ impl MemoryCoeffs {
                 {
                     w
                 }
-                _ => (stage_weight_params_with(z, m, l, s) * wbytes).max(even_split),
+                _ => stage_weight_bytes(z, m, l, s).max(even_split),
             };
             last = Some((s, weights));
             let mut mem = StageMemory {

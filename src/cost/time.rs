@@ -101,8 +101,19 @@ const NORM_LAUNCHES: f64 = 3.0;
 /// Hopper/Blackwell (datasheets). Known only when the task names a GPU preset; a task that gives
 /// one peak figure is taken at its word (ratio 1).
 pub fn attention_flops_ratio(task: &Task) -> f64 {
+    if task.model.kv_cache_dtype.bytes() < 2.0 {
+        return 1.0;
+    }
+    sixteen_bit_flops_ratio(task)
+}
+
+/// Ratio of the GPU's 16-bit peak to its peak for the weights' dtype (1 for 16-bit or wider
+/// weights): what a 16-bit kernel of a quantized model runs at (the attention core over a 16-bit
+/// KV cache, the LM head, [`super::params::embedding_bytes_per_param`]). Known only when the task
+/// names a GPU preset; a task that gives one peak figure is taken at its word (ratio 1).
+pub fn sixteen_bit_flops_ratio(task: &Task) -> f64 {
     let m = &task.model;
-    if m.kv_cache_dtype.bytes() < 2.0 || m.dtype.bytes() >= 2.0 {
+    if m.dtype.bytes() >= 2.0 {
         return 1.0;
     }
     match task.hardware.preset.as_deref().and_then(presets::gpu_preset) {
@@ -593,7 +604,7 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     // Logits of each sequence's last token; a speculative decode step scores every verified one.
     let logits = if x.decode { x.tokens } else { x.seqs };
     let lm_head = if o.lm_p > 0.0 {
-        k.gemm_time(
+        k.lm_head_gemm_time(
             GemmShape {
                 n: o.lm_p / o.d.max(1.0),
                 k: o.d,
@@ -601,7 +612,7 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
                 input: GemmInput::Wide,
             },
             2.0 * logits * o.lm_p,
-            (o.lm_p * o.weight_bytes, 0.0),
+            (o.lm_p * o.lm_bytes, 0.0),
         )
     } else {
         (0.0, false)

@@ -44,7 +44,7 @@ pub fn task_echo(r: &Resolved) -> TaskEcho {
                 declared_params: m.declared_params,
                 weight_scale_for_memory: model_size::weight_scale(m),
                 kv_cache_bytes_per_token: model_size::kv_bytes_per_token(m),
-                weights_bytes: total * model_size::weight_scale(m) * m.dtype.bytes(),
+                weights_bytes: model_size::weight_bytes(m),
             },
         },
         hardware: t.hardware.clone(),

@@ -67,6 +67,26 @@ pub fn lm_head_params(m: &Model) -> f64 {
     embedding_params(m)
 }
 
+/// Bytes per parameter of the token embedding and the LM head: 16 bits whatever the weights'
+/// dtype. Quantized checkpoints leave both unquantized (DeepSeek-V3's and Qwen3's block-FP8
+/// checkpoints store `embed_tokens` and `lm_head` in BF16 with no `weight_scale_inv`; NVIDIA
+/// ModelOpt's FP8 checkpoints list `lm_head` in `exclude_modules`, `hf_quant_config.json`; AWQ /
+/// GPTQ quantize linear layers of the blocks only), engines load them so (vLLM's
+/// `ParallelLMHead` takes the unquantized embedding method under FP8), and AIConfigurator 0.12
+/// charges the logits GEMM at `GEMMQuantMode.bfloat16` for every weight precision
+/// (aiconfigurator_core/sdk/models). A 32-bit model keeps its 4 bytes.
+pub fn embedding_bytes_per_param(m: &Model) -> f64 {
+    m.dtype.bytes().max(2.0)
+}
+
+/// Bytes of the whole model's weights (declared-size scale included): the blocks at the weights'
+/// dtype, the embedding and LM head at [`embedding_bytes_per_param`].
+pub fn weight_bytes(m: &Model) -> f64 {
+    let heads = if m.tied_embeddings { 1.0 } else { 2.0 };
+    let extra = embedding_bytes_per_param(m) - m.dtype.bytes();
+    (total_params(m) * m.dtype.bytes() + heads * embedding_params(m) * extra) * weight_scale(m)
+}
+
 /// Total parameters derived from the shape.
 pub fn total_params(m: &Model) -> f64 {
     let dense_layers = m.dense_ffn_layers() as f64;
