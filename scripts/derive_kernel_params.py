@@ -123,6 +123,17 @@ def monotone(xs, ys, k):
     return out
 
 
+def isotonic(ys):
+    """The least-squares non-decreasing fit of `ys` (pool adjacent violators)."""
+    blocks = []
+    for y in ys:
+        blocks.append([y, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            (a, n), (b, m) = blocks[-2], blocks[-1]
+            blocks[-2:] = [[(a * n + b * m) / (n + m), n + m]]
+    return [v for v, n in blocks for _ in range(n)]
+
+
 def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False, least=3):  # noqa: PLR0913
     """Median of each efficiency field at the grid point nearest each measured x (log scale).
 
@@ -144,7 +155,11 @@ def curve(df, x_col, grid, fields, launch, envelope=(), power=None, exact=False,
         for f in fields:
             out[f].append(round(float(near[f].median()), 4))
     for f in fields:
-        out[f] = [min(v, 1.0) for v in out[f]]
+        if f == "skew":
+            # No measurement at a point (NaN: only EP = 1 rows there) reads as no skew.
+            out[f] = [round(v, 4) for v in isotonic([1.0 if np.isnan(v) else max(v, 1.0) for v in out[f]])]
+        else:
+            out[f] = [min(v, 1.0) for v in out[f]]
     for f in envelope:
         for i in range(len(out[f]) - 2, -1, -1):
             out[f][i] = max(out[f][i], out[f][i + 1])
@@ -309,6 +324,37 @@ def moe_rows(root, gpu, engine, dt):
     return None, None, None
 
 
+# The heavier routing skew the tables measure beside ROUTING[0]: aiconfigurator's power-law
+# alpha 1.2, which its docs (docs/POWER_LAW_DISTRIBUTION.md, "Alpha Parameter Guide") estimate
+# for Qwen3-235B on CNN/DailyMail and OpenOrca by matching observed latencies ("typical
+# production"), against 1.01 for DeepSeek-V3 / R1; its generic MoE models (Qwen3, Mixtral,
+# gpt-oss, MiniMax: sdk/models/moe.py) run at 1.2, its DeepSeek family at 1.01.
+SKEWED = "power_law_1.2"
+
+
+def with_skew(x, path, dt):
+    """`x` (rows of ROUTING[0]) with column `skew`: the same kernel's latency under SKEWED routing
+    over its own (1 where the table has no such row, or where `x` is not power-law 1.01; NaN at
+    EP = 1)."""
+    x = x.copy()
+    x["skew"] = 1.0
+    if x.distribution.iloc[0] != ROUTING[0]:
+        return x
+    d = pd.read_parquet(path)
+    d = d[(d.moe_dtype == dt) & (d.distribution == SKEWED) & ~d.kernel_source.astype(str).str.contains("nongated")]
+    if d.empty:
+        return x
+    keys = SHAPE + ["num_tokens"]
+    skewed = d.groupby(keys).latency.min().rename("skewed").reset_index()
+    m = x[keys].merge(skewed, on=keys, how="left")
+    x["skew"] = np.nan_to_num(m.skewed.to_numpy() / x.latency.to_numpy(), nan=1.0)
+    # EP = 1: every GPU holds a slice of every expert, so the routing cannot load one GPU more
+    # than another (the tables' ratios there are noise: 0.94-1.07 for Mixtral on TP2, H100);
+    # left out of the medians.
+    x.loc[x.moe_ep_size == 1, "skew"] = np.nan
+    return x
+
+
 def moe(root, gpu, engine, sysd):
     """Grouped MoE GEMM (the engine's `moe` op: routing, permutation, gate/up, SwiGLU, down).
 
@@ -322,6 +368,7 @@ def moe(root, gpu, engine, sysd):
         path, routing, x = moe_rows(root, gpu, engine, dt)
         if path is None:
             continue
+        x = with_skew(x, path, dt)
         x["t"] = x.latency * 1e-3
         launch = launch_floor(x[x.num_tokens <= 2].t)
         local = x.num_experts / x.moe_ep_size
@@ -338,8 +385,11 @@ def moe(root, gpu, engine, sysd):
         x["memory"] = moved / (sysd["hbm_bytes_per_s"] * busy)
         x["slice"] = x.hidden_size * x.inter_size / x.moe_tp_size
         x["local"] = x.num_experts / x.moe_ep_size
-        c = curve(x, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
+        c = curve(x, "per_expert", MOE_GRID, ["compute", "memory", "skew"], launch, envelope=["memory"],
+                  power={"compute": 1})
         how = f"{PACKAGE}: {rel(root, path)}, moe_dtype {dt}, {routing} routing (busiest EP group)"
+        if routing == ROUTING[0]:
+            how += f"; skew: its {SKEWED} rows' latency over these (EP > 1, isotonic)"
         c["source"] = f"{how}, {len(x)} kernels"
         out["moe_" + key] = c
         out["moe_" + key + "_by_slice"] = moe_by_slice(x, launch, how)
@@ -363,12 +413,14 @@ def moe_by_shape(x, launch, source):
     shapes = {}
     for shape, rows in x.groupby(SHAPE):
         points = sorted(rows.per_expert.unique())
-        c = curve(rows, "per_expert", points, ["compute", "memory"], launch, envelope=["memory"],
+        c = curve(rows, "per_expert", points, ["compute", "memory", "skew"], launch, envelope=["memory"],
                   power={"compute": 1}, exact=True, least=1)
         if len(c["x"]) < 3:
             continue
         shapes[shape_key(*shape)] = {"x": [float(f"{v:.6g}") for v in c["x"]], "c": c["compute"], "m": c["memory"],
                                      "launch_s": c["launch_s"]}
+        if any(v != 1.0 for v in c["skew"]):
+            shapes[shape_key(*shape)]["s"] = c["skew"]
     return {"launch_s": round(launch, 9), "source": f"{source}, {len(shapes)} expert shapes and layouts",
             "shapes": shapes}
 
@@ -424,7 +476,8 @@ def moe_by_slice(x, launch, source):
             # The launch cost is the class-independent one (5th percentile of the smallest
             # kernels of every shape): a large slice's smallest kernels still read their active
             # experts' weights, which the memory term charges.
-            c = curve(cell, "per_expert", MOE_GRID, ["compute", "memory"], launch, envelope=["memory"], power={"compute": 1})
+            c = curve(cell, "per_expert", MOE_GRID, ["compute", "memory", "skew"], launch, envelope=["memory"],
+                      power={"compute": 1})
             c["slice_elements_below"] = hi
             c["local_experts_below"] = below
             what = f"expert slice < {hi:.3g} elements" if hi else f"expert slice >= {lo:.3g} elements"

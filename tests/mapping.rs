@@ -19,6 +19,7 @@ fn model(layers: u64, heads_pow: u32, kv_pow: u32, experts: Option<(u64, u64)>, 
         shared_experts: 0,
         shared_expert_intermediate_size: 1024,
         dense_layers: dense.min(layers - 1),
+        routing_skew: Default::default(),
     });
     m
 }

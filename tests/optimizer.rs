@@ -277,6 +277,7 @@ fn small_task() -> impl Strategy<Value = (Task, Mode)> {
                         shared_experts: 0,
                         shared_expert_intermediate_size: hidden,
                         dense_layers: 0,
+                        routing_skew: Default::default(),
                     });
                     t.model.ffn_intermediate_size = 0;
                 }

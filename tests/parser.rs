@@ -1080,3 +1080,45 @@ fn static_scales_on_other_weights_are_dropped_with_a_note() {
             .any(|a| a.contains("static activation scales"))
     );
 }
+
+/// `Routing skew: low` / `high` (and their spellings) set `model.moe.routing_skew`, over a
+/// preset's; any other value is an error naming the line.
+#[test]
+fn routing_skew_line() {
+    use pdplan::spec::task::RoutingSkew;
+    for (text, want) in [
+        ("low", RoutingSkew::Low),
+        ("aux-loss-free", RoutingSkew::Low),
+        ("1.01", RoutingSkew::Low),
+        ("High", RoutingSkew::High),
+        ("alpha 1.2", RoutingSkew::High),
+    ] {
+        let p = md(&format!("## Model Configuration\n* **Routing skew**: {text}\n"));
+        let got = p.raw.model.moe.as_ref().and_then(|m| m.routing_skew);
+        assert_eq!(got, Some(want), "{text}");
+    }
+    let task = |preset: &str, line: &str| {
+        format!(
+            "## Environment Condition\n* **GPU model**: H100-SXM\n## Model Configuration\n\
+             * **Model preset**: {preset}\n{line}\
+             ## Input Data\n* **Batch size**: 8\n* **Sequence In**: 1024\n* **Sequence Out**: 128\n"
+        )
+    };
+    let skew = |text: &str| {
+        let r = pdplan::spec::resolve::resolve("t.md", md(text)).expect("resolves");
+        r.task.model.moe.as_ref().unwrap().routing_skew
+    };
+    assert_eq!(skew(&task("DeepSeek-V3", "")), RoutingSkew::Low);
+    assert_eq!(skew(&task("Kimi-K2", "")), RoutingSkew::Low);
+    assert_eq!(skew(&task("Qwen3-235B-A22B", "")), RoutingSkew::High);
+    assert_eq!(skew(&task("Mixtral-8x7B", "")), RoutingSkew::High);
+    assert_eq!(
+        skew(&task("DeepSeek-V3", "* **Routing skew**: high\n")),
+        RoutingSkew::High
+    );
+    let text = md_err(&task("Qwen3-235B-A22B", "* **Routing skew**: wild\n")).to_string();
+    assert!(
+        text.contains("t.md:5") && text.contains("model.moe.routing_skew"),
+        "{text}"
+    );
+}

@@ -269,7 +269,8 @@ fn seed_qwen3_resolves_with_its_values() {
             expert_intermediate_size: 1536,
             shared_experts: 0,
             shared_expert_intermediate_size: 1536,
-            dense_layers: 0
+            dense_layers: 0,
+            routing_skew: pdplan::spec::task::RoutingSkew::High,
         })
     );
     assert_eq!(m.ffn_intermediate_size, 0);

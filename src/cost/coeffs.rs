@@ -51,6 +51,10 @@ pub struct OpSizes {
     /// Bytes per parameter of the LM head ([`super::params::embedding_bytes_per_param`]).
     pub lm_bytes: f64,
     pub act_bytes: f64,
+    /// The grouped MoE GEMM runs at the heavier routing skew of its curve
+    /// ([`crate::cost::profile::Curve::skew`]): a model of [`crate::spec::task::RoutingSkew::High`]
+    /// on an EP layout (`ep = 1`: the routing cannot load one GPU more than another).
+    pub routing_skewed: bool,
     /// Busiest GPU's expert load over the mean: the task's imbalance, 1 without EP (`ep = 1`:
     /// every GPU holds a slice of every expert, so routing cannot unbalance them).
     pub imbalance: f64,
@@ -139,6 +143,8 @@ fn op_sizes(task: &Task, l: &Layout, z: &params::ModelSizes) -> OpSizes {
         weight_bytes: m.dtype.bytes(),
         lm_bytes: super::params::embedding_bytes_per_param(m),
         act_bytes: task.cost.activation_bytes,
+        routing_skewed: l.ep > 1
+            && moe.is_some_and(|x| x.routing_skew == crate::spec::task::RoutingSkew::High),
         imbalance: if l.ep > 1 { task.cost.moe_imbalance } else { 1.0 },
     }
 }

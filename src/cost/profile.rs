@@ -59,6 +59,12 @@ pub struct Curve {
     /// Where the numbers were measured (a per-shape MoE curve: its table's, [`super::moe_shapes`]).
     #[serde(default)]
     pub source: String,
+    /// Of a grouped-MoE curve: its kernels' time under the heavier routing skew the table
+    /// measures (power-law alpha 1.2) over their time under the curve's own (1.01), at each size,
+    /// from EP > 1 rows (non-decreasing, at least 1; empty: 1 everywhere). Read for a model of
+    /// [`crate::spec::task::RoutingSkew::High`] on an EP layout ([`Curve::skew_at`]).
+    #[serde(default, alias = "s")]
+    pub skew: Vec<f64>,
     /// `ln x` of the measured sizes (filled once when the profiles are parsed).
     #[serde(skip)]
     ln_x: Vec<f64>,
@@ -82,6 +88,18 @@ impl Curve {
     fn prepare(&mut self) {
         self.ln_x = self.x.iter().map(|v| v.max(1e-300).ln()).collect();
     }
+    /// [`Curve::skew`] at size `x` (interpolated in `log x`; 1 without it).
+    pub fn skew_at(&self, x: f64) -> f64 {
+        if self.skew.len() != self.x.len() || self.skew.is_empty() {
+            return 1.0;
+        }
+        let At { i, w } = self.locate(x);
+        if i == 0 {
+            return self.skew[0];
+        }
+        (1.0 - w) * self.skew[i - 1] + w * self.skew[i]
+    }
+
     /// Locate size `x` (linear interpolation in `log x`, clamped to the measured range).
     pub fn locate(&self, x: f64) -> At {
         let lx = &self.ln_x;

@@ -169,6 +169,16 @@ struct Acc {
 }
 
 impl Acc {
+    /// Every kernel time `factor` times as long (launches unchanged).
+    fn scaled(self, factor: f64) -> Acc {
+        Acc {
+            total: self.total * factor,
+            compute: self.compute * factor,
+            last: self.last * factor,
+            ..self
+        }
+    }
+
     fn add(&mut self, (t, compute_bound): (f64, bool), launch: f64) -> f64 {
         self.total += t;
         self.launch += launch;
@@ -359,6 +369,23 @@ fn dense_ffn(k: &Kernels, o: &OpSizes, x: &Load, layer: &mut Layer) {
     layer.launch_dense = acc.launch + (NORM_LAUNCHES + 1.0) * k.elementwise.launch_s;
 }
 
+/// The router's GEMM (hidden × experts) over the layer's tokens.
+fn router_gemm(k: &Kernels, o: &OpSizes, x: &Load) -> (f64, bool) {
+    let shape = GemmShape {
+        n: o.experts,
+        k: o.d,
+        m: x.tokens,
+        input: GemmInput::Wide,
+    };
+    k.gemm_time(
+        shape,
+        2.0 * x.tokens * o.router_p,
+        (o.router_p * o.weight_bytes, 0.0),
+    )
+}
+
+/// One MoE layer on its busiest GPU: router, routed experts (under the model's routing skew), shared
+/// experts and their element-wise kernels.
 fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     let mut acc = Acc::default();
     let assignments = x.stage_tokens * o.top_k;
@@ -368,34 +395,26 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
     } else {
         o.local_experts
     };
-    acc.add(
-        k.gemm_time(
-            GemmShape {
-                n: o.experts,
-                k: o.d,
-                m: x.tokens,
-                input: GemmInput::Wide,
-            },
-            2.0 * x.tokens * o.router_p,
-            (o.router_p * o.weight_bytes, 0.0),
-        ),
-        k.gemm_launch_s(),
-    );
+    acc.add(router_gemm(k, o, x), k.gemm_launch_s());
     let per_expert = busiest / o.local_experts.max(1.0);
     let bytes = active * o.expert_p * o.weight_bytes + busiest * 2.0 * o.d * o.act_bytes;
+    // Under the heavier routing skew, the ratio of the busiest group's times the engine's MoE
+    // table measures (for DeepGEMM's groups too: the same tokens reach the busiest GPU).
+    let skew = k
+        .moe
+        .filter(|_| o.routing_skewed)
+        .map_or(1.0, |c| c.skew_at(per_expert));
     let launches = match k.moe {
         Some(c) if !(k.grouped_gemm_as_dense && l.ep > 1) => {
-            let t = acc.add(
-                k.time(
-                    c,
-                    2.0 * busiest * o.expert_p,
-                    k.peak_flops_per_s,
-                    bytes,
-                    per_expert,
-                    1.0,
-                ),
-                c.launch_s,
+            let (t, cb) = k.time(
+                c,
+                2.0 * busiest * o.expert_p,
+                k.peak_flops_per_s,
+                bytes,
+                per_expert,
+                1.0,
             );
+            let t = acc.add((t * skew, cb), c.launch_s);
             // The fused kernel's down GEMM: its share of the expert's weights.
             layer.routed_down = t * (o.d * o.expert_inter / o.expert_p.max(1.0)).min(1.0);
             1.0
@@ -403,7 +422,8 @@ fn moe_ffn(k: &Kernels, o: &OpSizes, l: &Layout, x: &Load, layer: &mut Layer) {
         _ => {
             // As dense GEMMs (DeepGEMM's grouped kernels run as dense ones of the group's size):
             // each expert's up and down GEMMs at their own shapes, at its tokens.
-            let routed = ffn_gemms(k, o, busiest, per_expert, active, o.expert_p, o.expert_inter);
+            let routed =
+                ffn_gemms(k, o, busiest, per_expert, active, o.expert_p, o.expert_inter).scaled(skew);
             layer.routed_down = routed.last;
             acc = acc.then(routed);
             2.0

@@ -133,6 +133,7 @@ pub enum Key {
     DraftTokens,
     DraftAcceptance,
     BatchOverlap,
+    RoutingSkew,
     HfConfig,
     Params,
     Layers,
@@ -937,6 +938,21 @@ pub static FIELDS: &[FieldDef] = &[
         ],
         "layers with a dense FFN instead of experts",
         "3"
+    ),
+    row!(
+        Key::RoutingSkew,
+        "model.moe.routing_skew",
+        Model,
+        Name,
+        [
+            "Routing skew",
+            "Expert routing skew",
+            "MoE routing skew",
+            "Expert load skew",
+            "Routing"
+        ],
+        "how unevenly the router loads the EP GPUs, as the measured MoE tables time it: low (power-law alpha 1.01: DeepSeek-V3's auxiliary-loss-free balancing, the DeepSeek-V3 / Kimi-K2 / GLM-5 presets and `topk_method: noaux_tc` configs) or high (alpha 1.2, NVIDIA's estimate for Qwen3-235B and typical production; the default for other MoE models)",
+        "high"
     ),
     row!(
         Key::Vocab,

@@ -17,6 +17,7 @@
 //! | `moe_intermediate_size` | `moe.expert_intermediate_size` |
 //! | `num_experts` / `n_routed_experts` / `num_local_experts` | `moe.experts` |
 //! | `num_experts_per_tok` / `experts_per_token` | `moe.top_k` |
+//! | `topk_method: noaux_tc` (DeepSeek-V3's auxiliary-loss-free routing), `model_type` `deepseek_v3` / `deepseek_v32` / `kimi_k2` | `moe.routing_skew` low (else the default, high) |
 //! | `n_shared_experts` / `num_shared_experts`, `shared_expert_intermediate_size` / `shared_intermediate_size`; Llama-4: one shared expert of `intermediate_size` | `moe.shared_experts`, `moe.shared_expert_intermediate_size` |
 //! | `first_k_dense_replace`, `mlp_only_layers`, `decoder_sparse_step`, `interleave_moe_layer_step`, `moe_layers`, `moe_layer_freq` | `moe.dense_layers` (layers without experts; their placement is not modelled) |
 //! | `vocab_size`, `tie_word_embeddings` | `vocab_size`, `tied_embeddings` |
@@ -36,7 +37,7 @@
 //! multimodal config that nests the language model under `text_config` is read from there.
 
 use crate::error::{Error, Result};
-use crate::input::task::{AttentionKind, Dtype, Mla, RawModel, RawMoe};
+use crate::input::task::{AttentionKind, Dtype, Mla, RawModel, RawMoe, RoutingSkew};
 use serde_json::{Map, Value};
 
 mod stacks;
@@ -172,6 +173,7 @@ const READ_KEYS: &[&str] = &[
     "num_local_experts",
     "num_experts_per_tok",
     "experts_per_token",
+    "topk_method",
     "n_shared_experts",
     "num_shared_experts",
     "shared_expert_intermediate_size",
@@ -715,7 +717,25 @@ fn moe(c: &Cfg, out: &mut HfModel) {
         shared_experts: Some(shared),
         shared_expert_intermediate_size: shared_size,
         dense_layers: Some(dense),
+        routing_skew: routing_skew(c, &mut out.notes),
     });
+}
+
+/// DeepSeek-V3's auxiliary-loss-free routing (`topk_method: noaux_tc`, a per-expert bias on the
+/// routing scores; DeepSeek-V3 / R1 / V3.2 and Kimi-K2 configs) balances the experts as
+/// [`RoutingSkew::Low`]; other routers are left to the default.
+fn routing_skew(c: &Cfg, notes: &mut Vec<String>) -> Option<RoutingSkew> {
+    let method = c.s("topk_method").unwrap_or("").to_ascii_lowercase();
+    let model_type = c.s("model_type").unwrap_or("").to_ascii_lowercase();
+    let deepseek = ["deepseek_v3", "deepseek_v32", "kimi_k2"].contains(&model_type.as_str());
+    (method == "noaux_tc" || deepseek).then(|| {
+        notes.push(
+            "config.json: DeepSeek-V3's auxiliary-loss-free routing (topk_method noaux_tc): \
+             routing skew low (power-law alpha 1.01)"
+                .to_string(),
+        );
+        RoutingSkew::Low
+    })
 }
 
 /// Gated FFN: SwiGLU/GeGLU families; classic GPT-style MLPs are not gated.

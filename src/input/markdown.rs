@@ -534,6 +534,7 @@ impl Parser<'_> {
             ModelName => self.model_name(n, def, label, v),
             Engine => self.engine(n, def, label, v),
             BatchOverlap => self.batch_overlap(n, def, label, v),
+            RoutingSkew => self.routing_skew(n, def, label, v),
             AttnKind => self.attn_kind_line(n, label, v),
             Dtype => self.dtype(n, label, v, false),
             KvDtype => self.dtype(n, label, v, true),
@@ -569,12 +570,48 @@ impl Parser<'_> {
     /// `Batch overlap: SBO` → `cost.batch_overlap` = `single-batch` (names as
     /// [`crate::input::task::BatchOverlap::parse`] reads them; `none` means off here).
     fn batch_overlap(&mut self, n: usize, def: &FieldDef, label: &str, v: &str) -> Result<()> {
-        let Some(o) = crate::input::task::BatchOverlap::parse(&clean_name(v)) else {
-            let msg = format!("expected a batch overlap: auto, two-batch, single-batch or off, not `{v}`");
-            return Err(self.err(n, def.field, msg));
+        use crate::input::task::BatchOverlap as O;
+        let name = O::parse(&clean_name(v)).map(O::name);
+        self.named(
+            n,
+            def,
+            label,
+            v,
+            name,
+            "a batch overlap: auto, two-batch, single-batch or off",
+        )
+    }
+
+    /// `Routing skew: low` → `model.moe.routing_skew` (names as
+    /// [`crate::input::task::RoutingSkew::parse`] reads them).
+    fn routing_skew(&mut self, n: usize, def: &FieldDef, label: &str, v: &str) -> Result<()> {
+        use crate::input::task::RoutingSkew as R;
+        let name = R::parse(&clean_name(v)).map(R::name);
+        self.named(
+            n,
+            def,
+            label,
+            v,
+            name,
+            "a routing skew: low (alpha 1.01) or high (alpha 1.2)",
+        )
+    }
+
+    /// Set a field to the canonical `name` a value reads as, or fail with what was `expected`.
+    fn named(
+        &mut self,
+        n: usize,
+        def: &FieldDef,
+        label: &str,
+        v: &str,
+        name: Option<&'static str>,
+        expected: &str,
+    ) -> Result<()> {
+        let Some(name) = name else {
+            return Err(self.err(n, def.field, format!("expected {expected}, not `{v}`")));
         };
         self.echo(n, label, v, def.field);
-        self.set(n, def.field, Value::String(o.name().into()))
+        self.set(n, def.field, Value::String(name.into()))
     }
 
     /// A field whose value is one number, name or yes/no: read by its unit, set by its path.

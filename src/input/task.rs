@@ -143,6 +143,49 @@ pub struct RawMoe {
     /// Leading layers that use a dense FFN instead of experts (DeepSeek-V3: 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dense_layers: Option<u64>,
+    /// How unevenly the router loads the expert-parallel GPUs ([`RoutingSkew`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_skew: Option<RoutingSkew>,
+}
+
+/// How unevenly a MoE router spreads its tokens over the experts, as the measured MoE tables time
+/// it: aiconfigurator's collector draws expert loads from a power law and times the busiest EP
+/// group, at alpha 1.01 and 1.2, which NVIDIA estimated by matching observed latencies on CNN /
+/// DailyMail and OpenOrca for DeepSeek-V3 / R1 (1.01) and Qwen3-235B (1.2, "typical production";
+/// aiconfigurator docs/POWER_LAW_DISTRIBUTION.md). Enters the grouped MoE GEMM on EP layouts only
+/// (`cost::profile::Curve::skew`); the task's `MoE imbalance` scales the busiest GPU's tokens on
+/// top of it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoutingSkew {
+    /// Power-law alpha 1.01: DeepSeek-V3's auxiliary-loss-free balancing (a per-expert bias on the
+    /// routing scores, `topk_method: noaux_tc`): DeepSeek-V3 / R1 / V3.2, Kimi-K2, GLM-5.
+    Low,
+    /// Power-law alpha 1.2: the other MoE routers (Qwen3, Mixtral, gpt-oss, MiniMax, Llama 4;
+    /// aiconfigurator's generic MoE model), and a model not known to balance as DeepSeek-V3.
+    #[default]
+    High,
+}
+
+impl RoutingSkew {
+    /// The name used in task files.
+    pub fn name(self) -> &'static str {
+        match self {
+            RoutingSkew::Low => "low",
+            RoutingSkew::High => "high",
+        }
+    }
+
+    /// Parse a name as written by a user (`low`, `aux-loss-free`, `1.01`; `high`, `1.2`).
+    pub fn parse(text: &str) -> Option<RoutingSkew> {
+        match name_key(text).as_str() {
+            "low" | "mild" | "balanced" | "auxlossfree" | "noauxtc" | "deepseek" | "101" | "alpha101" => {
+                Some(RoutingSkew::Low)
+            }
+            "high" | "skewed" | "typical" | "12" | "alpha12" => Some(RoutingSkew::High),
+            _ => None,
+        }
+    }
 }
 
 /// Workload as written.

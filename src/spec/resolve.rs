@@ -43,7 +43,7 @@ use crate::input::markdown::{FieldRead, ParsedTask};
 use crate::spec::presets::{self, GpuPreset, ModelPreset};
 use crate::spec::task::{
     AttentionKind, CostParams, Dtype, GivenStrategy, Hardware, Mla, Model, Moe, RawHardware, RawModel,
-    RawMoe, RawTask, RawWorkload, Requirements, Task, Workload,
+    RawMoe, RawTask, RawWorkload, Requirements, RoutingSkew, Task, Workload,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -1132,6 +1132,14 @@ fn build_moe(ctx: &mut Ctx, raw: RawMoe, layers: u64) -> Result<Moe> {
             format!("{dense_layers} dense layers leave no MoE layer out of {layers}"),
         ));
     }
+    let routing_skew = raw.routing_skew.unwrap_or_else(|| {
+        ctx.assume(
+            "MoE routing skew high (expert loads as a power law of alpha 1.2, NVIDIA's estimate \
+             for Qwen3-235B and typical production): the model is not known to balance its experts \
+             as DeepSeek-V3 does (`Routing skew: low`, alpha 1.01)",
+        );
+        RoutingSkew::High
+    });
     Ok(Moe {
         experts,
         top_k,
@@ -1139,6 +1147,7 @@ fn build_moe(ctx: &mut Ctx, raw: RawMoe, layers: u64) -> Result<Moe> {
         shared_experts: shared,
         shared_expert_intermediate_size: shared_size,
         dense_layers,
+        routing_skew,
     })
 }
 

@@ -116,6 +116,9 @@ pub struct Moe {
     pub shared_experts: u64,
     pub shared_expert_intermediate_size: u64,
     pub dense_layers: u64,
+    /// [`RoutingSkew`]: how unevenly the router loads the EP GPUs.
+    #[serde(default)]
+    pub routing_skew: RoutingSkew,
 }
 
 /// Resolved workload.

@@ -65,6 +65,7 @@ pub fn qwen3_task() -> Task {
                 shared_experts: 0,
                 shared_expert_intermediate_size: 1536,
                 dense_layers: 0,
+                routing_skew: Default::default(),
             }),
             vocab_size: 151936,
             tied_embeddings: false,
