@@ -63,7 +63,7 @@ fn draft_lines_resolve_to_tokens_per_step() {
 }
 
 #[test]
-fn tpot_is_the_scaled_verify_step_over_the_tokens_per_step() {
+fn tpot_is_the_scaled_verify_step_with_draft_heads_over_the_tokens_per_step() {
     let (on, off) = on_and_off();
     for batch in [16, 128, 512] {
         let f = cost::evaluate(&on, Phase::Decode, &EP16, batch);
@@ -75,7 +75,18 @@ fn tpot_is_the_scaled_verify_step_over_the_tokens_per_step() {
         // host work per step (the fixture's engine).
         assert_eq!(on.cost.engine, pdplan::spec::task::Engine::Sglang);
         let host = cost::coeffs::SGLANG_EAGLE_HOST_S / s.accepted_tokens;
-        let want = f.breakdown.stage_time_s * scale + host;
+        // Each draft pass scores its token on the LM head: one GEMM over the rank's sequences,
+        // at the 16-bit head's full vocabulary (attention-DP: TP 1), slower than 1/L of a pass.
+        let c = cost::LayoutCoeffs::new(&on, &EP16, Phase::Decode);
+        let seqs = batch as f64 / 16.0;
+        let head = cost::time::lm_head(&c.kernels, &c.ops, seqs).0;
+        let vocab_bytes = on.model.vocab_size as f64 * on.model.hidden_size as f64 * 2.0;
+        assert!(
+            head >= vocab_bytes / on.hardware.hbm_bytes_per_s,
+            "batch {batch}: {head}"
+        );
+        let drafts = s.draft_tokens as f64 * head / s.accepted_tokens;
+        let want = f.breakdown.stage_time_s * scale + drafts + host;
         assert!(
             (tpot - want).abs() <= 1e-12 * want,
             "batch {batch}: {tpot} vs {want}"

@@ -199,7 +199,10 @@ impl RankScalars {
             }
             Phase::Decode => {
                 let pp = l.pp as f64;
-                (c.tpot(pp * stage_s[0]), Some(c.tpot(pp * stage_s[1])))
+                (
+                    c.tpot(pp * stage_s[0], per_mb),
+                    Some(c.tpot(pp * stage_s[1], per_mb)),
+                )
             }
         };
         RankScalars {

@@ -607,6 +607,20 @@ impl AttentionCache {
     }
 }
 
+/// The LM head's GEMM over `rows` tokens on one GPU (its vocabulary shard; 0 without a head).
+pub fn lm_head(k: &Kernels, o: &OpSizes, rows: f64) -> (f64, bool) {
+    if o.lm_p <= 0.0 {
+        return (0.0, false);
+    }
+    let shape = GemmShape {
+        n: o.lm_p / o.d.max(1.0),
+        k: o.d,
+        m: rows,
+        input: GemmInput::Wide,
+    };
+    k.lm_head_gemm_time(shape, 2.0 * rows * o.lm_p, (o.lm_p * o.lm_bytes, 0.0))
+}
+
 /// The attention block at each of `lens` and the LM head of one micro-batch.
 fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     let (k, o, l) = (&c.kernels, &c.ops, &c.layout);
@@ -623,20 +637,7 @@ fn attention_part(c: &LayoutCoeffs, seqs: f64, lens: &[u64]) -> AttentionPart {
     };
     // Logits of each sequence's last token; a speculative decode step scores every verified one.
     let logits = if x.decode { x.tokens } else { x.seqs };
-    let lm_head = if o.lm_p > 0.0 {
-        k.lm_head_gemm_time(
-            GemmShape {
-                n: o.lm_p / o.d.max(1.0),
-                k: o.d,
-                m: logits,
-                input: GemmInput::Wide,
-            },
-            2.0 * logits * o.lm_p,
-            (o.lm_p * o.lm_bytes, 0.0),
-        )
-    } else {
-        (0.0, false)
-    };
+    let lm_head = lm_head(k, o, logits);
     AttentionPart {
         parts: [first, second],
         lm_head,
