@@ -1116,6 +1116,17 @@ fn routing_skew_line() {
         skew(&task("DeepSeek-V3", "* **Routing skew**: high\n")),
         RoutingSkew::High
     );
+    // On a dense model the line is dropped with a note, not read as an expert count missing.
+    let dense =
+        pdplan::spec::resolve::resolve("t.md", md(&task("Llama-3.1-70B", "* **Routing skew**: low\n")))
+            .expect("a dense model resolves");
+    assert!(dense.task.model.moe.is_none());
+    assert!(
+        dense
+            .assumptions
+            .iter()
+            .any(|a| a.contains("routing skew ignored"))
+    );
     let text = md_err(&task("Qwen3-235B-A22B", "* **Routing skew**: wild\n")).to_string();
     assert!(
         text.contains("t.md:5") && text.contains("model.moe.routing_skew"),

@@ -862,7 +862,21 @@ fn build_model(
     let kv_heads = kv_heads_of(ctx, &m, heads, mla.is_some())?;
     let attention = attention_of(ctx, &m, heads, kv_heads, mla.is_some())?;
     let head_dim = head_dim_of(ctx, &m, heads, hidden, mla.as_ref())?;
-    let moe = match m.moe.clone().filter(|x| *x != Default::default()) {
+    // A routing skew alone (a `Routing skew` line on a dense model) makes no MoE.
+    let only_skew = |x: &RawMoe| {
+        let bare = RawMoe {
+            routing_skew: None,
+            ..x.clone()
+        };
+        bare == RawMoe::default()
+    };
+    if m.moe
+        .as_ref()
+        .is_some_and(|x| x.routing_skew.is_some() && only_skew(x))
+    {
+        ctx.assume("routing skew ignored: the model has no experts");
+    }
+    let moe = match m.moe.clone().filter(|x| !only_skew(x)) {
         Some(raw) => Some(build_moe(ctx, raw, layers)?),
         None => None,
     };
