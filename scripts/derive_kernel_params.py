@@ -308,20 +308,26 @@ DEFAULT_IMBALANCE = 1.2
 
 def moe_rows(root, gpu, engine, dt):
     """The rows of one dtype, under the first routing of ROUTING measured, of the newest table
-    that also measures balanced routing. Tables with power-law rows only (A100: TensorRT-LLM
-    1.0.0, vLLM 0.14) stay unused, as before power-law routing was read: taking them moves the
-    TensorRT-LLM v0.9 A100 Mixtral rows of `pdplan calibrate` from within 10 % to -37 %, which
-    is not understood yet."""
+    that also measures balanced routing; else, of the newest table with power-law rows only (A100:
+    TensorRT-LLM 1.0.0, vLLM 0.14, whose Mixtral TP2 experts saturate at ~48 % of the BF16 peak
+    where the dense-GEMM stand-in used before ran near the dense plateau: `pdplan calibrate`'s
+    TensorRT-LLM v0.17 A100 Mixtral rows +21 / +34 / +26 % -> +7 / -6 / +2 %, vLLM CI A100
+    Mixtral +17.5 -> -11.7 %, v0.9 A100 Mixtral throughput rows +15 / -8 / +3 -> -20 / -8 /
+    -20 %)."""
+    fallback = (None, None, None)
     for path in versions(root, gpu, "moe", engine, "moe_perf.parquet"):
         d = pd.read_parquet(path)
         d = d[(d.moe_dtype == dt) & ~d.kernel_source.astype(str).str.contains("nongated")]
         if d.distribution.isin(["balanced", "uniform"]).sum() < 20:
+            x = d[d.distribution == ROUTING[0]].copy()
+            if len(x) >= 20 and fallback[0] is None:
+                fallback = (path, ROUTING[0], x)
             continue
         for routing in ROUTING:
             x = d[d.distribution == routing].copy()
             if len(x) >= 20:
                 return path, routing, x
-    return None, None, None
+    return fallback
 
 
 # The heavier routing skew the tables measure beside ROUTING[0]: aiconfigurator's power-law
