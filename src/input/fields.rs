@@ -948,8 +948,7 @@ pub static FIELDS: &[FieldDef] = &[
             "Routing skew",
             "Expert routing skew",
             "MoE routing skew",
-            "Expert load skew",
-            "Routing"
+            "Expert load skew"
         ],
         "how unevenly the router loads the EP GPUs, as the measured MoE tables time it: low (power-law alpha 1.01: DeepSeek-V3's auxiliary-loss-free balancing, the DeepSeek-V3 / Kimi-K2 / GLM-5 presets and `topk_method: noaux_tc` configs) or high (alpha 1.2, NVIDIA's estimate for Qwen3-235B and typical production; the default for other MoE models)",
         "high"
