@@ -173,7 +173,7 @@ fn every_row_is_predicted_and_errors_do_not_regress() {
         // per step (cost::coeffs::SGLANG_EAGLE_HOST_S): median 0.121 -> 0.068, worst 0.368 ->
         // 0.371 (batch 1 with 3 draft tokens +37 %; EP32 at batch 32 +41 -> 0 %, batch 8-48 at
         // EP16 within 7 %).
-        // Then each draft pass's LM head (LayoutCoeffs::drafts): median 0.066 -> 0.058, worst
+        // Then each draft pass's LM head (LayoutCoeffs::draft_heads_per_token): median 0.066 -> 0.058, worst
         // 0.342 -> 0.295 (batch 1 with 3 draft tokens +34 -> +30 %, with 1 +25 -> +23 %).
         (Group::SglangBlogs, 12, 0.07, 0.31),
         (Group::TrtllmBlogs, 1, 0.29, 0.29),

@@ -81,12 +81,12 @@ pub struct LayoutCoeffs<'t> {
     /// (the `d` draft-module passes costed as `d` more layers, as AIConfigurator's
     /// `mtp_scale_factor`, aiconfigurator_core/sdk/models/helpers.py; `E` tokens per step).
     pub tpot_per_step: Option<f64>,
-    /// Decode under speculative decoding: `(d, E)`. Each of the `d` draft passes also scores its
-    /// draft token on the LM head (DeepSeek-V3 report §2.2: every MTP module shares the output
-    /// head; SGLang's EAGLE worker and TensorRT-LLM's MTP run it per draft step), which the `d / L`
-    /// layers above do not hold: [`LayoutCoeffs::tpot`] adds `d` LM-head GEMMs over the
-    /// micro-batch's sequences per step.
-    pub drafts: Option<(f64, f64)>,
+    /// Decode under speculative decoding: `d / E`, LM-head GEMMs over the micro-batch's sequences
+    /// per emitted token (0 otherwise). Each of the `d` draft passes also scores its draft token on
+    /// the LM head (DeepSeek-V3 report §2.2: every MTP module shares the output head; SGLang's
+    /// EAGLE worker and TensorRT-LLM's MTP run it per draft step), which the `d / L` layers above
+    /// do not hold ([`LayoutCoeffs::tpot`]).
+    pub draft_heads_per_token: f64,
     /// Host work per step the engine leaves on the critical path, per emitted token
     /// ([`exposed_host_s`]); 0 where the engine overlaps it.
     pub host_per_token_s: f64,
@@ -204,7 +204,7 @@ impl<'t> LayoutCoeffs<'t> {
                 (layers + s.draft_tokens as f64) / layers / s.accepted_tokens
             }),
             host_per_token_s: speculative.map_or(0.0, |s| exposed_host_s(task, s.accepted_tokens)),
-            drafts: speculative.map(|s| (s.draft_tokens as f64, s.accepted_tokens)),
+            draft_heads_per_token: speculative.map_or(0.0, |s| s.draft_tokens as f64 / s.accepted_tokens),
             has_dense: stages.iter().any(|s| s.dense_layers > 0.0),
             has_moe: stages.iter().any(|s| s.moe_layers > 0.0),
             task,
@@ -290,16 +290,13 @@ impl<'t> LayoutCoeffs<'t> {
 
     /// Decode: the TPOT of a step of `step_s` seconds over micro-batches of `per_mb` sequences
     /// (speculative decoding emits more than one token per step, [`LayoutCoeffs::tpot_per_step`],
-    /// and scores each draft on the LM head, [`LayoutCoeffs::drafts`]).
+    /// and scores each draft on the LM head, [`LayoutCoeffs::draft_heads_per_token`]).
     pub fn tpot(&self, step_s: f64, per_mb: u64) -> f64 {
-        match (self.tpot_per_step, self.drafts) {
-            (Some(f), Some((d, accepted))) => {
-                step_s * f
-                    + d * time::lm_head(&self.kernels, &self.ops, per_mb as f64).0 / accepted
-                    + self.host_per_token_s
-            }
-            _ => step_s,
-        }
+        let Some(f) = self.tpot_per_step else {
+            return step_s;
+        };
+        let heads = self.draft_heads_per_token * time::lm_head(&self.kernels, &self.ops, per_mb as f64).0;
+        step_s * f + heads + self.host_per_token_s
     }
 
     /// Prefill TTFT at the maximum length (reports; `None` in decode).
